@@ -1,0 +1,462 @@
+"""Reader for Best Buy's open-data store list (``stores.json``).
+
+The feed is a JSON array of store objects (see ``docs/bestbuy-feed.md`` for the field-by-field mapping
+and every interpretation decision). :func:`read_bestbuy` turns each store into a record that uses the
+column names of CONTRACT.md's "Location input", so the ingest pipeline validates, diffs and publishes
+it exactly like a CSV or GeoJSON row.
+
+Hours come as ``Mon: 10-9; Tue: 10-9; ...; Sun: 11-8``: a 12-hour clock *without* am/pm.
+:func:`convert_hours` reads them with these rules, all measured against the 1,565-store file:
+
+* An opening hour 6-11 is a.m., 12 is noon, 1-5 is p.m. (only Sunday ``1-6`` / ``1-5:30`` use it;
+  no Best Buy opens at 1 a.m.), ``0`` is midnight (the vendor's own way of writing it).
+* A closing hour 1-11 is p.m. (every closing time in the file is 5 p.m. or later) and ``0`` is
+  midnight.  ``11:59`` is the vendor's "until midnight" and becomes ``24:00``, so that a store open
+  all day has no one-minute gap before midnight.  A closing ``12`` (noon or midnight?) is refused.
+* ``0-11:59`` is the whole day (189 airport/HQ Express kiosks, every day), and so is ``12-11:59``
+  (one store, Union Square NY, Tue-Sat after a Monday ``8-11:59``): read as 12 a.m.-11:59 p.m. it
+  makes one continuous run from Monday 08:00 to Saturday midnight; read as noon it would make a
+  flagship open at 8 on Mondays and at noon on other weekdays, which no other BigBox does.  The
+  reading is reported as a warning.
+* A day given as ``closed`` is ``off``; a day not listed is closed too (the four stores without
+  Sunday are all in Paramus, NJ, whose blue laws close shops on Sundays) and is reported as a
+  warning.
+* Hour values 13-24 are taken as a 24-hour clock, since they cannot be anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import opening_hours
+
+__all__ = ["FeedError", "convert_hours", "read_bestbuy"]
+
+logger = logging.getLogger(__name__)
+
+WarningSink = Callable[[int, str], None]
+"""Receives ``(row_number, message)`` for every warning; the pipeline puts them in its report."""
+
+
+class FeedError(ValueError):
+    """The file as a whole cannot be read (unreadable, not UTF-8, not JSON, not an array)."""
+
+
+# --- hours -------------------------------------------------------------------------------------------
+
+_OSM_DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+
+# The file uses Mon Tue Wed Thurs Fri Sat Sun; the other spellings cost nothing and keep a
+# hand-edited feed from being rejected for writing "Thu" or "Tuesday".
+_DAY_ALIASES: dict[str, int] = {}
+for _index, _names in enumerate(
+    (
+        ("mon", "mo", "monday"),
+        ("tue", "tu", "tues", "tuesday"),
+        ("wed", "we", "weds", "wednesday"),
+        ("thu", "th", "thur", "thurs", "thursday"),
+        ("fri", "fr", "friday"),
+        ("sat", "sa", "saturday"),
+        ("sun", "su", "sunday"),
+    )
+):
+    for _name in _names:
+        _DAY_ALIASES[_name] = _index
+
+_PART = re.compile(r"\s*(?P<day>[A-Za-z]+)\.?\s*:\s*(?P<value>.*?)\s*")
+_RANGE = re.compile(r"(?P<oh>\d{1,2})(?::(?P<om>\d{2}))?\s*[-\u2013]\s*(?P<ch>\d{1,2})(?::(?P<cm>\d{2}))?")
+_CLOSED = frozenset({"closed", "close", "off"})
+
+_MIDNIGHT_END = 24 * 60
+_WHOLE_DAY = (0, _MIDNIGHT_END)
+
+
+@dataclass(frozen=True)
+class _Day:
+    """One weekday: ``None`` when closed, else minutes from midnight (end may be 1440)."""
+
+    span: tuple[int, int] | None
+
+
+def _opening_minutes(hour: int, minute: int, closes_at_1159: bool) -> int:
+    if hour == 12 and closes_at_1159:
+        # 12-11:59 is the whole day, see the module docstring for why not noon.
+        return minute
+    if hour == 0 or 6 <= hour <= 11 or 13 <= hour <= 23:
+        return hour * 60 + minute
+    if hour == 12:
+        return 12 * 60 + minute
+    if 1 <= hour <= 5:
+        return (hour + 12) * 60 + minute
+    raise ValueError(f"opening hour {hour} is not a clock hour")
+
+
+def _closing_minutes(hour: int, minute: int) -> int:
+    if (hour, minute) == (11, 59) or (hour, minute) in ((0, 0), (24, 0)):
+        return _MIDNIGHT_END
+    if 1 <= hour <= 11:
+        return (hour + 12) * 60 + minute
+    if 13 <= hour <= 23:
+        return hour * 60 + minute
+    if hour == 12:
+        raise ValueError("closing hour 12 is ambiguous (noon or midnight?); this feed writes midnight as 11:59")
+    raise ValueError(f"closing time {hour}:{minute:02d} is not a clock time")
+
+
+def _parse_range(day_name: str, value: str) -> tuple[_Day, bool]:
+    """Returns the day and whether the ambiguous ``12-11:59`` form was read as the whole day."""
+    if value.casefold() in _CLOSED:
+        return _Day(None), False
+    match = _RANGE.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{day_name}: {value!r} is not an 'open-close' time range")
+    oh, ch = int(match["oh"]), int(match["ch"])
+    om, cm = int(match["om"] or 0), int(match["cm"] or 0)
+    if om > 59 or cm > 59:
+        raise ValueError(f"{day_name}: {value!r} has minutes above 59")
+    closes_at_1159 = (ch, cm) == (11, 59)
+    start = _opening_minutes(oh, om, closes_at_1159)
+    end = _closing_minutes(ch, cm)
+    if end <= start:
+        raise ValueError(f"{day_name}: {value!r} closes before it opens")
+    ambiguous_whole_day = oh == 12 and closes_at_1159
+    return _Day((start, end)), ambiguous_whole_day
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _day_selector(days: list[int]) -> str:
+    """Consecutive days become ranges (``Mo-Th``), the rest a comma list (``Mo-Th,Su``)."""
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(_OSM_DAYS[run[0]] if len(run) == 1 else f"{_OSM_DAYS[run[0]]}-{_OSM_DAYS[run[-1]]}" for run in runs)
+
+
+def _render(week: list[_Day]) -> str:
+    if all(day.span == _WHOLE_DAY for day in week):
+        return "24/7"
+    values = ["off" if day.span is None else f"{_clock(day.span[0])}-{_clock(day.span[1])}" for day in week]
+    # Grouping equal values (in order of their first day) keeps the rules' day sets disjoint, so the
+    # OSM rule-override semantics never come into play and the rule order cannot change the meaning.
+    groups: dict[str, list[int]] = {}
+    for index, value in enumerate(values):
+        groups.setdefault(value, []).append(index)
+    return "; ".join(f"{_day_selector(days)} {value}" for value, days in groups.items())
+
+
+def convert_hours(text: str) -> tuple[str, list[str]]:
+    """Convert the vendor's weekly hours to an OSM ``opening_hours`` value.
+
+    ``"Mon: 10-9; Tue: 10-9; Wed: 10-9; Thurs: 10-9; Fri: 10-10; Sat: 10-10; Sun: 11-8"`` becomes
+    ``"Mo-Th 10:00-21:00; Fr-Sa 10:00-22:00; Su 11:00-20:00"``.  The rules for the 12-hour clock without
+    am/pm, ``0-11:59``, ``12-11:59``, closed and missing days are in the module docstring.
+
+    Returns the value (checked with ``opening_hours.OpeningHours``) and human-readable warnings about
+    interpretations a person may want to check.  Raises ValueError naming the offending part
+    (TypeError when ``text`` is not a string).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"hours must be text, got {type(text).__name__}")
+    parts = [part for part in text.split(";") if part.strip()]
+    if not parts:
+        raise ValueError("no days listed")
+    week: list[_Day | None] = [None] * 7
+    whole_day_reads: list[int] = []
+    for part in parts:
+        match = _PART.fullmatch(part)
+        if match is None:
+            raise ValueError(f"{part.strip()!r} is not 'Day: open-close'")
+        day_name = match["day"]
+        index = _DAY_ALIASES.get(day_name.casefold())
+        if index is None:
+            raise ValueError(f"{day_name!r} is not a day of the week")
+        if week[index] is not None:
+            raise ValueError(f"{day_name!r} is listed twice")
+        week[index], ambiguous = _parse_range(day_name, match["value"])
+        if ambiguous:
+            whole_day_reads.append(index)
+
+    warnings: list[str] = []
+    if whole_day_reads:
+        warnings.append(
+            f"{_day_selector(whole_day_reads)}: '12-11:59' read as the whole day (00:00-24:00), not noon to midnight"
+        )
+    missing = [index for index, day in enumerate(week) if day is None]
+    if missing:
+        warnings.append(f"{_day_selector(missing)} not listed: read as closed")
+    value = _render([day if day is not None else _Day(None) for day in week])
+    if not opening_hours.validate(value):  # pragma: no cover - would be a bug in _render
+        raise ValueError(f"converted value {value!r} is not valid opening_hours")
+    return value, warnings
+
+
+# --- services ----------------------------------------------------------------------------------------
+
+# Vendor service name (case-folded, trimmed) -> (products, services).  The vocabulary is the one the
+# API filters on (`product=`, `service=`); "repair" is what makes the pipeline count a service centre.
+_SERVICE_MAP: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "geek squad services": ((), ("repair",)),
+    # Every Solution Central store also lists Geek Squad Services; the bigger desk is still a repair desk.
+    "geek squad solution central": ((), ("repair",)),
+    "best buy mobile": ((), ("mobile",)),
+    "best buy mobile specialty store": ((), ("mobile",)),
+    "best buy for business": ((), ("business",)),
+    "electronics recycling": ((), ("recycling",)),
+    "car & gps installation services": ((), ("car_installation",)),
+    "best buy marine powered by geek squad": ((), ("marine_installation",)),
+    "magnolia home theater": ((), ("home_theater",)),
+    "magnolia design center": ((), ("home_theater",)),
+    "hablamos español": ((), ("spanish_spoken",)),
+    "apple shop": (("apple",), ()),
+    "samsung experience": (("samsung",), ()),
+    "samsung experience shop": (("samsung",), ()),
+    "windows store": (("windows",), ()),
+    "sony experience": (("sony",), ()),
+    "lg experience": (("lg",), ()),
+    "camera experience shop": (("cameras",), ()),
+    "pacific kitchen & home": (("appliances",), ()),
+    "pacific sales kitchen & home": (("appliances",), ()),
+    "appliance outlet": (("appliances",), ("outlet",)),
+}
+
+
+def _map_services(raw: object, warn: Callable[[str], None]) -> tuple[str, str]:
+    """Returns the ``products`` and ``services`` columns (``;``-joined, sorted, "sales" first)."""
+    if raw is None:
+        names: list[object] = []
+    elif isinstance(raw, str):
+        names = [raw]
+    elif isinstance(raw, list):
+        names = list(raw)
+    else:
+        warn(f"services: expected a list, got {type(raw).__name__}; ignored")
+        names = []
+    products: set[str] = set()
+    services: set[str] = set()
+    for name in names:
+        if not isinstance(name, str):
+            warn(f"services: {name!r} is not text; ignored")
+            continue
+        key = " ".join(name.split()).casefold()
+        if not key:
+            continue
+        mapped = _SERVICE_MAP.get(key)
+        if mapped is None:
+            warn(f"services: unknown vendor service {name.strip()!r}; ignored")
+            continue
+        products.update(mapped[0])
+        services.update(mapped[1])
+    services.discard("sales")
+    # Every Best Buy outlet, kiosks included, sells; the vendor never lists that as a service.
+    return ";".join(sorted(products)), ";".join(["sales", *sorted(services)])
+
+
+# --- records -----------------------------------------------------------------------------------------
+
+_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "street",
+    "postcode",
+    "city",
+    "region",
+    "country",
+    "lat",
+    "lon",
+    "timezone",
+    "opening_hours",
+    "products",
+    "services",
+    "phone",
+    "url",
+)
+
+_BRANDS = {"bigbox": "Best Buy", "mobile": "Best Buy Mobile", "express": "Best Buy Express"}
+
+
+def _text(value: object) -> str | None:
+    """Trimmed text with runs of whitespace collapsed (the feed has trailing and double spaces)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    cleaned = " ".join(value.split())
+    return cleaned or None
+
+
+def _coordinate(value: object) -> float | str | None:
+    # An unreadable value is passed through as text so that the pipeline rejects the row and names it.
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value)
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+    elif isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        return repr(value)
+    # Python's json accepts NaN and Infinity; as text they fail the pipeline's range check by name
+    # instead of slipping through comparisons that are all false.
+    return number if math.isfinite(number) else str(value)
+
+
+def _empty_record() -> dict[str, Any]:
+    return dict.fromkeys(_COLUMNS)
+
+
+def _store_record(store: Mapping[str, Any], warn: Callable[[str], None]) -> dict[str, Any]:
+    record = _empty_record()
+
+    raw_id = store.get("id")
+    # Store numbers are JSON ints; a float id such as 1000.0 would become "1000.0" and be kept
+    # visibly odd rather than silently merged with store 1000.
+    record["id"] = str(raw_id) if isinstance(raw_id, int) and not isinstance(raw_id, bool) else _text(raw_id)
+
+    store_type = _text(store.get("type"))
+    brand = _BRANDS.get((store_type or "").casefold())
+    if store_type is not None and brand is None:
+        warn(f"type: unknown store type {store_type!r}; named as a plain Best Buy")
+    vendor_name = _text(store.get("name"))
+    # The vendor name is the mall or airport ("Mall of America"); customers look for the brand.
+    record["name"] = f"{brand or 'Best Buy'} \N{EN DASH} {vendor_name}" if vendor_name else None
+    record["kind"] = "store"
+
+    street = ", ".join(part for part in (_text(store.get("address")), _text(store.get("address2"))) if part)
+    record["street"] = street or None
+    raw_zip = store.get("zip")
+    # A ZIP read back from a spreadsheet as a number loses its leading zeros (Puerto Rico is 00xxx).
+    if isinstance(raw_zip, int) and not isinstance(raw_zip, bool) and 0 <= raw_zip <= 99999:
+        record["postcode"] = f"{raw_zip:05d}"
+    else:
+        record["postcode"] = _text(raw_zip)
+    record["city"] = _text(store.get("city"))
+    state = _text(store.get("state"))
+    if state is not None and re.fullmatch(r"[A-Za-z]{2}", state):
+        record["region"] = f"US-{state.upper()}"
+    else:
+        record["region"] = state
+    record["country"] = "US"
+
+    location = store.get("location")
+    if isinstance(location, Mapping):
+        record["lat"] = _coordinate(location.get("lat"))
+        record["lon"] = _coordinate(location.get("lon"))
+    elif location is not None:
+        warn(f"location: expected an object with lat and lon, got {type(location).__name__}")
+    record["timezone"] = None
+
+    hours = store.get("hours")
+    if hours is None or (isinstance(hours, str) and not hours.strip()):
+        warn("hours: missing")
+    else:
+        try:
+            record["opening_hours"], hour_warnings = convert_hours(hours)
+        except (ValueError, TypeError) as error:
+            # The raw text goes on so the pipeline's validation rejects this row by name.
+            record["opening_hours"] = hours if isinstance(hours, str) else repr(hours)
+            warn(f"hours: cannot convert {hours!r}: {error}")
+        else:
+            for message in hour_warnings:
+                warn(f"hours: {message}")
+
+    record["products"], record["services"] = _map_services(store.get("services"), warn)
+    return record
+
+
+def _log_warning(row: int, message: str) -> None:
+    logger.warning("bestbuy row %d: %s", row, message)
+
+
+def _locate(raw: bytes, offset: int) -> str:
+    line = raw.count(b"\n", 0, offset) + 1
+    column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column} (byte offset {offset})"
+
+
+def _load(path: Path) -> list[Any]:
+    try:
+        # json.load reads the text once and builds the objects; at 700 KB (1,565 stores) that peaks at
+        # a few MB.  A feed hundreds of MB large would want a streaming parser (ijson) instead.
+        with path.open(encoding="utf-8-sig") as handle:
+            data = json.load(handle)
+    except UnicodeDecodeError as error:
+        # The decoder's offset is relative to a chunk; re-read the bytes (only on this error path) to
+        # tell ops where the bad byte is.
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exact:
+            bad = raw[exact.start]
+            raise FeedError(
+                f"{path}: not UTF-8 text: byte 0x{bad:02x} at {_locate(raw, exact.start)}"
+                " (was the file saved as Latin-1 or Windows-1252?)"
+            ) from error
+        raise FeedError(f"{path}: not UTF-8 text: {error.reason}") from error
+    except json.JSONDecodeError as error:
+        if not error.doc.strip():
+            raise FeedError(f"{path}: the file is empty") from error
+        raise FeedError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from error
+    except RecursionError as error:
+        raise FeedError(f"{path}: JSON nested too deeply to be a store list") from error
+    except OSError as error:
+        raise FeedError(f"{path}: cannot read the file: {error.strerror or error}") from error
+    if not isinstance(data, list):
+        kind = "an object" if isinstance(data, dict) else f"a JSON {type(data).__name__}"
+        raise FeedError(f"{path}: the top level is {kind}; expected a JSON array of store objects")
+    return data
+
+
+def _records(data: list[Any], on_warning: WarningSink) -> Iterator[tuple[int, dict[str, Any]]]:
+    for index in range(len(data)):
+        row = index + 1
+        item = data[index]
+        # Drop our reference as we go, so the parsed list and the consumer's records do not both stay
+        # alive in full.
+        data[index] = None
+
+        def warn(message: str, row: int = row) -> None:
+            on_warning(row, message)
+
+        if isinstance(item, Mapping):
+            yield row, _store_record(item, warn)
+        else:
+            # Yield it anyway: the pipeline rejects the row by number (no id, no name) and keeps going.
+            warn(f"record is {type(item).__name__}, not an object; nothing can be read from it")
+            yield row, _empty_record()
+
+
+def read_bestbuy(path: Path, *, on_warning: WarningSink | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Read ``stores.json`` and yield ``(row_number, record)`` for every store, row 1 being the first.
+
+    Records use CONTRACT.md's input column names (``id``, ``name``, ``kind``, ``street``, ``postcode``,
+    ``city``, ``region``, ``country``, ``lat``, ``lon``, ``timezone``, ``opening_hours``, ``products``,
+    ``services``, ``phone``, ``url``); every key is present, ``None`` when the feed has no value.
+    ``timezone`` is always ``None``: the pipeline infers it from the coordinates.
+
+    The file is read and checked before this returns, so a broken file raises :class:`FeedError`
+    at the call, never half-way through the rows.  Row-level problems never raise: they go to
+    ``on_warning(row, message)`` (default: this module's logger) and the record carries what could be
+    read, e.g. the raw hours text when it cannot be converted, for the pipeline to reject by name.
+    """
+    data = _load(Path(path))
+    return _records(data, on_warning or _log_warning)

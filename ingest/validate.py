@@ -1,0 +1,314 @@
+"""Row validation: a raw record in, a clean `LocationRecord` or a named rejection out.
+
+Every rejection names the row, the column, the value and the reason; repairs (tolerant hours, a kind
+spelled another way, an inferred timezone) are kept as warnings, apart from rejections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from locator.hours import HoursError, HoursSyntaxError, Schedule
+
+KINDS = ("store", "service_centre", "kiosk", "pickup_point")
+KIND_ALIASES = {
+    "shop": "store",
+    "retail": "store",
+    "boutique": "store",
+    "service_center": "service_centre",
+    "service-centre": "service_centre",
+    "service-center": "service_centre",
+    "service centre": "service_centre",
+    "service center": "service_centre",
+    "repair": "service_centre",
+    "repair_centre": "service_centre",
+}
+# Services that make a place count as a service centre whatever its own kind (a shop with a repair desk).
+SERVICE_CENTRE_SERVICES = frozenset({"repair"})
+MAX_TEXT = 500
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    row: int
+    column: str
+    value: Any
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        value = self.value if isinstance(self.value, str | int | float | bool) or self.value is None else str(self.value)
+        return {"row": self.row, "column": self.column, "value": value, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Warning:
+    row: int
+    column: str
+    value: Any
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        value = self.value if isinstance(self.value, str | int | float | bool) or self.value is None else str(self.value)
+        return {"row": self.row, "column": self.column, "value": value, "message": self.message}
+
+
+@dataclass
+class LocationRecord:
+    id: str
+    name: str
+    kind: str
+    kinds: list[str]
+    street: str | None
+    postcode: str | None
+    city: str | None
+    region: str | None
+    country: str
+    lat: float
+    lon: float
+    timezone: str
+    phone: str | None
+    url: str | None
+    products: list[str]
+    services: list[str]
+    # service ('' = general) -> (raw text, canonical)
+    hours: dict[str, tuple[str, str]]
+    geo_precision: str = "coordinates"
+    row: int = 0
+    content_hash: str = field(default="", compare=False)
+
+    def finalise(self) -> LocationRecord:
+        payload = asdict(self)
+        payload.pop("row")
+        payload.pop("content_hash")
+        # Coordinates rounded to ~1 cm so that a float printed differently is not a change.
+        payload["lat"], payload["lon"] = round(self.lat, 7), round(self.lon, 7)
+        encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        self.content_hash = hashlib.sha256(encoded).hexdigest()
+        return self
+
+
+@lru_cache(maxsize=1)
+def _timezone_finder() -> Any:
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def infer_timezone(lat: float, lon: float) -> str | None:
+    name = _timezone_finder().timezone_at(lng=lon, lat=lat)
+    return str(name) if name else None
+
+
+Locate = Callable[[dict[str, Any]], "tuple[float, float, str] | None"]
+
+
+class RowValidator:
+    """Validates records one by one; `locate` finds coordinates for rows without them (geocoding)."""
+
+    def __init__(self, locate: Locate | None = None) -> None:
+        self.locate = locate
+        self.rejections: list[Rejection] = []
+        self.warnings: list[Warning] = []
+        self.rejected_ids: set[str] = set()
+
+    def _text(self, record: dict[str, Any], column: str) -> str | None:
+        value = record.get(column)
+        if value is None:
+            return None
+        if isinstance(value, list):
+            value = ";".join(str(v) for v in value)
+        value = str(value).strip()
+        return value or None
+
+    def validate(self, row: int, record: dict[str, Any]) -> LocationRecord | None:
+        rejections: list[Rejection] = []
+
+        def reject(column: str, value: Any, reason: str) -> None:
+            rejections.append(Rejection(row, column, value, reason))
+
+        if "_error" in record:
+            self.rejections.append(Rejection(row, "", None, record["_error"]))
+            return None
+        if "_geometry_error" in record:
+            reject("geometry", None, record["_geometry_error"])
+        for column in record:
+            value = record[column]
+            if isinstance(value, str) and len(value) > MAX_TEXT and not column.startswith(("opening_hours", "hours")):
+                reject(column, value[:40] + "...", f"longer than {MAX_TEXT} characters")
+
+        place_id = self._text(record, "id")
+        if not place_id:
+            reject("id", record.get("id"), "missing id")
+        elif not ID_PATTERN.match(place_id):
+            reject("id", place_id, "ids are 1-128 letters, digits and . _ : - / starting with a letter or digit")
+        name = self._text(record, "name")
+        if not name:
+            reject("name", record.get("name"), "empty name")
+
+        raw_kind = (self._text(record, "kind") or "store").lower()
+        kind = KIND_ALIASES.get(raw_kind, raw_kind)
+        if kind not in KINDS:
+            reject("kind", record.get("kind"), f"unknown kind; expected one of {', '.join(KINDS)}")
+        elif kind != raw_kind:
+            self.warnings.append(Warning(row, "kind", record.get("kind"), f"read as {kind!r}"))
+
+        country = (self._text(record, "country") or "").upper()
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            reject("country", record.get("country"), "country must be an ISO 3166-1 alpha-2 code such as FR")
+
+        lat, lon, precision = self._coordinates(row, record, reject)
+
+        timezone = self._text(record, "timezone")
+        if timezone:
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                reject("timezone", timezone, "not an IANA timezone name such as Europe/Paris")
+                timezone = None
+        elif lat is not None and lon is not None:
+            timezone = infer_timezone(lat, lon)
+            if timezone is None:
+                reject("timezone", None, "no timezone given and none found at the coordinates")
+
+        services = _split_list(self._text(record, "services"))
+        products = _split_list(self._text(record, "products"))
+        region = self._text(record, "region")
+        hours: dict[str, tuple[str, str]] = {}
+        if timezone and not rejections:
+            hours = self._hours(row, record, services, timezone, country, region, reject)
+
+        if rejections:
+            self.rejections.extend(rejections)
+            if place_id:
+                self.rejected_ids.add(place_id)
+            return None
+        assert place_id and name and lat is not None and lon is not None and timezone
+        kinds = sorted({kind} | ({"service_centre"} if SERVICE_CENTRE_SERVICES & set(services) else set()))
+        return LocationRecord(
+            id=place_id,
+            name=name,
+            kind=kind,
+            kinds=kinds,
+            street=self._text(record, "street"),
+            postcode=self._text(record, "postcode"),
+            city=self._text(record, "city"),
+            region=region,
+            country=country,
+            lat=lat,
+            lon=lon,
+            timezone=timezone,
+            phone=self._text(record, "phone"),
+            url=self._text(record, "url"),
+            products=products,
+            services=services,
+            hours=hours,
+            geo_precision=precision,
+            row=row,
+        ).finalise()
+
+    def _coordinates(
+        self, row: int, record: dict[str, Any], reject: Callable[[str, Any, str], None]
+    ) -> tuple[float | None, float | None, str]:
+        raw_lat, raw_lon = record.get("lat"), record.get("lon")
+        if raw_lat in (None, "") and raw_lon in (None, ""):
+            if self.locate is None:
+                reject("lat", None, "no coordinates and no geocoder to find them")
+                return None, None, ""
+            found = self.locate(record)
+            if found is None:
+                reject("lat", None, "no coordinates, and the address/postcode could not be located")
+                return None, None, ""
+            lat, lon, precision = found
+            self.warnings.append(Warning(row, "lat", None, f"coordinates geocoded ({precision})"))
+            return lat, lon, precision
+        coords: list[float] = []
+        for column, value in (("lat", raw_lat), ("lon", raw_lon)):
+            try:
+                number = float(str(value).replace(",", ".")) if not isinstance(value, int | float) else float(value)
+            except ValueError:
+                reject(column, value, "not a number")
+                return None, None, ""
+            if not math.isfinite(number):
+                reject(column, value, "not a finite number")
+                return None, None, ""
+            coords.append(number)
+        lat, lon = coords
+        if not -90 <= lat <= 90:
+            reject("lat", raw_lat, "latitude must be between -90 and 90")
+        elif not -180 <= lon <= 180:
+            reject("lon", raw_lon, "longitude must be between -180 and 180")
+        elif lat == 0 and lon == 0:
+            reject("lat", raw_lat, "(0, 0) is a missing position, not a place")
+        else:
+            return lat, lon, "coordinates"
+        return None, None, ""
+
+    def _hours(
+        self,
+        row: int,
+        record: dict[str, Any],
+        services: list[str],
+        timezone: str,
+        country: str,
+        region: str | None,
+        reject: Callable[[str, Any, str], None],
+    ) -> dict[str, tuple[str, str]]:
+        sources: list[tuple[str, str, str]] = []  # (column, service, raw)
+        general = self._text(record, "opening_hours")
+        if general:
+            sources.append(("opening_hours", "", general))
+        own: set[str] = set()
+        for column in record:
+            if column.startswith("hours:"):
+                value = self._text(record, column)
+                service = column.split(":", 1)[1].strip().lower()
+                if value and service:
+                    sources.append((column, service, value))
+                    own.add(service)
+        desk = self._text(record, "service_hours")
+        if desk:
+            # `service_hours` are the service desk's: every offered service but sales that has none of its own.
+            desk_services = [s for s in services if s != "sales" and s not in own]
+            if not desk_services:
+                self.warnings.append(Warning(row, "service_hours", desk, "no service other than sales to apply them to"))
+            sources.extend(("service_hours", s, desk) for s in desk_services)
+        if not sources:
+            reject("opening_hours", None, "no opening hours")
+            return {}
+        out: dict[str, tuple[str, str]] = {}
+        for column, service, raw in sources:
+            canonical, messages, error = _parse_hours(raw, timezone, country, region)
+            if error is not None:
+                reject(column, raw, error)
+                continue
+            for message in messages:
+                self.warnings.append(Warning(row, column, raw, message))
+            out[service] = (raw, canonical)
+        return out
+
+
+@lru_cache(maxsize=65536)
+def _parse_hours(
+    raw: str, timezone: str, country: str, region: str | None
+) -> tuple[str, tuple[str, ...], str | None]:
+    """(canonical, warnings, error): feeds repeat a few hour patterns across thousands of rows."""
+    try:
+        schedule = Schedule.parse(raw, timezone=timezone, country=country, region=region)
+    except (HoursSyntaxError, HoursError) as exc:
+        return "", (), str(exc)
+    return schedule.canonical, schedule.warnings, None
+
+
+def _split_list(value: str | None) -> list[str]:
+    if not value:
+        return []
+    return sorted({part.strip().lower() for part in re.split(r"[;,|]", value) if part.strip()})

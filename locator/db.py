@@ -1,0 +1,239 @@
+"""Database access: the engine, the embedded PostGIS cluster, and schema migrations.
+
+The embedded cluster lives under `Settings.home` and belongs to the project, not the system. PostgreSQL
+refuses to run as root, so when the caller is root the server (never Python) runs as the `postgres` OS user
+through `runuser`; its data directory must then be reachable by that user, which a checkout under /root is
+not: such a cluster goes to /var/lib/locator/<hash of the home path> instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+
+from locator.errors import DatabaseUnavailable
+from locator.settings import Settings, get_settings
+
+MIGRATION_LOCK = 7_214_001  # pg_advisory_lock key: one `db init` at a time
+
+
+class ClusterError(RuntimeError):
+    """The embedded cluster cannot be set up or started; the message says what to do."""
+
+
+def make_engine(settings: Settings, *, read: bool = False) -> Engine:
+    timeout = settings.statement_timeout_ms
+    return create_engine(
+        settings.sqlalchemy_url(read=read),
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_pre_ping=True,
+        pool_timeout=settings.connect_timeout_s,
+        connect_args={
+            "connect_timeout": settings.connect_timeout_s,
+            "options": f"-c statement_timeout={timeout} -c lock_timeout={timeout}",
+            "application_name": "locator",
+        },
+    )
+
+
+@lru_cache(maxsize=4)
+def get_engine(read: bool = False) -> Engine:
+    return make_engine(get_settings(), read=read)
+
+
+# -- the embedded cluster -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cluster:
+    data_dir: Path
+    socket_dir: Path
+    log_file: Path
+    port: int
+    bin_dir: Path
+    run_as: str | None  # OS user that runs the server, None = the caller
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Cluster:
+        bin_dir = find_pg_bin()
+        run_as = "postgres" if os.geteuid() == 0 else None
+        base = settings.home / "pg"
+        if run_as and not _reachable_by(run_as, settings.home.parent):
+            digest = hashlib.sha1(str(settings.home.resolve()).encode()).hexdigest()[:12]
+            base = Path("/var/lib/locator") / digest
+        return cls(
+            data_dir=base / "data",
+            socket_dir=base / "run",
+            log_file=base / "postgres.log",
+            port=settings.pg_port,
+            bin_dir=bin_dir,
+            run_as=run_as,
+        )
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bin_dir / args[0]), *args[1:]]
+        if self.run_as:
+            command = ["runuser", "-u", self.run_as, "--", *command]
+        return subprocess.run(command, check=check, capture_output=True, text=True)
+
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        if not self.initialised():
+            return False
+        return self._run("pg_ctl", "status", "-D", str(self.data_dir), check=False).returncode == 0
+
+    def init(self) -> None:
+        for directory in (self.data_dir.parent, self.socket_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+            if self.run_as:
+                shutil.chown(directory, self.run_as, self.run_as)
+        if self.initialised():
+            return
+        result = self._run(
+            "initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+            "--locale=C.UTF-8", check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise ClusterError(f"initdb failed:\n{result.stderr.strip()}")
+        with (self.data_dir / "postgresql.auto.conf").open("a") as conf:
+            conf.write(
+                f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
+                f"unix_socket_directories = '{self.socket_dir}'\n"
+                "fsync = on\nmax_connections = 200\nshared_buffers = '512MB'\n"
+                "wal_level = replica\nmax_wal_senders = 5\n"
+            )
+        with (self.data_dir / "pg_hba.conf").open("a") as hba:
+            hba.write("host replication all 127.0.0.1/32 trust\n")
+
+    def start(self) -> None:
+        self.init()
+        if self.running():
+            return
+        result = self._run(
+            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file), check=False
+        )
+        if result.returncode != 0:
+            log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            raise ClusterError(f"PostgreSQL did not start ({result.stderr.strip()}):\n{log}")
+
+    def stop(self) -> None:
+        if self.running():
+            self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.data_dir))
+
+
+def find_pg_bin() -> Path:
+    """The newest PostgreSQL server binaries with PostGIS available."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parent.parent.name))
+    for pg_ctl in reversed(candidates):
+        version = pg_ctl.parent.parent.name
+        if Path(f"/usr/share/postgresql/{version}/extension/postgis.control").exists():
+            return pg_ctl.parent
+    if candidates:
+        version = candidates[-1].parent.parent.name
+        raise ClusterError(
+            f"PostgreSQL {version} is installed without PostGIS: "
+            f"sudo apt-get install postgresql-{version}-postgis-3 postgresql-contrib"
+        )
+    raise ClusterError("PostgreSQL is not installed: sudo apt-get install postgresql postgresql-postgis")
+
+
+def _reachable_by(user: str, directory: Path) -> bool:
+    probe = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(directory)], capture_output=True)
+    return probe.returncode == 0
+
+
+def ensure_database(settings: Settings, name: str | None = None) -> None:
+    """Create the database on the server when it does not exist (embedded cluster or a given URL)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.sqlalchemy_url())
+    target = name or url.database
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target}).first()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{target}"')
+    finally:
+        admin.dispose()
+
+
+def up(settings: Settings | None = None) -> Cluster | None:
+    """Start the embedded cluster (when no URL is configured), create the database, wait until it answers."""
+    settings = settings or get_settings()
+    cluster = None
+    if settings.embedded:
+        cluster = Cluster.from_settings(settings)
+        cluster.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            ensure_database(settings)
+            return cluster
+        except Exception as exc:  # the server may still be starting: retry for a while, then say why
+            if time.monotonic() > deadline:
+                raise ClusterError(f"the database does not answer: {exc}") from exc
+            time.sleep(0.5)
+
+
+def down(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    if settings.embedded:
+        Cluster.from_settings(settings).stop()
+
+
+# -- migrations -------------------------------------------------------------------------------------------
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every file in locator/migrations, in order."""
+    out = []
+    for entry in resources.files("locator.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            out.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+def init_schema(engine: Engine) -> list[str]:
+    """Apply the migrations not applied yet, each in its own transaction; returns their names."""
+    applied: list[str] = []
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
+            conn.exec_driver_sql(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute(text("SELECT version FROM schema_migrations"))}
+            for version, name, sql in migrations():
+                if version in done:
+                    continue
+                conn.exec_driver_sql(sql)
+                conn.execute(
+                    text("INSERT INTO schema_migrations (version, name) VALUES (:v, :n)"), {"v": version, "n": name}
+                )
+                applied.append(name)
+    except Exception as exc:
+        if _is_connection_error(exc):
+            raise DatabaseUnavailable(str(exc)) from exc
+        raise
+    return applied
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)

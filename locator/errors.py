@@ -1,0 +1,33 @@
+"""Typed errors of the core. The HTTP layer maps each to a status in one place (locator/api/errors.py)."""
+
+from __future__ import annotations
+
+
+class LocatorError(Exception):
+    """Base class: `title` is the problem's short name, the message its detail."""
+
+    title = "error"
+
+
+class InvalidParameter(LocatorError):
+    """A parameter is out of range or malformed; `parameter` names it."""
+
+    title = "invalid parameter"
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+
+
+class NotFound(LocatorError):
+    title = "not found"
+
+
+class DatabaseUnavailable(LocatorError):
+    title = "database unavailable"
+
+
+class GeocoderUnavailable(LocatorError):
+    """Every configured geocoder failed (as opposed to answering that nothing matched)."""
+
+    title = "geocoder unavailable"

@@ -1,0 +1,789 @@
+"""Tolerant front end for OSM ``opening_hours`` values.
+
+Feeds and mappers write hours the way people speak them (``10am-7pm``, ``lun.-ven. 9h-18h``,
+``Montags 7-18 Uhr``). ``opening_hours`` (the Rust engine) rightly rejects those, so this module rewrites
+the sloppy forms into strict OSM syntax before the engine sees them, records one warning per repair,
+and reports anything it cannot make sense of with the position in the *original* text.
+
+The rewriting works on the text outside quoted comments only (a comment is free text and must survive
+verbatim), and every output character remembers which input character it came from, so an error found
+late (by the engine, on the repaired text) still points into what the user typed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import opening_hours
+
+__all__ = ["HoursSyntaxError", "NormalizedHours", "normalize"]
+
+
+class HoursSyntaxError(ValueError):
+    """An opening-hours value that cannot be read, with where and why."""
+
+    def __init__(self, value: str, position: int | None, reason: str) -> None:
+        self.value = value
+        self.position = position
+        self.reason = reason
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f'cannot parse opening hours{where} ("{value}"): {reason}')
+
+
+@dataclass(frozen=True)
+class NormalizedHours:
+    canonical: str
+    warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------------------------------------
+# Vocabulary
+# --------------------------------------------------------------------------------------------------------
+
+WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _table(groups: Iterable[tuple[str, str]]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for canonical, spellings in groups:
+        for spelling in spellings.split():
+            table[spelling] = canonical
+    return table
+
+
+# Keys are lower-case, without the abbreviation dot.  Language-ambiguous spellings ("di", "do", "mar")
+# are left out here and resolved by _ambiguous_day below.
+_WEEKDAY_WORDS = _table(
+    [
+        ("Mo", "mo mon monday mondays montag montags lu lun lundi lundis lunes пн понедельник понедельникам pn"),
+        ("Tu", "tu tue tues tuesday tuesdays dienstag dienstags ma mardi mardis martes вт вторник вторникам wt"),
+        ("We", "we wed weds wednesday wednesdays mi mittwoch mittwochs me mer mercredi mercredis miércoles"
+               " miercoles mié mie ср среда средам śr sr"),
+        ("Th", "th thu thur thurs thursday thursdays donnerstag donnerstags je jeu jeudi jeudis ju jue jueves"
+               " чт четверг четвергам czw"),
+        ("Fr", "fr fri friday fridays freitag freitags ve ven vendredi vendredis vi vie viernes пт пятница"
+               " пятницам pt"),
+        ("Sa", "sa sat saturday saturdays samstag samstags sonnabend sonnabends sam samedi samedis sáb sab"
+               " sábado sabado sábados sabados сб суббота субботам sob"),
+        ("Su", "su sun sunday sundays sonntag sonntags so dim dimanche dimanches dom domingo domingos вс"
+               " воскресенье воскресеньям nd niedz"),
+        # Italian, Georgian, Thai, Japanese, Arabic: seen in real data, cheap to know.
+        ("Mo", "lunedì lunedi ორშაბათი วันจันทร์ 月曜日 月 الاثنين"),
+        ("Tu", "martedì martedi სამშაბათი วันอังคาร 火曜日 火 الثلاثاء"),
+        ("We", "mercoledì mercoledi ოთხშაბათი วันพุธ 水曜日 水 الأربعاء"),
+        ("Th", "giovedì giovedi ხუთშაბათი วันพฤหัสบดี 木曜日 木 الخميس"),
+        ("Fr", "venerdì venerdi პარასკევი วันศุกร์ 金曜日 金 الجمعة"),
+        ("Sa", "sabato შაბათი วันเสาร์ 土曜日 土 السبت"),
+        ("Su", "domenica კვირა วันอาทิตย์ 日曜日 日 الأحد"),
+    ]
+)
+
+_MONTH_WORDS = _table(
+    [
+        ("Jan", "jan january januar jänner jaenner janvier janv enero ene январь января янв gennaio"),
+        ("Feb", "feb february februar feber février fevrier févr fevr fév fev febrero февраль февраля фев"),
+        ("Mar", "march märz maerz mär mars marzo март марта"),
+        ("Apr", "apr april avril avr abril abr апрель апреля апр"),
+        ("May", "may mai mayo май мая"),
+        ("Jun", "jun june juni juin junio июнь июня"),
+        ("Jul", "jul july juli juillet juil julio июль июля"),
+        ("Aug", "aug august août aout agosto ago август августа авг"),
+        ("Sep", "sep sept september septembre septiembre setiembre сентябрь сентября сен"),
+        ("Oct", "oct october oktober okt octobre octubre октябрь октября окт"),
+        ("Nov", "nov november novembre noviembre ноябрь ноября ноя"),
+        ("Dec", "dec december dezember dez décembre decembre déc diciembre dic декабрь декабря дек dicembre"),
+        # Italian
+        ("Feb", "febbraio"), ("Apr", "aprile"), ("May", "maggio"), ("Jun", "giugno"), ("Jul", "luglio"),
+        ("Sep", "settembre"), ("Oct", "ottobre"),
+    ]
+)
+
+# Words whose canonical OSM spelling only differs by case (``ph``, ``Off``): fixed silently would hide
+# a sloppy source, so they are repaired with a warning like any other word.
+_KEYWORDS = {
+    word.lower(): word
+    for word in (
+        "PH SH off closed open unknown week day days easter sunrise sunset dawn dusk".split()
+    )
+}
+
+_OFF_WORDS = frozenset(
+    "fermé ferme fermée fermee fermés geschlossen geschl zu cerrado cerrada закрыто closed".split()
+)
+_OPEN_WORDS = frozenset("ouvert ouverte geöffnet geoeffnet abierto offen открыто".split())
+_PH_WORDS = frozenset(
+    "feiertag feiertage feiertagen feiertags holiday holidays festivos festivo feriados feriado fériés"
+    " férié feries ferie праздники праздничные".split()
+)
+_SH_WORDS = frozenset("schulferien ferien schoolholiday schoolholidays".split())
+_RANGE_WORDS = frozenset(
+    "to till til until through thru bis au à a á as ás às ate até al hasta до по".split()
+)
+_JOIN_WORDS = frozenset("and und et y e &".split())
+# Connective words that carry no meaning once the structure is rebuilt ("von 9 bis 18 Uhr").
+_FILLER_WORDS = frozenset("uhr von from de du des le les am an um on at".split())
+_ALWAYS_WORDS = frozenset("always nonstop anytime круглосуточно".split())
+_EVERY_DAY_WORDS = frozenset("daily everyday täglich taeglich tägl ежедневно".split())
+
+# Day-name spellings whose language decides the day; the other words of the value vote for one.
+_AMBIGUOUS_DAYS = {"di": {"de": "Tu", "fr": "Su"}, "do": {"de": "Th", "es": "Su"}}
+_LANGUAGE_HINTS = {
+    "de": frozenset("montag dienstag mittwoch donnerstag freitag samstag sonntag mi so uhr geschlossen"
+                    " feiertag feiertage täglich bis und".split()),
+    "fr": frozenset("lundi mardi mercredi jeudi vendredi samedi dimanche lu ma me je ve lun mer jeu ven sam"
+                    " dim fermé ferme fériés férié jours et".split()),
+    "es": frozenset("lunes martes miércoles jueves viernes sábado domingo lu ma ju vi mié jue vie sáb cerrado"
+                    " festivos y".split()),
+}
+
+# Multi-word phrases, matched (case-insensitively, on word boundaries) before single words.
+_PHRASES: tuple[tuple[str, str, str], ...] = (
+    # (pattern, replacement, what the warning calls it)
+    (r"(?:open\s+)?24\s*(?:hours|hrs|h)\s*(?:a\s+day\s*)?,?\s*7\s*days(?:\s+a\s+week|\s*/\s*week)?", "24/7", "24/7"),
+    (r"24\s*[x×]\s*7|24\s*h?\s*/\s*7\s*j?(?:\s*/\s*7)?|24/7", "24/7", "24/7"),
+    (r"(?:open\s+)?24\s*h(?:ours|rs)?\s*/\s*24\s*h?|24\s*/\s*24|(?:open\s+)?24\s*hours|all\s+day"
+     r"|00?\s*-\s*24(?!\s*:)", "00:00-24:00", "the whole day"),
+    (r"7\s*j(?:ours|rs)?\s*/\s*7|7\s*/\s*7|7\s*days\s*(?:a\s+week|/\s*week)|every\s+day|all\s+days"
+     r"|tous\s+les\s+jours|todos\s+los\s+d[ií]as|jeden\s+tag", "Mo-Su", "every day"),
+    (r"(?:jours?\s+)?f[ée]ri[ée]s?|(?:public|bank)\s+holidays?|jours?\s+f[ée]ri[ée]s?", "PH", "public holidays"),
+    (r"school\s*holidays?|vacances\s+scolaires", "SH", "school holidays"),
+    (r"week\s*-?\s*ends?|wochenenden?|fin(?:es)?\s+de\s+semana", "Sa,Su", "the weekend"),
+    (r"(?:work|week)\s*days?|werktags?|werktage|en\s+semaine|on\s+work\s+days?", "Mo-Fr", "working days"),
+    (r"(?:one\s+)?day\s+after\s+(?:public\s+)?holidays?", "PH +1 day", "the day after a holiday"),
+    (r"(?:one\s+)?day\s+before\s+(?:public\s+)?holidays?", "PH -1 day", "the day before a holiday"),
+    (r"sonn-?\s*(?:und|/|-)\s*feiertag(?:e|en|s)?|sonntag\s+und\s+an\s+feiertagen"
+     r"|sonn\s+und\s+feiertag(?:e|en|s)?", "Su,PH", "Sundays and holidays"),
+    (r"open\s*-?\s*end|late", "+", "open end"),
+    (r"always\s+(?:closed|off)", "off", "always closed"),
+    (r"(?:always\s+open|nonstop\s+ge[öo]ffnet|non-stop)", "24/7", "24/7"),
+    (r"midnight", "00:00", "midnight"),
+    (r"daylight|daytime", "sunrise-sunset", "daylight"),
+    (r"noon|midday|mittag", "12:00", "noon"),
+)
+
+_UNICODE_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2192\u30fc\uff5e~=\u2e3a\u2e3b\ufe58\ufe63\uff0d"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Text with provenance
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Segment:
+    """A run of the value: code (rewritten) or a quoted comment (kept verbatim)."""
+
+    text: str
+    origin: list[int]  # origin[i] = index in the raw input of text[i]
+    comment: bool
+
+
+@dataclass
+class _Rewriter:
+    raw: str
+    segments: list[_Segment]
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def sub(self, pattern: re.Pattern[str], repl: Callable[[re.Match[str], _Segment], str | None]) -> None:
+        """Replace matches in every code segment; ``repl`` returning None leaves the match alone."""
+        for seg in self.segments:
+            if seg.comment:
+                continue
+            out: list[str] = []
+            origin: list[int] = []
+            last = 0
+            for match in pattern.finditer(seg.text):
+                new = repl(match, seg)
+                if new is None or new == match.group(0):
+                    continue
+                out.append(seg.text[last : match.start()])
+                origin.extend(seg.origin[last : match.start()])
+                out.append(new)
+                anchor = seg.origin[match.start()] if match.start() < len(seg.origin) else len(self.raw)
+                origin.extend([anchor] * len(new))
+                last = match.end()
+            if last:
+                out.append(seg.text[last:])
+                origin.extend(seg.origin[last:])
+                seg.text = "".join(out)
+                seg.origin = origin
+
+    def joined(self) -> tuple[str, list[int]]:
+        text = "".join(seg.text for seg in self.segments)
+        origin = [i for seg in self.segments for i in seg.origin]
+        return text, origin
+
+
+def _split_comments(raw: str) -> list[_Segment]:
+    segments: list[_Segment] = []
+    pos = 0
+    for match in re.finditer(r'"[^"]*"', raw):
+        if match.start() > pos:
+            segments.append(_Segment(raw[pos : match.start()], list(range(pos, match.start())), False))
+        segments.append(_Segment(match.group(0), list(range(match.start(), match.end())), True))
+        pos = match.end()
+    if pos < len(raw):
+        rest = raw[pos:]
+        if '"' in rest:
+            quote = pos + rest.index('"')
+            raise HoursSyntaxError(raw, quote, "unterminated comment (missing closing '\"')")
+        segments.append(_Segment(rest, list(range(pos, len(raw))), False))
+    return segments
+
+
+# --------------------------------------------------------------------------------------------------------
+# Repairs, in the order they run.  Each one is small and owns its warning text.
+# --------------------------------------------------------------------------------------------------------
+
+
+def _fix_characters(rw: _Rewriter) -> None:
+    """Full-width, superscript and subscript digits/colons, odd dashes and tabs become plain ASCII."""
+    for seg in rw.segments:
+        if seg.comment:
+            continue
+        out: list[str] = []
+        origin: list[int] = []
+        for ch, where in zip(seg.text, seg.origin, strict=True):
+            new = ch
+            if ch in _UNICODE_DASHES:
+                new = "-"
+                rw.warn(f"dash {ch!r} read as '-'")
+            elif ch in "\t\n\r\u00a0\u202f":
+                new = " "
+            elif ch == "°":
+                # "12°°" is how some keyboards type a superscript "00".
+                new = "0"
+                rw.warn("'°' read as the digit 0")
+            elif ch == "：" or (not ch.isascii() and unicodedata.category(ch) in ("No", "Nd", "Po", "Pd")):
+                folded = unicodedata.normalize("NFKC", ch)
+                if folded != ch and folded.isascii():
+                    new = folded
+                    rw.warn(f"character {ch!r} read as {folded!r}")
+            out.append(new)
+            origin.extend([where] * len(new))
+        seg.text = "".join(out)
+        seg.origin = origin
+
+
+def _fix_prefix(rw: _Rewriter) -> None:
+    """People paste the tag name or a label in front of the value."""
+    pattern = re.compile(r"^\s*(?:opening_hours\s*=\s*|[öo]ffnungszeit(?:en)?\s*:?\s*|horaires?\s*:\s*|hours\s*:\s*)",
+                         re.IGNORECASE)
+
+    def repl(match: re.Match[str], seg: _Segment) -> str:
+        rw.warn(f"leading label {match.group(0).strip()!r} removed")
+        return ""
+
+    first = next((s for s in rw.segments if not s.comment), None)
+    if first is not None and first is rw.segments[0]:
+        rw.sub(pattern, lambda m, s: repl(m, s) if s is first else None)
+
+
+def _fix_phrases(rw: _Rewriter) -> None:
+    for source, replacement, label in _PHRASES:
+        pattern = re.compile(rf"(?<![\w/])(?:{source})(?![\w/])", re.IGNORECASE)
+
+        def repl(match: re.Match[str], seg: _Segment, replacement: str = replacement, label: str = label) -> str | None:
+            if match.group(0) == replacement:
+                return None
+            rw.warn(f"{match.group(0).strip()!r} read as {label} ({replacement.strip()})")
+            # Padding keeps the replacement from gluing to its neighbours; spacing is tidied later.
+            return "+" if replacement == "+" else f" {replacement} "
+        rw.sub(pattern, repl)
+    # "17:00-+" / "17:00 +" produced by the open-end phrase.
+    rw.sub(re.compile(r"(?<=\d)\s*(?:-|\s)\s*\+"), lambda m, s: "+")
+
+
+_AMPM = re.compile(
+    r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?", re.IGNORECASE
+)
+
+
+def _fix_ampm(rw: _Rewriter) -> None:
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        hour, minute = int(match["h"]), int(match["m"] or 0)
+        if not 1 <= hour <= 12 or minute > 59:
+            return None
+        pm = match["ap"].lower() == "p"
+        hour24 = (hour % 12) + (12 if pm else 0)
+        result = f"{hour24:02d}:{minute:02d}"
+        rw.warn(f"12-hour clock {match.group(0).strip()!r} read as {result}")
+        return result
+
+    rw.sub(_AMPM, repl)
+
+
+_FRENCH_H = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})\s?(?:h|H)(?P<m>\d{2})?(?![\w/])")
+_UHR = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*uhr\b\.?", re.IGNORECASE)
+
+
+def _fix_hour_suffixes(rw: _Rewriter) -> None:
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        hour, minute = int(match["h"]), int(match["m"] or 0)
+        if hour > 48 or minute > 59:
+            return None
+        result = f"{hour:02d}:{minute:02d}"
+        rw.warn(f"time {match.group(0).strip()!r} read as {result}")
+        return result
+
+    rw.sub(_UHR, repl)
+    rw.sub(_FRENCH_H, repl)
+
+
+_DOTTED_TIME = re.compile(r"(?<![\d.:])(?P<h>\d{1,2})[.](?P<m>\d{2})(?![\d.])")
+_SHORT_TIME = re.compile(r"(?<![\d.:])(?P<h>\d)[:](?P<m>\d{2})(?!\d)")
+_MISSING_MINUTE_DIGIT = re.compile(r"(?<![\d.:])(?P<h>\d{2}):(?P<m>\d)(?![\d])")
+_COMPACT_TIME = re.compile(r"(?<=[A-Za-z] )(?P<a>[0-2]\d)(?P<b>[0-5]\d)-(?P<c>[0-2]\d)(?P<d>[0-5]\d)(?![\d:])")
+
+
+def _fix_time_digits(rw: _Rewriter) -> None:
+    def dotted(match: re.Match[str], seg: _Segment) -> str | None:
+        if int(match["h"]) > 48 or int(match["m"]) > 59:
+            return None
+        result = f"{int(match['h']):02d}:{match['m']}"
+        rw.warn(f"time {match.group(0)!r} read as {result}")
+        return result
+
+    def short(match: re.Match[str], seg: _Segment) -> str:
+        result = f"0{match['h']}:{match['m']}"
+        rw.warn(f"single-digit hour {match.group(0)!r} read as {result}")
+        return result
+
+    def compact(match: re.Match[str], seg: _Segment) -> str:
+        result = f"{match['a']}:{match['b']}-{match['c']}:{match['d']}"
+        rw.warn(f"times without ':' {match.group(0)!r} read as {result}")
+        return result
+
+    rw.sub(_DOTTED_TIME, dotted)
+    rw.sub(_SHORT_TIME, short)
+    rw.sub(_COMPACT_TIME, compact)
+
+
+_WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f\u0e31-\u0e4e])+\.?|&")
+
+
+def _language(rw: _Rewriter) -> str:
+    votes = {lang: 0 for lang in _LANGUAGE_HINTS}
+    for seg in rw.segments:
+        if seg.comment:
+            continue
+        for match in _WORD.finditer(seg.text):
+            word = match.group(0).rstrip(".").lower()
+            for lang, hints in _LANGUAGE_HINTS.items():
+                votes[lang] += word in hints
+    best = max(votes, key=lambda lang: votes[lang])
+    return best if votes[best] > 0 else "de"
+
+
+def _next_word(text: str, end: int) -> str:
+    match = re.match(r"[\s,\-]*([^\W\d_]+)", text[end:])
+    return match.group(1).lower() if match else ""
+
+
+def _prev_word(text: str, start: int) -> str:
+    match = re.search(r"([^\W\d_]+)\.?[\s,\-]*$", text[:start])
+    return match.group(1).lower() if match else ""
+
+
+def _is_day(word: str) -> bool:
+    return word in _WEEKDAY_WORDS or word in _AMBIGUOUS_DAYS
+
+
+def _translate_word(word: str, text: str, match: re.Match[str], language: str) -> tuple[str, str] | None:
+    """Canonical spelling and a label for the warning, or None when the word is not hours vocabulary."""
+    key = word.rstrip(".").lower()
+    if key in _AMBIGUOUS_DAYS:
+        options = _AMBIGUOUS_DAYS[key]
+        return options.get(language, options["de"]), "weekday"
+    if key == "mar":
+        # Tuesday in French/Spanish when it sits among day names ("lun-mar"), March otherwise.
+        near = (_prev_word(text, match.start()), _next_word(text, match.end()))
+        if language in ("fr", "es") and any(_is_day(w) for w in near):
+            return "Tu", "weekday"
+        return "Mar", "month"
+    if key in _WEEKDAY_WORDS:
+        return _WEEKDAY_WORDS[key], "weekday"
+    if key in _MONTH_WORDS:
+        return _MONTH_WORDS[key], "month"
+    if key in _KEYWORDS:
+        return _KEYWORDS[key], "keyword"
+    if key in _OFF_WORDS:
+        return ("closed" if key == "closed" else "off"), "closed"
+    if key in _OPEN_WORDS:
+        return "open", "open"
+    if key in _PH_WORDS:
+        return "PH", "public holidays"
+    if key in _SH_WORDS:
+        return "SH", "school holidays"
+    if key in _ALWAYS_WORDS:
+        return "24/7", "always open"
+    if key in _EVERY_DAY_WORDS:
+        return "Mo-Su", "every day"
+    if key in _RANGE_WORDS:
+        return "-", "range"
+    if key in _JOIN_WORDS:
+        return ",", "list"
+    if key in _FILLER_WORDS:
+        return "", "filler"
+    return None
+
+
+def _fix_words(rw: _Rewriter) -> None:
+    language = _language(rw)
+    unknown: list[tuple[int, str]] = []
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        word = match.group(0)
+        translated = _translate_word(word, seg.text, match, language)
+        if translated is None:
+            unknown.append((seg.origin[match.start()], word))
+            return None
+        canonical, label = translated
+        if word == canonical:
+            return None
+        if word.rstrip(".") == canonical and label in ("weekday", "month"):
+            # "Mo." / "Jan.": the dot is noise; "Dec 24." style day dots are handled elsewhere.
+            rw.warn(f"abbreviation dot in {word!r} removed")
+            return canonical
+        if label == "filler":
+            rw.warn(f"word {word!r} ignored")
+        elif label in ("range", "list"):
+            rw.warn(f"word {word!r} read as {canonical!r}")
+        else:
+            rw.warn(f"{label} {word!r} read as {canonical}")
+        return canonical
+
+    rw.sub(_WORD, repl)
+    if unknown:
+        where, word = unknown[0]
+        _raise_unknown_word(rw.raw, where, word)
+
+
+def _raise_unknown_word(raw: str, where: int, word: str) -> None:
+    before = raw[:where].rstrip()
+    if before.endswith(("-", ",")) and re.search(r"[^\W\d_]\.?\s*[-,]$", before):
+        raise HoursSyntaxError(raw, where, f'unknown weekday "{word}"')
+    raise HoursSyntaxError(raw, where, f'unknown word "{word}"')
+
+
+_BARE_RANGE = re.compile(
+    r"(?<![\w:.\[/+\-])(?P<a>\d{1,2}(?::\d{2})?)\s*-\s*(?P<b>\d{1,2}(?::\d{2})?)(?P<plus>\+?)(?![\w:./\]])"
+)
+_DATE_CONTEXT = frozenset(MONTHS) | {"week"}
+
+
+def _in_date_context(text: str, start: int) -> bool:
+    """True when the numbers before ``start`` continue a month/week selector ("Dec 11,15-17")."""
+    match = re.search(r"([^\W\d_]+)[\d\s,.\-]*$", text[:start])
+    return bool(match) and match is not None and match.group(1) in _DATE_CONTEXT
+
+
+def _fix_bare_hours(rw: _Rewriter) -> None:
+    """``10-12`` and ``9-18:30`` are hour ranges unless a month or week selector owns the numbers."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        a, b = match["a"], match["b"]
+        if ":" in a and ":" in b:
+            return None
+        if _in_date_context(seg.text, match.start()):
+            return None
+        times = [_as_time(x) for x in (a, b)]
+        if None in times:
+            return None
+        result = f"{times[0]}-{times[1]}{match['plus']}"
+        rw.warn(f"hours without minutes {match.group(0).strip()!r} read as {result}")
+        return result
+
+    rw.sub(_BARE_RANGE, repl)
+
+
+def _as_time(token: str) -> str | None:
+    if ":" in token:
+        hour, minute = token.split(":")
+        return f"{int(hour):02d}:{minute}"
+    hour_value = int(token)
+    return f"{hour_value:02d}:00" if hour_value <= 48 else None
+
+
+def _fix_punctuation(rw: _Rewriter) -> None:
+    """Spacing and separators: the structure OSM expects around selectors, times and rules."""
+    rules: list[tuple[str, Callable[[re.Match[str]], str], str | None]] = [
+        # "Mo-Fr: 10:00" / "24/7: closed": a colon after a selector is not OSM syntax.
+        (r"(?<=[^\W\d_]|[.\]/\d])\s*:(?=\s|[^\W\d_]|$|\")(?!\d)", lambda m: " ", "colon after selector removed"),
+        # "Mo - Fr", "10:00 - 12:00": spaces around a range dash.
+        (r"(?<=[\w:.)+])\s+-\s*(?=[\w(])|(?<=[\w:.)])\s*-\s+(?=[\w(])", lambda m: "-", "spaces around '-' removed"),
+        # "Mo, Tu" or "Mo ,Tu" inside a weekday/month list.
+        (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))\s*,\s+(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)",
+         lambda m: ",", "spaces in day list removed"),
+        (r"(?<=\d\d:\d\d)\s*,\s+(?=\d\d:\d\d)", lambda m: ",", "spaces in time list removed"),
+        # "Mo12:00": a day selector glued to a time.
+        (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))(?=\d)", lambda m: " ", "space added between day and time"),
+        (r"(?<=\bSH)(?=Mo|Tu|We|Th|Fr|Sa|Su)", lambda m: " ", "space added between SH and day"),
+        # "12:00-14:00 16:00-18:00": a second time range without its comma.
+        (r"(?<=\d\d:\d\d)\s+(?=\d\d:\d\d-)", lambda m: ",", "missing ',' between time ranges added"),
+        # "24/7" after a day selector means the whole of those days.
+        (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)) 24/7", lambda m: " 00:00-24:00", "'24/7' after days read as 00:00-24:00"),
+        (r"\s*,\s*(?=,)", lambda m: "", "doubled ',' removed"),
+        (r"(?<=\d\d:\d\d)\s*-\s*\+", lambda m: "+", None),
+        (r"\bweek (\d\d),week (?=\d\d)", lambda m: f"week {m.group(1)},", "repeated 'week' removed"),
+        (r"\s+,", lambda m: ",", "space before ',' removed"),
+        (r";\s*(?=;)", lambda m: "", "doubled ';' removed"),
+        (r"(?<=\S);(?=\S)", lambda m: "; ", None),
+        (r"\s+;", lambda m: ";", "space before ';' removed"),
+        (r" {2,}", lambda m: " ", "stray whitespace collapsed"),
+    ]
+    for pattern, make, message in rules:
+        compiled = re.compile(pattern)
+
+        def repl(match: re.Match[str], seg: _Segment, make: Callable[[re.Match[str]], str] = make,
+                 message: str | None = message) -> str | None:
+            new = make(match)
+            if new == match.group(0):
+                return None
+            if message:
+                rw.warn(message)
+            return new
+
+        rw.sub(compiled, repl)
+
+
+def _fix_day_dots(rw: _Rewriter) -> None:
+    """``Dec 24.-25.``: the German/French ordinal dot after a day of month."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        if not _in_date_context(seg.text, match.start()):
+            return None
+        rw.warn("dot after day of month removed")
+        return ""
+
+    rw.sub(re.compile(r"(?<=\d)\.(?!\d)"), repl)
+
+
+_TIMES_FIRST = re.compile(
+    r"(?:(?<=^)|(?<=;))(?P<lead>\s*)(?P<times>\d\d:\d\d[-+0-9:,]*)\s+(?P<days>(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)"
+    r"(?:[-,](?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))*)(?=\s*(?:;|$|\s(?:off|closed|open|unknown)\b))"
+)
+
+
+def _fix_order(rw: _Rewriter) -> None:
+    """``9h-18h lun-ven``: OSM wants the day selector before the times."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str:
+        rw.warn(f"day selector {match['days']!r} moved before the times")
+        return f"{match['lead']}{match['days']} {match['times']}"
+
+    rw.sub(_TIMES_FIRST, repl)
+
+
+_DAY_LIST = re.compile(
+    r"(?<![\w,\-])(?:(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?(?:\[[^\]]*\])?|PH|SH)"
+    r"(?:,(?:(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?(?:\[[^\]]*\])?|PH|SH))+(?![\w\-\[])"
+)
+
+
+def _fix_day_list_order(rw: _Rewriter) -> None:
+    """``Su,PH,SH`` is read by the engine only with the holidays first (``SH,PH,Su``); a union, same days."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        items = match.group(0).split(",")
+        holidays = [item for item in items if item in ("PH", "SH")]
+        if not holidays or items[: len(holidays)] == holidays:
+            return None
+        result = ",".join(holidays + [item for item in items if item not in ("PH", "SH")])
+        rw.warn(f"day list {match.group(0)!r} reordered as {result!r}")
+        return result
+
+    rw.sub(_DAY_LIST, repl)
+
+
+_STATE_FIRST = re.compile(
+    r"(?:(?<=^)|(?<=; ))(?P<state>off|closed|open|unknown) (?P<rest>[^;\"]*?\d\d:\d\d[^;\"]*?)(?=\s*(?:;|$|\"))"
+)
+
+
+def _fix_state_order(rw: _Rewriter) -> None:
+    """``off 14:00-16:00`` / ``open We 10:00``: the state belongs after the selectors."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str:
+        rw.warn(f"state {match['state']!r} moved after the selectors")
+        return f"{match['rest'].strip()} {match['state']}"
+
+    rw.sub(_STATE_FIRST, repl)
+
+
+def _fix_comment_spacing(rw: _Rewriter) -> None:
+    """``open"text"``: the engine wants a space between a state and its comment."""
+    for before, after in zip(rw.segments, rw.segments[1:], strict=False):
+        if after.comment and not before.comment and before.text and not before.text.endswith(" "):
+            before.text += " "
+            before.origin.append(after.origin[0])
+            rw.warn("space added before comment")
+
+
+def _fix_ends(rw: _Rewriter) -> None:
+    """Leading/trailing blanks and dangling separators (``10:00-12:00;``)."""
+    code = [s for s in rw.segments if not s.comment]
+    if not code:
+        return
+    for seg, side in ((rw.segments[0], "start"), (rw.segments[-1], "end")):
+        if seg.comment:
+            continue
+        pattern = r"^[\s;,|]+" if side == "start" else r"[\s;,|]+$"
+        match = re.search(pattern, seg.text)
+        if not match:
+            continue
+        if match.group(0).strip():
+            rw.warn(f"dangling {match.group(0).strip()!r} at the {side} removed")
+        elif side == "start" or match.group(0) != "":
+            rw.warn("surrounding whitespace removed")
+        seg.text = seg.text[: match.start()] + seg.text[match.end():]
+        del seg.origin[match.start() : match.end()]
+
+
+_REPAIRS: tuple[Callable[[_Rewriter], None], ...] = (
+    _fix_prefix,
+    _fix_characters,
+    _fix_phrases,
+    _fix_ampm,
+    _fix_hour_suffixes,
+    _fix_time_digits,
+    _fix_words,
+    _fix_bare_hours,
+    _fix_day_dots,
+    _fix_punctuation,
+    _fix_order,
+    _fix_day_list_order,
+    _fix_state_order,
+    _fix_comment_spacing,
+    _fix_ends,
+)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Validation against the engine
+# --------------------------------------------------------------------------------------------------------
+
+_ENGINE_POSITION = re.compile(r"-->\s*\d+:(\d+)")
+_ENGINE_EXPECTED = re.compile(r"=\s*(.+)$", re.MULTILINE)
+
+
+def _engine_error(raw: str, text: str, origin: list[int], error: Exception) -> HoursSyntaxError:
+    message = str(error)
+    column = _ENGINE_POSITION.search(message)
+    position: int | None = None
+    if column:
+        index = int(column.group(1)) - 1
+        position = origin[index] if index < len(origin) else len(raw)
+    expected = _ENGINE_EXPECTED.search(message)
+    near = text[int(column.group(1)) - 1 :][:12] if column else ""
+    reason = f"unexpected {near!r}" if near else "unexpected end of value"
+    if expected:
+        reason += f" ({expected.group(1).strip()})"
+    return HoursSyntaxError(raw, position, reason)
+
+
+_START_TIME = re.compile(r"(?<![\d:])(\d{2}):(\d{2})(?=-|\+|,|;|\s|$)")
+
+
+def _check_times(raw: str, text: str, origin: list[int]) -> None:
+    """Start times past 24:00 and minutes past 59 get a precise reason rather than the engine's."""
+    for match in re.finditer(r"(?<![\d:\-])(\d{2}):(\d{2})(?![\d:])", text):
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if minute > 59:
+            raise HoursSyntaxError(raw, origin[match.start()], f"minute {minute} out of range in {match.group(0)!r}")
+        if hour > 24:
+            raise HoursSyntaxError(raw, origin[match.start()], f"hour {hour} out of range in {match.group(0)!r}")
+
+
+_DAYS_IN_MONTH = dict(zip(MONTHS, (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), strict=True))
+_MONTHDAY = re.compile(r"\b(?P<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?P<day>\d\d)(?![\d:])(?:-(?P<end>\d{1,2})\b(?!:))?")
+_RANGE_STEP = re.compile(r"\b(?:week )?(?P<a>\d{1,4})-(?P<b>\d{1,4})/(?P<step>\d+)\b(?!:)")
+_YEAR_RANGE = re.compile(r"(?<![\d:])(?P<a>\d{4})-(?P<b>\d{4})(?![\d:])")
+_RULE_TAIL = re.compile(r"\d\d:\d\d|\b(?:off|closed|open|unknown|sunrise|sunset|dawn|dusk)\b|\+|\"")
+
+
+def _check_semantics(raw: str, text: str, origin: list[int]) -> None:
+    """What the engine accepts but no real schedule means: reject it rather than guess.
+
+    ``Feb 30`` or ``Jun 30-24`` is a typo, ``week 30-40/1`` a step that selects nothing special, and
+    ``We, Aug Mo`` an additional-rule ``,`` after a bare selector, which readers take for a list.
+    """
+    code = _blank_comments(text)
+    for match in _MONTHDAY.finditer(code):
+        day, month = int(match["day"]), match["month"]
+        if not 1 <= day <= _DAYS_IN_MONTH[month]:
+            raise HoursSyntaxError(raw, origin[match.start("day")], f"{month} {day:02d} does not exist")
+        if match["end"] is not None:
+            end = int(match["end"])
+            if len(match["end"]) == 1 or not day < end <= _DAYS_IN_MONTH[month]:
+                raise HoursSyntaxError(raw, origin[match.start("end")], f"invalid day range {match.group(0)!r}")
+    for match in _RANGE_STEP.finditer(code):
+        span = int(match["b"]) - int(match["a"])
+        if not 2 <= int(match["step"]) <= span:
+            raise HoursSyntaxError(raw, origin[match.start("step")], f"step /{match['step']} selects nothing useful in {match.group(0)!r}")
+    for match in _YEAR_RANGE.finditer(code):
+        if int(match["a"]) >= int(match["b"]):
+            raise HoursSyntaxError(raw, origin[match.start()], f"year range {match.group(0)!r} is empty or reversed")
+    rule_start = 0
+    for match in re.finditer(r";|\|\||, ", code):
+        if match.group(0) == ", " and not _RULE_TAIL.search(code[rule_start : match.start()]):
+            raise HoursSyntaxError(
+                raw, origin[match.start()], "ambiguous ',' after a selector without times (use ';' or no space)"
+            )
+        rule_start = match.end()
+
+
+def _blank_comments(text: str) -> str:
+    # Same length as the text so that indexes still line up with the origin map.
+    return re.sub(r'"[^"]*"', lambda m: '"' + "_" * (len(m.group(0)) - 2) + '"', text)
+
+
+def normalize(raw: str) -> NormalizedHours:
+    """Repair ``raw`` into strict OSM ``opening_hours`` syntax; raise HoursSyntaxError when that fails."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise HoursSyntaxError(str(raw) if isinstance(raw, str) else repr(raw), None, "empty value")
+    if _accepted(raw) and _is_canonical(raw):
+        _check_semantics(raw, raw, list(range(len(raw))))
+        return NormalizedHours(raw)
+    rw = _Rewriter(raw, _split_comments(raw))
+    for repair in _REPAIRS:
+        repair(rw)
+    text, origin = rw.joined()
+    if not text.strip():
+        raise HoursSyntaxError(raw, 0, "no opening hours in value")
+    _check_times(raw, text, origin)
+    _check_semantics(raw, text, origin)
+    try:
+        parsed = opening_hours.OpeningHours(text)
+    except (SyntaxError, opening_hours.ParserError) as error:
+        raise _engine_error(raw, text, origin, error) from None
+    for message in parsed.warnings:
+        rw.warn(f"engine: {message}")
+    return NormalizedHours(text, tuple(rw.warnings))
+
+
+def _accepted(value: str) -> bool:
+    try:
+        parsed = opening_hours.OpeningHours(value)
+    except (SyntaxError, opening_hours.ParserError, ValueError):
+        return False
+    return not parsed.warnings
+
+
+def _is_canonical(value: str) -> bool:
+    """Engine-valid text that none of the repairs would touch (so the fast path changes nothing)."""
+    rw = _Rewriter(value, _split_comments(value))
+    try:
+        for repair in _REPAIRS:
+            repair(rw)
+    except HoursSyntaxError:
+        return False
+    return rw.joined()[0] == value and not rw.warnings

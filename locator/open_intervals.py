@@ -1,0 +1,151 @@
+"""Materialised open intervals: the rows that make "open at t" an index condition.
+
+For every place and every set of hours it has (the general hours, service '', and each service with hours of
+its own) the open spells over a rolling window are stored as `tstzrange`s beside the place's point, under one
+GiST index on (geog, during). Search uses them for instants inside the window and evaluates hours directly
+outside it, so answers never depend on when the last refresh ran; only speed does.
+
+Places that share hours, timezone, country and region (most of a chain) share one evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import Connection, text
+
+from locator.hours import Schedule, SpecialHours
+
+# The window starts a day back so that a spell which began yesterday evening is still found at 01:00.
+WINDOW_DAYS_BACK = 1
+WINDOW_DAYS_AHEAD = 8
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    def contains(self, start: datetime, end: datetime) -> bool:
+        return self.start <= start and end <= self.end
+
+
+def window_for(now: datetime) -> Window:
+    midnight = datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
+    return Window(midnight - timedelta(days=WINDOW_DAYS_BACK), midnight + timedelta(days=WINDOW_DAYS_AHEAD))
+
+
+def current_window(conn: Connection) -> Window | None:
+    row = conn.execute(text("SELECT window_start, window_end FROM materialisation WHERE id = 1")).first()
+    return Window(row.window_start, row.window_end) if row else None
+
+
+_HOURS_SQL = """
+SELECT l.id, h.service, h.canonical, l.timezone, l.country, l.region,
+       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon
+  FROM locations AS l
+  JOIN location_hours AS h ON h.location_id = l.id
+"""
+
+_SPECIAL_SQL = """
+SELECT location_id, service, start_date, end_date, hours, comment
+  FROM special_hours
+ WHERE end_date >= :first_day
+"""
+
+
+def special_hours_by_location(
+    conn: Connection, location_ids: Sequence[str] | None, first_day: datetime
+) -> dict[tuple[str, str], list[SpecialHours]]:
+    sql = _SPECIAL_SQL + (" AND location_id = ANY(:ids)" if location_ids is not None else "")
+    params: dict[str, object] = {"first_day": first_day.date()}
+    if location_ids is not None:
+        params["ids"] = list(location_ids)
+    out: dict[tuple[str, str], list[SpecialHours]] = {}
+    for row in conn.execute(text(sql + " ORDER BY id"), params):
+        out.setdefault((row.location_id, row.service), []).append(
+            SpecialHours(row.start_date, row.end_date, row.hours, row.comment)
+        )
+    return out
+
+
+def schedule_for(
+    canonical: str,
+    timezone: str,
+    country: str | None,
+    region: str | None,
+    special: Iterable[SpecialHours] = (),
+) -> Schedule:
+    return _cached_schedule(canonical, timezone, country, region, tuple(special))
+
+
+_SCHEDULES: dict[tuple[object, ...], Schedule] = {}
+
+
+def _cached_schedule(
+    canonical: str, timezone: str, country: str | None, region: str | None, special: tuple[SpecialHours, ...]
+) -> Schedule:
+    key = (canonical, timezone, country, region, special)
+    schedule = _SCHEDULES.get(key)
+    if schedule is None:
+        if len(_SCHEDULES) > 50_000:
+            _SCHEDULES.clear()
+        # Canonical text was validated at ingest: build directly, no second tolerant parse.
+        schedule = Schedule(canonical, timezone, country, region, special=special)
+        _SCHEDULES[key] = schedule
+    return schedule
+
+
+def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: datetime | None = None) -> int:
+    """Recompute the open intervals of some places (or all) for the current window; returns rows written.
+
+    Runs inside the caller's transaction, so an ingest publishes places and their intervals together.
+    """
+    window = window_for(now or datetime.now(UTC))
+    stored = current_window(conn)
+    if location_ids is not None and stored is not None and stored != window:
+        # The window moved since the last full refresh: a partial refresh would mix two windows.
+        location_ids = None
+    if location_ids is None:
+        conn.execute(text("DELETE FROM open_intervals"))
+        hours_rows = conn.execute(text(_HOURS_SQL))
+    else:
+        conn.execute(text("DELETE FROM open_intervals WHERE location_id = ANY(:ids)"), {"ids": list(location_ids)})
+        hours_rows = conn.execute(text(_HOURS_SQL + " WHERE l.id = ANY(:ids)"), {"ids": list(location_ids)})
+    special = special_hours_by_location(conn, location_ids, window.start)
+    spans_cache: dict[tuple[object, ...], list[tuple[datetime, datetime]]] = {}
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    written = 0
+    with raw.cursor() as cur:  # type: ignore[attr-defined]
+        with cur.copy("COPY open_intervals (location_id, service, during, geog) FROM STDIN") as copy:
+            for row in hours_rows:
+                extra = tuple(special.get((row.id, row.service), ())) + (
+                    tuple(special.get((row.id, ""), ())) if row.service else ()
+                )
+                key = (row.canonical, row.timezone, row.country, row.region, extra)
+                spans = spans_cache.get(key)
+                if spans is None:
+                    schedule = schedule_for(row.canonical, row.timezone, row.country, row.region, extra)
+                    spans = [
+                        (i.start, i.end) for i in schedule.intervals(window.start, window.end) if i.state == "open"
+                    ]
+                    spans_cache[key] = spans
+                point = f"SRID=4326;POINT({row.lon} {row.lat})"
+                for start, end in spans:
+                    copy.write_row((row.id, row.service, f"[{start.isoformat()},{end.isoformat()})", point))
+                    written += 1
+    conn.execute(
+        text(
+            """
+            INSERT INTO materialisation (id, window_start, window_end, refreshed_at)
+            VALUES (1, :start, :end, now())
+            ON CONFLICT (id) DO UPDATE
+               SET window_start = excluded.window_start, window_end = excluded.window_end, refreshed_at = now()
+            """
+        ),
+        {"start": window.start, "end": window.end},
+    )
+    return written

@@ -1,0 +1,381 @@
+"""nearest(): the one query the product is about.
+
+Order is by true geodesic distance on the WGS84 ellipsoid. A GiST KNN scan (`<->` on geography, a sphere)
+yields candidates fast; they are re-ranked by `ST_Distance(a, b, true)` (the ellipsoid). The sphere and the
+ellipsoid disagree by well under 1%, so the re-ranked top N is provably the true top N once the N-th
+ellipsoidal distance is below 99% of the last candidate's sphere distance; otherwise the candidate set grows.
+
+"Open at t" is an index condition on the materialised intervals (locator/open_intervals.py) while t lies in
+their window, and direct evaluation of the hours outside it.
+
+Everything runs in one REPEATABLE READ, read-only transaction: an ingest that publishes in the middle of a
+search cannot make it see half of the old snapshot and half of the new.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine, text
+
+from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
+from locator.hours import Interval, Schedule, SpecialHours
+from locator.open_intervals import current_window, schedule_for, special_hours_by_location
+
+GENERAL = ""  # the service key of a place's general hours
+SPHERE_SLACK = 0.99  # ellipsoid/sphere distance ratio lower bound, with margin (true bound is ~0.995)
+MAX_LIMIT = 100
+MAX_RADIUS_KM = 1000.0
+MAX_OPEN_FOR = 7 * 24 * 60
+
+
+@dataclass(frozen=True)
+class NearestQuery:
+    lat: float
+    lon: float
+    kinds: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    open: Literal["now", "any"] = "now"
+    at: datetime | None = None
+    open_for: int = 0
+    limit: int = 10
+    radius_km: float = 50.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lat) and -90 <= self.lat <= 90):
+            raise InvalidParameter("lat", "must be a number between -90 and 90")
+        if not (math.isfinite(self.lon) and -180 <= self.lon <= 180):
+            raise InvalidParameter("lon", "must be a number between -180 and 180")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise InvalidParameter("limit", f"must be between 1 and {MAX_LIMIT}")
+        if not (math.isfinite(self.radius_km) and 0 < self.radius_km <= MAX_RADIUS_KM):
+            raise InvalidParameter("radius_km", f"must be greater than 0 and at most {MAX_RADIUS_KM:g}")
+        if not 0 <= self.open_for <= MAX_OPEN_FOR:
+            raise InvalidParameter("open_for", f"must be between 0 and {MAX_OPEN_FOR} minutes")
+        if self.open not in ("now", "any"):
+            raise InvalidParameter("open", "must be 'now' or 'any'")
+        if self.at is not None and self.at.tzinfo is None:
+            raise InvalidParameter("at", "must carry a UTC offset, e.g. 2026-05-01T10:00:00+02:00")
+
+
+@dataclass
+class Place:
+    """A location as stored, with its hours; `evaluate` adds the open state at an instant."""
+
+    id: str
+    name: str
+    kind: str
+    kinds: list[str]
+    street: str | None
+    postcode: str | None
+    city: str | None
+    region: str | None
+    country: str
+    lat: float
+    lon: float
+    timezone: str
+    phone: str | None
+    url: str | None
+    products: list[str]
+    services: list[str]
+    hours: dict[str, str]  # service ('' = general) -> canonical hours
+    geo_precision: str = "coordinates"
+    distance_m: float | None = None
+    special: dict[str, list[SpecialHours]] = field(default_factory=dict)
+
+    def schedule(self, service: str = GENERAL) -> Schedule | None:
+        key = service if service in self.hours else GENERAL
+        canonical = self.hours.get(key)
+        if canonical is None:
+            return None
+        extra = tuple(self.special.get(key, ())) + (tuple(self.special.get(GENERAL, ())) if key else ())
+        return schedule_for(canonical, self.timezone, self.country, self.region, extra)
+
+    def hours_by_service(self) -> dict[str, str]:
+        """What responses show: each offered service's hours (the general hours where it has none)."""
+        if not self.services:
+            return {"general": self.hours[GENERAL]} if GENERAL in self.hours else {}
+        out: dict[str, str] = {}
+        for service in self.services:
+            canonical = self.hours.get(service, self.hours.get(GENERAL))
+            if canonical is not None:
+                out[service] = canonical
+        return out
+
+
+@dataclass(frozen=True)
+class OpenState:
+    open: bool
+    closes_at: datetime | None
+    next_open: datetime | None
+    closing_soon: bool
+    comment: str | None = None
+
+
+def open_state(schedule: Schedule | None, at: datetime, closing_soon_minutes: int) -> OpenState:
+    if schedule is None:
+        return OpenState(False, None, None, False)
+    state, comment = schedule.state(at)
+    if state == "open":
+        closes = schedule.closes_at(at)
+        soon = closes is not None and closes - at <= timedelta(minutes=closing_soon_minutes)
+        return OpenState(True, closes, None, soon, comment)
+    return OpenState(False, None, schedule.next_open(at), False, comment)
+
+
+# -- SQL ----------------------------------------------------------------------------------------------------
+
+_PLACE_COLUMNS = """
+       l.id, l.name, l.kind, l.kinds, l.street, l.postcode, l.city, l.region, l.country,
+       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon, l.timezone, l.phone, l.url,
+       l.products, l.services, l.geo_precision,
+       (SELECT json_object_agg(h.service, h.canonical) FROM location_hours AS h WHERE h.location_id = l.id)
+           AS hours
+"""
+
+# The filters every path shares; empty arrays mean "no filter".
+_FILTERS = """
+       (cardinality(CAST(:kinds AS text[])) = 0 OR l.kinds && CAST(:kinds AS text[]))
+   AND (cardinality(CAST(:products AS text[])) = 0 OR l.products && CAST(:products AS text[]))
+   AND l.services @> CAST(:services AS text[])
+"""
+
+_EFFECTIVE_SERVICE = "CASE WHEN {s} = ANY(l.hours_services) THEN {s} ELSE '' END"
+
+_KNN_OPEN = f"""
+SELECT l.id, o.geog <-> origin.g AS sphere_m, ST_Distance(o.geog, origin.g, true) AS distance_m
+  FROM open_intervals AS o
+  JOIN locations AS l ON l.id = o.location_id
+ CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) AS origin
+ WHERE o.during @> CAST(:at AS timestamptz)
+   AND o.during @> tstzrange(:at, :until, '[)')
+   AND ST_DWithin(o.geog, origin.g, :radius_m)
+   AND o.service = {_EFFECTIVE_SERVICE.format(s="CAST(:first_service AS text)")}
+   AND {_FILTERS}
+   AND NOT EXISTS (
+         SELECT 1
+           FROM unnest(CAST(:more_services AS text[])) AS s(name)
+          WHERE NOT EXISTS (
+                  SELECT 1
+                    FROM open_intervals AS o2
+                   WHERE o2.location_id = l.id
+                     AND o2.service = {_EFFECTIVE_SERVICE.format(s="s.name")}
+                     AND o2.during @> CAST(:at AS timestamptz)
+                     AND o2.during @> tstzrange(:at, :until, '[)')))
+ ORDER BY o.geog <-> origin.g
+ LIMIT :k OFFSET :offset
+"""
+
+_KNN_ANY = f"""
+SELECT l.id, l.geog <-> origin.g AS sphere_m, ST_Distance(l.geog, origin.g, true) AS distance_m
+  FROM locations AS l
+ CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) AS origin
+ WHERE ST_DWithin(l.geog, origin.g, :radius_m)
+   AND {_FILTERS}
+ ORDER BY l.geog <-> origin.g
+ LIMIT :k OFFSET :offset
+"""
+
+
+@dataclass
+class SearchResult:
+    at: datetime
+    places: list[Place]
+    states: list[OpenState]
+    path: str  # which strategy answered: materialised | direct | any (for benchmarks and tests)
+
+
+def nearest(
+    engine: Engine,
+    query: NearestQuery,
+    *,
+    now: datetime | None = None,
+    closing_soon_minutes: int = 30,
+    oversample: int = 4,
+    force_direct: bool = False,
+) -> SearchResult:
+    at = query.at or now or datetime.now(UTC)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            result = _nearest(conn, query, at, closing_soon_minutes, oversample, force_direct)
+            conn.rollback()
+            return result
+    except InvalidParameter:
+        raise
+    except Exception as exc:
+        _raise_if_unavailable(exc)
+        raise
+
+
+def _raise_if_unavailable(exc: BaseException) -> None:
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError
+
+    if isinstance(exc, OperationalError | InterfaceError | TimeoutError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        raise DatabaseUnavailable("the database did not answer in time") from exc
+    if isinstance(exc, DBAPIError) and "statement timeout" in str(exc):
+        raise DatabaseUnavailable("the query took too long") from exc
+
+
+def _nearest(
+    conn: Connection, query: NearestQuery, at: datetime, soon: int, oversample: int, force_direct: bool
+) -> SearchResult:
+    until = at + timedelta(minutes=query.open_for)
+    params: dict[str, Any] = {
+        "lat": query.lat,
+        "lon": query.lon,
+        "radius_m": query.radius_km * 1000.0,
+        "kinds": list(query.kinds),
+        "products": list(query.products),
+        "services": list(query.services),
+        "at": at,
+        "until": until,
+        "first_service": query.services[0] if query.services else GENERAL,
+        "more_services": list(query.services[1:]),
+    }
+    primary = query.services[0] if query.services else GENERAL
+    if query.open == "any":
+        ranked = _exact_knn(conn, _KNN_ANY, params, query.limit, oversample)
+        path = "any"
+    else:
+        window = None if force_direct else current_window(conn)
+        if window is not None and window.contains(at, until):
+            ranked = _exact_knn(conn, _KNN_OPEN, params, query.limit, oversample)
+            path = "materialised"
+        else:
+            ranked = _direct_open(conn, query, params, at, oversample)
+            path = "direct"
+    places = load_places(conn, [row[0] for row in ranked], at)
+    distances = {row[0]: row[1] for row in ranked}
+    out_places: list[Place] = []
+    states: list[OpenState] = []
+    for place_id, _ in ranked:
+        place = places.get(place_id)
+        if place is None:
+            continue
+        place.distance_m = distances[place_id]
+        out_places.append(place)
+        states.append(open_state(place.schedule(primary), at, soon))
+    return SearchResult(at, out_places, states, path)
+
+
+def _exact_knn(
+    conn: Connection, sql: str, params: dict[str, Any], limit: int, oversample: int
+) -> list[tuple[str, float]]:
+    """The true top `limit` by ellipsoidal distance, from sphere-ordered KNN candidates."""
+    k = max(limit * oversample, limit + 16)
+    while True:
+        rows = conn.execute(text(sql), {**params, "k": k, "offset": 0}).all()
+        ranked = sorted(((r.id, float(r.distance_m)) for r in rows), key=lambda item: (item[1], item[0]))[:limit]
+        if len(rows) < k or not ranked:
+            return ranked
+        last_sphere = float(rows[-1].sphere_m)
+        if len(ranked) == limit and ranked[-1][1] < last_sphere * SPHERE_SLACK:
+            return ranked
+        k *= 4
+
+
+def _direct_open(
+    conn: Connection, query: NearestQuery, params: dict[str, Any], at: datetime, oversample: int
+) -> list[tuple[str, float]]:
+    """Open places by evaluating hours candidate by candidate (instants outside the materialised window)."""
+    batch = max(query.limit * oversample, 64)
+    found: list[tuple[str, float]] = []
+    offset = 0
+    while True:
+        rows = conn.execute(text(_KNN_ANY), {**params, "k": batch, "offset": offset}).all()
+        if not rows:
+            break
+        places = load_places(conn, [r.id for r in rows], at)
+        for row in rows:
+            place = places.get(row.id)
+            if place is not None and _open_for_all(place, query, at):
+                found.append((row.id, float(row.distance_m)))
+        found.sort(key=lambda item: (item[1], item[0]))
+        if len(found) >= query.limit and found[query.limit - 1][1] < float(rows[-1].sphere_m) * SPHERE_SLACK:
+            break
+        if len(rows) < batch:
+            break
+        offset += batch
+        batch *= 2
+    return found[: query.limit]
+
+
+def _open_for_all(place: Place, query: NearestQuery, at: datetime) -> bool:
+    for service in query.services or (GENERAL,):
+        schedule = place.schedule(service)
+        if schedule is None or not schedule.is_open(at, query.open_for):
+            return False
+    return True
+
+
+def load_places(conn: Connection, ids: Sequence[str], at: datetime | None = None) -> dict[str, Place]:
+    if not ids:
+        return {}
+    rows = conn.execute(text(f"SELECT {_PLACE_COLUMNS} FROM locations AS l WHERE l.id = ANY(:ids)"), {"ids": list(ids)})
+    places = {row.id: _place(row) for row in rows}
+    first_day = (at or datetime.now(UTC)) - timedelta(days=2)
+    for (location_id, service), items in special_hours_by_location(conn, list(places), first_day).items():
+        places[location_id].special.setdefault(service, []).extend(items)
+    return places
+
+
+def _place(row: Any) -> Place:
+    return Place(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        kinds=list(row.kinds),
+        street=row.street,
+        postcode=row.postcode,
+        city=row.city,
+        region=row.region,
+        country=row.country.strip(),
+        lat=float(row.lat),
+        lon=float(row.lon),
+        timezone=row.timezone,
+        phone=row.phone,
+        url=row.url,
+        products=list(row.products),
+        services=list(row.services),
+        hours=dict(row.hours or {}),
+        geo_precision=row.geo_precision,
+    )
+
+
+def get_place(engine: Engine, location_id: str, at: datetime) -> Place:
+    try:
+        with engine.connect() as conn:
+            places = load_places(conn, [location_id], at)
+    except Exception as exc:
+        _raise_if_unavailable(exc)
+        raise
+    if location_id not in places:
+        raise NotFound(f"no location with id {location_id!r}")
+    return places[location_id]
+
+
+def week(place: Place, at: datetime, days: int = 7) -> dict[str, list[Interval]]:
+    """Open intervals for the next `days` days per shown service, in the place's local time."""
+    out: dict[str, list[Interval]] = {}
+    services = place.services or ["general"]
+    for service in services:
+        schedule = place.schedule(GENERAL if service == "general" else service)
+        if schedule is None:
+            continue
+        local = schedule.local(at)
+        start = datetime.combine(local.date(), datetime.min.time(), tzinfo=local.tzinfo).astimezone(UTC)
+        out[service] = schedule.intervals(start, start + timedelta(days=days))
+    return out
+
+
+def today(place: Place, at: datetime) -> date:
+    schedule = place.schedule()
+    return schedule.local(at).date() if schedule else at.date()

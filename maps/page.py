@@ -1,0 +1,263 @@
+"""The customer page (`GET /`): search form, results list, map.
+
+The server renders the whole answer as an ordered list, so the page works without JavaScript.
+`maps/static/locator-page.js` then adds the map (Leaflet from `/assets`, drawn from the JSON
+embedded in the page, no second request), the "use my location" button and the browser's timezone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from maps.assets import LEAFLET
+from maps.text import (
+    COUNTRIES,
+    PRODUCTS,
+    address_lines,
+    colon,
+    country_label,
+    directions_url,
+    format_distance,
+    kind_label,
+    norm_lang,
+    parse_iso,
+    product_label,
+    safe_http_url,
+    service_label,
+    state_text,
+    t,
+    tel_url,
+    today_hours,
+)
+
+__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "pick_language", "pick_units", "render_page"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+FORM_FIELDS = ("q", "country", "product", "service", "kind", "open", "at", "lat", "lon", "tz")
+DEFAULT_CHOICES: dict[str, tuple[str, ...]] = {
+    "country": tuple(COUNTRIES),
+    "product": tuple(PRODUCTS),
+    "service": ("repair", "sales"),
+    "kind": ("store", "service_centre"),
+}
+# Regions whose people read distances in miles: the US, the UK (road signs), Liberia and Myanmar.
+MILE_REGIONS = frozenset({"US", "GB", "LR", "MM"})
+
+_env = Environment(
+    loader=FileSystemLoader(str(TEMPLATES_DIR)),
+    autoescape=select_autoescape(("html",)),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+_TAG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$|^\*$")
+
+
+def _parse_accept_language(header: str | None) -> list[str]:
+    """Language tags from an Accept-Language header, most preferred first (q=0 dropped)."""
+    if not header:
+        return []
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        tag = pieces[0].replace("_", "-")
+        if not tag or not _TAG.match(tag):
+            continue
+        q = 1.0
+        for param in pieces[1:]:
+            if param.lower().startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            weighted.append((-q, index, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def pick_language(accept_language: str | None, *, query_lang: str | None = None) -> str:
+    """"fr" or "en": an explicit `?lang=` wins, else the first of them in Accept-Language, else "en"."""
+    if query_lang in ("fr", "en"):
+        return query_lang
+    for tag in _parse_accept_language(accept_language):
+        primary = tag.split("-")[0].lower()
+        if primary in ("fr", "en"):
+            return primary
+    return "en"
+
+
+def _region(tag: str) -> str | None:
+    # The region subtag is the 2-letter (or 3-digit) part after the language (and optional script).
+    for sub in tag.split("-")[1:]:
+        if len(sub) == 2 and sub.isalpha():
+            return sub.upper()
+        if len(sub) == 3 and sub.isdigit():
+            return None
+    return None
+
+
+def pick_units(lang_or_locale: str | None) -> str:
+    """"mi" or "km" from a locale ("en-US") or a whole Accept-Language header.
+
+    The most preferred tag that names a region decides: "en, en-GB;q=0.9" gives miles, "en" alone
+    or "fr-FR" gives kilometres. Miles for US, GB, LR and MM (whatever the language: es-US reads
+    road signs in miles too).
+    """
+    for tag in _parse_accept_language(lang_or_locale):
+        region = _region(tag)
+        if region:
+            return "mi" if region in MILE_REGIONS else "km"
+    return "km"
+
+
+def _place_view(
+    item: Mapping[str, Any], index: int, *, origin: Mapping[str, Any] | None, at: str | None, units: str, lang: str
+) -> dict[str, Any]:
+    at_dt = parse_iso(at)
+    kind = str(item.get("kind") or "")
+    return {
+        "index": index,
+        "dom_id": "place-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(item.get("id") or index)),
+        "name": str(item.get("name") or ""),
+        "kind": kind,
+        "kind_class": kind if kind in ("store", "service_centre") else "other",
+        "kind_label": kind_label(kind, lang),
+        "address": address_lines(item.get("address")),
+        "distance": format_distance(item.get("distance_m"), units, lang),
+        "open": bool(item.get("open")),
+        "closing_soon": bool(item.get("closing_soon")),
+        "state": state_text(item, at_dt, lang),
+        "hours": today_hours(item, at_dt, lang),
+        "phone": str(item.get("phone") or ""),
+        "tel": tel_url(item.get("phone")),
+        "url": safe_http_url(item.get("url")),
+        "directions": directions_url(item, origin),
+        "lat": item.get("lat"),
+        "lon": item.get("lon"),
+        "jsonld": item.get("jsonld"),
+    }
+
+
+def _options(values: Sequence[str], selected: str, label: Any) -> list[dict[str, Any]]:
+    return [{"value": v, "label": label(v), "selected": v == selected} for v in values]
+
+
+def _tiles_host(tiles_url: str) -> str:
+    return urlsplit(tiles_url).hostname or ""
+
+
+def render_page(
+    *,
+    lang: str,
+    form: dict[str, str],
+    answer: dict[str, Any] | None,
+    error: str | None,
+    units: str,
+    asset_prefix: str = "/assets",
+    tiles_url: str = "",
+    tiles_attribution: str = "",
+    static_prefix: str = "/static",
+    action: str = "/",
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The whole customer page as HTML.
+
+    `form` holds the query as received (q, country, product, service, kind, open, at, lat, lon, tz);
+    `answer` is the nearest API body or None before a search; `error` a message for the visitor
+    (already translated by the caller, or a problem `detail`). Everything from data is autoescaped.
+    """
+    lang = norm_lang(lang)
+    units = "mi" if units == "mi" else "km"
+    values = {k: str(form.get(k) or "") for k in FORM_FIELDS}
+    if values["open"] not in ("now", "any"):
+        values["open"] = "now"
+    opts = {**DEFAULT_CHOICES, **(choices or {})}
+
+    origin = answer.get("origin") if answer and isinstance(answer.get("origin"), Mapping) else None
+    at = answer.get("at") if answer and isinstance(answer.get("at"), str) else None
+    raw_results = [r for r in (answer or {}).get("results") or [] if isinstance(r, Mapping)]
+    places = [
+        _place_view(r, i, origin=origin, at=at, units=units, lang=lang) for i, r in enumerate(raw_results)
+    ]
+    label = str(origin.get("label") or "") if origin else ""
+    if answer is None:
+        summary = "" if error else t(lang, "start")
+    elif not places:
+        summary = t(lang, "no_results", label=label)
+    elif len(places) == 1:
+        summary = t(lang, "results_near_one", label=label)
+    else:
+        summary = t(lang, "results_near", n=len(places), label=label)
+
+    # What the page script needs to draw the map: display strings computed here, once, in the
+    # visitor's language, so the script does no formatting of its own.
+    map_data: dict[str, Any] = {
+        "origin": (
+            {"lat": origin.get("lat"), "lon": origin.get("lon"), "label": t(lang, "you_are_here", label=label)}
+            if origin and isinstance(origin.get("lat"), (int, float)) and isinstance(origin.get("lon"), (int, float))
+            else None
+        ),
+        "places": [
+            {
+                "n": p["index"] + 1,
+                "dom_id": p["dom_id"],
+                "lat": p["lat"],
+                "lon": p["lon"],
+                "name": p["name"],
+                "kind": p["kind_class"],
+                "kind_label": p["kind_label"],
+                "open": p["open"],
+                "closing_soon": p["closing_soon"],
+                "state": p["state"],
+                "distance": p["distance"],
+                "address": p["address"],
+                "directions": p["directions"],
+            }
+            for p in places
+            if isinstance(p["lat"], (int, float)) and isinstance(p["lon"], (int, float))
+        ],
+        "tiles": {"url": tiles_url, "attribution": tiles_attribution or _tiles_host(tiles_url)} if tiles_url else None,
+        "labels": {
+            "directions": t(lang, "directions"),
+            "locating": t(lang, "locating"),
+            "geo_denied": t(lang, "geo_denied"),
+            "map": t(lang, "map"),
+        },
+    }
+
+    switch_lang = t(lang, "lang_switch_code")
+    switch_query = urlencode(
+        [(k, v) for k, v in values.items() if v and k not in ("tz",)] + [("lang", switch_lang)]
+    )
+
+    template = _env.get_template("page.html")
+    return template.render(
+        lang=lang,
+        t=lambda key, **kw: t(lang, key, **kw),
+        colon=colon(lang),
+        form=values,
+        error=error,
+        summary=summary,
+        answer=answer,
+        places=places,
+        map_data=map_data,
+        has_map=bool(map_data["places"] or map_data["origin"]),
+        action=action,
+        switch_lang=switch_lang,
+        switch_href="?" + switch_query,
+        country_options=_options(opts["country"], values["country"], lambda c: country_label(c, lang)),
+        product_options=_options(opts["product"], values["product"], product_label),
+        service_options=_options(opts["service"], values["service"], lambda s: service_label(s, lang)),
+        kind_options=_options(opts["kind"], values["kind"], lambda k: kind_label(k, lang)),
+        leaflet_css=LEAFLET.url(asset_prefix, "dist/leaflet.css"),
+        leaflet_js=LEAFLET.url(asset_prefix, "dist/leaflet.js"),
+        static_prefix=static_prefix.rstrip("/"),
+    )

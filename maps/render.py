@@ -1,0 +1,209 @@
+"""The Folium map for `GET /v1/map`: one marker per place of a nearest answer, and the origin.
+
+Every script and stylesheet comes from the app's own `/assets` (see maps.assets); tiles only from an
+operator-configured `LOCATOR_TILES_URL`. Without tiles the markers sit on Leaflet's plain background.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import folium
+
+from maps.assets import asset_urls
+from maps.htmlcheck import external_resources
+from maps.text import (
+    colon,
+    address_lines,
+    directions_url,
+    format_distance,
+    kind_label,
+    norm_lang,
+    parse_iso,
+    safe_http_url,
+    state_text,
+    t,
+    tel_url,
+    today_hours,
+)
+
+__all__ = ["ExternalResourceError", "js_html_escape", "marker_style", "popup_html", "render_map"]
+
+# Awesome-markers colours (folium.Icon.color_options) and Font Awesome 6 icons per kind. The glyph
+# carries the kind, so a closed place can turn grey without losing it.
+_KIND_STYLE = {
+    "store": ("blue", "store"),
+    "service_centre": ("purple", "screwdriver-wrench"),
+}
+_OTHER_STYLE = ("cadetblue", "location-dot")
+_CLOSED_COLOR = "gray"
+_CLOSING_SOON_COLOR = "orange"
+
+
+class ExternalResourceError(RuntimeError):
+    """The rendered map would load a script, stylesheet, image or font from another host."""
+
+
+def js_html_escape(value: object) -> str:
+    """HTML-escape `value` for folium popups and tooltips.
+
+    Folium puts popup/tooltip HTML inside a JavaScript template literal (`$(`...`)`), where a
+    backtick ends the string and `${...}` runs code, and `\\` starts an escape. Turning those into
+    character references keeps them inert in JavaScript and unchanged once the browser parses HTML.
+    """
+    text = html.escape(str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def marker_style(item: Mapping[str, Any]) -> tuple[str, str]:
+    """(awesome-markers colour, Font Awesome icon) for a result: kind colour when open,
+    orange when closing soon, grey when closed."""
+    color, icon = _KIND_STYLE.get(str(item.get("kind")), _OTHER_STYLE)
+    if not item.get("open"):
+        color = _CLOSED_COLOR
+    elif item.get("closing_soon"):
+        color = _CLOSING_SOON_COLOR
+    return color, icon
+
+
+def popup_html(
+    item: Mapping[str, Any],
+    *,
+    origin: Mapping[str, Any] | None,
+    at: str | None,
+    units: str = "km",
+    lang: str = "en",
+) -> str:
+    """The popup body for one result; every value from the data is escaped with js_html_escape."""
+    e = js_html_escape
+    at_dt = parse_iso(at)
+    parts = [f'<div class="locator-popup" lang="{e(lang)}">']
+    parts.append(f"<strong>{e(item.get('name') or '')}</strong><br>")
+    parts.append(f"<small>{e(kind_label(item.get('kind'), lang))}</small>")
+    for line in address_lines(item.get("address")):
+        parts.append(f"<br>{e(line)}")
+    dist = format_distance(item.get("distance_m"), units, lang)
+    if dist:
+        parts.append(f"<br>{e(t(lang, 'distance'))}{colon(lang)} {e(dist)}")
+    parts.append(f"<br><b>{e(state_text(item, at_dt, lang))}</b>")
+    hours = today_hours(item, at_dt, lang)
+    if hours:
+        parts.append(f"<br>{e(t(lang, 'today'))}{colon(lang)}<ul style=\"margin:0;padding-left:1.2em\">")
+        parts.extend(f"<li>{e(svc)}{colon(lang)} {e(text)}</li>" for svc, text in hours)
+        parts.append("</ul>")
+    links = []
+    tel = tel_url(item.get("phone"))
+    if tel:
+        links.append(f'<a href="{e(tel)}">{e(item.get("phone"))}</a>')
+    site = safe_http_url(item.get("url"))
+    if site:
+        links.append(f'<a href="{e(site)}" target="_blank" rel="noopener noreferrer">{e(t(lang, "website"))}</a>')
+    route = directions_url(item, origin)
+    if route:
+        links.append(
+            f'<a href="{e(route)}" target="_blank" rel="noopener noreferrer">{e(t(lang, "directions"))}</a>'
+        )
+    if links:
+        parts.append("<br>" + " · ".join(links))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _coords(obj: Mapping[str, Any] | None) -> tuple[float, float] | None:
+    if not obj:
+        return None
+    lat, lon = obj.get("lat"), obj.get("lon")
+    if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
+        return float(lat), float(lon)
+    return None
+
+
+def render_map(
+    answer: dict[str, Any],
+    *,
+    tiles_url: str = "",
+    tiles_attribution: str = "",
+    asset_prefix: str = "/assets",
+    lang: str = "en",
+    units: str = "km",
+) -> str:
+    """A complete HTML document: the map of `answer` (the nearest API body).
+
+    `tiles_url` is a Leaflet URL template ("https://tiles.example/{z}/{x}/{y}.png"); empty means no
+    tile layer. `tiles_attribution` is operator-provided HTML shown in the corner (required by most
+    tile licences). Raises ExternalResourceError if folium would link a script or stylesheet elsewhere.
+    """
+    lang = norm_lang(lang)
+    origin = answer.get("origin") if isinstance(answer.get("origin"), Mapping) else None
+    results = [r for r in answer.get("results") or [] if isinstance(r, Mapping)]
+    at = answer.get("at") if isinstance(answer.get("at"), str) else None
+
+    origin_pt = _coords(origin)
+    points = [p for p in (_coords(r) for r in results) if p is not None]
+    center = origin_pt or (points[0] if points else (0.0, 0.0))
+
+    fmap = folium.Map(
+        location=list(center),
+        tiles=None,
+        zoom_start=13 if (origin_pt or points) else 2,
+        control_scale=True,
+    )
+    # Instance attributes, fresh lists: folium's add_*_link mutates the list in place, and the class
+    # lists are shared by every Map in the process.
+    js, css = asset_urls(asset_prefix)
+    fmap.default_js = js
+    fmap.default_css = css
+
+    if tiles_url:
+        host = urlsplit(tiles_url).hostname or "tiles"
+        folium.TileLayer(
+            tiles=tiles_url,
+            attr=tiles_attribution or html.escape(host),
+            name="tiles",
+            max_zoom=19,
+        ).add_to(fmap)
+
+    if origin_pt is not None and origin is not None:
+        label = str(origin.get("label") or "")
+        text = t(lang, "you_are_here", label=label) if label else t(lang, "you_are_here", label="")
+        folium.Marker(
+            location=list(origin_pt),
+            icon=folium.Icon(color="red", icon="crosshairs", prefix="fa"),
+            tooltip=folium.Tooltip(js_html_escape(text)),
+            popup=folium.Popup(js_html_escape(text), max_width=300),
+        ).add_to(fmap)
+
+    for rank, item in enumerate(results, start=1):
+        pt = _coords(item)
+        if pt is None:
+            continue
+        color, icon = marker_style(item)
+        tip = f"{rank}. {item.get('name') or ''} — {state_text(item, parse_iso(at), lang)}"
+        folium.Marker(
+            location=list(pt),
+            icon=folium.Icon(color=color, icon=icon, prefix="fa"),
+            tooltip=folium.Tooltip(js_html_escape(tip)),
+            popup=folium.Popup(
+                popup_html(item, origin=origin, at=at, units=units, lang=lang), max_width=320
+            ),
+        ).add_to(fmap)
+
+    bounds = points + ([origin_pt] if origin_pt else [])
+    if len(bounds) >= 2:
+        lats = [p[0] for p in bounds]
+        lons = [p[1] for p in bounds]
+        fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(30, 30), max_zoom=16)
+
+    root = fmap.get_root()
+    out: str = root.render()
+    # branca's Figure has no lang or title; both help screen readers when the map is framed.
+    title = html.escape(t(lang, "map"))
+    out = out.replace("<html>", f'<html lang="{lang}">', 1)
+    out = out.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
+    leaks = external_resources(out)
+    if leaks:
+        raise ExternalResourceError(f"map would load from other hosts: {leaks}")
+    return out

@@ -1,0 +1,374 @@
+"""Display strings shared by the Folium map and the customer page: labels (fr/en), distances,
+opening state and today's hours, computed from one item of the nearest answer (CONTRACT.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGS = ("en", "fr")
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Find a store or service centre",
+        "intro": "Nearest places, open now or when you plan to go.",
+        "search": "Search",
+        "q": "Address or postcode",
+        "q_hint": "For example 75008 or 12 rue de la Paix, Paris",
+        "country": "Country",
+        "product": "Product",
+        "service": "Service",
+        "kind": "Type of place",
+        "open": "Opening",
+        "open_now": "Open at the chosen time",
+        "open_any": "Open or closed",
+        "at": "Date and time",
+        "at_hint": "Leave empty for now; local time at the place.",
+        "any": "Any",
+        "use_location": "Use my location",
+        "locating": "Finding your position…",
+        "geo_denied": "Your position is unavailable; type an address or a postcode instead.",
+        "results": "Results",
+        "results_near": "{n} places near {label}",
+        "results_near_one": "1 place near {label}",
+        "no_results": "No place matches near {label}. Try “Open or closed” or another service.",
+        "start": "Type an address or a postcode to see the nearest places.",
+        "map": "Map of the results",
+        "map_note": "The list is the same information as the map.",
+        "show_on_map": "Show on map",
+        "you_are_here": "Your search: {label}",
+        "open_closes": "Open, closes at {time}",
+        "open_closes_day": "Open, closes {day} at {time}",
+        "open_24": "Open",
+        "closing_soon": "closing soon",
+        "closed_opens": "Closed, opens at {time}",
+        "closed_opens_day": "Closed, opens {day} at {time}",
+        "closed": "Closed",
+        "today": "Today",
+        "closed_today": "closed",
+        "distance": "Distance",
+        "phone": "Phone",
+        "website": "Website",
+        "directions": "Directions",
+        "error": "Error",
+        "skip": "Skip to results",
+        "language": "Français",
+        "lang_switch_code": "fr",
+        "store": "Store",
+        "service_centre": "Service centre",
+        "kind_other": "Place",
+        "svc_repair": "Repair",
+        "svc_sales": "Sales",
+        "svc_default": "Opening hours",
+        "unknown_hours": "hours unknown",
+    },
+    "fr": {
+        "title": "Trouver un magasin ou un centre de service",
+        "intro": "Les lieux les plus proches, ouverts maintenant ou quand vous comptez y aller.",
+        "search": "Rechercher",
+        "q": "Adresse ou code postal",
+        "q_hint": "Par exemple 75008 ou 12 rue de la Paix, Paris",
+        "country": "Pays",
+        "product": "Produit",
+        "service": "Service",
+        "kind": "Type de lieu",
+        "open": "Ouverture",
+        "open_now": "Ouvert à l’heure choisie",
+        "open_any": "Ouvert ou fermé",
+        "at": "Date et heure",
+        "at_hint": "Laisser vide pour maintenant ; heure locale du lieu.",
+        "any": "Tous",
+        "use_location": "Utiliser ma position",
+        "locating": "Recherche de votre position…",
+        "geo_denied": "Position indisponible ; saisissez une adresse ou un code postal.",
+        "results": "Résultats",
+        "results_near": "{n} lieux près de {label}",
+        "results_near_one": "1 lieu près de {label}",
+        "no_results": "Aucun lieu ne correspond près de {label}. Essayez « Ouvert ou fermé » "
+        "ou un autre service.",
+        "start": "Saisissez une adresse ou un code postal pour voir les lieux les plus proches.",
+        "map": "Carte des résultats",
+        "map_note": "La liste donne les mêmes informations que la carte.",
+        "show_on_map": "Voir sur la carte",
+        "you_are_here": "Votre recherche : {label}",
+        "open_closes": "Ouvert, ferme à {time}",
+        "open_closes_day": "Ouvert, ferme {day} à {time}",
+        "open_24": "Ouvert",
+        "closing_soon": "ferme bientôt",
+        "closed_opens": "Fermé, ouvre à {time}",
+        "closed_opens_day": "Fermé, ouvre {day} à {time}",
+        "closed": "Fermé",
+        "today": "Aujourd’hui",
+        "closed_today": "fermé",
+        "distance": "Distance",
+        "phone": "Téléphone",
+        "website": "Site web",
+        "directions": "Itinéraire",
+        "error": "Erreur",
+        "skip": "Aller aux résultats",
+        "language": "English",
+        "lang_switch_code": "en",
+        "store": "Magasin",
+        "service_centre": "Centre de service",
+        "kind_other": "Lieu",
+        "svc_repair": "Réparation",
+        "svc_sales": "Vente",
+        "svc_default": "Horaires",
+        "unknown_hours": "horaires inconnus",
+    },
+}
+
+DAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
+}
+
+
+def norm_lang(lang: str | None) -> str:
+    return lang if lang in STRINGS else "en"
+
+
+def t(lang: str, key: str, **kwargs: object) -> str:
+    """The string `key` in `lang` (English when missing), formatted with `kwargs`."""
+    text = STRINGS[norm_lang(lang)].get(key) or STRINGS["en"].get(key, key)
+    return text.format(**kwargs) if kwargs else text
+
+
+COUNTRIES: dict[str, tuple[str, str]] = {
+    # code: (English, French); the demo's countries and neighbours. Unknown codes show as the code.
+    "FR": ("France", "France"),
+    "BE": ("Belgium", "Belgique"),
+    "CH": ("Switzerland", "Suisse"),
+    "DE": ("Germany", "Allemagne"),
+    "GB": ("United Kingdom", "Royaume-Uni"),
+    "LI": ("Liechtenstein", "Liechtenstein"),
+    "LU": ("Luxembourg", "Luxembourg"),
+    "MC": ("Monaco", "Monaco"),
+    "RU": ("Russia", "Russie"),
+    "US": ("United States", "États-Unis"),
+}
+
+PRODUCTS = {"iphone": "iPhone", "ipad": "iPad", "mac": "Mac", "watch": "Apple Watch", "airpods": "AirPods"}
+
+
+def country_label(code: str, lang: str) -> str:
+    names = COUNTRIES.get(code.upper())
+    return names[1 if norm_lang(lang) == "fr" else 0] if names else code.upper()
+
+
+def product_label(product: str) -> str:
+    return PRODUCTS.get(product, product.replace("_", " ").capitalize())
+
+
+def colon(lang: str) -> str:
+    """French puts a (narrow no-break) space before a colon."""
+    return "\u202f:" if norm_lang(lang) == "fr" else ":"
+
+
+def kind_label(kind: str | None, lang: str) -> str:
+    if kind in ("store", "service_centre"):
+        return t(lang, kind)
+    return kind.replace("_", " ").capitalize() if kind else t(lang, "kind_other")
+
+
+def service_label(service: str, lang: str) -> str:
+    key = f"svc_{service}"
+    if key in STRINGS["en"]:
+        return t(lang, key)
+    return service.replace("_", " ").capitalize() if service else t(lang, "svc_default")
+
+
+def format_distance(distance_m: float | None, units: str, lang: str) -> str:
+    if distance_m is None:
+        return ""
+    dec = "," if lang == "fr" else "."
+    if units == "mi":
+        miles = distance_m / 1609.344
+        if miles < 0.1:
+            return f"{round(distance_m / 0.3048 / 10) * 10:.0f} ft"
+        return f"{miles:.1f}".replace(".", dec) + " mi"
+    if distance_m < 1000:
+        # Tens of metres: the geocoded origin is rarely better than that.
+        return f"{max(10, round(distance_m / 10) * 10):.0f} m"
+    return f"{distance_m / 1000:.1f}".replace(".", dec) + " km"
+
+
+def parse_iso(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo is not None else None
+
+
+def _zone(name: object) -> ZoneInfo | None:
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def local_date(at: datetime | None, item: Mapping[str, Any]) -> date | None:
+    """The calendar day at the place when the answer was computed (its timezone, else `at`'s offset)."""
+    if at is None:
+        return None
+    tz = _zone(item.get("timezone"))
+    return (at.astimezone(tz) if tz else at).date()
+
+
+def _hhmm(dt: datetime) -> str:
+    return dt.strftime("%H:%M")
+
+
+def state_text(item: Mapping[str, Any], at: datetime | None, lang: str) -> str:
+    """"Open, closes at 19:00" / "Closed, opens Tue at 09:00", in the place's own local time.
+
+    `closes_at`/`next_open` carry the location's UTC offset (CONTRACT.md), so their wall-clock time
+    is already local to the place; the weekday is added when it is not the day of `at` there.
+    """
+    today = local_date(at, item)
+    if item.get("open"):
+        closes = parse_iso(item.get("closes_at"))
+        if closes is None:
+            text = t(lang, "open_24")
+        elif today is None or closes.date() == today or (at is not None and closes - at < timedelta(hours=12)):
+            # Same day, or just after midnight tonight: the time alone reads naturally.
+            text = t(lang, "open_closes", time=_hhmm(closes))
+        else:
+            day = DAYS[norm_lang(lang)][closes.weekday()]
+            text = t(lang, "open_closes_day", day=day, time=_hhmm(closes))
+        if item.get("closing_soon"):
+            text += f" ({t(lang, 'closing_soon')})"
+        return text
+    opens = parse_iso(item.get("next_open"))
+    if opens is None:
+        return t(lang, "closed")
+    if today is not None and opens.date() == today:
+        return t(lang, "closed_opens", time=_hhmm(opens))
+    return t(lang, "closed_opens_day", day=DAYS[norm_lang(lang)][opens.weekday()], time=_hhmm(opens))
+
+
+def _ranges_text(ranges: list[tuple[str, str]], lang: str) -> str:
+    if not ranges:
+        return t(lang, "closed_today")
+    return ", ".join(f"{a}–{b}" for a, b in ranges)
+
+
+def _eval_today(expr: str, item: Mapping[str, Any], day: date) -> list[tuple[str, str]] | None:
+    """Open ranges of `expr` on `day` at the place, or None when it cannot be evaluated here."""
+    tz = _zone(item.get("timezone"))
+    if tz is None:
+        return None
+    try:
+        from opening_hours import OpeningHours, State
+    except ImportError:  # optional: the API may send precomputed `hours_today`
+        return None
+    address = item.get("address") or {}
+    country = address.get("country") if isinstance(address, Mapping) else None
+    utc = ZoneInfo("UTC")
+    # Day bounds built in UTC then converted, because a local wall-clock midnight may not exist on a
+    # DST night and the engine raises on such datetimes.
+    start = datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(utc).astimezone(tz)
+    nxt = day + timedelta(days=1)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).astimezone(utc).astimezone(tz)
+    try:
+        if isinstance(country, str) and len(country) == 2:
+            oh = OpeningHours(expr, timezone=tz, country=country.upper())
+        else:
+            oh = OpeningHours(expr, timezone=tz)
+        out: list[tuple[str, str]] = []
+        for a, b, state, _comment in oh.intervals(start, end):
+            if state == State.OPEN:
+                # An interval reaching the next midnight reads as 24:00, not 00:00.
+                out.append((_hhmm(a), "24:00" if b >= end else _hhmm(b)))
+        return out
+    except Exception:  # noqa: BLE001 - the Rust engine raises assorted types; show the raw text
+        return None
+
+
+def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str) -> list[tuple[str, str]]:
+    """[(service label, "09:00–12:00, 14:00–19:00")] for the place's local day of `at`.
+
+    Uses the item's `hours_today` when the API provides it (`{"<service>": [{"from": ISO, "to": ISO}]}`,
+    the exact answer, regional holidays included); otherwise evaluates the canonical `hours` with the
+    `opening_hours` engine; otherwise shows the canonical expression itself.
+    """
+    result: list[tuple[str, str]] = []
+    precomputed = item.get("hours_today")
+    if isinstance(precomputed, Mapping):
+        for service, intervals in precomputed.items():
+            ranges: list[tuple[str, str]] = []
+            for iv in intervals or []:
+                a = parse_iso(iv.get("from")) if isinstance(iv, Mapping) else None
+                b = parse_iso(iv.get("to")) if isinstance(iv, Mapping) else None
+                if a and b:
+                    ranges.append((_hhmm(a), "24:00" if b.date() > a.date() and _hhmm(b) == "00:00" else _hhmm(b)))
+            result.append((service_label(str(service), lang), _ranges_text(ranges, lang)))
+        return result
+    hours = item.get("hours")
+    if not isinstance(hours, Mapping):
+        return result
+    day = local_date(at, item)
+    for service, expr in hours.items():
+        if not isinstance(expr, str):
+            continue
+        evaluated = _eval_today(expr, item, day) if day is not None else None
+        text = _ranges_text(evaluated, lang) if evaluated is not None else expr
+        result.append((service_label(str(service), lang), text))
+    return result
+
+
+# Countries that write "city, region postcode" rather than "postcode city".
+_CITY_FIRST = {"US", "CA", "AU", "GB", "IE", "NZ"}
+
+
+def address_lines(address: object) -> list[str]:
+    if not isinstance(address, Mapping):
+        return []
+
+    def g(key: str) -> str:
+        v = address.get(key)
+        return str(v).strip() if v not in (None, "") else ""
+
+    street, postcode, city, region, country = (
+        g("street"), g("postcode"), g("city"), g("region"), g("country")
+    )
+    if country.upper() in _CITY_FIRST:
+        if country.upper() in {"GB", "IE"}:
+            locality = ", ".join(p for p in (city, postcode) if p)
+        else:
+            locality = ", ".join(p for p in (city, " ".join(p for p in (region, postcode) if p)) if p)
+    else:
+        locality = " ".join(p for p in (postcode, city) if p)
+    return [line for line in (street, locality) if line]
+
+
+def directions_url(item: Mapping[str, Any], origin: Mapping[str, Any] | None) -> str | None:
+    lat, lon = item.get("lat"), item.get("lon")
+    if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)):
+        return None
+    url = f"https://www.openstreetmap.org/directions?to={lat:.6f}%2C{lon:.6f}"
+    if origin and isinstance(origin.get("lat"), (int, float)) and isinstance(origin.get("lon"), (int, float)):
+        url += f"&from={origin['lat']:.6f}%2C{origin['lon']:.6f}"
+    return url
+
+
+def safe_http_url(value: object) -> str | None:
+    """The URL when it is http(s), else None: data may not smuggle javascript: into an href."""
+    if not isinstance(value, str):
+        return None
+    v = value.strip()
+    return v if v.lower().startswith(("https://", "http://")) else None
+
+
+def tel_url(phone: object) -> str | None:
+    if not isinstance(phone, str) or not phone.strip():
+        return None
+    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    return f"tel:{digits}" if digits else None

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlsplit
+
+import folium
+from maps.htmlcheck import external_resources
+from maps.render import js_html_escape, marker_style, render_map
+
+
+class _Links(HTMLParser):
+    """Independent of maps.htmlcheck on purpose: the test should not trust the code it checks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        d = dict(attrs)
+        if tag == "script" and d.get("src"):
+            self.urls.append(d["src"] or "")
+        if tag == "link" and d.get("href"):
+            self.urls.append(d["href"] or "")
+        if tag == "img" and d.get("src"):
+            self.urls.append(d["src"] or "")
+
+
+def _foreign(html: str) -> list[str]:
+    parser = _Links()
+    parser.feed(html)
+    urls = parser.urls + re.findall(r"url\(\s*['\"]?([^'\")]+)", html)
+    return [u for u in urls if urlsplit(u).scheme in ("http", "https") or u.startswith("//")]
+
+
+def test_one_marker_per_result_plus_origin(answer: dict[str, Any]) -> None:
+    html = render_map(answer)
+    assert len(re.findall(r"\bL\.marker\(", html)) == len(answer["results"]) + 1
+    assert html.count("L.AwesomeMarkers.icon(") == len(answer["results"]) + 1
+    assert "fitBounds" in html
+
+
+def test_results_without_coordinates_are_skipped(answer: dict[str, Any]) -> None:
+    answer["results"][1]["lat"] = None
+    html = render_map(answer)
+    assert len(re.findall(r"\bL\.marker\(", html)) == len(answer["results"])
+
+
+def test_no_resource_from_another_host(answer: dict[str, Any]) -> None:
+    html = render_map(answer, asset_prefix="/assets")
+    assert _foreign(html) == []
+    assert external_resources(html) == []
+    srcs = re.findall(r'<script src="([^"]+)"', html)
+    assert srcs and all(s.startswith("/assets/") for s in srcs)
+    assert "cdn" not in html.lower()
+    assert "netdna" not in html and "cloudflare" not in html and "jsdelivr" not in html
+
+
+def test_folium_class_defaults_untouched(answer: dict[str, Any]) -> None:
+    render_map(answer)
+    # Our local URLs live on the instance; other folium users in the process keep theirs.
+    assert any("jsdelivr" in url for _, url in folium.Map.default_js)
+
+
+def test_asset_prefix_is_used(answer: dict[str, Any]) -> None:
+    html = render_map(answer, asset_prefix="/static/vendor/")
+    assert '<script src="/static/vendor/leaflet@1.9.3/dist/leaflet.js">' in html
+
+
+def test_no_tiles_by_default_and_tiles_when_configured(answer: dict[str, Any]) -> None:
+    assert "L.tileLayer" not in render_map(answer)
+    html = render_map(
+        answer,
+        tiles_url="https://tiles.example.org/{z}/{x}/{y}.png",
+        tiles_attribution="&copy; Example contributors",
+    )
+    assert "L.tileLayer" in html
+    assert "https://tiles.example.org/{z}/{x}/{y}.png" in html
+    assert "Example contributors" in html
+    # A tile template is not a <script>/<link>: the page still loads no script or stylesheet elsewhere.
+    assert _foreign(html) == []
+
+
+def test_popups_and_tooltips_are_escaped(answer: dict[str, Any], hostile_name: str) -> None:
+    html = render_map(answer)
+    assert hostile_name not in html
+    assert "<script>alert(" not in html
+    assert "${alert(1)}" not in html  # would run inside folium's JS template literal
+    assert "`${" not in html
+    assert js_html_escape(hostile_name) in html
+    assert "&lt;script&gt;" in html
+    assert "javascript:alert" not in html  # a non-http url is dropped, not linked
+
+
+def test_popup_content(answer: dict[str, Any]) -> None:
+    html = render_map(answer, lang="en")
+    assert "Open, closes at 21:00" in html
+    assert "Closed, opens Tue at 09:00" in html
+    assert "closing soon" in html
+    assert "Repair: 10:00–12:00, 14:00–19:00" in html
+    assert "Sales: 10:00–21:00" in html
+    assert "Distance: 590 m" in html
+    assert "tel:+33123456789" in html
+    assert "https://www.openstreetmap.org/directions?to=48.871800%2C2.300300" in html
+    assert "https://example.com/repair" in html
+    fr = render_map(answer, lang="fr")
+    assert '<html lang="fr">' in fr
+    assert "Fermé, ouvre mar. à 09:00" in fr
+
+
+def test_marker_colours() -> None:
+    assert marker_style({"kind": "store", "open": True}) == ("blue", "store")
+    assert marker_style({"kind": "service_centre", "open": True}) == ("purple", "screwdriver-wrench")
+    assert marker_style({"kind": "store", "open": False})[0] == "gray"
+    assert marker_style({"kind": "store", "open": True, "closing_soon": True})[0] == "orange"
+    assert marker_style({"kind": "kiosk", "open": True}) == ("cadetblue", "location-dot")
+
+
+def test_empty_answer_still_renders(answer: dict[str, Any]) -> None:
+    answer["results"] = []
+    html = render_map(answer)
+    assert len(re.findall(r"\bL\.marker\(", html)) == 1
+    assert _foreign(html) == []
+
+
+def test_miles(answer: dict[str, Any]) -> None:
+    assert "Distance: 1.5 mi" in render_map(answer, units="mi")
+
+
+def test_precomputed_hours_today_win(answer: dict[str, Any]) -> None:
+    answer["results"][0]["hours_today"] = {
+        "repair": [{"from": "2025-11-24T11:00:00+01:00", "to": "2025-11-24T13:00:00+01:00"}]
+    }
+    html = render_map(answer)
+    assert "Repair: 11:00–13:00" in html
