@@ -128,6 +128,22 @@ def load_file(engine: Engine, path: Path) -> dict[str, int]:
     return counts
 
 
+def loaded_countries(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(text("SELECT DISTINCT country FROM postcodes"))}
+
+
+def country_of_file(path: Path) -> str | None:
+    """The country of a single-country file, from its first row (None when unreadable)."""
+    try:
+        stream, name = open_text(path)
+        with stream:
+            first = next(read_rows(stream, name), None)
+    except (PostcodeFileError, OSError, UnicodeDecodeError):
+        return None
+    return first.country if first else None
+
+
 def download(country: str, target: Path, url_template: str = GEONAMES_DOWNLOAD, timeout: float = 60) -> Path:
     """Fetch a country's GeoNames zip (for real users; tests point url_template at a local server)."""
     url = url_template.format(country=country.upper())

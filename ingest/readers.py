@@ -29,7 +29,7 @@ def detect_format(path: Path) -> str:
     if suffix == ".json":
         with path.open("rb") as handle:
             head = handle.read(4096).lstrip()
-        if head.startswith(b"["):
+        if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
             return "bestbuy"
         return "geojson"
     raise FeedError(f"{path.name}: cannot tell the format from the name; pass --format csv|geojson|bestbuy")
@@ -50,8 +50,14 @@ def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
     from ingest.bestbuy import read_bestbuy
 
     def bestbuy() -> Iterator[tuple[int, Record]]:
+        pending: dict[int, list[str]] = {}
         try:
-            yield from read_bestbuy(path)
+            rows = read_bestbuy(path, on_warning=lambda row, message: pending.setdefault(row, []).append(message))
+            for number, record in rows:
+                # The adapter's own repairs (a missing day read as closed...) join the ingest report.
+                if number in pending:
+                    record["_warnings"] = pending.pop(number)
+                yield number, record
         except BestBuyFeedError as exc:
             raise FeedError(str(exc)) from None
 

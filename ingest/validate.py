@@ -138,9 +138,13 @@ class RowValidator:
         if "_error" in record:
             self.rejections.append(Rejection(row, "", None, record["_error"]))
             return None
+        for message in record.get("_warnings", ()):
+            self.warnings.append(Warning(row, "", None, message))
         if "_geometry_error" in record:
             reject("geometry", None, record["_geometry_error"])
         for column in record:
+            if column.startswith("_"):
+                continue
             value = record[column]
             if isinstance(value, str) and len(value) > MAX_TEXT and not column.startswith(("opening_hours", "hours")):
                 reject(column, value[:40] + "...", f"longer than {MAX_TEXT} characters")

@@ -61,16 +61,30 @@ _WEEKDAY_WORDS = _table(
     [
         ("Mo", "mo mon monday mondays montag montags lu lun lundi lundis lunes пн понедельник понедельникам pn"),
         ("Tu", "tu tue tues tuesday tuesdays dienstag dienstags ma mardi mardis martes вт вторник вторникам wt"),
-        ("We", "we wed weds wednesday wednesdays mi mittwoch mittwochs me mer mercredi mercredis miércoles"
-               " miercoles mié mie ср среда средам śr sr"),
-        ("Th", "th thu thur thurs thursday thursdays donnerstag donnerstags je jeu jeudi jeudis ju jue jueves"
-               " чт четверг четвергам czw"),
-        ("Fr", "fr fri friday fridays freitag freitags ve ven vendredi vendredis vi vie viernes пт пятница"
-               " пятницам pt"),
-        ("Sa", "sa sat saturday saturdays samstag samstags sonnabend sonnabends sam samedi samedis sáb sab"
-               " sábado sabado sábados sabados сб суббота субботам sob"),
-        ("Su", "su sun sunday sundays sonntag sonntags so dim dimanche dimanches dom domingo domingos вс"
-               " воскресенье воскресеньям nd niedz"),
+        (
+            "We",
+            "we wed weds wednesday wednesdays mi mittwoch mittwochs me mer mercredi mercredis miércoles"
+            " miercoles mié mie ср среда средам śr sr",
+        ),
+        (
+            "Th",
+            "th thu thur thurs thursday thursdays donnerstag donnerstags je jeu jeudi jeudis ju jue jueves"
+            " чт четверг четвергам czw",
+        ),
+        (
+            "Fr",
+            "fr fri friday fridays freitag freitags ve ven vendredi vendredis vi vie viernes пт пятница пятницам pt",
+        ),
+        (
+            "Sa",
+            "sa sat saturday saturdays samstag samstags sonnabend sonnabends sam samedi samedis sáb sab"
+            " sábado sabado sábados sabados сб суббота субботам sob",
+        ),
+        (
+            "Su",
+            "su sun sunday sundays sonntag sonntags so dim dimanche dimanches dom domingo domingos вс"
+            " воскресенье воскресеньям nd niedz",
+        ),
         # Italian, Georgian, Thai, Japanese, Arabic: seen in real data, cheap to know.
         ("Mo", "lunedì lunedi ორშაბათი วันจันทร์ 月曜日 月 الاثنين"),
         ("Tu", "martedì martedi სამშაბათი วันอังคาร 火曜日 火 الثلاثاء"),
@@ -97,8 +111,13 @@ _MONTH_WORDS = _table(
         ("Nov", "nov november novembre noviembre ноябрь ноября ноя"),
         ("Dec", "dec december dezember dez décembre decembre déc diciembre dic декабрь декабря дек dicembre"),
         # Italian
-        ("Feb", "febbraio"), ("Apr", "aprile"), ("May", "maggio"), ("Jun", "giugno"), ("Jul", "luglio"),
-        ("Sep", "settembre"), ("Oct", "ottobre"),
+        ("Feb", "febbraio"),
+        ("Apr", "aprile"),
+        ("May", "maggio"),
+        ("Jun", "giugno"),
+        ("Jul", "luglio"),
+        ("Sep", "settembre"),
+        ("Oct", "ottobre"),
     ]
 )
 
@@ -107,37 +126,166 @@ _MONTH_WORDS = _table(
 _KEYWORDS = {
     word.lower(): word
     for word in (
-        "PH SH off closed open unknown week day days easter sunrise sunset dawn dusk".split()
+        [
+            "PH",
+            "SH",
+            "off",
+            "closed",
+            "open",
+            "unknown",
+            "week",
+            "day",
+            "days",
+            "easter",
+            "sunrise",
+            "sunset",
+            "dawn",
+            "dusk",
+        ]
     )
 }
 
 _OFF_WORDS = frozenset(
-    "fermé ferme fermée fermee fermés geschlossen geschl zu cerrado cerrada закрыто closed".split()
+    [
+        "fermé",
+        "ferme",
+        "fermée",
+        "fermee",
+        "fermés",
+        "geschlossen",
+        "geschl",
+        "zu",
+        "cerrado",
+        "cerrada",
+        "закрыто",
+        "closed",
+    ]
 )
-_OPEN_WORDS = frozenset("ouvert ouverte geöffnet geoeffnet abierto offen открыто".split())
+_OPEN_WORDS = frozenset(["ouvert", "ouverte", "geöffnet", "geoeffnet", "abierto", "offen", "открыто"])
 _PH_WORDS = frozenset(
-    "feiertag feiertage feiertagen feiertags holiday holidays festivos festivo feriados feriado fériés"
-    " férié feries ferie праздники праздничные".split()
+    [
+        "feiertag",
+        "feiertage",
+        "feiertagen",
+        "feiertags",
+        "holiday",
+        "holidays",
+        "festivos",
+        "festivo",
+        "feriados",
+        "feriado",
+        "fériés",
+        "férié",
+        "feries",
+        "ferie",
+        "праздники",
+        "праздничные",
+    ]
 )
-_SH_WORDS = frozenset("schulferien ferien schoolholiday schoolholidays".split())
+_SH_WORDS = frozenset(["schulferien", "ferien", "schoolholiday", "schoolholidays"])
 _RANGE_WORDS = frozenset(
-    "to till til until through thru bis au à a á as ás às ate até al hasta до по".split()
+    [
+        "to",
+        "till",
+        "til",
+        "until",
+        "through",
+        "thru",
+        "bis",
+        "au",
+        "à",
+        "a",
+        "á",
+        "as",
+        "ás",
+        "às",
+        "ate",
+        "até",
+        "al",
+        "hasta",
+        "до",
+        "по",
+    ]
 )
-_JOIN_WORDS = frozenset("and und et y e &".split())
+_JOIN_WORDS = frozenset(["and", "und", "et", "y", "e", "&"])
 # Connective words that carry no meaning once the structure is rebuilt ("von 9 bis 18 Uhr").
-_FILLER_WORDS = frozenset("uhr von from de du des le les am an um on at".split())
-_ALWAYS_WORDS = frozenset("always nonstop anytime круглосуточно".split())
-_EVERY_DAY_WORDS = frozenset("daily everyday täglich taeglich tägl ежедневно".split())
+_FILLER_WORDS = frozenset(["uhr", "von", "from", "de", "du", "des", "le", "les", "am", "an", "um", "on", "at"])
+_ALWAYS_WORDS = frozenset(["always", "nonstop", "anytime", "круглосуточно"])
+_EVERY_DAY_WORDS = frozenset(["daily", "everyday", "täglich", "taeglich", "tägl", "ежедневно"])
 
 # Day-name spellings whose language decides the day; the other words of the value vote for one.
 _AMBIGUOUS_DAYS = {"di": {"de": "Tu", "fr": "Su"}, "do": {"de": "Th", "es": "Su"}}
 _LANGUAGE_HINTS = {
-    "de": frozenset("montag dienstag mittwoch donnerstag freitag samstag sonntag mi so uhr geschlossen"
-                    " feiertag feiertage täglich bis und".split()),
-    "fr": frozenset("lundi mardi mercredi jeudi vendredi samedi dimanche lu ma me je ve lun mer jeu ven sam"
-                    " dim fermé ferme fériés férié jours et".split()),
-    "es": frozenset("lunes martes miércoles jueves viernes sábado domingo lu ma ju vi mié jue vie sáb cerrado"
-                    " festivos y".split()),
+    "de": frozenset(
+        [
+            "montag",
+            "dienstag",
+            "mittwoch",
+            "donnerstag",
+            "freitag",
+            "samstag",
+            "sonntag",
+            "mi",
+            "so",
+            "uhr",
+            "geschlossen",
+            "feiertag",
+            "feiertage",
+            "täglich",
+            "bis",
+            "und",
+        ]
+    ),
+    "fr": frozenset(
+        [
+            "lundi",
+            "mardi",
+            "mercredi",
+            "jeudi",
+            "vendredi",
+            "samedi",
+            "dimanche",
+            "lu",
+            "ma",
+            "me",
+            "je",
+            "ve",
+            "lun",
+            "mer",
+            "jeu",
+            "ven",
+            "sam",
+            "dim",
+            "fermé",
+            "ferme",
+            "fériés",
+            "férié",
+            "jours",
+            "et",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "lunes",
+            "martes",
+            "miércoles",
+            "jueves",
+            "viernes",
+            "sábado",
+            "domingo",
+            "lu",
+            "ma",
+            "ju",
+            "vi",
+            "mié",
+            "jue",
+            "vie",
+            "sáb",
+            "cerrado",
+            "festivos",
+            "y",
+        ]
+    ),
 }
 
 # Multi-word phrases, matched (case-insensitively, on word boundaries) before single words.
@@ -145,18 +293,30 @@ _PHRASES: tuple[tuple[str, str, str], ...] = (
     # (pattern, replacement, what the warning calls it)
     (r"(?:open\s+)?24\s*(?:hours|hrs|h)\s*(?:a\s+day\s*)?,?\s*7\s*days(?:\s+a\s+week|\s*/\s*week)?", "24/7", "24/7"),
     (r"24\s*[x×]\s*7|24\s*h?\s*/\s*7\s*j?(?:\s*/\s*7)?|24/7", "24/7", "24/7"),
-    (r"(?:open\s+)?24\s*h(?:ours|rs)?\s*/\s*24\s*h?|24\s*/\s*24|(?:open\s+)?24\s*hours|all\s+day"
-     r"|00?\s*-\s*24(?!\s*:)", "00:00-24:00", "the whole day"),
-    (r"7\s*j(?:ours|rs)?\s*/\s*7|7\s*/\s*7|7\s*days\s*(?:a\s+week|/\s*week)|every\s+day|all\s+days"
-     r"|tous\s+les\s+jours|todos\s+los\s+d[ií]as|jeden\s+tag", "Mo-Su", "every day"),
+    (
+        r"(?:open\s+)?24\s*h(?:ours|rs)?\s*/\s*24\s*h?|24\s*/\s*24|(?:open\s+)?24\s*hours|all\s+day"
+        r"|00?\s*-\s*24(?!\s*:)",
+        "00:00-24:00",
+        "the whole day",
+    ),
+    (
+        r"7\s*j(?:ours|rs)?\s*/\s*7|7\s*/\s*7|7\s*days\s*(?:a\s+week|/\s*week)|every\s+day|all\s+days"
+        r"|tous\s+les\s+jours|todos\s+los\s+d[ií]as|jeden\s+tag",
+        "Mo-Su",
+        "every day",
+    ),
     (r"(?:jours?\s+)?f[ée]ri[ée]s?|(?:public|bank)\s+holidays?|jours?\s+f[ée]ri[ée]s?", "PH", "public holidays"),
     (r"school\s*holidays?|vacances\s+scolaires", "SH", "school holidays"),
     (r"week\s*-?\s*ends?|wochenenden?|fin(?:es)?\s+de\s+semana", "Sa,Su", "the weekend"),
     (r"(?:work|week)\s*days?|werktags?|werktage|en\s+semaine|on\s+work\s+days?", "Mo-Fr", "working days"),
     (r"(?:one\s+)?day\s+after\s+(?:public\s+)?holidays?", "PH +1 day", "the day after a holiday"),
     (r"(?:one\s+)?day\s+before\s+(?:public\s+)?holidays?", "PH -1 day", "the day before a holiday"),
-    (r"sonn-?\s*(?:und|/|-)\s*feiertag(?:e|en|s)?|sonntag\s+und\s+an\s+feiertagen"
-     r"|sonn\s+und\s+feiertag(?:e|en|s)?", "Su,PH", "Sundays and holidays"),
+    (
+        r"sonn-?\s*(?:und|/|-)\s*feiertag(?:e|en|s)?|sonntag\s+und\s+an\s+feiertagen"
+        r"|sonn\s+und\s+feiertag(?:e|en|s)?",
+        "Su,PH",
+        "Sundays and holidays",
+    ),
     (r"open\s*-?\s*end|late", "+", "open end"),
     (r"always\s+(?:closed|off)", "off", "always closed"),
     (r"(?:always\s+open|nonstop\s+ge[öo]ffnet|non-stop)", "24/7", "24/7"),
@@ -275,8 +435,9 @@ def _fix_characters(rw: _Rewriter) -> None:
 
 def _fix_prefix(rw: _Rewriter) -> None:
     """People paste the tag name or a label in front of the value."""
-    pattern = re.compile(r"^\s*(?:opening_hours\s*=\s*|[öo]ffnungszeit(?:en)?\s*:?\s*|horaires?\s*:\s*|hours\s*:\s*)",
-                         re.IGNORECASE)
+    pattern = re.compile(
+        r"^\s*(?:opening_hours\s*=\s*|[öo]ffnungszeit(?:en)?\s*:?\s*|horaires?\s*:\s*|hours\s*:\s*)", re.IGNORECASE
+    )
 
     def repl(match: re.Match[str], seg: _Segment) -> str:
         rw.warn(f"leading label {match.group(0).strip()!r} removed")
@@ -297,14 +458,13 @@ def _fix_phrases(rw: _Rewriter) -> None:
             rw.warn(f"{match.group(0).strip()!r} read as {label} ({replacement.strip()})")
             # Padding keeps the replacement from gluing to its neighbours; spacing is tidied later.
             return "+" if replacement == "+" else f" {replacement} "
+
         rw.sub(pattern, repl)
     # "17:00-+" / "17:00 +" produced by the open-end phrase.
     rw.sub(re.compile(r"(?<=\d)\s*(?:-|\s)\s*\+"), lambda m, s: "+")
 
 
-_AMPM = re.compile(
-    r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?", re.IGNORECASE
-)
+_AMPM = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?", re.IGNORECASE)
 
 
 def _fix_ampm(rw: _Rewriter) -> None:
@@ -521,8 +681,11 @@ def _fix_punctuation(rw: _Rewriter) -> None:
         # "Mo - Fr", "10:00 - 12:00": spaces around a range dash.
         (r"(?<=[\w:.)+])\s+-\s*(?=[\w(])|(?<=[\w:.)])\s*-\s+(?=[\w(])", lambda m: "-", "spaces around '-' removed"),
         # "Mo, Tu" or "Mo ,Tu" inside a weekday/month list.
-        (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))\s*,\s+(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)",
-         lambda m: ",", "spaces in day list removed"),
+        (
+            r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))\s*,\s+(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)",
+            lambda m: ",",
+            "spaces in day list removed",
+        ),
         (r"(?<=\d\d:\d\d)\s*,\s+(?=\d\d:\d\d)", lambda m: ",", "spaces in time list removed"),
         # "Mo12:00": a day selector glued to a time.
         (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))(?=\d)", lambda m: " ", "space added between day and time"),
@@ -530,7 +693,11 @@ def _fix_punctuation(rw: _Rewriter) -> None:
         # "12:00-14:00 16:00-18:00": a second time range without its comma.
         (r"(?<=\d\d:\d\d)\s+(?=\d\d:\d\d-)", lambda m: ",", "missing ',' between time ranges added"),
         # "24/7" after a day selector means the whole of those days.
-        (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)) 24/7", lambda m: " 00:00-24:00", "'24/7' after days read as 00:00-24:00"),
+        (
+            r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)) 24/7",
+            lambda m: " 00:00-24:00",
+            "'24/7' after days read as 00:00-24:00",
+        ),
         (r"\s*,\s*(?=,)", lambda m: "", "doubled ',' removed"),
         (r"(?<=\d\d:\d\d)\s*-\s*\+", lambda m: "+", None),
         (r"\bweek (\d\d),week (?=\d\d)", lambda m: f"week {m.group(1)},", "repeated 'week' removed"),
@@ -543,8 +710,12 @@ def _fix_punctuation(rw: _Rewriter) -> None:
     for pattern, make, message in rules:
         compiled = re.compile(pattern)
 
-        def repl(match: re.Match[str], seg: _Segment, make: Callable[[re.Match[str]], str] = make,
-                 message: str | None = message) -> str | None:
+        def repl(
+            match: re.Match[str],
+            seg: _Segment,
+            make: Callable[[re.Match[str]], str] = make,
+            message: str | None = message,
+        ) -> str | None:
             new = make(match)
             if new == match.group(0):
                 return None
@@ -644,7 +815,7 @@ def _fix_ends(rw: _Rewriter) -> None:
             rw.warn(f"dangling {match.group(0).strip()!r} at the {side} removed")
         elif side == "start" or match.group(0) != "":
             rw.warn("surrounding whitespace removed")
-        seg.text = seg.text[: match.start()] + seg.text[match.end():]
+        seg.text = seg.text[: match.start()] + seg.text[match.end() :]
         del seg.origin[match.start() : match.end()]
 
 
@@ -671,6 +842,9 @@ _REPAIRS: tuple[Callable[[_Rewriter], None], ...] = (
 # Validation against the engine
 # --------------------------------------------------------------------------------------------------------
 
+# The stubs do not declare ParserError, and it is not a SyntaxError subclass: catch both explicitly.
+_ENGINE_ERRORS: tuple[type[Exception], ...] = (SyntaxError, getattr(opening_hours, "ParserError", SyntaxError))
+_PROBE_ERRORS: tuple[type[Exception], ...] = (*_ENGINE_ERRORS, ValueError)
 _ENGINE_POSITION = re.compile(r"-->\s*\d+:(\d+)")
 _ENGINE_EXPECTED = re.compile(r"=\s*(.+)$", re.MULTILINE)
 
@@ -704,7 +878,9 @@ def _check_times(raw: str, text: str, origin: list[int]) -> None:
 
 
 _DAYS_IN_MONTH = dict(zip(MONTHS, (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), strict=True))
-_MONTHDAY = re.compile(r"\b(?P<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?P<day>\d\d)(?![\d:])(?:-(?P<end>\d{1,2})\b(?!:))?")
+_MONTHDAY = re.compile(
+    r"\b(?P<month>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (?P<day>\d\d)(?![\d:])(?:-(?P<end>\d{1,2})\b(?!:))?"
+)
 _RANGE_STEP = re.compile(r"\b(?:week )?(?P<a>\d{1,4})-(?P<b>\d{1,4})/(?P<step>\d+)\b(?!:)")
 _YEAR_RANGE = re.compile(r"(?<![\d:])(?P<a>\d{4})-(?P<b>\d{4})(?![\d:])")
 _RULE_TAIL = re.compile(r"\d\d:\d\d|\b(?:off|closed|open|unknown|sunrise|sunset|dawn|dusk)\b|\+|\"")
@@ -728,7 +904,9 @@ def _check_semantics(raw: str, text: str, origin: list[int]) -> None:
     for match in _RANGE_STEP.finditer(code):
         span = int(match["b"]) - int(match["a"])
         if not 2 <= int(match["step"]) <= span:
-            raise HoursSyntaxError(raw, origin[match.start("step")], f"step /{match['step']} selects nothing useful in {match.group(0)!r}")
+            raise HoursSyntaxError(
+                raw, origin[match.start("step")], f"step /{match['step']} selects nothing useful in {match.group(0)!r}"
+            )
     for match in _YEAR_RANGE.finditer(code):
         if int(match["a"]) >= int(match["b"]):
             raise HoursSyntaxError(raw, origin[match.start()], f"year range {match.group(0)!r} is empty or reversed")
@@ -763,7 +941,7 @@ def normalize(raw: str) -> NormalizedHours:
     _check_semantics(raw, text, origin)
     try:
         parsed = opening_hours.OpeningHours(text)
-    except (SyntaxError, opening_hours.ParserError) as error:
+    except _ENGINE_ERRORS as error:
         raise _engine_error(raw, text, origin, error) from None
     for message in parsed.warnings:
         rw.warn(f"engine: {message}")
@@ -773,7 +951,7 @@ def normalize(raw: str) -> NormalizedHours:
 def _accepted(value: str) -> bool:
     try:
         parsed = opening_hours.OpeningHours(value)
-    except (SyntaxError, opening_hours.ParserError, ValueError):
+    except _PROBE_ERRORS:
         return False
     return not parsed.warnings
 

@@ -182,7 +182,7 @@ def _get(url: str, timeout: float) -> bytes:
         raise AssetError(f"refusing to fetch {url!r}: not an http(s) URL")
     req = urllib.request.Request(url, headers={"Accept": "application/json, */*"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (scheme checked above)
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # scheme checked above
             data: bytes = resp.read()
             return data
     except OSError as exc:  # URLError, HTTPError and timeouts are all OSErrors
@@ -221,9 +221,10 @@ def _package_ok(target: Path, pkg: Package, entry: Any) -> bool:
     return True
 
 
-def verify_assets(target: Path | str = DEFAULT_DIR, packages: Sequence[Package] = PACKAGES) -> bool:
+def verify_assets(target: Path | str = DEFAULT_DIR, packages: Sequence[Package] | None = None) -> bool:
     """True when every package is present under `target` and matches the manifest (no network)."""
     target = Path(target)
+    packages = PACKAGES if packages is None else packages
     manifest = _load_manifest(target)
     entries = manifest.get("packages", {})
     return all(_package_ok(target, p, entries.get(p.name)) for p in packages)
@@ -251,18 +252,14 @@ def _install(target: Path, pkg: Package, registry: str, timeout: float) -> dict[
     except (ValueError, KeyError, TypeError) as exc:
         raise AssetError(f"{pkg.name}@{pkg.version}: unusable registry metadata ({exc})") from exc
     if pkg.integrity is not None and announced != pkg.integrity:
-        raise IntegrityError(
-            f"{pkg.name}@{pkg.version}: registry announces {announced}, pinned {pkg.integrity}"
-        )
+        raise IntegrityError(f"{pkg.name}@{pkg.version}: registry announces {announced}, pinned {pkg.integrity}")
     if not announced.startswith("sha512-"):
         raise IntegrityError(f"{pkg.name}@{pkg.version}: no sha512 integrity in the metadata")
 
     blob = _get(tarball_url, timeout)
     actual = _sri_sha512(blob)
     if actual != announced:
-        raise IntegrityError(
-            f"{pkg.name}@{pkg.version}: tarball {tarball_url} has {actual}, expected {announced}"
-        )
+        raise IntegrityError(f"{pkg.name}@{pkg.version}: tarball {tarball_url} has {actual}, expected {announced}")
 
     wanted = {f"package/{rel}": rel for rel in pkg.files}
     found: dict[str, bytes] = {}
@@ -295,16 +292,17 @@ def fetch_assets(
     target: Path | str = DEFAULT_DIR,
     *,
     registry: str = DEFAULT_REGISTRY,
-    packages: Sequence[Package] = PACKAGES,
+    packages: Sequence[Package] | None = None,
     timeout: float = 60.0,
     log: Any = None,
 ) -> list[str]:
-    """Download and extract `packages` into `target`; return the names of the packages (re)installed.
+    """Download and extract `packages` (default PACKAGES) into `target`; return the names of the packages (re)installed.
 
     Idempotent: a package whose files all match the manifest is skipped without network access.
     Raises IntegrityError when a download does not match its expected hash, AssetError otherwise.
     """
     target = Path(target)
+    packages = PACKAGES if packages is None else packages
     target.mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(target)
     entries: dict[str, Any] = dict(manifest.get("packages", {}))
@@ -319,9 +317,7 @@ def fetch_assets(
         # Written after each package so an interrupted run keeps what it already verified.
         _write_atomic(
             target / MANIFEST,
-            json.dumps(
-                {"format": MANIFEST_FORMAT, "packages": entries}, indent=2, sort_keys=True
-            ).encode("utf-8"),
+            json.dumps({"format": MANIFEST_FORMAT, "packages": entries}, indent=2, sort_keys=True).encode("utf-8"),
         )
     return installed
 

@@ -84,7 +84,7 @@ def _parse_accept_language(header: str | None) -> list[str]:
 
 
 def pick_language(accept_language: str | None, *, query_lang: str | None = None) -> str:
-    """"fr" or "en": an explicit `?lang=` wins, else the first of them in Accept-Language, else "en"."""
+    """ "fr" or "en": an explicit `?lang=` wins, else the first of them in Accept-Language, else "en"."""
     if query_lang in ("fr", "en"):
         return query_lang
     for tag in _parse_accept_language(accept_language):
@@ -105,7 +105,7 @@ def _region(tag: str) -> str | None:
 
 
 def pick_units(lang_or_locale: str | None) -> str:
-    """"mi" or "km" from a locale ("en-US") or a whole Accept-Language header.
+    """ "mi" or "km" from a locale ("en-US") or a whole Accept-Language header.
 
     The most preferred tag that names a region decides: "en, en-GB;q=0.9" gives miles, "en" alone
     or "fr-FR" gives kilometres. Miles for US, GB, LR and MM (whatever the language: es-US reads
@@ -184,9 +184,7 @@ def render_page(
     origin = answer.get("origin") if answer and isinstance(answer.get("origin"), Mapping) else None
     at = answer.get("at") if answer and isinstance(answer.get("at"), str) else None
     raw_results = [r for r in (answer or {}).get("results") or [] if isinstance(r, Mapping)]
-    places = [
-        _place_view(r, i, origin=origin, at=at, units=units, lang=lang) for i, r in enumerate(raw_results)
-    ]
+    places = [_place_view(r, i, origin=origin, at=at, units=units, lang=lang) for i, r in enumerate(raw_results)]
     label = str(origin.get("label") or "") if origin else ""
     if answer is None:
         summary = "" if error else t(lang, "start")
@@ -234,9 +232,7 @@ def render_page(
     }
 
     switch_lang = t(lang, "lang_switch_code")
-    switch_query = urlencode(
-        [(k, v) for k, v in values.items() if v and k not in ("tz",)] + [("lang", switch_lang)]
-    )
+    switch_query = urlencode([(k, v) for k, v in values.items() if v and k not in ("tz",)] + [("lang", switch_lang)])
 
     template = _env.get_template("page.html")
     return template.render(

@@ -16,8 +16,8 @@ import folium
 from maps.assets import asset_urls
 from maps.htmlcheck import external_resources
 from maps.text import (
-    colon,
     address_lines,
+    colon,
     directions_url,
     format_distance,
     kind_label,
@@ -91,7 +91,7 @@ def popup_html(
     parts.append(f"<br><b>{e(state_text(item, at_dt, lang))}</b>")
     hours = today_hours(item, at_dt, lang)
     if hours:
-        parts.append(f"<br>{e(t(lang, 'today'))}{colon(lang)}<ul style=\"margin:0;padding-left:1.2em\">")
+        parts.append(f'<br>{e(t(lang, "today"))}{colon(lang)}<ul style="margin:0;padding-left:1.2em">')
         parts.extend(f"<li>{e(svc)}{colon(lang)} {e(text)}</li>" for svc, text in hours)
         parts.append("</ul>")
     links = []
@@ -103,11 +103,10 @@ def popup_html(
         links.append(f'<a href="{e(site)}" target="_blank" rel="noopener noreferrer">{e(t(lang, "website"))}</a>')
     route = directions_url(item, origin)
     if route:
-        links.append(
-            f'<a href="{e(route)}" target="_blank" rel="noopener noreferrer">{e(t(lang, "directions"))}</a>'
-        )
+        links.append(f'<a href="{e(route)}" target="_blank" rel="noopener noreferrer">{e(t(lang, "directions"))}</a>')
     if links:
-        parts.append("<br>" + " · ".join(links))
+        # After the hours list (a block) no line break is needed; after plain text it is.
+        parts.append(("" if hours else "<br>") + " · ".join(links))
     parts.append("</div>")
     return "".join(parts)
 
@@ -186,9 +185,7 @@ def render_map(
             location=list(pt),
             icon=folium.Icon(color=color, icon=icon, prefix="fa"),
             tooltip=folium.Tooltip(js_html_escape(tip)),
-            popup=folium.Popup(
-                popup_html(item, origin=origin, at=at, units=units, lang=lang), max_width=320
-            ),
+            popup=folium.Popup(popup_html(item, origin=origin, at=at, units=units, lang=lang), max_width=320),
         ).add_to(fmap)
 
     bounds = points + ([origin_pt] if origin_pt else [])

@@ -86,8 +86,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "results": "Résultats",
         "results_near": "{n} lieux près de {label}",
         "results_near_one": "1 lieu près de {label}",
-        "no_results": "Aucun lieu ne correspond près de {label}. Essayez « Ouvert ou fermé » "
-        "ou un autre service.",
+        "no_results": "Aucun lieu ne correspond près de {label}. Essayez « Ouvert ou fermé » ou un autre service.",
         "start": "Saisissez une adresse ou un code postal pour voir les lieux les plus proches.",
         "map": "Carte des résultats",
         "map_note": "La liste donne les mêmes informations que la carte.",
@@ -214,7 +213,7 @@ def _zone(name: object) -> ZoneInfo | None:
         return None
 
 
-def local_date(at: datetime | None, item: Mapping[str, Any]) -> date | None:
+def place_date(item: Mapping[str, Any], at: datetime | None) -> date | None:
     """The calendar day at the place when the answer was computed (its timezone, else `at`'s offset)."""
     if at is None:
         return None
@@ -227,12 +226,12 @@ def _hhmm(dt: datetime) -> str:
 
 
 def state_text(item: Mapping[str, Any], at: datetime | None, lang: str) -> str:
-    """"Open, closes at 19:00" / "Closed, opens Tue at 09:00", in the place's own local time.
+    """ "Open, closes at 19:00" / "Closed, opens Tue at 09:00", in the place's own local time.
 
     `closes_at`/`next_open` carry the location's UTC offset (CONTRACT.md), so their wall-clock time
     is already local to the place; the weekday is added when it is not the day of `at` there.
     """
-    today = local_date(at, item)
+    today = place_date(item, at)
     if item.get("open"):
         closes = parse_iso(item.get("closes_at"))
         if closes is None:
@@ -288,7 +287,7 @@ def _eval_today(expr: str, item: Mapping[str, Any], day: date) -> list[tuple[str
                 # An interval reaching the next midnight reads as 24:00, not 00:00.
                 out.append((_hhmm(a), "24:00" if b >= end else _hhmm(b)))
         return out
-    except Exception:  # noqa: BLE001 - the Rust engine raises assorted types; show the raw text
+    except Exception:  # the Rust engine raises assorted types; show the raw text instead
         return None
 
 
@@ -314,7 +313,7 @@ def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str) -> list
     hours = item.get("hours")
     if not isinstance(hours, Mapping):
         return result
-    day = local_date(at, item)
+    day = place_date(item, at)
     for service, expr in hours.items():
         if not isinstance(expr, str):
             continue
@@ -336,9 +335,7 @@ def address_lines(address: object) -> list[str]:
         v = address.get(key)
         return str(v).strip() if v not in (None, "") else ""
 
-    street, postcode, city, region, country = (
-        g("street"), g("postcode"), g("city"), g("region"), g("country")
-    )
+    street, postcode, city, region, country = (g("street"), g("postcode"), g("city"), g("region"), g("country"))
     if country.upper() in _CITY_FIRST:
         if country.upper() in {"GB", "IE"}:
             locality = ", ".join(p for p in (city, postcode) if p)

@@ -43,7 +43,11 @@ SAMPLE_ANSWER: dict[str, Any] = {
             "products": ["iphone", "mac"],
             "phone": "+33 1 23 45 67 89",
             "url": "javascript:alert(1)",
-            "jsonld": {"@context": "https://schema.org", "@type": "Store", "name": "</script><script>alert(2)</script>"},
+            "jsonld": {
+                "@context": "https://schema.org",
+                "@type": "Store",
+                "name": "</script><script>alert(2)</script>",
+            },
         },
         {
             "id": "fr-2",

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import folium
+
 from maps.htmlcheck import external_resources
 from maps.render import js_html_escape, marker_style, render_map
 

@@ -1,0 +1,85 @@
+# Every install step lives here: CI runs `make test` on a fresh clone of a fresh Debian machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCATOR := $(BIN)/locator
+SHARED := $(abspath ../shared/data)
+GEONAMES := $(SHARED)/geonames-postcodes
+DEMO_COUNTRIES := fr ru mc
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo )
+
+.PHONY: run test stop lint bench system-deps browser-deps db data assets help
+
+help:
+	@echo "make run   - set everything up, load the demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make test  - the same set-up, then the whole test suite against a throwaway database"
+	@echo "make stop  - stop the embedded PostGIS cluster"
+	@echo "make lint  - ruff and mypy"
+	@echo "make bench - benchmarks (writes BENCHMARKS.md)"
+
+# PostgreSQL with PostGIS (and contrib, for unaccent/pg_trgm), installed when missing and we are root.
+system-deps:
+	@if [ -n "$$LOCATOR_DATABASE_URL" ]; then exit 0; fi; \
+	if ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
+	   && ls /usr/share/postgresql/*/extension/unaccent.control >/dev/null 2>&1; then exit 0; fi; \
+	ver=$$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1); \
+	if [ -n "$$ver" ]; then pkgs="postgresql-$$ver-postgis-3 postgresql-contrib"; \
+	else pkgs="postgresql postgresql-contrib postgresql-postgis"; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing $$pkgs"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkgs; \
+	else \
+	  echo "PostGIS is missing. Run: sudo apt-get update && sudo apt-get install -y $$pkgs"; exit 1; \
+	fi
+
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "Chromium is missing. Run: sudo apt-get install -y chromium"; exit 1; fi; \
+	fi
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+assets: $(VENV)/.installed
+	$(BIN)/python -m maps.assets .locator/assets
+
+db: system-deps $(VENV)/.installed
+	$(LOCATOR) db up
+	$(LOCATOR) db init
+
+# Demo data: postcodes for the demo's countries (local GeoNames files when ../shared is there, else downloaded),
+# the demo locations and support lines. Re-running publishes nothing new (the diff is empty).
+data: db
+	@for cc in $(DEMO_COUNTRIES); do \
+	  if [ -f "$(GEONAMES)/zipcodes.$$cc.csv" ]; then $(LOCATOR) ingest postcodes "$(GEONAMES)/zipcodes.$$cc.csv" --if-missing; \
+	  else $(LOCATOR) ingest postcodes --country $$cc --if-missing; fi || exit 1; \
+	done
+	$(LOCATOR) ingest locations data/locations.csv --source demo
+	$(LOCATOR) refresh
+
+run: data assets
+	$(LOCATOR) serve --host $(HOST) --port $(PORT)
+
+test: system-deps browser-deps $(VENV)/.installed assets
+	$(LOCATOR) db up
+	$(BIN)/pytest
+
+stop:
+	@if [ -x $(LOCATOR) ]; then $(LOCATOR) db down; fi
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check locator ingest maps tests bench
+	$(BIN)/mypy
+
+bench: db assets
+	$(BIN)/python -m bench.run

@@ -1,0 +1,172 @@
+"""The answers the API, the CLI and the map page give, as plain JSON-ready dicts (no HTTP here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from locator.errors import DatabaseUnavailable, InvalidParameter
+from locator.geocode import Origin, geocode, reverse, validate_country, validate_query
+from locator.search import NearestQuery, OpenState, Place, get_place, nearest, week
+from locator.settings import Settings
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the customer is: free text or coordinates (exactly one of the two)."""
+
+    q: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    country: str | None = None
+
+    def __post_init__(self) -> None:
+        has_point = self.lat is not None or self.lon is not None
+        if self.q and has_point:
+            raise InvalidParameter("q", "give either q or lat+lon, not both")
+        if has_point and (self.lat is None or self.lon is None):
+            raise InvalidParameter("lat" if self.lat is None else "lon", "lat and lon go together")
+        if not self.q and not has_point:
+            raise InvalidParameter("q", "give q (a postcode or address) or lat+lon")
+        if self.q is not None:
+            validate_query(self.q)
+        validate_country(self.country)
+
+
+def locate(engine: Engine, where: Where) -> Origin:
+    try:
+        with engine.connect() as conn:
+            if where.q:
+                return geocode(conn, where.q, where.country)
+            assert where.lat is not None and where.lon is not None
+            NearestQuery(lat=where.lat, lon=where.lon)  # validates the range
+            return reverse(conn, where.lat, where.lon)
+    except Exception as exc:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        if isinstance(exc, OperationalError | InterfaceError):
+            raise DatabaseUnavailable("the database did not answer") from exc
+        raise
+
+
+def origin_dict(origin: Origin) -> dict[str, Any]:
+    return {
+        "lat": round(origin.lat, 7),
+        "lon": round(origin.lon, 7),
+        "label": origin.label,
+        "source": origin.source,
+        "geocoder": origin.geocoder,
+        "precision": origin.precision,
+        "country": origin.country,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def place_dict(place: Place, state: OpenState) -> dict[str, Any]:
+    return {
+        "id": place.id,
+        "name": place.name,
+        "kind": place.kind,
+        "kinds": place.kinds,
+        "address": {
+            "street": place.street,
+            "postcode": place.postcode,
+            "city": place.city,
+            "region": place.region,
+            "country": place.country,
+        },
+        "lat": round(place.lat, 7),
+        "lon": round(place.lon, 7),
+        "distance_m": round(place.distance_m, 1) if place.distance_m is not None else None,
+        "timezone": place.timezone,
+        "open": state.open,
+        "closes_at": _iso(state.closes_at),
+        "next_open": _iso(state.next_open),
+        "closing_soon": state.closing_soon,
+        "status_comment": state.comment,
+        "hours": place.hours_by_service(),
+        "services": place.services,
+        "products": place.products,
+        "phone": place.phone,
+        "url": place.url,
+        "geo_precision": place.geo_precision,
+    }
+
+
+def nearest_answer(
+    engine: Engine,
+    settings: Settings,
+    where: Where,
+    *,
+    kinds: tuple[str, ...] = (),
+    products: tuple[str, ...] = (),
+    services: tuple[str, ...] = (),
+    open: str = "now",
+    at: datetime | None = None,
+    open_for: int = 0,
+    limit: int = 10,
+    radius_km: float = 50.0,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    query = NearestQuery(
+        lat=where.lat if where.lat is not None else 0.0,
+        lon=where.lon if where.lon is not None else 0.0,
+        kinds=tuple(k.lower() for k in kinds),
+        products=tuple(p.lower() for p in products),
+        services=tuple(s.lower() for s in services),
+        open=open,  # type: ignore[arg-type]
+        at=at,
+        open_for=open_for,
+        limit=limit,
+        radius_km=radius_km,
+    )
+    origin = locate(engine, where)
+    query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
+    result = nearest(
+        engine,
+        query,
+        now=now,
+        closing_soon_minutes=settings.closing_soon_minutes,
+        oversample=settings.knn_oversample,
+    )
+    return {
+        "origin": origin_dict(origin),
+        "at": result.at.astimezone(UTC).isoformat(),
+        "results": [place_dict(p, s) for p, s in zip(result.places, result.states, strict=True)],
+    }
+
+
+def location_answer(engine: Engine, settings: Settings, location_id: str, at: datetime | None = None) -> dict[str, Any]:
+    from locator.search import open_state
+
+    moment = at or datetime.now(UTC)
+    place = get_place(engine, location_id, moment)
+    body = place_dict(place, open_state(place.schedule(), moment, settings.closing_soon_minutes))
+    body["week"] = {
+        service: [
+            {"from": i.start.isoformat(), "to": i.end.isoformat(), "state": i.state, "comment": i.comment}
+            for i in intervals
+        ]
+        for service, intervals in week(place, moment).items()
+    }
+    return body
+
+
+def geojson(answer: dict[str, Any]) -> dict[str, Any]:
+    """The nearest answer as an RFC 7946 FeatureCollection, the same fields as properties."""
+    features = [
+        {
+            "type": "Feature",
+            "id": item["id"],
+            "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]},
+            "properties": item,
+        }
+        for item in answer["results"]
+    ]
+    return {"type": "FeatureCollection", "features": features, "origin": answer["origin"], "at": answer["at"]}

@@ -1,0 +1,78 @@
+"""Every error becomes application/problem+json here, and nowhere else: never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from locator.errors import (
+    DatabaseUnavailable,
+    GeocoderUnavailable,
+    InvalidParameter,
+    LocatorError,
+    NotFound,
+)
+
+log = logging.getLogger("locator.api")
+
+PROBLEM = "application/problem+json"
+STATUS: dict[type[LocatorError], int] = {
+    InvalidParameter: 422,
+    NotFound: 404,
+    DatabaseUnavailable: 503,
+    GeocoderUnavailable: 503,
+}
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(
+        {"type": "about:blank", "status": status, "title": title, "detail": detail, **extra},
+        status_code=status,
+        media_type=PROBLEM,
+        headers=headers,
+    )
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
+        errors.append({"parameter": ".".join(location) or "request", "message": error.get("msg", "invalid")})
+    detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors) or "invalid request"
+    return detail, errors
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LocatorError)
+    async def locator_error(request: Request, exc: LocatorError) -> JSONResponse:
+        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
+        extra = {"parameter": exc.parameter} if isinstance(exc, InvalidParameter) else {}
+        return problem(status, exc.title, str(exc), **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, errors = _validation_detail(exc)
+        return problem(422, "invalid parameter", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "not found", 405: "method not allowed", 401: "unauthorized", 429: "too many requests"}
+        response = problem(exc.status_code, title.get(exc.status_code, "error"), str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        if isinstance(exc, OperationalError | InterfaceError):
+            return problem(503, "database unavailable", "the database did not answer")
+        log.exception("unexpected error on %s", request.url.path)
+        return problem(500, "internal error", "an unexpected error occurred; it has been logged")

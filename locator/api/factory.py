@@ -1,0 +1,41 @@
+"""The FastAPI app: settings and engines created in the lifespan, routers, errors mapped once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from locator.api import errors, health, locations
+from locator.db import make_engine
+from locator.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = make_engine(settings)
+        app.state.read_engine = (
+            make_engine(settings, read=True) if settings.database_read_url else app.state.engine
+        )
+        try:
+            yield
+        finally:
+            app.state.engine.dispose()
+            if app.state.read_engine is not app.state.engine:
+                app.state.read_engine.dispose()
+
+    app = FastAPI(
+        title="Store and service-centre locator",
+        version="0.1.0",
+        summary="Nearest open shops and service centres",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(locations.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,294 @@
+"""The `locator` command line: the same core functions the API calls."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from locator.errors import LocatorError
+from locator.settings import get_settings
+
+app = typer.Typer(help="Store and service-centre locator.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: embedded cluster and schema.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load locations and postcodes.", no_args_is_help=True)
+hours_app = typer.Typer(help="Opening hours tools.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(hours_app, name="hours")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _engine() -> Any:
+    from locator.db import get_engine
+
+    return get_engine()
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Start the embedded PostGIS cluster (nothing to do when LOCATOR_DATABASE_URL is set)."""
+    from locator.db import ClusterError, up
+
+    try:
+        cluster = up()
+    except ClusterError as exc:
+        fail(str(exc))
+    else:
+        where = f"{cluster.data_dir} on 127.0.0.1:{cluster.port}" if cluster else "LOCATOR_DATABASE_URL"
+        console.print(f"database up: {where}")
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the embedded cluster."""
+    from locator.db import ClusterError, down
+
+    try:
+        down()
+    except ClusterError as exc:
+        fail(str(exc))
+    console.print("database stopped")
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create extensions and schema; apply pending migrations (idempotent)."""
+    from locator.db import init_schema
+
+    try:
+        applied = init_schema(_engine())
+    except LocatorError as exc:
+        fail(str(exc))
+    console.print(f"schema up to date ({', '.join(applied) if applied else 'no migration pending'})")
+
+
+@ingest_app.command("locations")
+def ingest_locations(
+    path: Annotated[Path, typer.Argument(help="CSV, GeoJSON or vendor file")],
+    source: Annotated[str | None, typer.Option(help="feed name; default: the file's stem")] = None,
+    format: Annotated[str, typer.Option("--format", help="auto|csv|geojson|bestbuy")] = "auto",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would change, touch nothing")] = False,
+    partial: Annotated[bool, typer.Option("--partial", help="publish the valid rows even if some are rejected")] = False,
+    allow_removals: Annotated[bool, typer.Option("--allow-removals", help="allow removing >20% of the source")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Validate a feed, diff it against its source, publish atomically."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ingest.geocoding import gazetteer_locator
+    from ingest.publish import ingest_file
+
+    engine = _engine()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors, transient=True,
+        disable=as_json or not errors.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("reading rows", total=None)
+        report = ingest_file(
+            engine,
+            path,
+            source=source or path.stem,
+            fmt=format,
+            dry_run=dry_run,
+            partial=partial,
+            allow_removals=allow_removals,
+            actor="cli",
+            locate=gazetteer_locator(engine),
+            progress=lambda n: progress.update(task, description=f"validated {n:,} rows"),
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        print_report(report.as_dict())
+    raise typer.Exit(report.exit_code)
+
+
+def print_report(report: dict[str, Any]) -> None:
+    summary = Table(title=f"ingest {report['source']} ({report['outcome']})", show_header=True)
+    for column in ("added", "changed", "removed", "unchanged", "rejected", "warnings"):
+        summary.add_column(column, justify="right")
+    summary.add_row(
+        *(str(report[c]) if not isinstance(report[c], list) else str(len(report[c])) for c in (
+            "added", "changed", "removed", "unchanged", "rejected", "warnings"))
+    )  # fmt: skip
+    console.print(summary)
+    for key, ids in report["examples"].items():
+        if ids:
+            console.print(f"{key}: {', '.join(ids)}{' ...' if report[key] > len(ids) else ''}")
+    for title, items, text_key in (("rejected rows", report["rejected"], "reason"), ("warnings", report["warnings"], "message")):
+        if not items:
+            continue
+        table = Table(title=title)
+        for column in ("row", "column", "value", text_key):
+            table.add_column(column, overflow="fold")
+        for item in items[:200]:
+            table.add_row(str(item["row"]), item["column"], str(item["value"])[:60], item[text_key])
+        if len(items) > 200:
+            table.caption = f"{len(items) - 200} more not shown (use --json)"
+        console.print(table)
+    console.print(report["message"])
+
+
+@ingest_app.command("postcodes")
+def ingest_postcodes(
+    path: Annotated[Path | None, typer.Argument(help="GeoNames postal file (.txt, .csv or .zip)")] = None,
+    country: Annotated[str | None, typer.Option(help="download this country's GeoNames file instead")] = None,
+    url: Annotated[str, typer.Option(help="download URL template")] = "https://download.geonames.org/export/zip/{country}.zip",
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="skip when the country is loaded already")] = False,
+) -> None:
+    """Load a GeoNames-style postal gazetteer."""
+    from ingest.postcodes import PostcodeFileError, country_of_file, download, load_file, loaded_countries
+
+    if (path is None) == (country is None):
+        fail("give a PATH or --country CC (one of the two)", 2)
+    wanted = country.upper() if country else (country_of_file(path) if path else None)
+    if if_missing and wanted and wanted in loaded_countries(_engine()):
+        console.print(f"{wanted}: postcodes already loaded")
+        return
+    try:
+        if country:
+            target = get_settings().home / "downloads" / f"{country.upper()}.zip"
+            console.print(f"downloading {url.format(country=country.upper())}")
+            path = download(country, target, url)
+        assert path is not None
+        counts = load_file(_engine(), path)
+    except (PostcodeFileError, OSError) as exc:
+        fail(str(exc))
+    else:
+        for cc, n in sorted(counts.items()):
+            console.print(f"{cc}: {n:,} postcodes loaded")
+
+
+@app.command("refresh")
+def refresh() -> None:
+    """Recompute the materialised open intervals for the current window."""
+    from locator.open_intervals import refresh as refresh_intervals
+
+    with _engine().begin() as conn:
+        rows = refresh_intervals(conn)
+    console.print(f"open intervals refreshed: {rows:,} rows")
+
+
+@app.command("nearest")
+def nearest(
+    query: Annotated[str, typer.Argument(help="postcode or address, or 'lat,lon'")],
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2")] = None,
+    at: Annotated[str | None, typer.Option(help="ISO-8601 instant with offset")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="store, service_centre (repeatable)")] = None,
+    product: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    service: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    any_time: Annotated[bool, typer.Option("--any", help="open or not")] = False,
+    open_for: Annotated[int, typer.Option(help="minutes open after --at")] = 0,
+    limit: Annotated[int, typer.Option(help="1-100")] = 10,
+    radius_km: Annotated[float, typer.Option(help="search radius")] = 50.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The same answer as GET /v1/locations/nearest, in the terminal."""
+    from locator.answers import Where, nearest_answer
+
+    try:
+        when = datetime.fromisoformat(at) if at else None
+        where = _where(query, country)
+        answer = nearest_answer(
+            _engine(), get_settings(), where, kinds=tuple(kind or ()), products=tuple(product or ()),
+            services=tuple(service or ()), open="any" if any_time else "now", at=when, open_for=open_for,
+            limit=limit, radius_km=radius_km,
+        )  # fmt: skip
+    except ValueError as exc:
+        fail(f"--at: {exc}", 2)
+    except LocatorError as exc:
+        fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
+        return
+    origin = answer["origin"]
+    console.print(f"near [bold]{origin['label']}[/bold] ({origin['lat']:.5f}, {origin['lon']:.5f}) at {answer['at']}")
+    table = Table(show_lines=False)
+    for column in ("#", "name", "kind", "distance", "address", "status", "hours"):
+        table.add_column(column, overflow="fold")
+    for n, item in enumerate(answer["results"], start=1):
+        table.add_row(str(n), item["name"], item["kind"], _distance(item["distance_m"]), _address(item["address"]),
+                      _status(item), "\n".join(f"{k}: {v}" for k, v in item["hours"].items()))  # fmt: skip
+    console.print(table)
+    if not answer["results"]:
+        console.print("no place matches" + (" that is open at that time" if not any_time else ""))
+
+
+def _where(query: str, country: str | None) -> Any:
+    from locator.answers import Where
+
+    parts = query.split(",")
+    if len(parts) == 2:
+        try:
+            return Where(lat=float(parts[0]), lon=float(parts[1]), country=country)
+        except ValueError:
+            pass
+    return Where(q=query, country=country)
+
+
+def _distance(meters: float | None) -> str:
+    if meters is None:
+        return ""
+    return f"{meters:.0f} m" if meters < 1000 else f"{meters / 1000:.1f} km"
+
+
+def _address(address: dict[str, Any]) -> str:
+    return ", ".join(p for p in (address["street"], f"{address['postcode'] or ''} {address['city'] or ''}".strip()) if p)
+
+
+def _status(item: dict[str, Any]) -> str:
+    if item["open"]:
+        closes = item["closes_at"]
+        text = f"open until {closes[11:16]}" if closes else "open"
+        return text + (" (closing soon)" if item["closing_soon"] else "")
+    return f"closed, opens {item['next_open'][:16].replace('T', ' ')}" if item["next_open"] else "closed"
+
+
+@hours_app.command("eval")
+def hours_eval(
+    file: Annotated[str, typer.Argument(help="JSON lines file, or - for standard input")] = "-",
+) -> None:
+    """JSON lines in, JSON lines out: evaluate opening hours (see CONTRACT.md)."""
+    from locator.hours_eval import evaluate_line
+
+    stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+    failed = False
+    with stream:
+        for line in stream:
+            if not line.strip():
+                continue
+            out = evaluate_line(line)
+            failed = failed or not out["ok"]
+            sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Run the API and the map page (uvicorn)."""
+    import uvicorn
+
+    uvicorn.run("locator.api:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=False)
+
+
+def main() -> None:
+    app()

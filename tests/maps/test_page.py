@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+
+from maps.htmlcheck import external_resources
+from maps.page import pick_language, pick_units, render_page
+
+FORM = {"q": "75008", "country": "FR", "open": "now", "product": "iphone"}
+
+
+class _Doc(HTMLParser):
+    """Collects what the accessibility and no-JS checks need."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.controls: list[dict[str, str | None]] = []
+        self.label_for: set[str] = set()
+        self.label_depth = 0
+        self.wrapped: list[str] = []
+        self.stack: list[str] = []
+        self.ol_items = 0
+        self.in_ol = 0
+        self.ldjson: list[str] = []
+        self._ld = False
+        self.live: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        d = dict(attrs)
+        if tag == "label":
+            self.label_depth += 1
+            if d.get("for"):
+                self.label_for.add(d["for"] or "")
+        if tag in ("input", "select", "textarea") and d.get("type") != "hidden":
+            self.controls.append(d)
+            if self.label_depth:
+                self.wrapped.append(d.get("name") or "")
+        if tag == "ol":
+            self.in_ol += 1
+        if tag == "li" and self.in_ol and "place" in (d.get("class") or "").split():
+            self.ol_items += 1
+        if tag == "script" and d.get("type") == "application/ld+json":
+            self._ld = True
+        if d.get("aria-live"):
+            self.live.append(d)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.label_depth -= 1
+        if tag == "ol":
+            self.in_ol -= 1
+        if tag == "script":
+            self._ld = False
+
+    def handle_data(self, data: str) -> None:
+        if self._ld:
+            self.ldjson.append(data)
+
+
+def _doc(html: str) -> _Doc:
+    d = _Doc()
+    d.feed(html)
+    return d
+
+
+def test_english_page_lists_results_without_js(answer: dict[str, Any]) -> None:
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    assert '<html lang="en"' in html
+    doc = _doc(html)
+    assert doc.ol_items == len(answer["results"])
+    assert "3 places near 75008 Paris" in html
+    assert "Repair &amp; Co" in html
+    assert "Service centre" in html
+    assert "2.5 km" in html and "590 m" in html
+    assert "Open, closes at 21:00" in html
+    assert "Closed, opens Tue at 09:00" in html
+    assert "Repair: 10:00–12:00, 14:00–19:00" in html
+    assert "https://www.openstreetmap.org/directions?to=48.871800%2C2.300300" in html
+    # Results come before the map in the document (list first, map beside).
+    assert html.index('id="results"') < html.index('id="map"')
+
+
+def test_french_page(answer: dict[str, Any]) -> None:
+    html = render_page(lang="fr", form=FORM, answer=answer, error=None, units="km")
+    assert '<html lang="fr"' in html
+    assert "Trouver un magasin" in html
+    assert "3 lieux près de 75008 Paris" in html
+    assert "2,5 km" in html
+    assert "Fermé, ouvre mar. à 09:00" in html
+    assert "Centre de service" in html
+    assert 'hreflang="en"' in html  # the switch to the other language
+
+
+def test_miles(answer: dict[str, Any]) -> None:
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="mi")
+    assert "1.5 mi" in html and "0.4 mi" in html
+    assert " km<" not in html
+
+
+def test_every_control_is_labelled(answer: dict[str, Any]) -> None:
+    doc = _doc(render_page(lang="en", form=FORM, answer=answer, error=None, units="km"))
+    names = {c.get("name") for c in doc.controls}
+    assert {"q", "country", "product", "service", "kind", "open", "at"} <= names
+    for c in doc.controls:
+        assert c.get("id") in doc.label_for or c.get("name") in doc.wrapped, c
+    assert doc.live, "results need an aria-live region"
+
+
+def test_form_keeps_values_and_escapes_them(answer: dict[str, Any]) -> None:
+    form = {**FORM, "q": '"><script>alert(1)</script>', "open": "any", "at": "2025-11-24T10:00"}
+    html = render_page(lang="en", form=form, answer=answer, error=None, units="km")
+    assert "<script>alert(1)</script>" not in html
+    assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html
+    assert re.search(r'value="any"\s+checked', html)
+    assert '<option value="FR" selected>' in html
+    assert 'value="2025-11-24T10:00"' in html
+
+
+def test_names_escaped_everywhere(answer: dict[str, Any], hostile_name: str) -> None:
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    assert hostile_name not in html
+    assert '<script>alert("x")</script>' not in html
+    assert "javascript:alert" not in html
+    # The embedded JSON cannot close its <script> element.
+    data = html.split('<script type="application/json" id="locator-data">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(data)["places"][0]["name"] == hostile_name
+
+
+def test_json_ld_per_place(answer: dict[str, Any]) -> None:
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    doc = _doc(html)
+    assert len(doc.ldjson) == 2  # only the items that carry `jsonld`
+    assert json.loads(doc.ldjson[0])["name"] == "</script><script>alert(2)</script>"
+    assert "<script>alert(2)" not in html
+
+
+def test_no_answer_yet_and_error() -> None:
+    html = render_page(lang="en", form={}, answer=None, error=None, units="km")
+    assert "Type an address or a postcode" in html
+    assert 'id="map"' not in html  # nothing to draw
+    assert "leaflet.js" not in html
+    err = render_page(lang="fr", form={"q": "zzz"}, answer=None, error="Adresse <introuvable>", units="km")
+    assert 'role="alert"' in err and "Adresse &lt;introuvable&gt;" in err
+
+
+def test_no_results(answer: dict[str, Any]) -> None:
+    answer["results"] = []
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    assert "No place matches near 75008 Paris" in html
+    assert "<ol" not in html
+
+
+def test_only_local_resources(answer: dict[str, Any]) -> None:
+    html = render_page(
+        lang="en",
+        form=FORM,
+        answer=answer,
+        error=None,
+        units="km",
+        tiles_url="https://tiles.example.org/{z}/{x}/{y}.png",
+        tiles_attribution="© Example",
+    )
+    assert external_resources(html) == []
+    assert '<script src="/assets/leaflet@1.9.3/dist/leaflet.js"></script>' in html
+    assert '<script src="/static/locator-page.js"></script>' in html
+    assert '<link rel="stylesheet" href="/assets/leaflet@1.9.3/dist/leaflet.css">' in html
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, "en"),
+        ("", "en"),
+        ("fr-FR,fr;q=0.9,en;q=0.8", "fr"),
+        ("en-US,en;q=0.9,fr;q=0.8", "en"),
+        ("de-DE,de;q=0.9,fr;q=0.7,en;q=0.5", "fr"),
+        ("en;q=0.4,fr;q=0.6", "fr"),
+        ("fr;q=0,en", "en"),
+        ("ru", "en"),
+        ("FR-ca", "fr"),
+        ("garbage;;;,", "en"),
+    ],
+)
+def test_pick_language(header: str | None, expected: str) -> None:
+    assert pick_language(header) == expected
+
+
+def test_pick_language_query_wins() -> None:
+    assert pick_language("en-US", query_lang="fr") == "fr"
+    assert pick_language("fr", query_lang="xx") == "fr"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("en-US", "mi"),
+        ("en-GB", "mi"),
+        ("en-LR", "mi"),
+        ("en-MM", "mi"),
+        ("es-US", "mi"),
+        ("en", "km"),
+        ("fr", "km"),
+        ("fr-FR", "km"),
+        ("en-AU", "km"),
+        ("en-IE", "km"),
+        ("en-CA", "km"),
+        ("en, en-GB;q=0.9", "mi"),
+        ("fr-FR,fr;q=0.9,en-US;q=0.8", "km"),
+        ("zh-Hant-TW", "km"),
+        ("en_US", "mi"),
+        (None, "km"),
+        ("es-419", "km"),
+    ],
+)
+def test_pick_units(value: str | None, expected: str) -> None:
+    assert pick_units(value) == expected

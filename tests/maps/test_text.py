@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from maps.text import address_lines, format_distance, place_date, state_text, today_hours
+
+
+@pytest.mark.parametrize(
+    ("metres", "units", "lang", "expected"),
+    [
+        (4.0, "km", "en", "10 m"),
+        (590.4, "km", "en", "590 m"),
+        (2450.0, "km", "fr", "2,5 km"),
+        (2450.0, "mi", "en", "1.5 mi"),
+        (100.0, "mi", "en", "330 ft"),
+        (None, "km", "en", ""),
+    ],
+)
+def test_format_distance(metres: float | None, units: str, lang: str, expected: str) -> None:
+    assert format_distance(metres, units, lang) == expected
+
+
+def _item(**kw: Any) -> dict[str, Any]:
+    return {"timezone": "Europe/Paris", "address": {"country": "FR"}, **kw}
+
+
+def test_today_hours_evaluates_canonical_hours() -> None:
+    at = datetime.fromisoformat("2025-11-24T23:30:00+01:00")  # a Monday in Paris
+    hours = {"repair": "Mo-Fr 09:00-12:00,14:00-19:00", "sales": "24/7", "kiosk": "Tu 10:00-11:00"}
+    out = dict(today_hours(_item(hours=hours), at, "en"))
+    assert out == {"Repair": "09:00–12:00, 14:00–19:00", "Sales": "00:00–24:00", "Kiosk": "closed"}
+
+
+def test_today_is_the_places_day_not_the_callers() -> None:
+    # 23:30 UTC on Monday is already Tuesday in Paris.
+    at = datetime.fromisoformat("2025-11-24T23:30:00+00:00")
+    assert place_date(_item(), at).isoformat() == "2025-11-25"
+    assert dict(today_hours(_item(hours={"repair": "Tu 10:00-11:00"}), at, "en")) == {"Repair": "10:00–11:00"}
+
+
+def test_today_hours_on_dst_night() -> None:
+    at = datetime.fromisoformat("2025-03-30T12:00:00+02:00")  # spring forward in Paris
+    assert dict(today_hours(_item(hours={"sales": "Su 01:00-05:00"}), at, "en")) == {"Sales": "01:00–05:00"}
+
+
+def test_public_holiday_needs_country() -> None:
+    at = datetime.fromisoformat("2025-12-25T10:00:00+01:00")
+    assert dict(today_hours(_item(hours={"sales": "Mo-Su 10:00-19:00; PH off"}), at, "fr")) == {"Vente": "fermé"}
+
+
+def test_unusable_hours_fall_back_to_the_expression() -> None:
+    at = datetime.fromisoformat("2025-11-24T10:00:00+01:00")
+    out = today_hours(_item(hours={"repair": "not hours"}), at, "en")
+    assert out == [("Repair", "not hours")]
+    no_tz = today_hours({"hours": {"repair": "Mo 10:00-11:00"}}, at, "en")
+    assert no_tz == [("Repair", "Mo 10:00-11:00")]
+
+
+def test_state_text() -> None:
+    at = datetime.fromisoformat("2025-11-24T22:00:00+01:00")
+    late = _item(open=True, closes_at="2025-11-25T01:00:00+01:00")
+    assert state_text(late, at, "en") == "Open, closes at 01:00"
+    weekend = _item(open=True, closes_at="2025-11-29T20:00:00+01:00")
+    assert state_text(weekend, at, "fr") == "Ouvert, ferme sam. à 20:00"
+    assert state_text(_item(open=True), at, "en") == "Open"
+    assert state_text(_item(open=False), at, "en") == "Closed"
+    later = _item(open=False, next_open="2025-11-24T23:00:00+01:00")
+    assert state_text(later, at, "en") == "Closed, opens at 23:00"
+
+
+def test_address_lines() -> None:
+    fr = {"street": "1 rue de Rivoli", "postcode": "75001", "city": "Paris", "country": "FR"}
+    us = {"street": "1 Main St", "postcode": "36067", "city": "Prattville", "region": "AL", "country": "US"}
+    assert address_lines(fr) == ["1 rue de Rivoli", "75001 Paris"]
+    assert address_lines(us) == ["1 Main St", "Prattville, AL 36067"]
+    assert address_lines(None) == []
