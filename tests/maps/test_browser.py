@@ -150,6 +150,8 @@ def test_customer_page_in_chromium(server: str, browser: Any, answer: dict[str, 
     assert page.locator("ol.places > li").count() == len(answer["results"])
     assert page.locator(".leaflet-marker-icon.place-icon").count() == len(answer["results"])
     assert page.locator(".leaflet-marker-icon.origin-icon").count() == 1
+    # Markers are focusable and named for screen readers.
+    assert page.locator(".place-icon[aria-label][tabindex='0']").count() == len(answer["results"])
     # The hostile name is shown as text, and no injected script ran.
     assert "<script>" in page.locator("ol.places > li h3").first.inner_text()
     page.locator(".show-on-map").first.click()

@@ -1,0 +1,203 @@
+"""nearest(): true ellipsoidal order against brute force, the open filter at chosen instants, both paths."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from geopy.distance import geodesic
+from sqlalchemy import Engine
+
+from ingest.publish import IngestReport, publish
+from ingest.validate import RowValidator
+from locator.errors import InvalidParameter
+from locator.search import NearestQuery, nearest
+from tests.conftest import ScratchDatabase
+
+PARIS = ZoneInfo("Europe/Paris")
+HOURS = [
+    "Mo-Sa 10:00-19:00; PH off",
+    "Mo-Fr 09:00-12:00,14:00-18:00",
+    "24/7",
+    "Tu-Su 11:00-23:00",
+    "Mo-Su 22:00-06:00",
+    "Sa,Su 08:00-12:00",
+    "Mo-Fr 07:30-20:30; Sa 09:00-13:00; Su off",
+]
+
+
+def _publish_random(engine: Engine, n: int, seed: int) -> list[dict[str, object]]:
+    rng = random.Random(seed)
+    validator = RowValidator()
+    records = []
+    raw_rows = []
+    for i in range(n):
+        # Spread over ~1,600 km around central Australia (no other test data near) and along the antimeridian
+        # of latitude to make sphere and ellipsoid disagree where they can.
+        lat, lon = rng.uniform(-33.0, -17.0), rng.uniform(125.0, 145.0)
+        row = {
+            "id": f"rand-{seed}-{i}",
+            "name": f"Random {i}",
+            "kind": rng.choice(["store", "service_centre"]),
+            "country": "AU",
+            "lat": str(lat),
+            "lon": str(lon),
+            "opening_hours": rng.choice(HOURS),
+            "services": rng.choice(["sales", "repair", "sales;repair"]),
+            "products": rng.choice(["iphone", "mac", "iphone;mac"]),
+        }
+        record = validator.validate(i + 2, row)
+        assert record is not None, validator.rejections
+        records.append(record)
+        raw_rows.append({**row, "lat": lat, "lon": lon})
+    report = publish(engine, records, IngestReport(f"random-{seed}", "test", None, None, False))
+    assert report.published, report.message
+    return raw_rows
+
+
+@pytest.fixture(scope="module")
+def scratch_module_db(module_db: ScratchDatabase) -> Engine:
+    return module_db.engine
+
+
+@pytest.fixture(scope="module")
+def random_places(scratch_module_db: Engine) -> list[dict[str, object]]:
+    return _publish_random(scratch_module_db, 1500, seed=7)
+
+
+def test_order_matches_brute_force_geodesic(scratch_module_db: Engine, random_places: list[dict[str, object]]) -> None:
+    rng = random.Random(11)
+    for _ in range(120):
+        lat, lon = rng.uniform(-35.0, -15.0), rng.uniform(123.0, 147.0)
+        limit = rng.choice([1, 5, 10, 25, 50])
+        radius_km = rng.choice([100.0, 300.0, 1000.0])
+        result = nearest(scratch_module_db, NearestQuery(lat=lat, lon=lon, open="any", limit=limit, radius_km=radius_km))
+        expected = sorted(
+            (geodesic((lat, lon), (p["lat"], p["lon"])).meters, str(p["id"])) for p in random_places
+        )
+        expected = [e for e in expected if e[0] <= radius_km * 1000][:limit]
+        got = [(p.distance_m, p.id) for p in result.places]
+        assert [e[1] for e in expected] == [g[1] for g in got], (lat, lon, limit, radius_km)
+        for (want_m, _), (got_m, _) in zip(expected, got, strict=True):
+            assert got_m is not None and abs(want_m - got_m) < 1.0
+
+
+def test_open_filter_paths_agree(scratch_module_db: Engine, random_places: list[dict[str, object]]) -> None:
+    """Materialised intervals and direct evaluation give identical answers at random instants in the window."""
+    rng = random.Random(5)
+    base = datetime.now(ZoneInfo("UTC")).replace(minute=0, second=0, microsecond=0)
+    for _ in range(40):
+        at = base + timedelta(minutes=rng.randrange(0, 6 * 24 * 60, 15))
+        lat, lon = rng.uniform(-33.0, -17.0), rng.uniform(125.0, 145.0)
+        query = NearestQuery(
+            lat=lat, lon=lon, at=at, limit=rng.choice([3, 10, 30]), radius_km=800.0,
+            open_for=rng.choice([0, 0, 30, 120]), services=rng.choice([(), ("repair",)]),
+        )  # fmt: skip
+        fast = nearest(scratch_module_db, query)
+        slow = nearest(scratch_module_db, query, force_direct=True)
+        assert fast.path == "materialised" and slow.path == "direct"
+        assert [p.id for p in fast.places] == [p.id for p in slow.places], at
+        assert all(s.open for s in fast.states)
+
+
+def test_open_now_only_lists_open_places(scratch_module_db: Engine, random_places: list[dict[str, object]]) -> None:
+    at = datetime(2026, 12, 2, 3, 0, tzinfo=ZoneInfo("Australia/Darwin"))
+    result = nearest(scratch_module_db, NearestQuery(lat=-25, lon=135, at=at, limit=50, radius_km=1000))
+    assert result.places
+    for place in result.places:
+        schedule = place.schedule()
+        assert schedule is not None and schedule.is_open(at)
+
+
+# -- the demo data at chosen instants ------------------------------------------------------------------------
+
+OPERA = (48.8716, 2.3336)
+
+
+def ids(engine: Engine, at: datetime, **kw: object) -> list[str]:
+    query = NearestQuery(lat=OPERA[0], lon=OPERA[1], at=at, **kw)  # type: ignore[arg-type]
+    return [p.id for p in nearest(engine, query).places]
+
+
+def test_lunch_break_and_sunday(engine: Engine) -> None:
+    monday_noon = datetime(2026, 11, 30, 12, 0, tzinfo=PARIS)
+    monday_lunch = datetime(2026, 11, 30, 13, 0, tzinfo=PARIS)
+    assert "fr-par-ars-lafayette" in ids(engine, monday_noon, limit=20)
+    assert "fr-par-ars-lafayette" not in ids(engine, monday_lunch, limit=20)
+    sunday = datetime(2026, 11, 29, 12, 0, tzinfo=PARIS)
+    assert "fr-par-ars-lafayette" not in ids(engine, sunday, limit=20)
+    assert "fr-par-marais" in ids(engine, sunday, limit=20)
+    monday = datetime(2026, 11, 30, 11, 0, tzinfo=PARIS)
+    assert "fr-par-marais" not in ids(engine, monday, limit=20)
+
+
+def test_night_only_the_24_7_desk(engine: Engine) -> None:
+    night = datetime(2026, 12, 1, 3, 0, tzinfo=PARIS)
+    assert ids(engine, night, limit=10) == ["fr-par-gare-nord"]
+
+
+def test_service_desk_hours_differ_from_the_shop(engine: Engine) -> None:
+    evening = datetime(2026, 11, 30, 20, 30, tzinfo=PARIS)
+    assert "fr-par-opera" in ids(engine, evening, limit=20)
+    assert "fr-par-opera" not in ids(engine, evening, limit=20, services=("repair",))
+    morning = datetime(2026, 11, 30, 10, 30, tzinfo=PARIS)
+    assert "fr-par-opera" in ids(engine, morning, limit=20, services=("repair",))
+
+
+def test_open_for_excludes_places_closing_soon(engine: Engine) -> None:
+    at = datetime(2026, 12, 1, 18, 45, tzinfo=PARIS)  # Lafayette closes at 18:30, Opéra at 21:00
+    assert "fr-par-opera" in ids(engine, at, limit=20, open_for=120)
+    assert "fr-par-opera" not in ids(engine, at, limit=20, open_for=180)
+
+
+def test_public_holiday_closure(engine: Engine) -> None:
+    christmas = datetime(2026, 12, 25, 12, 0, tzinfo=PARIS)
+    got = ids(engine, christmas, limit=20)
+    assert "fr-par-opera" not in got and "fr-par-champs" not in got
+    assert "fr-par-gare-nord" in got
+
+
+def test_filters(engine: Engine) -> None:
+    at = datetime(2026, 12, 1, 11, 0, tzinfo=PARIS)
+    centres = nearest(engine, NearestQuery(lat=OPERA[0], lon=OPERA[1], at=at, kinds=("service_centre",), limit=20))
+    assert centres.places and all("service_centre" in p.kinds for p in centres.places)
+    # A shop with a repair desk counts as a service centre.
+    assert "fr-par-opera" in [p.id for p in centres.places]
+    vision = nearest(engine, NearestQuery(lat=OPERA[0], lon=OPERA[1], at=at, products=("vision",), limit=20))
+    assert [p.id for p in vision.places] == ["fr-par-champs"]
+
+
+def test_fewer_open_than_asked_returns_those(engine: Engine) -> None:
+    night = datetime(2026, 12, 1, 3, 0, tzinfo=PARIS)
+    result = nearest(engine, NearestQuery(lat=OPERA[0], lon=OPERA[1], at=night, limit=100, radius_km=1000))
+    assert [p.id for p in result.places] == ["fr-par-gare-nord"]
+
+
+def test_far_future_uses_direct_evaluation(engine: Engine) -> None:
+    at = datetime(2027, 6, 1, 11, 0, tzinfo=PARIS)  # a Tuesday, outside the materialised window
+    result = nearest(engine, NearestQuery(lat=OPERA[0], lon=OPERA[1], at=at, limit=5))
+    assert result.path == "direct"
+    assert result.places and all(s.open for s in result.states)
+    assert result.places[0].id == "fr-par-opera"
+
+
+@pytest.mark.parametrize(
+    ("field", "kwargs"),
+    [
+        ("lat", {"lat": 91.0}),
+        ("lon", {"lon": -181.0}),
+        ("limit", {"limit": 0}),
+        ("limit", {"limit": 101}),
+        ("radius_km", {"radius_km": 0.0}),
+        ("radius_km", {"radius_km": 1001.0}),
+        ("open_for", {"open_for": -1}),
+        ("at", {"at": datetime(2026, 1, 1, 10, 0)}),
+    ],
+)
+def test_invalid_queries_name_the_parameter(field: str, kwargs: dict[str, object]) -> None:
+    params: dict[str, object] = {"lat": 48.0, "lon": 2.0, **kwargs}
+    with pytest.raises(InvalidParameter) as info:
+        NearestQuery(**params)  # type: ignore[arg-type]
+    assert info.value.parameter == field
