@@ -169,7 +169,7 @@ class RowValidator:
         if not re.fullmatch(r"[A-Z]{2}", country):
             reject("country", record.get("country"), "country must be an ISO 3166-1 alpha-2 code such as FR")
 
-        lat, lon, precision = self._coordinates(row, record, reject)
+        lat, lon, precision = (None, None, "") if "_geometry_error" in record else self._coordinates(row, record, reject)
 
         timezone = self._text(record, "timezone")
         if timezone:

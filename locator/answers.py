@@ -99,6 +99,14 @@ def place_dict(place: Place, state: OpenState) -> dict[str, Any]:
     }
 
 
+def hours_today(place: Place, at: datetime) -> dict[str, list[dict[str, str]]]:
+    """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for service, intervals in week(place, at, days=1).items():
+        out[service] = [{"from": i.start.isoformat(), "to": i.end.isoformat()} for i in intervals if i.state == "open"]
+    return out
+
+
 def nearest_answer(
     engine: Engine,
     settings: Settings,
@@ -138,7 +146,10 @@ def nearest_answer(
     return {
         "origin": origin_dict(origin),
         "at": result.at.astimezone(UTC).isoformat(),
-        "results": [place_dict(p, s) for p, s in zip(result.places, result.states, strict=True)],
+        "results": [
+            {**place_dict(p, s), "hours_today": hours_today(p, result.at)}
+            for p, s in zip(result.places, result.states, strict=True)
+        ],
     }
 
 

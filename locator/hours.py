@@ -5,19 +5,27 @@ locator needs and the library does not do:
 
 * tolerant input (`locator.hours_syntax.normalize`) so that the sloppy forms vendor feeds carry are repaired,
   with a warning each, instead of rejected;
-* public holidays by country *and region*: the library knows countries only, so `PH` is expanded into the
-  explicit dates that the `holidays` package gives for the country and subdivision (Moselle's Good Friday,
-  Bavaria's Epiphany), year by year as evaluation needs them;
+* public and school holidays by country *and region*: the library knows countries only (and no school
+  holidays), so `PH`/`SH` are expanded into the explicit dates the `holidays` package gives for the country
+  and subdivision (Moselle's Good Friday, Bavaria's Epiphany, Baden-Württemberg's school breaks), year by
+  year as evaluation needs them; `PH +1 day` shifts those dates and `We,Fr PH` keeps the ones on those days;
+* the OSM semantics the library reads differently from the opening_hours.js reference: an open end
+  (`17:00+`) is `unknown` for a bounded time, a rule whose only content is a comment is `unknown`, a `||`
+  fallback rule applies only where the rules before it leave the time closed without saying so;
 * dated exceptions (holiday hours, a closure until a reopening date) appended as later rules, which override
   earlier ones exactly as the OSM specification says;
 * the DST traps: every instant is converted to the place's `ZoneInfo` before it reaches the library, and
   arithmetic is done on aware instants, never on wall-clock times.
+
+The rewriting is an internal compilation step: `Schedule.canonical` stays the text the user gave (repaired),
+and what the library evaluates is derived from it per year.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -43,9 +51,13 @@ State = Literal["open", "closed", "unknown"]
 # How far ahead `next_open` looks: a shop "closed for renovation until" next year still gets an answer.
 NEXT_OPEN_HORIZON = timedelta(days=400)
 
-# `PH` as a selector token: not part of a word, not inside a quoted comment (handled by splitting on quotes).
-_PH_TOKEN = re.compile(r"(?<![A-Za-z])PH(?![A-Za-z])")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+# The library's ParserError is not a SyntaxError subclass (and the stubs do not declare it).
+_ENGINE_ERRORS: tuple[type[Exception], ...] = (SyntaxError, getattr(opening_hours, "ParserError", SyntaxError))
+# Marks the comment of an explicit closing rule so that a `||` fallback can tell "closed because a rule says
+# so" from "closed because no rule matched"; an invisible separator never typed in a feed.
+_EXPLICIT = "\u2063"
 
 
 class HoursError(ValueError):
@@ -76,23 +88,39 @@ class SpecialHours:
         span = _osm_date(self.start)
         if self.end != self.start:
             span += "-" + _osm_date(self.end)
+        hours = self.hours.strip() or "off"
+        if self.comment and not _MODIFIER.search(hours):
+            # A comment alone would make the rule `unknown` (see `_prepare`); holiday hours are meant as open.
+            hours += " open"
         comment = f' "{self.comment}"' if self.comment else ""
-        return f"{span} {self.hours}{comment}"
+        return f"{span} {hours}{comment}"
 
 
 def _osm_date(d: date) -> str:
     return f"{d.year}{_MONTHS[d.month - 1]}{d.day:02d}"
 
 
+# --------------------------------------------------------------------------------------------------------
+# Holiday calendars
+# --------------------------------------------------------------------------------------------------------
+
+
 def _holiday_calendar(country: str | None, region: str | None) -> tuple[str, str | None] | None:
     """(country, subdivision) the `holidays` package knows, or None when it does not know the country."""
     if not country:
         return None
-    try:
-        cls = holidays.country_holidays(country.upper()).__class__
-    except NotImplementedError:
+    cls = _calendar_class(country.upper())
+    if cls is None:
         return None
     return country.upper(), resolve_region(country, region, cls)
+
+
+@lru_cache(maxsize=512)
+def _calendar_class(country: str) -> type | None:
+    try:
+        return holidays.country_holidays(country).__class__
+    except NotImplementedError:
+        return None
 
 
 def resolve_region(country: str, region: str | None, cls: type | None = None) -> str | None:
@@ -103,9 +131,8 @@ def resolve_region(country: str, region: str | None, cls: type | None = None) ->
     if not region:
         return None
     if cls is None:
-        try:
-            cls = holidays.country_holidays(country.upper()).__class__
-        except NotImplementedError:
+        cls = _calendar_class(country.upper())
+        if cls is None:
             return None
     code = region.strip()
     prefix = country.upper() + "-"
@@ -124,37 +151,54 @@ def resolve_region(country: str, region: str | None, cls: type | None = None) ->
 
 
 def _fold(text: str) -> str:
-    import unicodedata
-
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if c.isalnum())
 
 
-@lru_cache(maxsize=256)
-def _holiday_dates(country: str, subdiv: str | None, first_year: int, last_year: int) -> tuple[date, ...]:
-    cal = holidays.country_holidays(country, subdiv=subdiv, years=range(first_year, last_year + 1))
-    return tuple(sorted(cal.keys()))
+def _has_school_holidays(country: str) -> bool:
+    cls = _calendar_class(country)
+    return cls is not None and "school" in tuple(getattr(cls, "supported_categories", ()))
 
 
-def _expand_ph(expression: str, dates: Iterable[date]) -> str:
-    """Replace each `PH` selector with the explicit dates, outside quoted comments.
+@lru_cache(maxsize=512)
+def _holiday_dates(
+    country: str, subdiv: str | None, first_year: int, last_year: int, kind: str = "PH"
+) -> frozenset[date]:
+    categories = ("school",) if kind == "SH" else ("public",)
+    cal = holidays.country_holidays(
+        country, subdiv=subdiv, years=range(first_year, last_year + 1), categories=categories
+    )
+    return frozenset(cal.keys())
 
-    `Mo-Fr,PH 10:00-12:00` cannot hold a date list in its weekday position, so such a rule is split in two
-    joined by `,` (an additional rule), which the specification evaluates as the union of both selectors.
-    """
-    date_list = ",".join(_osm_date(d) for d in dates)
-    if not date_list:
+
+def _date_list(dates: Iterable[date]) -> str:
+    """OSM date selectors for a set of dates, consecutive days folded into ranges (school breaks are long)."""
+    ordered = sorted(set(dates))
+    if not ordered:
         # No holiday in range: a selector that never matches keeps the rule's syntax valid.
-        date_list = "1900Jan01"
-    rules = _split_rules(expression)
-    out: list[str] = []
-    for rule, separator in rules:
-        out.append(_expand_rule(rule, date_list) + separator)
-    return "".join(out)
+        return "1900Jan01"
+    parts: list[str] = []
+    first = last = ordered[0]
+    for day in ordered[1:]:
+        if day == last + timedelta(days=1):
+            last = day
+            continue
+        parts.append(_osm_date(first) if first == last else f"{_osm_date(first)}-{_osm_date(last)}")
+        first = last = day
+    parts.append(_osm_date(first) if first == last else f"{_osm_date(first)}-{_osm_date(last)}")
+    return ",".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Rules: split, take apart, put back together
+# --------------------------------------------------------------------------------------------------------
 
 
 def _split_rules(expression: str) -> list[tuple[str, str]]:
-    """Split at `;` and `||` outside quotes, keeping each separator."""
+    """Split at `;`, `||` and the additional-rule `, ` outside quotes, keeping each separator.
+
+    `, ` only separates rules when what follows is not a time (`10:00-12:00, 14:00-18:00` is one list).
+    """
     parts: list[tuple[str, str]] = []
     current: list[str] = []
     in_quote = False
@@ -170,6 +214,9 @@ def _split_rules(expression: str) -> list[tuple[str, str]]:
             parts.append(("".join(current), "||"))
             current = []
             i += 1
+        elif not in_quote and expression.startswith(", ", i) and _starts_rule("".join(current), expression[i + 2 :]):
+            parts.append(("".join(current), ","))
+            current = []
         else:
             current.append(ch)
         i += 1
@@ -177,29 +224,333 @@ def _split_rules(expression: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _expand_rule(rule: str, date_list: str) -> str:
-    head, quote, tail = rule.partition('"')
-    if not _PH_TOKEN.search(head):
+_TIME_START = re.compile(r"\s*(?:\d{1,2}:\d{2}|\(?(?:sunrise|sunset|dawn|dusk)\b)")
+
+
+def _starts_rule(before: str, rest: str) -> bool:
+    before = before.rstrip()
+    return before.endswith('"') or _MODIFIER.search(before) is not None or _TIME_START.match(rest) is None
+
+
+_MODIFIER = re.compile(r"(?:^|(?<=[\s+]))(open|closed|off|unknown)$")
+
+
+@dataclass
+class _Rule:
+    body: str  # selectors and times
+    modifier: str  # open / closed / off / unknown / ""
+    comment: str  # with its quotes, or ""
+    sep: str  # what follows the rule: ";", ",", "||" or ""
+
+    @classmethod
+    def parse(cls, text: str, sep: str) -> _Rule:
+        quote = text.find('"')
+        head, comment = (text[:quote], text[quote:].strip()) if quote >= 0 else (text, "")
+        head = head.strip()
+        match = _MODIFIER.search(head)
+        modifier = ""
+        if match:
+            modifier = match.group(1)
+            head = head[: match.start()].rstrip()
+        return cls(head, modifier, comment, sep)
+
+    def text(self) -> str:
+        return " ".join(part for part in (self.body, self.modifier, self.comment) if part)
+
+
+def _join(rules: Sequence[_Rule]) -> str:
+    out: list[str] = []
+    for rule in rules:
+        out.append(rule.text())
+        if rule.sep == ";":
+            out.append("; ")
+        elif rule.sep == ",":
+            out.append(", ")
+        elif rule.sep == "||":
+            out.append(" || ")
+    return "".join(out).strip()
+
+
+# Time selectors at the end of a rule's body: 10:00-12:00, 17:00+, sunrise-(sunset+01:00)+, 10:00-16:00/01:00.
+_T = r"(?:\d{1,2}:\d{2}|sunrise|sunset|dawn|dusk|\((?:sunrise|sunset|dawn|dusk)[+-]\d{1,2}:\d{2}\))"
+_ITEM = rf"{_T}(?:-{_T})?(?:/\d{{1,2}}(?::\d{{2}})?)?\+?"
+_TIMES = re.compile(rf"(?:^|(?<=\s))(?P<times>{_ITEM}(?:,{_ITEM})*)$")
+_TIME_PART = re.compile(rf"(?P<a>{_T})(?:-(?P<b>{_T}))?(?:/[\d:]+)?(?P<plus>\+?)$")
+_SUN = re.compile(r"\((sunrise|sunset|dawn|dusk)([+-])(\d{1,2}):(\d{2})\)|\b(sunrise|sunset|dawn|dusk)\b")
+# What opening_hours.js assumes for sun events when it cannot compute them, and for open-end lengths.
+_SUN_DEFAULT = {"dawn": 5 * 60 + 30, "sunrise": 6 * 60, "sunset": 18 * 60, "dusk": 18 * 60 + 30}
+_DAY = 24 * 60
+
+
+def _minutes(token: str) -> int:
+    sun = _SUN.fullmatch(token)
+    if sun:
+        if sun.group(5):
+            return _SUN_DEFAULT[sun.group(5)]
+        offset = int(sun.group(3)) * 60 + int(sun.group(4))
+        return _SUN_DEFAULT[sun.group(1)] + (offset if sun.group(2) == "+" else -offset)
+    hours, minutes = token.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _open_end(minutes_from: int) -> int:
+    """Where an open end (`+`) stops being plausible: the opening_hours.js reference's bounds."""
+    if minutes_from >= 22 * 60:
+        return minutes_from + 8 * 60
+    if minutes_from >= 17 * 60:
+        return minutes_from + 10 * 60
+    return _DAY
+
+
+def _rewrite_open_end(rule: _Rule) -> list[_Rule]:
+    """`13:00-17:00+` = open 13:00-17:00, then `unknown` until a plausible closing time.
+
+    The library reads `+` as plain open; the specification and the reference say the state after the last
+    known time is unknown. The unknown span is an additional rule (`,`) after the open one, and the open
+    spans are asserted once more after it, because the later of two overlapping additional rules wins.
+    """
+    if rule.modifier not in ("", "open") or "+" not in rule.body:
+        return [rule]
+    match = _TIMES.search(rule.body)
+    if match is None or "+" not in match.group("times"):
+        return [rule]
+    selectors = rule.body[: match.start()].strip() or "Mo-Su"
+    items = match.group("times").split(",")
+    starts = sorted(_minutes(m.group("a")) for item in items if (m := _TIME_PART.match(item)))
+    plain: list[str] = []
+    unknown: list[str] = []
+    reassert: list[str] = []
+    for item in items:
+        part = _TIME_PART.match(item)
+        if part is None:
+            return [rule]
+        if not part.group("plus"):
+            plain.append(item)
+            continue
+        a = _minutes(part.group("a"))
+        if part.group("b") is None:
+            begin, begin_text = a, part.group("a")
+        else:
+            plain.append(item[:-1])
+            b = _minutes(part.group("b"))
+            begin = b + _DAY if b < a else b
+            if begin >= _DAY:
+                # The open end starts after midnight: write it from the range's start (the library wants
+                # start times within the day) and let the re-asserted range win the known part.
+                begin_text = part.group("a")
+                reassert.append(item[:-1])
+            else:
+                begin_text = part.group("b")
+        end = _open_end(begin)
+        # Another range of the same rule that starts later ends the open end (the reference does the same).
+        later = [s for s in starts if begin < s < _DAY]
+        if later and begin < _DAY:
+            end = min(end, later[0])
+        if end > begin:
+            unknown.append(f"{begin_text}-{_hhmm(end)}")
+    out: list[_Rule] = []
+    comment = rule.comment
+    if plain:
+        out.append(_Rule(f"{selectors} {','.join(plain)}", rule.modifier, comment, ","))
+    if unknown:
+        out.append(_Rule(f"{selectors} {','.join(unknown)}", "unknown", comment, ","))
+    if reassert:
+        out.append(_Rule(f"{selectors} {','.join(reassert)}", rule.modifier or "open", comment, ","))
+    if not out:
+        return [rule]
+    if rule.body[: match.start()].strip() == "" and plain:
+        # The first part keeps the original's selectors (none = every day), so the rule still overrides.
+        out[0] = _Rule(",".join(plain), rule.modifier, comment, ",")
+    out[-1].sep = rule.sep
+    return out
+
+
+def _sun_constants(rule: _Rule) -> _Rule:
+    """Without coordinates sun events cannot be computed: use the reference's fixed times, in local time."""
+    match = _TIMES.search(rule.body)
+    if match is None or not _SUN.search(match.group("times")):
         return rule
-    leading = head[: len(head) - len(head.lstrip())]
-    body = head.strip()
-    match = re.match(r"^(\S+)(.*)$", body, re.S)
-    if match is None:
-        return rule
-    selector, rest = match.groups()
-    items = selector.split(",")
-    if "PH" not in items:
-        # `PH` with an offset or in a position we do not rewrite: let the engine's national calendar handle it.
-        raise _CannotExpand(rule)
-    others = [s for s in items if s != "PH"]
-    suffix = rest + quote + tail
-    if not others:
-        return f"{leading}{date_list}{suffix}"
-    return f"{leading}{','.join(others)}{suffix}, {date_list}{suffix}"
+    times = _SUN.sub(lambda m: _hhmm(_minutes(m.group(0))), match.group("times"))
+    return _Rule(rule.body[: match.start()] + times, rule.modifier, rule.comment, rule.sep)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Holidays inside rules
+# --------------------------------------------------------------------------------------------------------
+
+_HOLIDAY_ITEM = re.compile(r"^(PH|SH)$")
+_OFFSET = re.compile(r"^([+-])(\d+)$")
+_DAY_WORD = re.compile(r"^days?$")
+_WEEKDAY_SELECTOR = re.compile(r"^(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?(?:,(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?)*$")
+_YEAR = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
+_MONTH_RANGE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?:-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec))?$")
 
 
 class _CannotExpand(Exception):
     pass
+
+
+def _weekday_set(selector: str) -> set[int]:
+    days: set[int] = set()
+    for part in selector.split(","):
+        first, _, last = part.partition("-")
+        a = _WEEKDAYS.index(first)
+        b = _WEEKDAYS.index(last) if last else a
+        i = a
+        while True:
+            days.add(i)
+            if i == b:
+                break
+            i = (i + 1) % 7
+    return days
+
+
+def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | None]) -> list[_Rule]:
+    """Replace `PH`/`SH` selectors in one rule by explicit dates.
+
+    `holiday_dates[kind]` is None when that calendar is unknown (the token is then left to the library).
+    Forms: `PH`, `Su,PH` (union: the rule is split in two joined by `,`), `PH +1 day` (dates shifted),
+    `We,Fr PH` and `SH We` (intersection), `2024 SH` / `Jan-Feb SH` (filtered by year/month).
+    """
+    tokens = rule.body.split()
+    index = next(
+        (i for i, t in enumerate(tokens) if any(_HOLIDAY_ITEM.match(item) for item in t.split(","))), None
+    )
+    if index is None:
+        return [rule]
+    items = tokens[index].split(",")
+    kinds = [item for item in items if _HOLIDAY_ITEM.match(item)]
+    if any(holiday_dates.get(kind) is None for kind in kinds):
+        return [rule]
+    others = [item for item in items if not _HOLIDAY_ITEM.match(item)]
+    dates: set[date] = set()
+    for kind in kinds:
+        dates |= holiday_dates[kind] or frozenset()
+    after = tokens[index + 1 :]
+    # `PH +1 day` / `PH -1 day`
+    if after and _OFFSET.match(after[0]) and len(after) > 1 and _DAY_WORD.match(after[1]):
+        if others or len(kinds) != 1:
+            raise _CannotExpand(rule.body)
+        sign, count = _OFFSET.match(after[0]).groups()  # type: ignore[union-attr]
+        shift = timedelta(days=int(count) * (1 if sign == "+" else -1))
+        dates = {d + shift for d in dates}
+        after = after[2:]
+    before = tokens[:index]
+    if before and _WEEKDAY_SELECTOR.match(before[-1]) and not others:
+        # `We,Fr PH`: the holidays that fall on those weekdays.
+        wanted = _weekday_set(before.pop())
+        dates = {d for d in dates if d.weekday() in wanted}
+    while before:
+        token = before[-1]
+        year = _YEAR.match(token)
+        month = _MONTH_RANGE.match(token)
+        if year:
+            first, last = int(year.group(1)), int(year.group(2) or year.group(1))
+            dates = {d for d in dates if first <= d.year <= last}
+        elif month:
+            a = _MONTHS.index(month.group(1)) + 1
+            b = _MONTHS.index(month.group(2) or month.group(1)) + 1
+            dates = {d for d in dates if (a <= d.month <= b if a <= b else d.month >= a or d.month <= b)}
+        else:
+            raise _CannotExpand(rule.body)
+        before.pop()
+    if any(_HOLIDAY_ITEM.match(item) for t in after for item in t.split(",")):
+        raise _CannotExpand(rule.body)
+    rest = " ".join(after)
+    date_rule = _Rule(" ".join(p for p in (_date_list(dates), rest) if p), rule.modifier, rule.comment, rule.sep)
+    if not others:
+        return [date_rule]
+    other_rule = _Rule(" ".join(p for p in (",".join(others), rest) if p), rule.modifier, rule.comment, ",")
+    return [other_rule, date_rule]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Compilation: canonical text -> what the library evaluates
+# --------------------------------------------------------------------------------------------------------
+
+
+def _groups(expression: str) -> list[list[_Rule]]:
+    """Rules grouped at `||`: the first group is the main schedule, each later one a fallback."""
+    groups: list[list[_Rule]] = [[]]
+    for text, sep in _split_rules(expression):
+        rule = _Rule.parse(text, sep)
+        if rule.body or rule.modifier or rule.comment:
+            groups[-1].append(rule)
+        if sep == "||":
+            if groups[-1]:
+                groups[-1][-1].sep = ""
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool) -> list[_Rule]:
+    out: list[_Rule] = []
+    for rule in rules:
+        if rule.comment and not rule.modifier:
+            # A comment without a state ("Sa 10:00-12:00 "call us"", "on appointment") says nothing certain:
+            # the specification and the reference make it unknown, and a locator must not promise "open".
+            rule = _Rule(rule.body, "unknown", rule.comment, rule.sep)
+        if sun_constants:
+            rule = _sun_constants(rule)
+        if tag_closed and rule.modifier in ("off", "closed"):
+            inner = rule.comment[1:-1] if rule.comment else ""
+            rule = _Rule(rule.body, rule.modifier, f'"{_EXPLICIT}{inner}"', rule.sep)
+        out.extend(_rewrite_open_end(rule))
+    return out
+
+
+class _Engine:
+    """One year's compiled schedule: the main engine and the `||` fallbacks, if any."""
+
+    def __init__(self, engines: list[opening_hours.OpeningHours]) -> None:
+        self.engines = engines
+
+    def raw(self, start: datetime, end: datetime, level: int = 0) -> list[tuple[datetime, datetime, State, str]]:
+        out: list[tuple[datetime, datetime, State, str]] = []
+        engine = self.engines[level]
+        last = level == len(self.engines) - 1
+        for a, b, raw_state, comment in engine.intervals(start, end):
+            state = _state_name(raw_state)
+            comment = comment or ""
+            if state == "closed" and not last and not comment.startswith(_EXPLICIT):
+                out.extend(self.raw(_aware_like(a, start), _aware_like(b, start), level + 1))
+                continue
+            out.append((_aware_like(a, start), _aware_like(b, start), state, comment.removeprefix(_EXPLICIT)))
+        return out
+
+    def state(self, at: datetime) -> tuple[State, str]:
+        if len(self.engines) == 1:
+            raw_state, comment = self.engines[0].state(at)
+            return _state_name(raw_state), (comment or "").removeprefix(_EXPLICIT)
+        spans = self.raw(at, at + timedelta(minutes=1))
+        return (spans[0][2], spans[0][3]) if spans else ("closed", "")
+
+    def next_change(self, at: datetime, limit: datetime) -> datetime | None:
+        if len(self.engines) == 1:
+            change = self.engines[0].next_change(at)
+            return None if change is None else _aware_like(change, at)
+        first: tuple[State, str] | None = None
+        for a, _b, state, comment in self.raw(at, limit):
+            if first is None:
+                first = (state, comment)
+            elif (state, comment) != first:
+                return a
+        return None
+
+
+def _aware_like(moment: datetime, reference: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=reference.tzinfo)
+    return moment
+
+
+# --------------------------------------------------------------------------------------------------------
+# Schedule
+# --------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -214,33 +565,417 @@ class Schedule:
     warnings: tuple[str, ...] = ()
     special: tuple[SpecialHours, ...] = ()
     _zone: ZoneInfo = field(init=False, repr=False)
-    _engines: dict[int, opening_hours.OpeningHours] = field(init=False, repr=False, default_factory=dict)
+    _engines: dict[int, _Engine] = field(init=False, repr=False, default_factory=dict)
     _calendar: tuple[str, str | None] | None = field(init=False, repr=False, default=None)
-    _native_ph: bool = field(init=False, repr=False, default=False)
+    _groups: list[list[_Rule]] = field(init=False, repr=False, default_factory=list)
+    _kinds: frozenset[str] = field(init=False, repr=False, default=frozenset())
+    _expand: bool = field(init=False, repr=False, default=True)
 
     def __post_init__(self) -> None:
         try:
             self._zone = ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise HoursError(f"unknown timezone {self.timezone!r}") from exc
+        if self.country:
+            self.country = self.country.upper()
         warnings = list(self.warnings)
-        uses_ph = bool(_PH_TOKEN.search(self.canonical.split('"')[0])) or any(
-            _PH_TOKEN.search(part) for part in self.canonical.split('"')[::2]
-        )
+        code = " ".join(_split_comments_out(self.canonical))
+        kinds = {kind for kind in ("PH", "SH") if re.search(rf"(?<![A-Za-z]){kind}(?![A-Za-z])", code)}
+        self._kinds = frozenset(kinds)
         self._calendar = _holiday_calendar(self.country, self.region)
-        if uses_ph and not self.country:
-            warnings.append("PH (public holidays) is ignored: the place has no country")
-        elif uses_ph and self.region and self._calendar and self._calendar[1] is None:
+        if kinds and not self.country:
+            warnings.append(f"{'/'.join(sorted(kinds))} (holidays) never match: the place has no country")
+        elif kinds and self._calendar is None:
+            warnings.append(f"holidays of {self.country} are unknown: PH/SH never match")
+        elif kinds and self.region and self._calendar and self._calendar[1] is None:
             warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
-        if uses_ph and self._calendar is not None:
-            try:
-                _expand_ph(self.canonical, [])
-            except _CannotExpand:
-                self._native_ph = True
-                if self._calendar[1]:
-                    warnings.append("PH is used in a form evaluated with national holidays only")
+        if "SH" in kinds and self._calendar and not _has_school_holidays(self._calendar[0]):
+            warnings.append(f"school holidays (SH) of {self.country} are unknown: SH never matches")
+        sun = self.coords is None and bool(re.search(r"\b(?:sunrise|sunset|dawn|dusk)\b", code))
+        if sun:
+            warnings.append("sun times need coordinates: assumed dawn 05:30, sunrise 06:00, sunset 18:00, dusk 18:30")
+        groups = _groups(self.canonical)
+        fallback = len(groups) > 1
+        self._groups = [_prepare(g, sun, fallback and i < len(groups) - 1) for i, g in enumerate(groups)]
+        if self.special:
+            self._groups[0][-1].sep = ";"
+            self._groups[0].extend(
+                _Rule.parse(s.as_rule(), ";") for s in self.special
+            )
+            self._groups[0][-1].sep = ""
         self.warnings = tuple(warnings)
-        # Build once now so that an invalid exception or expansion fails at load time, not at query time.
+        # Build once now so that a bad exception or rewrite fails at load time, not at query time.
+        self._engine(datetime.now(self._zone).year)
+
+    @classmethod
+    def parse(cls, text: str, sep: str) -> _Rule:
+        quote = text.find('"')
+        head, comment = (text[:quote], text[quote:].strip()) if quote >= 0 else (text, "")
+        head = head.strip()
+        match = _MODIFIER.search(head)
+        modifier = ""
+        if match:
+            modifier = match.group(1)
+            head = head[: match.start()].rstrip()
+        return cls(head, modifier, comment, sep)
+
+    def text(self) -> str:
+        return " ".join(part for part in (self.body, self.modifier, self.comment) if part)
+
+
+def _join(rules: Sequence[_Rule]) -> str:
+    out: list[str] = []
+    for rule in rules:
+        out.append(rule.text())
+        if rule.sep == ";":
+            out.append("; ")
+        elif rule.sep == ",":
+            out.append(", ")
+        elif rule.sep == "||":
+            out.append(" || ")
+    return "".join(out).strip()
+
+
+# Time selectors at the end of a rule's body: 10:00-12:00, 17:00+, sunrise-(sunset+01:00)+, 10:00-16:00/01:00.
+_T = r"(?:\d{1,2}:\d{2}|sunrise|sunset|dawn|dusk|\((?:sunrise|sunset|dawn|dusk)[+-]\d{1,2}:\d{2}\))"
+_ITEM = rf"{_T}(?:-{_T})?(?:/\d{{1,2}}(?::\d{{2}})?)?\+?"
+_TIMES = re.compile(rf"(?:^|(?<=\s))(?P<times>{_ITEM}(?:,{_ITEM})*)$")
+_TIME_PART = re.compile(rf"(?P<a>{_T})(?:-(?P<b>{_T}))?(?:/[\d:]+)?(?P<plus>\+?)$")
+_SUN = re.compile(r"\((sunrise|sunset|dawn|dusk)([+-])(\d{1,2}):(\d{2})\)|\b(sunrise|sunset|dawn|dusk)\b")
+# What opening_hours.js assumes for sun events when it cannot compute them, and for open-end lengths.
+_SUN_DEFAULT = {"dawn": 5 * 60 + 30, "sunrise": 6 * 60, "sunset": 18 * 60, "dusk": 18 * 60 + 30}
+_DAY = 24 * 60
+
+
+def _minutes(token: str) -> int:
+    sun = _SUN.fullmatch(token)
+    if sun:
+        if sun.group(5):
+            return _SUN_DEFAULT[sun.group(5)]
+        offset = int(sun.group(3)) * 60 + int(sun.group(4))
+        return _SUN_DEFAULT[sun.group(1)] + (offset if sun.group(2) == "+" else -offset)
+    hours, minutes = token.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _open_end(minutes_from: int) -> int:
+    """Where an open end (`+`) stops being plausible: the opening_hours.js reference's bounds."""
+    if minutes_from >= 22 * 60:
+        return minutes_from + 8 * 60
+    if minutes_from >= 17 * 60:
+        return minutes_from + 10 * 60
+    return _DAY
+
+
+def _rewrite_open_end(rule: _Rule) -> list[_Rule]:
+    """`13:00-17:00+` = open 13:00-17:00, then `unknown` until a plausible closing time.
+
+    The library reads `+` as plain open; the specification and the reference say the state after the last
+    known time is unknown. The unknown span is an additional rule (`,`) after the open one, and the open
+    spans are asserted once more after it, because the later of two overlapping additional rules wins.
+    """
+    if rule.modifier not in ("", "open") or "+" not in rule.body:
+        return [rule]
+    match = _TIMES.search(rule.body)
+    if match is None or "+" not in match.group("times"):
+        return [rule]
+    selectors = rule.body[: match.start()].strip() or "Mo-Su"
+    items = match.group("times").split(",")
+    starts = sorted(_minutes(m.group("a")) for item in items if (m := _TIME_PART.match(item)))
+    plain: list[str] = []
+    unknown: list[str] = []
+    reassert: list[str] = []
+    for item in items:
+        part = _TIME_PART.match(item)
+        if part is None:
+            return [rule]
+        if not part.group("plus"):
+            plain.append(item)
+            continue
+        a = _minutes(part.group("a"))
+        if part.group("b") is None:
+            begin, begin_text = a, part.group("a")
+        else:
+            plain.append(item[:-1])
+            b = _minutes(part.group("b"))
+            begin = b + _DAY if b < a else b
+            if begin >= _DAY:
+                # The open end starts after midnight: write it from the range's start (the library wants
+                # start times within the day) and let the re-asserted range win the known part.
+                begin_text = part.group("a")
+                reassert.append(item[:-1])
+            else:
+                begin_text = part.group("b")
+        end = _open_end(begin)
+        # Another range of the same rule that starts later ends the open end (the reference does the same).
+        later = [s for s in starts if begin < s < _DAY]
+        if later and begin < _DAY:
+            end = min(end, later[0])
+        if end > begin:
+            unknown.append(f"{begin_text}-{_hhmm(end)}")
+    out: list[_Rule] = []
+    comment = rule.comment
+    if plain:
+        out.append(_Rule(f"{selectors} {','.join(plain)}", rule.modifier, comment, ","))
+    if unknown:
+        out.append(_Rule(f"{selectors} {','.join(unknown)}", "unknown", comment, ","))
+    if reassert:
+        out.append(_Rule(f"{selectors} {','.join(reassert)}", rule.modifier or "open", comment, ","))
+    if not out:
+        return [rule]
+    if rule.body[: match.start()].strip() == "" and plain:
+        # The first part keeps the original's selectors (none = every day), so the rule still overrides.
+        out[0] = _Rule(",".join(plain), rule.modifier, comment, ",")
+    out[-1].sep = rule.sep
+    return out
+
+
+def _sun_constants(rule: _Rule) -> _Rule:
+    """Without coordinates sun events cannot be computed: use the reference's fixed times, in local time."""
+    match = _TIMES.search(rule.body)
+    if match is None or not _SUN.search(match.group("times")):
+        return rule
+    times = _SUN.sub(lambda m: _hhmm(_minutes(m.group(0))), match.group("times"))
+    return _Rule(rule.body[: match.start()] + times, rule.modifier, rule.comment, rule.sep)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Holidays inside rules
+# --------------------------------------------------------------------------------------------------------
+
+_HOLIDAY_ITEM = re.compile(r"^(PH|SH)$")
+_OFFSET = re.compile(r"^([+-])(\d+)$")
+_DAY_WORD = re.compile(r"^days?$")
+_WEEKDAY_SELECTOR = re.compile(r"^(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?(?:,(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?)*$")
+_YEAR = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
+_MONTH_RANGE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?:-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec))?$")
+
+
+class _CannotExpand(Exception):
+    pass
+
+
+def _weekday_set(selector: str) -> set[int]:
+    days: set[int] = set()
+    for part in selector.split(","):
+        first, _, last = part.partition("-")
+        a = _WEEKDAYS.index(first)
+        b = _WEEKDAYS.index(last) if last else a
+        i = a
+        while True:
+            days.add(i)
+            if i == b:
+                break
+            i = (i + 1) % 7
+    return days
+
+
+def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | None]) -> list[_Rule]:
+    """Replace `PH`/`SH` selectors in one rule by explicit dates.
+
+    `holiday_dates[kind]` is None when that calendar is unknown (the token is then left to the library).
+    Forms: `PH`, `Su,PH` (union: the rule is split in two joined by `,`), `PH +1 day` (dates shifted),
+    `We,Fr PH` and `SH We` (intersection), `2024 SH` / `Jan-Feb SH` (filtered by year/month).
+    """
+    tokens = rule.body.split()
+    index = next(
+        (i for i, t in enumerate(tokens) if any(_HOLIDAY_ITEM.match(item) for item in t.split(","))), None
+    )
+    if index is None:
+        return [rule]
+    items = tokens[index].split(",")
+    kinds = [item for item in items if _HOLIDAY_ITEM.match(item)]
+    if any(holiday_dates.get(kind) is None for kind in kinds):
+        return [rule]
+    others = [item for item in items if not _HOLIDAY_ITEM.match(item)]
+    dates: set[date] = set()
+    for kind in kinds:
+        dates |= holiday_dates[kind] or frozenset()
+    after = tokens[index + 1 :]
+    # `PH +1 day` / `PH -1 day`
+    if after and _OFFSET.match(after[0]) and len(after) > 1 and _DAY_WORD.match(after[1]):
+        if others or len(kinds) != 1:
+            raise _CannotExpand(rule.body)
+        sign, count = _OFFSET.match(after[0]).groups()  # type: ignore[union-attr]
+        shift = timedelta(days=int(count) * (1 if sign == "+" else -1))
+        dates = {d + shift for d in dates}
+        after = after[2:]
+    before = tokens[:index]
+    if before and _WEEKDAY_SELECTOR.match(before[-1]) and not others:
+        # `We,Fr PH`: the holidays that fall on those weekdays.
+        wanted = _weekday_set(before.pop())
+        dates = {d for d in dates if d.weekday() in wanted}
+    while before:
+        token = before[-1]
+        year = _YEAR.match(token)
+        month = _MONTH_RANGE.match(token)
+        if year:
+            first, last = int(year.group(1)), int(year.group(2) or year.group(1))
+            dates = {d for d in dates if first <= d.year <= last}
+        elif month:
+            a = _MONTHS.index(month.group(1)) + 1
+            b = _MONTHS.index(month.group(2) or month.group(1)) + 1
+            dates = {d for d in dates if (a <= d.month <= b if a <= b else d.month >= a or d.month <= b)}
+        else:
+            raise _CannotExpand(rule.body)
+        before.pop()
+    if any(_HOLIDAY_ITEM.match(item) for t in after for item in t.split(",")):
+        raise _CannotExpand(rule.body)
+    rest = " ".join(after)
+    date_rule = _Rule(" ".join(p for p in (_date_list(dates), rest) if p), rule.modifier, rule.comment, rule.sep)
+    if not others:
+        return [date_rule]
+    other_rule = _Rule(" ".join(p for p in (",".join(others), rest) if p), rule.modifier, rule.comment, ",")
+    return [other_rule, date_rule]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Compilation: canonical text -> what the library evaluates
+# --------------------------------------------------------------------------------------------------------
+
+
+def _groups(expression: str) -> list[list[_Rule]]:
+    """Rules grouped at `||`: the first group is the main schedule, each later one a fallback."""
+    groups: list[list[_Rule]] = [[]]
+    for text, sep in _split_rules(expression):
+        rule = _Rule.parse(text, sep)
+        if rule.body or rule.modifier or rule.comment:
+            groups[-1].append(rule)
+        if sep == "||":
+            if groups[-1]:
+                groups[-1][-1].sep = ""
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool) -> list[_Rule]:
+    out: list[_Rule] = []
+    for rule in rules:
+        if rule.comment and not rule.modifier:
+            # A comment without a state ("Sa 10:00-12:00 "call us"", "on appointment") says nothing certain:
+            # the specification and the reference make it unknown, and a locator must not promise "open".
+            rule = _Rule(rule.body, "unknown", rule.comment, rule.sep)
+        if sun_constants:
+            rule = _sun_constants(rule)
+        if tag_closed and rule.modifier in ("off", "closed"):
+            inner = rule.comment[1:-1] if rule.comment else ""
+            rule = _Rule(rule.body, rule.modifier, f'"{_EXPLICIT}{inner}"', rule.sep)
+        out.extend(_rewrite_open_end(rule))
+    return out
+
+
+class _Engine:
+    """One year's compiled schedule: the main engine and the `||` fallbacks, if any."""
+
+    def __init__(self, engines: list[opening_hours.OpeningHours]) -> None:
+        self.engines = engines
+
+    def raw(self, start: datetime, end: datetime, level: int = 0) -> list[tuple[datetime, datetime, State, str]]:
+        out: list[tuple[datetime, datetime, State, str]] = []
+        engine = self.engines[level]
+        last = level == len(self.engines) - 1
+        for a, b, raw_state, comment in engine.intervals(start, end):
+            state = _state_name(raw_state)
+            comment = comment or ""
+            if state == "closed" and not last and not comment.startswith(_EXPLICIT):
+                out.extend(self.raw(_aware_like(a, start), _aware_like(b, start), level + 1))
+                continue
+            out.append((_aware_like(a, start), _aware_like(b, start), state, comment.removeprefix(_EXPLICIT)))
+        return out
+
+    def state(self, at: datetime) -> tuple[State, str]:
+        if len(self.engines) == 1:
+            raw_state, comment = self.engines[0].state(at)
+            return _state_name(raw_state), (comment or "").removeprefix(_EXPLICIT)
+        spans = self.raw(at, at + timedelta(minutes=1))
+        return (spans[0][2], spans[0][3]) if spans else ("closed", "")
+
+    def next_change(self, at: datetime, limit: datetime) -> datetime | None:
+        if len(self.engines) == 1:
+            change = self.engines[0].next_change(at)
+            return None if change is None else _aware_like(change, at)
+        first: tuple[State, str] | None = None
+        for a, _b, state, comment in self.raw(at, limit):
+            if first is None:
+                first = (state, comment)
+            elif (state, comment) != first:
+                return a
+        return None
+
+
+def _aware_like(moment: datetime, reference: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=reference.tzinfo)
+    return moment
+
+
+# --------------------------------------------------------------------------------------------------------
+# Schedule
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Schedule:
+    """One opening-hours value bound to a place: its timezone, country and region."""
+
+    canonical: str
+    timezone: str = "UTC"
+    country: str | None = None
+    region: str | None = None
+    coords: tuple[float, float] | None = None
+    warnings: tuple[str, ...] = ()
+    special: tuple[SpecialHours, ...] = ()
+    _zone: ZoneInfo = field(init=False, repr=False)
+    _engines: dict[int, _Engine] = field(init=False, repr=False, default_factory=dict)
+    _calendar: tuple[str, str | None] | None = field(init=False, repr=False, default=None)
+    _groups: list[list[_Rule]] = field(init=False, repr=False, default_factory=list)
+    _kinds: frozenset[str] = field(init=False, repr=False, default=frozenset())
+    _expand: bool = field(init=False, repr=False, default=True)
+
+    def __post_init__(self) -> None:
+        try:
+            self._zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise HoursError(f"unknown timezone {self.timezone!r}") from exc
+        if self.country:
+            self.country = self.country.upper()
+        warnings = list(self.warnings)
+        code = " ".join(_split_comments_out(self.canonical))
+        kinds = {kind for kind in ("PH", "SH") if re.search(rf"(?<![A-Za-z]){kind}(?![A-Za-z])", code)}
+        self._kinds = frozenset(kinds)
+        self._calendar = _holiday_calendar(self.country, self.region)
+        if kinds and not self.country:
+            warnings.append(f"{'/'.join(sorted(kinds))} (holidays) never match: the place has no country")
+        elif kinds and self._calendar is None:
+            warnings.append(f"holidays of {self.country} are unknown: PH/SH never match")
+        elif kinds and self.region and self._calendar and self._calendar[1] is None:
+            warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
+        if "SH" in kinds and self._calendar and not _has_school_holidays(self._calendar[0]):
+            warnings.append(f"school holidays (SH) of {self.country} are unknown: SH never matches")
+        sun = self.coords is None and bool(re.search(r"\b(?:sunrise|sunset|dawn|dusk)\b", code))
+        if sun:
+            warnings.append("sun times need coordinates: assumed dawn 05:30, sunrise 06:00, sunset 18:00, dusk 18:30")
+        groups = _groups(self.canonical)
+        fallback = len(groups) > 1
+        self._groups = [_prepare(g, sun, fallback and i < len(groups) - 1) for i, g in enumerate(groups)]
+        if self.special:
+            self._groups[0][-1].sep = ";"
+            self._groups[0].extend(
+                _Rule.parse(s.as_rule(), ";") for s in self.special
+            )
+            self._groups[0][-1].sep = ""
+        if kinds and self._calendar is not None:
+            try:
+                self._compile(datetime.now(self._zone).year)
+            except _CannotExpand:
+                self._expand = False
+                warnings.append("PH/SH is used in a form evaluated with the engine's national holidays only")
+        self.warnings = tuple(warnings)
+        # Build once now so that a bad exception or rewrite fails at load time, not at query time.
         self._engine(datetime.now(self._zone).year)
 
     @classmethod
@@ -265,37 +1000,59 @@ class Schedule:
             special=tuple(special),
         )
 
-    # -- evaluation -------------------------------------------------------------------------------------
+    # -- compilation ------------------------------------------------------------------------------------
 
-    def _engine(self, year: int) -> opening_hours.OpeningHours:
-        """The library object valid for instants in `year` (holiday dates cover year-1 .. year+2)."""
+    def _compile(self, year: int) -> list[str]:
+        """Library expressions (main, then fallbacks) valid for instants in `year`."""
+        dates: dict[str, frozenset[date] | None] = {"PH": None, "SH": None}
+        if self._calendar is not None and self._expand:
+            country, subdiv = self._calendar
+            dates["PH"] = _holiday_dates(country, subdiv, year - 1, year + 2, "PH")
+            if _has_school_holidays(country):
+                dates["SH"] = _holiday_dates(country, subdiv, year - 1, year + 2, "SH")
+        out: list[str] = []
+        for group in self._groups:
+            rules: list[_Rule] = []
+            for rule in group:
+                rules.extend(_expand_holidays(rule, dates) if self._kinds else [rule])
+            out.append(_join(rules))
+        return out
+
+    def _engine(self, year: int) -> _Engine:
+        """The compiled engines valid for instants in `year` (holiday dates cover year-1 .. year+2)."""
         engine = self._engines.get(year)
         if engine is not None:
             return engine
-        expression = self.canonical
-        country_arg: str | None = self.country
-        if self._calendar is not None and not self._native_ph and "PH" in expression:
-            country_code, subdiv = self._calendar
-            dates = _holiday_dates(country_code, subdiv, year - 1, year + 2)
-            expression = _expand_ph(expression, dates)
-        for exception in self.special:
-            expression = f"{expression}; {exception.as_rule()}"
         kwargs: dict[str, object] = {"timezone": self._zone}
-        if country_arg:
-            kwargs["country"] = country_arg
+        if self.country:
+            # Only used for a PH the expansion left in place (a form it cannot rewrite).
+            kwargs["country"] = self.country
         if self.coords is not None:
             kwargs["coords"] = self.coords
         try:
-            engine = opening_hours.OpeningHours(expression, **kwargs)
-        except opening_hours.UnknownCountryError:
-            kwargs.pop("country", None)
-            engine = opening_hours.OpeningHours(expression, **kwargs)
-        except SyntaxError as exc:
-            raise HoursError(f"hours cannot be evaluated: {exc}") from exc
+            try:
+                expressions = self._compile(year)
+            except _CannotExpand:
+                self._expand = False
+                self.warnings = (*self.warnings, "PH/SH is used in a form evaluated with national holidays only")
+                expressions = self._compile(year)
+            engines = [_build(text, kwargs) for text in expressions]
+        except _ENGINE_ERRORS:
+            # A rewrite the library rejects is our bug, not the user's: evaluate the text as written.
+            try:
+                engines = [_build(self.canonical + self._special_suffix(), kwargs)]
+            except _ENGINE_ERRORS as exc:
+                raise HoursError(f"hours cannot be evaluated: {exc}") from exc
+        built = _Engine(engines)
         if len(self._engines) > 8:
             self._engines.clear()
-        self._engines[year] = engine
-        return engine
+        self._engines[year] = built
+        return built
+
+    def _special_suffix(self) -> str:
+        return "".join(f"; {s.as_rule()}" for s in self.special)
+
+    # -- evaluation -------------------------------------------------------------------------------------
 
     def local(self, at: datetime) -> datetime:
         if at.tzinfo is None:
@@ -304,15 +1061,16 @@ class Schedule:
 
     def state(self, at: datetime) -> tuple[State, str | None]:
         local = self.local(at)
-        raw_state, comment = self._engine(local.year).state(local)
-        return _state_name(raw_state), comment or None
+        state, comment = self._engine(local.year).state(local)
+        return state, comment or None
 
     def next_change(self, at: datetime) -> datetime | None:
         local = self.local(at)
-        change = self._engine(local.year).next_change(local)
+        year_end = datetime(local.year + 1, 1, 1, tzinfo=self._zone)
+        change = self._engine(local.year).next_change(local, min(year_end, local + NEXT_OPEN_HORIZON))
         if change is None:
             return None
-        return _aware(change, self._zone)
+        return change.astimezone(self._zone)
 
     def intervals(self, start: datetime, end: datetime) -> list[Interval]:
         """Open and unknown intervals between two instants, merged, in the place's local time."""
@@ -323,19 +1081,17 @@ class Schedule:
         while cursor < stop:
             year_end = datetime(cursor.year + 1, 1, 1, tzinfo=self._zone)
             chunk_end = min(stop, year_end)
-            for a, b, raw_state, comment in self._engine(cursor.year).intervals(cursor, chunk_end):
-                name = _state_name(raw_state)
+            for lo, hi, name, comment in self._engine(cursor.year).raw(cursor, chunk_end):
                 if name == "closed":
                     continue
-                lo, hi = _aware(a, self._zone), _aware(b, self._zone)
-                hi = min(hi, stop)
+                lo, hi = lo.astimezone(self._zone), min(hi.astimezone(self._zone), stop)
                 if lo >= hi:
                     continue
-                item = Interval(lo, hi, name, comment or None)
-                if out and out[-1].end == lo and out[-1].state == name and out[-1].comment == item.comment:
-                    out[-1] = Interval(out[-1].start, hi, name, item.comment)
+                text = comment or None
+                if out and out[-1].end == lo and out[-1].state == name and out[-1].comment == text:
+                    out[-1] = Interval(out[-1].start, hi, name, text)
                 else:
-                    out.append(item)
+                    out.append(Interval(lo, hi, name, text))
             cursor = chunk_end
         return out
 
@@ -382,14 +1138,21 @@ class Schedule:
         return None
 
 
+def _split_comments_out(expression: str) -> list[str]:
+    """The parts of an expression outside quoted comments."""
+    return expression.split('"')[::2]
+
+
+def _build(expression: str, kwargs: dict[str, object]) -> opening_hours.OpeningHours:
+    try:
+        return opening_hours.OpeningHours(expression, **kwargs)
+    except opening_hours.UnknownCountryError:
+        reduced = {k: v for k, v in kwargs.items() if k != "country"}
+        return opening_hours.OpeningHours(expression, **reduced)
+
+
 def _state_name(raw: object) -> State:
     name = str(getattr(raw, "name", raw)).lower().rsplit(".", 1)[-1]
     if name in ("open", "closed", "unknown"):
         return name  # type: ignore[return-value]
     raise HoursError(f"unexpected state {raw!r}")
-
-
-def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=zone)
-    return moment.astimezone(zone)

@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
-from locator.api import errors, health, locations
+from locator.api import errors, health, locations, pages
 from locator.db import make_engine
 from locator.settings import Settings, get_settings
 
@@ -38,4 +39,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(locations.router)
     app.include_router(health.router)
+    app.include_router(pages.router)
+    mount_static(app, settings)
     return app
+
+
+def mount_static(app: FastAPI, settings: Settings) -> None:
+    """Leaflet & co. (fetched from the npm registry at set-up into .locator/assets) and the page's own files."""
+    from maps.page import STATIC_DIR
+
+    assets = settings.home / "assets"
+    assets.mkdir(parents=True, exist_ok=True)
+    app.mount("/assets", StaticFiles(directory=assets), name="assets")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

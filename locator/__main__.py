@@ -1,0 +1,3 @@
+from locator.cli import main
+
+main()

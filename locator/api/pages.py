@@ -1,0 +1,134 @@
+"""HTML: the customer page (`/`) and the Folium map (`/v1/map`). Rendering lives in `maps/`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
+from timezonefinder import TimezoneFinder
+
+from locator.answers import Where, nearest_answer
+from locator.api import dependencies as deps
+from locator.api.locations import PROBLEM_RESPONSES
+from locator.api.params import NearestParams, nearest_params
+from locator.errors import InvalidParameter, LocatorError, NotFound
+from locator.settings import Settings
+from maps.page import pick_language, pick_units, render_page
+from maps.render import render_map
+
+router = APIRouter(tags=["pages"])
+
+_FINDER: TimezoneFinder | None = None
+
+
+@router.get("/v1/map", response_class=HTMLResponse, responses=PROBLEM_RESPONSES)
+def map_page(
+    request: Request,
+    params: Annotated[NearestParams, Depends(nearest_params)],
+    engine: Annotated[Engine, Depends(deps.engine)],
+    settings: Annotated[Settings, Depends(deps.settings)],
+) -> HTMLResponse:
+    """The nearest answer on a Folium map: one marker per result and one for the origin."""
+    answer = nearest_answer(engine, settings, params.where, **params.as_kwargs())  # type: ignore[arg-type]
+    accept = request.headers.get("accept-language")
+    html = render_map(
+        answer,
+        tiles_url=settings.tiles_url,
+        tiles_attribution=settings.tiles_attribution,
+        lang=pick_language(accept, query_lang=request.query_params.get("lang")),
+        units=pick_units(accept),
+    )
+    return HTMLResponse(html)
+
+
+def _local_instant(raw: str, tz_name: str, origin: dict[str, Any] | None) -> datetime:
+    """The page's `at` comes from a datetime-local input (no offset): read it in the visitor's timezone,
+    else in the timezone at the searched place."""
+    moment = datetime.fromisoformat(raw)
+    if moment.tzinfo is not None:
+        return moment
+    zone: ZoneInfo | None = None
+    if tz_name:
+        try:
+            zone = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+    if zone is None and origin is not None:
+        global _FINDER
+        _FINDER = _FINDER or TimezoneFinder()
+        name = _FINDER.timezone_at(lng=origin["lon"], lat=origin["lat"])
+        zone = ZoneInfo(name) if name else None
+    return moment.replace(tzinfo=zone or ZoneInfo("UTC"))
+
+
+def _float(form: dict[str, str], key: str) -> float | None:
+    value = form.get(key, "").strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidParameter(key, "must be a number") from None
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def customer_page(
+    request: Request,
+    engine: Annotated[Engine, Depends(deps.engine)],
+    settings: Annotated[Settings, Depends(deps.settings)],
+) -> HTMLResponse:
+    """Search box, results list first, map beside it; works without JavaScript (a GET form)."""
+    accept = request.headers.get("accept-language")
+    lang = pick_language(accept, query_lang=request.query_params.get("lang"))
+    form = {k: v[:200] for k, v in request.query_params.items()}
+    answer: dict[str, Any] | None = None
+    error: str | None = None
+    status = 200
+    q = form.get("q", "").strip()
+    lat, lon = None, None
+    try:
+        lat, lon = _float(form, "lat"), _float(form, "lon")
+        if q or (lat is not None and lon is not None):
+            where = Where(q=q or None, lat=None if q else lat, lon=None if q else lon, country=form.get("country") or None)
+            at_raw = form.get("at", "").strip()
+            at = None
+            if at_raw:
+                try:
+                    # Resolve the origin first only when a local time must be read in its timezone.
+                    at = _local_instant(at_raw, form.get("tz", ""), None if form.get("tz") else _origin(engine, where))
+                except ValueError:
+                    raise InvalidParameter("at", "must be a date and time") from None
+            answer = nearest_answer(
+                engine, settings, where,
+                kinds=_one(form, "kind"), products=_one(form, "product"), services=_one(form, "service"),
+                open="any" if form.get("open") == "any" else "now", at=at,
+            )  # fmt: skip
+    except NotFound as exc:
+        error, status = str(exc), 404
+    except LocatorError as exc:
+        error, status = str(exc), 422 if isinstance(exc, InvalidParameter) else 503
+    html = render_page(
+        lang=lang,
+        form=form,
+        answer=answer,
+        error=error,
+        units=pick_units(accept),
+        tiles_url=settings.tiles_url,
+        tiles_attribution=settings.tiles_attribution,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _origin(engine: Engine, where: Where) -> dict[str, Any]:
+    from locator.answers import locate, origin_dict
+
+    return origin_dict(locate(engine, where))
+
+
+def _one(form: dict[str, str], key: str) -> tuple[str, ...]:
+    value = form.get(key, "").strip().lower()
+    return (value,) if value else ()

@@ -1,0 +1,114 @@
+"""The GeoNames postal gazetteer loader: both file layouts, a zip, the download, errors."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from ingest.postcodes import PostcodeFileError, download, load_file, postcode_key
+from tests.conftest import ScratchDatabase, shared
+
+TSV = (
+    "FR\t75008\tParis 08\tÎle-de-France\t11\tParis\t75\tParis\t751\t48.8763\t2.3183\t5\n"
+    "FR\t67302 CEDEX\tSchiltigheim\tGrand Est\t44\tBas-Rhin\t67\t\t\t48.6075\t7.7493\t\n"
+)
+
+
+def test_tab_separated_original(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    path = tmp_path / "FR.txt"
+    path.write_text(TSV, encoding="utf-8")
+    assert load_file(scratch_db.engine, path) == {"FR": 2}
+    with scratch_db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT postcode, postcode_key, accuracy FROM postcodes ORDER BY 1")).all()
+    assert [tuple(r) for r in rows] == [("67302 CEDEX", "67302", None), ("75008", "75008", 5)]
+
+
+def test_reloading_a_country_replaces_it(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    path = tmp_path / "FR.txt"
+    path.write_text(TSV, encoding="utf-8")
+    load_file(scratch_db.engine, path)
+    path.write_text(TSV.splitlines(keepends=True)[0], encoding="utf-8")
+    load_file(scratch_db.engine, path)
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM postcodes")).scalar_one() == 1
+
+
+def test_csv_variant_from_shared_data(scratch_db: ScratchDatabase) -> None:
+    counts = load_file(scratch_db.engine, shared("geonames-postcodes", "zipcodes.mc.csv"))
+    assert counts == {"MC": 29}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("FR\t75008\tParis\n", "line 1: expected 11 or 12 columns"),
+        ("FR\t75008\tParis\t\t\t\t\t\t\tnorth\t2.3\t\n", "line 1: latitude/longitude are not numbers"),
+        ("FR\t75008\tParis\t\t\t\t\t\t\t95\t2.3\t\n", "line 1: coordinates out of range"),
+        ("", "no rows"),
+    ],
+)
+def test_bad_files_name_the_line(scratch_db: ScratchDatabase, tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(PostcodeFileError, match=message):
+        load_file(scratch_db.engine, path)
+
+
+def test_non_utf8_file(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(TSV.encode("latin-1"))
+    with pytest.raises(PostcodeFileError, match="not UTF-8"):
+        load_file(scratch_db.engine, path)
+
+
+@pytest.fixture()
+def zip_server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "GeoNames readme")
+        z.writestr("LI.txt", "LI\t9490\tVaduz\tLiechtenstein\t\tVaduz\t11\t\t\t47.1415\t9.5215\t4\n")
+    payload = archive.getvalue()
+    requests: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            if self.path != "/export/zip/LI.zip":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/zip")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/export/zip/{{country}}.zip", requests
+    httpd.shutdown()
+
+
+def test_download_from_a_local_geonames(scratch_db: ScratchDatabase, tmp_path: Path, zip_server: tuple[str, list[str]]) -> None:
+    url, requests = zip_server
+    path = download("li", tmp_path / "LI.zip", url)
+    assert requests == ["/export/zip/LI.zip"]
+    assert load_file(scratch_db.engine, path) == {"LI": 1}
+    with pytest.raises(OSError):
+        download("xx", tmp_path / "XX.zip", url)
+
+
+def test_postcode_key() -> None:
+    assert postcode_key("67302 CEDEX") == "67302"
+    assert postcode_key("sw1a 1aa") == "SW1A1AA"
+    assert postcode_key("BN91") == "BN91"

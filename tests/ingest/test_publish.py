@@ -1,0 +1,211 @@
+"""Ingest: validation that names rows, diff, atomic publish, the removal guard, the audit trail."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from ingest.postcodes import load_file
+from ingest.publish import ingest_file
+from ingest.geocoding import gazetteer_locator
+from tests.conftest import DEMO_CSV, SHARED_DATA, ScratchDatabase
+
+COLUMNS = ["id", "name", "kind", "street", "postcode", "city", "region", "country", "lat", "lon", "timezone",
+           "opening_hours", "products", "services"]  # fmt: skip
+
+
+def row(i: int, **overrides: Any) -> dict[str, Any]:
+    base = {
+        "id": f"p{i}", "name": f"Place {i}", "kind": "store", "street": f"{i} rue de Test", "postcode": "75001",
+        "city": "Paris", "region": "", "country": "FR", "lat": 48.80 + i * 0.001, "lon": 2.30 + i * 0.001,
+        "timezone": "", "opening_hours": "Mo-Sa 10:00-19:00", "products": "iphone", "services": "sales",
+    }  # fmt: skip
+    return {**base, **overrides}
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None) -> Path:
+    columns = columns or list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def count(engine: Engine, source: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM locations WHERE source = :s"), {"s": source}).scalar_one())
+
+
+def test_publish_then_rerun_is_a_no_op(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    feed = write_csv(tmp_path / "feed.csv", [row(i) for i in range(10)])
+    first = ingest_file(scratch_db.engine, feed, source="vendor")
+    assert first.published and len(first.added) == 10 and first.exit_code == 0
+    again = ingest_file(scratch_db.engine, feed, source="vendor")
+    assert (len(again.added), len(again.changed), len(again.removed), again.unchanged) == (0, 0, 0, 10)
+    with scratch_db.engine.connect() as conn:
+        tz = conn.execute(text("SELECT DISTINCT timezone FROM locations")).scalar_one()
+        intervals = conn.execute(text("SELECT count(*) FROM open_intervals")).scalar_one()
+    assert tz == "Europe/Paris"  # inferred from the coordinates
+    assert intervals > 0  # materialised with the publish
+
+
+def test_rejected_rows_are_named_and_nothing_is_published(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    rows = [
+        row(1),
+        row(2, lat="abc"),
+        row(3, lat=0, lon=0),
+        row(4, name=""),
+        row(5, kind="spaceport"),
+        row(6, opening_hours="Mo-Xy 10:00-12:00"),
+        row(1, name="duplicate of row 2"),
+        row(8, lat=95),
+        row(9, country="France"),
+        row(10, timezone="Mars/Olympus"),
+    ]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "bad.csv", rows), source="vendor")
+    assert not report.published and report.exit_code == 1
+    rejected = {(r.row, r.column) for r in report.rejected}
+    assert rejected == {
+        (3, "lat"), (4, "lat"), (5, "name"), (6, "kind"), (7, "opening_hours"), (8, "id"), (9, "lat"),
+        (10, "country"), (11, "timezone"),
+    }  # fmt: skip
+    by_row = {r.row: r for r in report.rejected}
+    assert by_row[3].value == "abc" and "number" in by_row[3].reason
+    assert "(0, 0)" in by_row[4].reason
+    assert "position" in by_row[7].reason
+    assert "row 2" in by_row[8].reason
+    assert count(scratch_db.engine, "vendor") == 0
+    as_json = report.as_dict()
+    assert set(as_json["rejected"][0]) == {"row", "column", "value", "reason"}
+    assert as_json["published"] is False
+
+
+def test_partial_publishes_valid_rows_and_keeps_rejected_ones(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    ingest_file(scratch_db.engine, write_csv(tmp_path / "v1.csv", [row(i) for i in range(10)]), source="vendor")
+    rows = [row(i) for i in range(10)]
+    rows[3] = row(3, opening_hours="garbage hours")
+    rows[4] = row(4, name="Renamed 4")
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "v2.csv", rows), source="vendor", partial=True)
+    assert report.published and report.exit_code == 1
+    assert report.changed == ["p4"] and report.removed == []
+    assert count(scratch_db.engine, "vendor") == 10  # p3 keeps its published version
+
+
+def test_dry_run_reports_and_touches_nothing(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    ingest_file(scratch_db.engine, write_csv(tmp_path / "v1.csv", [row(i) for i in range(10)]), source="vendor")
+    rows = [row(i) for i in range(1, 10)] + [row(20)]
+    rows[0] = row(1, opening_hours="Mo-Fr 09:00-17:00")
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "v2.csv", rows), source="vendor", dry_run=True)
+    assert not report.published and report.outcome == "dry-run"
+    assert (report.added, report.changed, report.removed) == (["p20"], ["p1"], ["p0"])
+    with scratch_db.engine.connect() as conn:
+        ids = {r[0] for r in conn.execute(text("SELECT id FROM locations"))}
+    assert "p0" in ids and "p20" not in ids
+
+
+def test_removal_guard(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    ingest_file(scratch_db.engine, write_csv(tmp_path / "v1.csv", [row(i) for i in range(10)]), source="vendor")
+    shrunk = write_csv(tmp_path / "v2.csv", [row(i) for i in range(7)])
+    refused = ingest_file(scratch_db.engine, shrunk, source="vendor")
+    assert refused.outcome == "refused" and not refused.published and refused.exit_code == 1
+    assert "allow-removals" in refused.message and count(scratch_db.engine, "vendor") == 10
+    allowed = ingest_file(scratch_db.engine, shrunk, source="vendor", allow_removals=True)
+    assert allowed.published and len(allowed.removed) == 3 and count(scratch_db.engine, "vendor") == 7
+
+
+def test_ids_are_unique_across_sources(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    ingest_file(scratch_db.engine, write_csv(tmp_path / "a.csv", [row(1)]), source="a")
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "b.csv", [row(1), row(2)]), source="b")
+    assert not report.published
+    assert [(r.row, r.column) for r in report.rejected] == [(2, "id")]
+    assert "source 'a'" in report.rejected[0].reason
+
+
+def test_per_service_hours_columns(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    rows = [row(1, services="sales;repair", **{"hours:repair": "Mo-Fr 14:00-18:00"})]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "s.csv", rows), source="vendor")
+    assert report.published
+    with scratch_db.engine.connect() as conn:
+        hours = dict(conn.execute(text("SELECT service, canonical FROM location_hours")).all())
+        kinds = conn.execute(text("SELECT kinds FROM locations")).scalar_one()
+    assert hours == {"": "Mo-Sa 10:00-19:00", "repair": "Mo-Fr 14:00-18:00"}
+    assert kinds == ["service_centre", "store"]
+
+
+def test_broken_files_get_a_clear_error(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("id,name,country,lat,lon,opening_hours\n1,Caf\xe9,FR,48.8,2.3,24/7\n".encode("latin-1"))
+    report = ingest_file(scratch_db.engine, latin1, source="vendor")
+    assert report.outcome == "failed" and "UTF-8" in report.message and report.exit_code == 1
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [')
+    report = ingest_file(scratch_db.engine, broken, source="vendor")
+    assert report.outcome == "failed" and "line 1" in report.message
+    headerless = tmp_path / "x.csv"
+    headerless.write_text("1,2,3\n")
+    assert "header" in ingest_file(scratch_db.engine, headerless, source="vendor").message
+    empty = write_csv(tmp_path / "empty.csv", [], columns=COLUMNS)
+    report = ingest_file(scratch_db.engine, empty, source="vendor")
+    assert not report.published and "no rows" in report.rejected[0].reason
+
+
+def test_geojson_with_osm_properties(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    feed = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": "node/1", "geometry": {"type": "Point", "coordinates": [7.4246, 43.7384]},
+             "properties": {"ref": "mc-1", "brand": "Demo", "addr:street": "Boulevard des Moulins",
+                            "addr:housenumber": "12", "addr:postcode": "98000", "addr:city": "Monaco",
+                            "addr:country": "MC", "opening_hours": "Mo-Sa 09:00-19:00", "kind": "store"}},
+            {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
+             "properties": {"id": "mc-2", "name": "Line", "country": "MC", "opening_hours": "24/7"}},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "osm.geojson"
+    path.write_text(json.dumps(feed))
+    report = ingest_file(scratch_db.engine, path, source="osm", partial=True)
+    assert report.added == ["mc-1"]
+    assert [(r.row, r.column) for r in report.rejected] == [(2, "geometry")]
+    with scratch_db.engine.connect() as conn:
+        place = conn.execute(text("SELECT name, street, timezone FROM locations")).one()
+    assert tuple(place) == ("Demo", "12 Boulevard des Moulins", "Europe/Monaco")
+
+
+def test_missing_coordinates_are_geocoded(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    gazetteer = SHARED_DATA / "geonames-postcodes" / "zipcodes.mc.csv"
+    if not gazetteer.exists():
+        pytest.skip(f"{gazetteer} is absent")
+    load_file(scratch_db.engine, gazetteer)
+    rows = [row(1, lat="", lon="", postcode="98000", city="Monaco", country="MC"),
+            row(2, lat="", lon="", postcode="00000", city="Nowhere", country="MC")]  # fmt: skip
+    report = ingest_file(
+        scratch_db.engine, write_csv(tmp_path / "g.csv", rows), source="vendor", partial=True,
+        locate=gazetteer_locator(scratch_db.engine),
+    )  # fmt: skip
+    assert report.added == ["p1"]
+    assert [(r.row, r.column) for r in report.rejected] == [(3, "lat")]
+    with scratch_db.engine.connect() as conn:
+        precision = conn.execute(text("SELECT geo_precision FROM locations")).scalar_one()
+    assert "postcode" in precision
+
+
+def test_every_run_is_audited(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    feed = write_csv(tmp_path / "feed.csv", [row(i) for i in range(3)])
+    ingest_file(scratch_db.engine, feed, source="vendor", dry_run=True, actor="tester")
+    ingest_file(scratch_db.engine, feed, source="vendor", actor="tester")
+    with scratch_db.engine.connect() as conn:
+        runs = conn.execute(text("SELECT outcome, added, actor, file_sha256 FROM ingest_runs ORDER BY id")).all()
+    assert [r.outcome for r in runs] == ["dry-run", "published"]
+    assert all(r.actor == "tester" and len(r.file_sha256) == 64 and r.added == 3 for r in runs)
+
+
+def test_demo_data_loads_without_rejections(scratch_db: ScratchDatabase) -> None:
+    report = ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    assert report.published and not report.rejected
+    assert len(report.added) >= 20

@@ -1,0 +1,173 @@
+"""The HTTP API over a real uvicorn on loopback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, Server, free_port, start_server, stop_server
+
+
+def get(server: Server, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(server.url + path, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            body = response.read()
+            status, response_headers = response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        body = error.read()
+        status, response_headers = error.code, dict(error.headers)
+    kind = response_headers.get("content-type", "")
+    return status, response_headers, json.loads(body) if "json" in kind else body.decode()
+
+
+def assert_problem(status: int, headers: dict[str, str], body: Any, expected: int) -> None:
+    assert status == expected, body
+    assert headers["content-type"].startswith("application/problem+json")
+    assert body["status"] == expected and body["title"] and body["detail"]
+    assert "Traceback" not in json.dumps(body)
+
+
+AT = "2026-12-01T11:00:00%2B01:00"  # a Tuesday morning in Paris
+
+
+def test_nearest_by_postcode(server: Server) -> None:
+    status, _, body = get(server, f"/v1/locations/nearest?q=75008&country=FR&product=iphone&at={AT}")
+    assert status == 200
+    assert body["origin"]["source"] == "postcode" and body["origin"]["geocoder"] == "gazetteer"
+    results = body["results"]
+    assert results, body
+    distances = [r["distance_m"] for r in results]
+    assert distances == sorted(distances)
+    first = results[0]
+    for key in ("id", "name", "kind", "address", "lat", "lon", "distance_m", "timezone", "open", "closes_at",
+                "next_open", "closing_soon", "hours", "services", "products", "phone", "url"):  # fmt: skip
+        assert key in first
+    assert all(r["open"] for r in results)
+    assert all("iphone" in r["products"] for r in results)
+    assert first["closes_at"].endswith("+01:00")  # the place's own offset
+    assert body["at"].startswith("2026-12-01T10:00:00")
+
+
+def test_nearest_by_coordinates_and_geojson(server: Server) -> None:
+    status, headers, body = get(server, f"/v1/locations/nearest?lat=55.75&lon=37.61&format=geojson&open=any")
+    assert status == 200 and headers["content-type"].startswith("application/geo+json")
+    assert body["type"] == "FeatureCollection"
+    feature = body["features"][0]
+    assert feature["geometry"]["type"] == "Point"
+    assert feature["properties"]["timezone"] == "Europe/Moscow"
+    assert body["origin"]["source"] == "coordinates"
+
+
+def test_moscow_offsets(server: Server) -> None:
+    status, _, body = get(server, "/v1/locations/nearest?q=101000&country=RU&at=2026-12-01T12:00:00%2B03:00")
+    assert status == 200 and body["results"]
+    for result in body["results"]:
+        if result["closes_at"]:
+            assert result["closes_at"].endswith("+03:00")
+
+
+def test_location_by_id_has_a_week(server: Server) -> None:
+    status, _, body = get(server, f"/v1/locations/fr-par-opera?at={AT}")
+    assert status == 200
+    assert set(body["week"]) == {"sales", "repair", "training"}
+    assert body["hours"]["repair"] != body["hours"]["sales"]
+    assert len(body["week"]["sales"]) == 7  # open every day of that week (no holiday)
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("lat=91&lon=2", "lat"),
+        ("lat=48&lon=2&limit=0", "limit"),
+        ("lat=48&lon=2&limit=101", "limit"),
+        ("lat=48&lon=2&radius_km=5000", "radius_km"),
+        ("lat=48&lon=2&open=sometimes", "open"),
+        ("lat=48&lon=2&at=2026-01-01T10:00", "at"),
+        ("lat=48&lon=2&at=yesterday", "at"),
+        ("lat=48", "lon"),
+        ("q=75008&lat=48&lon=2", "q"),
+        ("", "q"),
+        ("q=" + "x" * 300, "q"),
+        ("q=75008&country=FRA", "country"),
+        ("lat=48&lon=2&kind=%3Cscript%3E", "kind"),
+        ("lat=48&lon=2&open_for=-5", "open_for"),
+    ],
+)
+def test_invalid_parameters_are_422_naming_the_parameter(server: Server, query: str, parameter: str) -> None:
+    status, headers, body = get(server, "/v1/locations/nearest?" + query)
+    assert_problem(status, headers, body, 422)
+    assert parameter in body["detail"]
+
+
+def test_unknown_place_is_404(server: Server) -> None:
+    status, headers, body = get(server, "/v1/locations/nearest?q=Nowhereville%20Xyzzy")
+    assert_problem(status, headers, body, 404)
+    status, headers, body = get(server, "/v1/locations/no-such-place")
+    assert_problem(status, headers, body, 404)
+
+
+def test_geocode_endpoint(server: Server) -> None:
+    status, _, body = get(server, "/v1/geocode?q=75008&country=FR")
+    assert status == 200 and body["source"] == "postcode"
+    assert abs(body["lat"] - 48.87) < 0.05 and abs(body["lon"] - 2.32) < 0.05
+    status, headers, body = get(server, "/v1/geocode?q=" + "9" * 500)
+    assert_problem(status, headers, body, 422)
+
+
+def test_health_and_docs(server: Server) -> None:
+    status, _, body = get(server, "/v1/health")
+    assert status == 200 and body["status"] == "ok" and body["database"] == "ok" and body["locations"] >= 21
+    status, _, html = get(server, "/docs")
+    assert status == 200 and "swagger" in html.lower()
+
+
+def test_unknown_route_is_problem_json(server: Server) -> None:
+    status, headers, body = get(server, "/v1/nothing-here")
+    assert_problem(status, headers, body, 404)
+
+
+def test_database_outage_is_503_fast(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    down = start_server(
+        {"LOCATOR_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/locator"}, tmp_path / "down.log"
+    )
+    try:
+        for path in ("/v1/health", "/v1/locations/nearest?q=75008", "/v1/locations/nearest?lat=48&lon=2"):
+            started = time.monotonic()
+            status, headers, body = get(down, path)
+            assert time.monotonic() - started < 5
+            assert_problem(status, headers, body, 503)
+    finally:
+        stop_server(down)
+
+
+def test_cli_nearest_gives_the_api_answer(server: Server, database: Any) -> None:
+    at = "2026-12-01T11:00:00+01:00"
+    cli = subprocess.run(
+        [sys.executable, "-m", "locator", "nearest", "75008", "--country", "FR", "--at", at, "--json"],
+        capture_output=True, text=True, cwd=ROOT, env={**_env(), "LOCATOR_DATABASE_URL": database.url}, timeout=60,
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    _, _, api = get(server, "/v1/locations/nearest?q=75008&country=FR&at=" + at.replace("+", "%2B"))
+    assert json.loads(cli.stdout) == api
+    table = subprocess.run(
+        [sys.executable, "-m", "locator", "nearest", "75008", "--country", "FR", "--at", at],
+        capture_output=True, text=True, cwd=ROOT, env={**_env(), "LOCATOR_DATABASE_URL": database.url,
+                                                       "COLUMNS": "200"}, timeout=60,
+    )  # fmt: skip
+    assert table.returncode == 0 and "Demo Store" in table.stdout
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)

@@ -1,0 +1,62 @@
+"""The `locator` command line, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import DEMO_CSV, ROOT, ScratchDatabase
+
+
+def locator(*args: str, url: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "locator", *args],
+        input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={**os.environ, "LOCATOR_DATABASE_URL": url, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
+def test_ingest_json_report_and_exit_codes(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    first = locator("ingest", "locations", str(DEMO_CSV), "--source", "demo", "--json", url=scratch_db.url)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["published"] is True and report["added"] >= 20
+    assert {"published", "added", "changed", "removed", "unchanged", "rejected", "warnings"} <= set(report)
+    again = locator("ingest", "locations", str(DEMO_CSV), "--source", "demo", "--dry-run", url=scratch_db.url)
+    assert again.returncode == 0 and "dry run" in again.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name,country,lat,lon,opening_hours\nx1,,FR,48.8,2.3,24/7\n", encoding="utf-8")
+    rejected = locator("ingest", "locations", str(bad), "--source", "other", url=scratch_db.url)
+    assert rejected.returncode == 1
+    assert "empty name" in rejected.stdout and "Traceback" not in rejected.stdout + rejected.stderr
+
+
+def test_hours_eval_json_lines(scratch_db: ScratchDatabase) -> None:
+    lines = "\n".join(
+        json.dumps(x)
+        for x in (
+            {"value": "Mo-Fr 10am-7pm", "from": "2026-12-01T00:00:00+01:00", "to": "2026-12-02T00:00:00+01:00",
+             "timezone": "Europe/Paris", "country": "FR"},
+            {"value": "Mo-Xy 10:00-12:00"},
+            {"value": "Fr 13:00-18:00; PH off", "from": "2026-04-03T00:00:00+02:00", "to": "2026-04-04T00:00:00+02:00",
+             "timezone": "Europe/Paris", "country": "FR", "region": "FR-57"},
+        )
+    )  # fmt: skip
+    result = locator("hours", "eval", "-", url=scratch_db.url, stdin=lines)
+    outputs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1  # one value failed
+    first, bad, moselle = outputs
+    assert first["ok"] and first["normalized"] == "Mo-Fr 10:00-19:00" and first["warnings"]
+    assert first["intervals"] == [
+        {"from": "2026-12-01T10:00:00+01:00", "to": "2026-12-01T19:00:00+01:00", "state": "open", "comment": None}
+    ]
+    assert not bad["ok"] and "position" in bad["error"]
+    assert moselle["ok"] and moselle["intervals"] == []  # Good Friday is a holiday in Moselle
+
+
+def test_db_init_is_idempotent(scratch_db: ScratchDatabase) -> None:
+    result = locator("db", "init", url=scratch_db.url)
+    assert result.returncode == 0 and "no migration pending" in result.stdout
