@@ -15,6 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from locator.db import unbounded
+
 # The GeoNames tab-separated layout (readme.txt of download.geonames.org/export/zip).
 GEONAMES_COLUMNS = (
     "country_code", "zipcode", "place", "state", "state_code", "province", "province_code",
@@ -112,6 +114,7 @@ def load_file(engine: Engine, path: Path) -> dict[str, int]:
     for row in rows:
         counts[row.country] = counts.get(row.country, 0) + 1
     with engine.begin() as conn:
+        unbounded(conn)
         conn.execute(text("DELETE FROM postcodes WHERE country = ANY(:c)"), {"c": list(counts)})
         raw = conn.connection.driver_connection
         assert raw is not None

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from ingest.readers import FeedError, Record, read_feed
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
+from locator.db import unbounded
 
 REMOVAL_GUARD = 0.20
 EXAMPLES = 5
@@ -156,6 +157,7 @@ def publish(
 ) -> IngestReport:
     """Diff and, unless a dry run or refused, swap the source's snapshot in one transaction."""
     with engine.begin() as conn:
+        unbounded(conn)
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :s))"), {"s": report.source})
         foreign = _reject_foreign_ids(conn, records, report)
         records = [r for r in records if r.id not in foreign]

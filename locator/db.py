@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from locator.errors import DatabaseUnavailable
 from locator.settings import Settings, get_settings
@@ -49,6 +49,13 @@ def make_engine(settings: Settings, *, read: bool = False) -> Engine:
 @lru_cache(maxsize=4)
 def get_engine(read: bool = False) -> Engine:
     return make_engine(get_settings(), read=read)
+
+
+def unbounded(conn: Connection) -> None:
+    """Lift the API's 2 s statement timeout for this transaction: loads and refreshes take as long as they take,
+    and wait (up to a minute) for a concurrent ingest of the same source rather than fail."""
+    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
 
 
 # -- the embedded cluster -----------------------------------------------------------------------------------
@@ -212,6 +219,7 @@ def init_schema(engine: Engine) -> list[str]:
     applied: list[str] = []
     try:
         with engine.begin() as conn:
+            unbounded(conn)
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
             conn.exec_driver_sql(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -324,13 +324,18 @@ def _rewrite_open_end(rule: _Rule) -> list[_Rule]:
     plain: list[str] = []
     unknown: list[str] = []
     reassert: list[str] = []
+    seen_open_end = False
     for item in items:
         part = _TIME_PART.match(item)
         if part is None:
             return [rule]
         if not part.group("plus"):
             plain.append(item)
+            if seen_open_end:
+                # Later ranges of a list win where they overlap an earlier open end.
+                reassert.append(item)
             continue
+        seen_open_end = True
         a = _minutes(part.group("a"))
         if part.group("b") is None:
             begin, begin_text = a, part.group("a")
@@ -347,7 +352,7 @@ def _rewrite_open_end(rule: _Rule) -> list[_Rule]:
                 begin_text = part.group("b")
         end = _open_end(begin)
         # Another range of the same rule that starts later ends the open end (the reference does the same).
-        later = [s for s in starts if begin < s < _DAY]
+        later = [start for start in starts if begin < start < _DAY]
         if later and begin < _DAY:
             end = min(end, later[0])
         if end > begin:
@@ -473,383 +478,37 @@ def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | Non
 # --------------------------------------------------------------------------------------------------------
 
 
-def _groups(expression: str) -> list[list[_Rule]]:
-    """Rules grouped at `||`: the first group is the main schedule, each later one a fallback."""
-    groups: list[list[_Rule]] = [[]]
-    for text, sep in _split_rules(expression):
-        rule = _Rule.parse(text, sep)
-        if rule.body or rule.modifier or rule.comment:
-            groups[-1].append(rule)
-        if sep == "||":
-            if groups[-1]:
-                groups[-1][-1].sep = ""
-            groups.append([])
-    return [g for g in groups if g]
+def _groups(expression: str, sun_constants: bool) -> list[list[_Rule]]:
+    """The main rules, then each `||` fallback rule (with its `,` additional rules).
 
-
-def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool) -> list[_Rule]:
-    out: list[_Rule] = []
-    for rule in rules:
-        if rule.comment and not rule.modifier:
-            # A comment without a state ("Sa 10:00-12:00 "call us"", "on appointment") says nothing certain:
-            # the specification and the reference make it unknown, and a locator must not promise "open".
-            rule = _Rule(rule.body, "unknown", rule.comment, rule.sep)
-        if sun_constants:
-            rule = _sun_constants(rule)
-        if tag_closed and rule.modifier in ("off", "closed"):
-            inner = rule.comment[1:-1] if rule.comment else ""
-            rule = _Rule(rule.body, rule.modifier, f'"{_EXPLICIT}{inner}"', rule.sep)
-        out.extend(_rewrite_open_end(rule))
-    return out
-
-
-class _Engine:
-    """One year's compiled schedule: the main engine and the `||` fallbacks, if any."""
-
-    def __init__(self, engines: list[opening_hours.OpeningHours]) -> None:
-        self.engines = engines
-
-    def raw(self, start: datetime, end: datetime, level: int = 0) -> list[tuple[datetime, datetime, State, str]]:
-        out: list[tuple[datetime, datetime, State, str]] = []
-        engine = self.engines[level]
-        last = level == len(self.engines) - 1
-        for a, b, raw_state, comment in engine.intervals(start, end):
-            state = _state_name(raw_state)
-            comment = comment or ""
-            if state == "closed" and not last and not comment.startswith(_EXPLICIT):
-                out.extend(self.raw(_aware_like(a, start), _aware_like(b, start), level + 1))
-                continue
-            out.append((_aware_like(a, start), _aware_like(b, start), state, comment.removeprefix(_EXPLICIT)))
-        return out
-
-    def state(self, at: datetime) -> tuple[State, str]:
-        if len(self.engines) == 1:
-            raw_state, comment = self.engines[0].state(at)
-            return _state_name(raw_state), (comment or "").removeprefix(_EXPLICIT)
-        spans = self.raw(at, at + timedelta(minutes=1))
-        return (spans[0][2], spans[0][3]) if spans else ("closed", "")
-
-    def next_change(self, at: datetime, limit: datetime) -> datetime | None:
-        if len(self.engines) == 1:
-            change = self.engines[0].next_change(at)
-            return None if change is None else _aware_like(change, at)
-        first: tuple[State, str] | None = None
-        for a, _b, state, comment in self.raw(at, limit):
-            if first is None:
-                first = (state, comment)
-            elif (state, comment) != first:
-                return a
-        return None
-
-
-def _aware_like(moment: datetime, reference: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=reference.tzinfo)
-    return moment
-
-
-# --------------------------------------------------------------------------------------------------------
-# Schedule
-# --------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Schedule:
-    """One opening-hours value bound to a place: its timezone, country and region."""
-
-    canonical: str
-    timezone: str = "UTC"
-    country: str | None = None
-    region: str | None = None
-    coords: tuple[float, float] | None = None
-    warnings: tuple[str, ...] = ()
-    special: tuple[SpecialHours, ...] = ()
-    _zone: ZoneInfo = field(init=False, repr=False)
-    _engines: dict[int, _Engine] = field(init=False, repr=False, default_factory=dict)
-    _calendar: tuple[str, str | None] | None = field(init=False, repr=False, default=None)
-    _groups: list[list[_Rule]] = field(init=False, repr=False, default_factory=list)
-    _kinds: frozenset[str] = field(init=False, repr=False, default=frozenset())
-    _expand: bool = field(init=False, repr=False, default=True)
-
-    def __post_init__(self) -> None:
-        try:
-            self._zone = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise HoursError(f"unknown timezone {self.timezone!r}") from exc
-        if self.country:
-            self.country = self.country.upper()
-        warnings = list(self.warnings)
-        code = " ".join(_split_comments_out(self.canonical))
-        kinds = {kind for kind in ("PH", "SH") if re.search(rf"(?<![A-Za-z]){kind}(?![A-Za-z])", code)}
-        self._kinds = frozenset(kinds)
-        self._calendar = _holiday_calendar(self.country, self.region)
-        if kinds and not self.country:
-            warnings.append(f"{'/'.join(sorted(kinds))} (holidays) never match: the place has no country")
-        elif kinds and self._calendar is None:
-            warnings.append(f"holidays of {self.country} are unknown: PH/SH never match")
-        elif kinds and self.region and self._calendar and self._calendar[1] is None:
-            warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
-        if "SH" in kinds and self._calendar and not _has_school_holidays(self._calendar[0]):
-            warnings.append(f"school holidays (SH) of {self.country} are unknown: SH never matches")
-        sun = self.coords is None and bool(re.search(r"\b(?:sunrise|sunset|dawn|dusk)\b", code))
-        if sun:
-            warnings.append("sun times need coordinates: assumed dawn 05:30, sunrise 06:00, sunset 18:00, dusk 18:30")
-        groups = _groups(self.canonical)
-        fallback = len(groups) > 1
-        self._groups = [_prepare(g, sun, fallback and i < len(groups) - 1) for i, g in enumerate(groups)]
-        if self.special:
-            self._groups[0][-1].sep = ";"
-            self._groups[0].extend(
-                _Rule.parse(s.as_rule(), ";") for s in self.special
-            )
-            self._groups[0][-1].sep = ""
-        self.warnings = tuple(warnings)
-        # Build once now so that a bad exception or rewrite fails at load time, not at query time.
-        self._engine(datetime.now(self._zone).year)
-
-    @classmethod
-    def parse(cls, text: str, sep: str) -> _Rule:
-        quote = text.find('"')
-        head, comment = (text[:quote], text[quote:].strip()) if quote >= 0 else (text, "")
-        head = head.strip()
-        match = _MODIFIER.search(head)
-        modifier = ""
-        if match:
-            modifier = match.group(1)
-            head = head[: match.start()].rstrip()
-        return cls(head, modifier, comment, sep)
-
-    def text(self) -> str:
-        return " ".join(part for part in (self.body, self.modifier, self.comment) if part)
-
-
-def _join(rules: Sequence[_Rule]) -> str:
-    out: list[str] = []
-    for rule in rules:
-        out.append(rule.text())
-        if rule.sep == ";":
-            out.append("; ")
-        elif rule.sep == ",":
-            out.append(", ")
-        elif rule.sep == "||":
-            out.append(" || ")
-    return "".join(out).strip()
-
-
-# Time selectors at the end of a rule's body: 10:00-12:00, 17:00+, sunrise-(sunset+01:00)+, 10:00-16:00/01:00.
-_T = r"(?:\d{1,2}:\d{2}|sunrise|sunset|dawn|dusk|\((?:sunrise|sunset|dawn|dusk)[+-]\d{1,2}:\d{2}\))"
-_ITEM = rf"{_T}(?:-{_T})?(?:/\d{{1,2}}(?::\d{{2}})?)?\+?"
-_TIMES = re.compile(rf"(?:^|(?<=\s))(?P<times>{_ITEM}(?:,{_ITEM})*)$")
-_TIME_PART = re.compile(rf"(?P<a>{_T})(?:-(?P<b>{_T}))?(?:/[\d:]+)?(?P<plus>\+?)$")
-_SUN = re.compile(r"\((sunrise|sunset|dawn|dusk)([+-])(\d{1,2}):(\d{2})\)|\b(sunrise|sunset|dawn|dusk)\b")
-# What opening_hours.js assumes for sun events when it cannot compute them, and for open-end lengths.
-_SUN_DEFAULT = {"dawn": 5 * 60 + 30, "sunrise": 6 * 60, "sunset": 18 * 60, "dusk": 18 * 60 + 30}
-_DAY = 24 * 60
-
-
-def _minutes(token: str) -> int:
-    sun = _SUN.fullmatch(token)
-    if sun:
-        if sun.group(5):
-            return _SUN_DEFAULT[sun.group(5)]
-        offset = int(sun.group(3)) * 60 + int(sun.group(4))
-        return _SUN_DEFAULT[sun.group(1)] + (offset if sun.group(2) == "+" else -offset)
-    hours, minutes = token.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _open_end(minutes_from: int) -> int:
-    """Where an open end (`+`) stops being plausible: the opening_hours.js reference's bounds."""
-    if minutes_from >= 22 * 60:
-        return minutes_from + 8 * 60
-    if minutes_from >= 17 * 60:
-        return minutes_from + 10 * 60
-    return _DAY
-
-
-def _rewrite_open_end(rule: _Rule) -> list[_Rule]:
-    """`13:00-17:00+` = open 13:00-17:00, then `unknown` until a plausible closing time.
-
-    The library reads `+` as plain open; the specification and the reference say the state after the last
-    known time is unknown. The unknown span is an additional rule (`,`) after the open one, and the open
-    spans are asserted once more after it, because the later of two overlapping additional rules wins.
+    As in the reference, a fallback applies wherever the rules before it leave the time closed, and the
+    normal (`;`) rules after a fallback still override every day they select: they join the main rules,
+    their explicit closures tagged so that no fallback reopens what they close.
     """
-    if rule.modifier not in ("", "open") or "+" not in rule.body:
-        return [rule]
-    match = _TIMES.search(rule.body)
-    if match is None or "+" not in match.group("times"):
-        return [rule]
-    selectors = rule.body[: match.start()].strip() or "Mo-Su"
-    items = match.group("times").split(",")
-    starts = sorted(_minutes(m.group("a")) for item in items if (m := _TIME_PART.match(item)))
-    plain: list[str] = []
-    unknown: list[str] = []
-    reassert: list[str] = []
-    for item in items:
-        part = _TIME_PART.match(item)
-        if part is None:
-            return [rule]
-        if not part.group("plus"):
-            plain.append(item)
+    main: list[_Rule] = []
+    fallbacks: list[list[_Rule]] = []
+    target = main
+    after_fallback = False
+    for text, sep in _split_rules(expression):
+        rule = _Rule.parse(text, "")
+        if not (rule.body or rule.modifier or rule.comment):
             continue
-        a = _minutes(part.group("a"))
-        if part.group("b") is None:
-            begin, begin_text = a, part.group("a")
-        else:
-            plain.append(item[:-1])
-            b = _minutes(part.group("b"))
-            begin = b + _DAY if b < a else b
-            if begin >= _DAY:
-                # The open end starts after midnight: write it from the range's start (the library wants
-                # start times within the day) and let the re-asserted range win the known part.
-                begin_text = part.group("a")
-                reassert.append(item[:-1])
-            else:
-                begin_text = part.group("b")
-        end = _open_end(begin)
-        # Another range of the same rule that starts later ends the open end (the reference does the same).
-        later = [s for s in starts if begin < s < _DAY]
-        if later and begin < _DAY:
-            end = min(end, later[0])
-        if end > begin:
-            unknown.append(f"{begin_text}-{_hhmm(end)}")
-    out: list[_Rule] = []
-    comment = rule.comment
-    if plain:
-        out.append(_Rule(f"{selectors} {','.join(plain)}", rule.modifier, comment, ","))
-    if unknown:
-        out.append(_Rule(f"{selectors} {','.join(unknown)}", "unknown", comment, ","))
-    if reassert:
-        out.append(_Rule(f"{selectors} {','.join(reassert)}", rule.modifier or "open", comment, ","))
-    if not out:
-        return [rule]
-    if rule.body[: match.start()].strip() == "" and plain:
-        # The first part keeps the original's selectors (none = every day), so the rule still overrides.
-        out[0] = _Rule(",".join(plain), rule.modifier, comment, ",")
-    out[-1].sep = rule.sep
-    return out
-
-
-def _sun_constants(rule: _Rule) -> _Rule:
-    """Without coordinates sun events cannot be computed: use the reference's fixed times, in local time."""
-    match = _TIMES.search(rule.body)
-    if match is None or not _SUN.search(match.group("times")):
-        return rule
-    times = _SUN.sub(lambda m: _hhmm(_minutes(m.group(0))), match.group("times"))
-    return _Rule(rule.body[: match.start()] + times, rule.modifier, rule.comment, rule.sep)
-
-
-# --------------------------------------------------------------------------------------------------------
-# Holidays inside rules
-# --------------------------------------------------------------------------------------------------------
-
-_HOLIDAY_ITEM = re.compile(r"^(PH|SH)$")
-_OFFSET = re.compile(r"^([+-])(\d+)$")
-_DAY_WORD = re.compile(r"^days?$")
-_WEEKDAY_SELECTOR = re.compile(r"^(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?(?:,(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?)*$")
-_YEAR = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
-_MONTH_RANGE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?:-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec))?$")
-
-
-class _CannotExpand(Exception):
-    pass
-
-
-def _weekday_set(selector: str) -> set[int]:
-    days: set[int] = set()
-    for part in selector.split(","):
-        first, _, last = part.partition("-")
-        a = _WEEKDAYS.index(first)
-        b = _WEEKDAYS.index(last) if last else a
-        i = a
-        while True:
-            days.add(i)
-            if i == b:
-                break
-            i = (i + 1) % 7
-    return days
-
-
-def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | None]) -> list[_Rule]:
-    """Replace `PH`/`SH` selectors in one rule by explicit dates.
-
-    `holiday_dates[kind]` is None when that calendar is unknown (the token is then left to the library).
-    Forms: `PH`, `Su,PH` (union: the rule is split in two joined by `,`), `PH +1 day` (dates shifted),
-    `We,Fr PH` and `SH We` (intersection), `2024 SH` / `Jan-Feb SH` (filtered by year/month).
-    """
-    tokens = rule.body.split()
-    index = next(
-        (i for i, t in enumerate(tokens) if any(_HOLIDAY_ITEM.match(item) for item in t.split(","))), None
-    )
-    if index is None:
-        return [rule]
-    items = tokens[index].split(",")
-    kinds = [item for item in items if _HOLIDAY_ITEM.match(item)]
-    if any(holiday_dates.get(kind) is None for kind in kinds):
-        return [rule]
-    others = [item for item in items if not _HOLIDAY_ITEM.match(item)]
-    dates: set[date] = set()
-    for kind in kinds:
-        dates |= holiday_dates[kind] or frozenset()
-    after = tokens[index + 1 :]
-    # `PH +1 day` / `PH -1 day`
-    if after and _OFFSET.match(after[0]) and len(after) > 1 and _DAY_WORD.match(after[1]):
-        if others or len(kinds) != 1:
-            raise _CannotExpand(rule.body)
-        sign, count = _OFFSET.match(after[0]).groups()  # type: ignore[union-attr]
-        shift = timedelta(days=int(count) * (1 if sign == "+" else -1))
-        dates = {d + shift for d in dates}
-        after = after[2:]
-    before = tokens[:index]
-    if before and _WEEKDAY_SELECTOR.match(before[-1]) and not others:
-        # `We,Fr PH`: the holidays that fall on those weekdays.
-        wanted = _weekday_set(before.pop())
-        dates = {d for d in dates if d.weekday() in wanted}
-    while before:
-        token = before[-1]
-        year = _YEAR.match(token)
-        month = _MONTH_RANGE.match(token)
-        if year:
-            first, last = int(year.group(1)), int(year.group(2) or year.group(1))
-            dates = {d for d in dates if first <= d.year <= last}
-        elif month:
-            a = _MONTHS.index(month.group(1)) + 1
-            b = _MONTHS.index(month.group(2) or month.group(1)) + 1
-            dates = {d for d in dates if (a <= d.month <= b if a <= b else d.month >= a or d.month <= b)}
-        else:
-            raise _CannotExpand(rule.body)
-        before.pop()
-    if any(_HOLIDAY_ITEM.match(item) for t in after for item in t.split(",")):
-        raise _CannotExpand(rule.body)
-    rest = " ".join(after)
-    date_rule = _Rule(" ".join(p for p in (_date_list(dates), rest) if p), rule.modifier, rule.comment, rule.sep)
-    if not others:
-        return [date_rule]
-    other_rule = _Rule(" ".join(p for p in (",".join(others), rest) if p), rule.modifier, rule.comment, ",")
-    return [other_rule, date_rule]
-
-
-# --------------------------------------------------------------------------------------------------------
-# Compilation: canonical text -> what the library evaluates
-# --------------------------------------------------------------------------------------------------------
-
-
-def _groups(expression: str) -> list[list[_Rule]]:
-    """Rules grouped at `||`: the first group is the main schedule, each later one a fallback."""
-    groups: list[list[_Rule]] = [[]]
-    for text, sep in _split_rules(expression):
-        rule = _Rule.parse(text, sep)
-        if rule.body or rule.modifier or rule.comment:
-            groups[-1].append(rule)
+        prepared = _prepare([rule], sun_constants, tag_closed=after_fallback and target is main)
+        if target is main and main:
+            main[-1].sep = main[-1].sep or ";"
+        target.extend(prepared)
         if sep == "||":
-            if groups[-1]:
-                groups[-1][-1].sep = ""
-            groups.append([])
-    return [g for g in groups if g]
+            fallbacks.append([])
+            target = fallbacks[-1]
+            after_fallback = True
+        elif sep == ";":
+            target = main
+        elif sep == ",":
+            target[-1].sep = ","
+    for group in (main, *fallbacks):
+        if group:
+            group[-1].sep = ""
+    return [main, *(g for g in fallbacks if g)] if main else [g for g in fallbacks if g]
 
 
 def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool) -> list[_Rule]:
@@ -881,7 +540,7 @@ class _Engine:
         for a, b, raw_state, comment in engine.intervals(start, end):
             state = _state_name(raw_state)
             comment = comment or ""
-            if state == "closed" and not last and not comment.startswith(_EXPLICIT):
+            if state == "closed" and not last and not (level == 0 and comment.startswith(_EXPLICIT)):
                 out.extend(self.raw(_aware_like(a, start), _aware_like(b, start), level + 1))
                 continue
             out.append((_aware_like(a, start), _aware_like(b, start), state, comment.removeprefix(_EXPLICIT)))
@@ -959,21 +618,13 @@ class Schedule:
         sun = self.coords is None and bool(re.search(r"\b(?:sunrise|sunset|dawn|dusk)\b", code))
         if sun:
             warnings.append("sun times need coordinates: assumed dawn 05:30, sunrise 06:00, sunset 18:00, dusk 18:30")
-        groups = _groups(self.canonical)
-        fallback = len(groups) > 1
-        self._groups = [_prepare(g, sun, fallback and i < len(groups) - 1) for i, g in enumerate(groups)]
+        self._groups = _groups(self.canonical, sun)
         if self.special:
             self._groups[0][-1].sep = ";"
             self._groups[0].extend(
                 _Rule.parse(s.as_rule(), ";") for s in self.special
             )
             self._groups[0][-1].sep = ""
-        if kinds and self._calendar is not None:
-            try:
-                self._compile(datetime.now(self._zone).year)
-            except _CannotExpand:
-                self._expand = False
-                warnings.append("PH/SH is used in a form evaluated with the engine's national holidays only")
         self.warnings = tuple(warnings)
         # Build once now so that a bad exception or rewrite fails at load time, not at query time.
         self._engine(datetime.now(self._zone).year)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import Connection, text
 
+from locator.db import unbounded
 from locator.hours import Schedule, SpecialHours
 
 # The window starts a day back so that a spell which began yesterday evening is still found at 01:00.
@@ -103,6 +104,7 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
 
     Runs inside the caller's transaction, so an ingest publishes places and their intervals together.
     """
+    unbounded(conn)
     window = window_for(now or datetime.now(UTC))
     stored = current_window(conn)
     if location_ids is not None and stored is not None and stored != window:

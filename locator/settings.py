@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     tiles_url: str = ""
     tiles_attribution: str = ""
     rate_limit: int = Field(default=120, ge=0)
+    # Comma-separated origins allowed to call the public API from a browser (e.g. the marketing site's map).
+    cors_origins: str = ""
 
     closing_soon_minutes: int = Field(default=30, ge=0, le=24 * 60)
     statement_timeout_ms: int = Field(default=2000, ge=100)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from locator.api import errors, health, locations, pages
+from locator.api import admin, errors, health, limits, locations, pages
 from locator.db import make_engine
 from locator.settings import Settings, get_settings
 
@@ -37,9 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    limits.install(app, settings)
     app.include_router(locations.router)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
     mount_static(app, settings)
     return app
 

@@ -1,0 +1,76 @@
+"""Per-client rate limiting on public endpoints, CORS, and security headers on HTML.
+
+The limiter is a fixed one-minute window per client address, in process memory: with N workers a client
+gets up to N times the limit, which is the price of needing no shared store. Put a proxy's limiter in
+front for exact global limits.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+from locator.api.errors import problem
+from locator.settings import Settings
+
+PUBLIC_PREFIXES = ("/v1/locations", "/v1/geocode", "/v1/map", "/v1/support")
+HTML_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
+}
+
+
+class FixedWindowLimiter:
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._window = 0
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, client: str, now: float | None = None) -> float | None:
+        """None when allowed, else the seconds until the client may try again."""
+        moment = time.time() if now is None else now
+        window = int(moment // 60)
+        with self._lock:
+            if window != self._window:
+                self._window, self._counts = window, {}
+            count = self._counts.get(client, 0) + 1
+            self._counts[client] = count
+        if count > self.per_minute:
+            return 60 - (moment % 60)
+        return None
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    limiter = FixedWindowLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        path = request.url.path
+        if limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):
+            client = request.client.host if request.client else "unknown"
+            wait = limiter.hit(client)
+            if wait is not None:
+                response: Response = problem(
+                    429, "too many requests", f"at most {settings.rate_limit} requests per minute per client"
+                )
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                return response
+        response = await call_next(request)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            for key, value in HTML_HEADERS.items():
+                response.headers.setdefault(key, value)
+        return response
+
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["GET"], allow_headers=["Accept", "Accept-Language"]
+        )

@@ -1,0 +1,106 @@
+"""Admin endpoints, rate limiting and HTML security headers, over a real uvicorn."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ScratchDatabase, Server, start_server, stop_server
+
+TOKEN = "test-admin-token"
+FEED = (
+    "id,name,kind,country,lat,lon,opening_hours,services\n"
+    "is-1,Reykjavik Demo,store,IS,64.1466,-21.9426,Mo-Fr 10:00-18:00,sales\n"
+    "is-2,Akureyri Demo,service_centre,IS,65.6835,-18.0878,Mo-Fr 09:00-17:00,repair\n"
+)
+
+
+def call(server: Server, path: str, *, method: str = "GET", body: bytes | None = None,
+         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:  # fmt: skip
+    request = urllib.request.Request(server.url + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw, status, response_headers = response.read(), response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        raw, status, response_headers = error.read(), error.code, dict(error.headers)
+    kind = response_headers.get("content-type", "")
+    return status, response_headers, json.loads(raw) if "json" in kind else raw.decode()
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_admin_requires_the_token(server: Server) -> None:
+    status, headers, body = call(server, "/v1/admin/ingest-runs")
+    assert status == 401 and headers["content-type"].startswith("application/problem+json")
+    status, _, _ = call(server, "/v1/admin/ingest-runs", headers=auth("wrong-token"))
+    assert status == 401
+    status, _, _ = call(server, "/v1/admin/ingest?source=x", method="POST", body=b"id\n", headers=auth("nope"))
+    assert status == 401
+
+
+def test_admin_refuses_everything_while_the_token_is_unset(database: ScratchDatabase, tmp_path: Path) -> None:
+    running = start_server({"LOCATOR_DATABASE_URL": database.url, "LOCATOR_ADMIN_TOKEN": ""}, tmp_path / "u.log")
+    try:
+        status, _, body = call(running, "/v1/admin/ingest-runs", headers=auth(""))
+        assert status == 403 and "LOCATOR_ADMIN_TOKEN" in body["detail"]
+    finally:
+        stop_server(running)
+
+
+def test_upload_dry_run_publish_and_audit(server: Server) -> None:
+    source = f"api-{uuid.uuid4().hex[:8]}"
+    status, _, report = call(server, f"/v1/admin/ingest?source={source}&dry_run=true", method="POST",
+                             body=FEED.encode(), headers={**auth(), "Content-Type": "text/csv"})  # fmt: skip
+    assert status == 200, report
+    assert report["published"] is False and report["added"] == 2 and report["outcome"] == "dry-run"
+    boundary = "locatorboundary"
+    multipart = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"iceland.csv\"\r\n"
+        f"Content-Type: text/csv\r\n\r\n{FEED}\r\n--{boundary}--\r\n"
+    ).encode()
+    status, _, report = call(server, f"/v1/admin/ingest?source={source}", method="POST", body=multipart,
+                             headers={**auth(), "Content-Type": f"multipart/form-data; boundary={boundary}",
+                                      "X-Actor": "ops-jane"})  # fmt: skip
+    assert status == 200 and report["published"] is True and report["added"] == 2
+    status, _, runs = call(server, f"/v1/admin/ingest-runs?source={source}", headers=auth())
+    assert status == 200
+    assert [r["outcome"] for r in runs["runs"]] == ["published", "dry-run"]
+    assert runs["runs"][0]["actor"].startswith("api:ops-jane@") and runs["runs"][0]["file_name"] == "iceland.csv"
+
+
+def test_rejected_upload_is_a_problem_with_the_report(server: Server) -> None:
+    bad = FEED.replace("is-", "bad-") + "bad-3,,store,IS,64.0,-21.0,24/7,sales\n"
+    status, headers, body = call(server, "/v1/admin/ingest?source=api-bad", method="POST", body=bad.encode(),
+                                 headers={**auth(), "Content-Type": "text/csv"})  # fmt: skip
+    assert status == 422 and headers["content-type"].startswith("application/problem+json")
+    assert body["rejected"] == [{"row": 4, "column": "name", "value": "", "reason": "empty name"}]
+    status, _, body = call(server, "/v1/admin/ingest?source=api-bad", method="POST", body=b"\xff\xfe\x00garbage",
+                           headers={**auth(), "Content-Type": "text/csv"})  # fmt: skip
+    assert status == 422 and "UTF-8" in body["detail"]
+
+
+def test_rate_limit_and_security_headers(database: ScratchDatabase, tmp_path: Path) -> None:
+    running = start_server({"LOCATOR_DATABASE_URL": database.url, "LOCATOR_RATE_LIMIT": "5"}, tmp_path / "r.log")
+    try:
+        statuses = []
+        for _ in range(7):
+            status, headers, _ = call(running, "/v1/geocode?q=75008&country=FR")
+            statuses.append(status)
+        assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
+        assert 1 <= int(headers["retry-after"]) <= 60
+        status, _, _ = call(running, "/v1/health")
+        assert status == 200  # health is not rate limited
+    finally:
+        stop_server(running)
+
+
+def test_html_security_headers(server: Server) -> None:
+    status, headers, _ = call(server, "/?q=75008&country=FR")
+    assert status == 200
+    assert headers["x-content-type-options"] == "nosniff" and "x-frame-options" in {k.lower() for k in headers}

@@ -1,0 +1,212 @@
+"""Semantics of locator.hours that a customer would notice: each test names the behaviour it pins down."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, resolve_region
+
+PARIS = ZoneInfo("Europe/Paris")
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+
+
+def hours(value: str, **kwargs: object) -> Schedule:
+    kwargs.setdefault("timezone", "Europe/Paris")
+    kwargs.setdefault("country", "FR")
+    return Schedule.parse(value, **kwargs)  # type: ignore[arg-type]
+
+
+def open_days(schedule: Schedule, start: datetime, end: datetime) -> list[date]:
+    return sorted({i.start.date() for i in schedule.intervals(start, end) if i.state == "open"})
+
+
+# -- spans past midnight, 24:00 ------------------------------------------------------------------------
+
+
+def test_friday_night_span_is_open_on_saturday_morning() -> None:
+    s = hours("Fr 22:00-02:00")
+    saturday_1am = paris(2026, 3, 7, 1, 0)
+    assert s.state(saturday_1am)[0] == "open"
+    assert s.closes_at(saturday_1am) == paris(2026, 3, 7, 2, 0)
+    assert s.state(paris(2026, 3, 7, 2, 0))[0] == "closed"
+    assert s.state(paris(2026, 3, 6, 21, 59))[0] == "closed"
+
+
+def test_24_00_closes_at_midnight_and_spells_join_across_it() -> None:
+    s = hours("Mo-Su 08:00-24:00")
+    assert s.state(paris(2026, 3, 2, 23, 59))[0] == "open"
+    assert s.state(paris(2026, 3, 3, 0, 30))[0] == "closed"
+    assert s.closes_at(paris(2026, 3, 2, 23, 0)) == paris(2026, 3, 3, 0, 0)
+    always = hours("Mo-Su 00:00-24:00")
+    assert always.closes_at(paris(2026, 3, 2, 23, 0)) is None  # never closes within the horizon
+
+
+# -- DST -------------------------------------------------------------------------------------------------
+
+
+def _open_seconds(s: Schedule, start: datetime, end: datetime) -> float:
+    return sum((i.end - i.start).total_seconds() for i in s.intervals(start, end) if i.state == "open")
+
+
+def test_spring_forward_day_is_two_hours_short_of_a_01_to_04_opening() -> None:
+    s = hours("Mo-Su 01:00-04:00")
+    # 2026-03-29: 02:00 local jumps to 03:00 in Paris.
+    assert _open_seconds(s, paris(2026, 3, 29, 0, 0), paris(2026, 3, 30, 0, 0)) == 2 * 3600
+    assert _open_seconds(s, paris(2026, 3, 28, 0, 0), paris(2026, 3, 29, 0, 0)) == 3 * 3600
+
+
+def test_autumn_day_gives_a_01_to_04_opening_four_hours() -> None:
+    s = hours("Mo-Su 01:00-04:00")
+    # 2026-10-25: 03:00 local falls back to 02:00 in Paris.
+    assert _open_seconds(s, paris(2026, 10, 25, 0, 0), paris(2026, 10, 26, 0, 0)) == 4 * 3600
+
+
+def test_a_wall_clock_time_that_does_not_exist_is_never_reached() -> None:
+    s = hours("Mo-Su 02:30-02:45")
+    assert s.intervals(paris(2026, 3, 29, 0, 0), paris(2026, 3, 30, 0, 0)) == []
+    # The instant the naive arithmetic would produce (01:30 + 1 h) is evaluated as the real 03:30.
+    instant = paris(2026, 3, 29, 1, 30).astimezone(UTC) + timedelta(hours=1)
+    assert s.local(instant).hour == 3
+    assert s.state(instant)[0] == "closed"
+
+
+def test_moscow_offsets_are_plus_three_all_year() -> None:
+    s = Schedule.parse("Mo-Fr 09:00-20:00", timezone="Europe/Moscow", country="RU")
+    spans = s.intervals(datetime(2026, 7, 6, tzinfo=UTC), datetime(2026, 7, 7, tzinfo=UTC))
+    assert spans[0].start == datetime(2026, 7, 6, 9, 0, tzinfo=MOSCOW)
+    assert spans[0].start.utcoffset() == timedelta(hours=3)
+    assert spans[0].start.astimezone(UTC).hour == 6
+    assert s.is_open(datetime(2026, 1, 12, 6, 0, tzinfo=UTC))  # 09:00 Moscow in winter too
+    assert not s.is_open(datetime(2026, 1, 12, 5, 59, tzinfo=UTC))
+
+
+# -- rule order, open_for, next_open ------------------------------------------------------------------
+
+
+def test_later_rule_overrides_earlier_one_for_the_days_it_names() -> None:
+    s = hours("Mo-Fr 09:00-18:00; We 14:00-16:00")
+    assert s.state(paris(2026, 3, 4, 10, 0))[0] == "closed"  # Wednesday morning: overridden
+    assert s.state(paris(2026, 3, 4, 15, 0))[0] == "open"
+    assert s.state(paris(2026, 3, 5, 10, 0))[0] == "open"  # Thursday keeps the first rule
+
+
+def test_open_for_needs_the_whole_span() -> None:
+    s = hours("Mo-Fr 09:00-18:00")
+    at = paris(2026, 3, 2, 17, 0)
+    assert s.is_open(at, minutes=60)
+    assert not s.is_open(at, minutes=61)
+    night = hours("Fr 22:00-02:00")
+    assert night.is_open(paris(2026, 3, 6, 23, 0), minutes=180)  # across midnight counts as one spell
+
+
+def test_next_open_after_a_long_closure() -> None:
+    s = hours("2026 Nov 01-2027 Feb 28 off; Mo-Fr 09:00-18:00")
+    assert s.next_open(paris(2026, 11, 2, 10, 0)) == paris(2027, 3, 1, 9, 0)
+    assert s.next_open(paris(2026, 11, 2, 10, 0)).utcoffset() == timedelta(hours=1)  # type: ignore[union-attr]
+
+
+# -- public holidays by country and region ------------------------------------------------------------
+
+
+def test_moselle_has_good_friday_france_does_not() -> None:
+    good_friday = paris(2026, 4, 3, 11, 0)
+    assert hours("Mo-Sa 10:00-19:00; PH off").is_open(good_friday)
+    assert not hours("Mo-Sa 10:00-19:00; PH off", region="FR-57").is_open(good_friday)
+    assert not hours("Mo-Sa 10:00-19:00; PH off", region="Moselle").is_open(good_friday)
+    assert not hours("Mo-Sa 10:00-19:00; PH off").is_open(paris(2026, 5, 1, 11, 0))  # national: 1 May
+
+
+def test_bavaria_has_epiphany_and_regions_resolve_by_name() -> None:
+    berlin = {"timezone": "Europe/Berlin", "country": "DE"}
+    epiphany = datetime(2026, 1, 6, 11, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert hours("Mo-Sa 10:00-19:00; PH off", **berlin).is_open(epiphany)
+    assert not hours("Mo-Sa 10:00-19:00; PH off", region="DE-BY", **berlin).is_open(epiphany)
+    assert not hours("Mo-Sa 10:00-19:00; PH off", region="Bayern", **berlin).is_open(epiphany)
+    assert not hours("Mo-Sa 10:00-19:00; PH off", region="Baden-Württemberg", **berlin).is_open(epiphany)
+    assert resolve_region("DE", "Baden-Württemberg") == "BW"
+    assert resolve_region("FR", "57") == "57"
+    assert resolve_region("FR", "Atlantis") is None
+
+
+def test_ph_without_country_warns_instead_of_silently_ignoring() -> None:
+    s = Schedule.parse("Mo-Sa 10:00-19:00; PH off", timezone="Europe/Paris")
+    assert any("no country" in w for w in s.warnings)
+    assert not any("no country" in w for w in hours("Mo-Sa 10:00-19:00; PH off").warnings)
+
+
+def test_ph_with_a_comment_keeps_the_comment() -> None:
+    s = hours('PH 12:00-13:00 open "holiday desk"')
+    spans = s.intervals(paris(2026, 5, 1), paris(2026, 5, 2))
+    assert [(i.start.hour, i.end.hour, i.state, i.comment) for i in spans] == [(12, 13, "open", "holiday desk")]
+
+
+def test_ph_offset_and_weekday_intersection() -> None:
+    after = hours("PH +1 day 10:00-12:00")
+    assert open_days(after, paris(2026, 5, 1), paris(2026, 5, 10)) == [date(2026, 5, 2), date(2026, 5, 9)]
+    on_fridays = hours("Fr PH 10:00-12:00")
+    # 2026: 1 May and 8 May are Fridays, Ascension (14 May) a Thursday.
+    assert open_days(on_fridays, paris(2026, 4, 30), paris(2026, 5, 31)) == [date(2026, 5, 1), date(2026, 5, 8)]
+
+
+def test_school_holidays_from_the_holidays_package() -> None:
+    s = Schedule.parse("SH 10:00-12:00", timezone="Europe/Berlin", country="DE", region="BW")
+    berlin = ZoneInfo("Europe/Berlin")
+    days = open_days(s, datetime(2024, 3, 20, tzinfo=berlin), datetime(2024, 4, 10, tzinfo=berlin))
+    assert days[0] == date(2024, 3, 23) and days[-1] == date(2024, 4, 5)
+
+
+# -- OSM semantics the raw engine reads differently ---------------------------------------------------
+
+
+def test_open_end_and_comment_only_rules_are_unknown_not_open() -> None:
+    s = hours("Mo-Su 17:00+")
+    assert s.state(paris(2026, 3, 2, 18, 0))[0] == "unknown"
+    assert not s.is_open(paris(2026, 3, 2, 18, 0))
+    maybe = hours('Mo-Fr 09:00-18:00; Sa 10:00-12:00 "call us first"')
+    assert maybe.state(paris(2026, 3, 7, 11, 0)) == ("unknown", "call us first")
+
+
+def test_fallback_applies_only_where_the_main_rules_are_closed() -> None:
+    s = hours('Mo-Fr 09:00-18:00 || "by appointment"')
+    assert s.state(paris(2026, 3, 2, 10, 0))[0] == "open"
+    assert s.state(paris(2026, 3, 2, 20, 0)) == ("unknown", "by appointment")
+    assert s.state(paris(2026, 3, 7, 10, 0))[0] == "unknown"
+
+
+# -- exceptions ----------------------------------------------------------------------------------------
+
+
+def test_special_closure_and_holiday_hours_override_regular_hours() -> None:
+    closure = SpecialHours(date(2026, 8, 1), date(2026, 8, 16), "off", "works")
+    xmas = SpecialHours(date(2026, 12, 24), date(2026, 12, 24), "10:00-14:00", "Christmas Eve")
+    s = Schedule.parse("Mo-Sa 10:00-19:00", timezone="Europe/Paris", country="FR", special=[closure, xmas])
+    assert not s.is_open(paris(2026, 8, 3, 12, 0))
+    assert s.next_open(paris(2026, 8, 3, 12, 0)) == paris(2026, 8, 17, 10, 0)
+    assert s.state(paris(2026, 12, 24, 11, 0)) == ("open", "Christmas Eve")
+    assert s.closes_at(paris(2026, 12, 24, 11, 0)) == paris(2026, 12, 24, 14, 0)
+    assert s.is_open(paris(2026, 12, 23, 18, 0))
+
+
+def test_exception_inside_the_expression() -> None:
+    s = hours("Mo-Sa 10:00-19:00; 2026 Dec 24 10:00-14:00")
+    assert s.closes_at(paris(2026, 12, 24, 11, 0)) == paris(2026, 12, 24, 14, 0)
+    assert s.closes_at(paris(2026, 12, 23, 11, 0)) == paris(2026, 12, 23, 19, 0)
+
+
+# -- errors ----------------------------------------------------------------------------------------------
+
+
+def test_errors_are_typed() -> None:
+    with pytest.raises(HoursSyntaxError):
+        hours("whenever we feel like it")
+    with pytest.raises(HoursError):
+        Schedule.parse("Mo-Fr 09:00-18:00", timezone="Mars/Olympus")
+    with pytest.raises(HoursError):
+        hours("Mo-Fr 09:00-18:00").state(datetime(2026, 3, 2, 10, 0))  # naive instant
