@@ -65,6 +65,7 @@ data: db
 	  else $(LOCATOR) ingest postcodes --country $$cc --if-missing; fi || exit 1; \
 	done
 	$(LOCATOR) ingest locations data/locations.csv --source demo
+	$(LOCATOR) ingest support data/support.csv
 	$(LOCATOR) refresh
 
 run: data assets

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from ingest.readers import FeedError, Record, read_feed
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
-from locator.db import unbounded
+from locator.db import copy_rows, unbounded
 
 REMOVAL_GUARD = 0.20
 EXAMPLES = 5
@@ -163,7 +163,9 @@ def publish(
         records = [r for r in records if r.id not in foreign]
         current = {
             row.id: row.content_hash
-            for row in conn.execute(text("SELECT id, content_hash FROM locations WHERE source = :s"), {"s": report.source})
+            for row in conn.execute(
+                text("SELECT id, content_hash FROM locations WHERE source = :s"), {"s": report.source}
+            )
         }
         incoming = {r.id: r for r in records}
         # A row rejected under --partial keeps its published version: rejection must not read as removal.
@@ -175,7 +177,9 @@ def publish(
 
         if report.rejected and not partial:
             report.outcome = "rejected"
-            report.message = f"{len(report.rejected)} row(s) rejected: nothing published (use --partial to publish the rest)"
+            report.message = (
+                f"{len(report.rejected)} row(s) rejected: nothing published (use --partial to publish the rest)"
+            )
         elif current and len(report.removed) > REMOVAL_GUARD * len(current) and not allow_removals:
             report.outcome = "refused"
             report.message = (
@@ -224,28 +228,27 @@ def _write(conn: Connection, report: IngestReport, upserts: list[LocationRecord]
                 "CREATE TEMP TABLE staged_hours (LIKE location_hours) ON COMMIT DROP"
             )
         )
-        raw = conn.connection.driver_connection
-        assert raw is not None
         now = datetime.now(UTC)
-        with raw.cursor() as cur:  # type: ignore[attr-defined]
-            with cur.copy(
-                "COPY staged_locations (id, source, name, kind, kinds, street, postcode, city, region, country,"
-                " geog, geo_precision, timezone, phone, url, products, services, hours_services, content_hash,"
-                " updated_at) FROM STDIN"
-            ) as copy:
-                for r in upserts:
-                    copy.write_row(
-                        (
-                            r.id, report.source, r.name, r.kind, r.kinds, r.street, r.postcode, r.city, r.region,
-                            r.country, f"SRID=4326;POINT({r.lon!r} {r.lat!r})", r.geo_precision, r.timezone,
-                            r.phone, r.url, r.products, r.services, sorted(s for s in r.hours if s),
-                            r.content_hash, now,
-                        )
-                    )  # fmt: skip
-            with cur.copy("COPY staged_hours (location_id, service, raw, canonical) FROM STDIN") as copy:
-                for r in upserts:
-                    for service, (raw_hours, canonical) in r.hours.items():
-                        copy.write_row((r.id, service, raw_hours, canonical))
+        copy_rows(
+            conn,
+            "COPY staged_locations (id, source, name, kind, kinds, street, postcode, city, region, country,"
+            " geog, geo_precision, timezone, phone, url, products, services, hours_services, content_hash,"
+            " updated_at) FROM STDIN",
+            (
+                (
+                    r.id, report.source, r.name, r.kind, r.kinds, r.street, r.postcode, r.city, r.region,
+                    r.country, f"SRID=4326;POINT({r.lon!r} {r.lat!r})", r.geo_precision, r.timezone,
+                    r.phone, r.url, r.products, r.services, sorted(s for s in r.hours if s),
+                    r.content_hash, now,
+                )
+                for r in upserts
+            ),
+        )  # fmt: skip
+        copy_rows(
+            conn,
+            "COPY staged_hours (location_id, service, raw, canonical) FROM STDIN",
+            ((r.id, service, raw, canonical) for r in upserts for service, (raw, canonical) in r.hours.items()),
+        )
         conn.execute(
             text(
                 """
@@ -276,8 +279,8 @@ def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:
                     """
                     INSERT INTO ingest_runs (finished_at, source, format, file_name, file_sha256, dry_run, outcome,
                                              added, changed, removed, unchanged, rejected, warnings, actor, report)
-                    VALUES (now(), :source, :format, :file_name, :sha, :dry_run, :outcome,
-                            :added, :changed, :removed, :unchanged, :rejected, :warnings, :actor, CAST(:report AS jsonb))
+                    VALUES (now(), :source, :format, :file_name, :sha, :dry_run, :outcome, :added, :changed,
+                            :removed, :unchanged, :rejected, :warnings, :actor, CAST(:report AS jsonb))
                     RETURNING id
                     """
                 ),

@@ -122,7 +122,7 @@ def feature_record(feature: Any) -> Record:
         return {"_error": "'properties' is not a JSON object"}
     record: Record = {}
     for key, value in properties.items():
-        target = _OSM_PROPERTY_MAP.get(key, key)
+        target = _OSM_PROPERTY_MAP.get(key, key) if isinstance(key, str) else str(key)
         if target not in record or key == target:
             record[target] = value
     if "street" not in record and properties.get("addr:street"):
@@ -139,5 +139,7 @@ def feature_record(feature: Any) -> Record:
             record.setdefault("lon", coordinates[0])
             record.setdefault("lat", coordinates[1])
     elif geometry is not None:
-        record["_geometry_error"] = f"geometry type {geometry.get('type') if isinstance(geometry, dict) else geometry!r} is not a Point"
+        record["_geometry_error"] = (
+            f"geometry type {geometry.get('type') if isinstance(geometry, dict) else geometry!r} is not a Point"
+        )
     return record

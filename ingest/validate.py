@@ -45,7 +45,9 @@ class Rejection:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        value = self.value if isinstance(self.value, str | int | float | bool) or self.value is None else str(self.value)
+        value = (
+            self.value if isinstance(self.value, str | int | float | bool) or self.value is None else str(self.value)
+        )
         return {"row": self.row, "column": self.column, "value": value, "reason": self.reason}
 
 
@@ -57,7 +59,9 @@ class Warning:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        value = self.value if isinstance(self.value, str | int | float | bool) or self.value is None else str(self.value)
+        value = (
+            self.value if isinstance(self.value, str | int | float | bool) or self.value is None else str(self.value)
+        )
         return {"row": self.row, "column": self.column, "value": value, "message": self.message}
 
 
@@ -169,7 +173,9 @@ class RowValidator:
         if not re.fullmatch(r"[A-Z]{2}", country):
             reject("country", record.get("country"), "country must be an ISO 3166-1 alpha-2 code such as FR")
 
-        lat, lon, precision = (None, None, "") if "_geometry_error" in record else self._coordinates(row, record, reject)
+        lat, lon, precision = (
+            (None, None, "") if "_geometry_error" in record else self._coordinates(row, record, reject)
+        )
 
         timezone = self._text(record, "timezone")
         if timezone:
@@ -283,7 +289,9 @@ class RowValidator:
             # `service_hours` are the service desk's: every offered service but sales that has none of its own.
             desk_services = [s for s in services if s != "sales" and s not in own]
             if not desk_services:
-                self.warnings.append(Warning(row, "service_hours", desk, "no service other than sales to apply them to"))
+                self.warnings.append(
+                    Warning(row, "service_hours", desk, "no service other than sales to apply them to")
+                )
             sources.extend(("service_hours", s, desk) for s in desk_services)
         if not sources:
             reject("opening_hours", None, "no opening hours")
@@ -301,9 +309,7 @@ class RowValidator:
 
 
 @lru_cache(maxsize=65536)
-def _parse_hours(
-    raw: str, timezone: str, country: str, region: str | None
-) -> tuple[str, tuple[str, ...], str | None]:
+def _parse_hours(raw: str, timezone: str, country: str, region: str | None) -> tuple[str, tuple[str, ...], str | None]:
     """(canonical, warnings, error): feeds repeat a few hour patterns across thousands of rows."""
     try:
         schedule = Schedule.parse(raw, timezone=timezone, country=country, region=region)

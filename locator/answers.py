@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from locator.errors import DatabaseUnavailable, InvalidParameter
 from locator.geocode import Origin, geocode, reverse, validate_country, validate_query
+from locator.jsonld import local_business
 from locator.search import NearestQuery, OpenState, Place, get_place, nearest, week
 from locator.settings import Settings
 
@@ -121,6 +122,7 @@ def nearest_answer(
     limit: int = 10,
     radius_km: float = 50.0,
     now: datetime | None = None,
+    jsonld: bool = False,
 ) -> dict[str, Any]:
     query = NearestQuery(
         lat=where.lat if where.lat is not None else 0.0,
@@ -148,6 +150,7 @@ def nearest_answer(
         "at": result.at.astimezone(UTC).isoformat(),
         "results": [
             {**place_dict(p, s), "hours_today": hours_today(p, result.at)}
+            | ({"jsonld": local_business(p, result.at)} if jsonld else {})
             for p, s in zip(result.places, result.states, strict=True)
         ],
     }

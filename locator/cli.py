@@ -82,7 +82,9 @@ def ingest_locations(
     source: Annotated[str | None, typer.Option(help="feed name; default: the file's stem")] = None,
     format: Annotated[str, typer.Option("--format", help="auto|csv|geojson|bestbuy")] = "auto",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="report what would change, touch nothing")] = False,
-    partial: Annotated[bool, typer.Option("--partial", help="publish the valid rows even if some are rejected")] = False,
+    partial: Annotated[
+        bool, typer.Option("--partial", help="publish the valid rows even if some are rejected")
+    ] = False,
     allow_removals: Annotated[bool, typer.Option("--allow-removals", help="allow removing >20% of the source")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
@@ -129,7 +131,10 @@ def print_report(report: dict[str, Any]) -> None:
     for key, ids in report["examples"].items():
         if ids:
             console.print(f"{key}: {', '.join(ids)}{' ...' if report[key] > len(ids) else ''}")
-    for title, items, text_key in (("rejected rows", report["rejected"], "reason"), ("warnings", report["warnings"], "message")):
+    for title, items, text_key in (
+        ("rejected rows", report["rejected"], "reason"),
+        ("warnings", report["warnings"], "message"),
+    ):
         if not items:
             continue
         table = Table(title=title)
@@ -147,7 +152,9 @@ def print_report(report: dict[str, Any]) -> None:
 def ingest_postcodes(
     path: Annotated[Path | None, typer.Argument(help="GeoNames postal file (.txt, .csv or .zip)")] = None,
     country: Annotated[str | None, typer.Option(help="download this country's GeoNames file instead")] = None,
-    url: Annotated[str, typer.Option(help="download URL template")] = "https://download.geonames.org/export/zip/{country}.zip",
+    url: Annotated[
+        str, typer.Option(help="download URL template")
+    ] = "https://download.geonames.org/export/zip/{country}.zip",
     if_missing: Annotated[bool, typer.Option("--if-missing", help="skip when the country is loaded already")] = False,
 ) -> None:
     """Load a GeoNames-style postal gazetteer."""
@@ -171,6 +178,18 @@ def ingest_postcodes(
     else:
         for cc, n in sorted(counts.items()):
             console.print(f"{cc}: {n:,} postcodes loaded")
+
+
+@ingest_app.command("support")
+def ingest_support(path: Annotated[Path, typer.Argument(help="support channels CSV (see data/support.csv)")]) -> None:
+    """Replace the support lines (phone, chat, ...) with the file's."""
+    from locator.support import SupportFileError, load_channels
+
+    try:
+        count = load_channels(_engine(), path)
+    except SupportFileError as exc:
+        fail(str(exc))
+    console.print(f"{count} support channels loaded")
 
 
 @app.command("refresh")
@@ -198,7 +217,7 @@ def nearest(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The same answer as GET /v1/locations/nearest, in the terminal."""
-    from locator.answers import Where, nearest_answer
+    from locator.answers import nearest_answer
 
     try:
         when = datetime.fromisoformat(at) if at else None
@@ -247,7 +266,9 @@ def _distance(meters: float | None) -> str:
 
 
 def _address(address: dict[str, Any]) -> str:
-    return ", ".join(p for p in (address["street"], f"{address['postcode'] or ''} {address['city'] or ''}".strip()) if p)
+    return ", ".join(
+        p for p in (address["street"], f"{address['postcode'] or ''} {address['city'] or ''}".strip()) if p
+    )
 
 
 def _status(item: dict[str, Any]) -> str:

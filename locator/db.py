@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -56,6 +57,19 @@ def unbounded(conn: Connection) -> None:
     and wait (up to a minute) for a concurrent ingest of the same source rather than fail."""
     conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
     conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+
+
+def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[object]]) -> int:
+    """COPY rows into a table on the connection's own transaction (psycopg 3); returns how many."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the connection is closed")
+    count = 0
+    with raw.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
 
 
 # -- the embedded cluster -----------------------------------------------------------------------------------

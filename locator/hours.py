@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -55,6 +55,8 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 # The library's ParserError is not a SyntaxError subclass (and the stubs do not declare it).
 _ENGINE_ERRORS: tuple[type[Exception], ...] = (SyntaxError, getattr(opening_hours, "ParserError", SyntaxError))
+# Raised for a country the library has no calendar for (not in the stubs either).
+_UNKNOWN_COUNTRY: type[Exception] = getattr(opening_hours, "UnknownCountryError", LookupError)
 # Marks the comment of an explicit closing rule so that a `||` fallback can tell "closed because a rule says
 # so" from "closed because no rule matched"; an invisible separator never typed in a feed.
 _EXPLICIT = "\u2063"
@@ -142,12 +144,21 @@ def resolve_region(country: str, region: str | None, cls: type | None = None) ->
     by_upper = {s.upper(): s for s in subdivisions}
     if code.upper() in by_upper:
         return by_upper[code.upper()]
+    # ISO 3166-2 codes the package files under a wider subdivision (Bas-Rhin and Haut-Rhin form Alsace).
+    wider = _ISO_ALIASES.get(country.upper(), {}).get(code.upper())
+    if wider in by_upper:
+        return by_upper[wider]
     aliases: dict[str, str] = dict(getattr(cls, "subdivisions_aliases", {}))
     folded = _fold(code)
     for alias, target in aliases.items():
         if _fold(alias) == folded:
             return target
     return None
+
+
+_ISO_ALIASES: dict[str, dict[str, str]] = {"FR": {"67": "6AE", "68": "6AE"}}
+# An ISO 3166-2 code (FR-IDF, RU-MOW): a region that simply has no holidays of its own is not worth a warning.
+_ISO_REGION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
 
 
 def _fold(text: str) -> str:
@@ -390,9 +401,11 @@ def _sun_constants(rule: _Rule) -> _Rule:
 _HOLIDAY_ITEM = re.compile(r"^(PH|SH)$")
 _OFFSET = re.compile(r"^([+-])(\d+)$")
 _DAY_WORD = re.compile(r"^days?$")
-_WEEKDAY_SELECTOR = re.compile(r"^(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?(?:,(?:Mo|Tu|We|Th|Fr|Sa|Su)(?:-(?:Mo|Tu|We|Th|Fr|Sa|Su))?)*$")
+_WD = "(?:Mo|Tu|We|Th|Fr|Sa|Su)"
+_WEEKDAY_SELECTOR = re.compile(rf"^{_WD}(?:-{_WD})?(?:,{_WD}(?:-{_WD})?)*$")
 _YEAR = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
-_MONTH_RANGE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(?:-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec))?$")
+_MO = "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_MONTH_RANGE = re.compile(rf"^{_MO}(?:-{_MO})?$")
 
 
 class _CannotExpand(Exception):
@@ -539,11 +552,16 @@ class _Engine:
         last = level == len(self.engines) - 1
         for a, b, raw_state, comment in engine.intervals(start, end):
             state = _state_name(raw_state)
-            comment = comment or ""
-            if state == "closed" and not last and not (level == 0 and comment.startswith(_EXPLICIT)):
-                out.extend(self.raw(_aware_like(a, start), _aware_like(b, start), level + 1))
+            if state == "closed":
+                if last:
+                    continue  # nobody reads closed spans: skip the conversions
+                if not (level == 0 and (comment or "").startswith(_EXPLICIT)):
+                    out.extend(self.raw(_aware_like(a, start), _aware_like(b, start), level + 1))
                 continue
-            out.append((_aware_like(a, start), _aware_like(b, start), state, comment.removeprefix(_EXPLICIT)))
+            comment = comment or ""
+            if comment.startswith(_EXPLICIT):
+                comment = comment[1:]
+            out.append((_aware_like(a, start), _aware_like(b, start), state, comment))
         return out
 
     def state(self, at: datetime) -> tuple[State, str]:
@@ -551,19 +569,24 @@ class _Engine:
             raw_state, comment = self.engines[0].state(at)
             return _state_name(raw_state), (comment or "").removeprefix(_EXPLICIT)
         spans = self.raw(at, at + timedelta(minutes=1))
-        return (spans[0][2], spans[0][3]) if spans else ("closed", "")
+        return (spans[0][2], spans[0][3]) if spans and spans[0][0] <= at else ("closed", "")
 
     def next_change(self, at: datetime, limit: datetime) -> datetime | None:
         if len(self.engines) == 1:
             change = self.engines[0].next_change(at)
             return None if change is None else _aware_like(change, at)
-        first: tuple[State, str] | None = None
-        for a, _b, state, comment in self.raw(at, limit):
-            if first is None:
-                first = (state, comment)
-            elif (state, comment) != first:
+        # raw() leaves closed time out: a gap between spans is a change too.
+        current = self.state(at)
+        cursor = at
+        for a, b, state, comment in self.raw(at, limit):
+            if a > cursor:
+                if current[0] != "closed":
+                    return cursor
+                current = ("closed", "")
+            if (state, comment) != current:
                 return a
-        return None
+            cursor = b
+        return cursor if cursor < limit and current[0] != "closed" else None
 
 
 def _aware_like(moment: datetime, reference: datetime) -> datetime:
@@ -611,7 +634,13 @@ class Schedule:
             warnings.append(f"{'/'.join(sorted(kinds))} (holidays) never match: the place has no country")
         elif kinds and self._calendar is None:
             warnings.append(f"holidays of {self.country} are unknown: PH/SH never match")
-        elif kinds and self.region and self._calendar and self._calendar[1] is None:
+        elif (
+            kinds
+            and self.region
+            and self._calendar
+            and self._calendar[1] is None
+            and not _ISO_REGION.match(self.region.strip().upper())
+        ):
             warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
         if "SH" in kinds and self._calendar and not _has_school_holidays(self._calendar[0]):
             warnings.append(f"school holidays (SH) of {self.country} are unknown: SH never matches")
@@ -795,15 +824,24 @@ def _split_comments_out(expression: str) -> list[str]:
 
 
 def _build(expression: str, kwargs: dict[str, object]) -> opening_hours.OpeningHours:
+    build: Any = opening_hours.OpeningHours  # the stubs type each keyword; kwargs is assembled at run time
     try:
-        return opening_hours.OpeningHours(expression, **kwargs)
-    except opening_hours.UnknownCountryError:
+        return build(expression, **kwargs)  # type: ignore[no-any-return]
+    except _UNKNOWN_COUNTRY:
         reduced = {k: v for k, v in kwargs.items() if k != "country"}
-        return opening_hours.OpeningHours(expression, **reduced)
+        return build(expression, **reduced)  # type: ignore[no-any-return]
+
+
+_STATE_NAMES: dict[object, State] = {}
 
 
 def _state_name(raw: object) -> State:
+    # Called once per span on the materialisation path: remember each engine state's name.
+    known = _STATE_NAMES.get(raw)
+    if known is not None:
+        return known
     name = str(getattr(raw, "name", raw)).lower().rsplit(".", 1)[-1]
-    if name in ("open", "closed", "unknown"):
-        return name  # type: ignore[return-value]
-    raise HoursError(f"unexpected state {raw!r}")
+    if name not in ("open", "closed", "unknown"):
+        raise HoursError(f"unexpected state {raw!r}")
+    _STATE_NAMES[raw] = name  # type: ignore[assignment]
+    return name  # type: ignore[return-value]

@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, text
 
-from locator.db import unbounded
+from locator.db import copy_rows, unbounded
 from locator.hours import Schedule, SpecialHours
 
 # The window starts a day back so that a spell which began yesterday evening is still found at 01:00.
@@ -118,27 +119,27 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         hours_rows = conn.execute(text(_HOURS_SQL + " WHERE l.id = ANY(:ids)"), {"ids": list(location_ids)})
     special = special_hours_by_location(conn, location_ids, window.start)
     spans_cache: dict[tuple[object, ...], list[tuple[datetime, datetime]]] = {}
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    written = 0
-    with raw.cursor() as cur:  # type: ignore[attr-defined]
-        with cur.copy("COPY open_intervals (location_id, service, during, geog) FROM STDIN") as copy:
-            for row in hours_rows:
-                extra = tuple(special.get((row.id, row.service), ())) + (
-                    tuple(special.get((row.id, ""), ())) if row.service else ()
-                )
-                key = (row.canonical, row.timezone, row.country, row.region, extra)
-                spans = spans_cache.get(key)
-                if spans is None:
-                    schedule = schedule_for(row.canonical, row.timezone, row.country, row.region, extra)
-                    spans = [
-                        (i.start, i.end) for i in schedule.intervals(window.start, window.end) if i.state == "open"
-                    ]
-                    spans_cache[key] = spans
-                point = f"SRID=4326;POINT({row.lon} {row.lat})"
-                for start, end in spans:
-                    copy.write_row((row.id, row.service, f"[{start.isoformat()},{end.isoformat()})", point))
-                    written += 1
+    def spans(row: Any) -> list[tuple[datetime, datetime]]:
+        extra = tuple(special.get((row.id, row.service), ())) + (
+            tuple(special.get((row.id, ""), ())) if row.service else ()
+        )
+        key = (row.canonical, row.timezone, row.country, row.region, extra)
+        found = spans_cache.get(key)
+        if found is None:
+            schedule = schedule_for(row.canonical, row.timezone, row.country, row.region, extra)
+            found = [(i.start, i.end) for i in schedule.intervals(window.start, window.end) if i.state == "open"]
+            spans_cache[key] = found
+        return found
+
+    written = copy_rows(
+        conn,
+        "COPY open_intervals (location_id, service, during, geog) FROM STDIN",
+        (
+            (row.id, row.service, f"[{start.isoformat()},{end.isoformat()})", f"SRID=4326;POINT({row.lon} {row.lat})")
+            for row in hours_rows
+            for start, end in spans(row)
+        ),
+    )
     conn.execute(
         text(
             """

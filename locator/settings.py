@@ -26,6 +26,23 @@ class Settings(BaseSettings):
     geocoders: str = "gazetteer"
     nominatim_url: str = ""
     user_agent: str = "store-locator/0.1 (self-hosted)"
+    # The other self-hosted geocoders of the chain (base URLs, e.g. http://127.0.0.1:2322 for Photon).
+    photon_url: str = ""
+    pelias_url: str = ""
+    pelias_api_key: str = ""
+    ban_url: str = ""
+    # Per provider: seconds before a request is abandoned, retries of transient failures (timeouts, 5xx)
+    # with exponential backoff from retry_wait, the minimum interval between two requests (1.0 for the
+    # public Nominatim), and the circuit breaker (open after N failures in a row, retry after reset seconds).
+    geocoder_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    geocoder_retries: int = Field(default=1, ge=0, le=5)
+    geocoder_retry_wait_s: float = Field(default=0.5, ge=0, le=30)
+    geocoder_min_delay_s: float = Field(default=0.0, ge=0, le=60)
+    geocoder_breaker_failures: int = Field(default=3, ge=1)
+    geocoder_breaker_reset_s: float = Field(default=30.0, ge=0)
+    # How long a provider's answer (and, for less long, its "nothing found") is reused from geocode_cache.
+    geocoder_cache_ttl_s: int = Field(default=30 * 24 * 3600, ge=0)
+    geocoder_negative_ttl_s: int = Field(default=24 * 3600, ge=0)
     tiles_url: str = ""
     tiles_attribution: str = ""
     rate_limit: int = Field(default=120, ge=0)

@@ -87,6 +87,9 @@ def database(base_settings: Settings) -> Iterator[ScratchDatabase]:
             load_file(test_db.engine, path)
     report = ingest_file(test_db.engine, DEMO_CSV, source="demo")
     assert report.published, report.as_dict()
+    from locator.support import load_channels
+
+    load_channels(test_db.engine, ROOT / "data" / "support.csv")
     yield test_db
     drop_test_database(base_settings, test_db)
 

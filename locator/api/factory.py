@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from locator.api import admin, errors, health, limits, locations, pages
+from locator.api import admin, errors, health, limits, locations, pages, support
 from locator.db import make_engine
 from locator.settings import Settings, get_settings
 
@@ -20,9 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = make_engine(settings)
-        app.state.read_engine = (
-            make_engine(settings, read=True) if settings.database_read_url else app.state.engine
-        )
+        app.state.read_engine = make_engine(settings, read=True) if settings.database_read_url else app.state.engine
         try:
             yield
         finally:
@@ -41,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(locations.router)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(support.router)
     app.include_router(admin.router)
     mount_static(app, settings)
     return app

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import Engine
 
-from locator.answers import Where, geojson, location_answer, locate, nearest_answer, origin_dict
+from locator.answers import Where, geojson, locate, location_answer, nearest_answer, origin_dict
 from locator.api import dependencies as deps
 from locator.api.params import NearestParams, nearest_params
 from locator.geocode import MAX_QUERY_LENGTH
@@ -45,12 +45,22 @@ def location(
     engine: Annotated[Engine, Depends(deps.engine)],
     settings: Annotated[Settings, Depends(deps.settings)],
     at: Annotated[datetime | None, Query(description="ISO-8601 instant with offset; default now")] = None,
+    format: Annotated[Literal["json", "jsonld"], Query(description="jsonld: schema.org LocalBusiness")] = "json",
 ) -> Any:
     """One location with its open state and its open intervals for the next 7 days per service."""
     from locator.errors import InvalidParameter
 
     if at is not None and at.tzinfo is None:
         raise InvalidParameter("at", "must carry a UTC offset")
+    if format == "jsonld":
+        from fastapi.responses import JSONResponse
+
+        from locator.jsonld import local_business
+        from locator.search import get_place
+
+        moment = at or datetime.now(UTC)
+        return JSONResponse(local_business(get_place(engine, location_id, moment), moment),
+                            media_type="application/ld+json")  # fmt: skip
     return location_answer(engine, settings, location_id, at)
 
 

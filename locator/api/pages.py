@@ -93,7 +93,9 @@ def customer_page(
     try:
         lat, lon = _float(form, "lat"), _float(form, "lon")
         if q or (lat is not None and lon is not None):
-            where = Where(q=q or None, lat=None if q else lat, lon=None if q else lon, country=form.get("country") or None)
+            where = Where(
+                q=q or None, lat=None if q else lat, lon=None if q else lon, country=form.get("country") or None
+            )
             at_raw = form.get("at", "").strip()
             at = None
             if at_raw:
@@ -105,7 +107,7 @@ def customer_page(
             answer = nearest_answer(
                 engine, settings, where,
                 kinds=_one(form, "kind"), products=_one(form, "product"), services=_one(form, "service"),
-                open="any" if form.get("open") == "any" else "now", at=at,
+                open="any" if form.get("open") == "any" else "now", at=at, jsonld=True,
             )  # fmt: skip
     except NotFound as exc:
         error, status = str(exc), 404

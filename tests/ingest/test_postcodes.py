@@ -99,7 +99,9 @@ def zip_server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
     httpd.shutdown()
 
 
-def test_download_from_a_local_geonames(scratch_db: ScratchDatabase, tmp_path: Path, zip_server: tuple[str, list[str]]) -> None:
+def test_download_from_a_local_geonames(
+    scratch_db: ScratchDatabase, tmp_path: Path, zip_server: tuple[str, list[str]]
+) -> None:
     url, requests = zip_server
     path = download("li", tmp_path / "LI.zip", url)
     assert requests == ["/export/zip/LI.zip"]

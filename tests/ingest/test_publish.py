@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from ingest.geocoding import gazetteer_locator
 from ingest.postcodes import load_file
 from ingest.publish import ingest_file
-from ingest.geocoding import gazetteer_locator
 from tests.conftest import DEMO_CSV, SHARED_DATA, ScratchDatabase
 
 COLUMNS = ["id", "name", "kind", "street", "postcode", "city", "region", "country", "lat", "lon", "timezone",

@@ -36,7 +36,7 @@ def auth(token: str = TOKEN) -> dict[str, str]:
 
 
 def test_admin_requires_the_token(server: Server) -> None:
-    status, headers, body = call(server, "/v1/admin/ingest-runs")
+    status, headers, _ = call(server, "/v1/admin/ingest-runs")
     assert status == 401 and headers["content-type"].startswith("application/problem+json")
     status, _, _ = call(server, "/v1/admin/ingest-runs", headers=auth("wrong-token"))
     assert status == 401
@@ -61,7 +61,7 @@ def test_upload_dry_run_publish_and_audit(server: Server) -> None:
     assert report["published"] is False and report["added"] == 2 and report["outcome"] == "dry-run"
     boundary = "locatorboundary"
     multipart = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"iceland.csv\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="iceland.csv"\r\n'
         f"Content-Type: text/csv\r\n\r\n{FEED}\r\n--{boundary}--\r\n"
     ).encode()
     status, _, report = call(server, f"/v1/admin/ingest?source={source}", method="POST", body=multipart,

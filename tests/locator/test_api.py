@@ -58,7 +58,7 @@ def test_nearest_by_postcode(server: Server) -> None:
 
 
 def test_nearest_by_coordinates_and_geojson(server: Server) -> None:
-    status, headers, body = get(server, f"/v1/locations/nearest?lat=55.75&lon=37.61&format=geojson&open=any")
+    status, headers, body = get(server, "/v1/locations/nearest?lat=55.75&lon=37.61&format=geojson&open=any")
     assert status == 200 and headers["content-type"].startswith("application/geo+json")
     assert body["type"] == "FeatureCollection"
     feature = body["features"][0]
@@ -171,3 +171,20 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_jsonld_from_the_same_hours_model(server: Server) -> None:
+    status, headers, body = get(server, "/v1/locations/fr-par-opera?format=jsonld&at=2026-12-20T12:00:00%2B01:00")
+    assert status == 200 and headers["content-type"].startswith("application/ld+json")
+    assert body["@context"] == "https://schema.org" and body["@type"] == "Store"
+    week = {(s["dayOfWeek"].rsplit("/", 1)[1], s["opens"], s["closes"]) for s in body["openingHoursSpecification"]}
+    assert ("Monday", "10:00:00", "21:00:00") in week and ("Sunday", "11:00:00", "19:00:00") in week
+    special = {(s["validFrom"], s["opens"], s["closes"]) for s in body["specialOpeningHoursSpecification"]}
+    assert ("2026-12-25", "00:00:00", "00:00:00") in special  # closed on Christmas Day
+    assert ("2027-01-01", "00:00:00", "00:00:00") in special
+
+
+def test_customer_page_embeds_jsonld_per_place(server: Server) -> None:
+    status, _, html = get(server, "/?q=75008&country=FR&open=any", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert status == 200 and 'lang="fr"' in html
+    assert html.count("application/ld+json") >= 5

@@ -52,7 +52,9 @@ def test_24_00_closes_at_midnight_and_spells_join_across_it() -> None:
 
 
 def _open_seconds(s: Schedule, start: datetime, end: datetime) -> float:
-    return sum((i.end - i.start).total_seconds() for i in s.intervals(start, end) if i.state == "open")
+    # In UTC: Python subtracts two datetimes sharing a tzinfo by wall clock, which hides the DST hour.
+    spans = s.intervals(start, end)
+    return sum((i.end.astimezone(UTC) - i.start.astimezone(UTC)).total_seconds() for i in spans if i.state == "open")
 
 
 def test_spring_forward_day_is_two_hours_short_of_a_01_to_04_opening() -> None:
@@ -107,9 +109,17 @@ def test_open_for_needs_the_whole_span() -> None:
 
 
 def test_next_open_after_a_long_closure() -> None:
+    s = hours("Mo-Fr 09:00-18:00; 2026 Nov 01-2027 Feb 28 off")
+    reopens = s.next_open(paris(2026, 11, 2, 10, 0))
+    assert reopens == paris(2027, 3, 1, 9, 0)
+    assert reopens is not None and reopens.utcoffset() == timedelta(hours=1)
+
+
+def test_a_closure_written_first_is_overridden_by_the_weekly_rule_after_it() -> None:
+    # Later rules win (OSM specification, and opening_hours.js): the closure must come last to count.
     s = hours("2026 Nov 01-2027 Feb 28 off; Mo-Fr 09:00-18:00")
-    assert s.next_open(paris(2026, 11, 2, 10, 0)) == paris(2027, 3, 1, 9, 0)
-    assert s.next_open(paris(2026, 11, 2, 10, 0)).utcoffset() == timedelta(hours=1)  # type: ignore[union-attr]
+    assert s.is_open(paris(2026, 11, 2, 10, 0))
+    assert s.state(paris(2026, 11, 1, 10, 0))[0] == "closed"  # a Sunday: no weekday rule, the closure holds
 
 
 # -- public holidays by country and region ------------------------------------------------------------
@@ -210,3 +220,14 @@ def test_errors_are_typed() -> None:
         Schedule.parse("Mo-Fr 09:00-18:00", timezone="Mars/Olympus")
     with pytest.raises(HoursError):
         hours("Mo-Fr 09:00-18:00").state(datetime(2026, 3, 2, 10, 0))  # naive instant
+
+
+def test_alsace_departments_get_alsace_holidays() -> None:
+    good_friday = datetime(2026, 4, 3, 11, 0, tzinfo=ZoneInfo("Europe/Paris"))
+    for region in ("FR-67", "FR-68", "Alsace"):
+        schedule = Schedule.parse("Mo-Sa 10:00-19:00; PH off", timezone="Europe/Paris", country="FR", region=region)
+        assert not schedule.is_open(good_friday), region
+    paris = Schedule.parse("Mo-Sa 10:00-19:00; PH off", timezone="Europe/Paris", country="FR", region="FR-IDF")
+    assert paris.is_open(good_friday) and paris.warnings == ()  # an ISO region without holidays of its own
+    named = Schedule.parse("Mo-Sa 10:00-19:00; PH off", timezone="Europe/Paris", country="FR", region="Atlantis")
+    assert any("Atlantis" in w for w in named.warnings)

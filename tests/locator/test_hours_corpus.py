@@ -284,7 +284,8 @@ def test_interval_cases_are_all_run(conformance: dict[str, Section]) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "515/686 = 75.1% agree (2026-05, was 417 = 60.8%); the rest: public-holiday calendars where the "
+        "515/686 = 75.1% agree (was 417 = 60.8% before the engine rewrites); the rest: public-holiday "
+        "calendars where the "
         "`holidays` package (the project's source of truth) and opening_hours.js differ (73, mostly US "
         "states and Russian republics), syntax the engine's grammar lacks (68: `easter -2 days`, "
         "`Jan 01-31/8`, `week 05 Feb`, `PH -1 day`), sun times rounded vs truncated to the minute (22)"

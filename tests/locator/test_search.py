@@ -73,10 +73,10 @@ def test_order_matches_brute_force_geodesic(scratch_module_db: Engine, random_pl
         lat, lon = rng.uniform(-35.0, -15.0), rng.uniform(123.0, 147.0)
         limit = rng.choice([1, 5, 10, 25, 50])
         radius_km = rng.choice([100.0, 300.0, 1000.0])
-        result = nearest(scratch_module_db, NearestQuery(lat=lat, lon=lon, open="any", limit=limit, radius_km=radius_km))
-        expected = sorted(
-            (geodesic((lat, lon), (p["lat"], p["lon"])).meters, str(p["id"])) for p in random_places
+        result = nearest(
+            scratch_module_db, NearestQuery(lat=lat, lon=lon, open="any", limit=limit, radius_km=radius_km)
         )
+        expected = sorted((geodesic((lat, lon), (p["lat"], p["lon"])).meters, str(p["id"])) for p in random_places)
         expected = [e for e in expected if e[0] <= radius_km * 1000][:limit]
         got = [(p.distance_m, p.id) for p in result.places]
         assert [e[1] for e in expected] == [g[1] for g in got], (lat, lon, limit, radius_km)
@@ -201,3 +201,22 @@ def test_invalid_queries_name_the_parameter(field: str, kwargs: dict[str, object
     with pytest.raises(InvalidParameter) as info:
         NearestQuery(**params)  # type: ignore[arg-type]
     assert info.value.parameter == field
+
+
+def test_closed_for_works_reopens_months_ahead(engine: Engine) -> None:
+    from locator.search import get_place, open_state
+
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=PARIS)
+    place = get_place(engine, "fr-nte-ars-graslin", at)
+    state = open_state(place.schedule(), at, 30)
+    assert not state.open and state.comment == "fermé pour travaux"
+    assert state.next_open == datetime(2027, 3, 1, 9, 0, tzinfo=PARIS)
+
+
+def test_regional_holiday_in_moselle(engine: Engine) -> None:
+    good_friday = datetime(2027, 3, 26, 10, 30, tzinfo=PARIS)  # Good Friday 2027: Moselle only
+    metz = nearest(engine, NearestQuery(lat=49.1165, lon=6.1737, at=good_friday, limit=5, radius_km=200))
+    ids_open = [p.id for p in metz.places]
+    assert "fr-mtz-ars-serpenoise" not in ids_open and "fr-stg-kleber" not in ids_open
+    lyon = nearest(engine, NearestQuery(lat=45.7612, lon=4.8573, at=good_friday, limit=5, radius_km=20))
+    assert "fr-lyo-part-dieu" in [p.id for p in lyon.places]

@@ -1,0 +1,162 @@
+"""The geocoder chain: LOCATOR_GEOCODERS in order, the gazetteer first by default.
+
+Each step either answers fully (the first full answer wins), answers in part (a postcode or a town found in
+a full address: kept, and the next steps are asked for something finer), finds nothing, or is down (timeout,
+5xx after retries, circuit open). When the chain runs out: the best partial answer if any, else
+GeocoderUnavailable (503) if some provider was down, else NotFound (404).
+
+Provider answers are cached in PostgreSQL (geocode_cache) per provider, question and country, so a question
+reaches a provider once per TTL whatever the number of API workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import Connection
+
+from locator.errors import GeocoderUnavailable, NotFound
+from locator.geocoders import cache, gazetteer
+from locator.geocoders.base import Origin, precision_rank
+from locator.geocoders.providers import PROVIDERS, ProviderDown, ProviderOptions, RemoteProvider
+from locator.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GAZETTEER = gazetteer.NAME
+KNOWN = (GAZETTEER, *PROVIDERS)
+
+
+class Chain:
+    def __init__(
+        self,
+        steps: Sequence[str | RemoteProvider],
+        *,
+        cache_ttl: timedelta = timedelta(days=30),
+        negative_ttl: timedelta = timedelta(days=1),
+    ) -> None:
+        for step in steps:
+            if isinstance(step, str) and step != GAZETTEER:
+                raise ValueError(f"unknown geocoder {step!r}")
+        self.steps = list(steps)
+        self.cache_ttl = cache_ttl
+        self.negative_ttl = negative_ttl
+
+    @property
+    def names(self) -> list[str]:
+        return [s if isinstance(s, str) else s.name for s in self.steps]
+
+    def provider(self, name: str) -> RemoteProvider:
+        return next(s for s in self.steps if isinstance(s, RemoteProvider) and s.name == name)
+
+    def geocode(self, conn: Connection, q: str, country: str | None) -> Origin:
+        """Locate an already validated query (see locator.geocode.geocode)."""
+        partial: Origin | None = None
+        down: list[str] = []
+        for step in self.steps:
+            if isinstance(step, str):
+                match = gazetteer.lookup(conn, q, country)
+                if match is None:
+                    continue
+                if match.complete:
+                    return match.origin
+                partial = _finer(partial, match.origin)
+                continue
+            if not step.accepts(country):
+                continue
+            try:
+                origin = self._ask(conn, step, q, country)
+            except ProviderDown as exc:
+                log.warning("geocoder down: %s", exc)
+                down.append(step.name)
+                continue
+            if origin is None:
+                continue
+            if partial is None or precision_rank(origin.precision) > precision_rank(partial.precision):
+                return origin
+        if partial is not None:
+            return partial
+        where = f" in {country}" if country else ""
+        if down:
+            raise GeocoderUnavailable(
+                f"could not locate {q!r}{where}: the gazetteer has no match and {', '.join(down)} did not answer"
+            )
+        raise NotFound(f"no postcode, place or address matches {q!r}{where}")
+
+    def _ask(self, conn: Connection, provider: RemoteProvider, q: str, country: str | None) -> Origin | None:
+        hit, answer = cache.get(conn, provider.name, q, country)
+        if hit:
+            return answer
+        answer = provider.lookup(q, country)
+        ttl = self.cache_ttl if answer is not None else self.negative_ttl
+        if ttl > timedelta(0):
+            cache.put(conn.engine, provider.name, q, country, answer, ttl)
+        return answer
+
+
+def _finer(current: Origin | None, new: Origin) -> Origin:
+    if current is None or precision_rank(new.precision) > precision_rank(current.precision):
+        return new
+    return current
+
+
+def parse_names(value: str) -> list[str]:
+    names = [n.strip().lower() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in KNOWN]
+    if unknown:
+        raise ValueError(f"LOCATOR_GEOCODERS: unknown geocoder(s) {', '.join(unknown)}; known: {', '.join(KNOWN)}")
+    return names
+
+
+def build(settings: Settings) -> Chain:
+    """The chain LOCATOR_GEOCODERS names; ValueError when a provider is named without its URL."""
+    urls = {
+        "nominatim": settings.nominatim_url,
+        "photon": settings.photon_url,
+        "pelias": settings.pelias_url,
+        "ban": settings.ban_url,
+    }
+    steps: list[str | RemoteProvider] = []
+    for name in parse_names(settings.geocoders):
+        if name == GAZETTEER:
+            steps.append(name)
+            continue
+        if not urls[name]:
+            raise ValueError(f"LOCATOR_GEOCODERS names {name} but LOCATOR_{name.upper()}_URL is not set")
+        options = ProviderOptions(
+            url=urls[name],
+            user_agent=settings.user_agent,
+            timeout=settings.geocoder_timeout_s,
+            retries=settings.geocoder_retries,
+            retry_wait=settings.geocoder_retry_wait_s,
+            min_delay=settings.geocoder_min_delay_s,
+            breaker_failures=settings.geocoder_breaker_failures,
+            breaker_reset=settings.geocoder_breaker_reset_s,
+            api_key=settings.pelias_api_key if name == "pelias" else "",
+        )
+        steps.append(PROVIDERS[name](options))
+    return Chain(
+        steps,
+        cache_ttl=timedelta(seconds=settings.geocoder_cache_ttl_s),
+        negative_ttl=timedelta(seconds=settings.geocoder_negative_ttl_s),
+    )
+
+
+_chains: dict[tuple[object, ...], Chain] = {}
+_chains_lock = threading.Lock()
+
+
+def chain_for(settings: Settings) -> Chain:
+    """One chain per configuration and process, so that rate limits and circuit breakers hold across calls."""
+    key = tuple(
+        getattr(settings, f)
+        for f in sorted(Settings.model_fields)
+        if f.startswith("geocoder") or f.endswith(("_url", "_api_key")) or f == "user_agent"
+    )
+    with _chains_lock:
+        if key not in _chains:
+            _chains[key] = build(settings)
+        return _chains[key]

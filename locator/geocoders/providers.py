@@ -1,0 +1,244 @@
+"""Self-hosted geocoders through geopy: Nominatim, Photon, Pelias and BAN (France's address API).
+
+Each provider gets a timeout, retries with backoff for transient errors (timeouts, 5xx, 429), a rate limit
+(geopy's RateLimiter: the public Nominatim allows one request a second in total), a circuit breaker, and an
+identifying user agent. A provider raises ProviderDown when it cannot answer; "nothing found" is None.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from geopy.adapters import URLLibAdapter
+from geopy.exc import (
+    GeocoderAuthenticationFailure,
+    GeocoderInsufficientPrivileges,
+    GeocoderQueryError,
+    GeocoderQuotaExceeded,
+    GeopyError,
+)
+from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders import BANFrance, Nominatim, Pelias, Photon
+from geopy.geocoders.base import Geocoder
+from geopy.location import Location
+
+from locator.geocoders.base import Origin, Source
+from locator.geocoders.resilience import CircuitBreaker
+
+log = logging.getLogger(__name__)
+
+# Errors that retrying cannot fix: the provider refuses us, not the moment.
+_PERMANENT = (GeocoderAuthenticationFailure, GeocoderInsufficientPrivileges, GeocoderQuotaExceeded)
+
+
+class ProviderDown(Exception):
+    """The provider did not answer (timeout, connection refused, 5xx after retries, circuit open)."""
+
+
+@dataclass(frozen=True)
+class ProviderOptions:
+    url: str
+    user_agent: str
+    timeout: float = 3.0
+    retries: int = 1
+    retry_wait: float = 0.5
+    min_delay: float = 0.0
+    breaker_failures: int = 3
+    breaker_reset: float = 30.0
+    api_key: str = ""
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """(scheme, domain) as geopy wants them; a path prefix stays in the domain ("host:8080/nominatim")."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.netloc:
+        raise ValueError(f"not a geocoder URL: {url!r}")
+    return parts.scheme or "http", parts.netloc + parts.path.rstrip("/")
+
+
+class RemoteProvider:
+    """A geopy geocoder with a timeout, retries, a rate limit and a circuit breaker."""
+
+    name = "remote"
+    countries: frozenset[str] | None = None  # what the provider covers; None: the world
+
+    def __init__(self, options: ProviderOptions, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.options = options
+        self.breaker = CircuitBreaker(options.breaker_failures, options.breaker_reset)
+        self._sleep = sleep
+        scheme, domain = split_url(options.url)
+        # URLLibAdapter: no hidden retries below ours (requests' adapter retries connections by itself).
+        self.geocoder = self._make(
+            scheme=scheme,
+            domain=domain,
+            user_agent=options.user_agent,
+            timeout=options.timeout,
+            adapter_factory=URLLibAdapter,
+        )
+        self._limited = RateLimiter(
+            self._request, min_delay_seconds=options.min_delay, max_retries=0, swallow_exceptions=False
+        )
+
+    def _make(self, **kwargs: Any) -> Geocoder:
+        raise NotImplementedError
+
+    def _request(self, q: str, country: str | None) -> list[Location]:
+        raise NotImplementedError
+
+    def _origin(self, location: Location, country: str | None) -> Origin | None:
+        raise NotImplementedError
+
+    def accepts(self, country: str | None) -> bool:
+        return self.countries is None or country is None or country in self.countries
+
+    def lookup(self, q: str, country: str | None) -> Origin | None:
+        """The provider's best answer, None when it found nothing; ProviderDown when it could not answer."""
+        if not self.breaker.allow():
+            raise ProviderDown(f"{self.name}: circuit open after repeated failures")
+        last: Exception | None = None
+        for attempt in range(self.options.retries + 1):
+            if attempt:
+                self._sleep(self.options.retry_wait * 2 ** (attempt - 1))
+            try:
+                locations = self._limited(q, country)
+            except GeocoderQueryError:
+                # The provider rejected this question (400): an answer about the question, not an outage.
+                self.breaker.record_success()
+                return None
+            except _PERMANENT as exc:
+                last = exc
+                break
+            except GeopyError as exc:
+                last = exc
+                log.info("%s failed (attempt %d): %s", self.name, attempt + 1, exc)
+                continue
+            self.breaker.record_success()
+            for location in locations:
+                origin = self._origin(location, country)
+                if origin is not None and (country is None or origin.country in (None, country)):
+                    return origin
+            return None
+        self.breaker.record_failure()
+        raise ProviderDown(f"{self.name}: {type(last).__name__}: {last}")
+
+
+def _as_list(found: Location | list[Location] | None) -> list[Location]:
+    if found is None:
+        return []
+    return found if isinstance(found, list) else [found]
+
+
+def _origin(
+    location: Location, *, name: str, precision: str, country: str | None, source: Source = "address"
+) -> Origin:
+    return Origin(
+        lat=float(location.latitude),
+        lon=float(location.longitude),
+        label=str(location.address),
+        source=source,
+        geocoder=name,
+        country=country.upper() if country else None,
+        precision=precision,
+    )
+
+
+class NominatimProvider(RemoteProvider):
+    name = "nominatim"
+
+    def _make(self, **kwargs: Any) -> Geocoder:
+        return Nominatim(**kwargs)
+
+    def _request(self, q: str, country: str | None) -> list[Location]:
+        found = self.geocoder.geocode(q, exactly_one=True, addressdetails=True, country_codes=country)
+        return _as_list(found)
+
+    def _origin(self, location: Location, country: str | None) -> Origin | None:
+        raw: dict[str, Any] = location.raw
+        rank = int(raw.get("place_rank") or 0)
+        is_postcode = raw.get("type") == "postcode" or raw.get("addresstype") == "postcode"
+        if is_postcode:
+            precision = "postcode"
+        elif rank >= 28:
+            precision = "address"
+        elif rank >= 26:
+            precision = "street"
+        else:
+            precision = "place centroid"
+        cc = (raw.get("address") or {}).get("country_code") or country
+        return _origin(
+            location, name=self.name, precision=precision, country=cc, source="postcode" if is_postcode else "address"
+        )
+
+
+class PhotonProvider(RemoteProvider):
+    name = "photon"
+
+    def _make(self, **kwargs: Any) -> Geocoder:
+        return Photon(**kwargs)
+
+    def _request(self, q: str, country: str | None) -> list[Location]:
+        # Photon has no country filter: ask for a few answers and keep the first in the country.
+        return _as_list(self.geocoder.geocode(q, exactly_one=False, limit=5 if country else 1))
+
+    def _origin(self, location: Location, country: str | None) -> Origin | None:
+        props: dict[str, Any] = location.raw.get("properties") or {}
+        kind = props.get("type") or props.get("osm_key")
+        if props.get("housenumber") or kind == "house":
+            precision = "address"
+        elif kind in ("street", "highway"):
+            precision = "street"
+        elif props.get("osm_value") == "postcode":
+            precision = "postcode"
+        else:
+            precision = "place centroid"
+        return _origin(location, name=self.name, precision=precision, country=props.get("countrycode"))
+
+
+class PeliasProvider(RemoteProvider):
+    name = "pelias"
+
+    def _make(self, **kwargs: Any) -> Geocoder:
+        return Pelias(api_key=self.options.api_key or None, **kwargs)
+
+    def _request(self, q: str, country: str | None) -> list[Location]:
+        return _as_list(self.geocoder.geocode(q, exactly_one=True, countries=[country] if country else None))
+
+    def _origin(self, location: Location, country: str | None) -> Origin | None:
+        props: dict[str, Any] = location.raw.get("properties") or {}
+        layer = props.get("layer")
+        precision = {
+            "address": "address", "venue": "address", "street": "street", "postalcode": "postcode",
+        }.get(str(layer), "place centroid")  # fmt: skip
+        cc = props.get("country_code") or (country if props.get("country_a") else None) or country
+        return _origin(location, name=self.name, precision=precision, country=cc)
+
+
+class BANProvider(RemoteProvider):
+    """France's Base Adresse Nationale (api-adresse, self-hostable as addok): French addresses only."""
+
+    name = "ban"
+    countries = frozenset({"FR"})
+
+    def _make(self, **kwargs: Any) -> Geocoder:
+        return BANFrance(**kwargs)
+
+    def _request(self, q: str, country: str | None) -> list[Location]:
+        return _as_list(self.geocoder.geocode(q, exactly_one=True))
+
+    def _origin(self, location: Location, country: str | None) -> Origin | None:
+        props: dict[str, Any] = location.raw.get("properties") or {}
+        precision = {"housenumber": "address", "street": "street"}.get(str(props.get("type")), "place centroid")
+        return _origin(location, name=self.name, precision=precision, country="FR")
+
+
+PROVIDERS: dict[str, type[RemoteProvider]] = {
+    "nominatim": NominatimProvider,
+    "photon": PhotonProvider,
+    "pelias": PeliasProvider,
+    "ban": BANProvider,
+}

@@ -1,0 +1,162 @@
+"""Support lines (phone, chat, ...): hours in a named timezone, available now, next available.
+
+"Phone support weekdays 09:00-20:00 Moscow time" is `Mo-Fr 09:00-20:00; PH off` with timezone
+Europe/Moscow: evaluated by the same hours engine as the shops, with the line's country holidays.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from locator.db import unbounded
+from locator.errors import InvalidParameter
+from locator.hours import HoursError, HoursSyntaxError, Schedule
+from locator.open_intervals import schedule_for
+
+CHANNELS = ("phone", "chat", "email", "messaging", "callback")
+COLUMNS = ("id", "country", "channel", "label", "contact", "timezone", "opening_hours")
+
+
+class SupportFileError(ValueError):
+    """A support file row is invalid; the message names the line and the column."""
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    country: str
+    channel: str
+    label: str
+    contact: str
+    languages: list[str]
+    products: list[str]
+    timezone: str
+    region: str | None
+    hours_raw: str
+    hours: str
+
+
+def read_channels(path: Path) -> list[Channel]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise SupportFileError(f"{path.name}: line 1: missing columns {', '.join(missing)}")
+            channels = [_channel(path.name, reader.line_num, row) for row in reader]
+    except UnicodeDecodeError as exc:
+        raise SupportFileError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+    ids = [c.id for c in channels]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise SupportFileError(f"{path.name}: duplicate id(s) {', '.join(duplicates)}")
+    return channels
+
+
+def _channel(name: str, line: int, row: dict[str, str]) -> Channel:
+    def need(column: str) -> str:
+        value = (row.get(column) or "").strip()
+        if not value:
+            raise SupportFileError(f"{name}, line {line}, column {column}: empty")
+        return value
+
+    country = need("country").upper()
+    if country != "*" and not (len(country) == 2 and country.isalpha()):
+        raise SupportFileError(f"{name}, line {line}, column country: {country!r} is not alpha-2 or '*'")
+    channel = need("channel").lower()
+    if channel not in CHANNELS:
+        raise SupportFileError(f"{name}, line {line}, column channel: {channel!r} is not one of {', '.join(CHANNELS)}")
+    region = (row.get("region") or "").strip() or None
+    try:
+        schedule = Schedule.parse(
+            need("opening_hours"), timezone=need("timezone"), country=None if country == "*" else country, region=region
+        )
+    except (HoursSyntaxError, HoursError) as exc:
+        raise SupportFileError(f"{name}, line {line}, column opening_hours/timezone: {exc}") from None
+    return Channel(
+        id=need("id"),
+        country=country,
+        channel=channel,
+        label=need("label"),
+        contact=need("contact"),
+        languages=_list(row.get("languages")),
+        products=_list(row.get("products")),
+        timezone=schedule.timezone,
+        region=region,
+        hours_raw=need("opening_hours"),
+        hours=schedule.canonical,
+    )
+
+
+def _list(value: str | None) -> list[str]:
+    return sorted({v.strip().lower() for v in (value or "").split(";") if v.strip()})
+
+
+def load_channels(engine: Engine, path: Path) -> int:
+    """Replace the whole table with the file's channels (one transaction)."""
+    channels = read_channels(path)
+    with engine.begin() as conn:
+        unbounded(conn)
+        conn.execute(text("DELETE FROM support_channels"))
+        for c in channels:
+            conn.execute(
+                text(
+                    """
+                    INSERT INTO support_channels (id, country, channel, label, contact, languages, products,
+                                                  timezone, region, hours_raw, hours)
+                    VALUES (:id, :country, :channel, :label, :contact, :languages, :products,
+                            :timezone, :region, :hours_raw, :hours)
+                    """
+                ),
+                c.__dict__,
+            )
+    return len(channels)
+
+
+def contacts(engine: Engine, country: str, at: datetime | None = None, product: str | None = None) -> dict[str, Any]:
+    if not (len(country) == 2 and country.isalpha()):
+        raise InvalidParameter("country", "must be an ISO 3166-1 alpha-2 code such as FR")
+    country = country.upper()
+    moment = at or datetime.now(UTC)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT * FROM support_channels
+                 WHERE country IN (:country, '*')
+                   AND (CAST(:product AS text) IS NULL OR cardinality(products) = 0 OR :product = ANY(products))
+                 ORDER BY country = '*', channel, id
+                """
+            ),
+            {"country": country, "product": product.lower() if product else None},
+        ).mappings()
+        channels = [Channel(**{k: row[k] for k in Channel.__dataclass_fields__}) for row in rows]
+    out = []
+    for c in channels:
+        schedule = schedule_for(c.hours, c.timezone, None if c.country == "*" else c.country, c.region)
+        available = schedule.is_open(moment)
+        closes = schedule.closes_at(moment) if available else None
+        upcoming = None if available else schedule.next_open(moment)
+        out.append(
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "label": c.label,
+                "contact": c.contact,
+                "languages": c.languages,
+                "products": c.products,
+                "timezone": c.timezone,
+                "hours": c.hours,
+                "available_now": available,
+                "available_until": closes.isoformat() if closes else None,
+                "next_available": upcoming.isoformat() if upcoming else None,
+                "country": c.country,
+            }
+        )
+    return {"country": country, "at": moment.astimezone(UTC).isoformat(), "contacts": out}
