@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +49,8 @@ class IngestReport:
     run_id: int | None = None
     # Ids of rejected rows: under --partial their published version stays (a rejection is not a removal).
     rejected_ids: set[str] = field(default_factory=set)
+    # Seconds per phase (read+validate, diff, write, materialise...), for benchmarks and slow-run diagnosis.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -77,6 +81,15 @@ class IngestReport:
         }
 
 
+@contextmanager
+def _timed(report: IngestReport, phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.timings[phase] = report.timings.get(phase, 0.0) + time.perf_counter() - started
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -101,9 +114,11 @@ def ingest_file(
 ) -> IngestReport:
     report = IngestReport(source, fmt, file_name or path.name, None, dry_run)
     try:
-        report.file_sha256 = file_sha256(path)
-        rows = read_feed(path, fmt)
-        records = _validate(rows, report, locate, progress)
+        with _timed(report, "hash"):
+            report.file_sha256 = file_sha256(path)
+        with _timed(report, "validate"):
+            rows = read_feed(path, fmt)
+            records = _validate(rows, report, locate, progress)
     except FeedError as exc:
         report.outcome = "failed"
         report.message = str(exc)
@@ -198,7 +213,11 @@ def publish(
             )
         if not report.published:
             conn.rollback()
-    _audit(engine, report, actor)
+        commit = _timed(report, "commit")
+        commit.__enter__()
+    commit.__exit__(None, None, None)
+    with _timed(report, "audit"):
+        _audit(engine, report, actor)
     return report
 
 
@@ -229,6 +248,8 @@ def _write(conn: Connection, report: IngestReport, upserts: list[LocationRecord]
             )
         )
         now = datetime.now(UTC)
+        stage = _timed(report, "stage")
+        stage.__enter__()
         copy_rows(
             conn,
             "COPY staged_locations (id, source, name, kind, kinds, street, postcode, city, region, country,"
@@ -249,6 +270,9 @@ def _write(conn: Connection, report: IngestReport, upserts: list[LocationRecord]
             "COPY staged_hours (location_id, service, raw, canonical) FROM STDIN",
             ((r.id, service, raw, canonical) for r in upserts for service, (raw, canonical) in r.hours.items()),
         )
+        stage.__exit__(None, None, None)
+        upsert = _timed(report, "upsert")
+        upsert.__enter__()
         conn.execute(
             text(
                 """
@@ -268,7 +292,9 @@ def _write(conn: Connection, report: IngestReport, upserts: list[LocationRecord]
         )
         conn.execute(text("DELETE FROM location_hours WHERE location_id IN (SELECT id FROM staged_locations)"))
         conn.execute(text("INSERT INTO location_hours SELECT * FROM staged_hours"))
-        open_intervals.refresh(conn, [r.id for r in upserts])
+        upsert.__exit__(None, None, None)
+        with _timed(report, "open_intervals"):
+            open_intervals.refresh(conn, [r.id for r in upserts])
 
 
 def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from locator.db import copy_rows, unbounded
 from locator.hours import Schedule, SpecialHours
@@ -152,3 +152,24 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         {"start": window.start, "end": window.end},
     )
     return written
+
+
+REFRESH_LOCK = 7_214_002  # pg_try_advisory_xact_lock key: one refresher at a time across API workers
+
+
+def refresh_if_stale(engine: Engine, now: datetime | None = None) -> bool:
+    """Move the window when the day has changed; True when this call refreshed.
+
+    API workers call this on a timer: the first to take the lock refreshes, the others see a fresh window.
+    Answers never depend on it (instants outside the window are evaluated directly); only speed does.
+    """
+    moment = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        if current_window(conn) == window_for(moment):
+            return False
+        if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK}).scalar_one():
+            return False
+        if current_window(conn) == window_for(moment):
+            return False
+        refresh(conn, now=moment)
+        return True

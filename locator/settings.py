@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=2000, ge=100)
     connect_timeout_s: int = Field(default=2, ge=1)
     pool_size: int = Field(default=5, ge=1)
+    # How often API workers check whether the materialised open intervals' window must move (a new day).
+    refresh_interval_s: int = Field(default=600, ge=10)
     # KNN candidates re-ranked by ellipsoidal distance per result asked for (see locator/search.py).
     knn_oversample: int = Field(default=4, ge=1)
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from locator.api import admin, errors, health, limits, locations, pages, support
 from locator.db import make_engine
 from locator.settings import Settings, get_settings
+
+log = logging.getLogger("locator.api")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,9 +27,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = make_engine(settings)
         app.state.read_engine = make_engine(settings, read=True) if settings.database_read_url else app.state.engine
+        refresher = asyncio.create_task(_keep_window_fresh(app.state.engine, settings.refresh_interval_s))
         try:
             yield
         finally:
+            refresher.cancel()
             app.state.engine.dispose()
             if app.state.read_engine is not app.state.engine:
                 app.state.read_engine.dispose()
@@ -43,6 +51,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     mount_static(app, settings)
     return app
+
+
+async def _keep_window_fresh(engine: Engine, interval_s: int) -> None:
+    """Move the materialised open-interval window when the day changes (and once at start-up)."""
+    from locator.open_intervals import refresh_if_stale
+
+    while True:
+        try:
+            await run_in_threadpool(refresh_if_stale, engine)
+        except Exception:  # the database may be down: answers fall back to direct evaluation meanwhile
+            log.warning("open-interval refresh failed; retrying in %s s", interval_s, exc_info=True)
+        await asyncio.sleep(interval_s)
 
 
 def mount_static(app: FastAPI, settings: Settings) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from locator.answers import Where, geojson, locate, location_answer, nearest_answer, origin_dict
@@ -16,14 +17,140 @@ from locator.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["locations"])
 
+
+# -- response documentation ---------------------------------------------------------------------------------
+# These models document the answers in the OpenAPI schema (schemathesis checks every response against them);
+# routes still return plain dicts built in locator/answers.py, so a request pays for no second validation.
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error of the API."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    status: int
+    title: str
+    detail: str
+    parameter: str | None = None
+
+
+class OriginModel(BaseModel):
+    lat: float
+    lon: float
+    label: str
+    source: Literal["coordinates", "postcode", "address"]
+    geocoder: str | None
+    precision: str
+    country: str | None
+
+
+class Address(BaseModel):
+    street: str | None
+    postcode: str | None
+    city: str | None
+    region: str | None
+    country: str
+
+
+class Spell(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from", description="ISO-8601 with the place's UTC offset")
+    to: str
+
+
+class WeekSpell(Spell):
+    state: Literal["open", "unknown"]
+    comment: str | None
+
+
+class Place(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str
+    kind: str
+    kinds: list[str]
+    address: Address
+    lat: float
+    lon: float
+    distance_m: float | None
+    timezone: str
+    open: bool
+    closes_at: str | None
+    next_open: str | None
+    closing_soon: bool
+    status_comment: str | None
+    hours: dict[str, str] = Field(description="service -> canonical OSM opening_hours")
+    services: list[str]
+    products: list[str]
+    phone: str | None
+    url: str | None
+    geo_precision: str
+
+
+class NearestPlace(Place):
+    hours_today: dict[str, list[Spell]]
+
+
+class LocationDetail(Place):
+    week: dict[str, list[WeekSpell]]
+
+
+class NearestAnswer(BaseModel):
+    origin: OriginModel
+    at: str
+    results: list[NearestPlace]
+
+
+_PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "q cannot be located / no such location", "content": {"application/problem+json": {}}},
-    422: {"description": "invalid parameter", "content": {"application/problem+json": {}}},
-    503: {"description": "database unavailable", "content": {"application/problem+json": {}}},
+    404: {"model": Problem, "description": "q cannot be located / no such location", "content": _PROBLEM_CONTENT},
+    422: {"model": Problem, "description": "invalid parameter", "content": _PROBLEM_CONTENT},
+    429: {"model": Problem, "description": "rate limit exceeded (see Retry-After)", "content": _PROBLEM_CONTENT},
+    503: {"model": Problem, "description": "database unavailable (see Retry-After)", "content": _PROBLEM_CONTENT},
+}
+
+# format=geojson: an RFC 7946 FeatureCollection whose properties are the JSON answer's results.
+_FEATURE_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features", "origin", "at"],
+    "properties": {
+        "type": {"const": "FeatureCollection"},
+        "origin": {"$ref": "#/components/schemas/OriginModel"},
+        "at": {"type": "string"},
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "id", "geometry", "properties"],
+                "properties": {
+                    "type": {"const": "Feature"},
+                    "id": {"type": "string"},
+                    "geometry": {
+                        "type": "object",
+                        "required": ["type", "coordinates"],
+                        "properties": {
+                            "type": {"const": "Point"},
+                            "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2,
+                                            "maxItems": 2},
+                        },
+                    },
+                    "properties": {"$ref": "#/components/schemas/NearestPlace"},
+                },
+            },
+        },
+    },
 }
 
 
-@router.get("/locations/nearest", responses=PROBLEM_RESPONSES)
+def _ok(model: type[BaseModel], extra: dict[str, Any] | None = None) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "content": extra or {}}, **PROBLEM_RESPONSES}
+
+
+@router.get(
+    "/locations/nearest",
+    response_model=None,
+    responses=_ok(NearestAnswer, {"application/geo+json": {"schema": _FEATURE_COLLECTION}}),
+)
 def nearest(
     params: Annotated[NearestParams, Depends(nearest_params)],
     engine: Annotated[Engine, Depends(deps.engine)],
@@ -39,7 +166,11 @@ def nearest(
     return answer
 
 
-@router.get("/locations/{location_id}", responses=PROBLEM_RESPONSES)
+@router.get(
+    "/locations/{location_id}",
+    response_model=None,
+    responses=_ok(LocationDetail, {"application/ld+json": {"schema": {"type": "object"}}}),
+)
 def location(
     location_id: Annotated[str, Path(max_length=128)],
     engine: Annotated[Engine, Depends(deps.engine)],
@@ -64,7 +195,7 @@ def location(
     return location_answer(engine, settings, location_id, at)
 
 
-@router.get("/geocode", responses=PROBLEM_RESPONSES)
+@router.get("/geocode", response_model=None, responses=_ok(OriginModel))
 def geocode(
     engine: Annotated[Engine, Depends(deps.engine)],
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH)],

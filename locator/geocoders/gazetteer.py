@@ -32,11 +32,11 @@ REFRESH_LOCK = 7_214_002  # pg_advisory_xact_lock key: one rebuild of gazetteer_
 # Postcode shapes per country. GB has only outward codes in the gazetteer: the inward part is matched and
 # dropped ("SW1A 1AA" -> "SW1A"). FR codes may carry CEDEX and its office number.
 POSTCODE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "FR": re.compile(r"\b(\d{5})(?:\s*CEDEX(?:\s*\d{1,2})?)?\b", re.I),
+    "FR": re.compile(r"\b(\d{2} ?\d{3})(?:\s*CEDEX(?:\s*\d{1,2})?)?\b", re.I),
     "MC": re.compile(r"\b(980\d{2})\b"),
     "DE": re.compile(r"\b(\d{5})\b"),
     "US": re.compile(r"\b(\d{5})(?:-\d{4})?\b"),
-    "RU": re.compile(r"\b(\d{6})\b"),
+    "RU": re.compile(r"\b(\d{3} ?\d{3})\b"),
     "LI": re.compile(r"\b(94\d{2})\b"),
     "GB": re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)(?:\s*\d[A-Z]{2})?\b", re.I),
 }
@@ -46,6 +46,7 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b(\d{4,6})(?:\s*CEDEX(?:\s*\d{1,2})?|-\d{4})?\b", re.I),
     re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s*\d[A-Z]{2}\b", re.I),
     re.compile(r"^\s*([A-Z]{1,2}\d[A-Z\d]?)\s*$", re.I),
+    re.compile(r"^\s*(\d{2,3} \d{3})\s*$"),  # "75 008", "101 000" typed alone
 )
 _CEDEX = re.compile(r"\bCEDEX(?:\s*\d{1,2})?\b", re.I)
 
@@ -167,21 +168,35 @@ def _postcode_match(conn: Connection, q: str, token: PostcodeToken, country: str
     ).all()
     if not rows:
         return None
+    # What is left once the postcode is taken out: the locality (checked against the code's own places) and
+    # perhaps a street. A locality that names one of the code's places settles which country is meant
+    # ("80331 München" is Munich, not the CEDEX code 80331 of Longueau), then a plain code beats a CEDEX one.
+    rest_segments = _segments(_CEDEX.sub(" ", q[: token.start] + " " + q[token.end :]))
+    candidates = locality_candidates(rest_segments)
+    keys = _keys(conn, candidates, country)
+
+    def reading(group: list[Any]) -> tuple[list[Any], int | None]:
+        for i, keyset in enumerate(keys):
+            named = [r for r in group if r.key in keyset]
+            if named:
+                return named, i
+        return group, None
+
+    wants_cedex = "CEDEX" in q[token.start : token.end].upper()
     by_country: dict[str, list[Any]] = {}
     for row in rows:
         by_country.setdefault(row.country, []).append(row)
-    cc, rows = max(by_country.items(), key=lambda item: (item[1][0].locations, len(item[1])))
-    # What is left once the postcode is taken out: the locality (checked against the code's own places) and
-    # perhaps a street.
-    rest_segments = _segments(_CEDEX.sub(" ", q[: token.start] + " " + q[token.end :]))
-    candidates = locality_candidates(rest_segments)
-    keys = _keys(conn, candidates, cc)
-    chosen, used = rows, None
-    for i, keyset in enumerate(keys):
-        named = [r for r in rows if r.key in keyset]
-        if named:
-            chosen, used = named, i
-            break
+    readings = {cc: reading(group) for cc, group in by_country.items()}
+    cc = max(
+        by_country,
+        key=lambda c: (
+            readings[c][1] is not None,
+            any(("CEDEX" in r.postcode.upper()) == wants_cedex for r in by_country[c]),
+            by_country[c][0].locations,
+            len(by_country[c]),
+        ),
+    )
+    chosen, used = readings[cc]
     explained = not rest_segments or (
         used is not None and len(rest_segments) == 1 and candidates[used] == rest_segments[0]
     )

@@ -220,3 +220,16 @@ def test_regional_holiday_in_moselle(engine: Engine) -> None:
     assert "fr-mtz-ars-serpenoise" not in ids_open and "fr-stg-kleber" not in ids_open
     lyon = nearest(engine, NearestQuery(lat=45.7612, lon=4.8573, at=good_friday, limit=5, radius_km=20))
     assert "fr-lyo-part-dieu" in [p.id for p in lyon.places]
+
+
+def test_window_refresh_when_the_day_changes(scratch_db: ScratchDatabase) -> None:
+    from ingest.publish import ingest_file
+    from locator.open_intervals import current_window, refresh_if_stale, window_for
+    from tests.conftest import DEMO_CSV
+
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    tomorrow = datetime.now(ZoneInfo("UTC")) + timedelta(days=1)
+    assert refresh_if_stale(scratch_db.engine, tomorrow) is True
+    with scratch_db.engine.connect() as conn:
+        assert current_window(conn) == window_for(tomorrow)
+    assert refresh_if_stale(scratch_db.engine, tomorrow) is False

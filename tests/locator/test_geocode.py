@@ -1,0 +1,197 @@
+"""The gazetteer against the real GeoNames postal files of ../shared/data, in a real PostGIS."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from geopy.distance import geodesic
+from sqlalchemy import Engine
+
+from locator import db
+from locator.errors import InvalidParameter, NotFound
+from locator.geocode import MAX_QUERY_LENGTH, Origin, geocode, postcode_candidates, reverse, validate_query
+from locator.geocoders.chain import Chain
+from locator.geocoders.gazetteer import refresh_places
+from tests.conftest import SHARED_DATA, ScratchDatabase, Server
+
+GAZETTEER_ONLY = Chain(["gazetteer"])
+COUNTRIES = ("fr", "ru", "mc", "de", "gb", "li", "us")
+
+
+@pytest.fixture(scope="module")
+def gazetteer(module_db: ScratchDatabase) -> Iterator[Engine]:
+    """Every country the shared data has (more than the session database, for the ambiguous names)."""
+    from ingest.postcodes import load_file
+
+    files = [SHARED_DATA / "geonames-postcodes" / f"zipcodes.{cc}.csv" for cc in COUNTRIES]
+    if not all(f.exists() for f in files):
+        pytest.skip("the GeoNames files of ../shared/data are absent")
+    # A loader's COPY can outlast the service's 2 s statement timeout on a busy machine.
+    loader = db.make_engine(module_db.settings.model_copy(update={"statement_timeout_ms": 120_000}))
+    for path in files:
+        load_file(loader, path)
+    assert sorted(refresh_places(loader)) == sorted(cc.upper() for cc in COUNTRIES)
+    loader.dispose()
+    yield module_db.engine
+
+
+def locate(engine: Engine, q: str, country: str | None = None) -> Origin:
+    with engine.connect() as conn:
+        return geocode(conn, q, country, chain=GAZETTEER_ONLY)
+
+
+def km(origin: Origin, lat: float, lon: float) -> float:
+    return float(geodesic((origin.lat, origin.lon), (lat, lon)).km)
+
+
+# (query, country hint, expected country, label fragment, source, precision, (lat, lon) within 5 km)
+CASES = [
+    ("75008", "FR", "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
+    ("75008", None, "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
+    ("75 008", "FR", "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
+    ("75008 Paris", None, "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
+    ("Paris 75008", None, "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
+    ("42000 Saint-Etienne, France", None, "FR", "42000 Saint-Étienne", "postcode", "postcode", (45.434, 4.390)),
+    ("42001 CEDEX 1", "FR", "FR", "Saint-Étienne", "postcode", "postcode", (45.434, 4.390)),
+    ("75384 Paris Cedex 08", None, "FR", "Paris", "postcode", "postcode", (48.876, 2.318)),
+    ("st etienne", None, "FR", "Saint-Étienne, Loire", "address", "place centroid", (45.434, 4.390)),
+    ("Saint-Étienne", None, "FR", "Saint-Étienne, Loire", "address", "place centroid", (45.434, 4.390)),
+    ("ST-ETIENNE", "fr", "FR", "Saint-Étienne, Loire", "address", "place centroid", (45.434, 4.390)),
+    ("saint etienne", None, "FR", "Saint-Étienne, Loire", "address", "place centroid", (45.434, 4.390)),
+    ("Paris", None, "FR", "Paris, FR", "address", "place centroid", (48.857, 2.352)),
+    ("PARIS", "FR", "FR", "Paris, FR", "address", "place centroid", (48.857, 2.352)),
+    ("55 rue du Faubourg Saint-Honoré, Paris", None, "FR", "Paris, FR", "address", "place centroid", (48.857, 2.352)),
+    ("12 rue de la Paix Paris", None, "FR", "Paris, FR", "address", "place centroid", (48.857, 2.352)),
+    ("55 rue du Faubourg Saint-Honoré, 75008 Paris", None, "FR", "75008 Paris", "address", "postcode centroid",
+     (48.872, 2.312)),
+    ("80331 München", None, "DE", "80331 München, DE", "postcode", "postcode", (48.135, 11.571)),
+    ("Marienplatz 1, 80331 München", None, "DE", "80331 München", "address", "postcode", (48.135, 11.571)),
+    ("Munich", None, "DE", "München", "address", "place centroid", (48.14, 11.56)),
+    ("101000", None, "RU", "101000 Москва, RU", "postcode", "postcode", (55.752, 37.616)),
+    ("101000 Moscow", None, "RU", "101000 Москва", "postcode", "postcode", (55.752, 37.616)),
+    ("Moscow", None, "RU", "Москва, RU", "address", "place centroid", (55.752, 37.616)),
+    ("москва", "RU", "RU", "Москва, RU", "address", "place centroid", (55.752, 37.616)),
+    ("SW1A 1AA", None, "GB", "SW1A Westminster Abbey", "postcode", "postcode", (51.502, -0.133)),
+    ("sw1a1aa", "GB", "GB", "SW1A", "postcode", "postcode", (51.502, -0.133)),
+    ("SW1A", None, "GB", "SW1A", "postcode", "postcode", (51.502, -0.133)),
+    ("10 Downing Street, London SW1A 2AA", "GB", "GB", "SW1A", "address", "postcode", (51.502, -0.133)),
+    ("98000 Larvotto", None, "MC", "98000 Larvotto, MC", "postcode", "postcode", (43.733, 7.433)),
+    ("9490 Vaduz", None, "LI", "9490 Vaduz, LI", "postcode", "postcode", (47.143, 9.526)),
+    ("Vaduz", None, "LI", "Vaduz, LI", "address", "place centroid", (47.143, 9.526)),
+    ("36067-1234", "US", "US", "36067 Prattville, US", "postcode", "postcode", (32.47, -86.48)),
+    ("Paris", "US", "US", "Paris, Lamar, US", "address", "place centroid", (33.67, -95.53)),
+    ("Bâtiment B2, Paris", None, "FR", "Paris, FR", "address", "place centroid", (48.857, 2.352)),
+    ("Saint-Etiene", "FR", "FR", "Saint-Étienne", "address", "place centroid (approximate)", (45.434, 4.390)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("q", "hint", "country", "label", "source", "precision", "point"), CASES)
+def test_gazetteer_reads_what_customers_type(
+    gazetteer: Engine,
+    q: str,
+    hint: str | None,
+    country: str,
+    label: str,
+    source: str,
+    precision: str,
+    point: tuple[float, float],
+) -> None:
+    origin = locate(gazetteer, q, hint)
+    assert (origin.country, origin.source, origin.precision, origin.geocoder) == (
+        country, source, precision, "gazetteer"
+    ), origin  # fmt: skip
+    assert label in origin.label
+    assert km(origin, *point) < 5, origin
+
+
+def test_ambiguous_names_go_to_the_hint_then_the_largest_place(gazetteer: Engine) -> None:
+    # Saint-Denis exists in dozens of communes: the one with the most postcodes (Seine-Saint-Denis) wins.
+    assert "Seine-Saint-Denis" in locate(gazetteer, "Saint Denis").label
+    assert locate(gazetteer, "Saint Petersburg").country == "RU"
+    assert locate(gazetteer, "Saint Petersburg", "US").label.startswith("Saint Petersburg, Pinellas")
+
+
+def test_the_country_hint_limits(gazetteer: Engine) -> None:
+    with pytest.raises(NotFound, match="in FR"):
+        locate(gazetteer, "Vaduz", "FR")
+    with pytest.raises(NotFound):
+        locate(gazetteer, "9490", "DE")
+
+
+def test_nothing_found_is_not_found(gazetteer: Engine) -> None:
+    for q in ("zzyzx qwerty", "00000", "Nowhere-sur-Rien"):
+        with pytest.raises(NotFound, match="no postcode, place or address matches"):
+            locate(gazetteer, q)
+
+
+def test_queries_are_validated() -> None:
+    assert validate_query("  75008   Paris ") == "75008 Paris"
+    assert validate_query("７５００８") == "75008"  # full-width digits from a phone keyboard
+    with pytest.raises(InvalidParameter, match="empty"):
+        validate_query("   ")
+    with pytest.raises(InvalidParameter, match=str(MAX_QUERY_LENGTH)):
+        validate_query("9" * (MAX_QUERY_LENGTH + 1))
+
+
+def test_postcode_candidates_prefer_the_last_code() -> None:
+    assert postcode_candidates("75008", "FR") == [("75008", "FR")]
+    assert postcode_candidates("SW1A 1AA", "GB") == [("SW1A", "GB")]
+    assert postcode_candidates("1234 Main St, 36067", None)[0] == ("36067", None)
+    # A letter-digit token is not a British postcode without a hint unless it is a whole one.
+    assert postcode_candidates("Bâtiment B2, Paris", None) == []
+
+
+def test_reverse_labels_coordinates_with_the_nearest_postcode(gazetteer: Engine) -> None:
+    with gazetteer.connect() as conn:
+        origin = reverse(conn, 48.8738, 2.2950)  # the Arc de Triomphe
+    assert (origin.source, origin.geocoder, origin.country) == ("coordinates", None, "FR")
+    assert origin.label.split()[0].startswith(("7500", "7501", "7511")), origin.label
+    assert (origin.lat, origin.lon) == (48.8738, 2.2950)
+
+
+def test_reverse_without_a_gazetteer_labels_the_coordinates(scratch_db: ScratchDatabase) -> None:
+    with scratch_db.engine.connect() as conn:
+        origin = reverse(conn, 1.5, 2.25)
+    assert origin.label == "1.50000, 2.25000" and origin.country is None
+
+
+def test_a_postcode_load_refreshes_the_place_index(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    from ingest.postcodes import load_file
+
+    header = "country_code,zipcode,place,state,state_code,province,province_code,community,community_code,"
+    header += "latitude,longitude\n"
+    first = tmp_path / "first.csv"
+    first.write_text(header + "FR,99990,Saint-Testville,Test,01,Test,01,,,45.0,5.0\n", encoding="utf-8")
+    second = tmp_path / "second.csv"
+    second.write_text(header + "FR,99991,Autreville,Test,01,Test,01,,,46.0,6.0\n", encoding="utf-8")
+    load_file(scratch_db.engine, first)
+    assert locate(scratch_db.engine, "st testville").label == "Saint-Testville, Test, FR"
+    load_file(scratch_db.engine, second)
+    with pytest.raises(NotFound):
+        locate(scratch_db.engine, "st testville")
+    assert locate(scratch_db.engine, "AUTREVILLE").lat == 46.0
+
+
+def test_geocode_endpoint(server: Server) -> None:
+    def get(path: str) -> tuple[int, str, dict[str, object]]:
+        try:
+            with urllib.request.urlopen(server.url + path, timeout=10) as response:
+                return response.status, response.headers["content-type"], json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers["content-type"], json.loads(exc.read())
+
+    status, _, body = get("/v1/geocode?" + urllib.parse.urlencode({"q": "st etienne", "country": "FR"}))
+    assert status == 200, body
+    assert (body["source"], body["geocoder"], body["precision"]) == ("address", "gazetteer", "place centroid")
+    assert str(body["label"]).startswith("Saint-Étienne")
+    status, content_type, body = get("/v1/geocode?" + urllib.parse.urlencode({"q": "zzyzx qwerty"}))
+    assert (status, content_type, body["status"]) == (404, "application/problem+json", 404)
+    assert "zzyzx qwerty" in str(body["detail"])
+    status, _, body = get("/v1/geocode?q=" + "9" * (MAX_QUERY_LENGTH + 1))
+    assert status == 422
