@@ -23,7 +23,7 @@ Locate = Callable[[dict[str, Any]], "tuple[float, float, str] | None"]
 
 
 def address_query(record: dict[str, Any]) -> str:
-    """"street, postcode city": the order every country we serve writes, and the gazetteer reads."""
+    """The "street, postcode city" order: the one every country we serve writes, and the gazetteer reads."""
     street, postcode, city = (str(record.get(k) or "").strip() for k in ("street", "postcode", "city"))
     locality = " ".join(p for p in (postcode, city) if p)
     return ", ".join(p for p in (street, locality) if p)

@@ -162,6 +162,11 @@ def location_answer(engine: Engine, settings: Settings, location_id: str, at: da
     moment = at or datetime.now(UTC)
     place = get_place(engine, location_id, moment)
     body = place_dict(place, open_state(place.schedule(), moment, settings.closing_soon_minutes))
+    body["special_hours"] = [
+        {"service": service or None, "start": sp.start.isoformat(), "end": sp.end.isoformat(), "hours": sp.hours,
+         "comment": sp.comment}
+        for service, items in place.special.items() for sp in items
+    ]  # fmt: skip
     body["week"] = {
         service: [
             {"from": i.start.isoformat(), "to": i.end.isoformat(), "state": i.state, "comment": i.comment}

@@ -299,6 +299,59 @@ def hours_eval(
     raise typer.Exit(1 if failed else 0)
 
 
+special_app = typer.Typer(help="Dated exceptions: holiday hours, temporary closures.", no_args_is_help=True)
+hours_app.add_typer(special_app, name="special")
+
+
+@special_app.command("add")
+def special_add(
+    location_id: Annotated[str, typer.Argument(help="the place's id")],
+    start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
+    end: Annotated[str | None, typer.Option("--to", help="last day (inclusive); default: --from")] = None,
+    hours: Annotated[str, typer.Option(help="hours on those days, e.g. '10:00-14:00', or 'off'")] = "off",
+    service: Annotated[str, typer.Option(help="only this service's hours (one with hours of its own)")] = "",
+    comment: Annotated[str | None, typer.Option(help="shown to customers, e.g. 'closed for works'")] = None,
+) -> None:
+    """Add holiday hours or a closure for some days."""
+    from datetime import date
+
+    from locator.special_hours import add
+
+    try:
+        first = date.fromisoformat(start)
+        last = date.fromisoformat(end) if end else first
+        added = add(_engine(), location_id, first, last, hours=hours, service=service, comment=comment)
+    except ValueError as exc:
+        fail(f"dates are YYYY-MM-DD: {exc}", 2)
+    except LocatorError as exc:
+        fail(str(exc))
+    console.print(f"special hours #{added['id']} added: {added['start']}..{added['end']} {added['hours']}")
+
+
+@special_app.command("list")
+def special_list(location_id: Annotated[str, typer.Argument(help="the place's id")]) -> None:
+    """The exceptions of a place."""
+    from locator.special_hours import list_for
+
+    table = Table("id", "service", "from", "to", "hours", "comment")
+    for item in list_for(_engine(), location_id):
+        table.add_row(str(item["id"]), item["service"] or "(all)", item["start"], item["end"], item["hours"],
+                      item["comment"] or "")  # fmt: skip
+    console.print(table)
+
+
+@special_app.command("remove")
+def special_remove(special_id: Annotated[int, typer.Argument(help="the exception's id (see list)")]) -> None:
+    """Remove an exception."""
+    from locator.special_hours import remove
+
+    try:
+        remove(_engine(), special_id)
+    except LocatorError as exc:
+        fail(str(exc))
+    console.print(f"special hours #{special_id} removed")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",

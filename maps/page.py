@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -24,6 +25,7 @@ from maps.text import (
     country_label,
     directions_url,
     format_distance,
+    hours_heading,
     kind_label,
     norm_lang,
     parse_iso,
@@ -34,6 +36,7 @@ from maps.text import (
     t,
     tel_url,
     today_hours,
+    when_label,
 )
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "pick_language", "pick_units", "render_page"]
@@ -45,7 +48,7 @@ FORM_FIELDS = ("q", "country", "product", "service", "kind", "open", "at", "lat"
 DEFAULT_CHOICES: dict[str, tuple[str, ...]] = {
     "country": tuple(COUNTRIES),
     "product": tuple(PRODUCTS),
-    "service": ("repair", "sales"),
+    "service": ("repair", "sales", "pickup", "training"),
     "kind": ("store", "service_centre"),
 }
 # Regions whose people read distances in miles: the US, the UK (road signs), Liberia and Myanmar.
@@ -119,7 +122,14 @@ def pick_units(lang_or_locale: str | None) -> str:
 
 
 def _place_view(
-    item: Mapping[str, Any], index: int, *, origin: Mapping[str, Any] | None, at: str | None, units: str, lang: str
+    item: Mapping[str, Any],
+    index: int,
+    *,
+    origin: Mapping[str, Any] | None,
+    at: str | None,
+    units: str,
+    lang: str,
+    now: datetime | None,
 ) -> dict[str, Any]:
     at_dt = parse_iso(at)
     kind = str(item.get("kind") or "")
@@ -136,6 +146,7 @@ def _place_view(
         "closing_soon": bool(item.get("closing_soon")),
         "state": state_text(item, at_dt, lang),
         "hours": today_hours(item, at_dt, lang),
+        "hours_heading": hours_heading(item, at_dt, lang, now),
         "phone": str(item.get("phone") or ""),
         "tel": tel_url(item.get("phone")),
         "url": safe_http_url(item.get("url")),
@@ -148,6 +159,26 @@ def _place_view(
 
 def _options(values: Sequence[str], selected: str, label: Any) -> list[dict[str, Any]]:
     return [{"value": v, "label": label(v), "selected": v == selected} for v in values]
+
+
+def _form_moment(raw: str) -> datetime | None:
+    """The `at` the visitor chose, as the wall-clock time they typed (a datetime-local value)."""
+    try:
+        return datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _summary(lang: str, count: int, label: str, open_: str, at: datetime | None) -> str:
+    """The results status line: how many places, open when, near what."""
+    if open_ == "any":
+        keys, extra = ("no_results", "results_near_one", "results_near"), {}
+    elif at is not None:
+        keys, extra = ("no_results_at", "results_at_one", "results_at"), {"when": when_label(at, lang)}
+    else:
+        keys, extra = ("no_results_now", "results_now_one", "results_now"), {}
+    key = keys[0] if count == 0 else keys[1] if count == 1 else keys[2]
+    return t(lang, key, n=count, label=label, **extra)
 
 
 def _tiles_host(tiles_url: str) -> str:
@@ -167,12 +198,14 @@ def render_page(
     static_prefix: str = "/static",
     action: str = "/",
     choices: Mapping[str, Sequence[str]] | None = None,
+    now: datetime | None = None,
 ) -> str:
     """The whole customer page as HTML.
 
     `form` holds the query as received (q, country, product, service, kind, open, at, lat, lon, tz);
     `answer` is the nearest API body or None before a search; `error` a message for the visitor
     (already translated by the caller, or a problem `detail`). Everything from data is autoescaped.
+    `now` (default: the clock) decides whether hours are headed "Today" or with their date.
     """
     lang = norm_lang(lang)
     units = "mi" if units == "mi" else "km"
@@ -184,16 +217,14 @@ def render_page(
     origin = answer.get("origin") if answer and isinstance(answer.get("origin"), Mapping) else None
     at = answer.get("at") if answer and isinstance(answer.get("at"), str) else None
     raw_results = [r for r in (answer or {}).get("results") or [] if isinstance(r, Mapping)]
-    places = [_place_view(r, i, origin=origin, at=at, units=units, lang=lang) for i, r in enumerate(raw_results)]
+    places = [
+        _place_view(r, i, origin=origin, at=at, units=units, lang=lang, now=now) for i, r in enumerate(raw_results)
+    ]
     label = str(origin.get("label") or "") if origin else ""
     if answer is None:
         summary = "" if error else t(lang, "start")
-    elif not places:
-        summary = t(lang, "no_results", label=label)
-    elif len(places) == 1:
-        summary = t(lang, "results_near_one", label=label)
     else:
-        summary = t(lang, "results_near", n=len(places), label=label)
+        summary = _summary(lang, len(places), label, values["open"], _form_moment(values["at"]))
 
     # What the page script needs to draw the map: display strings computed here, once, in the
     # visitor's language, so the script does no formatting of its own.

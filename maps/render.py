@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from maps.text import (
     colon,
     directions_url,
     format_distance,
+    hours_heading,
     kind_label,
     norm_lang,
     parse_iso,
@@ -76,8 +78,11 @@ def popup_html(
     at: str | None,
     units: str = "km",
     lang: str = "en",
+    now: datetime | None = None,
 ) -> str:
-    """The popup body for one result; every value from the data is escaped with js_html_escape."""
+    """The popup body for one result; every value from the data is escaped with js_html_escape.
+
+    `now` (default: the clock) decides whether the hours shown are headed "Today" or with their date."""
     e = js_html_escape
     at_dt = parse_iso(at)
     parts = [f'<div class="locator-popup" lang="{e(lang)}">']
@@ -91,7 +96,8 @@ def popup_html(
     parts.append(f"<br><b>{e(state_text(item, at_dt, lang))}</b>")
     hours = today_hours(item, at_dt, lang)
     if hours:
-        parts.append(f'<br>{e(t(lang, "today"))}{colon(lang)}<ul style="margin:0;padding-left:1.2em">')
+        heading = hours_heading(item, at_dt, lang, now)
+        parts.append(f'<br>{e(heading)}{colon(lang)}<ul style="margin:0;padding-left:1.2em">')
         parts.extend(f"<li>{e(svc)}{colon(lang)} {e(text)}</li>" for svc, text in hours)
         parts.append("</ul>")
     links = []
@@ -128,6 +134,7 @@ def render_map(
     asset_prefix: str = "/assets",
     lang: str = "en",
     units: str = "km",
+    now: datetime | None = None,
 ) -> str:
     """A complete HTML document: the map of `answer` (the nearest API body).
 
@@ -185,7 +192,7 @@ def render_map(
             location=list(pt),
             icon=folium.Icon(color=color, icon=icon, prefix="fa"),
             tooltip=folium.Tooltip(js_html_escape(tip)),
-            popup=folium.Popup(popup_html(item, origin=origin, at=at, units=units, lang=lang), max_width=320),
+            popup=folium.Popup(popup_html(item, origin=origin, at=at, units=units, lang=lang, now=now), max_width=320),
         ).add_to(fmap)
 
     bounds = points + ([origin_pt] if origin_pt else [])

@@ -21,11 +21,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "product": "Product",
         "service": "Service",
         "kind": "Type of place",
-        "open": "Opening",
-        "open_now": "Open at the chosen time",
-        "open_any": "Open or closed",
+        "open": "When",
+        "open_now": "Open now, or at the time below",
+        "open_any": "Any time (open or closed)",
         "at": "Date and time",
-        "at_hint": "Leave empty for now; local time at the place.",
+        "at_hint": "Optional; local time at the place you search.",
         "any": "Any",
         "use_location": "Use my location",
         "locating": "Finding your position…",
@@ -33,7 +33,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "results": "Results",
         "results_near": "{n} places near {label}",
         "results_near_one": "1 place near {label}",
-        "no_results": "No place matches near {label}. Try “Open or closed” or another service.",
+        "results_now": "{n} places open now near {label}",
+        "results_now_one": "1 place open now near {label}",
+        "results_at": "{n} places open on {when} near {label}",
+        "results_at_one": "1 place open on {when} near {label}",
+        "no_results": "No place matches near {label}. Try “Any time” or another service.",
+        "no_results_now": "No place is open now near {label}. Try “Any time” or another time.",
+        "no_results_at": "No place is open on {when} near {label}. Try “Any time” or another time.",
+        "when": "{day} at {time}",
         "start": "Type an address or a postcode to see the nearest places.",
         "map": "Map of the results",
         "map_note": "The list is the same information as the map.",
@@ -46,8 +53,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "closed_opens": "Closed, opens at {time}",
         "closed_opens_day": "Closed, opens {day} at {time}",
         "closed": "Closed",
+        "tomorrow": "tomorrow",
         "today": "Today",
+        "hours_on": "Hours on {day}",
         "closed_today": "closed",
+        "all_day": "open 24 hours",
         "distance": "Distance",
         "phone": "Phone",
         "website": "Website",
@@ -61,6 +71,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind_other": "Place",
         "svc_repair": "Repair",
         "svc_sales": "Sales",
+        "svc_pickup": "Pickup",
+        "svc_training": "Training",
         "svc_default": "Opening hours",
         "unknown_hours": "hours unknown",
     },
@@ -74,11 +86,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "product": "Produit",
         "service": "Service",
         "kind": "Type de lieu",
-        "open": "Ouverture",
-        "open_now": "Ouvert à l’heure choisie",
-        "open_any": "Ouvert ou fermé",
+        "open": "Quand",
+        "open_now": "Ouvert maintenant, ou à l’heure ci-dessous",
+        "open_any": "À tout moment (ouvert ou fermé)",
         "at": "Date et heure",
-        "at_hint": "Laisser vide pour maintenant ; heure locale du lieu.",
+        "at_hint": "Facultatif ; heure locale du lieu recherché.",
         "any": "Tous",
         "use_location": "Utiliser ma position",
         "locating": "Recherche de votre position…",
@@ -86,7 +98,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "results": "Résultats",
         "results_near": "{n} lieux près de {label}",
         "results_near_one": "1 lieu près de {label}",
-        "no_results": "Aucun lieu ne correspond près de {label}. Essayez « Ouvert ou fermé » ou un autre service.",
+        "results_now": "{n} lieux ouverts maintenant près de {label}",
+        "results_now_one": "1 lieu ouvert maintenant près de {label}",
+        "results_at": "{n} lieux ouverts le {when} près de {label}",
+        "results_at_one": "1 lieu ouvert le {when} près de {label}",
+        "no_results": "Aucun lieu ne correspond près de {label}. Essayez « À tout moment » ou un autre service.",
+        "no_results_now": "Aucun lieu n’est ouvert maintenant près de {label}. Essayez « À tout moment » ou une autre heure.",
+        "no_results_at": "Aucun lieu n’est ouvert le {when} près de {label}. Essayez « À tout moment » ou une autre heure.",
+        "when": "{day} à {time}",
         "start": "Saisissez une adresse ou un code postal pour voir les lieux les plus proches.",
         "map": "Carte des résultats",
         "map_note": "La liste donne les mêmes informations que la carte.",
@@ -99,8 +118,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "closed_opens": "Fermé, ouvre à {time}",
         "closed_opens_day": "Fermé, ouvre {day} à {time}",
         "closed": "Fermé",
+        "tomorrow": "demain",
         "today": "Aujourd’hui",
+        "hours_on": "Horaires du {day}",
         "closed_today": "fermé",
+        "all_day": "ouvert 24 h/24",
         "distance": "Distance",
         "phone": "Téléphone",
         "website": "Site web",
@@ -114,6 +136,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "kind_other": "Lieu",
         "svc_repair": "Réparation",
         "svc_sales": "Vente",
+        "svc_pickup": "Retrait",
+        "svc_training": "Formation",
         "svc_default": "Horaires",
         "unknown_hours": "horaires inconnus",
     },
@@ -122,6 +146,10 @@ STRINGS: dict[str, dict[str, str]] = {
 DAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
+}
+MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
 }
 
 
@@ -149,7 +177,14 @@ COUNTRIES: dict[str, tuple[str, str]] = {
     "US": ("United States", "États-Unis"),
 }
 
-PRODUCTS = {"iphone": "iPhone", "ipad": "iPad", "mac": "Mac", "watch": "Apple Watch", "airpods": "AirPods"}
+PRODUCTS = {
+    "iphone": "iPhone",
+    "ipad": "iPad",
+    "mac": "Mac",
+    "watch": "Apple Watch",
+    "airpods": "AirPods",
+    "vision": "Apple Vision Pro",
+}
 
 
 def country_label(code: str, lang: str) -> str:
@@ -225,11 +260,32 @@ def _hhmm(dt: datetime) -> str:
     return dt.strftime("%H:%M")
 
 
+def date_label(day: date, lang: str) -> str:
+    """ "Mon 7 Dec" / "lun. 7 déc." """
+    lang = norm_lang(lang)
+    return f"{DAYS[lang][day.weekday()]} {day.day} {MONTHS[lang][day.month - 1]}"
+
+
+def day_label(day: date, today: date | None, lang: str) -> str:
+    """How to name `day` seen from `today`: "tomorrow", a weekday within the week, else the date."""
+    if today is not None and day == today + timedelta(days=1):
+        return t(lang, "tomorrow")
+    if today is not None and today < day < today + timedelta(days=7):
+        return DAYS[norm_lang(lang)][day.weekday()]
+    return date_label(day, lang)
+
+
+def when_label(moment: datetime, lang: str) -> str:
+    """ "Mon 7 Dec at 11:00" / "lun. 7 déc. à 11:00" (wall-clock time as given)."""
+    return t(lang, "when", day=date_label(moment.date(), lang), time=_hhmm(moment))
+
+
 def state_text(item: Mapping[str, Any], at: datetime | None, lang: str) -> str:
-    """ "Open, closes at 19:00" / "Closed, opens Tue at 09:00", in the place's own local time.
+    """ "Open, closes at 19:00" / "Closed, opens tomorrow at 09:00", in the place's own local time.
 
     `closes_at`/`next_open` carry the location's UTC offset (CONTRACT.md), so their wall-clock time
-    is already local to the place; the weekday is added when it is not the day of `at` there.
+    is already local to the place; the day is added when it is not the day of `at` there ("tomorrow",
+    a weekday within the week, else the date). The schedule's comment ("closed for works") follows.
     """
     today = place_date(item, at)
     if item.get("open"):
@@ -240,22 +296,37 @@ def state_text(item: Mapping[str, Any], at: datetime | None, lang: str) -> str:
             # Same day, or just after midnight tonight: the time alone reads naturally.
             text = t(lang, "open_closes", time=_hhmm(closes))
         else:
-            day = DAYS[norm_lang(lang)][closes.weekday()]
-            text = t(lang, "open_closes_day", day=day, time=_hhmm(closes))
+            text = t(lang, "open_closes_day", day=day_label(closes.date(), today, lang), time=_hhmm(closes))
         if item.get("closing_soon"):
             text += f" ({t(lang, 'closing_soon')})"
-        return text
-    opens = parse_iso(item.get("next_open"))
-    if opens is None:
-        return t(lang, "closed")
-    if today is not None and opens.date() == today:
-        return t(lang, "closed_opens", time=_hhmm(opens))
-    return t(lang, "closed_opens_day", day=DAYS[norm_lang(lang)][opens.weekday()], time=_hhmm(opens))
+    else:
+        opens = parse_iso(item.get("next_open"))
+        if opens is None:
+            text = t(lang, "closed")
+        elif today is not None and opens.date() == today:
+            text = t(lang, "closed_opens", time=_hhmm(opens))
+        else:
+            text = t(lang, "closed_opens_day", day=day_label(opens.date(), today, lang), time=_hhmm(opens))
+    comment = item.get("status_comment")
+    if isinstance(comment, str) and comment.strip():
+        text += f" ({comment.strip()})"
+    return text
+
+
+def hours_heading(item: Mapping[str, Any], at: datetime | None, lang: str, now: datetime | None = None) -> str:
+    """ "Today" when the hours shown are for the place's current day, else "Hours on Mon 7 Dec"."""
+    day = place_date(item, at)
+    current = place_date(item, now or datetime.now(ZoneInfo("UTC")))
+    if day is None or day == current:
+        return t(lang, "today")
+    return t(lang, "hours_on", day=date_label(day, lang))
 
 
 def _ranges_text(ranges: list[tuple[str, str]], lang: str) -> str:
     if not ranges:
         return t(lang, "closed_today")
+    if ranges == [("00:00", "24:00")]:
+        return t(lang, "all_day")
     return ", ".join(f"{a}–{b}" for a, b in ranges)
 
 

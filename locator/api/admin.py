@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hmac
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
@@ -137,3 +139,38 @@ def ingest_runs(
             for row in rows
         ]  # fmt: skip
     return {"runs": runs}
+
+
+class SpecialHoursIn(BaseModel):
+    start: date
+    end: date | None = None
+    hours: str = Field(default="off", max_length=200, description="e.g. '10:00-14:00', or 'off'")
+    service: str = Field(default="", max_length=40)
+    comment: str | None = Field(default=None, max_length=200)
+
+
+@router.get("/locations/{location_id}/special-hours")
+def special_hours_list(
+    _: Admin, engine: Annotated[Engine, Depends(deps.write_engine)], location_id: str
+) -> dict[str, Any]:
+    from locator.special_hours import list_for
+
+    return {"special_hours": list_for(engine, location_id)}
+
+
+@router.post("/locations/{location_id}/special-hours", status_code=201)
+def special_hours_add(
+    _: Admin, engine: Annotated[Engine, Depends(deps.write_engine)], location_id: str, body: SpecialHoursIn
+) -> dict[str, Any]:
+    """Holiday hours or a closure for some days; overrides the feed's hours on those days."""
+    from locator.special_hours import add
+
+    return add(engine, location_id, body.start, body.end or body.start, hours=body.hours, service=body.service,
+               comment=body.comment)  # fmt: skip
+
+
+@router.delete("/special-hours/{special_id}", status_code=204)
+def special_hours_remove(_: Admin, engine: Annotated[Engine, Depends(deps.write_engine)], special_id: int) -> None:
+    from locator.special_hours import remove
+
+    remove(engine, special_id)

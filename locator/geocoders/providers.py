@@ -134,12 +134,18 @@ def _as_list(found: Location | list[Location] | None) -> list[Location]:
 
 
 def _origin(
-    location: Location, *, name: str, precision: str, country: str | None, source: Source = "address"
+    location: Location,
+    *,
+    name: str,
+    precision: str,
+    country: str | None,
+    source: Source = "address",
+    label: str | None = None,
 ) -> Origin:
     return Origin(
         lat=float(location.latitude),
         lon=float(location.longitude),
-        label=str(location.address),
+        label=label or str(location.address),
         source=source,
         geocoder=name,
         country=country.upper() if country else None,
@@ -215,7 +221,8 @@ class PeliasProvider(RemoteProvider):
             "address": "address", "venue": "address", "street": "street", "postalcode": "postcode",
         }.get(str(layer), "place centroid")  # fmt: skip
         cc = props.get("country_code") or (country if props.get("country_a") else None) or country
-        return _origin(location, name=self.name, precision=precision, country=cc)
+        # geopy's address is Pelias' `name` ("123 Main St"); `label` is the full one.
+        return _origin(location, name=self.name, precision=precision, country=cc, label=props.get("label"))
 
 
 class BANProvider(RemoteProvider):

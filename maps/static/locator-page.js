@@ -1,6 +1,5 @@
 /* Progressive enhancement for the customer page (maps/templates/page.html).
- * The server already rendered the results list; this adds the map, "use my location" and the
- * browser's timezone. Everything is local: Leaflet comes from /assets, data from the page itself. */
+ * The server already rendered the results list; this adds the map and "use my location". Everything is local: Leaflet comes from /assets, data from the page itself. */
 (function () {
   "use strict";
 
@@ -17,14 +16,8 @@
   }
   var labels = (data && data.labels) || {};
 
-  // The form's datetime-local value has no offset; the IANA zone lets the server read it as the
-  // visitor's own wall-clock time when it wants to.
-  var tzInput = document.getElementById("tz");
-  if (tzInput && window.Intl && Intl.DateTimeFormat) {
-    try {
-      tzInput.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
-    } catch (e) { /* keep the server-side default */ }
-  }
+  // The form's datetime-local value has no offset: the server reads it as local time at the searched
+  // place (as the hint under the field says), with or without JavaScript, so nothing is added here.
 
   // "Use my location": fill lat/lon, drop the typed text (lat/lon and q are alternatives) and
   // submit the ordinary GET form, so the server renders the answer exactly as without JS.

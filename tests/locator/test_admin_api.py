@@ -28,7 +28,7 @@ def call(server: Server, path: str, *, method: str = "GET", body: bytes | None =
     except urllib.error.HTTPError as error:
         raw, status, response_headers = error.read(), error.code, dict(error.headers)
     kind = response_headers.get("content-type", "")
-    return status, response_headers, json.loads(raw) if "json" in kind else raw.decode()
+    return status, response_headers, json.loads(raw) if "json" in kind and raw else raw.decode()
 
 
 def auth(token: str = TOKEN) -> dict[str, str]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -72,12 +73,12 @@ def test_english_page_lists_results_without_js(answer: dict[str, Any]) -> None:
     assert '<html lang="en"' in html
     doc = _doc(html)
     assert doc.ol_items == len(answer["results"])
-    assert "3 places near 75008 Paris" in html
+    assert "3 places open now near 75008 Paris" in html
     assert "Repair &amp; Co" in html
     assert "Service centre" in html
     assert "2.5 km" in html and "590 m" in html
     assert "Open, closes at 21:00" in html
-    assert "Closed, opens Tue at 09:00" in html
+    assert "Closed, opens tomorrow at 09:00" in html
     assert "Repair: 10:00–12:00, 14:00–19:00" in html
     assert "https://www.openstreetmap.org/directions?to=48.871800%2C2.300300" in html
     # Results come before the map in the document (list first, map beside).
@@ -88,9 +89,9 @@ def test_french_page(answer: dict[str, Any]) -> None:
     html = render_page(lang="fr", form=FORM, answer=answer, error=None, units="km")
     assert '<html lang="fr"' in html
     assert "Trouver un magasin" in html
-    assert "3 lieux près de 75008 Paris" in html
+    assert "3 lieux ouverts maintenant près de 75008 Paris" in html
     assert "2,5 km" in html
-    assert "Fermé, ouvre mar. à 09:00" in html
+    assert "Fermé, ouvre demain à 09:00" in html
     assert "Centre de service" in html
     assert 'hreflang="en"' in html  # the switch to the other language
 
@@ -150,7 +151,7 @@ def test_no_answer_yet_and_error() -> None:
 def test_no_results(answer: dict[str, Any]) -> None:
     answer["results"] = []
     html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
-    assert "No place matches near 75008 Paris" in html
+    assert "No place is open now near 75008 Paris" in html
     assert "<ol" not in html
 
 
@@ -218,3 +219,33 @@ def test_pick_language_query_wins() -> None:
 )
 def test_pick_units(value: str | None, expected: str) -> None:
     assert pick_units(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "form", "expected"),
+    [
+        ("en", {"open": "any"}, "3 places near 75008 Paris"),
+        ("en", {"open": "now", "at": "2025-11-24T10:00"}, "3 places open on Mon 24 Nov at 10:00 near 75008 Paris"),
+        ("fr", {"open": "now", "at": "2025-11-24T10:00"}, "3 lieux ouverts le lun. 24 nov. à 10:00 près de 75008 Paris"),
+        ("fr", {"open": "any", "at": "2025-11-24T10:00"}, "3 lieux près de 75008 Paris"),
+    ],
+)
+def test_status_line_says_when(answer: dict[str, Any], lang: str, form: dict[str, str], expected: str) -> None:
+    html = render_page(lang=lang, form={**FORM, **form}, answer=answer, error=None, units="km")
+    assert expected in html
+
+
+def test_hours_heading_names_the_day_unless_today(answer: dict[str, Any]) -> None:
+    same_day = datetime.fromisoformat("2025-11-24T08:00:00+01:00")
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km", now=same_day)
+    assert "<span>Today:</span>" in html
+    later = datetime.fromisoformat("2025-11-20T08:00:00+01:00")
+    html = render_page(lang="fr", form=FORM, answer=answer, error=None, units="km", now=later)
+    assert "<span>Horaires du lun. 24 nov.\u202f:</span>" in html
+    assert "Aujourd’hui" not in html
+
+
+def test_every_demo_service_and_product_has_a_label() -> None:
+    html = render_page(lang="fr", form={}, answer=None, error=None, units="km")
+    for label in ("Réparation", "Vente", "Retrait", "Formation", "Apple Vision Pro"):
+        assert label in html

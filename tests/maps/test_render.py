@@ -97,7 +97,7 @@ def test_popups_and_tooltips_are_escaped(answer: dict[str, Any], hostile_name: s
 def test_popup_content(answer: dict[str, Any]) -> None:
     html = render_map(answer, lang="en")
     assert "Open, closes at 21:00" in html
-    assert "Closed, opens Tue at 09:00" in html
+    assert "Closed, opens tomorrow at 09:00" in html
     assert "closing soon" in html
     assert "Repair: 10:00–12:00, 14:00–19:00" in html
     assert "Sales: 10:00–21:00" in html

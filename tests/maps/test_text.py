@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from maps.text import address_lines, format_distance, place_date, state_text, today_hours
+from maps.text import address_lines, format_distance, hours_heading, place_date, state_text, today_hours
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ def test_today_hours_evaluates_canonical_hours() -> None:
     at = datetime.fromisoformat("2025-11-24T23:30:00+01:00")  # a Monday in Paris
     hours = {"repair": "Mo-Fr 09:00-12:00,14:00-19:00", "sales": "24/7", "kiosk": "Tu 10:00-11:00"}
     out = dict(today_hours(_item(hours=hours), at, "en"))
-    assert out == {"Repair": "09:00–12:00, 14:00–19:00", "Sales": "00:00–24:00", "Kiosk": "closed"}
+    assert out == {"Repair": "09:00–12:00, 14:00–19:00", "Sales": "open 24 hours", "Kiosk": "closed"}
 
 
 def test_today_is_the_places_day_not_the_callers() -> None:
@@ -69,6 +69,21 @@ def test_state_text() -> None:
     assert state_text(_item(open=False), at, "en") == "Closed"
     later = _item(open=False, next_open="2025-11-24T23:00:00+01:00")
     assert state_text(later, at, "en") == "Closed, opens at 23:00"
+    tomorrow = _item(open=False, next_open="2025-11-25T09:00:00+01:00")
+    assert state_text(tomorrow, at, "en") == "Closed, opens tomorrow at 09:00"
+    assert state_text(tomorrow, at, "fr") == "Fermé, ouvre demain à 09:00"
+    # Beyond a week the weekday alone would mislead: the date is given.
+    works = _item(open=False, next_open="2027-03-01T09:00:00+01:00", status_comment="fermé pour travaux")
+    assert state_text(works, at, "en") == "Closed, opens Mon 1 Mar at 09:00 (fermé pour travaux)"
+    assert state_text(works, at, "fr") == "Fermé, ouvre lun. 1 mars à 09:00 (fermé pour travaux)"
+
+
+def test_hours_heading() -> None:
+    at = datetime.fromisoformat("2025-11-24T23:30:00+00:00")  # already Tuesday in Paris
+    assert hours_heading(_item(), at, "en", now=datetime.fromisoformat("2025-11-25T08:00:00+01:00")) == "Today"
+    assert hours_heading(_item(), at, "en", now=datetime.fromisoformat("2025-11-24T08:00:00+01:00")) == (
+        "Hours on Tue 25 Nov"
+    )
 
 
 def test_address_lines() -> None:

@@ -1,0 +1,422 @@
+"""The provider chain against local fake geocoders (http.server on loopback serving recorded-shape JSON):
+answers, failover, retries, timeouts, the circuit breaker, the cache, the user agent. No network."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from locator.errors import GeocoderUnavailable, NotFound
+from locator.geocode import Origin, geocode
+from locator.geocoders import cache
+from locator.geocoders.chain import Chain, build
+from locator.geocoders.providers import (
+    BANProvider,
+    NominatimProvider,
+    PeliasProvider,
+    PhotonProvider,
+    ProviderOptions,
+    RemoteProvider,
+)
+from locator.geocoders.resilience import CircuitBreaker
+from locator.settings import Settings
+from tests.conftest import SHARED_DATA, ScratchDatabase, start_server, stop_server
+
+UA = "store-locator-tests/1.0 (ops@example.invalid)"
+
+# Shapes as the real servers answer (Nominatim 5 `format=json`, Photon, Pelias /v1/search, BAN /search).
+NOMINATIM_BAKERY = [{
+    "place_id": 108518, "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright",
+    "osm_type": "node", "osm_id": 6522627624, "lat": "47.0660892", "lon": "9.5036065", "class": "shop",
+    "type": "bakery", "place_rank": 30, "importance": 1e-05, "addresstype": "shop", "name": "Dorfbäckerei Herrmann",
+    "display_name": "Dorfbäckerei Herrmann, 29, Gnetsch, Mäls, Balzers, Oberland, 9496, Liechtenstein",
+    "address": {"shop": "Dorfbäckerei Herrmann", "house_number": "29", "road": "Gnetsch", "village": "Mäls",
+                "town": "Balzers", "county": "Oberland", "postcode": "9496", "country": "Liechtenstein",
+                "country_code": "li"},
+    "boundingbox": ["47.0660392", "47.0661392", "9.5035565", "9.5036565"],
+}]  # fmt: skip
+NOMINATIM_MONACO_STREET = [{
+    "place_id": 1, "lat": "43.7400", "lon": "7.4260", "class": "highway", "type": "primary", "place_rank": 26,
+    "addresstype": "road", "display_name": "Boulevard des Moulins, Monte-Carlo, Monaco, 98000, Monaco",
+    "address": {"road": "Boulevard des Moulins", "postcode": "98000", "country_code": "mc"},
+}]  # fmt: skip
+PHOTON = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.3888, 52.5170]},
+     "properties": {"osm_key": "place", "osm_value": "city", "type": "city", "name": "Berlin",
+                    "countrycode": "DE", "country": "Deutschland"}},
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.3417, 48.8592]},
+     "properties": {"osm_key": "building", "type": "house", "housenumber": "12", "street": "Rue de Berlin",
+                    "city": "Paris", "postcode": "75001", "countrycode": "FR", "country": "France"}},
+]}  # fmt: skip
+PELIAS = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-86.4751, 32.4609]},
+     "properties": {"layer": "address", "name": "123 Main St", "label": "123 Main St, Prattville, AL, USA",
+                    "country_a": "USA", "country_code": "US", "confidence": 1}},
+]}  # fmt: skip
+BAN = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.3163, 48.8698]},
+     "properties": {"label": "55 Rue du Faubourg Saint-Honoré 75008 Paris", "score": 0.97,
+                    "type": "housenumber", "postcode": "75008", "city": "Paris", "housenumber": "55"}},
+]}  # fmt: skip
+
+
+@dataclass
+class Reply:
+    body: Any = None
+    status: int = 200
+    delay: float = 0.0
+
+
+@dataclass
+class FakeGeocoder:
+    """A loopback HTTP server: `replies` is consumed in order, the last one repeats; every request is kept."""
+
+    replies: list[Reply]
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def count(self) -> int:
+        return len(self.requests)
+
+    def start(self) -> FakeGeocoder:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urllib.parse.urlsplit(self.path)
+                fake.requests.append(
+                    {"path": parts.path, "query": dict(urllib.parse.parse_qsl(parts.query)),
+                     "user_agent": self.headers.get("User-Agent")}
+                )  # fmt: skip
+                reply = fake.replies[min(len(fake.requests), len(fake.replies)) - 1]
+                if reply.delay:
+                    time.sleep(reply.delay)
+                payload = json.dumps(reply.body if reply.status == 200 else {"error": "boom"}).encode()
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@pytest.fixture()
+def fakes() -> Iterator[Callable[..., FakeGeocoder]]:
+    started: list[FakeGeocoder] = []
+
+    def make(*replies: Reply) -> FakeGeocoder:
+        fake = FakeGeocoder(list(replies)).start()
+        started.append(fake)
+        return fake
+
+    yield make
+    for fake in started:
+        fake.stop()
+
+
+@pytest.fixture()
+def engine(module_db: ScratchDatabase) -> Iterator[Engine]:
+    """An empty gazetteer (the providers are under test), the cache emptied before each test."""
+    with module_db.engine.begin() as conn:
+        conn.execute(text("TRUNCATE geocode_cache"))
+    yield module_db.engine
+
+
+def options(fake: FakeGeocoder, **overrides: Any) -> ProviderOptions:
+    base: dict[str, Any] = {
+        "url": fake.url, "user_agent": UA, "timeout": 2.0, "retries": 1, "retry_wait": 0.0,
+        "breaker_failures": 3, "breaker_reset": 60.0,
+    }  # fmt: skip
+    return ProviderOptions(**{**base, **overrides})
+
+
+def state(provider: RemoteProvider) -> str:
+    return provider.breaker.state
+
+
+def ask(engine: Engine, chain: Chain, q: str, country: str | None = None) -> Origin:
+    with engine.connect() as conn:
+        return geocode(conn, q, country, chain=chain)
+
+
+def test_nominatim_answer_user_agent_and_country(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(NOMINATIM_BAKERY))
+    chain = Chain(["gazetteer", NominatimProvider(options(fake))])
+    origin = ask(engine, chain, "Gnetsch 29, Balzers", "LI")
+    assert (origin.geocoder, origin.source, origin.precision, origin.country) == (
+        "nominatim",
+        "address",
+        "address",
+        "LI",
+    )
+    assert origin.label.startswith("Dorfbäckerei Herrmann, 29, Gnetsch")
+    assert (origin.lat, origin.lon) == (47.0660892, 9.5036065)
+    request = fake.requests[0]
+    assert request["path"] == "/search" and request["user_agent"] == UA
+    assert request["query"]["q"] == "Gnetsch 29, Balzers"
+    assert request["query"]["countrycodes"] == "LI" and request["query"]["format"] == "json"
+
+
+def test_the_same_question_is_asked_once(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(NOMINATIM_BAKERY))
+    chain = Chain([NominatimProvider(options(fake))])
+    first = ask(engine, chain, "Gnetsch 29, Balzers", "LI")
+    # Case, spacing and comma spacing do not make a new question; a new process (chain) reads the same table.
+    again = ask(engine, Chain([NominatimProvider(options(fake))]), "  gnetsch 29 ,BALZERS ", "li")
+    assert again == first and fake.count == 1
+    ask(engine, chain, "Gnetsch 29, Balzers")  # another country hint is another question
+    assert fake.count == 2
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT provider, query_key, country FROM geocode_cache ORDER BY country")).all()
+    assert [tuple(r) for r in stored] == [
+        ("nominatim", "gnetsch 29, balzers", ""),
+        ("nominatim", "gnetsch 29, balzers", "LI"),
+    ]
+
+
+def test_nothing_found_is_cached_and_is_a_404(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply([]))
+    chain = Chain(["gazetteer", NominatimProvider(options(fake))])
+    for _ in range(2):
+        with pytest.raises(NotFound):
+            ask(engine, chain, "Nowhere Lane 1")
+    assert fake.count == 1
+
+
+def test_expired_answers_are_asked_again(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(NOMINATIM_BAKERY))
+    chain = Chain([NominatimProvider(options(fake))])
+    ask(engine, chain, "Gnetsch 29")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE geocode_cache SET expires_at = now() - interval '1 second'"))
+    ask(engine, chain, "Gnetsch 29")
+    assert fake.count == 2
+    assert cache.purge_expired(engine) == 0  # the second answer replaced the expired one
+
+
+def test_a_5xx_is_retried(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(status=500), Reply(NOMINATIM_BAKERY))
+    origin = ask(engine, Chain([NominatimProvider(options(fake, retries=1))]), "Gnetsch 29")
+    assert origin.geocoder == "nominatim" and fake.count == 2
+
+
+def test_a_timeout_passes_to_the_next_provider(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    slow = fakes(Reply(NOMINATIM_BAKERY, delay=1.5))
+    photon = fakes(Reply(PHOTON))
+    chain = Chain([NominatimProvider(options(slow, timeout=0.3, retries=1)), PhotonProvider(options(photon))])
+    started = time.monotonic()
+    origin = ask(engine, chain, "Berlin")
+    assert origin.geocoder == "photon" and origin.label.startswith("Berlin")
+    assert slow.count == 2  # one try and one retry, each abandoned after 0.3 s
+    assert time.monotonic() - started < 1.5
+    with engine.connect() as conn:  # the failure was not cached, the answer was
+        assert conn.execute(text("SELECT array_agg(provider) FROM geocode_cache")).scalar() == ["photon"]
+
+
+def test_all_providers_down_is_a_503(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    broken = fakes(Reply(status=500))
+    refused = FakeGeocoder([]).start()
+    url = refused.url
+    refused.stop()  # nothing listens there any more: connection refused
+    chain = Chain([
+        "gazetteer",
+        NominatimProvider(options(broken, retries=0)),
+        PeliasProvider(ProviderOptions(url=url, user_agent=UA, timeout=1.0, retries=0)),
+    ])  # fmt: skip
+    with pytest.raises(GeocoderUnavailable, match="nominatim, pelias did not answer"):
+        ask(engine, chain, "Gnetsch 29")
+
+
+def test_the_breaker_opens_and_recovers(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(status=503), Reply(status=503), Reply(NOMINATIM_BAKERY))
+    provider = NominatimProvider(options(fake, retries=0, breaker_failures=2, breaker_reset=0.3))
+    chain = Chain([provider])
+    for q in ("a 1", "a 2"):
+        with pytest.raises(GeocoderUnavailable):
+            ask(engine, chain, q)
+    assert state(provider) == "open"
+    with pytest.raises(GeocoderUnavailable):
+        ask(engine, chain, "a 3")
+    assert fake.count == 2  # the open circuit did not call out
+    time.sleep(0.35)
+    assert state(provider) == "half-open"
+    assert ask(engine, chain, "a 4").geocoder == "nominatim"
+    assert state(provider) == "closed" and fake.count == 3
+
+
+def test_breaker_half_open_lets_one_trial_through() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(failures=1, reset_after=10, clock=lambda: now[0])
+    breaker.record_failure()
+    assert not breaker.allow()
+    now[0] = 10.0
+    assert breaker.allow() and not breaker.allow()  # one trial at a time
+    breaker.record_failure()
+    assert str(breaker.state) == "open" and not breaker.allow()
+    now[0] = 20.0
+    assert breaker.allow()
+    breaker.record_success()
+    assert str(breaker.state) == "closed" and breaker.allow() and breaker.allow()
+
+
+def test_a_400_is_no_answer_not_an_outage(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(status=400))
+    provider = NominatimProvider(options(fake, breaker_failures=1))
+    with pytest.raises(NotFound):
+        ask(engine, Chain([provider]), "???")
+    assert state(provider) == "closed" and fake.count == 1
+
+
+def test_rate_limit_spaces_requests(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(NOMINATIM_BAKERY))
+    chain = Chain([NominatimProvider(options(fake, min_delay=0.4))])
+    started = time.monotonic()
+    for q in ("q 1", "q 2", "q 3"):
+        ask(engine, chain, q)
+    assert time.monotonic() - started >= 0.8 and fake.count == 3
+
+
+def test_photon_keeps_the_answer_in_the_country(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(PHOTON))
+    origin = ask(engine, Chain([PhotonProvider(options(fake))]), "12 rue de Berlin", "FR")
+    assert (origin.country, origin.precision, origin.geocoder) == ("FR", "address", "photon")
+    assert fake.requests[0]["path"] == "/api" and fake.requests[0]["query"]["limit"] == "5"
+
+
+def test_pelias_and_ban_shapes(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    pelias, ban = fakes(Reply(PELIAS)), fakes(Reply(BAN))
+    origin = ask(engine, Chain([PeliasProvider(options(pelias))]), "123 Main St, Prattville", "US")
+    assert (origin.label, origin.precision, origin.country) == ("123 Main St, Prattville, AL, USA", "address", "US")
+    assert pelias.requests[0]["path"] == "/v1/search" and pelias.requests[0]["query"]["boundary.country"] == "US"
+    chain = Chain([BANProvider(options(ban))])
+    origin = ask(engine, chain, "55 rue du Faubourg Saint-Honoré, Paris", "FR")
+    assert (origin.precision, origin.country, origin.geocoder) == ("address", "FR", "ban")
+    assert ban.requests[0]["path"] == "/search"
+    with pytest.raises(NotFound):  # BAN knows France only: not asked about Germany
+        ask(engine, chain, "Marienplatz 1, München", "DE")
+    assert ban.count == 1
+
+
+@pytest.fixture()
+def monaco(engine: Engine) -> Iterator[Engine]:
+    from ingest.postcodes import load_file
+
+    path = SHARED_DATA / "geonames-postcodes" / "zipcodes.mc.csv"
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    load_file(engine, path)
+    yield engine
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM postcodes"))
+
+
+def test_gazetteer_first_provider_for_the_street(monaco: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    fake = fakes(Reply(NOMINATIM_MONACO_STREET))
+    chain = Chain(["gazetteer", NominatimProvider(options(fake))])
+    assert ask(monaco, chain, "98000", "MC").geocoder == "gazetteer"  # a postcode alone never leaves the machine
+    assert fake.count == 0
+    origin = ask(monaco, chain, "Boulevard des Moulins, 98000 Monaco", "MC")
+    assert (origin.geocoder, origin.precision) == ("nominatim", "street") and fake.count == 1
+
+
+def test_the_gazetteer_answer_stands_when_providers_are_down(
+    monaco: Engine, fakes: Callable[..., FakeGeocoder]
+) -> None:
+    fake = fakes(Reply(status=500))
+    chain = Chain(["gazetteer", NominatimProvider(options(fake, retries=0))])
+    origin = ask(monaco, chain, "Boulevard des Moulins, 98000 Monaco", "MC")
+    assert (origin.geocoder, origin.source, origin.precision) == ("gazetteer", "address", "postcode")
+
+
+def test_chain_configuration() -> None:
+    settings = Settings(geocoders="gazetteer, nominatim,photon", nominatim_url="http://127.0.0.1:1/nominatim/",
+                        photon_url="127.0.0.1:2", user_agent=UA, geocoder_timeout_s=1.5)  # fmt: skip
+    chain = build(settings)
+    assert chain.names == ["gazetteer", "nominatim", "photon"]
+    nominatim = chain.provider("nominatim")
+    assert nominatim.geocoder.domain == "127.0.0.1:1/nominatim" and nominatim.geocoder.scheme == "http"
+    assert nominatim.geocoder.timeout == 1.5 and nominatim.geocoder.headers["User-Agent"] == UA
+    with pytest.raises(ValueError, match="LOCATOR_NOMINATIM_URL is not set"):
+        build(Settings(geocoders="gazetteer,nominatim", nominatim_url=""))
+    with pytest.raises(ValueError, match="unknown geocoder"):
+        build(Settings(geocoders="gazetteer,google"))
+    assert build(Settings()).names == ["gazetteer"]  # nothing leaves the machine unless configured
+
+
+def test_the_api_says_503_when_providers_are_down(
+    module_db: ScratchDatabase, fakes: Callable[..., FakeGeocoder], tmp_path: Path
+) -> None:
+    up, down = fakes(Reply(NOMINATIM_BAKERY)), fakes(Reply(status=500))
+    for fake, expected in ((up, 200), (down, 503)):
+        server = start_server(
+            {"LOCATOR_DATABASE_URL": module_db.url, "LOCATOR_RATE_LIMIT": "0",
+             "LOCATOR_GEOCODERS": "gazetteer,nominatim", "LOCATOR_NOMINATIM_URL": fake.url,
+             "LOCATOR_GEOCODER_RETRIES": "0", "LOCATOR_USER_AGENT": UA},
+            tmp_path / f"uvicorn-{expected}.log",
+        )  # fmt: skip
+        try:
+            try:
+                with urllib.request.urlopen(server.url + "/v1/geocode?q=Gnetsch+29+Balzers+" + str(expected)) as r:
+                    status, content_type, body = r.status, r.headers["content-type"], json.loads(r.read())
+            except urllib.error.HTTPError as exc:
+                status, content_type, body = exc.code, exc.headers["content-type"], json.loads(exc.read())
+        finally:
+            stop_server(server)
+        assert status == expected, body
+        if expected == 200:
+            assert body["geocoder"] == "nominatim" and body["source"] == "address"
+        else:
+            assert content_type == "application/problem+json" and body["status"] == 503
+            assert "nominatim did not answer" in body["detail"]
+    assert up.requests[0]["user_agent"] == UA
+
+
+def test_remote_provider_is_abstract() -> None:
+    with pytest.raises(NotImplementedError):
+        RemoteProvider(ProviderOptions(url="http://127.0.0.1:9", user_agent=UA))
+
+
+def test_a_cache_that_cannot_be_written_does_not_fail_the_answer(engine: Engine) -> None:
+    # A read-only replica as the engine: the write is refused, logged, and the caller goes on.
+    origin = Origin(1.0, 2.0, "x", "address", "nominatim", None, "address")
+    readonly = engine.execution_options(postgresql_readonly=True)
+    cache.put(readonly, "nominatim", "q", None, origin, timedelta(minutes=1))
+    with engine.connect() as conn:
+        assert cache.get(conn, "nominatim", "q", None) == (False, None)
+    cache.put(engine, "nominatim", "Q ", None, origin, timedelta(minutes=1))
+    with engine.connect() as conn:
+        assert cache.get(conn, "nominatim", "q", None) == (True, origin)
