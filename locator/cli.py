@@ -365,4 +365,26 @@ def serve(
 
 
 def main() -> None:
-    app()
+    """Run the CLI; database and core errors end in one clear line, never a traceback."""
+    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+    try:
+        app(standalone_mode=True)
+    except OperationalError as exc:
+        errors.print(f"[red]error:[/red] the database does not answer: {_first_line(exc)}\n"
+                     "start it with `locator db up` or check LOCATOR_DATABASE_URL")  # fmt: skip
+        raise SystemExit(1) from None
+    except ProgrammingError as exc:
+        errors.print(f"[red]error:[/red] {_first_line(exc)}\nthe schema may be out of date: run `locator db init`")
+        raise SystemExit(1) from None
+    except DBAPIError as exc:
+        errors.print(f"[red]error:[/red] database error: {_first_line(exc)}")
+        raise SystemExit(1) from None
+    except LocatorError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from None
+
+
+def _first_line(exc: Exception) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__

@@ -103,8 +103,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "results_at": "{n} lieux ouverts le {when} près de {label}",
         "results_at_one": "1 lieu ouvert le {when} près de {label}",
         "no_results": "Aucun lieu ne correspond près de {label}. Essayez « À tout moment » ou un autre service.",
-        "no_results_now": "Aucun lieu n’est ouvert maintenant près de {label}. Essayez « À tout moment » ou une autre heure.",
-        "no_results_at": "Aucun lieu n’est ouvert le {when} près de {label}. Essayez « À tout moment » ou une autre heure.",
+        "no_results_now": (
+            "Aucun lieu n’est ouvert maintenant près de {label}. Essayez « À tout moment » ou une autre heure."
+        ),
+        "no_results_at": (
+            "Aucun lieu n’est ouvert le {when} près de {label}. Essayez « À tout moment » ou une autre heure."
+        ),
         "when": "{day} à {time}",
         "start": "Saisissez une adresse ou un code postal pour voir les lieux les plus proches.",
         "map": "Carte des résultats",

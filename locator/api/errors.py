@@ -70,9 +70,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        from sqlalchemy.exc import InterfaceError, OperationalError
+        from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
         if isinstance(exc, OperationalError | InterfaceError):
             return problem(503, "database unavailable", "the database did not answer")
+        if isinstance(exc, DataError):
+            # The database refused a value the request carried (NUL in text, a number out of range): the
+            # client's mistake, not ours; logged all the same, since a parameter check is missing somewhere.
+            log.warning("database refused a request value on %s: %s", request.url.path, exc.orig)
+            return problem(422, "invalid parameter", "a parameter holds a value the database cannot store")
         log.exception("unexpected error on %s", request.url.path)
         return problem(500, "internal error", "an unexpected error occurred; it has been logged")

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from locator.answers import Where, geojson, locate, location_answer, nearest_answer, origin_dict
 from locator.api import dependencies as deps
-from locator.api.params import NearestParams, nearest_params
+from locator.api.params import NO_NUL, NearestParams, nearest_params
 from locator.geocode import MAX_QUERY_LENGTH
 from locator.settings import Settings
 
@@ -172,7 +172,7 @@ def nearest(
     responses=_ok(LocationDetail, {"application/ld+json": {"schema": {"type": "object"}}}),
 )
 def location(
-    location_id: Annotated[str, Path(max_length=128)],
+    location_id: Annotated[str, Path(max_length=128, pattern=NO_NUL)],
     engine: Annotated[Engine, Depends(deps.engine)],
     settings: Annotated[Settings, Depends(deps.settings)],
     at: Annotated[datetime | None, Query(description="ISO-8601 instant with offset; default now")] = None,
@@ -198,7 +198,7 @@ def location(
 @router.get("/geocode", response_model=None, responses=_ok(OriginModel))
 def geocode(
     engine: Annotated[Engine, Depends(deps.engine)],
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH)],
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NO_NUL)],
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
 ) -> dict[str, Any]:
     """Where a postcode, address or place name is: the `origin` object of a nearest answer."""

@@ -14,6 +14,9 @@ from locator.geocode import MAX_QUERY_LENGTH
 from locator.search import MAX_LIMIT, MAX_OPEN_FOR, MAX_RADIUS_KM
 
 MAX_FILTER_VALUES = 20
+# PostgreSQL text cannot hold NUL: refuse it at the edge (a 422 naming the parameter) instead of letting the
+# database fail the query.
+NO_NUL = r"^[^\x00]*$"
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ def _values(name: str, values: list[str] | None) -> tuple[str, ...]:
 
 
 def nearest_params(
-    q: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH, description="postcode or address")] = None,
+    q: Annotated[
+        str | None, Query(max_length=MAX_QUERY_LENGTH, pattern=NO_NUL, description="postcode or address")
+    ] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")] = None,

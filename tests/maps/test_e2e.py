@@ -48,7 +48,8 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (make test installs it)"),
     pytest.mark.skipif(
         not verify_assets(ASSETS),
-        reason=f"no verified front-end assets in {ASSETS}; run `python -m maps.assets .locator/assets` (make test does)",
+        reason=f"no verified front-end assets in {ASSETS}; "
+        "run `python -m maps.assets .locator/assets` (make test does)",
     ),
 ]
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -194,7 +195,7 @@ def _next_monday() -> date:
 def test_search_at_a_chosen_time(base: str, tmp_path: Path) -> None:
     """Open at a chosen weekday morning next week: every place shown is open then."""
     monday = _next_monday() + timedelta(days=7)  # a week ahead: never today, whatever the clock
-    with chromium(tmp_path, base, locale="en-GB", timezone_id="Europe/Paris") as (ctx, rec):
+    with chromium(tmp_path, base, locale="en-GB", timezone_id="America/New_York") as (ctx, rec):
         page = ctx.new_page()
         page.goto(base + "/", wait_until="networkidle")
         page.fill("#q", "75008")
@@ -207,8 +208,15 @@ def test_search_at_a_chosen_time(base: str, tmp_path: Path) -> None:
         assert items.count() >= 1
         states = page.locator("ol.places > li .place-state").all_inner_texts()
         assert all(s.startswith("Open") for s in states), states
-        # The chosen time stays in the form, and the hours shown are that day's.
+        # The chosen time stays in the form; the status line and the hours say which day they are for.
         assert page.input_value("#at").startswith(monday.isoformat())
+        day = f"Mon {monday.day} {monday.strftime('%b')}"
+        assert f"open on {day} at 11:00 near 75008" in page.inner_text("#results-summary")
+        assert page.locator(".place-hours > span").first.inner_text() == f"Hours on {day}:"
+        # Read as 11:00 in Paris (the searched place), whatever the browser's own timezone.
+        api = nearest_json(base, q="75008", open="now", at=f"{monday.isoformat()}T11:00:00+01:00")
+        assert list_names(page) == [r["name"] for r in api["results"]]
+        screenshot(page, "e2e-page-at.png")
         assert rec.foreign() == []
         assert rec.errors == []
 

@@ -107,7 +107,7 @@ def test_popup_content(answer: dict[str, Any]) -> None:
     assert "https://example.com/repair" in html
     fr = render_map(answer, lang="fr")
     assert '<html lang="fr">' in fr
-    assert "Fermé, ouvre mar. à 09:00" in fr
+    assert "Fermé, ouvre demain à 09:00" in fr
 
 
 def test_marker_colours() -> None:
