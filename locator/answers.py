@@ -47,8 +47,9 @@ def locate(engine: Engine, where: Where) -> Origin:
             return reverse(conn, where.lat, where.lon)
     except Exception as exc:
         from sqlalchemy.exc import InterfaceError, OperationalError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-        if isinstance(exc, OperationalError | InterfaceError):
+        if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
             raise DatabaseUnavailable("the database did not answer") from exc
         raise
 

@@ -25,6 +25,7 @@ from locator.errors import DatabaseUnavailable
 from locator.settings import Settings, get_settings
 
 MIGRATION_LOCK = 7_214_001  # pg_advisory_lock key: one `db init` at a time
+REQUEST_THREADS = 40  # anyio's default thread limiter: the most sync requests one worker runs at once
 
 
 class ClusterError(RuntimeError):
@@ -36,8 +37,14 @@ def make_engine(settings: Settings, *, read: bool = False) -> Engine:
     return create_engine(
         settings.sqlalchemy_url(read=read),
         pool_size=settings.pool_size,
-        max_overflow=settings.pool_size,
-        pool_pre_ping=True,
+        # Room for every request thread (Starlette runs sync routes on anyio's 40-thread limiter): with fewer
+        # connections than threads, a burst waits on the pool, and after pool_timeout (2 s) healthy requests
+        # failed with 503 under 64 connections of load. Idle overflow connections are closed on return.
+        max_overflow=max(settings.pool_size, REQUEST_THREADS - settings.pool_size),
+        # No pre-ping: it costs a round trip on every checkout (two per nearest request). A connection that
+        # died in an outage fails its first statement instead; SQLAlchemy then invalidates the whole pool, the
+        # request gets a 503, and later checkouts reconnect (tests/locator/test_robustness.py).
+        pool_pre_ping=False,
         pool_timeout=settings.connect_timeout_s,
         connect_args={
             "connect_timeout": settings.connect_timeout_s,

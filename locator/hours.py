@@ -153,7 +153,18 @@ def resolve_region(country: str, region: str | None, cls: type | None = None) ->
     for alias, target in aliases.items():
         if _fold(alias) == folded:
             return target
+    # Word order and "U.S." vs "United States" differ between sources: the package's "Virgin Islands, U.S."
+    # is "United States Virgin Islands" in OSM and Nominatim.
+    words = _name_words(code)
+    for alias, target in aliases.items():
+        if _name_words(alias) == words:
+            return target
     return None
+
+
+def _name_words(name: str) -> frozenset[str]:
+    text = re.sub(r"\bunited\s+states\b|\bu\.\s*s\.?(?=\W|$)", " us ", name.casefold())
+    return frozenset(_fold(word) for word in re.split(r"[\s,()/-]+", text) if _fold(word))
 
 
 _ISO_ALIASES: dict[str, dict[str, str]] = {"FR": {"67": "6AE", "68": "6AE"}}
@@ -435,9 +446,7 @@ def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | Non
     `We,Fr PH` and `SH We` (intersection), `2024 SH` / `Jan-Feb SH` (filtered by year/month).
     """
     tokens = rule.body.split()
-    index = next(
-        (i for i, t in enumerate(tokens) if any(_HOLIDAY_ITEM.match(item) for item in t.split(","))), None
-    )
+    index = next((i for i, t in enumerate(tokens) if any(_HOLIDAY_ITEM.match(item) for item in t.split(","))), None)
     if index is None:
         return [rule]
     items = tokens[index].split(",")
@@ -484,6 +493,53 @@ def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | Non
         return [date_rule]
     other_rule = _Rule(" ".join(p for p in (",".join(others), rest) if p), rule.modifier, rule.comment, ",")
     return [other_rule, date_rule]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Easter-relative date ranges
+# --------------------------------------------------------------------------------------------------------
+
+# `easter-Apr 20`, `easter +1 day-Apr 20`: the library lets the previous year's range (Easter 2011 was Apr 24,
+# after Apr 20) wrap into the next year, so 2012 reads Jan 01-Apr 20 instead of Apr 08-Apr 20. As in the
+# reference, a year's span is decided by that year's Easter: written out with explicit dates per year.
+_EASTER_TO_DATE = re.compile(rf"(?<![\w-])easter(?: (?P<sign>[+-])(?P<n>\d+) days?)?-{_MO} (?P<day>\d\d)(?![\d:])")
+
+
+def _easter(year: int) -> date:
+    """Western (Gregorian) Easter Sunday: the anonymous Gregorian algorithm."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 - the algorithm's own name
+    m = (a + 11 * h + 22 * l) // 451
+    month, day = divmod(h + l - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def _expand_easter_ranges(rule: _Rule, year: int) -> _Rule:
+    if "easter" not in rule.body:
+        return rule
+
+    def explicit(match: re.Match[str]) -> str:
+        offset = int(match["n"] or 0) * (-1 if match["sign"] == "-" else 1)
+        month = _MONTHS.index(match.group(3)) + 1
+        spans = []
+        for y in (year - 1, year, year + 1):
+            start = _easter(y) + timedelta(days=offset)
+            end = date(y, month, int(match["day"]))
+            if end >= start:
+                spans.append(f"{_osm_date(start)}-{_osm_date(end)}")
+            else:
+                # Easter falls after the end date this year: the range wraps within the year, as a
+                # fixed-date range (`Dec 25-Jan 06`) does; each year's span depends on that year's Easter.
+                spans.append(f"{_osm_date(date(y, 1, 1))}-{_osm_date(end)}")
+                spans.append(f"{_osm_date(start)}-{_osm_date(date(y, 12, 31))}")
+        return ",".join(spans)
+
+    body = _EASTER_TO_DATE.sub(explicit, rule.body)
+    return rule if body == rule.body else _Rule(body, rule.modifier, rule.comment, rule.sep)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -650,9 +706,7 @@ class Schedule:
         self._groups = _groups(self.canonical, sun)
         if self.special:
             self._groups[0][-1].sep = ";"
-            self._groups[0].extend(
-                _Rule.parse(s.as_rule(), ";") for s in self.special
-            )
+            self._groups[0].extend(_Rule.parse(s.as_rule(), ";") for s in self.special)
             self._groups[0][-1].sep = ""
         self.warnings = tuple(warnings)
         # Build once now so that a bad exception or rewrite fails at load time, not at query time.
@@ -669,7 +723,7 @@ class Schedule:
         coords: tuple[float, float] | None = None,
         special: Iterable[SpecialHours] = (),
     ) -> Schedule:
-        normalized = normalize(value)
+        normalized = normalize(value, country=country)
         return cls(
             canonical=normalized.canonical,
             timezone=timezone,
@@ -694,6 +748,7 @@ class Schedule:
         for group in self._groups:
             rules: list[_Rule] = []
             for rule in group:
+                rule = _expand_easter_ranges(rule, year)
                 rules.extend(_expand_holidays(rule, dates) if self._kinds else [rule])
             out.append(_join(rules))
         return out

@@ -305,12 +305,12 @@ _PHRASES: tuple[tuple[str, str, str], ...] = (
         "Mo-Su",
         "every day",
     ),
+    (r"(?:one\s+)?day\s+after\s+(?:public\s+)?holidays?", "PH +1 day", "the day after a holiday"),
+    (r"(?:one\s+)?day\s+before\s+(?:public\s+)?holidays?", "PH -1 day", "the day before a holiday"),
     (r"(?:jours?\s+)?f[ée]ri[ée]s?|(?:public|bank)\s+holidays?|jours?\s+f[ée]ri[ée]s?", "PH", "public holidays"),
     (r"school\s*holidays?|vacances\s+scolaires", "SH", "school holidays"),
     (r"week\s*-?\s*ends?|wochenenden?|fin(?:es)?\s+de\s+semana", "Sa,Su", "the weekend"),
     (r"(?:work|week)\s*days?|werktags?|werktage|en\s+semaine|on\s+work\s+days?", "Mo-Fr", "working days"),
-    (r"(?:one\s+)?day\s+after\s+(?:public\s+)?holidays?", "PH +1 day", "the day after a holiday"),
-    (r"(?:one\s+)?day\s+before\s+(?:public\s+)?holidays?", "PH -1 day", "the day before a holiday"),
     (
         r"sonn-?\s*(?:und|/|-)\s*feiertag(?:e|en|s)?|sonntag\s+und\s+an\s+feiertagen"
         r"|sonn\s+und\s+feiertag(?:e|en|s)?",
@@ -347,6 +347,7 @@ class _Rewriter:
     raw: str
     segments: list[_Segment]
     warnings: list[str] = field(default_factory=list)
+    country: str | None = None  # ISO code of the place, when known: decides a few language-specific words
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -404,6 +405,66 @@ def _split_comments(raw: str) -> list[_Segment]:
 # --------------------------------------------------------------------------------------------------------
 
 
+_FREE_COMMENTS = re.compile(
+    r"(?<![\w\"])(?:nach[\s_]+vereinbarung|(?:on|by)[\s_]+appointment|sur[\s_]+rendez[\s_-]*vous"
+    r"|auf[\s_]+anfrage|sur[\s_]+demande)(?![\w\"])",
+    re.IGNORECASE,
+)
+
+
+def _fix_free_comments(rw: _Rewriter) -> None:
+    """``open nach Vereinbarung``, ``open on_appointment``: well-known free text written without quotes
+    becomes the rule's comment (``open "nach Vereinbarung"``)."""
+    segments: list[_Segment] = []
+    for seg in rw.segments:
+        if seg.comment:
+            segments.append(seg)
+            continue
+        last = 0
+        for match in _FREE_COMMENTS.finditer(seg.text):
+            words = re.sub(r"[\s_]+", " ", match.group(0))
+            rw.warn(f'free text {match.group(0)!r} read as the comment "{words}"')
+            segments.append(_Segment(seg.text[last : match.start()], seg.origin[last : match.start()], False))
+            text = f'"{words}"'
+            segments.append(_Segment(text, [seg.origin[match.start()]] * len(text), True))
+            last = match.end()
+        segments.append(_Segment(seg.text[last:], seg.origin[last:], False) if last else seg)
+    rw.segments = [seg for seg in segments if seg.text or seg.comment]
+
+
+def _fix_comment_position(rw: _Rewriter) -> None:
+    """``We "call first" 10:00-16:00``: a comment inside a rule belongs at its end (the engine reads it only
+    there); the selectors and times after it are moved before it."""
+    segs = rw.segments
+    k = 0
+    while k < len(segs):
+        comment = segs[k]
+        after = segs[k + 1] if k + 1 < len(segs) else None
+        if not comment.comment or after is None or after.comment:
+            k += 1
+            continue
+        end = min((i for i in (after.text.find(";"), after.text.find("||")) if i >= 0), default=len(after.text))
+        moved = after.text[:end]
+        if not moved.strip() or moved.lstrip().startswith((":", ",")):
+            k += 1
+            continue
+        rw.warn(f"comment {comment.text} moved after {moved.strip()!r}")
+        lead = len(moved) - len(moved.lstrip())
+        if k > 0 and not segs[k - 1].comment:
+            before = segs[k - 1]
+        else:
+            before = _Segment("", [], False)
+            segs.insert(k, before)
+            k += 1
+        if before.text and not before.text.endswith(" "):
+            before.text += " "
+            before.origin.append(after.origin[0])
+        before.text += moved.strip() + " "
+        before.origin.extend([*after.origin[lead : lead + len(moved.strip())], after.origin[end - 1]])
+        after.text, after.origin = after.text[end:], after.origin[end:]
+        k += 1
+
+
 def _fix_characters(rw: _Rewriter) -> None:
     """Full-width, superscript and subscript digits/colons, odd dashes and tabs become plain ASCII."""
     for seg in rw.segments:
@@ -411,7 +472,7 @@ def _fix_characters(rw: _Rewriter) -> None:
             continue
         out: list[str] = []
         origin: list[int] = []
-        for ch, where in zip(seg.text, seg.origin, strict=True):
+        for index, (ch, where) in enumerate(zip(seg.text, seg.origin, strict=True)):
             new = ch
             if ch in _UNICODE_DASHES:
                 new = "-"
@@ -422,15 +483,44 @@ def _fix_characters(rw: _Rewriter) -> None:
                 # "12°°" is how some keyboards type a superscript "00".
                 new = "0"
                 rw.warn("'°' read as the digit 0")
+            elif ch in _SUPERSCRIPT_DIGITS:
+                new = str(_SUPERSCRIPT_DIGITS.index(ch))
+                rw.warn(f"superscript {ch!r} read as the digit {new}")
             elif ch == "：" or (not ch.isascii() and unicodedata.category(ch) in ("No", "Nd", "Po", "Pd")):
                 folded = unicodedata.normalize("NFKC", ch)
                 if folded != ch and folded.isascii():
                     new = folded
                     rw.warn(f"character {ch!r} read as {folded!r}")
+            if new != ch and _raised_minutes(seg.text, index) and _hour_before(out):
+                # "12°°", "00³°": raised minutes written straight after the hour digits (12:00, 00:30).
+                new = ":" + new
+                rw.warn("':' added between hour and raised minutes")
             out.append(new)
             origin.extend([where] * len(new))
         seg.text = "".join(out)
         seg.origin = origin
+
+
+_SUPERSCRIPT_DIGITS = "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+
+
+def _raised_minutes(text: str, index: int) -> bool:
+    """A run of raised characters with a '°' in it ("°°", "³°") starts at ``index``: minutes."""
+    end = index
+    while end < len(text) and (text[end] == "°" or text[end] in _SUPERSCRIPT_DIGITS):
+        end += 1
+    return end > index and "°" in text[index:end]
+
+
+def _hour_before(out: list[str]) -> bool:
+    """The text so far ends with exactly two digits (an hour) and no ':' yet."""
+    tail = "".join(out[-3:])
+    return (
+        len(tail) >= 2
+        and tail[-2:].isascii()
+        and tail[-2:].isdigit()
+        and (len(tail) < 3 or not (tail[0].isdigit() or tail[0] == ":"))
+    )
 
 
 def _fix_prefix(rw: _Rewriter) -> None:
@@ -517,13 +607,21 @@ def _fix_time_digits(rw: _Rewriter) -> None:
         rw.warn(f"single-digit hour {match.group(0)!r} read as {result}")
         return result
 
-    def compact(match: re.Match[str], seg: _Segment) -> str:
+    def compact(match: re.Match[str], seg: _Segment) -> str | None:
+        if _prev_word(seg.text, match.start()) in _MONTH_WORDS and all(match[x] in ("19", "20") for x in ("a", "c")):
+            return None  # "Feb 2012-2014": a year range after a month, not 20:12-20:14
         result = f"{match['a']}:{match['b']}-{match['c']}:{match['d']}"
         rw.warn(f"times without ':' {match.group(0)!r} read as {result}")
         return result
 
+    def one_minute_digit(match: re.Match[str], seg: _Segment) -> str:
+        result = f"{match['h']}:0{match['m']}"
+        rw.warn(f"one-digit minute {match.group(0)!r} read as {result} (as opening_hours.js reads it)")
+        return result
+
     rw.sub(_DOTTED_TIME, dotted)
     rw.sub(_SHORT_TIME, short)
+    rw.sub(_MISSING_MINUTE_DIGIT, one_minute_digit)
     rw.sub(_COMPACT_TIME, compact)
 
 
@@ -557,9 +655,20 @@ def _is_day(word: str) -> bool:
     return word in _WEEKDAY_WORDS or word in _AMBIGUOUS_DAYS
 
 
+# Abbreviations that mean another day in the place's language than in the general table ("pn" is Monday in
+# Polish, Friday in Lithuanian): used only when the place's country is known.
+_COUNTRY_WEEKDAYS: dict[str, dict[str, str]] = {
+    "LT": {"pr": "Mo", "an": "Tu", "tr": "We", "kt": "Th", "pn": "Fr", "št": "Sa", "sk": "Su"},
+}
+
+
 def _translate_word(word: str, text: str, match: re.Match[str], language: str) -> tuple[str, str] | None:
     """Canonical spelling and a label for the warning, or None when the word is not hours vocabulary."""
     key = word.rstrip(".").lower()
+    glued = re.fullmatch(r"(PH|SH)(Mo|Tu|We|Th|Fr|Sa|Su)", word)
+    if glued:
+        # "SHWe": a holiday selector glued to a weekday (the days that are both).
+        return f"{glued.group(1)} {glued.group(2)}", "holiday and weekday"
     if key in _AMBIGUOUS_DAYS:
         options = _AMBIGUOUS_DAYS[key]
         return options.get(language, options["de"]), "weekday"
@@ -602,7 +711,8 @@ def _fix_words(rw: _Rewriter) -> None:
 
     def repl(match: re.Match[str], seg: _Segment) -> str | None:
         word = match.group(0)
-        translated = _translate_word(word, seg.text, match, language)
+        national = _COUNTRY_WEEKDAYS.get(rw.country or "", {}).get(word.rstrip(".").lower())
+        translated = (national, "weekday") if national else _translate_word(word, seg.text, match, language)
         if translated is None:
             unknown.append((seg.origin[match.start()], word))
             return None
@@ -625,6 +735,22 @@ def _fix_words(rw: _Rewriter) -> None:
     if unknown:
         where, word = unknown[0]
         _raise_unknown_word(rw.raw, where, word)
+
+
+_DAY_OFFSET = re.compile(r"\b(?P<base>PH|SH|easter)\s*(?P<sign>[+-])\s*(?P<n>\d{1,3})\s*(?P<unit>days?)\b")
+
+
+def _fix_day_offsets(rw: _Rewriter) -> None:
+    """``PH-1day``, ``Easter - 07 days``: a day offset is written ``PH -1 day`` / ``easter -7 days``."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        count = int(match["n"])
+        result = f"{match['base']} {match['sign']}{count} {'day' if count == 1 else 'days'}"
+        if result != match.group(0):
+            rw.warn(f"day offset {match.group(0)!r} written as {result!r}")
+        return result
+
+    rw.sub(_DAY_OFFSET, repl)
 
 
 def _raise_unknown_word(raw: str, where: int, word: str) -> None:
@@ -679,7 +805,12 @@ def _fix_punctuation(rw: _Rewriter) -> None:
         # "Mo-Fr: 10:00" / "24/7: closed": a colon after a selector is not OSM syntax.
         (r"(?<=[^\W\d_]|[.\]/\d])\s*:(?=\s|[^\W\d_]|$|\")(?!\d)", lambda m: " ", "colon after selector removed"),
         # "Mo - Fr", "10:00 - 12:00": spaces around a range dash.
-        (r"(?<=[\w:.)+])\s+-\s*(?=[\w(])|(?<=[\w:.)])\s*-\s+(?=[\w(])", lambda m: "-", "spaces around '-' removed"),
+        # ("PH -1 day", "easter -2 days": the space before a day offset is part of the syntax.)
+        (
+            r"(?<=[\w:.)+])\s+-\s*(?=[\w(])(?!\d+ days?\b)|(?<=[\w:.)])\s*-\s+(?=[\w(])",
+            lambda m: "-",
+            "spaces around '-' removed",
+        ),
         # "Mo, Tu" or "Mo ,Tu" inside a weekday/month list.
         (
             r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))\s*,\s+(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)",
@@ -724,6 +855,112 @@ def _fix_punctuation(rw: _Rewriter) -> None:
             return new
 
         rw.sub(compiled, repl)
+
+
+_MONTH_NAMES = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_MONTHDAY_ITEM = rf"(?:\d{{4}} )?(?:{_MONTH_NAMES}) \d\d(?:-\d\d)?(?:/\d+)?(?![\d:])"
+_DAY_ITEM = r"\d\d(?:-\d\d)?(?:/\d+)?(?![\d:])"
+_MONTHDAY_LIST = re.compile(rf"(?<![\w:]){_MONTHDAY_ITEM}(?:,(?:{_MONTHDAY_ITEM}|{_DAY_ITEM}))*")
+_YEAR_STEP = re.compile(r"(?<![\d:\-])(?P<year>\d{4})/(?P<step>\d+)(?![\d:])")
+# The last year a "from YYYY every n years" selector is written out to (the engine needs a closed range).
+_LAST_YEAR = 9999
+
+
+def _fix_date_lists(rw: _Rewriter) -> None:
+    """Monthday forms the engine's grammar lacks, written out with the same meaning.
+
+    ``Dec 24,25`` (later days of the same month) becomes ``Dec 24,Dec 25``; a day step ``Jan 01-31/8`` becomes
+    the list of days it selects (``Jan 01,Jan 09,Jan 17,Jan 25``); a year step without an end (``2013/10``:
+    2013 and every 10th year after) becomes ``2013-9999/10``.
+    """
+
+    def monthdays(match: re.Match[str], seg: _Segment) -> str | None:
+        items = match.group(0).split(",")
+        if not any("/" in item or " " not in item for item in items):
+            return None
+        # A year written before a monthday belongs to that one range ("2010 Dec 01,Dec 09" is Dec 09 of
+        # every year): the year is repeated on each day a range or a continuation is written out to.
+        year = month = ""
+        out: list[str] = []
+        for item in items:
+            words = item.split(" ")
+            if len(words) == 1:
+                days = words[0]
+            else:
+                year = words[0] if len(words) == 3 else ""
+                month, days = words[-2], words[-1]
+            prefix = f"{year} {month}".strip()
+            first, _, rest = days.partition("-")
+            last, _, step = rest.partition("/")
+            if step and last and int(step) > 0:
+                out.extend(f"{prefix} {day:02d}" for day in range(int(first), int(last) + 1, int(step)))
+            else:
+                out.append(f"{prefix} {days}")
+        result = ",".join(out)
+        if result == match.group(0):
+            return None
+        rw.warn(f"date list {match.group(0)!r} written out as {result!r}")
+        return result
+
+    def year_step(match: re.Match[str], seg: _Segment) -> str:
+        result = f"{match['year']}-{_LAST_YEAR}/{match['step']}"
+        rw.warn(
+            f"year step {match.group(0)!r} (every {match['step']} years from {match['year']}) written as {result!r}"
+        )
+        return result
+
+    rw.sub(_MONTHDAY_LIST, monthdays)
+    rw.sub(_YEAR_STEP, year_step)
+
+
+_WEEK_RULE = re.compile(r"(?:(?<=^)|(?<=;)|(?<=\|\|))[^;|\"]*\bweek \d[^;|\"]*")
+_SELECTOR_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("year", re.compile(r"\d{4}(?:[-,/+][\d,\-/+]*)?")),
+    ("month", re.compile(rf"(?:{_MONTH_NAMES})(?:[-,](?:{_MONTH_NAMES}))*")),
+    ("monthday", re.compile(r"\d\d(?:[-,/]\d\d?)*")),
+    ("weekday", re.compile(r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)(?:[-,\[\]\d]|Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)*")),
+    ("time", re.compile(r"[\d:(),+\-/]*(?:\d\d:\d\d|sunrise|sunset|dawn|dusk)[\d:(),+\-/a-z]*")),
+    ("state", re.compile(r"open|closed|off|unknown")),
+)
+_SELECTOR_ORDER = ("year", "month", "week", "weekday", "time", "state")
+
+
+def _fix_selector_order(rw: _Rewriter) -> None:
+    """``00:00-24:00 week 05 Feb``: selectors in any order mean the same days (they all must match), but the
+    engine reads them only in the specification's order: year, month (and day), week, weekday, time, state."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        text = match.group(0)
+        tokens = text.split()
+        groups: dict[str, list[str]] = {kind: [] for kind in _SELECTOR_ORDER}
+        order: list[str] = []
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if token == "week" and i + 1 < len(tokens):
+                kind, words = "week", [token, tokens[i + 1]]
+                i += 2
+            else:
+                kind = next((k for k, pattern in _SELECTOR_KINDS if pattern.fullmatch(token)), "")
+                words = [token]
+                i += 1
+                if kind == "monthday":
+                    if not order or order[-1] != "month":
+                        return None  # a day number that follows no month: leave it to the engine's error
+                    kind = "month"
+                if not kind:
+                    return None
+            groups[kind].extend(words)
+            order.append(kind)
+        if order == sorted(order, key=_SELECTOR_ORDER.index):
+            return None
+        result = " ".join(word for kind in _SELECTOR_ORDER for word in groups[kind])
+        lead = text[: len(text) - len(text.lstrip())]
+        trail = text[len(text.rstrip()) :]
+        rw.warn(f"selectors {text.strip()!r} put in the specification's order: {result!r}")
+        return f"{lead}{result}{trail}"
+
+    rw.sub(_WEEK_RULE, repl)
 
 
 def _fix_day_dots(rw: _Rewriter) -> None:
@@ -821,15 +1058,20 @@ def _fix_ends(rw: _Rewriter) -> None:
 
 _REPAIRS: tuple[Callable[[_Rewriter], None], ...] = (
     _fix_prefix,
+    _fix_free_comments,
+    _fix_comment_position,
     _fix_characters,
     _fix_phrases,
     _fix_ampm,
     _fix_hour_suffixes,
     _fix_time_digits,
     _fix_words,
+    _fix_day_offsets,
     _fix_bare_hours,
     _fix_day_dots,
     _fix_punctuation,
+    _fix_date_lists,
+    _fix_selector_order,
     _fix_order,
     _fix_day_list_order,
     _fix_state_order,
@@ -886,6 +1128,10 @@ _YEAR_RANGE = re.compile(r"(?<![\d:])(?P<a>\d{4})-(?P<b>\d{4})(?![\d:])")
 _RULE_TAIL = re.compile(r"\d\d:\d\d|\b(?:off|closed|open|unknown|sunrise|sunset|dawn|dusk)\b|\+|\"")
 
 
+_EASTER_END = r"easter(?: [+-]\d+ days?)?"
+_HALF_DATED_EASTER = re.compile(rf"(?<!\d{{4}} ){_EASTER_END}-\d{{4}} easter|\d{{4}} {_EASTER_END}-easter")
+
+
 def _check_semantics(raw: str, text: str, origin: list[int]) -> None:
     """What the engine accepts but no real schedule means: reject it rather than guess.
 
@@ -907,6 +1153,20 @@ def _check_semantics(raw: str, text: str, origin: list[int]) -> None:
             raise HoursSyntaxError(
                 raw, origin[match.start("step")], f"step /{match['step']} selects nothing useful in {match.group(0)!r}"
             )
+    for match in _DAY_OFFSET.finditer(code):
+        count = int(match["n"])
+        if match["base"] in ("PH", "SH") and count != 1:
+            raise HoursSyntaxError(
+                raw,
+                origin[match.start("n")],
+                f"only the day before or after a holiday can be selected, not {match.group(0)!r}",
+            )
+        if count > 365:
+            raise HoursSyntaxError(raw, origin[match.start("n")], f"offset of more than a year in {match.group(0)!r}")
+    for match in _HALF_DATED_EASTER.finditer(code):
+        raise HoursSyntaxError(
+            raw, origin[match.start()], f"a year on only one end of the range {match.group(0)!r} is ambiguous"
+        )
     for match in _YEAR_RANGE.finditer(code):
         if int(match["a"]) >= int(match["b"]):
             raise HoursSyntaxError(raw, origin[match.start()], f"year range {match.group(0)!r} is empty or reversed")
@@ -924,14 +1184,14 @@ def _blank_comments(text: str) -> str:
     return re.sub(r'"[^"]*"', lambda m: '"' + "_" * (len(m.group(0)) - 2) + '"', text)
 
 
-def normalize(raw: str) -> NormalizedHours:
+def normalize(raw: str, *, country: str | None = None) -> NormalizedHours:
     """Repair ``raw`` into strict OSM ``opening_hours`` syntax; raise HoursSyntaxError when that fails."""
     if not isinstance(raw, str) or not raw.strip():
         raise HoursSyntaxError(str(raw) if isinstance(raw, str) else repr(raw), None, "empty value")
     if _accepted(raw) and _is_canonical(raw):
         _check_semantics(raw, raw, list(range(len(raw))))
         return NormalizedHours(raw)
-    rw = _Rewriter(raw, _split_comments(raw))
+    rw = _Rewriter(raw, _split_comments(raw), country=country.upper() if country else None)
     for repair in _REPAIRS:
         repair(rw)
     text, origin = rw.joined()

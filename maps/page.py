@@ -39,7 +39,7 @@ from maps.text import (
     when_label,
 )
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "pick_language", "pick_units", "render_page"]
+__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "error_message", "pick_language", "pick_units", "render_page"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -119,6 +119,21 @@ def pick_units(lang_or_locale: str | None) -> str:
         if region:
             return "mi" if region in MILE_REGIONS else "km"
     return "km"
+
+
+def error_message(lang: str, status: int, *, q: str = "", parameter: str = "", detail: str = "") -> str:
+    """What to tell the visitor, in their language, when the search failed with `status`
+    (404: `q` not located; 422: `parameter` invalid, `detail` the problem's own text; else unavailable)."""
+    lang = norm_lang(lang)
+    if status == 404:
+        return t(lang, "err_not_found", q=q)
+    if status == 422:
+        if parameter == "at":
+            return t(lang, "err_at")
+        if parameter in ("lat", "lon"):
+            return t(lang, "err_position")
+        return t(lang, "err_invalid", detail=detail or parameter)
+    return t(lang, "err_unavailable")
 
 
 def _place_view(

@@ -71,8 +71,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+        from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-        if isinstance(exc, OperationalError | InterfaceError):
+        if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
             return problem(503, "database unavailable", "the database did not answer")
         if isinstance(exc, DataError):
             # The database refused a value the request carried (NUL in text, a number out of range): the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -17,7 +17,7 @@ from locator.api.locations import PROBLEM_RESPONSES
 from locator.api.params import NearestParams, nearest_params
 from locator.errors import InvalidParameter, LocatorError, NotFound
 from locator.settings import Settings
-from maps.page import pick_language, pick_units, render_page
+from maps.page import error_message, pick_language, pick_units, render_page
 from maps.render import render_map
 
 router = APIRouter(tags=["pages"])
@@ -45,24 +45,16 @@ def map_page(
     return HTMLResponse(html)
 
 
-def _local_instant(raw: str, tz_name: str, origin: dict[str, Any] | None) -> datetime:
-    """The page's `at` comes from a datetime-local input (no offset): read it in the visitor's timezone,
-    else in the timezone at the searched place."""
+def _local_instant(raw: str, origin: dict[str, Any]) -> datetime:
+    """The page's `at` comes from a datetime-local input (no offset): it is a time at the searched place,
+    so it is read in that place's timezone (as the page's hint says), whatever the visitor's own zone."""
     moment = datetime.fromisoformat(raw)
     if moment.tzinfo is not None:
         return moment
-    zone: ZoneInfo | None = None
-    if tz_name:
-        try:
-            zone = ZoneInfo(tz_name)
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = None
-    if zone is None and origin is not None:
-        global _FINDER
-        _FINDER = _FINDER or TimezoneFinder()
-        name = _FINDER.timezone_at(lng=origin["lon"], lat=origin["lat"])
-        zone = ZoneInfo(name) if name else None
-    return moment.replace(tzinfo=zone or ZoneInfo("UTC"))
+    global _FINDER
+    _FINDER = _FINDER or TimezoneFinder()
+    name = _FINDER.timezone_at(lng=origin["lon"], lat=origin["lat"])
+    return moment.replace(tzinfo=ZoneInfo(name) if name else ZoneInfo("UTC"))
 
 
 def _float(form: dict[str, str], key: str) -> float | None:
@@ -100,8 +92,8 @@ def customer_page(
             at = None
             if at_raw:
                 try:
-                    # Resolve the origin first only when a local time must be read in its timezone.
-                    at = _local_instant(at_raw, form.get("tz", ""), None if form.get("tz") else _origin(engine, where))
+                    # A local time needs the origin first: its timezone gives the instant.
+                    at = _local_instant(at_raw, _origin(engine, where))
                 except ValueError:
                     raise InvalidParameter("at", "must be a date and time") from None
             answer = nearest_answer(
@@ -109,10 +101,12 @@ def customer_page(
                 kinds=_one(form, "kind"), products=_one(form, "product"), services=_one(form, "service"),
                 open="any" if form.get("open") == "any" else "now", at=at, jsonld=True,
             )  # fmt: skip
-    except NotFound as exc:
-        error, status = str(exc), 404
-    except LocatorError as exc:
-        error, status = str(exc), 422 if isinstance(exc, InvalidParameter) else 503
+    except NotFound:
+        error, status = error_message(lang, 404, q=q), 404
+    except InvalidParameter as exc:
+        error, status = error_message(lang, 422, parameter=exc.parameter, detail=str(exc)), 422
+    except LocatorError:
+        error, status = error_message(lang, 503), 503
     html = render_page(
         lang=lang,
         form=form,

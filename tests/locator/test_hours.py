@@ -14,7 +14,7 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 def paris(*args: int) -> datetime:
-    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc,arg-type]
 
 
 def hours(value: str, **kwargs: object) -> Schedule:
@@ -163,6 +163,59 @@ def test_ph_offset_and_weekday_intersection() -> None:
     on_fridays = hours("Fr PH 10:00-12:00")
     # 2026: 1 May and 8 May are Fridays, Ascension (14 May) a Thursday.
     assert open_days(on_fridays, paris(2026, 4, 30), paris(2026, 5, 31)) == [date(2026, 5, 1), date(2026, 5, 8)]
+
+
+def test_day_before_a_holiday() -> None:
+    before = hours("PH -1 day 10:00-12:00")
+    # 2026: 1 May (Friday) and 8 May (Friday) are holidays in France, Ascension is 14 May.
+    assert open_days(before, paris(2026, 4, 29), paris(2026, 5, 16)) == [
+        date(2026, 4, 30),
+        date(2026, 5, 7),
+        date(2026, 5, 13),
+    ]
+    weekdays = hours("Mo-We PH -1 day 10:00-12:00")
+    assert open_days(weekdays, paris(2026, 4, 29), paris(2026, 5, 16)) == [date(2026, 5, 13)]
+
+
+def test_easter_relative_dates() -> None:
+    # Easter 2012: 8 April; 2011: 24 April; 2026: 5 April.
+    good_friday = hours("easter -2 days 10:00-12:00")
+    assert open_days(good_friday, paris(2026, 1, 1), paris(2027, 1, 1)) == [date(2026, 4, 3)]
+    around = hours("easter -7 days-Nov 01 Tu-Sa 10:00-12:00")
+    days = open_days(around, paris(2026, 3, 20), paris(2026, 4, 2))
+    assert days[0] == date(2026, 3, 31)  # Palm Sunday 29 March, the first Tuesday after it
+
+
+def test_range_from_easter_to_a_fixed_date_follows_each_years_easter() -> None:
+    # The engine alone lets 2011's range (24 Apr, after 20 Apr) wrap into 2012: Jan 01-Apr 20.
+    s = hours("easter-Apr 20 10:00-12:00")
+    days = open_days(s, paris(2012, 1, 1), paris(2013, 1, 1))
+    assert days[0] == date(2012, 4, 8)
+    assert days[-1] == date(2012, 4, 20)
+    assert len(days) == 13
+    # A year whose Easter falls after the end date wraps within that year, like `Dec 25-Jan 06`.
+    wrapped = hours("easter-Apr 02").intervals(paris(2012, 1, 1), paris(2013, 1, 1))
+    assert [(i.start, i.end) for i in wrapped] == [
+        (paris(2012, 1, 1), paris(2012, 4, 3)),
+        (paris(2012, 4, 8), paris(2013, 1, 1)),
+    ]
+
+
+def test_monthday_steps_and_selector_order_evaluate_to_the_same_days() -> None:
+    steps = open_days(hours("Jan 01-31/8"), paris(2012, 1, 1), paris(2012, 2, 1))
+    assert steps == [date(2012, 1, 1), date(2012, 1, 9), date(2012, 1, 17), date(2012, 1, 25)]
+    dated = open_days(hours("2012 Jan 01-31/8"), paris(2012, 12, 1), paris(2013, 2, 1))
+    assert dated == []
+    week = hours("00:00-24:00 week 05 Feb").intervals(paris(2012, 1, 1), paris(2013, 1, 1))
+    assert [(i.start, i.end) for i in week] == [(paris(2012, 2, 1), paris(2012, 2, 6))]
+    every_ten = open_days(hours("2013/10 Dec 31"), paris(2012, 1, 1), paris(2024, 1, 1))
+    assert every_ten == [date(2013, 12, 31), date(2023, 12, 31)]
+
+
+def test_us_territory_names_resolve() -> None:
+    assert resolve_region("US", "United States Virgin Islands") == "VI"
+    assert resolve_region("US", "U.S. Virgin Islands") == "VI"
+    assert resolve_region("US", "Guam") == "GU"
 
 
 def test_school_holidays_from_the_holidays_package() -> None:

@@ -111,6 +111,12 @@ def _explain(expected: list[Any], actual: list[Any], value: str) -> str:
     act_states = {span[2] for span in actual}
     if "unknown" in exp_states and "unknown" not in act_states:
         return "reference reports 'unknown' (open end / comment-only rule / fallback) where the engine says open"
+    if "easter" in value and "unknown" not in exp_states:
+        first = _first_difference(expected, actual)
+        return (
+            "a date range ending at a moveable feast (`easter ...`): the reference leaves the end day out, "
+            f"the specification's date ranges include it ({first})"
+        )
     if "SH" in value:
         return "school holiday dates differ (`holidays` package vs reference)"
     if "PH" in value:
@@ -118,7 +124,10 @@ def _explain(expected: list[Any], actual: list[Any], value: str) -> str:
         return f"public-holiday calendars differ (`holidays` package vs reference; first difference: {first})"
     if any(word in value for word in ("sunrise", "sunset", "dawn", "dusk")):
         first = _first_difference(expected, actual)
-        return f"sun-event times differ: rounded vs truncated to the minute, or sun past a fixed time ({first})"
+        return (
+            "sun-event times differ: the engine's solar times (whole minutes, its own algorithm) vs the "
+            f"reference's (suncalc, truncated), or a sun start later than a fixed end wraps past midnight ({first})"
+        )
     return "intervals differ (" + _first_difference(expected, actual) + ")"
 
 

@@ -74,6 +74,33 @@ def _canonical(raw: str) -> str:
         ("Mo 12:00-14:00 16:00-18:00", "Mo 12:00-14:00,16:00-18:00"),
         ('Mo 10:00-12:00 open"call first"', 'Mo 10:00-12:00 open "call first"'),
         ("17:00-late", "17:00+"),
+        # raised and subscript digits
+        ("Mo 12°°-14:00", "Mo 12:00-14:00"),
+        ("Mo 00³°-14:09", "Mo 00:30-14:09"),
+        ("Mo ₀:₃₀-₁₄:₉", "Mo 00:30-14:09"),
+        # day offsets keep their space (the engine reads "PH-1 day" as a broken range)
+        ("PH-1day", "PH -1 day"),
+        ("day before public holiday Mo-We", "PH -1 day Mo-We"),
+        ("one day after public holiday", "PH +1 day"),
+        ("Easter - 07 days - Nov 01: Tu-Sa 10:00-12:00", "easter -7 days-Nov 01 Tu-Sa 10:00-12:00"),
+        ("Easter -7 day-Nov 01 off", "easter -7 days-Nov 01 off"),
+        ("SHWe", "SH We"),
+        # date forms the engine's grammar lacks, written out with the same days
+        ("Jan 01,Dec 24,25 off", "Jan 01,Dec 24,Dec 25 off"),
+        ("Jan 01-31/8 10:00-12:00", "Jan 01,Jan 09,Jan 17,Jan 25 10:00-12:00"),
+        ("Dec 11,15-17,19-23/2", "Dec 11,Dec 15-17,Dec 19,Dec 21,Dec 23"),
+        ("2010 Dec 01-31/8", "2010 Dec 01,2010 Dec 09,2010 Dec 17,2010 Dec 25"),
+        ("2013/10 Dec 31", "2013-9999/10 Dec 31"),
+        # selectors in another order than the specification's
+        ("00:00-24:00 week 05 Feb", "Feb week 05 00:00-24:00"),
+        ("Mo-Su 00:00-24:00 2012 week 05 Feb", "2012 Feb week 05 Mo-Su 00:00-24:00"),
+        ("week 05 Feb 2012-2014", "2012-2014 Feb week 05"),
+        ("open week 06 Feb", "Feb week 06 open"),
+        # comments: unquoted well-known free text, and a comment in the middle of a rule
+        ("Mo-Fr 13:00-17:00 open nach Vereinbarung", 'Mo-Fr 13:00-17:00 open "nach Vereinbarung"'),
+        ("Mo-Fr 13:00-17:00 open on_appointment", 'Mo-Fr 13:00-17:00 open "on appointment"'),
+        ('Mo off; We "call first" 10:00-16:00', 'Mo off; We 10:00-16:00 "call first"'),
+        ('Mo off; "call first" We 10:00-16:00', 'Mo off; We 10:00-16:00 "call first"'),
     ],
 )
 def test_repairs(raw: str, expected: str) -> None:
@@ -89,6 +116,15 @@ def test_warning_names_the_repair() -> None:
 def test_comment_text_is_never_rewritten() -> None:
     result = normalize('Mo 10am-12pm "fermé le lundi 9h-18h"')
     assert result.canonical == 'Mo 10:00-12:00 "fermé le lundi 9h-18h"'
+
+
+def test_country_decides_national_day_abbreviations() -> None:
+    assert normalize("pn 10:00-12:00").canonical == "Mo 10:00-12:00"  # Polish poniedziałek
+    assert normalize("pn 10:00-12:00", country="LT").canonical == "Fr 10:00-12:00"  # Lithuanian penktadienis
+
+
+def test_compact_year_range_after_a_month_is_not_a_time() -> None:
+    assert normalize("Mo 2000-2200").canonical == "Mo 20:00-22:00"
 
 
 def test_language_of_the_value_decides_ambiguous_day_names() -> None:
@@ -110,6 +146,9 @@ def test_language_of_the_value_decides_ambiguous_day_names() -> None:
         "2024 May 20,2024 May 30 off",
         "Mo-Fr 09:00-17:00 || unknown",
         "We 12:00-18:00; easter off",
+        "PH -1 day 10:00-12:00",
+        "easter -2 days-easter +1 day off",
+        "Feb week 05 Mo-Su 00:00-24:00",
     ],
 )
 def test_valid_values_pass_through_unchanged(value: str) -> None:
@@ -127,6 +166,9 @@ def test_valid_values_pass_through_unchanged(value: str) -> None:
         ("Feb 30 off", 4, "Feb 30 does not exist"),
         ('Mo 10:00-12:00 "unterminated', 15, "unterminated comment"),
         ("Mo 10:00-", 9, "unexpected end of value"),
+        ("PH + 2 day", 0, "only the day before or after a holiday"),
+        ("easter + 370 days", 0, "offset of more than a year"),
+        ("easter - 2 days - 2012 easter + 2 days", 0, "a year on only one end of the range"),
     ],
 )
 def test_garbage_is_rejected_with_its_position(raw: str, position: int, fragment: str) -> None:

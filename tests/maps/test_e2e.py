@@ -17,10 +17,11 @@ import re
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -95,8 +96,7 @@ def chromium(tmp_path: Path, base: str, **options: Any) -> Iterator[tuple[Any, R
             executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,
             headless=True,
-            viewport={"width": 1280, "height": 900},
-            **options,
+            **{"viewport": {"width": 1280, "height": 900}, **options},
         )
         try:
             recorder = Recorder(ctx, base)
@@ -214,7 +214,8 @@ def test_search_at_a_chosen_time(base: str, tmp_path: Path) -> None:
         assert f"open on {day} at 11:00 near 75008" in page.inner_text("#results-summary")
         assert page.locator(".place-hours > span").first.inner_text() == f"Hours on {day}:"
         # Read as 11:00 in Paris (the searched place), whatever the browser's own timezone.
-        api = nearest_json(base, q="75008", open="now", at=f"{monday.isoformat()}T11:00:00+01:00")
+        paris = datetime(monday.year, monday.month, monday.day, 11, tzinfo=ZoneInfo("Europe/Paris"))
+        api = nearest_json(base, q="75008", open="now", at=paris.isoformat())
         assert list_names(page) == [r["name"] for r in api["results"]]
         screenshot(page, "e2e-page-at.png")
         assert rec.foreign() == []
@@ -272,6 +273,23 @@ def test_language_and_units_follow_the_browser(
         assert rec.errors == []
 
 
+def test_small_screen(base: str, tmp_path: Path) -> None:
+    """On a phone the form, then the list, then the map stack up, with nothing wider than the screen."""
+    with chromium(tmp_path, base, locale="fr-FR", viewport={"width": 390, "height": 844}, is_mobile=True) as (
+        ctx,
+        rec,
+    ):
+        page = ctx.new_page()
+        page.goto(base + "/?" + urlencode({"q": "75008", "open": "any"}), wait_until="networkidle")
+        page.wait_for_selector("#map[data-ready=true]", timeout=10_000)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        form, results, map_ = (page.locator(sel).bounding_box() for sel in ("form.search", "#results", "#map"))
+        assert form and results and map_
+        assert form["y"] < results["y"] < map_["y"]
+        screenshot(page, "e2e-page-phone-fr.png")
+        assert rec.foreign() == []
+
+
 def test_folium_map_in_the_browser(base: str, tmp_path: Path) -> None:
     params = {"q": "75008", "country": "FR", "open": "any"}
     expected = nearest_json(base, **params)["results"]
@@ -289,6 +307,7 @@ def test_folium_map_in_the_browser(base: str, tmp_path: Path) -> None:
         assert any(r["name"] in text for r in expected), text
         assert "Aujourd’hui" in text
         page.wait_for_load_state("networkidle")
+        page.wait_for_function("getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
         screenshot(page, "e2e-folium.png")
         assert rec.errors == []
         assert rec.failures == []

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from maps.htmlcheck import external_resources
-from maps.page import pick_language, pick_units, render_page
+from maps.page import error_message, pick_language, pick_units, render_page
 
 FORM = {"q": "75008", "country": "FR", "open": "now", "product": "iphone"}
 
@@ -249,3 +249,17 @@ def test_every_demo_service_and_product_has_a_label() -> None:
     html = render_page(lang="fr", form={}, answer=None, error=None, units="km")
     for label in ("Réparation", "Vente", "Retrait", "Formation", "Apple Vision Pro"):
         assert label in html
+
+
+def test_error_messages_in_the_visitors_language() -> None:
+    assert error_message("fr", 404, q="zzz") == (
+        "Aucune adresse ni aucun code postal ne correspond à « zzz ». Vérifiez l’orthographe ou choisissez le pays."
+    )
+    assert error_message("en", 422, parameter="at") == "The date and time are not valid."
+    assert error_message("fr", 422, parameter="lat").startswith("Votre position")
+    assert error_message("en", 422, parameter="kind", detail="kind: 'x y' is not valid") == (
+        "Some search details are not valid (kind: 'x y' is not valid)."
+    )
+    assert error_message("fr", 503) == "La recherche est momentanément indisponible. Réessayez dans un instant."
+    html = render_page(lang="fr", form={"q": "zzz"}, answer=None, error=error_message("fr", 404, q="zzz"), units="km")
+    assert "« zzz »" in html and 'role="alert"' in html

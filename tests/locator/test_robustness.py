@@ -1,0 +1,323 @@
+"""Hard to break: a database outage while serving, a stuck database, rate limits, input limits, CORS, security
+headers on HTML, and a minute of load at 64 connections. All against a real uvicorn.
+
+Timing bounds here are contract requirements (503 within 2 s), asserted with generous slack because the
+machine is shared; speed itself is measured in bench/, never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from locator import db
+from locator.settings import Settings
+from tests.conftest import DEMO_CSV, ScratchDatabase, Server, start_server, stop_server
+from tests.locator.pgcluster import Cluster
+
+OUTAGE_BOUND_S = 5.0  # the contract says 2 s; the slack is for a loaded 2-core machine, not for the code
+PARIS = "lat=48.8716&lon=2.3336"
+
+
+def get(url: str, headers: dict[str, str] | None = None, method: str = "GET") -> tuple[int, dict[str, str], Any]:
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body, status, response_headers = response.read(), response.status, response.headers
+    except urllib.error.HTTPError as error:
+        body, status, response_headers = error.read(), error.code, error.headers
+    # Header names are case-insensitive: keep them lower-cased for lookups.
+    lowered = {k.lower(): v for k, v in response_headers.items()}
+    kind = lowered.get("content-type", "")
+    return status, lowered, json.loads(body) if "json" in kind else body.decode(errors="replace")
+
+
+def assert_problem(status: int, headers: dict[str, str], body: Any, expected: int) -> None:
+    assert status == expected, body
+    assert headers["content-type"].startswith("application/problem+json"), headers
+    assert body["status"] == expected and body["title"] and body["detail"], body
+    assert "Traceback" not in json.dumps(body)
+
+
+# -- a database outage while serving -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own_cluster() -> Iterator[Cluster]:
+    """A throwaway cluster with the schema and the demo places: this module stops and locks it at will."""
+    cluster = Cluster.create("locator-outage-")
+    cluster.start()
+    try:
+        settings = Settings(database_url=cluster.url("locator"))
+        db.ensure_database(settings)
+        engine = db.make_engine(settings)
+        db.init_schema(engine)
+        from ingest.publish import ingest_file
+
+        report = ingest_file(engine, DEMO_CSV, source="demo")
+        assert report.published, report.as_dict()
+        engine.dispose()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="module")
+def outage_server(own_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("outage") / "uvicorn.log"
+    running = start_server({"LOCATOR_DATABASE_URL": own_cluster.url("locator"), "LOCATOR_RATE_LIMIT": "0"}, log)
+    yield running
+    stop_server(running)
+
+
+def timed_get(url: str) -> tuple[float, int, dict[str, str], Any]:
+    started = time.monotonic()
+    status, headers, body = get(url)
+    return time.monotonic() - started, status, headers, body
+
+
+def test_outage_gives_fast_503_and_the_server_recovers_by_itself(own_cluster: Cluster, outage_server: Server) -> None:
+    nearest = f"{outage_server.url}/v1/locations/nearest?{PARIS}&open=any&limit=3"
+    status, _, body = get(nearest)
+    assert status == 200 and len(body["results"]) == 3, body
+    status, _, body = get(outage_server.url + "/v1/health")
+    assert status == 200 and body["database"] == "ok"
+
+    # The pool now holds live connections; "immediate" kills their backends without a goodbye.
+    own_cluster.stop("immediate")
+    try:
+        for path in (nearest, outage_server.url + "/v1/locations/fr-par-opera", outage_server.url + "/v1/health",
+                     outage_server.url + "/v1/geocode?q=75008"):  # fmt: skip
+            for _ in range(2):  # the first request finds a dead pooled connection, the second a refused connect
+                elapsed, status, headers, body = timed_get(path)
+                assert_problem(status, headers, body, 503)
+                assert elapsed < OUTAGE_BOUND_S, (path, elapsed)
+                assert headers.get("retry-after"), headers
+        status, _, body = get(outage_server.url + "/v1/health")
+        assert body["title"] == "database unavailable"
+    finally:
+        own_cluster.start()
+
+    # No restart of the API: the pool notices the dead connections and reconnects by itself.
+    deadline = time.monotonic() + 30
+    while True:
+        status, _, body = get(nearest)
+        if status == 200:
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.5)
+    assert len(body["results"]) == 3
+    status, _, body = get(outage_server.url + "/v1/health")
+    assert status == 200 and body["locations"] > 0
+
+
+def test_a_stuck_database_gives_503_within_the_statement_timeout(own_cluster: Cluster, outage_server: Server) -> None:
+    """A database that accepts connections but does not answer (here: a table locked by someone else)."""
+    engine = create_engine(own_cluster.url("locator").replace("postgresql://", "postgresql+psycopg://"))
+    nearest = f"{outage_server.url}/v1/locations/nearest?{PARIS}&open=any&limit=3"
+    assert get(nearest)[0] == 200
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("LOCK TABLE locations IN ACCESS EXCLUSIVE MODE")
+            for path in (nearest, outage_server.url + "/v1/health"):
+                elapsed, status, headers, body = timed_get(path)
+                assert_problem(status, headers, body, 503)
+                assert elapsed < OUTAGE_BOUND_S, (path, elapsed)
+            conn.rollback()
+    finally:
+        engine.dispose()
+    assert get(nearest)[0] == 200
+
+
+# -- rate limiting, CORS, security headers ---------------------------------------------------------------------
+
+SHOP = "https://shop.example"
+
+
+@pytest.fixture(scope="module")
+def limited_server(database: ScratchDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    log = tmp_path_factory.mktemp("limited") / "uvicorn.log"
+    running = start_server(
+        {"LOCATOR_DATABASE_URL": database.url, "LOCATOR_RATE_LIMIT": "5", "LOCATOR_CORS_ORIGINS": SHOP},
+        log,
+    )
+    yield running
+    stop_server(running)
+
+
+def test_rate_limit_is_per_client_with_retry_after(limited_server: Server) -> None:
+    url = f"{limited_server.url}/v1/locations/nearest?{PARIS}&open=any"
+    statuses = []
+    for _ in range(8):
+        status, headers, body = get(url)
+        statuses.append(status)
+        if status == 429:
+            assert_problem(status, headers, body, 429)
+            assert 1 <= int(headers["retry-after"]) <= 60
+    # A fixed one-minute window: 5 allowed, then refused (unless the minute turned over mid-loop).
+    assert statuses.count(429) >= 2, statuses
+    assert statuses[0] == 200
+    # Health and the schema are not public data: monitors must never be rate limited.
+    assert get(limited_server.url + "/v1/health")[0] == 200
+    assert get(limited_server.url + "/openapi.json")[0] == 200
+
+
+def test_cors_allows_configured_origins_only(limited_server: Server) -> None:
+    preflight = {"Origin": SHOP, "Access-Control-Request-Method": "GET"}
+    status, headers, _ = get(limited_server.url + "/v1/locations/nearest", preflight, method="OPTIONS")
+    assert status == 200
+    assert headers["access-control-allow-origin"] == SHOP
+    status, headers, _ = get(limited_server.url + "/v1/health", {"Origin": SHOP})
+    assert headers.get("access-control-allow-origin") == SHOP
+    status, headers, _ = get(limited_server.url + "/v1/health", {"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in headers
+    preflight["Origin"] = "https://evil.example"
+    status, headers, _ = get(limited_server.url + "/v1/locations/nearest", preflight, method="OPTIONS")
+    assert status == 400 and "access-control-allow-origin" not in headers
+
+
+def test_no_cors_without_configured_origins(server: Server) -> None:
+    _, headers, _ = get(server.url + "/v1/health", {"Origin": SHOP})
+    assert "access-control-allow-origin" not in headers
+
+
+def test_security_headers_on_html(server: Server) -> None:
+    for path in ("/", f"/v1/map?{PARIS}&open=any"):
+        status, headers, body = get(server.url + path)
+        assert status == 200 and headers["content-type"].startswith("text/html"), path
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["x-frame-options"] in ("SAMEORIGIN", "DENY")
+        assert headers["referrer-policy"]
+        assert "<html" in body.lower()
+
+
+# -- input limits on every parameter ------------------------------------------------------------------------
+
+LIMITS = [
+    ("q=" + "7" * 201, "q"),
+    ("q=7500%008", "q"),
+    (f"{PARIS}&limit=0", "limit"),
+    (f"{PARIS}&limit=101", "limit"),
+    (f"{PARIS}&limit=1e9", "limit"),
+    (f"{PARIS}&radius_km=0", "radius_km"),
+    (f"{PARIS}&radius_km=1000.5", "radius_km"),
+    (f"{PARIS}&radius_km=nan", "radius_km"),
+    (f"{PARIS}&radius_km=inf", "radius_km"),
+    (f"{PARIS}&open_for=-1", "open_for"),
+    (f"{PARIS}&open_for=100000", "open_for"),
+    ("lat=91&lon=2", "lat"),
+    ("lat=nan&lon=2", "lat"),
+    ("lat=48&lon=-180.1", "lon"),
+    ("lat=48", "lon"),
+    (f"{PARIS}&country=FRA", "country"),
+    (f"{PARIS}&open=sometimes", "open"),
+    (f"{PARIS}&at=2026-05-01T10:00:00", "at"),
+    (f"{PARIS}&at=yesterday", "at"),
+    (f"{PARIS}&" + "&".join(["kind=store"] * 21), "kind"),
+    (f"{PARIS}&product=" + "x" * 41, "product"),
+    (f"{PARIS}&service=rep%20air", "service"),
+    (f"{PARIS}&format=xml", "format"),
+]
+
+
+@pytest.mark.parametrize(("query", "parameter"), LIMITS)
+def test_every_nearest_parameter_is_bounded(server: Server, query: str, parameter: str) -> None:
+    status, headers, body = get(f"{server.url}/v1/locations/nearest?{query}")
+    assert_problem(status, headers, body, 422)
+    assert parameter in body["detail"], body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/locations/" + "x" * 129,
+        "/v1/geocode?q=" + "a" * 201,
+        "/v1/geocode?q=",
+        "/v1/geocode?q=75008&country=F",
+        "/v1/support/contacts?country=FRA",
+        "/v1/map?q=" + "7" * 201,
+        "/v1/map?lat=48&lon=2&limit=500",
+    ],
+)
+def test_other_endpoints_bound_their_parameters(server: Server, path: str) -> None:
+    assert_problem(*get(server.url + path), 422)
+
+
+def test_an_over_long_url_is_refused_without_a_5xx(server: Server) -> None:
+    status, _, _ = get(f"{server.url}/v1/locations/nearest?{PARIS}&q={'x' * 20_000}")
+    assert 400 <= status < 500
+
+
+# -- load -----------------------------------------------------------------------------------------------------
+
+LOAD_SECONDS = int(os.environ.get("LOCATOR_LOAD_SECONDS", "60"))
+LOAD_CONNECTIONS = 64
+
+LUA = """
+-- Vary the origin over Paris and the request kind, so caches do not make a single URL look fast.
+local paths = {}
+local i = 0
+function init(args)
+  for n = 0, 63 do
+    local lat = 48.80 + (n % 8) * 0.015
+    local lon = 2.25 + math.floor(n / 8) * 0.02
+    paths[#paths + 1] = string.format("/v1/locations/nearest?lat=%.4f&lon=%.4f&open=any&limit=10", lat, lon)
+    paths[#paths + 1] = string.format("/v1/locations/nearest?lat=%.4f&lon=%.4f&limit=5", lat, lon)
+  end
+  paths[#paths + 1] = "/v1/locations/nearest?q=75008&country=FR&open=any"
+  paths[#paths + 1] = "/v1/locations/fr-par-opera"
+end
+function request()
+  i = i + 1
+  return wrk.format("GET", paths[(i % #paths) + 1])
+end
+"""
+
+
+@pytest.mark.slow
+def test_a_minute_at_64_connections_without_an_error(server: Server, tmp_path: Path) -> None:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        pytest.skip("wrk is not installed (apt-get install wrk)")
+    script = tmp_path / "vary.lua"
+    script.write_text(LUA)
+    # A probe in parallel: /v1/health keeps answering while the API is saturated.
+    health: list[int] = []
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.wait(2):
+            health.append(get(server.url + "/v1/health")[0])
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    try:
+        result = subprocess.run(
+            [wrk, "-t", "2", "-c", str(LOAD_CONNECTIONS), "-d", f"{LOAD_SECONDS}s", "--timeout", "10s",
+             "-s", str(script), server.url],
+            capture_output=True, text=True, timeout=LOAD_SECONDS + 60,
+        )  # fmt: skip
+    finally:
+        stop.set()
+        prober.join()
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    assert requests > LOAD_SECONDS * 10, out  # it really ran (no speed claim: that is bench/'s job)
+    assert "Socket errors" not in out, out
+    assert "Non-2xx or 3xx responses" not in out, out
+    assert health and set(health) == {200}, health
