@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo )
 
-.PHONY: run test stop lint bench system-deps browser-deps db data assets help
+.PHONY: run test stop lint bench bench-api system-deps browser-deps db data assets help
 
 help:
 	@echo "make run   - set everything up, load the demo data, serve on http://$(HOST):$(PORT)"
@@ -82,8 +82,14 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check locator ingest maps tests bench
 	$(BIN)/mypy
 
+# make bench: both benchmarks (ingest, then the API at 10k and 1M places); each rewrites its own section of
+# BENCHMARKS.md. The 1M database is built once through the real ingest and reused by later runs.
 bench: db assets
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.load --write BENCHMARKS.md
+	$(BIN)/python -m bench.api --write BENCHMARKS.md
+
+bench-api: db assets
+	$(BIN)/python -m bench.api --write BENCHMARKS.md
 
 # A real, self-hosted Nominatim for tests/nominatim (marker `nominatim`): Debian's osm2pgsql, and PyPI's
 # nominatim-db/nominatim-api in a venv of their own (they pin their own psycopg and SQLAlchemy; PyICU is built

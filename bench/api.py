@@ -255,10 +255,22 @@ def raw_sql(url: str, at: datetime, rounds: int = 3) -> tuple[float, float, floa
     with psycopg.connect(dsn, prepare_threshold=0) as conn:
         for round_ in range(rounds):
             for lat, lon in origins():
-                params = {"lat": lat, "lon": lon, "radius_m": 50_000.0, "kinds": [], "products": [], "services": [],
-                          "at": at, "until": at, "first_service": "", "more_services": [], "k": k, "offset": 0}
+                params = {
+                    "lat": lat,
+                    "lon": lon,
+                    "radius_m": 50_000.0,
+                    "kinds": [],
+                    "products": [],
+                    "services": [],
+                    "at": at,
+                    "until": at,
+                    "first_service": "",
+                    "more_services": [],
+                    "k": k,
+                    "offset": 0,
+                }
                 started = time.perf_counter()
-                got = conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+                got = conn.execute(sql, params).fetchall()
                 elapsed = time.perf_counter() - started
                 if round_:  # the first round warms the cache, as the API's warm-up requests do
                     timings.append(elapsed * 1000)
@@ -274,10 +286,22 @@ def explain(url: str, at: datetime) -> str:
     sql = re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", _KNN_OPEN)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     lat, lon = origins()[0]
-    params = {"lat": lat, "lon": lon, "radius_m": 50_000.0, "kinds": [], "products": [], "services": [], "at": at,
-              "until": at, "first_service": "", "more_services": [], "k": LIMIT * 4, "offset": 0}
+    params = {
+        "lat": lat,
+        "lon": lon,
+        "radius_m": 50_000.0,
+        "kinds": [],
+        "products": [],
+        "services": [],
+        "at": at,
+        "until": at,
+        "first_service": "",
+        "more_services": [],
+        "k": LIMIT * 4,
+        "offset": 0,
+    }
     with psycopg.connect(dsn) as conn:
-        plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params).fetchall()  # type: ignore[arg-type]
+        plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params).fetchall()
     return "\n".join(row[0] for row in plan)
 
 
@@ -404,7 +428,9 @@ def targets(runs: list[Run], sqls: list[Sql]) -> list[str]:
 def write_section(path: Path, section: str) -> None:
     """Replace the "## API" section (up to the next "## "), leaving the other sections (Ingest) alone;
     hand-written notes after the generated part start at "### " and are carried over."""
-    existing = path.read_text() if path.exists() else "# Benchmarks\n\n## Ingest\n\n(not run yet: `make bench-ingest`)\n"
+    existing = (
+        path.read_text() if path.exists() else "# Benchmarks\n\n## Ingest\n\n(not run yet: `make bench-ingest`)\n"
+    )
     pattern = re.compile(r"^## API\n.*?(?=^## |\Z)", re.S | re.M)
     match = pattern.search(existing)
     notes = ""

@@ -152,6 +152,7 @@ def machine(engine: Engine) -> dict[str, str]:
         "postgresql": str(pg).split()[0],
         "postgis": str(postgis),
         "python": platform.python_version(),
+        "load": "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg()),
     }
 
 
@@ -162,7 +163,8 @@ def render(results: list[Result], info: dict[str, str], command: str) -> str:
         "",
         f"Command: `{command}` (also `make bench-ingest`). Machine: {info['cpus']}, {info['ram']} RAM,",
         f"PostgreSQL {info['postgresql']}, PostGIS {info['postgis']}, Python {info['python']}; the embedded",
-        "cluster with its default settings. One run; the machine is shared, so figures move by ~10-20%.",
+        "cluster with its default settings. One run on a shared machine (load average at the start:",
+        f"{info['load']}), so absolute figures move a lot between runs; the ratio, measured in the same run, less.",
         "",
         "| contender | rows | seconds | rows/s | breakdown (s) |",
         "|---|---:|---:|---:|---|",
@@ -225,7 +227,8 @@ def main(argv: list[str] | None = None) -> None:
             result = runners[name](engine)
         results.append(result)
         breakdown = ", ".join(f"{k} {v:.1f}s" for k, v in result.detail.items())
-        print(f"{name:>10}: {result.rows:,} rows in {result.seconds:.1f}s = {result.rate:,.0f} rows/s  {breakdown}")
+        rate = f"{result.rows:,} rows in {result.seconds:.1f}s = {result.rate:,.0f} rows/s"
+        print(f"{name:>10}: {rate} {breakdown} (load {os.getloadavg()[0]:.1f})", flush=True)
     command = "python -m bench.load " + " ".join(argv if argv is not None else sys.argv[1:])
     section = render(results, info, command.strip())
     print(section)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,18 +22,25 @@ class FeedError(ValueError):
 
 
 def detect_format(path: Path) -> str:
+    """The format from the file name, or from the first bytes when the name says nothing (an upload, `.txt`)."""
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
+    if suffix in (".csv", ".tsv"):
         return "csv"
-    if suffix in (".geojson",):
+    if suffix == ".geojson":
         return "geojson"
-    if suffix == ".json":
-        with path.open("rb") as handle:
-            head = handle.read(4096).lstrip()
-        if head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"["):
-            return "bestbuy"
+    with path.open("rb") as handle:
+        head = handle.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"["):
+        return "bestbuy"
+    if head.startswith(b"{") or suffix == ".json":
         return "geojson"
-    raise FeedError(f"{path.name}: cannot tell the format from the name; pass --format csv|geojson|bestbuy")
+    if suffix in (".txt", "") and head:
+        first_line = head.split(b"\n", 1)[0]
+        if any(d in first_line for d in b",;\t|"):
+            return "csv"
+    raise FeedError(
+        f"{path.name}: cannot tell the format from the name or the content; pass --format csv|geojson|bestbuy"
+    )
 
 
 def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
@@ -64,22 +72,56 @@ def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
     return bestbuy()
 
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _not_utf8(path: Path) -> FeedError:
+    """Name where the first undecodable byte is: a line and column a person can find in an editor."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return FeedError(f"{path.name}: UTF-16 text (a spreadsheet's 'Unicode text' export); save it as UTF-8")
+        handle.seek(0)
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                byte = line[exc.start]
+                return FeedError(
+                    f"{path.name}: not UTF-8 text (line {number}, column {exc.start + 1}: byte 0x{byte:02x}); "
+                    "save it as UTF-8"
+                )
+    return FeedError(f"{path.name}: not UTF-8 text; save it as UTF-8")
+
+
 def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
+    """Rows as they are read (never the whole file in memory); the delimiter is the header line's commonest."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            sample = handle.read(8192)
+            header = handle.readline()
             handle.seek(0)
-            delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            if not reader.fieldnames or "id" not in [f.strip() for f in reader.fieldnames]:
-                raise FeedError(f"{path.name}: line 1 must be a header naming the columns, including 'id'")
-            for record in reader:
+            delimiter = max(DELIMITERS, key=header.count)
+            reader = csv.reader(handle, delimiter=delimiter)
+            names = [name.strip() for name in next(reader, [])]
+            if "id" not in names:
+                raise FeedError(
+                    f"{path.name}: line 1 must be a header naming the columns, including 'id' "
+                    f"(read {names[:6]!r}{' ...' if len(names) > 6 else ''}, delimiter {delimiter!r})"
+                )
+            width = len(names)
+            for fields in reader:
+                if not fields:
+                    continue  # a blank line
                 line = reader.line_num
-                if None in record:
-                    raise FeedError(f"{path.name}, line {line}: more fields than the header has columns")
-                yield line, {k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in record.items()}
-    except UnicodeDecodeError as exc:
-        raise FeedError(f"{path.name}: not UTF-8 text (invalid byte at offset {exc.start}); save it as UTF-8") from None
+                if len(fields) > width:
+                    raise FeedError(
+                        f"{path.name}, line {line}: {len(fields)} fields but the header has {width} columns"
+                        " (an unquoted delimiter in a value?)"
+                    )
+                # A short row (a spreadsheet trims trailing empty cells) leaves the rest empty, as DictReader did.
+                yield line, {name: value.strip() for name, value in zip(names, fields, strict=False)}
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     except csv.Error as exc:
         raise FeedError(f"{path.name}: not a readable CSV file ({exc})") from None
 
@@ -98,19 +140,122 @@ _OSM_PROPERTY_MAP = {
 
 
 def read_geojson(path: Path) -> Iterator[tuple[int, Record]]:
+    """Features as they are parsed: a FeatureCollection of a million places never sits in memory whole."""
+    stream = _JsonStream(path)
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise FeedError(f"{path.name}: not UTF-8 text (invalid byte at offset {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise FeedError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-        raise FeedError(f"{path.name}: a GeoJSON FeatureCollection is expected at the top level")
-    features = data.get("features")
-    if not isinstance(features, list):
-        raise FeedError(f"{path.name}: 'features' must be a list")
-    for number, feature in enumerate(features, start=1):
-        yield number, feature_record(feature)
+        top_level_type: object = None
+        saw_features = False
+        stream.expect("{", "a GeoJSON FeatureCollection (a JSON object) is expected at the top level")
+        if not stream.take("}"):
+            while True:
+                key = stream.value()
+                if not isinstance(key, str):
+                    raise stream.error("expected a property name")
+                stream.expect(":", "expected ':'")
+                if key == "features":
+                    saw_features = True
+                    stream.expect("[", "'features' must be a list")
+                    number = 0
+                    if not stream.take("]"):
+                        while True:
+                            number += 1
+                            yield number, feature_record(stream.value())
+                            if stream.take("]"):
+                                break
+                            stream.expect(",", "expected ',' or ']' after a feature")
+                else:
+                    value = stream.value()
+                    if key == "type":
+                        top_level_type = value
+                        if value != "FeatureCollection":
+                            raise FeedError(f"{path.name}: a GeoJSON FeatureCollection is expected, not {value!r}")
+                if stream.take("}"):
+                    break
+                stream.expect(",", "expected ',' or '}'")
+        stream.end()
+        if top_level_type != "FeatureCollection" or not saw_features:
+            raise FeedError(f"{path.name}: a GeoJSON FeatureCollection with a 'features' list is expected")
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    finally:
+        stream.close()
+
+
+class _JsonStream:
+    """Just enough of an incremental JSON reader for GeoJSON's outer object: values are decoded one at a time by
+    the standard decoder from a window of the text, refilled from the file as needed."""
+
+    CHUNK = 1 << 20
+    _SPACE = re.compile(r"[ \t\n\r]*")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle = path.open(encoding="utf-8-sig", newline="")
+        self.buffer = ""
+        self.pos = 0
+        self.eof = False
+        self.lines_before = 0  # newlines in the text already dropped from the buffer, for error positions
+        self.decoder = json.JSONDecoder()
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def _fill(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.handle.read(self.CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        dropped = self.buffer[: self.pos]
+        self.lines_before += dropped.count("\n")
+        self.buffer = self.buffer[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def _skip_space(self) -> None:
+        while True:
+            self.pos = self._SPACE.match(self.buffer, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buffer) or not self._fill():
+                return
+
+    def error(self, message: str) -> FeedError:
+        line = self.lines_before + self.buffer.count("\n", 0, self.pos) + 1
+        column = self.pos - (self.buffer.rfind("\n", 0, self.pos) + 1) + 1
+        return FeedError(f"{self.path.name}: not valid GeoJSON (line {line}, column {column}: {message})")
+
+    def take(self, char: str) -> bool:
+        self._skip_space()
+        if self.buffer.startswith(char, self.pos):
+            self.pos += 1
+            return True
+        return False
+
+    def expect(self, char: str, message: str) -> None:
+        if not self.take(char):
+            raise self.error(message)
+
+    def value(self) -> Any:
+        self._skip_space()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                # Cut off by the end of the window, or broken: only the end of the file tells them apart.
+                if self._fill():
+                    continue
+                self.pos = exc.pos
+                raise self.error(exc.msg) from None
+            # A number at the very end of the window may go on in the next chunk ("12" of "123").
+            if end == len(self.buffer) and not self.eof and self._fill():
+                continue
+            self.pos = end
+            return value
+
+    def end(self) -> None:
+        self._skip_space()
+        if self.pos < len(self.buffer):
+            raise self.error("extra data after the FeatureCollection")
 
 
 def feature_record(feature: Any) -> Record:

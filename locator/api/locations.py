@@ -130,8 +130,7 @@ _FEATURE_COLLECTION = {
                         "required": ["type", "coordinates"],
                         "properties": {
                             "type": {"const": "Point"},
-                            "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2,
-                                            "maxItems": 2},
+                            "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
                         },
                     },
                     "properties": {"$ref": "#/components/schemas/NearestPlace"},

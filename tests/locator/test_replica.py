@@ -109,7 +109,7 @@ def wait_until_replayed(primary: Engine, replica: Engine) -> float:
 
 
 def test_public_reads_go_to_the_replica(clusters: tuple[Cluster, Cluster], replica_server: Server) -> None:
-    primary, replica = clusters
+    _, replica = clusters
     engine = _engine(replica.url("locator"))
     try:
         with engine.connect() as conn:

@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.core.result import Ok
 
 from tests.conftest import Server
 
@@ -31,15 +32,16 @@ def test_every_public_get_endpoint_conforms_to_its_schema(server: Server) -> Non
     failures: list[str] = []
     operations = []
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), f"a malformed operation in the schema: {result.err()}"
         operations.append(result.ok())
     labels = sorted(op.label for op in operations)
     for path in ("/v1/locations/nearest", "/v1/locations/{location_id}", "/v1/geocode", "/v1/map",
                  "/v1/support/contacts", "/v1/health"):  # fmt: skip
         assert f"GET {path}" in labels, labels
 
-    for operation in operations:
-        assert operation.method.upper() == "GET", operation.label
-        _fuzz(operation, counts, failures)
+    for op in operations:
+        assert op.method.upper() == "GET", op.label
+        _fuzz(op, counts, failures)
 
     assert not failures, "\n\n".join(failures)
     assert sum(counts.values()) >= MIN_CASES, counts
