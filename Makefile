@@ -71,7 +71,7 @@ data: db
 run: data assets
 	$(LOCATOR) serve --host $(HOST) --port $(PORT)
 
-test: system-deps browser-deps $(VENV)/.installed assets
+test: system-deps browser-deps nominatim-deps $(VENV)/.installed assets
 	$(LOCATOR) db up
 	$(BIN)/pytest
 

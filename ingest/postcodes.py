@@ -126,6 +126,10 @@ def load_file(engine: Engine, path: Path) -> dict[str, int]:
                 for r in rows
             ),
         )  # fmt: skip
+    # The place index is rebuilt now rather than on the first customer question after the load.
+    from locator.geocoders.gazetteer import refresh_places
+
+    refresh_places(engine)
     return counts
 
 

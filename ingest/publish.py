@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from psycopg.errors import LockNotAvailable
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from ingest.readers import FeedError, Record, read_feed
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
@@ -25,6 +27,7 @@ from locator import open_intervals
 from locator.db import copy_rows, unbounded
 
 REMOVAL_GUARD = 0.20
+LOCK_WAIT = "30min"
 EXAMPLES = 5
 
 
@@ -120,9 +123,9 @@ def ingest_file(
     """
     report = IngestReport(source, fmt, file_name or path.name, None, dry_run)
     try:
+        rows = read_feed(path, fmt)  # checks the file and the format before anything reads it
         with _timed(report, "hash"):
             report.file_sha256 = file_sha256(path)
-        rows = read_feed(path, fmt)
         return publish(
             engine, _validate(rows, report, locate, progress), report,
             partial=partial, allow_removals=allow_removals, actor=actor,
@@ -186,45 +189,63 @@ def publish(
     diff, the removal guard and the swap are then set operations in SQL. Unchanged places are not rewritten,
     so re-running a feed costs its reading and one join.
     """
-    with engine.begin() as conn:
-        unbounded(conn)
-        # A second ingest of the same source waits here, and then diffs against what the first one published.
-        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :s))"), {"s": report.source})
-        with _timed(report, "validate+stage"):
-            staged = _stage(conn, records)
-        with _timed(report, "diff"):
-            staged -= _reject_foreign_ids(conn, report)
-            _diff(conn, report, staged)
-
-        if report.rejected and not partial:
-            report.outcome = "rejected"
-            report.message = (
-                f"{len(report.rejected)} row(s) rejected: nothing published (use --partial to publish the rest)"
-            )
-        elif report.current and len(report.removed) > REMOVAL_GUARD * report.current and not allow_removals:
-            report.outcome = "refused"
-            report.message = (
-                f"the feed would remove {len(report.removed)} of {report.current} places of source "
-                f"{report.source!r} (more than {REMOVAL_GUARD:.0%}): refused; pass --allow-removals if intended"
-            )
-        elif report.dry_run:
-            report.outcome = "dry-run"
-            report.message = "dry run: nothing changed"
-        else:
-            _write(conn, report)
-            report.published = True
-            report.outcome = "published"
-            report.message = (
-                f"published {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed"
-            )
-        if not report.published:
-            conn.rollback()
-        committing = time.perf_counter()
-    report.timings["commit"] = time.perf_counter() - committing
+    try:
+        with engine.begin() as conn:
+            unbounded(conn)
+            # A second ingest of the same source waits here, then diffs against what the first one published.
+            # A big feed takes minutes, so this wait is long; the lock timeout then goes back to the usual.
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :s))"), {"s": report.source})
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+            _swap(conn, records, report, partial=partial, allow_removals=allow_removals)
+            committing = time.perf_counter()
+        report.timings["commit"] = time.perf_counter() - committing
+    except OperationalError as exc:
+        if not isinstance(exc.orig, LockNotAvailable):
+            raise
+        report.published = False
+        report.outcome = "failed"
+        report.message = f"gave up waiting for a lock (another ingest of source {report.source!r}?): nothing changed"
+        report.rejected.append(Rejection(0, "", None, report.message))
     report.rejected.sort(key=lambda r: r.row)
     with _timed(report, "audit"):
         _audit(engine, report, actor)
     return report
+
+
+def _swap(
+    conn: Connection, records: Iterable[LocationRecord], report: IngestReport, *, partial: bool, allow_removals: bool
+) -> None:
+    """Stage, diff, and unless refused or a dry run, write; rolls back what it staged when it does not publish."""
+    with _timed(report, "validate+stage"):
+        staged = _stage(conn, records)
+    with _timed(report, "diff"):
+        staged -= _reject_foreign_ids(conn, report)
+        _diff(conn, report, staged)
+
+    if report.rejected and not partial:
+        report.outcome = "rejected"
+        report.message = (
+            f"{len(report.rejected)} row(s) rejected: nothing published (use --partial to publish the rest)"
+        )
+    elif report.current and len(report.removed) > REMOVAL_GUARD * report.current and not allow_removals:
+        report.outcome = "refused"
+        report.message = (
+            f"the feed would remove {len(report.removed)} of {report.current} places of source "
+            f"{report.source!r} (more than {REMOVAL_GUARD:.0%}): refused; pass --allow-removals if intended"
+        )
+    elif report.dry_run:
+        report.outcome = "dry-run"
+        report.message = "dry run: nothing changed"
+    else:
+        _write(conn, report)
+        report.published = True
+        report.outcome = "published"
+        report.message = (
+            f"published {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed"
+        )
+    if not report.published:
+        conn.rollback()
 
 
 _STAGING = """

@@ -96,6 +96,13 @@ def _not_utf8(path: Path) -> FeedError:
 
 def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
     """Rows as they are read (never the whole file in memory); the delimiter is the header line's commonest."""
+    with path.open("rb") as raw:
+        head = raw.read(1 << 16)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise _not_utf8(path)
+        if b"\x00" in head:
+            # Python's csv module reads NUL bytes as text since 3.11: a binary file would pass as odd rows.
+            raise FeedError(f"{path.name}: binary content (NUL bytes), not CSV text; is it a spreadsheet (.xlsx)?")
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             header = handle.readline()

@@ -197,9 +197,11 @@ def refresh() -> None:
     """Recompute the materialised open intervals for the current window."""
     from locator.open_intervals import refresh as refresh_intervals
 
+    from locator.geocoders.cache import purge_expired
+
     with _engine().begin() as conn:
         rows = refresh_intervals(conn)
-    console.print(f"open intervals refreshed: {rows:,} rows")
+    console.print(f"open intervals refreshed: {rows:,} rows; {purge_expired(_engine()):,} expired geocoder answers purged")
 
 
 @app.command("nearest")

@@ -75,6 +75,10 @@ def install(app: FastAPI) -> None:
 
         if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
             return problem(503, "database unavailable", "the database did not answer")
+        if isinstance(exc, OverflowError):
+            # Date arithmetic past year 9999 (`at` near datetime.max plus a window): an input out of range.
+            log.warning("date out of range on %s: %s", request.url.path, exc)
+            return problem(422, "invalid parameter", "a date is outside the supported range")
         if isinstance(exc, DataError):
             # The database refused a value the request carried (NUL in text, a number out of range): the
             # client's mistake, not ours; logged all the same, since a parameter check is missing somewhere.

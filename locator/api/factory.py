@@ -21,6 +21,9 @@ log = logging.getLogger("locator.api")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    from locator.geocoders.chain import chain_for
+
+    chain_for(settings)  # a bad LOCATOR_GEOCODERS fails at start-up, not on the first request
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

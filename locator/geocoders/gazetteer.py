@@ -201,10 +201,14 @@ def _postcode_match(conn: Connection, q: str, token: PostcodeToken, country: str
         used is not None and len(rest_segments) == 1 and candidates[used] == rest_segments[0]
     )
     places = _names(chosen)
-    lat = sum(r.lat for r in chosen) / len(chosen)
-    lon = sum(r.lon for r in chosen) / len(chosen)
+    # GeoNames files a city's codes twice: under the city ("Paris", at the city centre, for all 21 codes) and
+    # under the district ("Paris 08", at the district). The district's point is where the code is.
+    district_bases = {re.sub(r"\s+\d+$", "", r.place_name) for r in chosen if re.search(r"\s\d+$", r.place_name)}
+    located = [r for r in chosen if r.place_name not in district_bases] or chosen
+    lat = sum(r.lat for r in located) / len(located)
+    lon = sum(r.lon for r in located) / len(located)
     postcode = min((r.postcode for r in chosen), key=len)
-    shared = len({r.key for r in chosen}) > 1 or len({(round(r.lat, 3), round(r.lon, 3)) for r in chosen}) > 1
+    shared = len({r.key for r in located}) > 1 or len({(round(r.lat, 3), round(r.lon, 3)) for r in located}) > 1
     label_places = places if len(places) <= 80 else places[:77] + "..."
     origin = Origin(
         lat=float(lat),
@@ -390,6 +394,7 @@ def reverse(conn: Connection, lat: float, lon: float) -> Origin:
             """
             SELECT postcode, place_name, country
               FROM postcodes
+             WHERE postcode NOT ILIKE '%cedex%'  -- CEDEX codes are mail bags of big senders, not areas
              ORDER BY geog <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
              LIMIT 1
             """

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 from geopy.distance import geodesic
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from locator import db
 from locator.errors import InvalidParameter, NotFound
 from locator.geocode import MAX_QUERY_LENGTH, Origin, geocode, postcode_candidates, reverse, validate_query
 from locator.geocoders.chain import Chain
@@ -32,12 +31,12 @@ def gazetteer(module_db: ScratchDatabase) -> Iterator[Engine]:
     files = [SHARED_DATA / "geonames-postcodes" / f"zipcodes.{cc}.csv" for cc in COUNTRIES]
     if not all(f.exists() for f in files):
         pytest.skip("the GeoNames files of ../shared/data are absent")
-    # A loader's COPY can outlast the service's 2 s statement timeout on a busy machine.
-    loader = db.make_engine(module_db.settings.model_copy(update={"statement_timeout_ms": 120_000}))
     for path in files:
-        load_file(loader, path)
-    assert sorted(refresh_places(loader)) == sorted(cc.upper() for cc in COUNTRIES)
-    loader.dispose()
+        load_file(module_db.engine, path)  # rebuilds the place index of the countries it loaded
+    assert refresh_places(module_db.engine) == []  # nothing left stale
+    with module_db.engine.connect() as conn:
+        indexed = conn.execute(text("SELECT DISTINCT country FROM gazetteer_places ORDER BY 1")).scalars().all()
+    assert indexed == sorted(cc.upper() for cc in COUNTRIES)
     yield module_db.engine
 
 
@@ -52,11 +51,11 @@ def km(origin: Origin, lat: float, lon: float) -> float:
 
 # (query, country hint, expected country, label fragment, source, precision, (lat, lon) within 5 km)
 CASES = [
-    ("75008", "FR", "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
-    ("75008", None, "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
-    ("75 008", "FR", "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
-    ("75008 Paris", None, "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
-    ("Paris 75008", None, "FR", "75008 Paris", "postcode", "postcode centroid", (48.872, 2.312)),
+    ("75008", "FR", "FR", "75008 Paris", "postcode", "postcode", (48.876, 2.318)),
+    ("75008", None, "FR", "75008 Paris", "postcode", "postcode", (48.876, 2.318)),
+    ("75 008", "FR", "FR", "75008 Paris", "postcode", "postcode", (48.876, 2.318)),
+    ("75008 Paris", None, "FR", "75008 Paris", "postcode", "postcode", (48.876, 2.318)),
+    ("Paris 75008", None, "FR", "75008 Paris", "postcode", "postcode", (48.876, 2.318)),
     ("42000 Saint-Etienne, France", None, "FR", "42000 Saint-Étienne", "postcode", "postcode", (45.434, 4.390)),
     ("42001 CEDEX 1", "FR", "FR", "Saint-Étienne", "postcode", "postcode", (45.434, 4.390)),
     ("75384 Paris Cedex 08", None, "FR", "Paris", "postcode", "postcode", (48.876, 2.318)),
@@ -68,8 +67,8 @@ CASES = [
     ("PARIS", "FR", "FR", "Paris, FR", "address", "place centroid", (48.857, 2.352)),
     ("55 rue du Faubourg Saint-Honoré, Paris", None, "FR", "Paris, FR", "address", "place centroid", (48.857, 2.352)),
     ("12 rue de la Paix Paris", None, "FR", "Paris, FR", "address", "place centroid", (48.857, 2.352)),
-    ("55 rue du Faubourg Saint-Honoré, 75008 Paris", None, "FR", "75008 Paris", "address", "postcode centroid",
-     (48.872, 2.312)),
+    ("55 rue du Faubourg Saint-Honoré, 75008 Paris", None, "FR", "75008 Paris", "address", "postcode",
+     (48.876, 2.318)),
     ("80331 München", None, "DE", "80331 München, DE", "postcode", "postcode", (48.135, 11.571)),
     ("Marienplatz 1, 80331 München", None, "DE", "80331 München", "address", "postcode", (48.135, 11.571)),
     ("Munich", None, "DE", "München", "address", "place centroid", (48.14, 11.56)),
@@ -195,3 +194,11 @@ def test_geocode_endpoint(server: Server) -> None:
     assert "zzyzx qwerty" in str(body["detail"])
     status, _, body = get("/v1/geocode?q=" + "9" * (MAX_QUERY_LENGTH + 1))
     assert status == 422
+
+
+def test_a_city_code_is_placed_at_its_district_not_the_city_centre(engine: Engine) -> None:
+    # GeoNames files 75008 under "Paris" (the city centre) and "Paris 08": the 8th arrondissement is where it is.
+    with engine.connect() as conn:
+        origin = geocode(conn, "75008", "FR")
+    assert geodesic((origin.lat, origin.lon), (48.8763, 2.3183)).meters < 100
+    assert origin.precision == "postcode"
