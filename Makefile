@@ -118,3 +118,9 @@ nominatim-deps: system-deps
 nominatim: nominatim-deps $(VENV)/.installed
 	$(LOCATOR) db up
 	$(BIN)/pytest -m nominatim tests/nominatim
+
+# Ingest benchmark: the real ingest vs raw COPY + index vs geopandas to_postgis, same 1M synthetic rows (bench/load.py).
+BENCH_ROWS ?= 1000000
+.PHONY: bench-ingest
+bench-ingest: db
+	$(BIN)/python -m bench.load --rows $(BENCH_ROWS) --write BENCHMARKS.md

@@ -34,6 +34,7 @@ KIND_ALIASES = {
 # Services that make a place count as a service centre whatever its own kind (a shop with a repair desk).
 SERVICE_CENTRE_SERVICES = frozenset({"repair"})
 MAX_TEXT = 500
+_LONG_ALLOWED = ("_", "opening_hours", "hours")  # hours may be long; "_" marks the readers' own notes
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,127}$")
 
 
@@ -136,6 +137,8 @@ class RowValidator:
         value = record.get(column)
         if value is None:
             return None
+        if type(value) is str:  # the common case (every CSV value): skip the conversions below
+            return value.strip() or None
         if isinstance(value, list):
             value = ";".join(str(v) for v in value)
         value = str(value).strip()
@@ -154,11 +157,8 @@ class RowValidator:
             self.warnings.append(Warning(row, "", None, message))
         if "_geometry_error" in record:
             reject("geometry", None, record["_geometry_error"])
-        for column in record:
-            if column.startswith("_"):
-                continue
-            value = record[column]
-            if isinstance(value, str) and len(value) > MAX_TEXT and not column.startswith(("opening_hours", "hours")):
+        for column, value in record.items():
+            if isinstance(value, str) and len(value) > MAX_TEXT and not column.startswith(_LONG_ALLOWED):
                 reject(column, value[:40] + "...", f"longer than {MAX_TEXT} characters")
 
         place_id = self._text(record, "id")
@@ -327,6 +327,10 @@ def _parse_hours(raw: str, timezone: str, country: str, region: str | None) -> t
 
 
 def _split_list(value: str | None) -> list[str]:
-    if not value:
-        return []
-    return sorted({part.strip().lower() for part in re.split(r"[;,|]", value) if part.strip()})
+    return list(_split_cached(value)) if value else []
+
+
+@lru_cache(maxsize=4096)
+def _split_cached(value: str) -> tuple[str, ...]:
+    """Feeds repeat a few product and service lists across all their rows."""
+    return tuple(sorted({part.strip().lower() for part in re.split(r"[;,|]", value) if part.strip()}))

@@ -6,12 +6,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from locator.errors import DatabaseUnavailable, InvalidParameter
+from locator.errors import InvalidParameter
 from locator.geocode import Origin, geocode, reverse, validate_country, validate_query
 from locator.jsonld import local_business
-from locator.search import NearestQuery, OpenState, Place, get_place, nearest, week
+from locator.search import (
+    NearestQuery,
+    OpenState,
+    Place,
+    get_place,
+    nearest_on,
+    raise_if_unavailable,
+    read_connection,
+    week,
+)
 from locator.settings import Settings
 
 
@@ -39,19 +48,19 @@ class Where:
 
 def locate(engine: Engine, where: Where) -> Origin:
     try:
-        with engine.connect() as conn:
-            if where.q:
-                return geocode(conn, where.q, where.country)
-            assert where.lat is not None and where.lon is not None
-            NearestQuery(lat=where.lat, lon=where.lon)  # validates the range
-            return reverse(conn, where.lat, where.lon)
+        with read_connection(engine) as conn:
+            return locate_on(conn, where)
     except Exception as exc:
-        from sqlalchemy.exc import InterfaceError, OperationalError
-        from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-        if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
-            raise DatabaseUnavailable("the database did not answer") from exc
+        raise_if_unavailable(exc)
         raise
+
+
+def locate_on(conn: Connection, where: Where) -> Origin:
+    if where.q:
+        return geocode(conn, where.q, where.country)
+    assert where.lat is not None and where.lon is not None
+    NearestQuery(lat=where.lat, lon=where.lon)  # validates the range
+    return reverse(conn, where.lat, where.lon)
 
 
 def origin_dict(origin: Origin) -> dict[str, Any]:
@@ -137,15 +146,18 @@ def nearest_answer(
         limit=limit,
         radius_km=radius_km,
     )
-    origin = locate(engine, where)
-    query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
-    result = nearest(
-        engine,
-        query,
-        now=now,
-        closing_soon_minutes=settings.closing_soon_minutes,
-        oversample=settings.knn_oversample,
-    )
+    try:
+        # One connection and one snapshot for the whole answer: geocoding, search, places.
+        with read_connection(engine) as conn:
+            origin = locate_on(conn, where)
+            query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
+            result = nearest_on(
+                conn, query, now=now, closing_soon_minutes=settings.closing_soon_minutes,
+                oversample=settings.knn_oversample,
+            )  # fmt: skip
+    except Exception as exc:
+        raise_if_unavailable(exc)
+        raise
     return {
         "origin": origin_dict(origin),
         "at": result.at.astimezone(UTC).isoformat(),

@@ -195,13 +195,13 @@ def ingest_support(path: Annotated[Path, typer.Argument(help="support channels C
 @app.command("refresh")
 def refresh() -> None:
     """Recompute the materialised open intervals for the current window."""
-    from locator.open_intervals import refresh as refresh_intervals
-
     from locator.geocoders.cache import purge_expired
+    from locator.open_intervals import refresh as refresh_intervals
 
     with _engine().begin() as conn:
         rows = refresh_intervals(conn)
-    console.print(f"open intervals refreshed: {rows:,} rows; {purge_expired(_engine()):,} expired geocoder answers purged")
+    purged = purge_expired(_engine())
+    console.print(f"open intervals refreshed: {rows:,} rows; {purged:,} expired geocoder answers purged")
 
 
 @app.command("nearest")

@@ -15,6 +15,7 @@ search cannot make it see half of the old snapshot and half of the new.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.hours import Interval, Schedule, SpecialHours
-from locator.open_intervals import current_window, schedule_for, special_hours_by_location
+from locator.open_intervals import Window, current_window, schedule_for
 
 GENERAL = ""  # the service key of a place's general hours
 SPHERE_SLACK = 0.99  # ellipsoid/sphere distance ratio lower bound, with margin (true bound is ~0.995)
@@ -135,7 +136,11 @@ _PLACE_COLUMNS = """
        ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon, l.timezone, l.phone, l.url,
        l.products, l.services, l.geo_precision,
        (SELECT json_object_agg(h.service, h.canonical) FROM location_hours AS h WHERE h.location_id = l.id)
-           AS hours
+           AS hours,
+       (SELECT json_agg(json_build_object('service', s.service, 'start', s.start_date, 'end', s.end_date,
+                                          'hours', s.hours, 'comment', s.comment) ORDER BY s.id)
+          FROM special_hours AS s
+         WHERE s.location_id = l.id AND s.end_date >= CAST(:first_day AS date)) AS special
 """
 
 # The filters every path shares; empty arrays mean "no filter".
@@ -190,6 +195,13 @@ class SearchResult:
     path: str  # which strategy answered: materialised | direct | any (for benchmarks and tests)
 
 
+def read_connection(engine: Engine) -> Connection:
+    """A REPEATABLE READ, read-only connection: every statement of one answer sees one snapshot.
+
+    psycopg applies both at BEGIN, so they cost no extra round trip."""
+    return engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
+
 def nearest(
     engine: Engine,
     query: NearestQuery,
@@ -199,21 +211,34 @@ def nearest(
     oversample: int = 4,
     force_direct: bool = False,
 ) -> SearchResult:
-    at = query.at or now or datetime.now(UTC)
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-            result = _nearest(conn, query, at, closing_soon_minutes, oversample, force_direct)
-            conn.rollback()
-            return result
+        with read_connection(engine) as conn:
+            return nearest_on(
+                conn, query, now=now, closing_soon_minutes=closing_soon_minutes, oversample=oversample,
+                force_direct=force_direct,
+            )  # fmt: skip
     except InvalidParameter:
         raise
     except Exception as exc:
-        _raise_if_unavailable(exc)
+        raise_if_unavailable(exc)
         raise
 
 
-def _raise_if_unavailable(exc: BaseException) -> None:
+def nearest_on(
+    conn: Connection,
+    query: NearestQuery,
+    *,
+    now: datetime | None = None,
+    closing_soon_minutes: int = 30,
+    oversample: int = 4,
+    force_direct: bool = False,
+) -> SearchResult:
+    """nearest() on a connection the caller holds (the API geocodes and searches on one)."""
+    at = query.at or now or datetime.now(UTC)
+    return _nearest(conn, query, at, closing_soon_minutes, oversample, force_direct)
+
+
+def raise_if_unavailable(exc: BaseException) -> None:
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError
 
     if isinstance(exc, OperationalError | InterfaceError | TimeoutError) or (
@@ -245,8 +270,7 @@ def _nearest(
         ranked = _exact_knn(conn, _KNN_ANY, params, query.limit, oversample)
         path = "any"
     else:
-        window = None if force_direct else current_window(conn)
-        if window is not None and window.contains(at, until):
+        if not force_direct and _materialised_covers(conn, at, until):
             ranked = _exact_knn(conn, _KNN_OPEN, params, query.limit, oversample)
             path = "materialised"
         else:
@@ -264,6 +288,23 @@ def _nearest(
         out_places.append(place)
         states.append(open_state(place.schedule(primary), at, soon))
     return SearchResult(at, out_places, states, path)
+
+
+# The window row is read at most every WINDOW_TTL seconds per process. A cached window is trusted only from a
+# day after its start: refreshes move the window forward by whole days, so within the TTL the true window
+# still covers every instant the cached one is trusted for.
+WINDOW_TTL = 30.0
+_window_cache: dict[str, tuple[float, Window | None]] = {}
+
+
+def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> bool:
+    key = str(conn.engine.url)
+    fetched = _window_cache.get(key)
+    if fetched is None or time.monotonic() - fetched[0] > WINDOW_TTL:
+        fetched = (time.monotonic(), current_window(conn))
+        _window_cache[key] = fetched
+    window = fetched[1]
+    return window is not None and window.start + timedelta(days=1) <= at and until <= window.end
 
 
 def _exact_knn(
@@ -317,14 +358,15 @@ def _open_for_all(place: Place, query: NearestQuery, at: datetime) -> bool:
 
 
 def load_places(conn: Connection, ids: Sequence[str], at: datetime | None = None) -> dict[str, Place]:
+    """The places with their hours and their exceptions still in force around `at`, in one statement."""
     if not ids:
         return {}
-    rows = conn.execute(text(f"SELECT {_PLACE_COLUMNS} FROM locations AS l WHERE l.id = ANY(:ids)"), {"ids": list(ids)})
-    places = {row.id: _place(row) for row in rows}
-    first_day = (at or datetime.now(UTC)) - timedelta(days=2)
-    for (location_id, service), items in special_hours_by_location(conn, list(places), first_day).items():
-        places[location_id].special.setdefault(service, []).extend(items)
-    return places
+    first_day = ((at or datetime.now(UTC)) - timedelta(days=2)).date()
+    rows = conn.execute(
+        text(f"SELECT {_PLACE_COLUMNS} FROM locations AS l WHERE l.id = ANY(:ids)"),
+        {"ids": list(ids), "first_day": first_day},
+    )
+    return {row.id: _place(row) for row in rows}
 
 
 def _place(row: Any) -> Place:
@@ -347,15 +389,26 @@ def _place(row: Any) -> Place:
         services=list(row.services),
         hours=dict(row.hours or {}),
         geo_precision=row.geo_precision,
+        special=_special(row.special),
     )
+
+
+def _special(items: list[dict[str, Any]] | None) -> dict[str, list[SpecialHours]]:
+    out: dict[str, list[SpecialHours]] = {}
+    for item in items or ():
+        out.setdefault(item["service"], []).append(
+            SpecialHours(date.fromisoformat(item["start"]), date.fromisoformat(item["end"]), item["hours"],
+                         item["comment"])
+        )  # fmt: skip
+    return out
 
 
 def get_place(engine: Engine, location_id: str, at: datetime) -> Place:
     try:
-        with engine.connect() as conn:
+        with read_connection(engine) as conn:
             places = load_places(conn, [location_id], at)
     except Exception as exc:
-        _raise_if_unavailable(exc)
+        raise_if_unavailable(exc)
         raise
     if location_id not in places:
         raise NotFound(f"no location with id {location_id!r}")
@@ -374,8 +427,3 @@ def week(place: Place, at: datetime, days: int = 7) -> dict[str, list[Interval]]
         start = datetime.combine(local.date(), datetime.min.time(), tzinfo=local.tzinfo).astimezone(UTC)
         out[service] = schedule.intervals(start, start + timedelta(days=days))
     return out
-
-
-def today(place: Place, at: datetime) -> date:
-    schedule = place.schedule()
-    return schedule.local(at).date() if schedule else at.date()
