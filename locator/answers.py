@@ -12,6 +12,7 @@ from locator.errors import InvalidParameter
 from locator.geocode import Origin, geocode, reverse, validate_country, validate_query
 from locator.jsonld import local_business
 from locator.search import (
+    GENERAL,
     NearestQuery,
     OpenState,
     Place,
@@ -113,8 +114,13 @@ def place_dict(place: Place, state: OpenState) -> dict[str, Any]:
 def hours_today(place: Place, at: datetime) -> dict[str, list[dict[str, str]]]:
     """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied)."""
     out: dict[str, list[dict[str, str]]] = {}
-    for service, intervals in week(place, at, days=1).items():
-        out[service] = [{"from": i.start.isoformat(), "to": i.end.isoformat()} for i in intervals if i.state == "open"]
+    for service in place.services or ["general"]:
+        schedule = place.schedule(GENERAL if service == "general" else service)
+        if schedule is not None:
+            day = schedule.local(at).date()
+            out[service] = [
+                {"from": i.start.isoformat(), "to": i.end.isoformat()} for i in schedule.day(day) if i.state == "open"
+            ]
     return out
 
 

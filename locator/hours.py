@@ -673,6 +673,7 @@ class Schedule:
     _groups: list[list[_Rule]] = field(init=False, repr=False, default_factory=list)
     _kinds: frozenset[str] = field(init=False, repr=False, default=frozenset())
     _expand: bool = field(init=False, repr=False, default=True)
+    _days: dict[date, list[Interval]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -806,6 +807,19 @@ class Schedule:
         if change is None:
             return None
         return change.astimezone(self._zone)
+
+    def day(self, local_day: date) -> list[Interval]:
+        """The open and unknown intervals of one local day (from its midnight to the next), memoised:
+        a chain's thousands of places share a few schedules, and answers ask for today again and again."""
+        found = self._days.get(local_day)
+        if found is None:
+            start = datetime.combine(local_day, datetime.min.time(), tzinfo=self._zone)
+            end = datetime.combine(local_day + timedelta(days=1), datetime.min.time(), tzinfo=self._zone)
+            found = self.intervals(start, end)
+            if len(self._days) > 64:
+                self._days.clear()
+            self._days[local_day] = found
+        return found
 
     def intervals(self, start: datetime, end: datetime) -> list[Interval]:
         """Open and unknown intervals between two instants, merged, in the place's local time."""
