@@ -17,7 +17,7 @@ from locator.search import (
     OpenState,
     Place,
     get_place,
-    nearest_on,
+    nearest,
     raise_if_unavailable,
     read_connection,
     week,
@@ -157,7 +157,7 @@ def nearest_answer(
         with read_connection(engine) as conn:
             origin = locate_on(conn, where)
             query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
-            result = nearest_on(
+            result = nearest(
                 conn, query, now=now, closing_soon_minutes=settings.closing_soon_minutes,
                 oversample=settings.knn_oversample,
             )  # fmt: skip

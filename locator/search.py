@@ -66,7 +66,7 @@ class NearestQuery:
 
 @dataclass
 class Place:
-    """A location as stored, with its hours; `evaluate` adds the open state at an instant."""
+    """A location as stored, with its hours and exceptions; `schedule(service)` evaluates them."""
 
     id: str
     name: str
@@ -203,7 +203,7 @@ def read_connection(engine: Engine) -> Connection:
 
 
 def nearest(
-    engine: Engine,
+    bind: Engine | Connection,
     query: NearestQuery,
     *,
     now: datetime | None = None,
@@ -211,31 +211,19 @@ def nearest(
     oversample: int = 4,
     force_direct: bool = False,
 ) -> SearchResult:
+    """The nearest places for `query`; on a connection the caller holds (the API geocodes and searches on
+    one), or on a read connection of its own."""
+    at = query.at or now or datetime.now(UTC)
+    if isinstance(bind, Connection):
+        return _nearest(bind, query, at, closing_soon_minutes, oversample, force_direct)
     try:
-        with read_connection(engine) as conn:
-            return nearest_on(
-                conn, query, now=now, closing_soon_minutes=closing_soon_minutes, oversample=oversample,
-                force_direct=force_direct,
-            )  # fmt: skip
+        with read_connection(bind) as conn:
+            return _nearest(conn, query, at, closing_soon_minutes, oversample, force_direct)
     except InvalidParameter:
         raise
     except Exception as exc:
         raise_if_unavailable(exc)
         raise
-
-
-def nearest_on(
-    conn: Connection,
-    query: NearestQuery,
-    *,
-    now: datetime | None = None,
-    closing_soon_minutes: int = 30,
-    oversample: int = 4,
-    force_direct: bool = False,
-) -> SearchResult:
-    """nearest() on a connection the caller holds (the API geocodes and searches on one)."""
-    at = query.at or now or datetime.now(UTC)
-    return _nearest(conn, query, at, closing_soon_minutes, oversample, force_direct)
 
 
 def raise_if_unavailable(exc: BaseException) -> None:
