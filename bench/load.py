@@ -18,6 +18,7 @@ import cProfile
 import os
 import platform
 import re
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +43,7 @@ class Result:
     rows: int
     seconds: float
     detail: dict[str, float] = field(default_factory=dict)
+    peak_rss_mb: float | None = None
 
     @property
     def rate(self) -> float:
@@ -83,7 +85,10 @@ def run_ingest(engine: Engine, path: Path, rows: int, profile: Path | None) -> R
     seconds = time.perf_counter() - started
     if not report.published or len(report.added) != rows:
         raise SystemExit(f"ingest did not publish {rows} rows: {report.message} {report.as_dict()['rejected'][:3]}")
-    return Result("ingest", rows, seconds, dict(report.timings))
+    result = Result("ingest", rows, seconds, dict(report.timings))
+    # ru_maxrss is in KiB on Linux: the whole benchmark process, so an upper bound on the ingest's own peak.
+    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
 
 
 _RAW_TABLE = """
@@ -147,7 +152,7 @@ def machine(engine: Engine) -> dict[str, str]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.machine())  # fmt: skip
     return {
-        "cpus": f"{os.cpu_count()} ({cpu})",
+        "cpus": f"{os.cpu_count()} CPUs ({cpu})",
         "ram": f"{mem_kb / 1024 / 1024:.0f} GiB",
         "postgresql": str(pg).split()[0],
         "postgis": str(postgis),
@@ -161,7 +166,8 @@ def render(results: list[Result], info: dict[str, str], command: str) -> str:
     lines = [
         "## Ingest",
         "",
-        f"Command: `{command}` (also `make bench-ingest`). Machine: {info['cpus']}, {info['ram']} RAM,",
+        f"Command: `{command}` (also `make bench-ingest`).",
+        f"Machine: {info['cpus']}, {info['ram']} RAM,",
         f"PostgreSQL {info['postgresql']}, PostGIS {info['postgis']}, Python {info['python']}; the embedded",
         "cluster with its default settings. One run on a shared machine (load average at the start:",
         f"{info['load']}), so absolute figures move a lot between runs; the ratio, measured in the same run, less.",
@@ -172,6 +178,8 @@ def render(results: list[Result], info: dict[str, str], command: str) -> str:
     for r in results:
         breakdown = ", ".join(f"{k} {v:.1f}" for k, v in r.detail.items())
         lines.append(f"| {r.name} | {r.rows:,} | {r.seconds:.1f} | {r.rate:,.0f} | {breakdown} |")
+    if "ingest" in by_name and by_name["ingest"].peak_rss_mb:
+        lines += ["", f"Peak memory (RSS) of the process after the ingest: {by_name['ingest'].peak_rss_mb:,.0f} MB."]
     if "ingest" in by_name and "copy" in by_name:
         ratio = by_name["ingest"].rate / by_name["copy"].rate
         lines += ["", f"Ingest / (COPY + index): **{ratio:.2f}** (target: at least 0.5)."]

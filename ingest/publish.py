@@ -204,6 +204,7 @@ def publish(
         if not isinstance(exc.orig, LockNotAvailable):
             raise
         report.published = False
+        report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
         report.outcome = "failed"
         report.message = f"gave up waiting for a lock (another ingest of source {report.source!r}?): nothing changed"
         report.rejected.append(Rejection(0, "", None, report.message))

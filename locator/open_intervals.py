@@ -44,9 +44,9 @@ def current_window(conn: Connection) -> Window | None:
     return Window(row.window_start, row.window_end) if row else None
 
 
+# The point goes back into COPY as the geography's own text (hex EWKB): no float formatting per row.
 _HOURS_SQL = """
-SELECT l.id, h.service, h.canonical, l.timezone, l.country, l.region,
-       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon
+SELECT l.id, h.service, h.canonical, l.timezone, l.country, l.region, CAST(l.geog AS text) AS geog
   FROM locations AS l
   JOIN location_hours AS h ON h.location_id = l.id
 """
@@ -118,8 +118,13 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         conn.execute(text("DELETE FROM open_intervals WHERE location_id = ANY(:ids)"), {"ids": list(location_ids)})
         hours_rows = conn.execute(text(_HOURS_SQL + " WHERE l.id = ANY(:ids)"), {"ids": list(location_ids)})
     special = special_hours_by_location(conn, location_ids, window.start)
-    spans_cache: dict[tuple[object, ...], list[tuple[datetime, datetime]]] = {}
-    def spans(row: Any) -> list[tuple[datetime, datetime]]:
+    # One row per open spell: GiST keys stay short ranges, so "open at t" prunes the index (a multirange per
+    # place would index as its bounding range, the whole window, and prune nothing). The spells of each
+    # distinct (hours, timezone, country, region, exceptions) are evaluated and formatted once: a chain's
+    # places share a handful.
+    spans_cache: dict[tuple[object, ...], list[str]] = {}
+
+    def spans(row: Any) -> list[str]:
         extra = tuple(special.get((row.id, row.service), ())) + (
             tuple(special.get((row.id, ""), ())) if row.service else ()
         )
@@ -127,18 +132,18 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         found = spans_cache.get(key)
         if found is None:
             schedule = schedule_for(row.canonical, row.timezone, row.country, row.region, extra)
-            found = [(i.start, i.end) for i in schedule.intervals(window.start, window.end) if i.state == "open"]
+            found = [
+                f"[{i.start.isoformat()},{i.end.isoformat()})"
+                for i in schedule.intervals(window.start, window.end)
+                if i.state == "open"
+            ]
             spans_cache[key] = found
         return found
 
     written = copy_rows(
         conn,
         "COPY open_intervals (location_id, service, during, geog) FROM STDIN",
-        (
-            (row.id, row.service, f"[{start.isoformat()},{end.isoformat()})", f"SRID=4326;POINT({row.lon} {row.lat})")
-            for row in hours_rows
-            for start, end in spans(row)
-        ),
+        ((row.id, row.service, during, row.geog) for row in hours_rows for during in spans(row)),
     )
     conn.execute(
         text(
