@@ -117,6 +117,7 @@ def ensure_places(settings: Settings, size: int) -> tuple[str, float | None]:
         if not report.published:
             raise SystemExit(f"the ingest did not publish: {report.message}")
         with engine.begin() as conn:
+            db.unbounded(conn)  # ANALYZE of 1M places outlasts the service's 2 s statement timeout
             conn.exec_driver_sql("ANALYZE")
     finally:
         engine.dispose()
@@ -129,6 +130,7 @@ def _refresh_window(engine: object) -> None:
 
     assert hasattr(engine, "begin")
     with engine.begin() as conn:
+        db.unbounded(conn)
         window = open_intervals.current_window(conn)
         if window is None or window != open_intervals.window_for(datetime.now(UTC)):
             open_intervals.refresh(conn)

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from locator.hours import HoursError, HoursSyntaxError, Schedule
+from locator.places import PlaceFields
 
 KINDS = ("store", "service_centre", "kiosk", "pickup_point")
 KIND_ALIASES = {
@@ -67,23 +68,7 @@ class Warning:
 
 
 @dataclass
-class LocationRecord:
-    id: str
-    name: str
-    kind: str
-    kinds: list[str]
-    street: str | None
-    postcode: str | None
-    city: str | None
-    region: str | None
-    country: str
-    lat: float
-    lon: float
-    timezone: str
-    phone: str | None
-    url: str | None
-    products: list[str]
-    services: list[str]
+class LocationRecord(PlaceFields):
     # service ('' = general) -> (raw text, canonical)
     hours: dict[str, tuple[str, str]]
     geo_precision: str = "coordinates"

@@ -860,10 +860,12 @@ class Schedule:
             return None
         cursor = at
         horizon = at + NEXT_OPEN_HORIZON
-        # Walk a week at a time: an open spell that runs into the next window (24/7, a span past midnight
-        # at a year boundary) continues there.
+        # Most spells end within the day: look a day ahead first, then a week at a time. An open spell that
+        # runs into the next window (24/7, a span past midnight at a year boundary) continues there.
+        step = timedelta(days=1)
         while cursor < horizon:
-            window_end = min(horizon, cursor + timedelta(days=7))
+            window_end = min(horizon, cursor + step)
+            step = timedelta(days=7)
             spans = self.intervals(cursor, window_end)
             if not spans or spans[0].state != "open" or spans[0].start > self.local(cursor):
                 return cursor
@@ -878,8 +880,10 @@ class Schedule:
             return None
         cursor = at
         horizon = at + NEXT_OPEN_HORIZON
+        step = timedelta(days=2)  # most places open again within a day or two: look there first
         while cursor < horizon:
-            step_end = min(horizon, cursor + timedelta(days=31))
+            step_end = min(horizon, cursor + step)
+            step = timedelta(days=31)
             for interval in self.intervals(cursor, step_end):
                 if interval.state == "open":
                     return interval.start

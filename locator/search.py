@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, text
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.hours import Interval, Schedule, SpecialHours
 from locator.open_intervals import Window, current_window, schedule_for
+from locator.places import PlaceFields
 
 GENERAL = ""  # the service key of a place's general hours
 SPHERE_SLACK = 0.99  # ellipsoid/sphere distance ratio lower bound, with margin (true bound is ~0.995)
@@ -65,25 +66,9 @@ class NearestQuery:
 
 
 @dataclass
-class Place:
+class Place(PlaceFields):
     """A location as stored, with its hours and exceptions; `schedule(service)` evaluates them."""
 
-    id: str
-    name: str
-    kind: str
-    kinds: list[str]
-    street: str | None
-    postcode: str | None
-    city: str | None
-    region: str | None
-    country: str
-    lat: float
-    lon: float
-    timezone: str
-    phone: str | None
-    url: str | None
-    products: list[str]
-    services: list[str]
     hours: dict[str, str]  # service ('' = general) -> canonical hours
     geo_precision: str = "coordinates"
     distance_m: float | None = None

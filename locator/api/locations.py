@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
@@ -159,10 +160,9 @@ def nearest(
     """The nearest places, by true geodesic distance, open at `at` (default now) unless `open=any`."""
     answer = nearest_answer(engine, settings, params.where, **params.as_kwargs())  # type: ignore[arg-type]
     if format == "geojson":
-        from fastapi.responses import JSONResponse
-
         return JSONResponse(geojson(answer), media_type="application/geo+json")
-    return answer
+    # The answer is plain JSON types already: skip FastAPI's recursive jsonable_encoder pass.
+    return JSONResponse(answer)
 
 
 @router.get(
