@@ -144,7 +144,6 @@ SELECT l.id, o.geog <-> origin.g AS sphere_m, ST_Distance(o.geog, origin.g, true
  CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) AS origin
  WHERE o.during @> CAST(:at AS timestamptz)
    AND o.during @> tstzrange(:at, :until, '[)')
-   AND ST_DWithin(o.geog, origin.g, :radius_m)
    AND o.service = {_EFFECTIVE_SERVICE.format(s="CAST(:first_service AS text)")}
    AND {_FILTERS}
    AND NOT EXISTS (
@@ -165,8 +164,7 @@ _KNN_ANY = f"""
 SELECT l.id, l.geog <-> origin.g AS sphere_m, ST_Distance(l.geog, origin.g, true) AS distance_m
   FROM locations AS l
  CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) AS origin
- WHERE ST_DWithin(l.geog, origin.g, :radius_m)
-   AND {_FILTERS}
+ WHERE {_FILTERS}
  ORDER BY l.geog <-> origin.g
  LIMIT :k OFFSET :offset
 """
@@ -283,15 +281,22 @@ def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> boo
 def _exact_knn(
     conn: Connection, sql: str, params: dict[str, Any], limit: int, oversample: int
 ) -> list[tuple[str, float]]:
-    """The true top `limit` by ellipsoidal distance, from sphere-ordered KNN candidates."""
+    """The true top `limit` by ellipsoidal distance within the radius, from sphere-ordered KNN candidates.
+
+    The radius is applied here, not in SQL: an `ST_DWithin` there lets the planner trade the ordered KNN scan
+    for a bitmap scan of everything within the radius plus a sort (800 ms at 1M places in a busy city,
+    measured), while the KNN scan stops after k rows.
+    """
+    radius = params["radius_m"]
     k = max(limit * oversample, limit + 16)
     while True:
         rows = conn.execute(text(sql), {**params, "k": k, "offset": 0}).all()
-        ranked = sorted(((r.id, float(r.distance_m)) for r in rows), key=lambda item: (item[1], item[0]))[:limit]
-        if len(rows) < k or not ranked:
-            return ranked
-        last_sphere = float(rows[-1].sphere_m)
-        if len(ranked) == limit and ranked[-1][1] < last_sphere * SPHERE_SLACK:
+        inside = ((r.id, float(r.distance_m)) for r in rows if float(r.distance_m) <= radius)
+        ranked = sorted(inside, key=lambda item: (item[1], item[0]))[:limit]
+        if len(rows) < k:
+            return ranked  # no more candidates anywhere
+        reach = float(rows[-1].sphere_m) * SPHERE_SLACK  # every place not fetched is at least this far
+        if reach > radius or (len(ranked) == limit and ranked[-1][1] < reach):
             return ranked
         k *= 4
 
@@ -310,10 +315,11 @@ def _direct_open(
         places = load_places(conn, [r.id for r in rows], at)
         for row in rows:
             place = places.get(row.id)
-            if place is not None and _open_for_all(place, query, at):
+            if float(row.distance_m) <= params["radius_m"] and place is not None and _open_for_all(place, query, at):
                 found.append((row.id, float(row.distance_m)))
         found.sort(key=lambda item: (item[1], item[0]))
-        if len(found) >= query.limit and found[query.limit - 1][1] < float(rows[-1].sphere_m) * SPHERE_SLACK:
+        reach = float(rows[-1].sphere_m) * SPHERE_SLACK
+        if reach > params["radius_m"] or (len(found) >= query.limit and found[query.limit - 1][1] < reach):
             break
         if len(rows) < batch:
             break
