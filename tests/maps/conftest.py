@@ -7,6 +7,20 @@ from typing import Any
 
 import pytest
 
+# Debian's Chromium, never a downloaded browser; without the background-networking flags it keeps trying to
+# reach Google's hosts, which this closed network refuses.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 HOSTILE_NAME = 'Apple <script>alert("x")</script> `${alert(1)}` \\u0041 & Co'
 
 SAMPLE_ANSWER: dict[str, Any] = {

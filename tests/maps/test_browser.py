@@ -20,21 +20,11 @@ import pytest
 from maps.assets import fetch_assets, verify_assets
 from maps.page import STATIC_DIR, render_page
 from maps.render import render_map
+from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".locator" / "assets"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TYPES = {
     ".js": "text/javascript",
     ".css": "text/css",

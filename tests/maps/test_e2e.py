@@ -27,22 +27,12 @@ import pytest
 
 from locator.settings import Settings
 from maps.assets import verify_assets
+from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = Settings().home / "assets"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 DEMO_CSV = ROOT / "data" / "locations.csv"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.browser,
