@@ -179,10 +179,13 @@ class SearchResult:
 
 
 def read_connection(engine: Engine) -> Connection:
-    """A REPEATABLE READ, read-only connection: every statement of one answer sees one snapshot.
+    """A REPEATABLE READ connection: every statement of one answer sees one snapshot. psycopg applies it at
+    BEGIN, so it costs no extra round trip.
 
-    psycopg applies both at BEGIN, so they cost no extra round trip."""
-    return engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    Not `postgresql_readonly`: SQLAlchemy resets it to False (not to the default) when the connection goes
+    back to the pool, psycopg then begins the next transaction READ WRITE, and a hot-standby replica refuses
+    that (NotSupportedError), failing the next request on that connection."""
+    return engine.connect().execution_options(isolation_level="REPEATABLE READ")
 
 
 def nearest(
