@@ -257,20 +257,7 @@ def raw_sql(url: str, at: datetime, rounds: int = 3) -> tuple[float, float, floa
     with psycopg.connect(dsn, prepare_threshold=0) as conn:
         for round_ in range(rounds):
             for lat, lon in origins():
-                params = {
-                    "lat": lat,
-                    "lon": lon,
-                    "radius_m": 50_000.0,
-                    "kinds": [],
-                    "products": [],
-                    "services": [],
-                    "at": at,
-                    "until": at,
-                    "first_service": "",
-                    "more_services": [],
-                    "k": k,
-                    "offset": 0,
-                }
+                params = knn_params(lat, lon, at, k)
                 started = time.perf_counter()
                 got = conn.execute(sql, params).fetchall()
                 elapsed = time.perf_counter() - started
@@ -282,26 +269,21 @@ def raw_sql(url: str, at: datetime, rounds: int = 3) -> tuple[float, float, floa
     return statistics.median(timings), timings[int(len(timings) * 0.99)], rows / len(timings)
 
 
+def knn_params(lat: float, lon: float, at: datetime, k: int) -> dict[str, object]:
+    """The search statement's parameters for an unfiltered "open at `at`" query of 50 km."""
+    return {
+        "lat": lat, "lon": lon, "radius_m": 50_000.0, "kinds": [], "products": [], "services": [], "at": at,
+        "until": at, "first_service": "", "more_services": [], "k": k, "offset": 0,
+    }  # fmt: skip
+
+
 def explain(url: str, at: datetime) -> str:
     from locator.search import _KNN_OPEN
 
     sql = re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", _KNN_OPEN)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     lat, lon = origins()[0]
-    params = {
-        "lat": lat,
-        "lon": lon,
-        "radius_m": 50_000.0,
-        "kinds": [],
-        "products": [],
-        "services": [],
-        "at": at,
-        "until": at,
-        "first_service": "",
-        "more_services": [],
-        "k": LIMIT * 4,
-        "offset": 0,
-    }
+    params = knn_params(lat, lon, at, LIMIT * 4)
     with psycopg.connect(dsn) as conn:
         plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params).fetchall()
     return "\n".join(row[0] for row in plan)
