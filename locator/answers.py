@@ -12,7 +12,6 @@ from locator.errors import InvalidParameter
 from locator.geocode import Origin, geocode, reverse, validate_country, validate_query
 from locator.jsonld import local_business
 from locator.search import (
-    GENERAL,
     NearestQuery,
     OpenState,
     Place,
@@ -113,15 +112,14 @@ def place_dict(place: Place, state: OpenState) -> dict[str, Any]:
 
 def hours_today(place: Place, at: datetime) -> dict[str, list[dict[str, str]]]:
     """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied)."""
-    out: dict[str, list[dict[str, str]]] = {}
-    for service in place.services or ["general"]:
-        schedule = place.schedule(GENERAL if service == "general" else service)
-        if schedule is not None:
-            day = schedule.local(at).date()
-            out[service] = [
-                {"from": i.start.isoformat(), "to": i.end.isoformat()} for i in schedule.day(day) if i.state == "open"
-            ]
-    return out
+    return {
+        service: [
+            {"from": i.start.isoformat(), "to": i.end.isoformat()}
+            for i in schedule.day(schedule.local(at).date())
+            if i.state == "open"
+        ]
+        for service, schedule in place.shown_schedules()
+    }
 
 
 def nearest_answer(

@@ -82,6 +82,15 @@ class Place(PlaceFields):
         extra = tuple(self.special.get(key, ())) + (tuple(self.special.get(GENERAL, ())) if key else ())
         return schedule_for(canonical, self.timezone, self.country, self.region, extra)
 
+    def shown_schedules(self) -> list[tuple[str, Schedule]]:
+        """(label, schedule) of what answers show: each offered service, or "general" for a place without."""
+        out = []
+        for label in self.services or ["general"]:
+            schedule = self.schedule(GENERAL if label == "general" else label)
+            if schedule is not None:
+                out.append((label, schedule))
+        return out
+
     def hours_by_service(self) -> dict[str, str]:
         """What responses show: each offered service's hours (the general hours where it has none)."""
         if not self.services:
@@ -400,11 +409,7 @@ def get_place(engine: Engine, location_id: str, at: datetime) -> Place:
 def week(place: Place, at: datetime, days: int = 7) -> dict[str, list[Interval]]:
     """Open intervals for the next `days` days per shown service, in the place's local time."""
     out: dict[str, list[Interval]] = {}
-    services = place.services or ["general"]
-    for service in services:
-        schedule = place.schedule(GENERAL if service == "general" else service)
-        if schedule is None:
-            continue
+    for service, schedule in place.shown_schedules():
         local = schedule.local(at)
         start = datetime.combine(local.date(), datetime.min.time(), tzinfo=local.tzinfo).astimezone(UTC)
         out[service] = schedule.intervals(start, start + timedelta(days=days))
