@@ -137,7 +137,9 @@ def nearest_answer(
     radius_km: float = 50.0,
     now: datetime | None = None,
     jsonld: bool = False,
+    origin: Origin | None = None,
 ) -> dict[str, Any]:
+    """The nearest answer; `origin` when the caller has located `where` already (not geocoded again)."""
     query = NearestQuery(
         lat=where.lat if where.lat is not None else 0.0,
         lon=where.lon if where.lon is not None else 0.0,
@@ -153,7 +155,7 @@ def nearest_answer(
     try:
         # One connection and one snapshot for the whole answer: geocoding, search, places.
         with read_connection(engine) as conn:
-            origin = locate_on(conn, where)
+            origin = origin or locate_on(conn, where)
             query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
             result = nearest(
                 conn, query, now=now, closing_soon_minutes=settings.closing_soon_minutes,

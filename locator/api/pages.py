@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 from timezonefinder import TimezoneFinder
 
-from locator.answers import Where, nearest_answer
+from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
 from locator.api.locations import PROBLEM_RESPONSES
 from locator.api.params import NearestParams, nearest_params
 from locator.errors import InvalidParameter, LocatorError, NotFound
+from locator.geocode import Origin
 from locator.settings import Settings
 from maps.page import error_message, pick_language, pick_units, render_page
 from maps.render import render_map
@@ -45,7 +46,7 @@ def map_page(
     return HTMLResponse(html)
 
 
-def _local_instant(raw: str, origin: dict[str, Any]) -> datetime:
+def _local_instant(raw: str, origin: Origin) -> datetime:
     """The page's `at` comes from a datetime-local input (no offset): it is a time at the searched place,
     so it is read in that place's timezone (as the page's hint says), whatever the visitor's own zone."""
     moment = datetime.fromisoformat(raw)
@@ -53,7 +54,7 @@ def _local_instant(raw: str, origin: dict[str, Any]) -> datetime:
         return moment
     global _FINDER
     _FINDER = _FINDER or TimezoneFinder()
-    name = _FINDER.timezone_at(lng=origin["lon"], lat=origin["lat"])
+    name = _FINDER.timezone_at(lng=origin.lon, lat=origin.lat)
     return moment.replace(tzinfo=ZoneInfo(name) if name else ZoneInfo("UTC"))
 
 
@@ -89,17 +90,18 @@ def customer_page(
                 q=q or None, lat=None if q else lat, lon=None if q else lon, country=form.get("country") or None
             )
             at_raw = form.get("at", "").strip()
-            at = None
+            at, origin = None, None
             if at_raw:
+                # A local time needs the origin first: its timezone gives the instant.
+                origin = locate(engine, where)
                 try:
-                    # A local time needs the origin first: its timezone gives the instant.
-                    at = _local_instant(at_raw, _origin(engine, where))
+                    at = _local_instant(at_raw, origin)
                 except ValueError:
                     raise InvalidParameter("at", "must be a date and time") from None
             answer = nearest_answer(
                 engine, settings, where,
                 kinds=_one(form, "kind"), products=_one(form, "product"), services=_one(form, "service"),
-                open="any" if form.get("open") == "any" else "now", at=at, jsonld=True,
+                open="any" if form.get("open") == "any" else "now", at=at, jsonld=True, origin=origin,
             )  # fmt: skip
     except NotFound:
         error, status = error_message(lang, 404, q=q), 404
@@ -117,12 +119,6 @@ def customer_page(
         tiles_attribution=settings.tiles_attribution,
     )
     return HTMLResponse(html, status_code=status)
-
-
-def _origin(engine: Engine, where: Where) -> dict[str, Any]:
-    from locator.answers import locate, origin_dict
-
-    return origin_dict(locate(engine, where))
 
 
 def _one(form: dict[str, str], key: str) -> tuple[str, ...]:
