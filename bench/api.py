@@ -8,7 +8,7 @@
 2. `locator serve --workers 2` on a free loopback port; wrk (Lua: a fixed list of 512 origins around five
    European cities, one per request in turn) at 1, 16 and 64 connections, for the busy instant (Saturday 14:00
    local) and the sparse one (Saturday 03:00, ~1% open).
-3. The raw SQL: the search's own KNN statement (locator.search._KNN_OPEN) on one psycopg connection, prepared,
+3. The raw SQL: the search's own KNN statement (locator.search.knn_open_sql) on one psycopg connection, prepared,
    over the same origins and instants: the physical limit of the query the API is built around.
 4. Memory: the server's processes (RSS) and PostgreSQL's (PSS, so shared buffers count once), database size.
 """
@@ -246,10 +246,7 @@ def wrk(base: str, script: Path, connections: int, seconds: int) -> tuple[float,
 
 def raw_sql(url: str, at: datetime, rounds: int = 3) -> tuple[float, float, float]:
     """(p50 ms, p99 ms, rows per query) of the search's KNN statement alone, prepared, on one connection."""
-    from locator.search import _KNN_OPEN
-
-    # SQLAlchemy's :name binds as psycopg's %(name)s; the SQL is otherwise the API's own.
-    sql = re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", _KNN_OPEN)
+    sql = psycopg_sql(at)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     timings: list[float] = []
     rows = 0
@@ -269,18 +266,22 @@ def raw_sql(url: str, at: datetime, rounds: int = 3) -> tuple[float, float, floa
     return statistics.median(timings), timings[int(len(timings) * 0.99)], rows / len(timings)
 
 
+def psycopg_sql(at: datetime) -> str:
+    """The API's own statement for an unfiltered "open at `at`" query, SQLAlchemy's :name binds as %(name)s."""
+    from locator.search import NearestQuery, knn_open_sql
+
+    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", knn_open_sql(NearestQuery(0.0, 0.0, at=at, limit=LIMIT)))
+
+
 def knn_params(lat: float, lon: float, at: datetime, k: int) -> dict[str, object]:
-    """The search statement's parameters for an unfiltered "open at `at`" query of 50 km."""
-    return {
-        "lat": lat, "lon": lon, "radius_m": 50_000.0, "kinds": [], "products": [], "services": [], "at": at,
-        "until": at, "first_service": "", "more_services": [], "k": k, "offset": 0,
-    }  # fmt: skip
+    """The search statement's parameters for an unfiltered "open at `at`" query of 50 km, as the API binds them."""
+    from locator.search import NearestQuery, statement_params
+
+    return {**statement_params(NearestQuery(lat, lon, at=at, limit=LIMIT), at), "k": k, "offset": 0}
 
 
 def explain(url: str, at: datetime) -> str:
-    from locator.search import _KNN_OPEN
-
-    sql = re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", _KNN_OPEN)
+    sql = psycopg_sql(at)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     lat, lon = origins()[0]
     params = knn_params(lat, lon, at, LIMIT * 4)
@@ -357,7 +358,7 @@ def render(runs: list[Run], sqls: list[Sql], notes: dict[int, str], command: str
         f"`locator serve --workers 2`, rate limit off; wrk {seconds} s per cell, `--latency`, origins from a list",
         f"of {ORIGINS} points around five European cities; `limit={LIMIT}`, open at the instant (the default).",
         "Busy = next Saturday 14:00 Paris time (most places open), sparse = 03:00 (~1% open).",
-        "Raw SQL = the search's own KNN statement (`locator.search._KNN_OPEN`, ids and ellipsoidal distances of",
+        "Raw SQL = the search's own KNN statement (`locator.search.knn_open_sql`, ids and ellipsoidal distances of",
         f"{LIMIT * 4} candidates), prepared, one psycopg connection, the same origins and instants.",
         "",
         "| places | case | connections | req/s | p50 ms | p99 ms | errors |",

@@ -98,8 +98,8 @@ def main() -> None:
             "gist-after": _timed_refresh(
                 engine,
                 None,
-                before="DROP INDEX open_intervals_geog_during_idx",
-                after="CREATE INDEX ON open_intervals USING gist (geog, during)",
+                before="DROP INDEX open_intervals_during_geog_idx",
+                after="CREATE INDEX ON open_intervals USING gist (during, geog)",
             ),
         }
         with engine.connect() as conn:

@@ -19,6 +19,7 @@ from locator.search import (
     nearest,
     raise_if_unavailable,
     read_connection,
+    statement_connection,
     week,
 )
 from locator.settings import Settings
@@ -153,8 +154,8 @@ def nearest_answer(
         radius_km=radius_km,
     )
     try:
-        # One connection and one snapshot for the whole answer: geocoding, search, places.
-        with read_connection(engine) as conn:
+        # One connection for the whole answer; the search and its places are one statement (one snapshot).
+        with statement_connection(engine) as conn:
             origin = origin or locate_on(conn, where)
             query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
             result = nearest(

@@ -2,7 +2,7 @@
 
 For every place and every set of hours it has (the general hours, service '', and each service with hours of
 its own) the open spells over a rolling window are stored as `tstzrange`s beside the place's point, under one
-GiST index on (geog, during). Search uses them for instants inside the window and evaluates hours directly
+GiST index on (during, geog). Search uses them for instants inside the window and evaluates hours directly
 outside it, so answers never depend on when the last refresh ran; only speed does.
 
 Places that share hours, timezone, country and region (most of a chain) share one evaluation.

@@ -8,15 +8,17 @@ ellipsoidal distance is below 99% of the last candidate's sphere distance; other
 "Open at t" is an index condition on the materialised intervals (locator/open_intervals.py) while t lies in
 their window, and direct evaluation of the hours outside it.
 
-Everything runs in one REPEATABLE READ, read-only transaction: an ingest that publishes in the middle of a
-search cannot make it see half of the old snapshot and half of the new.
+An ingest that publishes in the middle of a search cannot make it see half of the old snapshot and half of
+the new: the search and its places' rows are one statement, and the direct path, which needs several, runs
+them in one REPEATABLE READ snapshot.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -137,25 +139,42 @@ _PLACE_COLUMNS = """
          WHERE s.location_id = l.id AND s.end_date >= CAST(:first_day AS date)) AS special
 """
 
-# The filters every path shares; empty arrays mean "no filter".
-_FILTERS = """
-       (cardinality(CAST(:kinds AS text[])) = 0 OR l.kinds && CAST(:kinds AS text[]))
-   AND (cardinality(CAST(:products AS text[])) = 0 OR l.products && CAST(:products AS text[]))
-   AND l.services @> CAST(:services AS text[])
-"""
-
+# The statements are built for the query's shape: a filter that is not asked for is not in the SQL at all.
+# Catch-all forms (`cardinality(:kinds) = 0 OR ...`, a CASE on every row) made the planner misjudge how many
+# rows pass, and at 10k places it chose a bitmap scan of everything open plus a sort (22 ms) over the KNN
+# index scan that stops after k rows (0.5 ms).
+_ORIGIN = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 _EFFECTIVE_SERVICE = "CASE WHEN {s} = ANY(l.hours_services) THEN {s} ELSE '' END"
 
-_KNN_OPEN = f"""
-SELECT l.id, o.geog <-> origin.g AS sphere_m, ST_Distance(o.geog, origin.g, true) AS distance_m
-  FROM open_intervals AS o
-  JOIN locations AS l ON l.id = o.location_id
- CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) AS origin
- WHERE o.during @> CAST(:at AS timestamptz)
-   AND o.during @> tstzrange(:at, :until, '[)')
-   AND o.service = {_EFFECTIVE_SERVICE.format(s="CAST(:first_service AS text)")}
-   AND {_FILTERS}
-   AND NOT EXISTS (
+
+def _place_filters(query: NearestQuery) -> list[str]:
+    out = []
+    if query.kinds:
+        out.append("l.kinds && CAST(:kinds AS text[])")
+    if query.products:
+        out.append("l.products && CAST(:products AS text[])")
+    if query.services:
+        out.append("l.services @> CAST(:services AS text[])")
+    return out
+
+
+def _open_during(alias: str, query: NearestQuery) -> str:
+    if query.open_for:
+        return f"{alias}.during @> tstzrange(CAST(:at AS timestamptz), CAST(:until AS timestamptz), '[)')"
+    return f"{alias}.during @> CAST(:at AS timestamptz)"
+
+
+def knn_open_sql(query: NearestQuery) -> str:
+    """Candidates open at :at (for :open_for minutes), nearest first, from the materialised intervals."""
+    conditions = [_open_during("o", query)]
+    if query.services:
+        conditions.append(f"o.service = {_EFFECTIVE_SERVICE.format(s='CAST(:first_service AS text)')}")
+    else:
+        conditions.append("o.service = ''")
+    conditions += _place_filters(query)
+    if len(query.services) > 1:
+        # Every further service asked for must be open too (its own hours, or the general ones).
+        conditions.append(f"""NOT EXISTS (
          SELECT 1
            FROM unnest(CAST(:more_services AS text[])) AS s(name)
           WHERE NOT EXISTS (
@@ -163,20 +182,44 @@ SELECT l.id, o.geog <-> origin.g AS sphere_m, ST_Distance(o.geog, origin.g, true
                     FROM open_intervals AS o2
                    WHERE o2.location_id = l.id
                      AND o2.service = {_EFFECTIVE_SERVICE.format(s="s.name")}
-                     AND o2.during @> CAST(:at AS timestamptz)
-                     AND o2.during @> tstzrange(:at, :until, '[)')))
- ORDER BY o.geog <-> origin.g
+                     AND {_open_during("o2", query)}))""")
+    # The place's row is joined only when a filter needs it: the plain query reads the index alone.
+    needs_place = bool(query.kinds or query.products or query.services)
+    return f"""
+SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m
+  FROM open_intervals AS o{" JOIN locations AS l ON l.id = o.location_id" if needs_place else ""}
+ WHERE {(chr(10) + "   AND ").join(conditions)}
+ ORDER BY o.geog <-> {_ORIGIN}
+ LIMIT :k
+"""
+
+
+def knn_any_sql(query: NearestQuery) -> str:
+    """Candidates whatever their hours, nearest first (open=any, and the direct path's candidates)."""
+    filters = _place_filters(query)
+    return f"""
+SELECT l.id, l.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(l.geog, {_ORIGIN}, true) AS distance_m
+  FROM locations AS l{(chr(10) + " WHERE " + (chr(10) + "   AND ").join(filters)) if filters else ""}
+ ORDER BY l.geog <-> {_ORIGIN}
  LIMIT :k OFFSET :offset
 """
 
-_KNN_ANY = f"""
-SELECT l.id, l.geog <-> origin.g AS sphere_m, ST_Distance(l.geog, origin.g, true) AS distance_m
-  FROM locations AS l
- CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) AS origin
- WHERE {_FILTERS}
- ORDER BY l.geog <-> origin.g
- LIMIT :k OFFSET :offset
-"""
+
+def statement_params(query: NearestQuery, at: datetime) -> dict[str, Any]:
+    """The parameters every statement above takes (one that is not in a statement is ignored)."""
+    return {
+        "lat": query.lat,
+        "lon": query.lon,
+        "radius_m": query.radius_km * 1000.0,
+        "kinds": list(query.kinds),
+        "products": list(query.products),
+        "services": list(query.services),
+        "at": at,
+        "until": at + timedelta(minutes=query.open_for),
+        "first_service": query.services[0] if query.services else GENERAL,
+        "more_services": list(query.services[1:]),
+        "first_day": _first_special_day(at),
+    }
 
 
 @dataclass
@@ -197,6 +240,26 @@ def read_connection(engine: Engine) -> Connection:
     return engine.connect().execution_options(isolation_level="REPEATABLE READ")
 
 
+def statement_connection(engine: Engine) -> Connection:
+    """An autocommit connection for answers whose every consistent part is one statement (a statement sees
+    one snapshot by itself): no BEGIN and no ROLLBACK round trips. A path that needs several statements in
+    one snapshot opens it with `snapshot(conn)`."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def snapshot(conn: Connection) -> Iterator[None]:
+    """One REPEATABLE READ snapshot for the statements inside, on a connection in either mode."""
+    if conn.in_transaction() or conn.get_isolation_level() != "AUTOCOMMIT":
+        yield  # the caller's transaction is the snapshot
+        return
+    conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("ROLLBACK")
+
+
 def nearest(
     bind: Engine | Connection,
     query: NearestQuery,
@@ -212,7 +275,7 @@ def nearest(
     if isinstance(bind, Connection):
         return _nearest(bind, query, at, closing_soon_minutes, oversample, force_direct)
     try:
-        with read_connection(bind) as conn:
+        with statement_connection(bind) as conn:
             return _nearest(conn, query, at, closing_soon_minutes, oversample, force_direct)
     except InvalidParameter:
         raise
@@ -235,42 +298,29 @@ def raise_if_unavailable(exc: BaseException) -> None:
 def _nearest(
     conn: Connection, query: NearestQuery, at: datetime, soon: int, oversample: int, force_direct: bool
 ) -> SearchResult:
-    until = at + timedelta(minutes=query.open_for)
-    params: dict[str, Any] = {
-        "lat": query.lat,
-        "lon": query.lon,
-        "radius_m": query.radius_km * 1000.0,
-        "kinds": list(query.kinds),
-        "products": list(query.products),
-        "services": list(query.services),
-        "at": at,
-        "until": until,
-        "first_service": query.services[0] if query.services else GENERAL,
-        "more_services": list(query.services[1:]),
-    }
+    params = statement_params(query, at)
     primary = query.services[0] if query.services else GENERAL
+    found: list[Place]
     if query.open == "any":
-        ranked = _exact_knn(conn, _KNN_ANY, params, query.limit, oversample)
+        found = _exact_knn(conn, knn_any_sql(query), params, query.limit, oversample)
         path = "any"
+    elif not force_direct and _materialised_covers(conn, at, params["until"]):
+        found = _exact_knn(conn, knn_open_sql(query), params, query.limit, oversample)
+        path = "materialised"
     else:
-        if not force_direct and _materialised_covers(conn, at, until):
-            ranked = _exact_knn(conn, _KNN_OPEN, params, query.limit, oversample)
-            path = "materialised"
-        else:
-            ranked = _direct_open(conn, query, params, at, oversample)
-            path = "direct"
-    places = load_places(conn, [row[0] for row in ranked], at)
-    distances = {row[0]: row[1] for row in ranked}
-    out_places: list[Place] = []
-    states: list[OpenState] = []
-    for place_id, _ in ranked:
-        place = places.get(place_id)
-        if place is None:
-            continue
-        place.distance_m = distances[place_id]
-        out_places.append(place)
-        states.append(open_state(place.schedule(primary), at, soon))
-    return SearchResult(at, out_places, states, path)
+        with snapshot(conn):
+            found = _direct_open(conn, query, params, at, oversample)
+        path = "direct"
+    # A chain's places share schedules (the same cached object): each distinct one is evaluated once.
+    by_schedule: dict[int, OpenState] = {}
+    states = []
+    for place in found:
+        schedule = place.schedule(primary)
+        state = by_schedule.get(id(schedule))
+        if state is None:
+            state = by_schedule[id(schedule)] = open_state(schedule, at, soon)
+        states.append(state)
+    return SearchResult(at, found, states, path)
 
 
 # The window row is read at most every WINDOW_TTL seconds per process. A cached window is trusted only from a
@@ -290,54 +340,80 @@ def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> boo
     return window is not None and window.start + timedelta(days=1) <= at and until <= window.end
 
 
+def _with_places(candidates_sql: str) -> str:
+    """The candidates, the top :limit of them within :radius_m by ellipsoidal distance with their places'
+    rows, and what the candidate set reached: one statement, so one snapshot and one round trip."""
+    return f"""
+WITH candidates AS MATERIALIZED ({candidates_sql}),
+     chosen AS (
+       SELECT id, distance_m
+         FROM candidates
+        WHERE distance_m <= :radius_m
+        ORDER BY distance_m, id
+        LIMIT :limit),
+     reached AS (SELECT count(*) AS fetched, max(sphere_m) AS sphere_m FROM candidates)
+SELECT r.fetched, r.sphere_m AS reach, c.distance_m, {_PLACE_COLUMNS}
+  FROM reached AS r
+  LEFT JOIN (chosen AS c JOIN locations AS l ON l.id = c.id) ON true
+ ORDER BY c.distance_m, c.id
+"""
+
+
 def _exact_knn(
-    conn: Connection, sql: str, params: dict[str, Any], limit: int, oversample: int
-) -> list[tuple[str, float]]:
+    conn: Connection, candidates_sql: str, params: dict[str, Any], limit: int, oversample: int
+) -> list[Place]:
     """The true top `limit` by ellipsoidal distance within the radius, from sphere-ordered KNN candidates.
 
-    The radius is applied here, not in SQL: an `ST_DWithin` there lets the planner trade the ordered KNN scan
-    for a bitmap scan of everything within the radius plus a sort (800 ms at 1M places in a busy city,
-    measured), while the KNN scan stops after k rows.
+    The radius is applied to the candidates, not in their SQL: an `ST_DWithin` there lets the planner trade
+    the ordered KNN scan for a bitmap scan of everything within the radius plus a sort (800 ms at 1M places
+    in a busy city, measured), while the KNN scan stops after k rows.
     """
     radius = params["radius_m"]
+    statement = text(_with_places(candidates_sql))
     k = max(limit * oversample, limit + 16)
     while True:
-        rows = conn.execute(text(sql), {**params, "k": k, "offset": 0}).all()
-        inside = ((r.id, float(r.distance_m)) for r in rows if float(r.distance_m) <= radius)
-        ranked = sorted(inside, key=lambda item: (item[1], item[0]))[:limit]
-        if len(rows) < k:
-            return ranked  # no more candidates anywhere
-        reach = float(rows[-1].sphere_m) * SPHERE_SLACK  # every place not fetched is at least this far
-        if reach > radius or (len(ranked) == limit and ranked[-1][1] < reach):
-            return ranked
+        rows = conn.execute(statement, {**params, "k": k, "offset": 0, "limit": limit}).all()
+        places = [_place(row) for row in rows if row.id is not None]
+        fetched, reach = rows[0].fetched, rows[0].reach
+        if fetched < k:
+            return places  # no more candidates anywhere
+        reach = float(reach) * SPHERE_SLACK  # every place not fetched is at least this far
+        if reach > radius or (len(places) == limit and _distance(places[-1]) < reach):
+            return places
         k *= 4
 
 
 def _direct_open(
     conn: Connection, query: NearestQuery, params: dict[str, Any], at: datetime, oversample: int
-) -> list[tuple[str, float]]:
+) -> list[Place]:
     """Open places by evaluating hours candidate by candidate (instants outside the materialised window)."""
     batch = max(query.limit * oversample, 64)
-    found: list[tuple[str, float]] = []
+    statement = text(knn_any_sql(query))
+    found: list[Place] = []
     offset = 0
     while True:
-        rows = conn.execute(text(_KNN_ANY), {**params, "k": batch, "offset": offset}).all()
+        rows = conn.execute(statement, {**params, "k": batch, "offset": offset}).all()
         if not rows:
             break
         places = load_places(conn, [r.id for r in rows], at)
         for row in rows:
             place = places.get(row.id)
             if float(row.distance_m) <= params["radius_m"] and place is not None and _open_for_all(place, query, at):
-                found.append((row.id, float(row.distance_m)))
-        found.sort(key=lambda item: (item[1], item[0]))
+                place.distance_m = float(row.distance_m)
+                found.append(place)
+        found.sort(key=lambda place: (_distance(place), place.id))
         reach = float(rows[-1].sphere_m) * SPHERE_SLACK
-        if reach > params["radius_m"] or (len(found) >= query.limit and found[query.limit - 1][1] < reach):
+        if reach > params["radius_m"] or (len(found) >= query.limit and _distance(found[query.limit - 1]) < reach):
             break
         if len(rows) < batch:
             break
         offset += batch
         batch *= 2
     return found[: query.limit]
+
+
+def _distance(place: Place) -> float:
+    return place.distance_m if place.distance_m is not None else 0.0
 
 
 def _open_for_all(place: Place, query: NearestQuery, at: datetime) -> bool:
@@ -348,14 +424,19 @@ def _open_for_all(place: Place, query: NearestQuery, at: datetime) -> bool:
     return True
 
 
+def _first_special_day(at: datetime) -> date:
+    """Exceptions that ended before this day cannot touch an answer about `at` (two days of slack for the
+    places' timezones and spells from the day before)."""
+    return (at - timedelta(days=2)).date()
+
+
 def load_places(conn: Connection, ids: Sequence[str], at: datetime | None = None) -> dict[str, Place]:
     """The places with their hours and their exceptions still in force around `at`, in one statement."""
     if not ids:
         return {}
-    first_day = ((at or datetime.now(UTC)) - timedelta(days=2)).date()
     rows = conn.execute(
         text(f"SELECT {_PLACE_COLUMNS} FROM locations AS l WHERE l.id = ANY(:ids)"),
-        {"ids": list(ids), "first_day": first_day},
+        {"ids": list(ids), "first_day": _first_special_day(at or datetime.now(UTC))},
     )
     return {row.id: _place(row) for row in rows}
 
@@ -381,6 +462,7 @@ def _place(row: Any) -> Place:
         hours=dict(row.hours or {}),
         geo_precision=row.geo_precision,
         special=_special(row.special),
+        distance_m=float(row.distance_m) if "distance_m" in row._fields else None,
     )
 
 
@@ -396,7 +478,7 @@ def _special(items: list[dict[str, Any]] | None) -> dict[str, list[SpecialHours]
 
 def get_place(engine: Engine, location_id: str, at: datetime) -> Place:
     try:
-        with read_connection(engine) as conn:
+        with statement_connection(engine) as conn:
             places = load_places(conn, [location_id], at)
     except Exception as exc:
         raise_if_unavailable(exc)

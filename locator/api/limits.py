@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from locator.api.errors import problem
 from locator.settings import Settings
@@ -48,26 +49,45 @@ class FixedWindowLimiter:
         return None
 
 
+class Guard:
+    """Rate limit on the public paths and security headers on HTML, as plain ASGI middleware: Starlette's
+    `@app.middleware("http")` wraps every response in a task and a stream, which cost more than the rest of
+    a nearest answer's Python."""
+
+    def __init__(self, app: ASGIApp, limiter: FixedWindowLimiter | None, per_minute: int) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.per_minute = per_minute
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        if self.limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):
+            client = scope["client"][0] if scope.get("client") else "unknown"
+            wait = self.limiter.hit(client)
+            if wait is not None:
+                detail = f"at most {self.per_minute} requests per minute per client"
+                response = problem(429, "too many requests", detail)
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+                await response(scope, receive, send)
+                return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if headers.get("content-type", "").startswith("text/html"):
+                    for key, value in HTML_HEADERS.items():
+                        headers.setdefault(key, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def install(app: FastAPI, settings: Settings) -> None:
     limiter = FixedWindowLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        path = request.url.path
-        if limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):
-            client = request.client.host if request.client else "unknown"
-            wait = limiter.hit(client)
-            if wait is not None:
-                response: Response = problem(
-                    429, "too many requests", f"at most {settings.rate_limit} requests per minute per client"
-                )
-                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-                return response
-        response = await call_next(request)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            for key, value in HTML_HEADERS.items():
-                response.headers.setdefault(key, value)
-        return response
+    app.add_middleware(Guard, limiter=limiter, per_minute=settings.rate_limit)
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
@@ -159,10 +159,10 @@ def nearest(
 ) -> Any:
     """The nearest places, by true geodesic distance, open at `at` (default now) unless `open=any`."""
     answer = nearest_answer(engine, settings, params.where, **params.as_kwargs())  # type: ignore[arg-type]
+    # The answer is plain JSON types already: no jsonable_encoder pass, and orjson encodes it ~10x faster.
     if format == "geojson":
-        return JSONResponse(geojson(answer), media_type="application/geo+json")
-    # The answer is plain JSON types already: skip FastAPI's recursive jsonable_encoder pass.
-    return JSONResponse(answer)
+        return ORJSONResponse(geojson(answer), media_type="application/geo+json")
+    return ORJSONResponse(answer)
 
 
 @router.get(
