@@ -858,7 +858,24 @@ class Schedule:
         """When the current open spell ends (None: open with no end in sight, or not open now)."""
         if self.state(at)[0] != "open":
             return None
-        cursor = at
+        # Today and tomorrow from the memoised days first: that is where nearly every spell ends, and an
+        # answer asks it for each of its places.
+        local = self.local(at)
+        today = self.day(local.date())
+        current = next((i for i in today if i.start <= local < i.end), None)
+        if current is None or current.state != "open":
+            return at
+        for offset in (1, 2):
+            midnight = datetime.combine(local.date() + timedelta(days=offset), datetime.min.time(), tzinfo=self._zone)
+            if current.end < midnight:
+                return current.end
+            following = self.day(midnight.date())
+            if not following or following[0].start > midnight or following[0].state != "open" or (
+                following[0].comment != current.comment
+            ):
+                return current.end
+            current = following[0]
+        cursor = current.start.astimezone(at.tzinfo)
         horizon = at + NEXT_OPEN_HORIZON
         # Most spells end within the day: look a day ahead first, then a week at a time. An open spell that
         # runs into the next window (24/7, a span past midnight at a year boundary) continues there.
@@ -878,6 +895,11 @@ class Schedule:
         """The next instant the place opens, when it is not open at `at`."""
         if self.state(at)[0] == "open":
             return None
+        local = self.local(at)
+        for offset in (0, 1):  # the memoised days first: most places open again today or tomorrow
+            for interval in self.day(local.date() + timedelta(days=offset)):
+                if interval.state == "open" and interval.start >= local:
+                    return interval.start
         cursor = at
         horizon = at + NEXT_OPEN_HORIZON
         step = timedelta(days=2)  # most places open again within a day or two: look there first
