@@ -797,6 +797,11 @@ class Schedule:
 
     def state(self, at: datetime) -> tuple[State, str | None]:
         local = self.local(at)
+        # Open and unknown time is in the memoised day (an answer asks again for each place of a chain);
+        # closed time is not kept there, and its comment ("closed for stocktaking") comes from the engine.
+        for interval in self.day(local.date()):
+            if interval.start <= local < interval.end:
+                return interval.state, interval.comment
         state, comment = self._engine(local.year).state(local)
         return state, comment or None
 
