@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from locator.errors import InvalidParameter
 from locator.geocode import Origin, geocode, reverse, validate_country, validate_query
+from locator.hours import Schedule
 from locator.jsonld import local_business
 from locator.search import (
     NearestQuery,
@@ -113,14 +114,24 @@ def place_dict(place: Place, state: OpenState) -> dict[str, Any]:
 
 def hours_today(place: Place, at: datetime) -> dict[str, list[dict[str, str]]]:
     """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied)."""
-    return {
-        service: [
-            {"from": i.start.isoformat(), "to": i.end.isoformat()}
-            for i in schedule.day(schedule.local(at).date())
-            if i.state == "open"
-        ]
-        for service, schedule in place.shown_schedules()
-    }
+    return {service: _open_spells(schedule, schedule.local(at).date()) for service, schedule in place.shown_schedules()}
+
+
+# A chain's places share schedule objects (cached in locator.open_intervals), so an answer formats each
+# distinct schedule's day once; the entries are small and the memo is bounded.
+_SPELLS: dict[tuple[int, date], tuple[Schedule, list[dict[str, str]]]] = {}
+
+
+def _open_spells(schedule: Schedule, day: date) -> list[dict[str, str]]:
+    key = (id(schedule), day)
+    found = _SPELLS.get(key)
+    if found is None or found[0] is not schedule:  # an id can be reused once its schedule is gone
+        if len(_SPELLS) > 10_000:
+            _SPELLS.clear()
+        spells = [{"from": i.start.isoformat(), "to": i.end.isoformat()} for i in schedule.day(day)
+                  if i.state == "open"]  # fmt: skip
+        found = _SPELLS[key] = (schedule, spells)
+    return [dict(spell) for spell in found[1]]
 
 
 def nearest_answer(
