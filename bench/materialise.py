@@ -95,6 +95,15 @@ def main() -> None:
             "copy-plain": _timed_refresh(engine, None, copy=_copy_plain),
             "as-published": _timed_refresh(engine, ids),
             "full": _timed_refresh(engine, None),
+            "no-fk": _timed_refresh(
+                engine, ids, before="ALTER TABLE open_intervals DROP CONSTRAINT open_intervals_location_id_fkey"
+            ),
+            "no-fk-no-btree": _timed_refresh(
+                engine,
+                ids,
+                before="ALTER TABLE open_intervals DROP CONSTRAINT open_intervals_location_id_fkey;"
+                " DROP INDEX open_intervals_location_idx",
+            ),
             "gist-after": _timed_refresh(
                 engine,
                 None,

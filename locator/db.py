@@ -25,7 +25,6 @@ from locator.errors import DatabaseUnavailable
 from locator.settings import Settings, get_settings
 
 MIGRATION_LOCK = 7_214_001  # pg_advisory_lock key: one `db init` at a time
-REQUEST_THREADS = 40  # anyio's default thread limiter: the most sync requests one worker runs at once
 
 
 class ClusterError(RuntimeError):
@@ -36,11 +35,13 @@ def make_engine(settings: Settings, *, read: bool = False) -> Engine:
     timeout = settings.statement_timeout_ms
     return create_engine(
         settings.sqlalchemy_url(read=read),
+        # The API runs at most pool_size requests at once per worker (locator/api/factory.py), so every request
+        # thread has a connection kept open. Overflow connections are closed on return: with anyio's default
+        # 40 threads and a pool of 5, 64 connections of load opened and closed PostgreSQL connections all the
+        # time, and throughput fell to a quarter of that at 16. The overflow is for a second connection a
+        # request may take for a moment (a geocoder answer written to the cache) and the refresh timer.
         pool_size=settings.pool_size,
-        # Room for every request thread (Starlette runs sync routes on anyio's 40-thread limiter): with fewer
-        # connections than threads, a burst waits on the pool, and after pool_timeout (2 s) healthy requests
-        # failed with 503 under 64 connections of load. Idle overflow connections are closed on return.
-        max_overflow=max(settings.pool_size, REQUEST_THREADS - settings.pool_size),
+        max_overflow=settings.pool_size,
         # No pre-ping: it costs a round trip on every checkout (two per nearest request). A connection that
         # died in an outage fails its first statement instead; SQLAlchemy then invalidates the whole pool, the
         # request gets a 503, and later checkouts reconnect (tests/locator/test_robustness.py).

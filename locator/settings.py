@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     closing_soon_minutes: int = Field(default=30, ge=0, le=24 * 60)
     statement_timeout_ms: int = Field(default=2000, ge=100)
     connect_timeout_s: int = Field(default=2, ge=1)
-    pool_size: int = Field(default=5, ge=1)
+    # Database connections per API worker, and the most requests one worker runs at once (its thread pool):
+    # equal, so that no request waits on the pool and no connection is opened and closed per burst.
+    pool_size: int = Field(default=8, ge=1, le=100)
     # How often API workers check whether the materialised open intervals' window must move (a new day).
     refresh_interval_s: int = Field(default=600, ge=10)
     # KNN candidates re-ranked by ellipsoidal distance per result asked for (see locator/search.py); at least

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -28,6 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        # Sync routes run on anyio's thread limiter: one thread per pooled connection (see locator/db.py). More
+        # threads than cores only thrash the GIL; requests beyond them wait in the event loop, cheaply.
+        to_thread.current_default_thread_limiter().total_tokens = settings.pool_size
         app.state.engine = make_engine(settings)
         app.state.read_engine = make_engine(settings, read=True) if settings.database_read_url else app.state.engine
         refresher = asyncio.create_task(_keep_window_fresh(app.state.engine, settings.refresh_interval_s))
