@@ -68,6 +68,9 @@ class Sql:
     p50_ms: float
     p99_ms: float
     rows: float
+    # The API's whole statement: the same candidates, the chosen 10 and their places' rows, hours, exceptions.
+    answer_p50_ms: float = 0.0
+    answer_p99_ms: float = 0.0
 
 
 # -- data -----------------------------------------------------------------------------------------------------
@@ -244,13 +247,16 @@ def wrk(base: str, script: Path, connections: int, seconds: int) -> tuple[float,
 # -- the raw SQL ----------------------------------------------------------------------------------------------
 
 
-def raw_sql(url: str, at: datetime, rounds: int = 3) -> tuple[float, float, float]:
-    """(p50 ms, p99 ms, rows per query) of the search's KNN statement alone, prepared, on one connection."""
-    sql = psycopg_sql(at)
+def raw_sql(url: str, at: datetime, rounds: int = 3, whole: bool = False) -> tuple[float, float, float]:
+    """(p50 ms, p99 ms, rows per query) of the search's KNN statement alone (or, `whole`, of the statement the
+    API sends: the same candidates with the chosen places' rows), prepared, on one connection."""
+    from locator.search import first_candidates
+
+    sql = psycopg_sql(at, whole)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     timings: list[float] = []
     rows = 0
-    k = LIMIT * Settings().knn_oversample
+    k = first_candidates(LIMIT, Settings().knn_oversample)
     with psycopg.connect(dsn, prepare_threshold=0) as conn:
         for round_ in range(rounds):
             for lat, lon in origins():
@@ -266,18 +272,20 @@ def raw_sql(url: str, at: datetime, rounds: int = 3) -> tuple[float, float, floa
     return statistics.median(timings), timings[int(len(timings) * 0.99)], rows / len(timings)
 
 
-def psycopg_sql(at: datetime) -> str:
-    """The API's own statement for an unfiltered "open at `at`" query, SQLAlchemy's :name binds as %(name)s."""
-    from locator.search import NearestQuery, knn_open_sql
+def psycopg_sql(at: datetime, whole: bool = False) -> str:
+    """The API's own KNN statement for an unfiltered "open at `at`" query (`whole`: with the places' rows, as
+    the API sends it), SQLAlchemy's :name binds as %(name)s."""
+    from locator.search import NearestQuery, knn_open_sql, with_places
 
-    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", knn_open_sql(NearestQuery(0.0, 0.0, at=at, limit=LIMIT)))
+    sql = knn_open_sql(NearestQuery(0.0, 0.0, at=at, limit=LIMIT))
+    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", with_places(sql) if whole else sql)
 
 
 def knn_params(lat: float, lon: float, at: datetime, k: int) -> dict[str, object]:
     """The search statement's parameters for an unfiltered "open at `at`" query of 50 km, as the API binds them."""
     from locator.search import NearestQuery, statement_params
 
-    return {**statement_params(NearestQuery(lat, lon, at=at, limit=LIMIT), at), "k": k, "offset": 0}
+    return {**statement_params(NearestQuery(lat, lon, at=at, limit=LIMIT), at), "k": k, "offset": 0, "limit": LIMIT}
 
 
 def explain(url: str, at: datetime) -> str:
@@ -358,8 +366,10 @@ def render(runs: list[Run], sqls: list[Sql], notes: dict[int, str], command: str
         f"`locator serve --workers 2`, rate limit off; wrk {seconds} s per cell, `--latency`, origins from a list",
         f"of {ORIGINS} points around five European cities; `limit={LIMIT}`, open at the instant (the default).",
         "Busy = next Saturday 14:00 Paris time (most places open), sparse = 03:00 (~1% open).",
-        "Raw SQL = the search's own KNN statement (`locator.search.knn_open_sql`, ids and ellipsoidal distances of",
-        f"{LIMIT * 4} candidates), prepared, one psycopg connection, the same origins and instants.",
+        "Raw SQL, prepared, one psycopg connection, the same origins and instants: \"KNN\" = the search's own KNN",
+        "statement alone (`locator.search.knn_open_sql`: ids, sphere and ellipsoidal distances of the first round's",
+        "candidates); \"whole\" = the one statement the API sends (`locator.search.with_places`: the same candidates,",
+        "the chosen 10 and their places' rows with hours and exceptions).",
         "",
         "| places | case | connections | req/s | p50 ms | p99 ms | errors |",
         "|---:|---|---:|---:|---:|---:|---:|",
@@ -367,12 +377,15 @@ def render(runs: list[Run], sqls: list[Sql], notes: dict[int, str], command: str
     for r in runs:
         lines.append(f"| {r.size:,} | {r.case} | {r.connections} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | "
                      f"{r.p99_ms:.2f} | {r.errors} |")  # fmt: skip
-    lines += ["", "| places | case | raw SQL p50 ms | raw SQL p99 ms | rows | API p50 (1 conn) / SQL p50 |",
-              "|---:|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines += ["", "| places | case | KNN p50 ms | KNN p99 ms | candidates | whole p50 ms | whole p99 ms "
+              "| API p50 (1 conn) / KNN p50 | API p50 / whole p50 |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for s in sqls:
         api = next((r for r in runs if r.size == s.size and r.case == s.case and r.connections == 1), None)
         ratio = f"{api.p50_ms / s.p50_ms:.1f}x" if api and s.p50_ms else "-"
-        lines.append(f"| {s.size:,} | {s.case} | {s.p50_ms:.3f} | {s.p99_ms:.3f} | {s.rows:.0f} | {ratio} |")
+        whole = f"{api.p50_ms / s.answer_p50_ms:.1f}x" if api and s.answer_p50_ms else "-"
+        lines.append(f"| {s.size:,} | {s.case} | {s.p50_ms:.3f} | {s.p99_ms:.3f} | {s.rows:.0f} | "
+                     f"{s.answer_p50_ms:.3f} | {s.answer_p99_ms:.3f} | {ratio} | {whole} |")  # fmt: skip
     lines += ["", "Targets (issue 7, at the largest size):", ""]
     lines += targets(runs, sqls)
     lines += [""]
@@ -392,8 +405,9 @@ def targets(runs: list[Run], sqls: list[Sql]) -> list[str]:
     out = []
     one, sql = cell(big, "busy", 1), next((s for s in sqls if (s.size, s.case) == (big, "busy")), None)
     if one and sql:
-        out.append(f"- API p50 within 3x of the raw SQL: {one.p50_ms / sql.p50_ms:.1f}x "
-                   f"({one.p50_ms:.2f} vs {sql.p50_ms:.3f} ms)")  # fmt: skip
+        out.append(f"- API p50 within 3x of the raw SQL: {one.p50_ms / sql.p50_ms:.1f}x of the KNN statement "
+                   f"({one.p50_ms:.2f} vs {sql.p50_ms:.3f} ms), {one.p50_ms / sql.answer_p50_ms:.1f}x of the "
+                   f"whole statement ({sql.answer_p50_ms:.3f} ms)")  # fmt: skip
     worst_p99 = max((r.p99_ms for r in runs if r.size == big and r.connections == 1), default=0.0)
     out.append(f"- p99 <= 10 ms at one connection: {worst_p99:.2f} ms (worse of busy and sparse)")
     busy, sparse = cell(big, "busy", 1), cell(big, "sparse", 1)
@@ -462,8 +476,10 @@ def main(argv: list[str] | None = None) -> None:
                         print(f"  {case} c={connections}: {rate:,.0f} req/s p50 {p50:.2f} p99 {p99:.2f} ms "
                               f"errors {errors}", file=sys.stderr)  # fmt: skip
                     p50, p99, rows = raw_sql(url, at)
-                    sqls.append(Sql(size, case, p50, p99, rows))
-                    print(f"  {case} raw SQL: p50 {p50:.3f} p99 {p99:.3f} ms, {rows:.1f} rows", file=sys.stderr)
+                    whole50, whole99, _ = raw_sql(url, at, whole=True)
+                    sqls.append(Sql(size, case, p50, p99, rows, whole50, whole99))
+                    print(f"  {case} raw SQL: KNN p50 {p50:.3f} p99 {p99:.3f} ms, {rows:.1f} rows; whole "
+                          f"p50 {whole50:.3f} p99 {whole99:.3f} ms", file=sys.stderr)  # fmt: skip
                     if args.explain:
                         print(explain(url, at), file=sys.stderr)
                 rss = server_rss_mb(served.process.pid)

@@ -340,7 +340,7 @@ def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> boo
     return window is not None and window.start + timedelta(days=1) <= at and until <= window.end
 
 
-def _with_places(candidates_sql: str) -> str:
+def with_places(candidates_sql: str) -> str:
     """The candidates, the top :limit of them within :radius_m by ellipsoidal distance with their places'
     rows, and what the candidate set reached: one statement, so one snapshot and one round trip."""
     return f"""
@@ -359,6 +359,11 @@ SELECT r.fetched, r.sphere_m AS reach, c.distance_m, {_PLACE_COLUMNS}
 """
 
 
+def first_candidates(limit: int, oversample: int) -> int:
+    """How many KNN candidates the first round fetches for `limit` results."""
+    return max(limit * oversample, limit + 16)
+
+
 def _exact_knn(
     conn: Connection, candidates_sql: str, params: dict[str, Any], limit: int, oversample: int
 ) -> list[Place]:
@@ -369,8 +374,8 @@ def _exact_knn(
     in a busy city, measured), while the KNN scan stops after k rows.
     """
     radius = params["radius_m"]
-    statement = text(_with_places(candidates_sql))
-    k = max(limit * oversample, limit + 16)
+    statement = text(with_places(candidates_sql))
+    k = first_candidates(limit, oversample)
     while True:
         rows = conn.execute(statement, {**params, "k": k, "offset": 0, "limit": limit}).all()
         places = [_place(row) for row in rows if row.id is not None]
