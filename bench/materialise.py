@@ -8,6 +8,8 @@ several ways, each in a transaction rolled back afterwards:
 - copy-plain: the same rows COPYed into a temporary table without index or foreign key;
 - as-published: what a publish runs (`refresh(conn, ids)`, every id of the feed, indexes and foreign key live);
 - full: `refresh(conn)` (no id list);
+- geog-first: as-published with the GiST index of before migration 0004, (geog, during);
+- no-fk, no-fk-no-btree: as-published without the foreign key (and without the btree on location_id);
 - gist-after: the GiST index dropped first (transactionally) and built after the COPY.
 """
 
@@ -95,6 +97,12 @@ def main() -> None:
             "copy-plain": _timed_refresh(engine, None, copy=_copy_plain),
             "as-published": _timed_refresh(engine, ids),
             "full": _timed_refresh(engine, None),
+            "geog-first": _timed_refresh(
+                engine,
+                ids,
+                before="DROP INDEX open_intervals_during_geog_idx;"
+                " CREATE INDEX ON open_intervals USING gist (geog, during)",
+            ),
             "no-fk": _timed_refresh(
                 engine, ids, before="ALTER TABLE open_intervals DROP CONSTRAINT open_intervals_location_id_fkey"
             ),
