@@ -156,6 +156,8 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         ),
         {"start": window.start, "end": window.end},
     )
+    if location_ids is None:
+        conn.execute(text("ANALYZE open_intervals"))  # every row is new: keep the planner's estimates true
     return written
 
 

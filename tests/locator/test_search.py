@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from geopy.distance import geodesic
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from ingest.publish import IngestReport, publish
 from ingest.validate import RowValidator
 from locator.errors import InvalidParameter
-from locator.search import NearestQuery, nearest
+from locator.search import NearestQuery, first_candidates, knn_open_sql, nearest, statement_params, with_places
 from tests.conftest import ScratchDatabase
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -88,18 +88,37 @@ def test_open_filter_paths_agree(scratch_module_db: Engine, random_places: list[
     """Materialised intervals and direct evaluation give identical answers at random instants in the window."""
     rng = random.Random(5)
     base = datetime.now(ZoneInfo("UTC")).replace(minute=0, second=0, microsecond=0)
-    for _ in range(40):
+    for _ in range(60):
         at = base + timedelta(minutes=rng.randrange(0, 6 * 24 * 60, 15))
         lat, lon = rng.uniform(-33.0, -17.0), rng.uniform(125.0, 145.0)
+        # Every shape of the statement: no filter, one service, two services, kinds, products.
         query = NearestQuery(
             lat=lat, lon=lon, at=at, limit=rng.choice([3, 10, 30]), radius_km=800.0,
-            open_for=rng.choice([0, 0, 30, 120]), services=rng.choice([(), ("repair",)]),
+            open_for=rng.choice([0, 0, 30, 120]),
+            services=rng.choice([(), (), ("repair",), ("sales", "repair")]),
+            kinds=rng.choice([(), (), ("service_centre",)]), products=rng.choice([(), (), ("mac",)]),
         )  # fmt: skip
         fast = nearest(scratch_module_db, query)
         slow = nearest(scratch_module_db, query, force_direct=True)
         assert fast.path == "materialised" and slow.path == "direct"
         assert [p.id for p in fast.places] == [p.id for p in slow.places], at
         assert all(s.open for s in fast.states)
+
+
+def test_the_open_statement_is_an_ordered_index_scan(
+    scratch_module_db: Engine, random_places: list[dict[str, object]]
+) -> None:
+    """The KNN scan that stops after k rows, not a scan of everything open plus a sort: catch-all filters in
+    the SQL once made the planner choose the latter at 10k places (22 ms against 0.5 ms)."""
+    at = datetime.now(ZoneInfo("UTC")) + timedelta(days=1)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at)
+    sql = with_places(knn_open_sql(query))
+    params = {**statement_params(query, at), "k": first_candidates(10, 2), "limit": 10}
+    with scratch_module_db.connect() as conn:
+        plan = "\n".join(row[0] for row in conn.execute(text("EXPLAIN " + sql), params))
+    assert "Index Scan using open_intervals_during_geog_idx" in plan, plan
+    assert "Order By: (geog <->" in plan, plan
+    assert "Bitmap Heap Scan on open_intervals" not in plan, plan
 
 
 def test_open_now_only_lists_open_places(scratch_module_db: Engine, random_places: list[dict[str, object]]) -> None:
