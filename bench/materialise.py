@@ -8,7 +8,8 @@ several ways, each in a transaction rolled back afterwards:
 - copy-plain: the same rows COPYed into a temporary table without index or foreign key;
 - as-published: what a publish runs (`refresh(conn, ids)`, every id of the feed, indexes and foreign key live);
 - full: `refresh(conn)` (no id list);
-- geog-first: as-published with the GiST index of before migration 0004, (geog, during);
+- geog-first, during-first: as-published with the GiST index of before migration 0004, (geog, during), or of
+  0004, (during, geog), instead of (day, geog, during);
 - no-fk, no-fk-no-btree: as-published without the foreign key (and without the btree on location_id);
 - gist-after: the GiST index dropped first (transactionally) and built after the COPY.
 """
@@ -100,8 +101,14 @@ def main() -> None:
             "geog-first": _timed_refresh(
                 engine,
                 ids,
-                before="DROP INDEX open_intervals_during_geog_idx;"
+                before="DROP INDEX open_intervals_day_geog_during_idx;"
                 " CREATE INDEX ON open_intervals USING gist (geog, during)",
+            ),
+            "during-first": _timed_refresh(
+                engine,
+                ids,
+                before="DROP INDEX open_intervals_day_geog_during_idx;"
+                " CREATE INDEX ON open_intervals USING gist (during, geog)",
             ),
             "no-fk": _timed_refresh(
                 engine, ids, before="ALTER TABLE open_intervals DROP CONSTRAINT open_intervals_location_id_fkey"
@@ -115,8 +122,8 @@ def main() -> None:
             "gist-after": _timed_refresh(
                 engine,
                 None,
-                before="DROP INDEX open_intervals_during_geog_idx",
-                after="CREATE INDEX ON open_intervals USING gist (during, geog)",
+                before="DROP INDEX open_intervals_day_geog_during_idx",
+                after="CREATE INDEX ON open_intervals USING gist (day, geog, during)",
             ),
         }
         with engine.connect() as conn:

@@ -1,9 +1,10 @@
 """Materialised open intervals: the rows that make "open at t" an index condition.
 
 For every place and every set of hours it has (the general hours, service '', and each service with hours of
-its own) the open spells over a rolling window are stored as `tstzrange`s beside the place's point, under one
-GiST index on (during, geog). Search uses them for instants inside the window and evaluates hours directly
-outside it, so answers never depend on when the last refresh ran; only speed does.
+its own) the open spells over a rolling window are stored as `tstzrange`s beside the place's point, once per
+UTC day each spell touches, under one GiST index on (day, geog, during). Search uses them for instants inside
+the window and evaluates hours directly outside it, so answers never depend on when the last refresh ran; only
+speed does.
 
 Places that share hours, timezone, country and region (most of a chain) share one evaluation.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -37,6 +38,13 @@ class Window:
 def window_for(now: datetime) -> Window:
     midnight = datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
     return Window(midnight - timedelta(days=WINDOW_DAYS_BACK), midnight + timedelta(days=WINDOW_DAYS_AHEAD))
+
+
+def utc_days(start: datetime, end: datetime) -> list[date]:
+    """The UTC days a spell [start, end) touches: the rows it is stored under."""
+    first = start.astimezone(UTC).date()
+    last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def current_window(conn: Connection) -> Window | None:
@@ -118,13 +126,13 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         conn.execute(text("DELETE FROM open_intervals WHERE location_id = ANY(:ids)"), {"ids": list(location_ids)})
         hours_rows = conn.execute(text(_HOURS_SQL + " WHERE l.id = ANY(:ids)"), {"ids": list(location_ids)})
     special = special_hours_by_location(conn, location_ids, window.start)
-    # One row per open spell: GiST keys stay short ranges, so "open at t" prunes the index (a multirange per
-    # place would index as its bounding range, the whole window, and prune nothing). The spells of each
-    # distinct (hours, timezone, country, region, exceptions) are evaluated and formatted once: a chain's
-    # places share a handful.
-    spans_cache: dict[tuple[object, ...], list[str]] = {}
+    # One row per open spell and UTC day it touches: GiST keys stay short ranges, so "open at t" prunes the
+    # index (a multirange per place would index as its bounding range, the whole window, and prune nothing),
+    # and the index leads with the day (see migration 0005). The spells of each distinct (hours, timezone,
+    # country, region, exceptions) are evaluated and formatted once: a chain's places share a handful.
+    spans_cache: dict[tuple[object, ...], list[tuple[str, str]]] = {}
 
-    def spans(row: Any) -> list[str]:
+    def spans(row: Any) -> list[tuple[str, str]]:
         extra = tuple(special.get((row.id, row.service), ())) + (
             tuple(special.get((row.id, ""), ())) if row.service else ()
         )
@@ -133,17 +141,18 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         if found is None:
             schedule = schedule_for(row.canonical, row.timezone, row.country, row.region, extra)
             found = [
-                f"[{i.start.isoformat()},{i.end.isoformat()})"
+                (day.isoformat(), f"[{i.start.isoformat()},{i.end.isoformat()})")
                 for i in schedule.intervals(window.start, window.end)
                 if i.state == "open"
+                for day in utc_days(i.start, i.end)
             ]
             spans_cache[key] = found
         return found
 
     written = copy_rows(
         conn,
-        "COPY open_intervals (location_id, service, during, geog) FROM STDIN",
-        ((row.id, row.service, during, row.geog) for row in hours_rows for during in spans(row)),
+        "COPY open_intervals (location_id, service, day, during, geog) FROM STDIN",
+        ((row.id, row.service, day, during, row.geog) for row in hours_rows for day, during in spans(row)),
     )
     conn.execute(
         text(

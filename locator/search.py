@@ -5,8 +5,9 @@ yields candidates fast; they are re-ranked by `ST_Distance(a, b, true)` (the ell
 ellipsoid disagree by well under 1%, so the re-ranked top N is provably the true top N once the N-th
 ellipsoidal distance is below 99% of the last candidate's sphere distance; otherwise the candidate set grows.
 
-"Open at t" is an index condition on the materialised intervals (locator/open_intervals.py) while t lies in
-their window, and direct evaluation of the hours outside it.
+"Open at t" is an index condition on the materialised intervals (locator/open_intervals.py: the rows of t's
+UTC day, GiST on (day, geog, during)) while t lies in their window, and direct evaluation of the hours outside
+it.
 
 An ingest that publishes in the middle of a search cannot make it see half of the old snapshot and half of
 the new: the search and its places' rows are one statement, and the direct path, which needs several, runs
@@ -159,9 +160,11 @@ def _place_filters(query: NearestQuery) -> list[str]:
 
 
 def _open_during(alias: str, query: NearestQuery) -> str:
+    # A spell is stored under every UTC day it touches: the row of :at's day holds the whole spell.
+    day = f"{alias}.day = CAST(:day AS date)"
     if query.open_for:
-        return f"{alias}.during @> tstzrange(CAST(:at AS timestamptz), CAST(:until AS timestamptz), '[)')"
-    return f"{alias}.during @> CAST(:at AS timestamptz)"
+        return f"{day} AND {alias}.during @> tstzrange(CAST(:at AS timestamptz), CAST(:until AS timestamptz), '[)')"
+    return f"{day} AND {alias}.during @> CAST(:at AS timestamptz)"
 
 
 def knn_open_sql(query: NearestQuery) -> str:
@@ -215,6 +218,7 @@ def statement_params(query: NearestQuery, at: datetime) -> dict[str, Any]:
         "products": list(query.products),
         "services": list(query.services),
         "at": at,
+        "day": at.astimezone(UTC).date(),
         "until": at + timedelta(minutes=query.open_for),
         "first_service": query.services[0] if query.services else GENERAL,
         "more_services": list(query.services[1:]),

@@ -116,7 +116,7 @@ def test_the_open_statement_is_an_ordered_index_scan(
     params = {**statement_params(query, at), "k": first_candidates(10, 2), "limit": 10}
     with scratch_module_db.connect() as conn:
         plan = "\n".join(row[0] for row in conn.execute(text("EXPLAIN " + sql), params))
-    assert "Index Scan using open_intervals_during_geog_idx" in plan, plan
+    assert "Index Scan using open_intervals_day_geog_during_idx" in plan, plan
     assert "Order By: (geog <->" in plan, plan
     assert "Bitmap Heap Scan on open_intervals" not in plan, plan
 
