@@ -882,12 +882,14 @@ class Schedule:
             current = following[0]
         cursor = current.start.astimezone(at.tzinfo)
         horizon = at + NEXT_OPEN_HORIZON
-        # Most spells end within the day: look a day ahead first, then a week at a time. An open spell that
-        # runs into the next window (24/7, a span past midnight at a year boundary) continues there.
-        step = timedelta(days=1)
+        # A spell still open two days on is long (24/7, open until a date): look ahead in growing steps, so
+        # that "no end in sight" costs a handful of evaluations rather than one per week of the horizon (it
+        # was most of a nearest answer at 03:00, when the open places are the round-the-clock ones). An open
+        # spell that runs into the next step continues there.
+        step = timedelta(days=4)
         while cursor < horizon:
             window_end = min(horizon, cursor + step)
-            step = timedelta(days=7)
+            step *= 4
             spans = self.intervals(cursor, window_end)
             if not spans or spans[0].state != "open" or spans[0].start > self.local(cursor):
                 return cursor
