@@ -254,7 +254,9 @@ def statement_connection(engine: Engine) -> Connection:
 @contextmanager
 def snapshot(conn: Connection) -> Iterator[None]:
     """One REPEATABLE READ snapshot for the statements inside, on a connection in either mode."""
-    if conn.in_transaction() or conn.get_isolation_level() != "AUTOCOMMIT":
+    # Not conn.in_transaction(): SQLAlchemy begins a logical transaction on an autocommit connection too
+    # (after the origin's reverse geocode, say), with nothing open on the server.
+    if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         yield  # the caller's transaction is the snapshot
         return
     conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")

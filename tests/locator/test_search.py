@@ -13,7 +13,16 @@ from sqlalchemy import Engine, text
 from ingest.publish import IngestReport, publish
 from ingest.validate import RowValidator
 from locator.errors import InvalidParameter
-from locator.search import NearestQuery, first_candidates, knn_open_sql, nearest, statement_params, with_places
+from locator.search import (
+    NearestQuery,
+    first_candidates,
+    knn_open_sql,
+    nearest,
+    snapshot,
+    statement_connection,
+    statement_params,
+    with_places,
+)
 from tests.conftest import ScratchDatabase
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -119,6 +128,17 @@ def test_the_open_statement_is_an_ordered_index_scan(
     assert "Index Scan using open_intervals_day_geog_during_idx" in plan, plan
     assert "Order By: (geog <->" in plan, plan
     assert "Bitmap Heap Scan on open_intervals" not in plan, plan
+
+
+def test_the_direct_path_reads_one_snapshot_on_an_autocommit_connection(scratch_module_db: Engine) -> None:
+    """The API's connection is in autocommit (one statement, one snapshot); the direct path's several
+    statements need a REPEATABLE READ snapshot of their own, also after an earlier statement on it."""
+    with statement_connection(scratch_module_db) as conn:
+        conn.execute(text("SELECT 1"))  # as the origin's reverse geocode does first
+        with snapshot(conn):
+            level = conn.execute(text("SELECT current_setting('transaction_isolation')")).scalar_one()
+        after = conn.execute(text("SELECT current_setting('transaction_isolation')")).scalar_one()
+    assert (level, after) == ("repeatable read", "read committed")
 
 
 def test_open_now_only_lists_open_places(scratch_module_db: Engine, random_places: list[dict[str, object]]) -> None:
