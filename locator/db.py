@@ -42,7 +42,7 @@ def make_engine(settings: Settings, *, read: bool = False) -> Engine:
         # request may take for a moment (a geocoder answer written to the cache) and the refresh timer.
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
-        # No pre-ping: it costs a round trip on every checkout (two per nearest request). A connection that
+        # No pre-ping: it costs a round trip on every checkout (one per nearest request). A connection that
         # died in an outage fails its first statement instead; SQLAlchemy then invalidates the whole pool, the
         # request gets a 503, and later checkouts reconnect (tests/locator/test_robustness.py).
         pool_pre_ping=False,

@@ -51,8 +51,7 @@ class FixedWindowLimiter:
 
 class Guard:
     """Rate limit on the public paths and security headers on HTML, as plain ASGI middleware: Starlette's
-    `@app.middleware("http")` wraps every response in a task and a stream, which cost more than the rest of
-    a nearest answer's Python."""
+    `@app.middleware("http")` wraps every response in a task and a stream, a cost paid on every request."""
 
     def __init__(self, app: ASGIApp, limiter: FixedWindowLimiter | None, per_minute: int) -> None:
         self.app = app
