@@ -167,12 +167,16 @@ def nearest_answer(
     try:
         # One connection for the whole answer; the search and its places are one statement (one snapshot).
         with statement_connection(engine) as conn:
-            origin = origin or locate_on(conn, where)
-            query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
+            if origin is None and where.q:
+                origin = locate_on(conn, where)
+            if origin is not None:
+                query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
+            # Coordinates are labelled by the search statement itself (one round trip for the answer).
             result = nearest(
                 conn, query, now=now, closing_soon_minutes=settings.closing_soon_minutes,
-                oversample=settings.knn_oversample,
+                oversample=settings.knn_oversample, label_origin=origin is None,
             )  # fmt: skip
+            origin = origin or result.origin or reverse(conn, query.lat, query.lon)
     except Exception as exc:
         raise_if_unavailable(exc)
         raise

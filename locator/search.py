@@ -27,6 +27,8 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, text
 
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
+from locator.geocoders.base import Origin
+from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
 from locator.hours import Interval, Schedule, SpecialHours
 from locator.open_intervals import Window, current_window, schedule_for
 from locator.places import PlaceFields
@@ -232,6 +234,7 @@ class SearchResult:
     places: list[Place]
     states: list[OpenState]
     path: str  # which strategy answered: materialised | direct | any (for benchmarks and tests)
+    origin: Origin | None = None  # the query point labelled by its nearest postcode, when asked and at hand
 
 
 def read_connection(engine: Engine) -> Connection:
@@ -272,17 +275,20 @@ def nearest(
     *,
     now: datetime | None = None,
     closing_soon_minutes: int = 30,
-    oversample: int = 4,
+    oversample: int = 2,
     force_direct: bool = False,
+    label_origin: bool = False,
 ) -> SearchResult:
     """The nearest places for `query`; on a connection the caller holds (the API geocodes and searches on
-    one), or on a read connection of its own."""
+    one), or on a read connection of its own. `label_origin`: also label the query point by its nearest
+    postcode in the same statement (`SearchResult.origin`; None on the direct path, which has no such
+    statement)."""
     at = query.at or now or datetime.now(UTC)
     if isinstance(bind, Connection):
-        return _nearest(bind, query, at, closing_soon_minutes, oversample, force_direct)
+        return _nearest(bind, query, at, closing_soon_minutes, oversample, force_direct, label_origin)
     try:
         with statement_connection(bind) as conn:
-            return _nearest(conn, query, at, closing_soon_minutes, oversample, force_direct)
+            return _nearest(conn, query, at, closing_soon_minutes, oversample, force_direct, label_origin)
     except InvalidParameter:
         raise
     except Exception as exc:
@@ -302,16 +308,23 @@ def raise_if_unavailable(exc: BaseException) -> None:
 
 
 def _nearest(
-    conn: Connection, query: NearestQuery, at: datetime, soon: int, oversample: int, force_direct: bool
+    conn: Connection,
+    query: NearestQuery,
+    at: datetime,
+    soon: int,
+    oversample: int,
+    force_direct: bool,
+    label_origin: bool,
 ) -> SearchResult:
     params = statement_params(query, at)
     primary = query.services[0] if query.services else GENERAL
     found: list[Place]
+    origin: Origin | None = None
     if query.open == "any":
-        found = _exact_knn(conn, knn_any_sql(query), params, query.limit, oversample)
+        found, origin = _exact_knn(conn, knn_any_sql(query), params, query.limit, oversample, label_origin)
         path = "any"
     elif not force_direct and _materialised_covers(conn, at, params["until"]):
-        found = _exact_knn(conn, knn_open_sql(query), params, query.limit, oversample)
+        found, origin = _exact_knn(conn, knn_open_sql(query), params, query.limit, oversample, label_origin)
         path = "materialised"
     else:
         with snapshot(conn):
@@ -326,7 +339,7 @@ def _nearest(
         if state is None:
             state = by_schedule[id(schedule)] = open_state(schedule, at, soon)
         states.append(state)
-    return SearchResult(at, found, states, path)
+    return SearchResult(at, found, states, path, origin)
 
 
 # The window row is read at most every WINDOW_TTL seconds per process. A cached window is trusted only from a
@@ -346,9 +359,12 @@ def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> boo
     return window is not None and window.start + timedelta(days=1) <= at and until <= window.end
 
 
-def with_places(candidates_sql: str) -> str:
+def with_places(candidates_sql: str, label_origin: bool = False) -> str:
     """The candidates, the top :limit of them within :radius_m by ellipsoidal distance with their places'
-    rows, and what the candidate set reached: one statement, so one snapshot and one round trip."""
+    rows, and what the candidate set reached: one statement, so one snapshot and one round trip. With
+    `label_origin`, also the postcode nearest the origin (a coordinate query's label), in the same trip."""
+    label_cte = f",\n     label AS ({NEAREST_POSTCODE_SQL})" if label_origin else ""
+    label_columns = "lb.postcode AS origin_postcode, lb.place_name AS origin_place, lb.country AS origin_country,"
     return f"""
 WITH candidates AS MATERIALIZED ({candidates_sql}),
      chosen AS (
@@ -357,9 +373,9 @@ WITH candidates AS MATERIALIZED ({candidates_sql}),
         WHERE distance_m <= :radius_m
         ORDER BY distance_m, id
         LIMIT :limit),
-     reached AS (SELECT count(*) AS fetched, max(sphere_m) AS sphere_m FROM candidates)
-SELECT r.fetched, r.sphere_m AS reach, c.distance_m, {_PLACE_COLUMNS}
-  FROM reached AS r
+     reached AS (SELECT count(*) AS fetched, max(sphere_m) AS sphere_m FROM candidates){label_cte}
+SELECT r.fetched, r.sphere_m AS reach, {label_columns if label_origin else ""} c.distance_m, {_PLACE_COLUMNS}
+  FROM reached AS r{chr(10) + "  LEFT JOIN label AS lb ON true" if label_origin else ""}
   LEFT JOIN (chosen AS c JOIN locations AS l ON l.id = c.id) ON true
  ORDER BY c.distance_m, c.id
 """
@@ -371,26 +387,37 @@ def first_candidates(limit: int, oversample: int) -> int:
 
 
 def _exact_knn(
-    conn: Connection, candidates_sql: str, params: dict[str, Any], limit: int, oversample: int
-) -> list[Place]:
-    """The true top `limit` by ellipsoidal distance within the radius, from sphere-ordered KNN candidates.
+    conn: Connection,
+    candidates_sql: str,
+    params: dict[str, Any],
+    limit: int,
+    oversample: int,
+    label_origin: bool = False,
+) -> tuple[list[Place], Origin | None]:
+    """The true top `limit` by ellipsoidal distance within the radius, from sphere-ordered KNN candidates
+    (and, with `label_origin`, the origin labelled by its nearest postcode).
 
     The radius is applied to the candidates, not in their SQL: an `ST_DWithin` there lets the planner trade
     the ordered KNN scan for a bitmap scan of everything within the radius plus a sort (800 ms at 1M places
     in a busy city, measured), while the KNN scan stops after k rows.
     """
     radius = params["radius_m"]
-    statement = text(with_places(candidates_sql))
+    statement = text(with_places(candidates_sql, label_origin))
     k = first_candidates(limit, oversample)
     while True:
         rows = conn.execute(statement, {**params, "k": k, "offset": 0, "limit": limit}).all()
         places = [_place(row) for row in rows if row.id is not None]
-        fetched, reach = rows[0].fetched, rows[0].reach
-        if fetched < k:
-            return places  # no more candidates anywhere
-        reach = float(reach) * SPHERE_SLACK  # every place not fetched is at least this far
+        first = rows[0]
+        origin = (
+            coordinates_origin(params["lat"], params["lon"], first.origin_postcode, first.origin_place,
+                               first.origin_country)
+            if label_origin else None
+        )  # fmt: skip
+        if first.fetched < k:
+            return places, origin  # no more candidates anywhere
+        reach = float(first.reach) * SPHERE_SLACK  # every place not fetched is at least this far
         if reach > radius or (len(places) == limit and _distance(places[-1]) < reach):
-            return places
+            return places, origin
         k *= 4
 
 

@@ -387,27 +387,34 @@ def refresh_places(engine: Engine) -> list[str]:
 # -- reverse -------------------------------------------------------------------------------------------------
 
 
+# The postcode nearest a point: what labels a coordinate query. The search runs it inside its own statement
+# (locator/search.py), so that a nearest answer for coordinates is one round trip.
+NEAREST_POSTCODE_SQL = """
+SELECT postcode, place_name, country
+  FROM postcodes
+ WHERE postcode NOT ILIKE '%cedex%'  -- CEDEX codes are mail bags of big senders, not areas
+ ORDER BY geog <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
+ LIMIT 1
+"""
+
+
 def reverse(conn: Connection, lat: float, lon: float) -> Origin:
     """The origin of a coordinate query, labelled with the nearest postcode when the gazetteer has one."""
-    row = conn.execute(
-        text(
-            """
-            SELECT postcode, place_name, country
-              FROM postcodes
-             WHERE postcode NOT ILIKE '%cedex%'  -- CEDEX codes are mail bags of big senders, not areas
-             ORDER BY geog <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
-             LIMIT 1
-            """
-        ),
-        {"lat": lat, "lon": lon},
-    ).first()
-    label = f"{row.postcode} {row.place_name}, {row.country}" if row else f"{lat:.5f}, {lon:.5f}"
+    row = conn.execute(text(NEAREST_POSTCODE_SQL), {"lat": lat, "lon": lon}).first()
+    if row is None:
+        return coordinates_origin(lat, lon, None, None, None)
+    return coordinates_origin(lat, lon, row.postcode, row.place_name, row.country)
+
+
+def coordinates_origin(lat: float, lon: float, postcode: str | None, place: str | None, country: str | None) -> Origin:
+    """A coordinate query's origin from its nearest postcode (all None: the gazetteer has none)."""
+    label = f"{postcode} {place}, {country}" if postcode is not None else f"{lat:.5f}, {lon:.5f}"
     return Origin(
         lat=lat,
         lon=lon,
         label=label,
         source="coordinates",
         geocoder=None,
-        country=row.country if row else None,
+        country=country if postcode is not None else None,
         precision="coordinates",
     )

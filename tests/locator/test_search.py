@@ -12,7 +12,9 @@ from sqlalchemy import Engine, text
 
 from ingest.publish import IngestReport, publish
 from ingest.validate import RowValidator
+from locator.answers import Where, nearest_answer, origin_dict
 from locator.errors import InvalidParameter
+from locator.geocode import reverse
 from locator.search import (
     NearestQuery,
     first_candidates,
@@ -23,6 +25,7 @@ from locator.search import (
     statement_params,
     with_places,
 )
+from locator.settings import Settings
 from tests.conftest import ScratchDatabase
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -272,3 +275,17 @@ def test_window_refresh_when_the_day_changes(scratch_db: ScratchDatabase) -> Non
     with scratch_db.engine.connect() as conn:
         assert current_window(conn) == window_for(tomorrow)
     assert refresh_if_stale(scratch_db.engine, tomorrow) is False
+
+
+@pytest.mark.parametrize(("days_ahead", "open_"), [(0, "now"), (0, "any"), (60, "now")])
+def test_a_coordinate_answer_is_labelled_as_reverse_geocoding_labels_it(
+    engine: Engine, days_ahead: int, open_: str
+) -> None:
+    """The search statement labels the origin itself (materialised and open=any paths); the direct path asks
+    the gazetteer separately. The label is the same either way."""
+    at = datetime.now(PARIS).replace(hour=15, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
+    answer = nearest_answer(engine, Settings(), Where(lat=48.8738, lon=2.2950), open=open_, at=at)
+    with engine.connect() as conn:
+        expected = origin_dict(reverse(conn, 48.8738, 2.2950))
+    assert answer["origin"] == expected
+    assert expected["label"].split()[0].startswith("750")
