@@ -37,16 +37,14 @@ from typing import Any
 
 import opening_hours
 
+from ingest.readers import FeedError, not_utf8
+
 __all__ = ["FeedError", "convert_hours", "read_bestbuy"]
 
 logger = logging.getLogger(__name__)
 
 WarningSink = Callable[[int, str], None]
 """Receives ``(row_number, message)`` for every warning; the pipeline puts them in its report."""
-
-
-class FeedError(ValueError):
-    """The file as a whole cannot be read (unreadable, not UTF-8, not JSON, not an array)."""
 
 
 # --- hours -------------------------------------------------------------------------------------------
@@ -387,31 +385,14 @@ def _log_warning(row: int, message: str) -> None:
     logger.warning("bestbuy row %d: %s", row, message)
 
 
-def _locate(raw: bytes, offset: int) -> str:
-    line = raw.count(b"\n", 0, offset) + 1
-    column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
-    return f"line {line}, column {column} (byte offset {offset})"
-
-
 def _load(path: Path) -> list[Any]:
     try:
         # json.load reads the text once and builds the objects; at 700 KB (1,565 stores) that peaks at
         # a few MB.  A feed hundreds of MB large would want a streaming parser (ijson) instead.
         with path.open(encoding="utf-8-sig") as handle:
             data = json.load(handle)
-    except UnicodeDecodeError as error:
-        # The decoder's offset is relative to a chunk; re-read the bytes (only on this error path) to
-        # tell ops where the bad byte is.
-        raw = path.read_bytes()
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exact:
-            bad = raw[exact.start]
-            raise FeedError(
-                f"{path}: not UTF-8 text: byte 0x{bad:02x} at {_locate(raw, exact.start)}"
-                " (was the file saved as Latin-1 or Windows-1252?)"
-            ) from error
-        raise FeedError(f"{path}: not UTF-8 text: {error.reason}") from error
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None  # names the line, column and byte, as for every other feed
     except json.JSONDecodeError as error:
         if not error.doc.strip():
             raise FeedError(f"{path}: the file is empty") from error

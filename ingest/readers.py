@@ -54,20 +54,16 @@ def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
         return read_csv(path)
     if fmt == "geojson":
         return read_geojson(path)
-    from ingest.bestbuy import FeedError as BestBuyFeedError
-    from ingest.bestbuy import read_bestbuy
+    from ingest.bestbuy import read_bestbuy  # it imports this module: a top-level import would be circular
 
     def bestbuy() -> Iterator[tuple[int, Record]]:
         pending: dict[int, list[str]] = {}
-        try:
-            rows = read_bestbuy(path, on_warning=lambda row, message: pending.setdefault(row, []).append(message))
-            for number, record in rows:
-                # The adapter's own repairs (a missing day read as closed...) join the ingest report.
-                if number in pending:
-                    record["_warnings"] = pending.pop(number)
-                yield number, record
-        except BestBuyFeedError as exc:
-            raise FeedError(str(exc)) from None
+        rows = read_bestbuy(path, on_warning=lambda row, message: pending.setdefault(row, []).append(message))
+        for number, record in rows:
+            # The adapter's own repairs (a missing day read as closed...) join the ingest report.
+            if number in pending:
+                record["_warnings"] = pending.pop(number)
+            yield number, record
 
     return bestbuy()
 
@@ -75,7 +71,7 @@ def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
 DELIMITERS = (",", ";", "\t", "|")
 
 
-def _not_utf8(path: Path) -> FeedError:
+def not_utf8(path: Path) -> FeedError:
     """Name where the first undecodable byte is: a line and column a person can find in an editor."""
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -99,7 +95,7 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
     with path.open("rb") as raw:
         head = raw.read(1 << 16)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            raise _not_utf8(path)
+            raise not_utf8(path)
         if b"\x00" in head:
             # Python's csv module reads NUL bytes as text since 3.11: a binary file would pass as odd rows.
             raise FeedError(f"{path.name}: binary content (NUL bytes), not CSV text; is it a spreadsheet (.xlsx)?")
@@ -128,7 +124,7 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
                 # A short row (a spreadsheet trims trailing empty cells) leaves the rest empty, as DictReader did.
                 yield line, {name: value.strip() for name, value in zip(names, fields, strict=False)}
     except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+        raise not_utf8(path) from None
     except csv.Error as exc:
         raise FeedError(f"{path.name}: not a readable CSV file ({exc})") from None
 
@@ -183,7 +179,7 @@ def read_geojson(path: Path) -> Iterator[tuple[int, Record]]:
         if top_level_type != "FeatureCollection" or not saw_features:
             raise FeedError(f"{path.name}: a GeoJSON FeatureCollection with a 'features' list is expected")
     except UnicodeDecodeError:
-        raise _not_utf8(path) from None
+        raise not_utf8(path) from None
     finally:
         stream.close()
 

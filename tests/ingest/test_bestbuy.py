@@ -307,7 +307,7 @@ def test_invalid_json_names_line_and_column(tmp_path: Path) -> None:
 def test_latin1_bytes_name_the_byte_and_where(tmp_path: Path) -> None:
     path = tmp_path / "stores.json"
     path.write_bytes('[\n{"name": "Hablamos Espa\u00f1ol"}\n]'.encode("latin-1"))
-    with pytest.raises(FeedError, match=r"not UTF-8 text: byte 0xf1 at line 2, column 24"):
+    with pytest.raises(FeedError, match=r"not UTF-8 text \(line 2, column 24: byte 0xf1\)"):
         read_bestbuy(path)
 
 
