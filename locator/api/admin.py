@@ -23,7 +23,8 @@ MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 SUFFIX = {"csv": ".csv", "geojson": ".geojson", "bestbuy": ".json"}
 
 
-def require_admin(
+# No I/O: async, so FastAPI runs it on the event loop, not with a hop to the thread pool.
+async def require_admin(
     settings: Annotated[Settings, Depends(deps.settings)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:

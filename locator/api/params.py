@@ -11,7 +11,7 @@ from fastapi import Query
 from locator.answers import Where
 from locator.errors import InvalidParameter
 from locator.geocode import MAX_QUERY_LENGTH
-from locator.search import MAX_LIMIT, MAX_OPEN_FOR, MAX_RADIUS_KM
+from locator.search import MAX_LIMIT, MAX_OPEN_FOR, MAX_RADIUS_KM, check_instant
 
 MAX_FILTER_VALUES = 20
 # PostgreSQL text cannot hold NUL: refuse it at the edge (a 422 naming the parameter) instead of letting the
@@ -61,7 +61,8 @@ def _values(name: str, values: list[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def nearest_params(
+# No I/O: async, so FastAPI runs it on the event loop, not with a hop to the thread pool.
+async def nearest_params(
     q: Annotated[
         str | None, Query(max_length=MAX_QUERY_LENGTH, pattern=NO_NUL, description="postcode or address")
     ] = None,
@@ -77,8 +78,7 @@ def nearest_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     radius_km: Annotated[float, Query(gt=0, le=MAX_RADIUS_KM)] = 50.0,
 ) -> NearestParams:
-    if at is not None and at.tzinfo is None:
-        raise InvalidParameter("at", "must carry a UTC offset, e.g. 2026-05-01T10:00:00+02:00")
+    check_instant(at)
     if q is not None and not q.strip():
         q = None if lat is not None else q
     return NearestParams(
