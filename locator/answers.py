@@ -16,6 +16,7 @@ from locator.search import (
     NearestQuery,
     OpenState,
     Place,
+    check_instant,
     get_place,
     nearest,
     raise_if_unavailable,
@@ -194,6 +195,7 @@ def nearest_answer(
 def location_answer(engine: Engine, settings: Settings, location_id: str, at: datetime | None = None) -> dict[str, Any]:
     from locator.search import open_state
 
+    check_instant(at)
     moment = at or datetime.now(UTC)
     place = get_place(engine, location_id, moment)
     body = place_dict(place, open_state(place.schedule(), moment, settings.closing_soon_minutes))

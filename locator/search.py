@@ -40,6 +40,22 @@ MAX_RADIUS_KM = 1000.0
 MAX_OPEN_FOR = 7 * 24 * 60
 
 
+# Instants a question may be about. Hours are evaluated up to 400 days past `at` (the next opening after a long
+# closure), and Python's datetime ends in year 9999: an `at` of 9999-07-03 answered 500 (schemathesis).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def check_instant(at: datetime | None, parameter: str = "at") -> None:
+    """An instant the API accepts: with a UTC offset, between 1970 and 2100."""
+    if at is None:
+        return
+    if at.tzinfo is None:
+        raise InvalidParameter(parameter, "must carry a UTC offset, e.g. 2026-05-01T10:00:00+02:00")
+    if not EARLIEST <= at < LATEST:
+        raise InvalidParameter(parameter, "must lie between 1970 and 2100")
+
+
 @dataclass(frozen=True)
 class NearestQuery:
     lat: float
@@ -66,8 +82,7 @@ class NearestQuery:
             raise InvalidParameter("open_for", f"must be between 0 and {MAX_OPEN_FOR} minutes")
         if self.open not in ("now", "any"):
             raise InvalidParameter("open", "must be 'now' or 'any'")
-        if self.at is not None and self.at.tzinfo is None:
-            raise InvalidParameter("at", "must carry a UTC offset, e.g. 2026-05-01T10:00:00+02:00")
+        check_instant(self.at)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from locator.db import unbounded
 from locator.errors import InvalidParameter
 from locator.hours import HoursError, HoursSyntaxError, Schedule
 from locator.open_intervals import schedule_for
+from locator.search import check_instant
 
 CHANNELS = ("phone", "chat", "email", "messaging", "callback")
 COLUMNS = ("id", "country", "channel", "label", "contact", "timezone", "opening_hours")
@@ -122,6 +123,7 @@ def load_channels(engine: Engine, path: Path) -> int:
 def contacts(engine: Engine, country: str, at: datetime | None = None, product: str | None = None) -> dict[str, Any]:
     if not (len(country) == 2 and country.isalpha()):
         raise InvalidParameter("country", "must be an ISO 3166-1 alpha-2 code such as FR")
+    check_instant(at)
     country = country.upper()
     moment = at or datetime.now(UTC)
     with engine.connect() as conn:

@@ -14,6 +14,7 @@ from locator.answers import Where, geojson, locate, location_answer, nearest_ans
 from locator.api import dependencies as deps
 from locator.api.params import NO_NUL, NearestParams, nearest_params
 from locator.geocode import MAX_QUERY_LENGTH
+from locator.search import check_instant
 from locator.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["locations"])
@@ -178,10 +179,7 @@ def location(
     format: Annotated[Literal["json", "jsonld"], Query(description="jsonld: schema.org LocalBusiness")] = "json",
 ) -> Any:
     """One location with its open state and its open intervals for the next 7 days per service."""
-    from locator.errors import InvalidParameter
-
-    if at is not None and at.tzinfo is None:
-        raise InvalidParameter("at", "must carry a UTC offset")
+    check_instant(at)
     if format == "jsonld":
         from fastapi.responses import JSONResponse
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from locator.api import dependencies as deps
 from locator.api.locations import PROBLEM_RESPONSES
-from locator.errors import InvalidParameter
+from locator.search import check_instant
 from locator.support import contacts
 
 router = APIRouter(prefix="/v1/support", tags=["support"])
@@ -22,6 +22,5 @@ def support_contacts(
     product: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
     """Support lines for a country (and those serving every country) with availability now and next."""
-    if at is not None and at.tzinfo is None:
-        raise InvalidParameter("at", "must carry a UTC offset")
+    check_instant(at)
     return contacts(engine, country, at, product)

@@ -227,6 +227,7 @@ LIMITS = [
     (f"{PARIS}&open=sometimes", "open"),
     (f"{PARIS}&at=2026-05-01T10:00:00", "at"),
     (f"{PARIS}&at=yesterday", "at"),
+    (f"{PARIS}&at=9999-07-03T13:42:55.5-12:52", "at"),  # hours are evaluated 400 days on: past year 9999
     (f"{PARIS}&" + "&".join(["kind=store"] * 21), "kind"),
     (f"{PARIS}&product=" + "x" * 41, "product"),
     (f"{PARIS}&service=rep%20air", "service"),
@@ -249,6 +250,8 @@ def test_every_nearest_parameter_is_bounded(server: Server, query: str, paramete
         "/v1/geocode?q=",
         "/v1/geocode?q=75008&country=F",
         "/v1/support/contacts?country=FRA",
+        "/v1/support/contacts?country=ZV&at=9999-07-03T13%3A42%3A55.5-12%3A52",  # found by schemathesis
+        "/v1/locations/fr-par-opera?at=9999-07-03T13%3A42%3A55%2B00%3A00",
         "/v1/map?q=" + "7" * 201,
         "/v1/map?lat=48&lon=2&limit=500",
     ],
