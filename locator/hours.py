@@ -187,10 +187,18 @@ def _holiday_dates(
     country: str, subdiv: str | None, first_year: int, last_year: int, kind: str = "PH"
 ) -> frozenset[date]:
     categories = ("school",) if kind == "SH" else ("public",)
-    cal = holidays.country_holidays(
-        country, subdiv=subdiv, years=range(first_year, last_year + 1), categories=categories
-    )
-    return frozenset(cal.keys())
+    years = range(first_year, last_year + 1)
+    cal = holidays.country_holidays(country, subdiv=subdiv, years=years, categories=categories)
+    dates = frozenset(cal.keys())
+    if kind == "PH" and subdiv and country in _FEDERAL_PLUS_STATE:
+        dates |= frozenset(holidays.country_holidays(country, years=years, categories=categories).keys())
+    return dates
+
+
+# Countries whose national holidays hold in every subdivision while the package's subdivision calendar lists
+# only the subdivision's own: the US federal "legal public holidays" (5 U.S.C. 6103, Columbus Day, Washington's
+# Birthday) close federal offices, banks and post offices in states that do not keep them as state holidays.
+_FEDERAL_PLUS_STATE = frozenset({"US"})
 
 
 def _date_list(dates: Iterable[date]) -> str:
@@ -409,14 +417,18 @@ def _sun_constants(rule: _Rule) -> _Rule:
 # Holidays inside rules
 # --------------------------------------------------------------------------------------------------------
 
-_HOLIDAY_ITEM = re.compile(r"^(PH|SH)$")
-_OFFSET = re.compile(r"^([+-])(\d+)$")
-_DAY_WORD = re.compile(r"^days?$")
 _WD = "(?:Mo|Tu|We|Th|Fr|Sa|Su)"
 _WEEKDAY_SELECTOR = re.compile(rf"^{_WD}(?:-{_WD})?(?:,{_WD}(?:-{_WD})?)*$")
 _YEAR = re.compile(r"^(\d{4})(?:-(\d{4}))?$")
 _MO = "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _MONTH_RANGE = re.compile(rf"^{_MO}(?:-{_MO})?$")
+# A weekday list holding holidays (`PH`, `Su,PH`, `PH +1 day`, `SH,PH -1 day`); offsets contain spaces.
+_HOLIDAY_TERM = r"(?:PH|SH)(?: [+-]\d+ days?)?"
+_DAY_TERM = rf"(?:{_HOLIDAY_TERM}|{_WD}(?:-{_WD})?(?:\[[^\]]*\])?)"
+_HOLIDAY_LIST = re.compile(
+    rf"(?<![\w,])(?={_DAY_TERM}(?:,{_DAY_TERM})*(?![\w,\[]))(?=[^ ]*?(?:PH|SH))({_DAY_TERM}(?:,{_DAY_TERM})*)"
+)
+_HOLIDAY_OFFSET = re.compile(r"^(PH|SH)(?: ([+-])(\d+) days?)?$")
 
 
 class _CannotExpand(Exception):
@@ -442,31 +454,24 @@ def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | Non
     """Replace `PH`/`SH` selectors in one rule by explicit dates.
 
     `holiday_dates[kind]` is None when that calendar is unknown (the token is then left to the library).
-    Forms: `PH`, `Su,PH` (union: the rule is split in two joined by `,`), `PH +1 day` (dates shifted),
-    `We,Fr PH` and `SH We` (intersection), `2024 SH` / `Jan-Feb SH` (filtered by year/month).
+    Forms: `PH`, `Su,PH` (union: the rule is split in two joined by `,`), `PH +1 day` and `SH,PH -1 day`
+    (dates shifted, then united), `We,Fr PH` and `SH We` (intersection), `2024 SH` / `Jan-Feb SH` (filtered
+    by year/month).
     """
-    tokens = rule.body.split()
-    index = next((i for i, t in enumerate(tokens) if any(_HOLIDAY_ITEM.match(item) for item in t.split(","))), None)
-    if index is None:
+    found = _HOLIDAY_LIST.search(rule.body)
+    if found is None:
         return [rule]
-    items = tokens[index].split(",")
-    kinds = [item for item in items if _HOLIDAY_ITEM.match(item)]
-    if any(holiday_dates.get(kind) is None for kind in kinds):
+    items = found.group(1).split(",")
+    terms = [m for item in items if (m := _HOLIDAY_OFFSET.match(item))]
+    if any(holiday_dates.get(term.group(1)) is None for term in terms):
         return [rule]
-    others = [item for item in items if not _HOLIDAY_ITEM.match(item)]
+    others = [item for item in items if not _HOLIDAY_OFFSET.match(item)]
     dates: set[date] = set()
-    for kind in kinds:
-        dates |= holiday_dates[kind] or frozenset()
-    after = tokens[index + 1 :]
-    # `PH +1 day` / `PH -1 day`
-    if after and _OFFSET.match(after[0]) and len(after) > 1 and _DAY_WORD.match(after[1]):
-        if others or len(kinds) != 1:
-            raise _CannotExpand(rule.body)
-        sign, count = _OFFSET.match(after[0]).groups()  # type: ignore[union-attr]
-        shift = timedelta(days=int(count) * (1 if sign == "+" else -1))
-        dates = {d + shift for d in dates}
-        after = after[2:]
-    before = tokens[:index]
+    for term in terms:
+        shift = int(term.group(3) or 0) * (-1 if term.group(2) == "-" else 1)
+        dates |= {d + timedelta(days=shift) for d in holiday_dates[term.group(1)] or frozenset()}
+    after = rule.body[found.end() :].split()
+    before = rule.body[: found.start()].split()
     if before and _WEEKDAY_SELECTOR.match(before[-1]) and not others:
         # `We,Fr PH`: the holidays that fall on those weekdays.
         wanted = _weekday_set(before.pop())
@@ -485,7 +490,7 @@ def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | Non
         else:
             raise _CannotExpand(rule.body)
         before.pop()
-    if any(_HOLIDAY_ITEM.match(item) for t in after for item in t.split(",")):
+    if any(item in ("PH", "SH") for t in after for item in t.split(",")):
         raise _CannotExpand(rule.body)
     rest = " ".join(after)
     date_rule = _Rule(" ".join(p for p in (_date_list(dates), rest) if p), rule.modifier, rule.comment, rule.sep)
@@ -562,7 +567,7 @@ def _groups(expression: str, sun_constants: bool) -> list[list[_Rule]]:
         rule = _Rule.parse(text, "")
         if not (rule.body or rule.modifier or rule.comment):
             continue
-        prepared = _prepare([rule], sun_constants, tag_closed=after_fallback and target is main)
+        prepared = _prepare([rule], sun_constants, after_fallback and target is main, target)
         if target is main and main:
             main[-1].sep = main[-1].sep or ";"
         target.extend(prepared)
@@ -580,7 +585,7 @@ def _groups(expression: str, sun_constants: bool) -> list[list[_Rule]]:
     return [main, *(g for g in fallbacks if g)] if main else [g for g in fallbacks if g]
 
 
-def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool) -> list[_Rule]:
+def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool, earlier: list[_Rule]) -> list[_Rule]:
     out: list[_Rule] = []
     for rule in rules:
         if rule.comment and not rule.modifier:
@@ -592,8 +597,64 @@ def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool) -> list[
         if tag_closed and rule.modifier in ("off", "closed"):
             inner = rule.comment[1:-1] if rule.comment else ""
             rule = _Rule(rule.body, rule.modifier, f'"{_EXPLICIT}{inner}"', rule.sep)
-        out.extend(_rewrite_open_end(rule))
+        out.extend(_rewrite_open_end(rule) if "+" in rule.body else _with_spill(rule, earlier))
     return out
+
+
+_PLAIN_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+
+def _with_spill(rule: _Rule, earlier: Sequence[_Rule]) -> list[_Rule]:
+    """`Su 11:00-01:00; Sa 11:00-02:00`: Saturday's hours run until 02:00 on Sunday.
+
+    The part of a range past midnight belongs to the day the range starts on, so only a *later* rule that
+    selects the next day overrides it (the specification, and the reference). The library drops it whenever
+    any rule selects the next day, an earlier one included: a bar's Saturday night would end at midnight. The
+    part past midnight is restated as an additional rule right after its own, on the following weekdays, so
+    that the rules after it still override it and the ones before it no longer do. Only where an earlier rule
+    may select one of those days: every other schedule keeps its rules, and its evaluation cost, as they are.
+    """
+    if rule.modifier not in ("", "open", "unknown"):
+        return [rule]
+    match = _TIMES.search(rule.body)
+    if match is None:
+        return [rule]
+    selectors = rule.body[: match.start()].strip()
+    if selectors and not _WEEKDAY_SELECTOR.match(selectors):
+        return [rule]  # months, dates, weeks, holidays: their next day is not a weekday shift
+    spills: list[str] = []
+    for item in match.group("times").split(","):
+        plain = _PLAIN_RANGE.match(item)
+        if plain is None:
+            return [rule]
+        start = int(plain.group(1)) * 60 + int(plain.group(2))
+        end = int(plain.group(3)) * 60 + int(plain.group(4))
+        if end < start:
+            end += _DAY
+        if end > _DAY:
+            spills.append(f"00:00-{_hhmm(end - _DAY)}")
+    if not spills:
+        return [rule]
+    following = ",".join(_next_weekdays(part) for part in selectors.split(",")) if selectors else ""
+    if not any(_may_select(other, following) for other in earlier):
+        return [rule]
+    spill = _Rule(" ".join(p for p in (following, ",".join(spills)) if p), rule.modifier, rule.comment, rule.sep)
+    return [_Rule(rule.body, rule.modifier, rule.comment, ","), spill]
+
+
+def _may_select(rule: _Rule, weekdays: str) -> bool:
+    """Whether `rule` may select one of `weekdays` ("" = every day); anything but weekdays counts as yes."""
+    match = _TIMES.search(rule.body)
+    selectors = (rule.body[: match.start()] if match else rule.body).strip()
+    if not selectors or not weekdays:
+        return True
+    if not _WEEKDAY_SELECTOR.match(selectors):
+        return True
+    return bool(_weekday_set(selectors) & _weekday_set(weekdays))
+
+
+def _next_weekdays(part: str) -> str:
+    return "-".join(_WEEKDAYS[(_WEEKDAYS.index(day) + 1) % 7] for day in part.split("-"))
 
 
 class _Engine:

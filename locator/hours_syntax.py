@@ -913,6 +913,42 @@ def _fix_date_lists(rw: _Rewriter) -> None:
     rw.sub(_YEAR_STEP, year_step)
 
 
+_M = rf"(?:{_MONTH_NAMES})"
+_MONTHS_THEN_DAYS = re.compile(
+    rf"(?<![\w:\-,])(?P<months>{_M}(?:-{_M})?(?:,{_M}(?:-{_M})?)*) "
+    rf"(?P<days>(?P<first>{_M}) \d\d(?:-(?:(?P<last>{_M}) )?\d\d)?)(?![\d:,\-])"
+)
+
+
+def _month_set(selector: str) -> set[int]:
+    out: set[int] = set()
+    for part in selector.split(","):
+        first, _, last = part.partition("-")
+        a = MONTHS.index(first)
+        b = MONTHS.index(last) if last else a
+        while True:
+            out.add(a)
+            if a == b:
+                break
+            a = (a + 1) % 12
+    return out
+
+
+def _fix_month_then_days(rw: _Rewriter) -> None:
+    """``Jan-Feb Jan 09-15``: a month selector before a day range inside those months adds nothing (every
+    selector must match); the engine takes one of them only, so the redundant months go."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        wanted = _month_set(match["months"])
+        last = match["last"] or match["first"]
+        if not _month_set(f"{match['first']}-{last}") <= wanted:
+            return None  # not inside those months: left to the engine's error
+        rw.warn(f"month selector {match['months']!r} before {match['days']!r} dropped (it selects no other day)")
+        return match["days"]
+
+    rw.sub(_MONTHS_THEN_DAYS, repl)
+
+
 _WEEK_RULE = re.compile(r"(?:(?<=^)|(?<=;)|(?<=\|\|))[^;|\"]*\bweek \d[^;|\"]*")
 _SELECTOR_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("year", re.compile(r"\d{4}(?:[-,/+][\d,\-/+]*)?")),
@@ -1027,6 +1063,37 @@ def _fix_state_order(rw: _Rewriter) -> None:
     rw.sub(_STATE_FIRST, repl)
 
 
+# (A holiday's offset is one day at most: see _check_semantics.)
+_UNJOINED_HOLIDAYS = re.compile(r"(?:(?<=\bPH)|(?<=\bSH)|(?<=\b[PS]H [+-]1 day)) (?=(?:PH|SH)\b)")
+
+
+def _fix_holiday_lists(rw: _Rewriter) -> None:
+    """``PH -1 day SH Mo-We``: two holidays side by side are a list, as ``PH -1 day,SH Mo-We`` says."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str:
+        rw.warn("missing ',' between holidays added")
+        return ","
+
+    rw.sub(_UNJOINED_HOLIDAYS, repl)
+
+
+_SELECTOR_WORD = r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
+_UNSEPARATED_RULE = re.compile(
+    rf"(?:(?<=\d\d:\d\d)|(?<=\d\d:\d\d\+)) (?={_SELECTOR_WORD}[^;\"|:]*?(?: \d\d:\d\d| (?:off|closed|open|unknown)\b))"
+)
+
+
+def _fix_rule_separators(rw: _Rewriter) -> None:
+    """``Mo-Fr 10:00-18:00 Sa 10:00-14:00``: days after the times, with times or a state of their own, start
+    the next rule; the ``;`` between them was left out."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str:
+        rw.warn("missing ';' between rules added")
+        return "; "
+
+    rw.sub(_UNSEPARATED_RULE, repl)
+
+
 def _fix_comment_spacing(rw: _Rewriter) -> None:
     """``open"text"``: the engine wants a space between a state and its comment."""
     for before, after in zip(rw.segments, rw.segments[1:], strict=False):
@@ -1070,11 +1137,14 @@ _REPAIRS: tuple[Callable[[_Rewriter], None], ...] = (
     _fix_bare_hours,
     _fix_day_dots,
     _fix_punctuation,
+    _fix_month_then_days,
     _fix_date_lists,
     _fix_selector_order,
     _fix_order,
     _fix_day_list_order,
     _fix_state_order,
+    _fix_holiday_lists,
+    _fix_rule_separators,
     _fix_comment_spacing,
     _fix_ends,
 )

@@ -48,6 +48,17 @@ def test_24_00_closes_at_midnight_and_spells_join_across_it() -> None:
     assert always.closes_at(paris(2026, 3, 2, 23, 0)) is None  # never closes within the horizon
 
 
+def test_saturday_night_runs_past_midnight_into_a_sunday_with_its_own_hours() -> None:
+    # The later Saturday rule owns its hours past midnight; the earlier Sunday rule does not cut them.
+    bar = hours("Mo-Th,Su 11:00-01:00; Fr,Sa 11:00-02:00")
+    assert bar.state(paris(2026, 3, 8, 1, 30))[0] == "open"  # Sunday 01:30, Saturday's night
+    assert bar.closes_at(paris(2026, 3, 8, 1, 30)) == paris(2026, 3, 8, 2, 0)
+    assert bar.state(paris(2026, 3, 9, 0, 30))[0] == "open"  # Monday 00:30, Sunday's night
+    assert bar.state(paris(2026, 3, 9, 1, 30))[0] == "closed"
+    # A later rule for the next day still overrides it.
+    assert hours("Sa 11:00-02:00; Su off").state(paris(2026, 3, 8, 1, 0))[0] == "closed"
+
+
 # -- DST -------------------------------------------------------------------------------------------------
 
 
@@ -175,6 +186,31 @@ def test_day_before_a_holiday() -> None:
     ]
     weekdays = hours("Mo-We PH -1 day 10:00-12:00")
     assert open_days(weekdays, paris(2026, 4, 29), paris(2026, 5, 16)) == [date(2026, 5, 13)]
+
+
+def test_holidays_side_by_side_are_a_list() -> None:
+    # Baden-Württemberg 2026: Wednesday 13 May is the day before Ascension (not a school day off); the
+    # Christmas school break starts on Wednesday 23 December. Both are Mo-We; Thursday 24 December is not.
+    berlin = ZoneInfo("Europe/Berlin")
+    s = hours("PH -1 day SH Mo-We", timezone="Europe/Berlin", country="DE", region="DE-BW")
+    assert "missing ',' between holidays added" in s.warnings
+    assert open_days(s, datetime(2026, 5, 11, tzinfo=berlin), datetime(2026, 5, 18, tzinfo=berlin)) == [
+        date(2026, 5, 13)
+    ]
+    assert open_days(s, datetime(2026, 12, 20, tzinfo=berlin), datetime(2026, 12, 27, tzinfo=berlin)) == [
+        date(2026, 12, 23)
+    ]
+
+
+def test_us_federal_holidays_hold_in_every_state() -> None:
+    # Columbus Day (2025-10-13) is a federal holiday that California does not keep as a state holiday;
+    # Cesar Chavez Day (2025-03-31) is California's own.
+    la = {"timezone": "America/Los_Angeles", "country": "US", "region": "California"}
+    zone = ZoneInfo("America/Los_Angeles")
+    s = hours("Mo-Fr 09:00-17:00; PH off", **la)
+    assert not s.is_open(datetime(2025, 10, 13, 12, 0, tzinfo=zone))
+    assert not s.is_open(datetime(2025, 3, 31, 12, 0, tzinfo=zone))
+    assert s.is_open(datetime(2025, 10, 14, 12, 0, tzinfo=zone))
 
 
 def test_easter_relative_dates() -> None:

@@ -85,6 +85,16 @@ def _canonical(raw: str) -> str:
         ("Easter - 07 days - Nov 01: Tu-Sa 10:00-12:00", "easter -7 days-Nov 01 Tu-Sa 10:00-12:00"),
         ("Easter -7 day-Nov 01 off", "easter -7 days-Nov 01 off"),
         ("SHWe", "SH We"),
+        # holidays side by side are a list
+        ("PH -1 day SH Mo-We", "PH -1 day,SH Mo-We"),
+        ("SH PH -1 day Mo-We", "SH,PH -1 day Mo-We"),
+        # a rule that starts without its ';'
+        ("Mo-Fr 10:00-18:00 Sa 10:00-14:00", "Mo-Fr 10:00-18:00; Sa 10:00-14:00"),
+        ("Mo-Fr 10:00-18:00 PH off", "Mo-Fr 10:00-18:00; PH off"),
+        ("Oct Tu-Su 10:00-14:30 Nov off; Dec off", "Oct Tu-Su 10:00-14:30; Nov off; Dec off"),
+        # months before a day range inside them select nothing more
+        ("Jan-Feb Jan 09-15", "Jan 09-15"),
+        ("Dec-Jan Dec 25-Jan 06 10:00-12:00", "Dec 25-Jan 06 10:00-12:00"),
         # date forms the engine's grammar lacks, written out with the same days
         ("Jan 01,Dec 24,25 off", "Jan 01,Dec 24,Dec 25 off"),
         ("Jan 01-31/8 10:00-12:00", "Jan 01,Jan 09,Jan 17,Jan 25 10:00-12:00"),
@@ -169,6 +179,7 @@ def test_valid_values_pass_through_unchanged(value: str) -> None:
         ("PH + 2 day", 0, "only the day before or after a holiday"),
         ("easter + 370 days", 0, "offset of more than a year"),
         ("easter - 2 days - 2012 easter + 2 days", 0, "a year on only one end of the range"),
+        ("Mar Jan 09-15", 4, "unexpected 'Jan 09-15'"),
     ],
 )
 def test_garbage_is_rejected_with_its_position(raw: str, position: int, fragment: str) -> None:
