@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import opening_hours
 
-from locator.hours_syntax import HoursSyntaxError, normalize
+from locator.hours_syntax import HoursSyntaxError, cyclic_set, normalize
 
 __all__ = [
     "HoursError",
@@ -436,18 +436,7 @@ class _CannotExpand(Exception):
 
 
 def _weekday_set(selector: str) -> set[int]:
-    days: set[int] = set()
-    for part in selector.split(","):
-        first, _, last = part.partition("-")
-        a = _WEEKDAYS.index(first)
-        b = _WEEKDAYS.index(last) if last else a
-        i = a
-        while True:
-            days.add(i)
-            if i == b:
-                break
-            i = (i + 1) % 7
-    return days
+    return cyclic_set(selector, _WEEKDAYS)
 
 
 def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | None]) -> list[_Rule]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import opening_hours
@@ -920,18 +920,23 @@ _MONTHS_THEN_DAYS = re.compile(
 )
 
 
-def _month_set(selector: str) -> set[int]:
+def cyclic_set(selector: str, names: Sequence[str]) -> set[int]:
+    """Indexes a list of names and ranges selects (`Mo-We,Fr`, `Nov-Feb`), ranges wrapping past the end."""
     out: set[int] = set()
     for part in selector.split(","):
         first, _, last = part.partition("-")
-        a = MONTHS.index(first)
-        b = MONTHS.index(last) if last else a
+        a = names.index(first)
+        b = names.index(last) if last else a
         while True:
             out.add(a)
             if a == b:
                 break
-            a = (a + 1) % 12
+            a = (a + 1) % len(names)
     return out
+
+
+def _month_set(selector: str) -> set[int]:
+    return cyclic_set(selector, MONTHS)
 
 
 def _fix_month_then_days(rw: _Rewriter) -> None:
