@@ -8,10 +8,8 @@ several ways, each in a transaction rolled back afterwards:
 - copy-plain: the same rows COPYed into a temporary table without index or foreign key;
 - as-published: what a publish runs (`refresh(conn, ids)`, every id of the feed, indexes and foreign key live);
 - full: `refresh(conn)` (no id list);
-- geog-first, during-first: as-published with the GiST index of before migration 0004, (geog, during), or of
-  0004, (during, geog), instead of (day, geog, during);
 - no-fk, no-fk-no-btree: as-published without the foreign key (and without the btree on location_id);
-- gist-after: the GiST index dropped first (transactionally) and built after the COPY.
+- gist-after: the GiST indexes of the day partitions dropped first (transactionally) and built after the COPY.
 """
 
 from __future__ import annotations
@@ -70,7 +68,8 @@ def _count_only(conn: Connection, statement: str, rows: Iterable[Sequence[object
 
 def _copy_plain(conn: Connection, statement: str, rows: Iterable[Sequence[object]]) -> int:
     conn.exec_driver_sql(
-        "CREATE TEMP TABLE oi_plain (location_id text, service text, during tstzrange, geog geography(Point, 4326))"
+        "CREATE TEMP TABLE oi_plain (location_id text, service text, day date, during tstzrange,"
+        " geog geography(Point, 4326))"
         " ON COMMIT DROP"
     )
     return db.copy_rows(conn, statement.replace("open_intervals", "oi_plain"), rows)
@@ -98,18 +97,6 @@ def main() -> None:
             "copy-plain": _timed_refresh(engine, None, copy=_copy_plain),
             "as-published": _timed_refresh(engine, ids),
             "full": _timed_refresh(engine, None),
-            "geog-first": _timed_refresh(
-                engine,
-                ids,
-                before="DROP INDEX open_intervals_day_geog_during_idx;"
-                " CREATE INDEX ON open_intervals USING gist (geog, during)",
-            ),
-            "during-first": _timed_refresh(
-                engine,
-                ids,
-                before="DROP INDEX open_intervals_day_geog_during_idx;"
-                " CREATE INDEX ON open_intervals USING gist (during, geog)",
-            ),
             "no-fk": _timed_refresh(
                 engine, ids, before="ALTER TABLE open_intervals DROP CONSTRAINT open_intervals_location_id_fkey"
             ),
@@ -122,8 +109,8 @@ def main() -> None:
             "gist-after": _timed_refresh(
                 engine,
                 None,
-                before="DROP INDEX open_intervals_day_geog_during_idx",
-                after="CREATE INDEX ON open_intervals USING gist (day, geog, during)",
+                before="DROP INDEX open_intervals_geog_during_idx",
+                after="CREATE INDEX ON open_intervals USING gist (geog, during)",
             ),
         }
         with engine.connect() as conn:

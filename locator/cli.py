@@ -196,12 +196,15 @@ def ingest_support(path: Annotated[Path, typer.Argument(help="support channels C
 def refresh() -> None:
     """Recompute the materialised open intervals for the current window."""
     from locator.geocoders.cache import purge_expired
+    from locator.open_intervals import drop_expired_partitions
     from locator.open_intervals import refresh as refresh_intervals
 
     with _engine().begin() as conn:
         rows = refresh_intervals(conn)
+    dropped = drop_expired_partitions(_engine())
     purged = purge_expired(_engine())
-    console.print(f"open intervals refreshed: {rows:,} rows; {purged:,} expired geocoder answers purged")
+    console.print(f"open intervals refreshed: {rows:,} rows ({len(dropped)} past days dropped); "
+                  f"{purged:,} expired geocoder answers purged")  # fmt: skip
 
 
 @app.command("nearest")

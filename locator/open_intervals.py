@@ -2,15 +2,21 @@
 
 For every place and every set of hours it has (the general hours, service '', and each service with hours of
 its own) the open spells over a rolling window are stored as `tstzrange`s beside the place's point, once per
-UTC day each spell touches, under one GiST index on (day, geog, during). Search uses them for instants inside
-the window and evaluates hours directly outside it, so answers never depend on when the last refresh ran; only
-speed does.
+UTC day each spell touches, in that day's partition under a GiST index on (geog, during) (migration 0006).
+Search uses them for instants inside the window and evaluates hours directly outside it, so answers never
+depend on when the last refresh ran; only speed does.
+
+A refresh creates the partitions of the window's days (created apart, then attached: attaching takes SHARE
+UPDATE EXCLUSIVE on the parent, which readers and writers do not wait for, where CREATE TABLE ... PARTITION OF
+would take ACCESS EXCLUSIVE until the publish commits). Days that left the window are detached CONCURRENTLY
+and dropped after a full refresh, outside its transaction.
 
 Places that share hours, timezone, country and region (most of a chain) share one evaluation.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,6 +26,8 @@ from sqlalchemy import Connection, Engine, text
 
 from locator.db import copy_rows, unbounded
 from locator.hours import Schedule, SpecialHours
+
+log = logging.getLogger(__name__)
 
 # The window starts a day back so that a spell which began yesterday evening is still found at 01:00.
 WINDOW_DAYS_BACK = 1
@@ -45,6 +53,72 @@ def utc_days(start: datetime, end: datetime) -> list[date]:
     first = start.astimezone(UTC).date()
     last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def window_days(window: Window) -> list[date]:
+    return utc_days(window.start, window.end)
+
+
+# -- the day partitions -------------------------------------------------------------------------------------
+
+PARTITION_LOCK = 7_214_003  # pg_advisory_xact_lock key: one transaction at a time creates day partitions
+_PARTITIONS_SQL = """
+SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound, i.inhdetachpending AS detaching
+  FROM pg_inherits AS i
+  JOIN pg_class AS c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'open_intervals'::regclass
+"""
+
+
+def partition_name(day: date) -> str:
+    return f"open_intervals_d{day:%Y%m%d}"
+
+
+def _partitions(conn: Connection) -> dict[str, bool]:
+    """The day partitions by name, with whether a concurrent detach of it was left unfinished."""
+    return {row.relname: row.detaching for row in conn.execute(text(_PARTITIONS_SQL))}
+
+
+def ensure_partitions(conn: Connection, days: Iterable[date]) -> list[str]:
+    """Create and attach the partitions of `days` that are missing, in the caller's transaction; their names."""
+    wanted = {partition_name(day): day for day in days}
+    if wanted.keys() <= _partitions(conn).keys():
+        return []
+    # Two publishes may miss the same day: the second waits here for the first to commit, then finds it.
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PARTITION_LOCK})
+    existing = _partitions(conn)
+    created = []
+    for name, day in sorted(wanted.items()):
+        if name in existing:
+            continue
+        # Names and bounds come from dates formatted here, never from input.
+        conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE open_intervals)")
+        conn.exec_driver_sql(f"ALTER TABLE open_intervals ATTACH PARTITION {name} FOR VALUES IN ('{day.isoformat()}')")
+        created.append(name)
+    return created
+
+
+def drop_expired_partitions(engine: Engine, now: datetime | None = None) -> list[str]:
+    """Detach (CONCURRENTLY: readers never wait) and drop the partitions of days before the current window;
+    their names. Each step commits on its own; a detach interrupted earlier is finished first."""
+    first = window_for(now or datetime.now(UTC)).start.date()
+    keep = partition_name(first)
+    dropped = []
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # A concurrent detach waits for every transaction older than it (an ingest's, say): no 2 s limit. It
+        # cannot run in a transaction block, so no SET LOCAL: the session's setting is reset after.
+        conn.exec_driver_sql("SET statement_timeout = 0")
+        try:
+            for name, detaching in sorted(_partitions(conn).items()):
+                if name >= keep:  # the names sort as their days
+                    continue
+                mode = "FINALIZE" if detaching else "CONCURRENTLY"
+                conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
+                conn.exec_driver_sql(f"DROP TABLE {name}")
+                dropped.append(name)
+        finally:
+            conn.exec_driver_sql("RESET statement_timeout")
+    return dropped
 
 
 def current_window(conn: Connection) -> Window | None:
@@ -119,6 +193,7 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
     if location_ids is not None and stored is not None and stored != window:
         # The window moved since the last full refresh: a partial refresh would mix two windows.
         location_ids = None
+    ensure_partitions(conn, window_days(window))
     if location_ids is None:
         conn.execute(text("DELETE FROM open_intervals"))
         hours_rows = conn.execute(text(_HOURS_SQL))
@@ -188,4 +263,8 @@ def refresh_if_stale(engine: Engine, now: datetime | None = None) -> bool:
         if current_window(conn) == window_for(moment):
             return False
         refresh(conn, now=moment)
-        return True
+    try:
+        drop_expired_partitions(engine, moment)
+    except Exception:  # housekeeping: the rows are gone already, the next refresh tries again
+        log.warning("dropping expired open-interval partitions failed", exc_info=True)
+    return True

@@ -5,9 +5,9 @@ yields candidates fast; they are re-ranked by `ST_Distance(a, b, true)` (the ell
 ellipsoid disagree by well under 1%, so the re-ranked top N is provably the true top N once the N-th
 ellipsoidal distance is below 99% of the last candidate's sphere distance; otherwise the candidate set grows.
 
-"Open at t" is an index condition on the materialised intervals (locator/open_intervals.py: the rows of t's
-UTC day, GiST on (day, geog, during)) while t lies in their window, and direct evaluation of the hours outside
-it.
+"Open at t" is an index condition on the materialised intervals (locator/open_intervals.py: the partition of
+t's UTC day, GiST on (geog, during)) while t lies in their window, and direct evaluation of the hours outside
+it. The hot statements run through `db.fetch_rows` (psycopg directly, without SQLAlchemy's result objects).
 
 An ingest that publishes in the middle of a search cannot make it see half of the old snapshot and half of
 the new: the search and its places' rows are one statement, and the direct path, which needs several, runs
@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, text
+import psycopg
+from sqlalchemy import Connection, Engine
 
+from locator.db import fetch_rows
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
@@ -93,14 +95,20 @@ class Place(PlaceFields):
     geo_precision: str = "coordinates"
     distance_m: float | None = None
     special: dict[str, list[SpecialHours]] = field(default_factory=dict)
+    # An answer asks for the same service's schedule several times (state, hours today, ...).
+    _schedules: dict[str, Schedule | None] = field(default_factory=dict, repr=False, compare=False)
 
     def schedule(self, service: str = GENERAL) -> Schedule | None:
         key = service if service in self.hours else GENERAL
+        if key in self._schedules:
+            return self._schedules[key]
         canonical = self.hours.get(key)
-        if canonical is None:
-            return None
-        extra = tuple(self.special.get(key, ())) + (tuple(self.special.get(GENERAL, ())) if key else ())
-        return schedule_for(canonical, self.timezone, self.country, self.region, extra)
+        found = None
+        if canonical is not None:
+            extra = tuple(self.special.get(key, ())) + (tuple(self.special.get(GENERAL, ())) if key else ())
+            found = schedule_for(canonical, self.timezone, self.country, self.region, extra)
+        self._schedules[key] = found
+        return found
 
     def shown_schedules(self) -> list[tuple[str, Schedule]]:
         """(label, schedule) of what answers show: each offered service, or "general" for a place without."""
@@ -314,7 +322,9 @@ def nearest(
 def raise_if_unavailable(exc: BaseException) -> None:
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError
 
-    if isinstance(exc, OperationalError | InterfaceError | TimeoutError) or (
+    if isinstance(exc, psycopg.errors.QueryCanceled):  # from db.fetch_rows, which SQLAlchemy does not wrap
+        raise DatabaseUnavailable("the query took too long") from exc
+    if isinstance(exc, OperationalError | InterfaceError | TimeoutError | psycopg.OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):
         raise DatabaseUnavailable("the database did not answer in time") from exc
@@ -361,11 +371,11 @@ def _nearest(
 # day after its start: refreshes move the window forward by whole days, so within the TTL the true window
 # still covers every instant the cached one is trusted for.
 WINDOW_TTL = 30.0
-_window_cache: dict[str, tuple[float, Window | None]] = {}
+_window_cache: dict[Engine, tuple[float, Window | None]] = {}
 
 
 def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> bool:
-    key = str(conn.engine.url)
+    key = conn.engine
     fetched = _window_cache.get(key)
     if fetched is None or time.monotonic() - fetched[0] > WINDOW_TTL:
         fetched = (time.monotonic(), current_window(conn))
@@ -417,10 +427,10 @@ def _exact_knn(
     in a busy city, measured), while the KNN scan stops after k rows.
     """
     radius = params["radius_m"]
-    statement = text(with_places(candidates_sql, label_origin))
+    statement = with_places(candidates_sql, label_origin)
     k = first_candidates(limit, oversample)
     while True:
-        rows = conn.execute(statement, {**params, "k": k, "offset": 0, "limit": limit}).all()
+        rows = fetch_rows(conn, statement, {**params, "k": k, "offset": 0, "limit": limit})
         places = [_place(row) for row in rows if row.id is not None]
         first = rows[0]
         origin = (
@@ -441,11 +451,11 @@ def _direct_open(
 ) -> list[Place]:
     """Open places by evaluating hours candidate by candidate (instants outside the materialised window)."""
     batch = max(query.limit * oversample, 64)
-    statement = text(knn_any_sql(query))
+    statement = knn_any_sql(query)
     found: list[Place] = []
     offset = 0
     while True:
-        rows = conn.execute(statement, {**params, "k": batch, "offset": offset}).all()
+        rows = fetch_rows(conn, statement, {**params, "k": batch, "offset": offset})
         if not rows:
             break
         places = load_places(conn, [r.id for r in rows], at)
@@ -487,8 +497,9 @@ def load_places(conn: Connection, ids: Sequence[str], at: datetime | None = None
     """The places with their hours and their exceptions still in force around `at`, in one statement."""
     if not ids:
         return {}
-    rows = conn.execute(
-        text(f"SELECT {_PLACE_COLUMNS} FROM locations AS l WHERE l.id = ANY(:ids)"),
+    rows = fetch_rows(
+        conn,
+        f"SELECT {_PLACE_COLUMNS} FROM locations AS l WHERE l.id = ANY(:ids)",
         {"ids": list(ids), "first_day": _first_special_day(at or datetime.now(UTC))},
     )
     return {row.id: _place(row) for row in rows}
