@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Query
+from pydantic import BaseModel, Field
 
 from locator.answers import Where
 from locator.errors import InvalidParameter
@@ -61,34 +62,39 @@ def _values(name: str, values: list[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+class NearestQueryParams(BaseModel):
+    """The where/what/when/how-many parameters, validated as one model: FastAPI validates each separate
+    parameter with its own pydantic call, ~0.05 ms of CPU per nearest request more (a canned answer, 12
+    parameters)."""
+
+    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, pattern=NO_NUL, description="postcode or address")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    country: str | None = Field(None, pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+    kind: list[str] | None = Field(None, description="store, service_centre, ...")
+    product: list[str] | None = Field(None, description="iphone, mac, ...")
+    service: list[str] | None = Field(None, description="repair, sales, ...")
+    open: Literal["now", "any"] = Field("now", description="only places open at `at`, or any")
+    at: datetime | None = Field(None, description="ISO-8601 instant with offset; default now")
+    open_for: int = Field(0, ge=0, le=MAX_OPEN_FOR, description="minutes open after `at`")
+    limit: int = Field(10, ge=1, le=MAX_LIMIT)
+    radius_km: float = Field(50.0, gt=0, le=MAX_RADIUS_KM)
+
+
 # No I/O: async, so FastAPI runs it on the event loop, not with a hop to the thread pool.
-async def nearest_params(
-    q: Annotated[
-        str | None, Query(max_length=MAX_QUERY_LENGTH, pattern=NO_NUL, description="postcode or address")
-    ] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")] = None,
-    kind: Annotated[list[str] | None, Query(description="store, service_centre, ...")] = None,
-    product: Annotated[list[str] | None, Query(description="iphone, mac, ...")] = None,
-    service: Annotated[list[str] | None, Query(description="repair, sales, ...")] = None,
-    open: Annotated[Literal["now", "any"], Query(description="only places open at `at`, or any")] = "now",
-    at: Annotated[datetime | None, Query(description="ISO-8601 instant with offset; default now")] = None,
-    open_for: Annotated[int, Query(ge=0, le=MAX_OPEN_FOR, description="minutes open after `at`")] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
-    radius_km: Annotated[float, Query(gt=0, le=MAX_RADIUS_KM)] = 50.0,
-) -> NearestParams:
-    check_instant(at)
+async def nearest_params(query: Annotated[NearestQueryParams, Query()]) -> NearestParams:
+    check_instant(query.at)
+    q = query.q
     if q is not None and not q.strip():
-        q = None if lat is not None else q
+        q = None if query.lat is not None else q
     return NearestParams(
-        where=Where(q=q, lat=lat, lon=lon, country=country),
-        kinds=_values("kind", kind),
-        products=_values("product", product),
-        services=_values("service", service),
-        open=open,
-        at=at,
-        open_for=open_for,
-        limit=limit,
-        radius_km=radius_km,
+        where=Where(q=q, lat=query.lat, lon=query.lon, country=query.country),
+        kinds=_values("kind", query.kind),
+        products=_values("product", query.product),
+        services=_values("service", query.service),
+        open=query.open,
+        at=query.at,
+        open_for=query.open_for,
+        limit=query.limit,
+        radius_km=query.radius_km,
     )
