@@ -408,7 +408,7 @@ SELECT r.fetched, r.sphere_m AS reach, {label_columns if label_origin else ""} c
 
 def first_candidates(limit: int, oversample: int) -> int:
     """How many KNN candidates the first round fetches for `limit` results."""
-    return max(limit * oversample, limit + 16)
+    return max(limit * oversample, limit + 10)
 
 
 def _exact_knn(
