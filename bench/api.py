@@ -68,7 +68,7 @@ class Sql:
     p50_ms: float
     p99_ms: float
     rows: float
-    # The API's whole statement: the same candidates, the chosen 10 and their places' rows, hours, exceptions.
+    # The API's whole statement on a warm cache: the same candidates, the chosen 10's row versions, the label.
     answer_p50_ms: float = 0.0
     answer_p99_ms: float = 0.0
 
@@ -273,12 +273,14 @@ def raw_sql(url: str, at: datetime, rounds: int = 3, whole: bool = False) -> tup
 
 
 def psycopg_sql(at: datetime, whole: bool = False) -> str:
-    """The API's own KNN statement for an unfiltered "open at `at`" query (`whole`: with the places' rows, as
-    the API sends it), SQLAlchemy's :name binds as %(name)s."""
-    from locator.search import NearestQuery, knn_open_sql, with_places
+    """The API's own KNN statement for an unfiltered "open at `at`" query (`whole`: the statement the API sends
+    for a coordinate query whose places are in its cache: the chosen ids with their row versions and the
+    origin's postcode label), SQLAlchemy's :name binds as %(name)s."""
+    from locator.db import driver_sql
+    from locator.search import NearestQuery, knn_open_sql, with_versions
 
     sql = knn_open_sql(NearestQuery(0.0, 0.0, at=at, limit=LIMIT))
-    return re.sub(r"(?<!:):([a-z_]+)", r"%(\1)s", with_places(sql) if whole else sql)
+    return driver_sql(with_versions(sql, label_origin=True) if whole else sql)
 
 
 def knn_params(lat: float, lon: float, at: datetime, k: int) -> dict[str, object]:
@@ -368,8 +370,9 @@ def render(runs: list[Run], sqls: list[Sql], notes: dict[int, str], command: str
         "Busy = next Saturday 14:00 Paris time (most places open), sparse = 03:00 (~1% open).",
         'Raw SQL, prepared, one psycopg connection, the same origins and instants: "KNN" = the search\'s own KNN',
         "statement alone (`locator.search.knn_open_sql`: ids, sphere and ellipsoidal distances of the first round's",
-        'candidates); "whole" = the one statement the API sends (`locator.search.with_places`: the same candidates,',
-        "the chosen 10 and their places' rows with hours and exceptions).",
+        'candidates); "whole" = the one statement the API sends when its places are cached',
+        "(`locator.search.with_versions`: the same candidates, the chosen 10's row versions, the origin's postcode",
+        "label; on a cache miss `with_places`, with the places' rows, hours and exceptions, follows it).",
         "",
         "| places | case | connections | req/s | p50 ms | p99 ms | errors |",
         "|---:|---|---:|---:|---:|---:|---:|",

@@ -293,3 +293,46 @@ def test_a_coordinate_answer_is_labelled_as_reverse_geocoding_labels_it(
         expected = origin_dict(reverse(conn, 48.8738, 2.2950))
     assert answer["origin"] == expected
     assert expected["label"].split()[0].startswith("750")
+
+
+def _publish_rows(engine: Engine, source: str, rows: list[dict[str, str]]) -> None:
+    validator = RowValidator()
+    records = [validator.validate(i + 2, row) for i, row in enumerate(rows)]
+    assert all(records), validator.rejections
+    report = publish(engine, records, IngestReport(source, "test", None, None, False))  # type: ignore[arg-type]
+    assert report.published, report.message
+
+
+def test_cached_places_follow_every_change(scratch_db: ScratchDatabase) -> None:
+    """Answers build places from a per-process cache keyed by row versions: a republished place, its new
+    hours, and exceptions added or removed beside it show at once, on the same engine."""
+    from locator.special_hours import add, remove
+
+    def row(i: int, name: str, hours: str) -> dict[str, str]:
+        return {"id": f"cache-{i}", "name": name, "kind": "store", "country": "FR", "lat": str(45.0 + i / 100),
+                "lon": "4.0", "opening_hours": hours}  # fmt: skip
+
+    engine = scratch_db.engine
+    monday = datetime.now(PARIS).date() + timedelta(days=7 - datetime.now(PARIS).weekday())
+    at = datetime.combine(monday, datetime.min.time(), tzinfo=PARIS) + timedelta(hours=12)
+    query = NearestQuery(lat=45.0, lon=4.0, at=at, open="any", limit=3)
+
+    def answer() -> dict[str, tuple[str, bool, dict[str, str]]]:
+        with statement_connection(engine) as conn:  # the API's path: versions first, rows on a miss
+            result = nearest(conn, query)
+        assert result.path == "any"
+        return {p.id: (p.name, s.open, p.hours) for p, s in zip(result.places, result.states, strict=True)}
+
+    _publish_rows(engine, "cache", [row(0, "First", "Mo-Fr 09:00-18:00"), row(1, "Second", "Mo-Fr 09:00-18:00")])
+    assert answer()["cache-0"][:2] == ("First", True)
+    assert answer()["cache-0"][:2] == ("First", True)  # from the cache now
+
+    _publish_rows(engine, "cache", [row(0, "First, renamed", "Sa 10:00-12:00"), row(1, "Second", "Mo-Fr 09:00-18:00")])
+    first = answer()["cache-0"]
+    assert first == ("First, renamed", False, {"": "Sa 10:00-12:00"})
+    assert answer()["cache-1"][:2] == ("Second", True)
+
+    closure = add(engine, "cache-1", monday, monday, hours="off", comment="inventory")
+    assert answer()["cache-1"][1] is False
+    remove(engine, closure["id"])
+    assert answer()["cache-1"][1] is True
