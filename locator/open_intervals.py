@@ -63,7 +63,7 @@ def window_days(window: Window) -> list[date]:
 
 PARTITION_LOCK = 7_214_003  # pg_advisory_xact_lock key: one transaction at a time creates day partitions
 _PARTITIONS_SQL = """
-SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound, i.inhdetachpending AS detaching
+SELECT c.relname, i.inhdetachpending AS detaching
   FROM pg_inherits AS i
   JOIN pg_class AS c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'open_intervals'::regclass

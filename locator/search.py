@@ -444,10 +444,6 @@ class PlaceCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 # ~3 KB a place: ~60 MB per worker when full. The benchmark's 512 origins touch ~5k places.
 PLACES = PlaceCache(20_000)
@@ -476,7 +472,7 @@ def _exact_knn(
     The first statement returns the chosen places' row versions only; when the cache holds every one of
     them at that version, the answer is built from the cache (the same rows the statement's snapshot saw),
     else the statement with the places' rows runs (one snapshot by itself) and fills the cache. At 1M places
-    the versions-only statement costs ~0.4 ms of server time against ~0.7 ms with the rows and their JSON.
+    the database spends 0.61 ms of CPU on a cached answer's statement, 0.74 ms on the one with the rows.
     """
     radius = params["radius_m"]
     by_version = with_versions(candidates_sql, label_origin)
