@@ -9,6 +9,10 @@ locator needs and the library does not do:
   holidays), so `PH`/`SH` are expanded into the explicit dates the `holidays` package gives for the country
   and subdivision (Moselle's Good Friday, Bavaria's Epiphany, Baden-Württemberg's school breaks), year by
   year as evaluation needs them; `PH +1 day` shifts those dates and `We,Fr PH` keeps the ones on those days;
+  US state-office days that are not shop holidays (Black Friday, Election Day) are left out of `PH`;
+* sun events at a known place (`sunrise-sunset`) computed per local day by `locator.sun` (the reference's
+  SunCalc, to the minute) and written into that day's rules, so that `sunrise-08:00` on a day the sun rises
+  after 08:00 is not open, instead of the library's 24-hour span from sunrise to the next morning;
 * the OSM semantics the library reads differently from the opening_hours.js reference: an open end
   (`17:00+`) is `unknown` for a bounded time, a rule whose only content is a comment is `unknown`, a `||`
   fallback rule applies only where the rules before it leave the time closed without saying so;
@@ -18,7 +22,7 @@ locator needs and the library does not do:
   arithmetic is done on aware instants, never on wall-clock times.
 
 The rewriting is an internal compilation step: `Schedule.canonical` stays the text the user gave (repaired),
-and what the library evaluates is derived from it per year.
+and what the library evaluates is derived from it per year (per day for sun times at a known place).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -36,6 +40,7 @@ import holidays
 import opening_hours
 
 from locator.hours_syntax import HoursSyntaxError, cyclic_set, normalize
+from locator.sun import sun_minutes
 
 __all__ = [
     "HoursError",
@@ -190,8 +195,20 @@ def _holiday_dates(
     years = range(first_year, last_year + 1)
     cal = holidays.country_holidays(country, subdiv=subdiv, years=years, categories=categories)
     dates = frozenset(cal.keys())
-    if kind == "PH" and subdiv and country in _FEDERAL_PLUS_STATE:
+    if kind != "PH":
+        return dates
+    if subdiv and country in _FEDERAL_PLUS_STATE:
         dates |= frozenset(holidays.country_holidays(country, years=years, categories=categories).keys())
+    if subdiv is None and country in _COMMON_TO_SUBDIVISIONS:
+        # Known only by its country, the place is in one of the subdivisions: what they all keep holds there.
+        every = [
+            frozenset(holidays.country_holidays(country, subdiv=s, years=years, categories=categories).keys())
+            for s in getattr(cal, "subdivisions", ())
+        ]
+        if every:
+            dates |= frozenset.intersection(*every)
+    if country == "US":
+        dates -= _us_state_office_days(cal)
     return dates
 
 
@@ -199,6 +216,23 @@ def _holiday_dates(
 # only the subdivision's own: the US federal "legal public holidays" (5 U.S.C. 6103, Columbus Day, Washington's
 # Birthday) close federal offices, banks and post offices in states that do not keep them as state holidays.
 _FEDERAL_PLUS_STATE = frozenset({"US"})
+# Countries whose national calendar in the package leaves out holidays every state keeps: Australia's
+# substitute days (Christmas on a Saturday -> Monday 27th, New Year's Day on a Sunday -> Monday 2nd) are
+# state law, the same in every state, and the reference keeps them nationally too.
+_COMMON_TO_SUBDIVISIONS = frozenset({"AU"})
+
+
+def _us_state_office_days(cal: Any) -> frozenset[date]:
+    """US state holidays that close state offices while shops keep their usual hours: not `PH` for a shop.
+
+    The day after Thanksgiving (Black Friday, whatever a state names it: "Day After Thanksgiving", "Family
+    Day", "American Indian Heritage Day", Indiana's moved "Lincoln's Birthday") is the busiest shopping day
+    of the year, and Election Day closes schools and state offices, not shops; the reference keeps neither.
+    Both are found through the package's own names for the federal Thanksgiving and the election days.
+    """
+    days = {thanksgiving + timedelta(days=1) for thanksgiving in cal.get_named("Thanksgiving Day", lookup="exact")}
+    days |= set(cal.get_named("Election Day"))
+    return frozenset(days)
 
 
 def _date_list(dates: Iterable[date]) -> str:
@@ -411,6 +445,69 @@ def _sun_constants(rule: _Rule) -> _Rule:
         return rule
     times = _SUN.sub(lambda m: _hhmm(_minutes(m.group(0))), match.group("times"))
     return _Rule(rule.body[: match.start()] + times, rule.modifier, rule.comment, rule.sep)
+
+
+_TIME_ITEM = re.compile(rf"^(?P<a>{_T})(?:-(?P<b>{_T}))?(?P<period>/[\d:]+)?(?P<plus>\+?)$")
+
+
+def _sun_day(rule: _Rule, day: date, place: tuple[float, float], timezone: str) -> _Rule | None:
+    """A rule's sun events written as that local day's times (`sunrise-08:00` -> `07:59-08:00`).
+
+    The reference reads a range with a sun event per day, but decides once, from the default times (sunrise
+    06:00, sunset 18:00, ...), whether it runs past midnight: `sunset-sunrise` and `19:00-sunrise` do,
+    `sunrise-08:00` does not. So on a winter day whose sunrise is after 08:00, `sunrise-08:00` is simply not
+    open, rather than open from sunrise until 08:00 the next day (the engine's reading of a start after the
+    end: 24 hours open). A range that should wrap but does not that day (`19:00-sunset` in June) stays the
+    plain 19:00-21:30, where the reference would open until the next day's sunset. Returns None when no
+    time of the rule is left that day.
+    """
+    match = _TIMES.search(rule.body)
+    if match is None or not _SUN.search(match.group("times")):
+        return rule
+    lat, lon = place
+    items: list[str] = []
+    for item in match.group("times").split(","):
+        part = _TIME_ITEM.match(item)
+        if part is None or not _SUN.search(item):
+            items.append(item)
+            continue
+        start = _sun_day_minutes(part.group("a"), day, lat, lon, timezone)
+        end = None if part.group("b") is None else _sun_day_minutes(part.group("b"), day, lat, lon, timezone)
+        if start is None or (part.group("b") is not None and end is None):
+            continue  # no such event that day (polar day or night)
+        start = max(start, 0)
+        if start >= _DAY:
+            continue
+        text = _hhmm(start)
+        if part.group("b") is not None and end is not None:
+            wraps = _minutes(part.group("b")) < _minutes(part.group("a"))
+            if not wraps:
+                if end <= start:
+                    continue  # `sunrise-08:00` on a day the sun rises at 08:01: not open at all
+                text += "-" + _hhmm(end)
+            else:
+                end %= _DAY
+                if end == start:
+                    continue
+                text += "-" + _hhmm(end)
+        items.append(text + (part.group("period") or "") + part.group("plus"))
+    if not items:
+        return None
+    return _Rule(rule.body[: match.start()] + ",".join(items), rule.modifier, rule.comment, rule.sep)
+
+
+def _sun_day_minutes(token: str, day: date, lat: float, lon: float, timezone: str) -> int | None:
+    sun = _SUN.fullmatch(token)
+    if sun is None:
+        return _minutes(token)
+    event = sun.group(5) or sun.group(1)
+    base = sun_minutes(day, lat, lon, timezone, event)
+    if base is None:
+        return None
+    if sun.group(5):
+        return base
+    offset = int(sun.group(3)) * 60 + int(sun.group(4))
+    return base + (offset if sun.group(2) == "+" else -offset)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -718,11 +815,12 @@ class Schedule:
     warnings: tuple[str, ...] = ()
     special: tuple[SpecialHours, ...] = ()
     _zone: ZoneInfo = field(init=False, repr=False)
-    _engines: dict[int, _Engine] = field(init=False, repr=False, default_factory=dict)
+    _engines: dict[tuple[int, date | None], _Engine] = field(init=False, repr=False, default_factory=dict)
     _calendar: tuple[str, str | None] | None = field(init=False, repr=False, default=None)
     _groups: list[list[_Rule]] = field(init=False, repr=False, default_factory=list)
     _kinds: frozenset[str] = field(init=False, repr=False, default=frozenset())
     _expand: bool = field(init=False, repr=False, default=True)
+    _sun_days: bool = field(init=False, repr=False, default=False)
     _days: dict[date, list[Interval]] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -751,9 +849,12 @@ class Schedule:
             warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
         if "SH" in kinds and self._calendar and not _has_school_holidays(self._calendar[0]):
             warnings.append(f"school holidays (SH) of {self.country} are unknown: SH never matches")
-        sun = self.coords is None and bool(re.search(r"\b(?:sunrise|sunset|dawn|dusk)\b", code))
+        has_sun = bool(re.search(r"\b(?:sunrise|sunset|dawn|dusk)\b", code))
+        sun = self.coords is None and has_sun
         if sun:
             warnings.append("sun times need coordinates: assumed dawn 05:30, sunrise 06:00, sunset 18:00, dusk 18:30")
+        # With coordinates, sun events are computed per local day here (locator.sun), not by the library.
+        self._sun_days = self.coords is not None and has_sun
         self._groups = _groups(self.canonical, sun)
         if self.special:
             self._groups[0][-1].sep = ";"
@@ -761,7 +862,7 @@ class Schedule:
             self._groups[0][-1].sep = ""
         self.warnings = tuple(warnings)
         # Build once now so that a bad exception or rewrite fails at load time, not at query time.
-        self._engine(datetime.now(self._zone).year)
+        self._engine_at(datetime.now(self._zone))
 
     @classmethod
     def parse(
@@ -787,8 +888,8 @@ class Schedule:
 
     # -- compilation ------------------------------------------------------------------------------------
 
-    def _compile(self, year: int) -> list[str]:
-        """Library expressions (main, then fallbacks) valid for instants in `year`."""
+    def _compile(self, year: int, day: date | None = None) -> list[str]:
+        """Library expressions (main, then fallbacks) valid for instants in `year` (on `day`, with sun times)."""
         dates: dict[str, frozenset[date] | None] = {"PH": None, "SH": None}
         if self._calendar is not None and self._expand:
             country, subdiv = self._calendar
@@ -799,14 +900,36 @@ class Schedule:
         for group in self._groups:
             rules: list[_Rule] = []
             for rule in group:
+                if day is not None and self.coords is not None:
+                    sunny = _sun_day(rule, day, self.coords, self.timezone)
+                    if sunny is None and rules and rules[-1].sep == ",":
+                        # An additional rule with no time left that day adds nothing.
+                        rules[-1] = _Rule(rules[-1].body, rules[-1].modifier, rules[-1].comment, rule.sep)
+                        continue
+                    if sunny is None:
+                        # A rule still owns the days it selects when none of its times happen on one.
+                        match = _TIMES.search(rule.body)
+                        selectors = rule.body[: match.start()].strip() if match else rule.body
+                        sunny = _Rule(selectors, "off", rule.comment, rule.sep)
+                    rule = sunny
                 rule = _expand_easter_ranges(rule, year)
                 rules.extend(_expand_holidays(rule, dates) if self._kinds else [rule])
             out.append(_join(rules))
         return out
 
-    def _engine(self, year: int) -> _Engine:
-        """The compiled engines valid for instants in `year` (holiday dates cover year-1 .. year+2)."""
-        engine = self._engines.get(year)
+    def _engine_at(self, local: datetime) -> tuple[_Engine, datetime]:
+        """The engines valid at a local instant, and until when: the year, or the day with sun times."""
+        if not self._sun_days:
+            return self._engine(local.year), datetime(local.year + 1, 1, 1, tzinfo=self._zone)
+        day = local.date()
+        following = self._midnight(day + timedelta(days=1))
+        return self._engine(local.year, day), following
+
+    def _engine(self, year: int, day: date | None = None) -> _Engine:
+        """The compiled engines valid for instants in `year` (holiday dates cover year-1 .. year+2), or on
+        `day` alone for hours with sun events at a known place (each day has its own sun times)."""
+        key = (year, day)
+        engine = self._engines.get(key)
         if engine is not None:
             return engine
         kwargs: dict[str, object] = {"timezone": self._zone}
@@ -817,11 +940,11 @@ class Schedule:
             kwargs["coords"] = self.coords
         try:
             try:
-                expressions = self._compile(year)
+                expressions = self._compile(year, day)
             except _CannotExpand:
                 self._expand = False
                 self.warnings = (*self.warnings, "PH/SH is used in a form evaluated with national holidays only")
-                expressions = self._compile(year)
+                expressions = self._compile(year, day)
             engines = [_build(text, kwargs) for text in expressions]
         except _ENGINE_ERRORS:
             # A rewrite the library rejects is our bug, not the user's: evaluate the text as written.
@@ -830,15 +953,21 @@ class Schedule:
             except _ENGINE_ERRORS as exc:
                 raise HoursError(f"hours cannot be evaluated: {exc}") from exc
         built = _Engine(engines)
-        if len(self._engines) > 8:
+        if len(self._engines) > (64 if self._sun_days else 8):
             self._engines.clear()
-        self._engines[year] = built
+        self._engines[key] = built
         return built
 
     def _special_suffix(self) -> str:
         return "".join(f"; {s.as_rule()}" for s in self.special)
 
     # -- evaluation -------------------------------------------------------------------------------------
+
+    def _midnight(self, day: date) -> datetime:
+        """The first instant of a local day: 01:00 where the clocks spring forward at midnight (Santiago,
+        Cairo, Havana), since the library rejects a wall-clock time that does not exist."""
+        wall = datetime.combine(day, datetime.min.time(), tzinfo=self._zone)
+        return wall.astimezone(UTC).astimezone(self._zone)
 
     def local(self, at: datetime) -> datetime:
         if at.tzinfo is None:
@@ -852,24 +981,48 @@ class Schedule:
         for interval in self.day(local.date()):
             if interval.start <= local < interval.end:
                 return interval.state, interval.comment
-        state, comment = self._engine(local.year).state(local)
+        state, comment = self._engine_at(local)[0].state(local)
         return state, comment or None
 
     def next_change(self, at: datetime) -> datetime | None:
         local = self.local(at)
+        if self._sun_days:
+            return self._next_change_by_day(local)
         year_end = datetime(local.year + 1, 1, 1, tzinfo=self._zone)
         change = self._engine(local.year).next_change(local, min(year_end, local + NEXT_OPEN_HORIZON))
         if change is None:
             return None
         return change.astimezone(self._zone)
 
+    def _next_change_by_day(self, local: datetime) -> datetime | None:
+        """next_change for hours whose engines hold one day each: read it off the merged intervals."""
+        state, comment = self.state(local)
+        cursor = local
+        horizon = local + NEXT_OPEN_HORIZON
+        step = timedelta(days=2)
+        while cursor < horizon:
+            window_end = min(horizon, cursor + step)
+            step = timedelta(days=14)
+            for interval in self.intervals(cursor, window_end):
+                if interval.start > cursor:
+                    if state != "closed":
+                        return cursor
+                    return interval.start
+                if (interval.state, interval.comment) != (state, comment):
+                    return interval.start
+                cursor = interval.end
+            if cursor < window_end and state != "closed":
+                return cursor
+            cursor = max(cursor, window_end)
+        return None
+
     def day(self, local_day: date) -> list[Interval]:
         """The open and unknown intervals of one local day (from its midnight to the next), memoised:
         a chain's thousands of places share a few schedules, and answers ask for today again and again."""
         found = self._days.get(local_day)
         if found is None:
-            start = datetime.combine(local_day, datetime.min.time(), tzinfo=self._zone)
-            end = datetime.combine(local_day + timedelta(days=1), datetime.min.time(), tzinfo=self._zone)
+            start = self._midnight(local_day)
+            end = self._midnight(local_day + timedelta(days=1))
             found = self.intervals(start, end)
             if len(self._days) > 64:
                 self._days.clear()
@@ -881,11 +1034,11 @@ class Schedule:
         out: list[Interval] = []
         cursor = self.local(start)
         stop = self.local(end)
-        # The engine is per year (holiday expansion): walk year by year.
+        # The engine is per year (holiday expansion), or per day (sun times): walk chunk by chunk.
         while cursor < stop:
-            year_end = datetime(cursor.year + 1, 1, 1, tzinfo=self._zone)
-            chunk_end = min(stop, year_end)
-            for lo, hi, name, comment in self._engine(cursor.year).raw(cursor, chunk_end):
+            engine, valid_until = self._engine_at(cursor)
+            chunk_end = min(stop, valid_until)
+            for lo, hi, name, comment in engine.raw(cursor, chunk_end):
                 if name == "closed":
                     continue
                 lo, hi = lo.astimezone(self._zone), min(hi.astimezone(self._zone), stop)
@@ -921,12 +1074,15 @@ class Schedule:
         if current is None or current.state != "open":
             return at
         for offset in (1, 2):
-            midnight = datetime.combine(local.date() + timedelta(days=offset), datetime.min.time(), tzinfo=self._zone)
+            midnight = self._midnight(local.date() + timedelta(days=offset))
             if current.end < midnight:
                 return current.end
             following = self.day(midnight.date())
-            if not following or following[0].start > midnight or following[0].state != "open" or (
-                following[0].comment != current.comment
+            if (
+                not following
+                or following[0].start > midnight
+                or following[0].state != "open"
+                or (following[0].comment != current.comment)
             ):
                 return current.end
             current = following[0]

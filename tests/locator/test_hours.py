@@ -90,6 +90,17 @@ def test_a_wall_clock_time_that_does_not_exist_is_never_reached() -> None:
     assert s.state(instant)[0] == "closed"
 
 
+def test_a_day_whose_midnight_does_not_exist_is_evaluated() -> None:
+    # Santiago springs forward at midnight (2026-09-06 starts at 01:00): the day's first instant is 01:00.
+    santiago = ZoneInfo("America/Santiago")
+    s = hours("Mo-Su 08:00-20:00", timezone="America/Santiago", country="CL")
+    noon = datetime(2026, 9, 6, 12, 0, tzinfo=santiago)
+    assert s.state(noon)[0] == "open"
+    assert s.closes_at(noon) == datetime(2026, 9, 6, 20, 0, tzinfo=santiago)
+    night = hours("sunset-sunrise", timezone="America/Santiago", coords=(-33.45, -70.66))
+    assert night.state(datetime(2026, 9, 6, 3, 0, tzinfo=santiago))[0] == "open"
+
+
 def test_moscow_offsets_are_plus_three_all_year() -> None:
     s = Schedule.parse("Mo-Fr 09:00-20:00", timezone="Europe/Moscow", country="RU")
     spans = s.intervals(datetime(2026, 7, 6, tzinfo=UTC), datetime(2026, 7, 7, tzinfo=UTC))
@@ -211,6 +222,40 @@ def test_us_federal_holidays_hold_in_every_state() -> None:
     assert not s.is_open(datetime(2025, 10, 13, 12, 0, tzinfo=zone))
     assert not s.is_open(datetime(2025, 3, 31, 12, 0, tzinfo=zone))
     assert s.is_open(datetime(2025, 10, 14, 12, 0, tzinfo=zone))
+
+
+@pytest.mark.parametrize("state", ["California", "Maryland", "Nevada", "Indiana", "Georgia"])
+def test_black_friday_is_not_a_holiday_for_shops(state: str) -> None:
+    # States close their offices the day after Thanksgiving under many names ("Day After Thanksgiving",
+    # "American Indian Heritage Day", "Family Day", Indiana's moved "Lincoln's Birthday"); shops do not.
+    zone = ZoneInfo("America/New_York")
+    s = hours("Mo-Sa 09:00-21:00; PH 10:00-18:00", timezone="America/New_York", country="US", region=state)
+    assert s.state(datetime(2025, 11, 27, 9, 30, tzinfo=zone))[0] == "closed"  # Thanksgiving: holiday hours
+    assert s.state(datetime(2025, 11, 28, 9, 30, tzinfo=zone))[0] == "open"  # Black Friday: usual hours
+
+
+def test_election_day_is_not_a_holiday_for_shops() -> None:
+    zone = ZoneInfo("America/New_York")
+    s = hours("Mo-Fr 09:00-17:00; PH off", timezone="America/New_York", country="US", region="NY")
+    assert s.is_open(datetime(2025, 11, 4, 12, 0, tzinfo=zone))
+    assert not s.is_open(datetime(2025, 11, 11, 12, 0, tzinfo=zone))  # Veterans Day still is one
+
+
+def test_australian_substitute_days_hold_without_a_state() -> None:
+    # Christmas 2027 is a Saturday and Boxing Day a Sunday: every state keeps Monday 27 and Tuesday 28.
+    sydney = ZoneInfo("Australia/Sydney")
+    s = hours("Mo-Fr 09:00-17:00; PH off", timezone="Australia/Sydney", country="AU")
+    assert not s.is_open(datetime(2027, 12, 27, 12, 0, tzinfo=sydney))
+    assert not s.is_open(datetime(2027, 12, 28, 12, 0, tzinfo=sydney))
+    assert s.is_open(datetime(2027, 12, 29, 12, 0, tzinfo=sydney))
+
+
+def test_russian_transferred_days_off_count_as_holidays() -> None:
+    # 2 May 2014 was a working Friday made a nationwide day off (moved from Saturday 4 January): an office
+    # that closes on holidays is closed, as the `holidays` package (and the production calendar) say.
+    s = hours("Mo-Fr 09:00-18:00; PH off", timezone="Europe/Moscow", country="RU")
+    assert not s.is_open(datetime(2014, 5, 2, 12, 0, tzinfo=MOSCOW))
+    assert s.is_open(datetime(2014, 5, 5, 12, 0, tzinfo=MOSCOW))
 
 
 def test_easter_relative_dates() -> None:
