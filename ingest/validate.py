@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from locator.hours import HoursError, HoursSyntaxError, Schedule
+from locator.hours import HoursError, HoursSyntaxError, Schedule, sun_coordinates
 from locator.places import PlaceFields
 
 KINDS = ("store", "service_centre", "kiosk", "pickup_point")
@@ -187,7 +187,7 @@ class RowValidator:
         region = self._text(record, "region")
         hours: dict[str, tuple[str, str]] = {}
         if timezone and not rejections:
-            hours = self._hours(row, record, services, timezone, country, region, reject)
+            hours = self._hours(row, record, services, timezone, country, region, (lat, lon), reject)
 
         if rejections:
             self.rejections.extend(rejections)
@@ -263,6 +263,7 @@ class RowValidator:
         timezone: str,
         country: str,
         region: str | None,
+        position: tuple[float | None, float | None],
         reject: Callable[[str, Any, str], None],
     ) -> dict[str, tuple[str, str]]:
         sources: list[tuple[str, str, str]] = []  # (column, service, raw)
@@ -291,7 +292,8 @@ class RowValidator:
             return {}
         out: dict[str, tuple[str, str]] = {}
         for column, service, raw in sources:
-            canonical, messages, error = _parse_hours(raw, timezone, country, region)
+            coords = sun_coordinates(raw, *position)
+            canonical, messages, error = _parse_hours(raw, timezone, country, region, coords)
             if error is not None:
                 reject(column, raw, error)
                 continue
@@ -302,10 +304,13 @@ class RowValidator:
 
 
 @lru_cache(maxsize=65536)
-def _parse_hours(raw: str, timezone: str, country: str, region: str | None) -> tuple[str, tuple[str, ...], str | None]:
-    """(canonical, warnings, error): feeds repeat a few hour patterns across thousands of rows."""
+def _parse_hours(
+    raw: str, timezone: str, country: str, region: str | None, coords: tuple[float, float] | None
+) -> tuple[str, tuple[str, ...], str | None]:
+    """(canonical, warnings, error): feeds repeat a few hour patterns across thousands of rows (`coords` only
+    for hours with sun events, so the cache still serves the rest)."""
     try:
-        schedule = Schedule.parse(raw, timezone=timezone, country=country, region=region)
+        schedule = Schedule.parse(raw, timezone=timezone, country=country, region=region, coords=coords)
     except (HoursSyntaxError, HoursError) as exc:
         return "", (), str(exc)
     return schedule.canonical, schedule.warnings, None

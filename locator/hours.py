@@ -346,6 +346,19 @@ _SUN_DEFAULT = {"dawn": 5 * 60 + 30, "sunrise": 6 * 60, "sunset": 18 * 60, "dusk
 _DAY = 24 * 60
 
 
+# Sun words as feeds may write them before the tolerant parser canonicalises them (`daylight`, `Sunset`).
+_SUN_WORDS = re.compile(r"sun|dawn|dusk|daylight", re.IGNORECASE)
+
+
+def sun_coordinates(hours: str, lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    """Where the sun events of `hours` are computed: the place, rounded to 0.01 degree (~1 km, under a tenth
+    of a minute of sun time) so that nearby places still share one schedule; None for hours without sun
+    events (they need no coordinates, and schedules are shared by everyone with the same text)."""
+    if lat is None or lon is None or not _SUN_WORDS.search(hours):
+        return None
+    return (round(lat, 2), round(lon, 2))
+
+
 def _minutes(token: str) -> int:
     sun = _SUN.fullmatch(token)
     if sun:

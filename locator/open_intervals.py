@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from locator.db import copy_rows, unbounded
-from locator.hours import Schedule, SpecialHours
+from locator.hours import Schedule, SpecialHours, sun_coordinates
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,8 @@ def current_window(conn: Connection) -> Window | None:
 
 # The point goes back into COPY as the geography's own text (hex EWKB): no float formatting per row.
 _HOURS_SQL = """
-SELECT l.id, h.service, h.canonical, l.timezone, l.country, l.region, CAST(l.geog AS text) AS geog
+SELECT l.id, h.service, h.canonical, l.timezone, l.country, l.region, CAST(l.geog AS text) AS geog,
+       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon
   FROM locations AS l
   JOIN location_hours AS h ON h.location_id = l.id
 """
@@ -161,23 +162,31 @@ def schedule_for(
     country: str | None,
     region: str | None,
     special: Iterable[SpecialHours] = (),
+    coords: tuple[float, float] | None = None,
 ) -> Schedule:
-    return _cached_schedule(canonical, timezone, country, region, tuple(special))
+    """A place's schedule, shared by every place with the same hours, zone, calendar, exceptions and (for
+    hours with sun events only: `locator.hours.sun_coordinates`) rounded position."""
+    return _cached_schedule(canonical, timezone, country, region, tuple(special), coords)
 
 
 _SCHEDULES: dict[tuple[object, ...], Schedule] = {}
 
 
 def _cached_schedule(
-    canonical: str, timezone: str, country: str | None, region: str | None, special: tuple[SpecialHours, ...]
+    canonical: str,
+    timezone: str,
+    country: str | None,
+    region: str | None,
+    special: tuple[SpecialHours, ...],
+    coords: tuple[float, float] | None,
 ) -> Schedule:
-    key = (canonical, timezone, country, region, special)
+    key = (canonical, timezone, country, region, special, coords)
     schedule = _SCHEDULES.get(key)
     if schedule is None:
         if len(_SCHEDULES) > 50_000:
             _SCHEDULES.clear()
         # Canonical text was validated at ingest: build directly, no second tolerant parse.
-        schedule = Schedule(canonical, timezone, country, region, special=special)
+        schedule = Schedule(canonical, timezone, country, region, coords=coords, special=special)
         _SCHEDULES[key] = schedule
     return schedule
 
@@ -211,10 +220,11 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         extra = tuple(special.get((row.id, row.service), ())) + (
             tuple(special.get((row.id, ""), ())) if row.service else ()
         )
-        key = (row.canonical, row.timezone, row.country, row.region, extra)
+        coords = sun_coordinates(row.canonical, row.lat, row.lon)
+        key = (row.canonical, row.timezone, row.country, row.region, extra, coords)
         found = spans_cache.get(key)
         if found is None:
-            schedule = schedule_for(row.canonical, row.timezone, row.country, row.region, extra)
+            schedule = schedule_for(row.canonical, row.timezone, row.country, row.region, extra, coords)
             found = [
                 (day.isoformat(), f"[{i.start.isoformat()},{i.end.isoformat()})")
                 for i in schedule.intervals(window.start, window.end)

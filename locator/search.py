@@ -34,7 +34,7 @@ from locator.db import fetch_rows
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
-from locator.hours import Interval, Schedule, SpecialHours
+from locator.hours import Interval, Schedule, SpecialHours, sun_coordinates
 from locator.open_intervals import Window, current_window, schedule_for
 from locator.places import PlaceFields
 
@@ -109,7 +109,8 @@ class Place(PlaceFields):
         found = None
         if canonical is not None:
             extra = tuple(self.special.get(key, ())) + (tuple(self.special.get(GENERAL, ())) if key else ())
-            found = schedule_for(canonical, self.timezone, self.country, self.region, extra)
+            coords = sun_coordinates(canonical, self.lat, self.lon)
+            found = schedule_for(canonical, self.timezone, self.country, self.region, extra, coords)
         self._schedules[key] = found
         return found
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 
 from locator import open_intervals
 from locator.errors import InvalidParameter, NotFound
-from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours
+from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, sun_coordinates
 from locator.hours_syntax import normalize
 
 MAX_DAYS = 3 * 366
@@ -50,7 +50,10 @@ def add(
     service = service.strip().lower()
     with engine.begin() as conn:
         place = conn.execute(
-            text("SELECT timezone, country, region, hours_services FROM locations WHERE id = :id FOR UPDATE"),
+            text(
+                "SELECT timezone, country, region, hours_services, ST_Y(geog::geometry) AS lat,"
+                " ST_X(geog::geometry) AS lon FROM locations WHERE id = :id FOR UPDATE"
+            ),
             {"id": location_id},
         ).first()
         if place is None:
@@ -67,7 +70,8 @@ def add(
         ).scalar_one()
         special = SpecialHours(start, end, rule_hours, comment)
         try:  # the exception must evaluate together with the place's hours
-            Schedule(canonical, place.timezone, place.country, place.region, special=(special,))
+            Schedule(canonical, place.timezone, place.country, place.region,
+                     coords=sun_coordinates(canonical, place.lat, place.lon), special=(special,))  # fmt: skip
         except (HoursError, HoursSyntaxError) as exc:
             raise InvalidParameter("hours", str(exc)) from None
         special_id = conn.execute(

@@ -336,3 +336,29 @@ def test_cached_places_follow_every_change(scratch_db: ScratchDatabase) -> None:
     assert answer()["cache-1"][1] is False
     remove(engine, closure["id"])
     assert answer()["cache-1"][1] is True
+
+
+def test_sun_hours_use_the_place_position_on_both_paths(scratch_db: ScratchDatabase) -> None:
+    """`sunrise-sunset` at a place is evaluated with that place's sun times (not the 06:00-18:00 assumed
+    without coordinates): in Hobart in late spring the sun sets after 20:00, so 19:30 is open."""
+    hobart = ZoneInfo("Australia/Hobart")
+    validator = RowValidator()
+    row = {"id": "sun-hobart", "name": "Daylight kiosk", "kind": "store", "country": "AU", "region": "TAS",
+           "lat": "-42.8821", "lon": "147.3272", "opening_hours": "sunrise-sunset"}  # fmt: skip
+    record = validator.validate(2, row)
+    assert record is not None, validator.rejections
+    assert not [w for w in validator.warnings if "sun" in w.message], validator.warnings
+    report = publish(scratch_db.engine, [record], IngestReport("sun", "test", None, None, False))
+    assert report.published, report.message
+
+    tomorrow = datetime.now(hobart).date() + timedelta(days=1)
+    evening = datetime.combine(tomorrow, datetime.min.time(), tzinfo=hobart) + timedelta(hours=19, minutes=30)
+    if evening.month not in (11, 12, 1):  # the sun sets after 19:30 there from November to January only
+        evening = datetime(2026, 12, 1, 19, 30, tzinfo=hobart)
+    query = NearestQuery(lat=-42.88, lon=147.33, at=evening, limit=1)
+    for force_direct in (False, True):
+        result = nearest(scratch_db.engine, query, force_direct=force_direct)
+        assert [p.id for p in result.places] == ["sun-hobart"], (force_direct, result.path)
+        assert result.states[0].closes_at is not None and result.states[0].closes_at.hour == 20
+    night = evening + timedelta(hours=3)
+    assert nearest(scratch_db.engine, NearestQuery(lat=-42.88, lon=147.33, at=night, limit=1)).places == []
