@@ -6,10 +6,12 @@ UTC day each spell touches, in that day's partition under a GiST index on (geog,
 Search uses them for instants inside the window and evaluates hours directly outside it, so answers never
 depend on when the last refresh ran; only speed does.
 
-A refresh creates the partitions of the window's days (created apart, then attached: attaching takes SHARE
-UPDATE EXCLUSIVE on the parent, which readers and writers do not wait for, where CREATE TABLE ... PARTITION OF
-would take ACCESS EXCLUSIVE until the publish commits). Days that left the window are detached CONCURRENTLY
-and dropped after a full refresh, outside its transaction.
+Partitions are created apart, then attached: attaching takes SHARE UPDATE EXCLUSIVE on the parent, which
+searches and ingests do not wait for (CREATE TABLE ... PARTITION OF would take ACCESS EXCLUSIVE until the
+transaction commits; the table has no foreign key, migration 0007, so nothing else is locked). The API's
+timer creates the next day's partition ahead, in a short transaction of its own, so that a publish finds its
+days there; a refresh still creates any that is missing. Days that left the window are detached
+CONCURRENTLY and dropped by the same timer.
 
 Places that share hours, timezone, country and region (most of a chain) share one evaluation.
 """
@@ -17,6 +19,7 @@ Places that share hours, timezone, country and region (most of a chain) share on
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -62,11 +65,19 @@ def window_days(window: Window) -> list[date]:
 # -- the day partitions -------------------------------------------------------------------------------------
 
 PARTITION_LOCK = 7_214_003  # pg_advisory_xact_lock key: one transaction at a time creates day partitions
+_PARTITION_NAME = re.compile(r"open_intervals_d\d{8}")
 _PARTITIONS_SQL = """
 SELECT c.relname, i.inhdetachpending AS detaching
   FROM pg_inherits AS i
   JOIN pg_class AS c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'open_intervals'::regclass
+"""
+# Day tables whatever their state: attached, with a detach left pending, or detached and not yet dropped.
+_DAY_TABLES_SQL = """
+SELECT c.relname, i.inhdetachpending AS detaching, i.inhrelid IS NOT NULL AS attached
+  FROM pg_class AS c
+  LEFT JOIN pg_inherits AS i ON i.inhrelid = c.oid AND i.inhparent = 'open_intervals'::regclass
+ WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace AND c.relname LIKE 'open\\_intervals\\_d%'
 """
 
 
@@ -75,7 +86,7 @@ def partition_name(day: date) -> str:
 
 
 def _partitions(conn: Connection) -> dict[str, bool]:
-    """The day partitions by name, with whether a concurrent detach of it was left unfinished."""
+    """The attached day partitions by name, with whether a concurrent detach of it was left unfinished."""
     return {row.relname: row.detaching for row in conn.execute(text(_PARTITIONS_SQL))}
 
 
@@ -99,26 +110,43 @@ def ensure_partitions(conn: Connection, days: Iterable[date]) -> list[str]:
 
 
 def drop_expired_partitions(engine: Engine, now: datetime | None = None) -> list[str]:
-    """Detach (CONCURRENTLY: readers never wait) and drop the partitions of days before the current window;
-    their names. Each step commits on its own; a detach interrupted earlier is finished first."""
-    first = window_for(now or datetime.now(UTC)).start.date()
-    keep = partition_name(first)
+    """Detach (CONCURRENTLY: searches never wait) and drop the day tables before the current window; their
+    names. Each step commits on its own; a detach or a drop interrupted earlier is finished first."""
+    keep = partition_name(window_for(now or datetime.now(UTC)).start.date())
     dropped = []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        # A concurrent detach waits for every transaction older than it (an ingest's, say): no 2 s limit. It
-        # cannot run in a transaction block, so no SET LOCAL: the session's setting is reset after.
+        # A concurrent detach waits for every transaction older than it (a publish's, say) for up to a minute
+        # here, then the next tick tries again. It cannot run in a transaction block, so no SET LOCAL: the
+        # session's settings are reset after (the pool's connections keep the API's 2 s limits).
         conn.exec_driver_sql("SET statement_timeout = 0")
+        conn.exec_driver_sql("SET lock_timeout = '60s'")
         try:
-            for name, detaching in sorted(_partitions(conn).items()):
-                if name >= keep:  # the names sort as their days
+            for row in sorted(conn.execute(text(_DAY_TABLES_SQL)), key=lambda r: str(r.relname)):
+                name = str(row.relname)
+                if name >= keep or not _PARTITION_NAME.fullmatch(name):  # the names sort as their days
                     continue
-                mode = "FINALIZE" if detaching else "CONCURRENTLY"
-                conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
+                if row.attached:
+                    mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
+                    conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
                 conn.exec_driver_sql(f"DROP TABLE {name}")
                 dropped.append(name)
         finally:
             conn.exec_driver_sql("RESET statement_timeout")
+            conn.exec_driver_sql("RESET lock_timeout")
     return dropped
+
+
+def maintain_partitions(engine: Engine, now: datetime | None = None) -> None:
+    """The API timer's housekeeping: tomorrow's window's days created ahead (in a short transaction, so that
+    publishes find them), the days before today's window dropped. Failures are logged and retried next tick:
+    a refresh creates any day it misses, and a day left over only costs disk."""
+    moment = now or datetime.now(UTC)
+    try:
+        with engine.begin() as conn:
+            ensure_partitions(conn, window_days(window_for(moment + timedelta(days=1))))
+        drop_expired_partitions(engine, moment)
+    except Exception:
+        log.warning("open-interval partition housekeeping failed; retrying on the next tick", exc_info=True)
 
 
 def current_window(conn: Connection) -> Window | None:
@@ -259,12 +287,19 @@ REFRESH_LOCK = 7_214_002  # pg_try_advisory_xact_lock key: one refresher at a ti
 
 
 def refresh_if_stale(engine: Engine, now: datetime | None = None) -> bool:
-    """Move the window when the day has changed; True when this call refreshed.
+    """Move the window when the day has changed, then look after the day partitions; True when this call
+    refreshed.
 
     API workers call this on a timer: the first to take the lock refreshes, the others see a fresh window.
     Answers never depend on it (instants outside the window are evaluated directly); only speed does.
     """
     moment = now or datetime.now(UTC)
+    refreshed = _refresh_if_stale(engine, moment)
+    maintain_partitions(engine, moment)
+    return refreshed
+
+
+def _refresh_if_stale(engine: Engine, moment: datetime) -> bool:
     with engine.begin() as conn:
         if current_window(conn) == window_for(moment):
             return False
@@ -273,8 +308,4 @@ def refresh_if_stale(engine: Engine, now: datetime | None = None) -> bool:
         if current_window(conn) == window_for(moment):
             return False
         refresh(conn, now=moment)
-    try:
-        drop_expired_partitions(engine, moment)
-    except Exception:  # housekeeping: the rows are gone already, the next refresh tries again
-        log.warning("dropping expired open-interval partitions failed", exc_info=True)
-    return True
+        return True

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import psycopg
 from sqlalchemy import Connection, Engine
 
-from locator.db import fetch_rows
+from locator.db import database_identity, fetch_rows
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
@@ -402,10 +402,11 @@ def with_places(candidates_sql: str, label_origin: bool = False, columns: str = 
     return f"""
 WITH candidates AS MATERIALIZED ({candidates_sql}),
      chosen AS (
-       SELECT id, distance_m
-         FROM candidates
-        WHERE distance_m <= :radius_m
-        ORDER BY distance_m, id
+       SELECT c.id, c.distance_m
+         FROM candidates AS c
+         JOIN locations AS l ON l.id = c.id  -- an interval row whose place is gone never takes a slot
+        WHERE c.distance_m <= :radius_m
+        ORDER BY c.distance_m, c.id
         LIMIT :limit),
      reached AS (SELECT count(*) AS fetched, max(sphere_m) AS sphere_m FROM candidates){label_cte}
 SELECT r.fetched, r.sphere_m AS reach, {label_columns if label_origin else ""} c.distance_m, {columns}
@@ -422,7 +423,7 @@ def with_versions(candidates_sql: str, label_origin: bool = False) -> str:
 
 
 class PlaceCache:
-    """Places as built from their rows, by (engine, id, row version, first exception day), least recently
+    """Places as built from their rows, by (database, first exception day, id, row version), least recently
     used out first. Entries are never stale: a changed row or exception has another version, so its old
     entry is only ever evicted. Shared by a worker's request threads."""
 
@@ -478,7 +479,7 @@ def _exact_knn(
     radius = params["radius_m"]
     by_version = with_versions(candidates_sql, label_origin)
     with_rows = with_places(candidates_sql, label_origin)
-    cache_key = (conn.engine, params["first_day"])
+    cache_key = (database_identity(conn), params["first_day"])
     k = first_candidates(limit, oversample)
     while True:
         bound = {**params, "k": k, "offset": 0, "limit": limit}

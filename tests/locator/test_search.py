@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,9 @@ from sqlalchemy import Engine, text
 
 from ingest.publish import IngestReport, publish
 from ingest.validate import RowValidator
+from locator import search
 from locator.answers import Where, nearest_answer, origin_dict
+from locator.db import fetch_rows
 from locator.errors import InvalidParameter
 from locator.geocode import reverse
 from locator.open_intervals import partition_name
@@ -303,7 +305,7 @@ def _publish_rows(engine: Engine, source: str, rows: list[dict[str, str]]) -> No
     assert report.published, report.message
 
 
-def test_cached_places_follow_every_change(scratch_db: ScratchDatabase) -> None:
+def test_cached_places_follow_every_change(scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
     """Answers build places from a per-process cache keyed by row versions: a republished place, its new
     hours, and exceptions added or removed beside it show at once, on the same engine."""
     from locator.special_hours import add, remove
@@ -324,8 +326,17 @@ def test_cached_places_follow_every_change(scratch_db: ScratchDatabase) -> None:
         return {p.id: (p.name, s.open, p.hours) for p, s in zip(result.places, result.states, strict=True)}
 
     _publish_rows(engine, "cache", [row(0, "First", "Mo-Fr 09:00-18:00"), row(1, "Second", "Mo-Fr 09:00-18:00")])
+    statements: list[str] = []
+
+    def counted(conn: object, sql: str, params: dict[str, object]) -> list[object]:
+        statements.append(sql)
+        return fetch_rows(conn, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search, "fetch_rows", counted)
     assert answer()["cache-0"][:2] == ("First", True)
-    assert answer()["cache-0"][:2] == ("First", True)  # from the cache now
+    assert len(statements) == 2  # versions, then the rows: a miss
+    assert answer()["cache-0"][:2] == ("First", True)
+    assert len(statements) == 3  # versions only: from the cache
 
     _publish_rows(engine, "cache", [row(0, "First, renamed", "Sa 10:00-12:00"), row(1, "Second", "Mo-Fr 09:00-18:00")])
     first = answer()["cache-0"]
@@ -339,26 +350,43 @@ def test_cached_places_follow_every_change(scratch_db: ScratchDatabase) -> None:
 
 
 def test_sun_hours_use_the_place_position_on_both_paths(scratch_db: ScratchDatabase) -> None:
-    """`sunrise-sunset` at a place is evaluated with that place's sun times (not the 06:00-18:00 assumed
-    without coordinates): in Hobart in late spring the sun sets after 20:00, so 19:30 is open."""
-    hobart = ZoneInfo("Australia/Hobart")
+    """`sunrise-sunset` at a place closes at that place's sunset (not the 18:00 assumed without coordinates),
+    on the materialised path and the direct one, whatever the season the test runs in."""
+    from locator.sun import sun_minutes
+
+    places = [("hobart", -42.8821, 147.3272, "Australia/Hobart", "AU", "TAS"),
+              ("oslo", 59.9139, 10.7522, "Europe/Oslo", "NO", "")]  # fmt: skip
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+
+    def sunset_at(place: tuple[str, float, float, str, str, str]) -> int:
+        minutes = sun_minutes(tomorrow, round(place[1], 2), round(place[2], 2), place[3], "sunset")
+        assert minutes is not None
+        return minutes
+
+    # Whichever hemisphere's sunset is furthest from 18:00 tomorrow (at least half an hour in any season).
+    name, lat, lon, zone, country, region = max(places, key=lambda p: abs(sunset_at(p) - 18 * 60))
+    sunset = sunset_at((name, lat, lon, zone, country, region))
+    assert abs(sunset - 18 * 60) >= 30, (name, sunset)
     validator = RowValidator()
-    row = {"id": "sun-hobart", "name": "Daylight kiosk", "kind": "store", "country": "AU", "region": "TAS",
-           "lat": "-42.8821", "lon": "147.3272", "opening_hours": "sunrise-sunset"}  # fmt: skip
+    row = {"id": f"sun-{name}", "name": "Daylight kiosk", "kind": "store", "country": country, "region": region,
+           "lat": str(lat), "lon": str(lon), "opening_hours": "sunrise-sunset"}  # fmt: skip
     record = validator.validate(2, row)
     assert record is not None, validator.rejections
     assert not [w for w in validator.warnings if "sun" in w.message], validator.warnings
     report = publish(scratch_db.engine, [record], IngestReport("sun", "test", None, None, False))
     assert report.published, report.message
 
-    tomorrow = datetime.now(hobart).date() + timedelta(days=1)
-    evening = datetime.combine(tomorrow, datetime.min.time(), tzinfo=hobart) + timedelta(hours=19, minutes=30)
-    if evening.month not in (11, 12, 1):  # the sun sets after 19:30 there from November to January only
-        evening = datetime(2026, 12, 1, 19, 30, tzinfo=hobart)
-    query = NearestQuery(lat=-42.88, lon=147.33, at=evening, limit=1)
-    for force_direct in (False, True):
-        result = nearest(scratch_db.engine, query, force_direct=force_direct)
-        assert [p.id for p in result.places] == ["sun-hobart"], (force_direct, result.path)
-        assert result.states[0].closes_at is not None and result.states[0].closes_at.hour == 20
-    night = evening + timedelta(hours=3)
-    assert nearest(scratch_db.engine, NearestQuery(lat=-42.88, lon=147.33, at=night, limit=1)).places == []
+    local = ZoneInfo(zone)
+    before = datetime.combine(tomorrow, datetime.min.time(), tzinfo=local) + timedelta(minutes=sunset - 15)
+    for force_direct, path in ((False, "materialised"), (True, "direct")):
+        result = nearest(
+            scratch_db.engine, NearestQuery(lat=lat, lon=lon, at=before, limit=1), force_direct=force_direct
+        )
+        assert result.path == path
+        assert [p.id for p in result.places] == [f"sun-{name}"], path
+        closes = result.states[0].closes_at
+        assert closes is not None
+        assert closes.astimezone(local).hour * 60 + closes.astimezone(local).minute == sunset, path
+        after = nearest(scratch_db.engine, NearestQuery(lat=lat, lon=lon, at=before + timedelta(minutes=30), limit=1),
+                        force_direct=force_direct)  # fmt: skip
+        assert after.places == [], path
