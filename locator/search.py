@@ -474,7 +474,8 @@ def _exact_knn(
     The first statement returns the chosen places' row versions only; when the cache holds every one of
     them at that version, the answer is built from the cache (the same rows the statement's snapshot saw),
     else the statement with the places' rows runs (one snapshot by itself) and fills the cache. At 1M places
-    the database spends 0.61 ms of CPU on a cached answer's statement, 0.74 ms on the one with the rows.
+    the database spent 0.61 ms of CPU on a cached answer's statement against 0.74 ms with the rows (the join
+    of the chosen places to `locations` added since costs ~0.05 ms).
     """
     radius = params["radius_m"]
     by_version = with_versions(candidates_sql, label_origin)
