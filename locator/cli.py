@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -196,11 +196,13 @@ def ingest_support(path: Annotated[Path, typer.Argument(help="support channels C
 def refresh() -> None:
     """Recompute the materialised open intervals for the current window."""
     from locator.geocoders.cache import purge_expired
-    from locator.open_intervals import drop_expired_partitions
+    from locator.open_intervals import drop_expired_partitions, ensure_partitions, window_days, window_for
     from locator.open_intervals import refresh as refresh_intervals
 
     with _engine().begin() as conn:
         rows = refresh_intervals(conn)
+    with _engine().begin() as conn:  # tomorrow's days ahead, as the API's timer does: publishes find them
+        ensure_partitions(conn, window_days(window_for(datetime.now(UTC) + timedelta(days=1))))
     dropped = drop_expired_partitions(_engine())
     purged = purge_expired(_engine())
     console.print(f"open intervals refreshed: {rows:,} rows ({len(dropped)} past days dropped); "

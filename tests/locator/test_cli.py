@@ -60,3 +60,23 @@ def test_hours_eval_json_lines(scratch_db: ScratchDatabase) -> None:
 def test_db_init_is_idempotent(scratch_db: ScratchDatabase) -> None:
     result = locator("db", "init", url=scratch_db.url)
     assert result.returncode == 0 and "no migration pending" in result.stdout
+
+
+def test_refresh_materialises_the_window_and_makes_tomorrow_ahead(scratch_db: ScratchDatabase) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from locator.open_intervals import partition_name, window_days, window_for
+
+    assert locator("ingest", "locations", str(DEMO_CSV), "--source", "demo", url=scratch_db.url).returncode == 0
+    result = locator("refresh", url=scratch_db.url)
+    assert result.returncode == 0, result.stderr
+    assert "open intervals refreshed" in result.stdout
+    now = datetime.now(UTC)
+    days = set(window_days(window_for(now))) | set(window_days(window_for(now + timedelta(days=1))))
+    with scratch_db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'open_intervals'::regclass")
+        )
+        assert sorted(rows.scalars()) == sorted(partition_name(day) for day in days)
