@@ -346,8 +346,9 @@ _SUN_DEFAULT = {"dawn": 5 * 60 + 30, "sunrise": 6 * 60, "sunset": 18 * 60, "dusk
 _DAY = 24 * 60
 
 
-# Sun words as feeds may write them before the tolerant parser canonicalises them (`daylight`, `Sunset`).
-_SUN_WORDS = re.compile(r"sun|dawn|dusk|daylight", re.IGNORECASE)
+# Sun words as feeds may write them before the tolerant parser canonicalises them (`daylight`, `Sunset`);
+# whole words, so that `Sun: 11-8` (a Sunday) does not make every row of a feed a schedule of its own.
+_SUN_WORDS = re.compile(r"(?<![a-z])(?:sunrise|sunset|dawn|dusk|daylight|daytime)(?![a-z])", re.IGNORECASE)
 
 
 def sun_coordinates(hours: str, lat: float | None, lon: float | None) -> tuple[float, float] | None:

@@ -113,3 +113,16 @@ def test_without_coordinates_sun_times_are_the_references_defaults() -> None:
     spans = s.intervals(berlin(2012, 10, 1), berlin(2012, 10, 2))
     assert [(i.start, i.end) for i in spans] == [(berlin(2012, 10, 1, 6, 0), berlin(2012, 10, 1, 18, 0))]
     assert any("coordinates" in w for w in s.warnings)
+
+
+def test_only_hours_with_sun_events_carry_a_position() -> None:
+    """Schedules are shared by every place with the same text; a position splits them only where the sun
+    matters (and `Sun: 11-8`, a Sunday in a vendor feed, is not a sun event)."""
+    from locator.hours import sun_coordinates
+
+    assert sun_coordinates("sunrise-sunset", 59.91391, 10.75225) == (59.91, 10.75)
+    assert sun_coordinates("Mo-Fr 08:00-dusk", 1.0, 2.0) == (1.0, 2.0)
+    assert sun_coordinates("Daylight", 1.0, 2.0) == (1.0, 2.0)
+    for hours in ("Sun: 11-8", "Mo-Su 10:00-18:00", "Sunday 10-18"):
+        assert sun_coordinates(hours, 1.0, 2.0) is None
+    assert sun_coordinates("sunrise-sunset", None, None) is None
