@@ -863,7 +863,7 @@ class Schedule:
             warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
         if "SH" in kinds and self._calendar and not _has_school_holidays(self._calendar[0]):
             warnings.append(f"school holidays (SH) of {self.country} are unknown: SH never matches")
-        has_sun = bool(re.search(r"\b(?:sunrise|sunset|dawn|dusk)\b", code))
+        has_sun = bool(_SUN.search(code))
         sun = self.coords is None and has_sun
         if sun:
             warnings.append("sun times need coordinates: assumed dawn 05:30, sunrise 06:00, sunset 18:00, dusk 18:30")

@@ -66,18 +66,13 @@ def window_days(window: Window) -> list[date]:
 
 PARTITION_LOCK = 7_214_003  # pg_advisory_xact_lock key: one transaction at a time creates day partitions
 _PARTITION_NAME = re.compile(r"open_intervals_d\d{8}")
-_PARTITIONS_SQL = """
-SELECT c.relname, i.inhdetachpending AS detaching
-  FROM pg_inherits AS i
-  JOIN pg_class AS c ON c.oid = i.inhrelid
- WHERE i.inhparent = 'open_intervals'::regclass
-"""
 # Day tables whatever their state: attached, with a detach left pending, or detached and not yet dropped.
 _DAY_TABLES_SQL = """
 SELECT c.relname, i.inhdetachpending AS detaching, i.inhrelid IS NOT NULL AS attached
   FROM pg_class AS c
   LEFT JOIN pg_inherits AS i ON i.inhrelid = c.oid AND i.inhparent = 'open_intervals'::regclass
- WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace AND c.relname LIKE 'open\\_intervals\\_d%'
+ WHERE c.relkind = 'r' AND c.relname LIKE 'open\\_intervals\\_d%'
+   AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'open_intervals'::regclass)
 """
 
 
@@ -85,9 +80,15 @@ def partition_name(day: date) -> str:
     return f"open_intervals_d{day:%Y%m%d}"
 
 
+def _day_tables(conn: Connection) -> list[Any]:
+    """(relname, detaching, attached) of every day table, oldest day first (the names sort as their days)."""
+    rows = conn.execute(text(_DAY_TABLES_SQL))
+    return sorted((row for row in rows if _PARTITION_NAME.fullmatch(row.relname)), key=lambda row: row.relname)
+
+
 def _partitions(conn: Connection) -> dict[str, bool]:
     """The attached day partitions by name, with whether a concurrent detach of it was left unfinished."""
-    return {row.relname: row.detaching for row in conn.execute(text(_PARTITIONS_SQL))}
+    return {row.relname: row.detaching for row in _day_tables(conn) if row.attached}
 
 
 def ensure_partitions(conn: Connection, days: Iterable[date]) -> list[str]:
@@ -121,10 +122,10 @@ def drop_expired_partitions(engine: Engine, now: datetime | None = None) -> list
         conn.exec_driver_sql("SET statement_timeout = 0")
         conn.exec_driver_sql("SET lock_timeout = '60s'")
         try:
-            for row in sorted(conn.execute(text(_DAY_TABLES_SQL)), key=lambda r: str(r.relname)):
-                name = str(row.relname)
-                if name >= keep or not _PARTITION_NAME.fullmatch(name):  # the names sort as their days
-                    continue
+            for row in _day_tables(conn):
+                name = row.relname
+                if name >= keep:
+                    break
                 if row.attached:
                     mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
                     conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")

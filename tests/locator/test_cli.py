@@ -65,9 +65,8 @@ def test_db_init_is_idempotent(scratch_db: ScratchDatabase) -> None:
 def test_refresh_materialises_the_window_and_makes_tomorrow_ahead(scratch_db: ScratchDatabase) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from sqlalchemy import text
-
     from locator.open_intervals import partition_name, window_days, window_for
+    from tests.locator.test_open_intervals import partitions
 
     assert locator("ingest", "locations", str(DEMO_CSV), "--source", "demo", url=scratch_db.url).returncode == 0
     result = locator("refresh", url=scratch_db.url)
@@ -75,8 +74,4 @@ def test_refresh_materialises_the_window_and_makes_tomorrow_ahead(scratch_db: Sc
     assert "open intervals refreshed" in result.stdout
     now = datetime.now(UTC)
     days = set(window_days(window_for(now))) | set(window_days(window_for(now + timedelta(days=1))))
-    with scratch_db.engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'open_intervals'::regclass")
-        )
-        assert sorted(rows.scalars()) == sorted(partition_name(day) for day in days)
+    assert partitions(scratch_db) == sorted(partition_name(day) for day in days)
