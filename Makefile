@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo )
 
-.PHONY: run test stop lint bench bench-api system-deps browser-deps db data assets help
+.PHONY: run test stop lint bench bench-api system-deps browser-deps load-deps db data assets help
 
 help:
 	@echo "make run   - set everything up, load the demo data, serve on http://$(HOST):$(PORT)"
@@ -40,6 +40,14 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "Chromium is missing. Run: sudo apt-get install -y chromium"; exit 1; fi; \
+	fi
+
+# wrk: the load generator of the 64-connection test (tests/locator/test_robustness.py) and of bench/api.py.
+load-deps:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
+	  else echo "wrk is missing. Run: sudo apt-get install -y wrk"; exit 1; fi; \
 	fi
 
 $(BIN)/activate:
@@ -71,7 +79,7 @@ data: db
 run: data assets
 	$(LOCATOR) serve --host $(HOST) --port $(PORT)
 
-test: system-deps browser-deps nominatim-deps $(VENV)/.installed assets
+test: system-deps browser-deps load-deps nominatim-deps $(VENV)/.installed assets
 	$(LOCATOR) db up
 	$(BIN)/pytest
 
@@ -84,11 +92,11 @@ lint: $(VENV)/.installed
 
 # make bench: both benchmarks (ingest, then the API at 10k and 1M places); each rewrites its own section of
 # BENCHMARKS.md. The 1M database is built once through the real ingest and reused by later runs.
-bench: db assets
+bench: db assets load-deps
 	$(BIN)/python -m bench.load --write BENCHMARKS.md
 	$(BIN)/python -m bench.api --write BENCHMARKS.md
 
-bench-api: db assets
+bench-api: db assets load-deps
 	$(BIN)/python -m bench.api --write BENCHMARKS.md
 
 # A real, self-hosted Nominatim for tests/nominatim (marker `nominatim`): Debian's osm2pgsql, and PyPI's
