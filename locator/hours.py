@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import opening_hours
 
+from locator import regional_holidays
 from locator.hours_syntax import HoursSyntaxError, cyclic_set, normalize
 from locator.sun import sun_minutes
 
@@ -164,6 +165,10 @@ def resolve_region(country: str, region: str | None, cls: type | None = None) ->
     for alias, target in aliases.items():
         if _name_words(alias) == words:
             return target
+    # Regions the package has no calendar for, from the supplement (Russia's republics and regions).
+    supplement = regional_holidays.calendar_class(country)
+    if supplement is not None and cls is not supplement:
+        return resolve_region(country, region, supplement)
     return None
 
 
@@ -193,10 +198,16 @@ def _holiday_dates(
 ) -> frozenset[date]:
     categories = ("school",) if kind == "SH" else ("public",)
     years = range(first_year, last_year + 1)
-    cal = holidays.country_holidays(country, subdiv=subdiv, years=years, categories=categories)
+    # A subdivision only the supplement knows: the package's national calendar plus the supplement's days.
+    package_subdiv = subdiv if subdiv in getattr(_calendar_class(country), "subdivisions", ()) else None
+    cal = holidays.country_holidays(country, subdiv=package_subdiv, years=years, categories=categories)
     dates = frozenset(cal.keys())
     if kind != "PH":
         return dates
+    if country in _SUBSTITUTED_DAYS_OFF_NOT_PH:
+        dates -= _substituted_days_off(cal)
+    if subdiv is not None and package_subdiv is None:
+        dates |= frozenset(regional_holidays.subdivision_holidays(country, subdiv, years))
     if subdiv and country in _FEDERAL_PLUS_STATE:
         dates |= frozenset(holidays.country_holidays(country, years=years, categories=categories).keys())
     if subdiv is None and country in _COMMON_TO_SUBDIVISIONS:
@@ -220,6 +231,25 @@ _FEDERAL_PLUS_STATE = frozenset({"US"})
 # substitute days (Christmas on a Saturday -> Monday 27th, New Year's Day on a Sunday -> Monday 2nd) are
 # state law, the same in every state, and the reference keeps them nationally too.
 _COMMON_TO_SUBDIVISIONS = frozenset({"AU"})
+
+
+# `PH` means public holidays, for Russia the non-working holidays of Labour Code art. 112. A transfer by
+# decree ("Day off (substituted from ...)") moves a day off, mostly swapping a weekday with a Saturday that
+# becomes a working day; that working Saturday cannot be expressed, so honouring only the day-off half would be
+# inconsistent, and opening_hours.js leaves transfers out too. Only Russia: other countries' transfers are kept.
+_SUBSTITUTED_DAYS_OFF_NOT_PH = frozenset({"RU"})
+
+
+def _substituted_days_off(cal: Any) -> frozenset[date]:
+    """Days whose only names are the package's "Day off (substituted from %s)" label, in the calendar's language."""
+    if not getattr(cal, "has_substituted_holidays", False):
+        return frozenset()
+    prefix = cal.tr(cal.substituted_label).split("%s")[0]
+    return frozenset(
+        day
+        for day in cal.get_named(prefix, lookup="startswith")
+        if all(name.startswith(prefix) for name in cal.get_list(day))
+    )
 
 
 def _us_state_office_days(cal: Any) -> frozenset[date]:

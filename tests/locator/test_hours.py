@@ -250,14 +250,6 @@ def test_australian_substitute_days_hold_without_a_state() -> None:
     assert s.is_open(datetime(2027, 12, 29, 12, 0, tzinfo=sydney))
 
 
-def test_russian_transferred_days_off_count_as_holidays() -> None:
-    # 2 May 2014 was a working Friday made a nationwide day off (moved from Saturday 4 January): an office
-    # that closes on holidays is closed, as the `holidays` package (and the production calendar) say.
-    s = hours("Mo-Fr 09:00-18:00; PH off", timezone="Europe/Moscow", country="RU")
-    assert not s.is_open(datetime(2014, 5, 2, 12, 0, tzinfo=MOSCOW))
-    assert s.is_open(datetime(2014, 5, 5, 12, 0, tzinfo=MOSCOW))
-
-
 def test_easter_relative_dates() -> None:
     # Easter 2012: 8 April; 2011: 24 April; 2026: 5 April.
     good_friday = hours("easter -2 days 10:00-12:00")

@@ -12,15 +12,17 @@ import csv
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import holidays
 import opening_hours
 import pytest
 
-from locator.hours import HoursError, Schedule
+from locator.hours import HoursError, Schedule, resolve_region
 from locator.hours_syntax import HoursSyntaxError
+from locator.regional_holidays import subdivision_holidays
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 CORPUS = DATA / "opening-hours-corpus"
@@ -104,7 +106,11 @@ def _location(case: dict[str, Any]) -> dict[str, Any]:
     return {"country": country.upper() if country else None, "region": loc.get("state"), "coords": coords}
 
 
-def _explain(expected: list[Any], actual: list[Any], value: str) -> str:
+def _explain(
+    expected: list[Any], actual: list[Any], value: str, location: dict[str, Any] | None = None, names: Any = None
+) -> str:
+    if "PH" in value and location and location.get("country") == "RU":
+        return _explain_russia(expected, actual, location, names or {})
     if not actual and expected:
         return "engine reports no open/unknown time where the reference has some"
     exp_states = {span[2] for span in expected}
@@ -131,6 +137,44 @@ def _explain(expected: list[Any], actual: list[Any], value: str) -> str:
             f"locator.sun does), so its winter sunrise is a day late ({first})"
         )
     return "intervals differ (" + _first_difference(expected, actual) + ")"
+
+
+def _explain_russia(
+    expected: list[Any], actual: list[Any], location: dict[str, Any], reference_names: dict[date, str]
+) -> str:
+    """Russian `PH` cases: the dates each side has alone, named, and whose calendar they come from."""
+    ours, theirs = _days(actual), _days(expected)
+    region = location.get("region")
+    subdiv = resolve_region("RU", region)
+    years = {day.year for day in ours | theirs}
+    our_names: dict[date, str] = dict(holidays.country_holidays("RU", years=years, language="ru"))
+    if subdiv:
+        our_names.update(subdivision_holidays("RU", subdiv, years))
+    only_theirs = ", ".join(f"{day} {reference_names.get(day, '?')}" for day in sorted(theirs - ours)) or "none"
+    only_ours = ", ".join(f"{day} {our_names.get(day, '?')}" for day in sorted(ours - theirs)) or "none"
+    if subdiv:
+        source = (
+            f"regional calendar differs ({region!r} = RU-{subdiv}: locator.regional_holidays, from the region's "
+            "law and decrees, vs the reference's tables)"
+        )
+    elif region:
+        source = (
+            f"no regional calendar for {region!r} (a federal district, or a region whose days are not days off "
+            "by law or cannot be computed; see locator/regional_holidays.py): federal holidays only"
+        )
+    else:
+        source = "federal calendar differs (`holidays` package, transfers left out, vs the reference)"
+    return f"{source}; reference only: {only_theirs}; ours only: {only_ours}"
+
+
+def _days(spans: list[Any]) -> set[date]:
+    days: set[date] = set()
+    for start, end, *_ in spans:
+        day = start.date()
+        while datetime.combine(day, datetime.min.time(), start.tzinfo) < end:
+            days.add(day)
+            day += timedelta(days=1)
+    return days
 
 
 def _first_difference(expected: list[Any], actual: list[Any]) -> str:
@@ -180,9 +224,9 @@ def _interval_section(cases: list[dict[str, Any]]) -> tuple[Section, Section]:
         if exp_t == act_t:
             timeline.passed += 1
         else:
-            timeline.rows.append(
-                (value, f"canonical {schedule.canonical!r}: {_explain(exp_t, act_t, schedule.canonical)}")
-            )
+            names = {day: comment for start, end, _, comment in expected if comment for day in _days([(start, end)])}
+            reason = _explain(exp_t, act_t, schedule.canonical, _location(case), names)
+            timeline.rows.append((value, f"canonical {schedule.canonical!r}: {reason}"))
         if _merge(expected, True) == _merge(actual, True):
             comments.passed += 1
         elif exp_t == act_t:
@@ -273,6 +317,8 @@ def _write_report(sections: list[Section]) -> None:
 
 
 _REASONS = (
+    ("regional calendar differs", "Russian regional calendar (the regions' laws vs the reference's tables)"),
+    ("no regional calendar", "Russian place with federal holidays only (federal district, or region not modelled)"),
     ("public-holiday calendars", "public-holiday calendar (`holidays` package vs the reference's own tables)"),
     ("school holiday", "school-holiday calendar"),
     ("no open/unknown time", "no calendar for the place (the package lacks it)"),
@@ -316,16 +362,20 @@ def test_interval_cases_are_all_run(conformance: dict[str, Section]) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "615/686 = 89.7% agree (602 before Black Friday and Election Day left out of US PH and Australia's "
-        "substitute days; 586 before sun times per local day (locator.sun); 573 before US federal holidays, "
-        "spans past midnight and the holiday-list, missing-';' and month-then-days repairs; 515 before the "
-        "grammar rewrites, 417 before the engine rewrites). The 71 left: public-holiday calendars where the "
-        "`holidays` package (the project's source of truth) and opening_hours.js differ on the law (54: 24 "
-        "US states' own days, 20 Russian cases (19 regions the package has no calendar for; transferred "
-        "days off kept), AR/AU/IE/CZ/NZ/IT/ZA/BR), 6 winter sunrises the reference reads a day late (its "
-        "issue #377), ranges ending at a moveable feast that the reference ends a day early against the "
-        "specification (5), school holidays (2) and 4 values rejected on purpose ('yes', free German text, "
-        "points in time); see docs/hours-conformance.md"
+        "621/686 = 90.5% agree (615 before Russia's transferred days off left out of PH and the Russian regional "
+        "calendar (locator.regional_holidays); 602 before Black Friday and Election Day left out of US PH and "
+        "Australia's substitute days; 586 before sun times per local day (locator.sun); 573 before US federal "
+        "holidays, spans past midnight and the holiday-list, missing-';' and month-then-days repairs; 515 before "
+        "the grammar rewrites, 417 before the engine rewrites). The 65 left: public-holiday calendars where the "
+        "`holidays` package (the project's source of truth) and opening_hours.js differ on the law (34: 24 US "
+        "states' own days, AR/AU/IE/CZ/NZ/IT/ZA/BR), 14 Russian cases where the regional calendar differs from "
+        "the reference's tables (10: days off in lieu the regions' laws give, the lunar new year on its lunar "
+        "date where the reference has 14 January, Kalmykia's Buddhist feasts a day or a week apart, days no law "
+        "found makes days off, Sakha's law only from 2018; 4 with federal holidays only: a federal district, "
+        "Karelia, Bryansk's yearly swaps, Altai's decreed Chaga Bayram), 6 winter sunrises the reference reads a "
+        "day late (its issue #377), ranges ending at a moveable feast that the reference ends a day early "
+        "against the specification (5), school holidays (2) and 4 values rejected on purpose ('yes', free German "
+        "text, points in time); see docs/hours-conformance.md"
     ),
 )
 def test_interval_cases_agree_with_reference(conformance: dict[str, Section]) -> None:
