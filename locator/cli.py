@@ -364,11 +364,17 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    access_log: Annotated[
+        bool | None, typer.Option("--access-log/--no-access-log", help="a log line per request [LOCATOR_ACCESS_LOG]")
+    ] = None,
 ) -> None:
     """Run the API and the map page (uvicorn)."""
     import uvicorn
 
-    uvicorn.run("locator.api:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=False)
+    log = get_settings().access_log if access_log is None else access_log
+    uvicorn.run(
+        "locator.api:app", host=host, port=port, workers=workers, log_level="info", access_log=log, proxy_headers=False
+    )
 
 
 def main() -> None:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # 512 origins and is ~15% faster than 4; on 400 random points over Europe (radius 200 km, 1M places) it
     # sent 1.39 statements per answer busy and 1.06 sparse, against 1.36 and 1.03 with 26 candidates.
     knn_oversample: int = Field(default=2, ge=1)
+    # One log line per request from uvicorn. Off by default, as in gunicorn: the proxy or load balancer in
+    # front logs requests already, and the line costs each request ~0.05 ms of a worker's CPU (BENCHMARKS.md).
+    access_log: bool = False
 
     @property
     def embedded(self) -> bool:

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from locator.answers import Where, geojson, locate, location_answer, nearest_answer, origin_dict
 from locator.api import dependencies as deps
-from locator.api.params import NO_NUL, NearestParams, nearest_params
+from locator.api.params import NEAREST_OPENAPI, NO_NUL, NearestParams, nearest_params
+from locator.api.responses import FastJSONResponse
 from locator.geocode import MAX_QUERY_LENGTH
 from locator.search import check_instant
 from locator.settings import Settings
@@ -151,6 +151,7 @@ def _ok(model: type[BaseModel], extra: dict[str, Any] | None = None) -> dict[int
     "/locations/nearest",
     response_model=None,
     responses=_ok(NearestAnswer, {"application/geo+json": {"schema": _FEATURE_COLLECTION}}),
+    openapi_extra=NEAREST_OPENAPI,
 )
 def nearest(
     params: Annotated[NearestParams, Depends(nearest_params)],
@@ -162,8 +163,8 @@ def nearest(
     answer = nearest_answer(engine, settings, params.where, **params.as_kwargs())  # type: ignore[arg-type]
     # The answer is plain JSON types already: no jsonable_encoder pass, and orjson encodes it ~10x faster.
     if format == "geojson":
-        return ORJSONResponse(geojson(answer), media_type="application/geo+json")
-    return ORJSONResponse(answer)
+        return FastJSONResponse(geojson(answer), media_type="application/geo+json")
+    return FastJSONResponse(answer)
 
 
 @router.get(

@@ -14,7 +14,7 @@ from timezonefinder import TimezoneFinder
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
 from locator.api.locations import PROBLEM_RESPONSES
-from locator.api.params import NearestParams, nearest_params
+from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
 from locator.errors import InvalidParameter, LocatorError, NotFound
 from locator.geocode import Origin
 from locator.settings import Settings
@@ -26,7 +26,7 @@ router = APIRouter(tags=["pages"])
 _FINDER: TimezoneFinder | None = None
 
 
-@router.get("/v1/map", response_class=HTMLResponse, responses=PROBLEM_RESPONSES)
+@router.get("/v1/map", response_class=HTMLResponse, responses=PROBLEM_RESPONSES, openapi_extra=NEAREST_OPENAPI)
 def map_page(
     request: Request,
     params: Annotated[NearestParams, Depends(nearest_params)],

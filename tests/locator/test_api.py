@@ -67,6 +67,18 @@ def test_nearest_by_coordinates_and_geojson(server: Server) -> None:
     assert body["origin"]["source"] == "coordinates"
 
 
+def test_repeated_parameters(server: Server) -> None:
+    # A list parameter repeats or takes commas alike; a scalar given twice takes its last value.
+    base = f"/v1/locations/nearest?lat=48.8566&lon=2.3522&at={AT}&open=any"
+    _, _, repeated = get(server, base + "&service=sales&service=repair")
+    _, _, commas = get(server, base + "&service=sales,repair")
+    _, _, one = get(server, base + "&service=repair")
+    assert repeated["results"] and [r["id"] for r in repeated["results"]] == [r["id"] for r in commas["results"]]
+    assert len(repeated["results"]) < len(one["results"])  # the second value was not dropped
+    _, _, limited = get(server, base + "&limit=5&limit=2")
+    assert len(limited["results"]) == 2
+
+
 def test_moscow_offsets(server: Server) -> None:
     status, _, body = get(server, "/v1/locations/nearest?q=101000&country=RU&at=2026-12-01T12:00:00%2B03:00")
     assert status == 200 and body["results"]

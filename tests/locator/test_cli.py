@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
-from tests.conftest import DEMO_CSV, ROOT, ScratchDatabase
+from tests.conftest import DEMO_CSV, ROOT, ScratchDatabase, free_port
 
 
 def locator(*args: str, url: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -75,3 +77,37 @@ def test_refresh_materialises_the_window_and_makes_tomorrow_ahead(scratch_db: Sc
     now = datetime.now(UTC)
     days = set(window_days(window_for(now))) | set(window_days(window_for(now + timedelta(days=1))))
     assert partitions(scratch_db) == sorted(partition_name(day) for day in days)
+
+
+def _served_log(url: str, tmp_path: Path, *flags: str) -> str:
+    """What `locator serve` prints while answering two requests."""
+    port = free_port()
+    log = tmp_path / f"serve{len(flags)}.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "locator", "serve", "--port", str(port), *flags],
+            stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
+            env={**os.environ, "LOCATOR_DATABASE_URL": url, "LOCATOR_ACCESS_LOG": "false"},
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    for _ in range(2):
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2) as response:
+                            assert response.status == 200
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+                    time.sleep(0.2)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    return log.read_text(errors="replace")
+
+
+def test_serve_logs_requests_only_when_asked(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    quiet = _served_log(scratch_db.url, tmp_path)
+    assert "Uvicorn running" in quiet and "GET /v1/health" not in quiet
+    logged = _served_log(scratch_db.url, tmp_path, "--access-log")
+    assert logged.count("GET /v1/health") == 2
