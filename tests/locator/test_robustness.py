@@ -324,3 +324,21 @@ def test_a_minute_at_64_connections_without_an_error(server: Server, tmp_path: P
     assert "Socket errors" not in out, out
     assert "Non-2xx or 3xx responses" not in out, out
     assert health and set(health) == {200}, health
+
+
+def test_a_worker_keeps_its_start_up_objects_out_of_the_collector(database: ScratchDatabase) -> None:
+    # Full collections then scan what requests leave behind, not every imported module (a latency spike).
+    import asyncio
+    import gc
+
+    from locator.api.factory import create_app
+
+    app = create_app(Settings(database_url=database.url))
+
+    async def frozen_while_serving() -> int:
+        async with app.router.lifespan_context(app):
+            return gc.get_freeze_count()
+
+    before = gc.get_freeze_count()
+    assert asyncio.run(frozen_while_serving()) > before + 10_000
+    assert gc.get_freeze_count() == before  # and given back when the worker stops
