@@ -390,3 +390,26 @@ def test_sun_hours_use_the_place_position_on_both_paths(scratch_db: ScratchDatab
         after = nearest(scratch_db.engine, NearestQuery(lat=lat, lon=lon, at=before + timedelta(minutes=30), limit=1),
                         force_direct=force_direct)  # fmt: skip
         assert after.places == [], path
+
+
+def test_an_interval_row_whose_place_is_gone_never_takes_a_slot(scratch_db: ScratchDatabase) -> None:
+    """A refresh racing a delete can leave interval rows of a place that no longer exists (no foreign key on
+    the partitioned table, migration 0007): such a row, nearest of all, is skipped, the limit filled by the
+    next real places, on a cache miss and on a hit alike."""
+    engine = scratch_db.engine
+    rows = [{"id": f"real-{i}", "name": f"Real {i}", "kind": "store", "country": "FR", "lat": str(45.0 + (i + 1) / 100),
+             "lon": "4.0", "opening_hours": "24/7"} for i in range(3)]  # fmt: skip
+    _publish_rows(engine, "ghosts", rows)
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    with engine.begin() as conn:
+        conn.execute(
+            text("""INSERT INTO open_intervals (location_id, service, day, during, geog)
+                    VALUES ('ghost', '', CAST(:day AS date), tstzrange(CAST(:at AS timestamptz) - interval '1 hour',
+                            CAST(:at AS timestamptz) + interval '1 hour'), ST_MakePoint(4.0, 45.0)::geography)"""),
+            {"day": at.date(), "at": at},
+        )
+    query = NearestQuery(lat=45.0, lon=4.0, at=at, limit=2)
+    for _ in range(2):  # rows, then the cache
+        result = nearest(engine, query)
+        assert result.path == "materialised"
+        assert [p.id for p in result.places] == ["real-0", "real-1"]
