@@ -54,8 +54,11 @@ __all__ = [
 
 State = Literal["open", "closed", "unknown"]
 
-# How far ahead `next_open` looks: a shop "closed for renovation until" next year still gets an answer.
-NEXT_OPEN_HORIZON = timedelta(days=400)
+# How far ahead `next_open` looks: a shop "closed for renovation until" next year still gets an answer, and so
+# does one behind the longest closure ops may add (locator.special_hours.MAX_DAYS, three years).
+NEXT_OPEN_HORIZON = timedelta(days=3 * 366 + 31)
+# How far ahead `closes_at` looks for the end of an open spell: past it, "no end in sight".
+OPEN_END_HORIZON = timedelta(days=400)
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
@@ -155,6 +158,8 @@ def resolve_region(country: str, region: str | None, cls: type | None = None) ->
     if wider in by_upper:
         return by_upper[wider]
     aliases: dict[str, str] = dict(getattr(cls, "subdivisions_aliases", {}))
+    aliases.update({name: target for name, target in _REGION_NAMES.get(country.upper(), {}).items()
+                    if target in by_upper})  # fmt: skip
     folded = _fold(code)
     for alias, target in aliases.items():
         if _fold(alias) == folded:
@@ -178,6 +183,20 @@ def _name_words(name: str) -> frozenset[str]:
 
 
 _ISO_ALIASES: dict[str, dict[str, str]] = {"FR": {"67": "6AE", "68": "6AE"}}
+# Region names feeds carry that the package's aliases (each country's own language) lack: the departments
+# that make up Alsace, and the English names of regions whose holidays differ.
+_REGION_NAMES: dict[str, dict[str, str]] = {
+    "FR": {"Bas-Rhin": "6AE", "Haut-Rhin": "6AE"},
+    "DE": {"Bavaria": "BY", "Hesse": "HE", "Lower Saxony": "NI", "North Rhine-Westphalia": "NW",
+           "Rhineland-Palatinate": "RP", "Saxony": "SN", "Saxony-Anhalt": "ST", "Thuringia": "TH",
+           "Mecklenburg-Western Pomerania": "MV"},
+    "AT": {"Carinthia": "2", "Lower Austria": "3", "Upper Austria": "4", "Styria": "6", "Tyrol": "7", "Vienna": "9"},
+    "CH": {"Geneva": "GE", "Zurich": "ZH", "Lucerne": "LU", "Grisons": "GR", "Saint Gallen": "SG", "Basel-City": "BS",
+           "Basel-Country": "BL"},
+    "ES": {"Andalusia": "AN", "Aragon": "AR", "Canary Islands": "CN", "Catalonia": "CT", "Balearic Islands": "IB",
+           "Basque Country": "PV", "Navarre": "NC", "Valencia": "VC", "Valencian Community": "VC",
+           "Castile and Leon": "CL", "Castile-La Mancha": "CM"},
+}  # fmt: skip
 # An ISO 3166-2 code (FR-IDF, RU-MOW): a region that simply has no holidays of its own is not worth a warning.
 _ISO_REGION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
 
@@ -724,11 +743,17 @@ def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool, earlier:
             rule = _Rule(rule.body, "unknown", rule.comment, rule.sep)
         if sun_constants:
             rule = _sun_constants(rule)
-        if tag_closed and rule.modifier in ("off", "closed"):
-            inner = rule.comment[1:-1] if rule.comment else ""
-            rule = _Rule(rule.body, rule.modifier, f'"{_EXPLICIT}{inner}"', rule.sep)
+        rule = _explicit(rule, tag_closed)
         out.extend(_rewrite_open_end(rule) if "+" in rule.body else _with_spill(rule, earlier))
     return out
+
+
+def _explicit(rule: _Rule, tag: bool) -> _Rule:
+    """A closing rule marked so that no `||` fallback reopens what it closes (`tag`: the value has some)."""
+    if not tag or rule.modifier not in ("off", "closed"):
+        return rule
+    inner = rule.comment[1:-1] if rule.comment else ""
+    return _Rule(rule.body, rule.modifier, f'"{_EXPLICIT}{inner}"', rule.sep)
 
 
 _PLAIN_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
@@ -812,10 +837,12 @@ class _Engine:
         return out
 
     def state(self, at: datetime) -> tuple[State, str]:
-        if len(self.engines) == 1:
-            raw_state, comment = self.engines[0].state(at)
-            return _state_name(raw_state), (comment or "").removeprefix(_EXPLICIT)
-        spans = self.raw(at, at + timedelta(minutes=1))
+        raw_state, comment = self.engines[0].state(at)
+        state, comment = _state_name(raw_state), comment or ""
+        if len(self.engines) == 1 or state != "closed" or comment.startswith(_EXPLICIT):
+            # An explicit closure keeps its comment ("travaux"): raw() leaves closed time out.
+            return state, comment.removeprefix(_EXPLICIT)
+        spans = self.raw(at, at + timedelta(minutes=1))  # closed by the main rules: the fallbacks decide
         return (spans[0][2], spans[0][3]) if spans and spans[0][0] <= at else ("closed", "")
 
     def next_change(self, at: datetime, limit: datetime) -> datetime | None:
@@ -902,7 +929,10 @@ class Schedule:
         self._groups = _groups(self.canonical, sun)
         if self.special:
             self._groups[0][-1].sep = ";"
-            self._groups[0].extend(_Rule.parse(s.as_rule(), ";") for s in self.special)
+            # Tagged as explicit closures where the value has `||` fallbacks: a closure ops added ("travaux")
+            # must not be reopened by a fallback's "sur rendez-vous".
+            fallbacks = len(self._groups) > 1
+            self._groups[0].extend(_explicit(_Rule.parse(s.as_rule(), ";"), fallbacks) for s in self.special)
             self._groups[0][-1].sep = ""
         self.warnings = tuple(warnings)
         # Build once now so that a bad exception or rewrite fails at load time, not at query time.
@@ -1104,7 +1134,9 @@ class Schedule:
         if minutes <= 0:
             return True
         closes = self.closes_at(at)
-        return closes is None or closes >= at + timedelta(minutes=minutes)
+        # In UTC: `at` may carry the place's own ZoneInfo, and Python adds to such a datetime in wall-clock
+        # time, so 90 minutes left on a DST morning would pass for 120.
+        return closes is None or closes >= at.astimezone(UTC) + timedelta(minutes=minutes)
 
     def closes_at(self, at: datetime) -> datetime | None:
         """When the current open spell ends (None: open with no end in sight, or not open now)."""
@@ -1131,7 +1163,7 @@ class Schedule:
                 return current.end
             current = following[0]
         cursor = current.start.astimezone(at.tzinfo)
-        horizon = at + NEXT_OPEN_HORIZON
+        horizon = at + OPEN_END_HORIZON
         # A spell still open two days on is long (24/7, open until a date): look ahead in growing steps, so
         # that "no end in sight" costs a handful of evaluations rather than one per week of the horizon (0.57
         # ms of each nearest answer at 03:00, when the open places are the round-the-clock ones). An open
@@ -1162,7 +1194,7 @@ class Schedule:
         step = timedelta(days=2)  # most places open again within a day or two: look there first
         while cursor < horizon:
             step_end = min(horizon, cursor + step)
-            step = timedelta(days=31)
+            step = max(timedelta(days=31), step * 2)  # then a month, growing: a closure for years is rare
             for interval in self.intervals(cursor, step_end):
                 if interval.state == "open":
                     return interval.start

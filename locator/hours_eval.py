@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,26 @@ def _instant(value: Any, name: str, default: datetime) -> datetime:
     return moment
 
 
+def _coordinates(lat: Any, lon: Any) -> tuple[float, float] | None:
+    """(lat, lon) for sun times, checked here: the engine raises its own error type on a bad one, which
+    would end the whole stream instead of this line."""
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise ValueError("'lat' and 'lon' go together")
+    return _number(lat, "lat", 90), _number(lon, "lon", 180)
+
+
+def _number(value: Any, name: str, bound: float) -> float:
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and -bound <= number <= bound):
+        raise ValueError(f"{name!r} must be a number between {-bound:g} and {bound:g}")
+    return number
+
+
 def evaluate(request: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"ok": False, "normalized": None, "warnings": [], "intervals": [], "error": None}
     try:
@@ -33,8 +54,7 @@ def evaluate(request: dict[str, Any]) -> dict[str, Any]:
             raise ValueError("'to' must be after 'from'")
         if end - start > MAX_SPAN:
             raise ValueError(f"at most {MAX_SPAN.days} days between 'from' and 'to'")
-        lat, lon = request.get("lat"), request.get("lon")
-        coords = (float(lat), float(lon)) if lat is not None and lon is not None else None
+        coords = _coordinates(request.get("lat"), request.get("lon"))
         schedule = Schedule.parse(
             value,
             timezone=request.get("timezone") or "UTC",

@@ -150,7 +150,9 @@ def open_state(schedule: Schedule | None, at: datetime, closing_soon_minutes: in
     state, comment = schedule.state(at)
     if state == "open":
         closes = schedule.closes_at(at)
-        soon = closes is not None and closes - at <= timedelta(minutes=closing_soon_minutes)
+        # Elapsed time, not wall-clock: two datetimes of the same ZoneInfo subtract as wall-clock times.
+        left = closes.astimezone(UTC) - at.astimezone(UTC) if closes is not None else None
+        soon = left is not None and left <= timedelta(minutes=closing_soon_minutes)
         return OpenState(True, closes, None, soon, comment)
     return OpenState(False, None, schedule.next_open(at), False, comment)
 
@@ -253,7 +255,7 @@ def statement_params(query: NearestQuery, at: datetime) -> dict[str, Any]:
         "services": list(query.services),
         "at": at,
         "day": at.astimezone(UTC).date(),
-        "until": at + timedelta(minutes=query.open_for),
+        "until": at.astimezone(UTC) + timedelta(minutes=query.open_for),
         "first_service": query.services[0] if query.services else GENERAL,
         "more_services": list(query.services[1:]),
         "first_day": _first_special_day(at),

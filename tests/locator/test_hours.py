@@ -357,3 +357,62 @@ def test_alsace_departments_get_alsace_holidays() -> None:
     assert paris.is_open(good_friday) and paris.warnings == ()  # an ISO region without holidays of its own
     named = Schedule.parse("Mo-Sa 10:00-19:00; PH off", timezone="Europe/Paris", country="FR", region="Atlantis")
     assert any("Atlantis" in w for w in named.warnings)
+
+
+# -- elapsed time across DST changes, closures ops add, regions by name ---------------------------------
+
+
+def test_open_for_counts_elapsed_minutes_on_the_spring_forward_day() -> None:
+    # 01:00-04:00 on 30 March 2025 in Paris lasts 2 h: at 01:30 local, 90 minutes are left, not 150.
+    s = hours("01:00-04:00")
+    at = paris(2025, 3, 30, 1, 30)  # the place's own ZoneInfo, as the map page builds it
+    assert s.is_open(at, 90)
+    assert not s.is_open(at, 120)
+    assert s.is_open(at.astimezone(UTC), 90) and not s.is_open(at.astimezone(UTC), 120)
+
+
+def test_closing_soon_counts_elapsed_minutes_and_follows_the_setting() -> None:
+    from locator.search import open_state
+
+    s = hours("01:00-03:00")
+    at = paris(2025, 3, 30, 1, 45)  # 15 minutes before 03:00 CEST (02:00-03:00 does not exist that day)
+    assert open_state(s, at, 30).closing_soon
+    assert not open_state(s, at, 10).closing_soon
+    assert open_state(s, paris(2025, 3, 31, 2, 15), 30).closing_soon is False  # 45 minutes left
+
+
+def test_an_ops_closure_is_not_reopened_by_a_fallback_and_keeps_its_comment() -> None:
+    travaux = SpecialHours(date(2025, 12, 1), date(2025, 12, 31), "off", "travaux")
+    s = hours('Mo-Fr 09:00-18:00 || "sur rendez-vous"', special=(travaux,))
+    assert s.state(paris(2025, 12, 1, 12, 0)) == ("closed", "travaux")
+    assert s.state(paris(2025, 12, 6, 12, 0)) == ("closed", "travaux")  # a Saturday: no fallback either
+    assert s.state(paris(2026, 1, 5, 12, 0)) == ("open", None)
+    assert s.state(paris(2026, 1, 10, 12, 0)) == ("unknown", "sur rendez-vous")
+    inline = hours('Mo-Fr 09:00-18:00 || "sur rendez-vous"; 2025 Dec 01-2025 Dec 31 off "travaux"')
+    assert inline.state(paris(2025, 12, 1, 12, 0)) == ("closed", "travaux")
+
+
+def test_next_open_behind_the_longest_closure_ops_may_add() -> None:
+    from locator.special_hours import MAX_DAYS
+
+    start = date(2025, 6, 1)
+    closure = SpecialHours(start, start + timedelta(days=MAX_DAYS - 1), "off", "renovation")
+    s = hours("Mo-Fr 09:00-18:00", special=(closure,))
+    reopening = closure.end + timedelta(days=1)
+    while reopening.weekday() > 4:
+        reopening += timedelta(days=1)
+    assert s.next_open(paris(2025, 6, 2, 12, 0)) == paris(reopening.year, reopening.month, reopening.day, 9, 0)
+
+
+@pytest.mark.parametrize(
+    ("country", "name", "code"),
+    [("FR", "Bas-Rhin", "6AE"), ("FR", "Haut-Rhin", "6AE"), ("DE", "Bavaria", "BY"), ("AT", "Vienna", "9"),
+     ("ES", "Catalonia", "CT"), ("CH", "Geneva", "GE")],
+)  # fmt: skip
+def test_regions_by_the_names_feeds_use(country: str, name: str, code: str) -> None:
+    assert resolve_region(country, name) == code
+
+
+def test_alsace_by_department_name_has_st_stephens_day() -> None:
+    assert hours("Mo-Su 10:00-18:00; PH off", region="Bas-Rhin").state(paris(2025, 12, 26, 12, 0))[0] == "closed"
+    assert hours("Mo-Su 10:00-18:00; PH off", region="Paris").state(paris(2025, 12, 26, 12, 0))[0] == "open"
