@@ -215,6 +215,22 @@ _EVERY_DAY_WORDS = frozenset(["daily", "everyday", "täglich", "taeglich", "täg
 
 # Day-name spellings whose language decides the day; the other words of the value vote for one.
 _AMBIGUOUS_DAYS = {"di": {"de": "Tu", "fr": "Su"}, "do": {"de": "Th", "es": "Su"}}
+# The two-letter day abbreviations each language writes.  A value's day tokens are read in one language:
+# "Lu-Do" only makes sense in Spanish (German has no "lu", French no "do"), so it is Mo-Su, not Mo-Th.
+# OSM's own spellings (Mo, Tu, ... Su) are mixed into any language and rule none out.
+_OSM_DAY_TOKENS = frozenset(day.lower() for day in WEEKDAYS)
+_DAY_TOKENS = {
+    "de": frozenset(["mo", "di", "mi", "do", "fr", "sa", "so"]) | _OSM_DAY_TOKENS,
+    "fr": frozenset(["lu", "ma", "me", "je", "ve", "sa", "di"]) | _OSM_DAY_TOKENS,
+    "es": frozenset(["lu", "ma", "mi", "ju", "vi", "sa", "do"]) | _OSM_DAY_TOKENS,
+}
+# The language a place's country writes day names in, for a value its words leave undecided ("Mi-Do").
+_SPANISH_SPEAKING = "ES MX AR CO CL PE VE UY PY BO EC GT CU DO HN SV NI CR PA PR"
+_COUNTRY_LANGUAGE = {
+    **dict.fromkeys(["DE", "AT", "CH", "LI"], "de"),
+    **dict.fromkeys(["FR", "BE", "LU", "MC"], "fr"),
+    **dict.fromkeys(_SPANISH_SPEAKING.split(), "es"),
+}
 _LANGUAGE_HINTS = {
     "de": frozenset(
         [
@@ -325,7 +341,12 @@ _PHRASES: tuple[tuple[str, str, str], ...] = (
     (r"noon|midday|mittag", "12:00", "noon"),
 )
 
-_UNICODE_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2192\u30fc\uff5e~=\u2e3a\u2e3b\ufe58\ufe63\uff0d"
+# Characters feeds put between the two ends of a range.  The wave dash U+301C (and its look-alikes U+FF5E,
+# U+3030, U+223C) is the range mark of Japanese and Chinese text ("10:00〜19:00"); U+2053 is the swung dash.
+_UNICODE_DASHES = (
+    "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2192\u30fc\uff5e~=\u2e3a\u2e3b\ufe58\ufe63\uff0d"
+    "\u301c\u3030\u2053\u223c\ufe31\ufe32"
+)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -383,21 +404,108 @@ class _Rewriter:
         return text, origin
 
 
-def _split_comments(raw: str) -> list[_Segment]:
+# Quote pairs people type around a comment instead of '"' (keyboards and word processors put them in):
+# opening mark -> the marks that may close it.  Only pairs that some language writes this way: "»x«" is
+# Danish but opening_hours.js rejects it, "„x„" and "』x«" are no pair at all.
+_QUOTE_PAIRS = {
+    "'": "'",
+    "\u201e": '\u201c\u201d"',  # „x“ (German), „x” (Polish), „x" (the closing one typed on the keyboard)
+    "\u201c": "\u201d",  # “x”
+    "\u201d": "\u201d",  # ”x” (Swedish, Finnish)
+    "\u00ab": "\u00bb",  # «x»
+    "\u300c": "\u300d",  # 「x」
+    "\u300e": "\u300f",  # 『x』
+    "\u201a": "\u2018\u2019",  # ‚x‘ (German), ‚x’ (Polish)
+    "\u2018": "\u2018\u2019",  # ‘x’, and ‘x‘ as opening_hours.js reads it
+    "\u2019": "\u2019",  # ’x’
+}
+_QUOTE_MARKS = frozenset("".join(_QUOTE_PAIRS) + "".join(_QUOTE_PAIRS.values()) + "\u00bb\u300d\u300f")
+
+
+def _fix_quotes(raw: str) -> tuple[str, list[str]]:
+    """``“call first”``, ``'call first'``: a comment in other quote marks gets straight ones.
+
+    Runs on the raw value before comments are split off (``„x"`` is only balanced afterwards), one character
+    for one so that positions stay those of the raw value.  Straight-quoted comments are skipped: quote
+    marks inside them are their text.  A pair is only taken when the opening mark starts a word and the
+    closing one ends it, with no other quote mark between ("it's" is not a quote).
+    """
+    text = list(raw)
+    warnings: list[str] = []
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == '"':
+            close = raw.find('"', i + 1)
+            if close < 0:
+                break
+            i = close + 1
+            continue
+        closers = _QUOTE_PAIRS.get(ch)
+        if closers is None or (i > 0 and not (raw[i - 1].isspace() or raw[i - 1] in ";,|")):
+            i += 1
+            continue
+        close = next((j for j in range(i + 1, len(raw)) if raw[j] in _QUOTE_MARKS or raw[j] == '"'), -1)
+        inner = raw[i + 1 : close]
+        after = raw[close + 1 : close + 2]
+        if close < 0 or raw[close] not in closers or not inner.strip() or not (after == "" or after in " \t;,|"):
+            i += 1
+            continue
+        text[i] = text[close] = '"'
+        warnings.append(f"comment {raw[i : close + 1]!r} written with '\"' quotes")
+        i = close + 1
+    return "".join(text), warnings
+
+
+def _split_comments(text: str, raw: str | None = None) -> list[_Segment]:
+    """Code and quoted comments of ``text`` (``raw``: the value as typed, same length, for errors)."""
+    raw = text if raw is None else raw
     segments: list[_Segment] = []
     pos = 0
-    for match in re.finditer(r'"[^"]*"', raw):
+    for match in re.finditer(r'"[^"]*"', text):
         if match.start() > pos:
-            segments.append(_Segment(raw[pos : match.start()], list(range(pos, match.start())), False))
+            segments.append(_Segment(text[pos : match.start()], list(range(pos, match.start())), False))
         segments.append(_Segment(match.group(0), list(range(match.start(), match.end())), True))
         pos = match.end()
-    if pos < len(raw):
-        rest = raw[pos:]
+    if pos < len(text):
+        rest = text[pos:]
         if '"' in rest:
             quote = pos + rest.index('"')
             raise HoursSyntaxError(raw, quote, "unterminated comment (missing closing '\"')")
-        segments.append(_Segment(rest, list(range(pos, len(raw))), False))
+        segments.append(_Segment(rest, list(range(pos, len(text))), False))
     return segments
+
+
+def _rewriter(raw: str, country: str | None = None) -> _Rewriter:
+    """The value split into code and comments, with the repairs that must happen before the split."""
+    text, warnings = _fix_quotes(raw)
+    segments = _split_comments(text, raw)
+    rw = _Rewriter(raw, segments, warnings, country=country.upper() if country else None)
+    for k, seg in enumerate(segments):
+        if not seg.comment:
+            continue
+        if seg.text == '""':
+            # An empty comment says nothing; the engine wants text between the quotes.
+            rw.warn('empty comment "" removed')
+            seg.text, seg.origin, seg.comment = "", [], False
+            continue
+        between = segments[k - 1] if k >= 2 else None
+        if between is not None and not between.text.strip() and segments[k - 2].comment:
+            raise HoursSyntaxError(
+                raw,
+                seg.origin[0],
+                "two comments side by side in one rule (a rule has one comment: join them, or end the rule with ';')",
+            )
+    # Code on both sides of a removed comment is one run again (so "12:00 ;" is seen as one piece).
+    merged: list[_Segment] = []
+    for seg in segments:
+        if merged and not seg.comment and not merged[-1].comment:
+            merged[-1].text += seg.text
+            merged[-1].origin += seg.origin
+        else:
+            merged.append(seg)
+    rw.segments = merged
+    return rw
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -571,13 +679,57 @@ def _fix_ampm(rw: _Rewriter) -> None:
     rw.sub(_AMPM, repl)
 
 
-_FRENCH_H = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})\s?(?:h|H)(?P<m>\d{2})?(?![\w/])")
+# What may follow the hour digits of a range end ("9:30", "9.30", "9h", "9 h", "9h30"), named per side.
+_HOUR_END = r"(?P<{0}m>[:.]\d\d|\s?[hH](?:\d\d)?)?"
+_SINGLE_DIGIT_END = re.compile(
+    rf"(?<![\d:.\[/])(?P<a>\d{{1,2}}){_HOUR_END.format('a')}"
+    rf"(?:\s*-\s*|\s+(?:{'|'.join(sorted(_RANGE_WORDS))})\s+)"
+    rf"(?P<b>\d){_HOUR_END.format('b')}(?![\d:.])",
+    re.IGNORECASE,
+)
+
+
+def _flag_ambiguous_end_hours(rw: _Rewriter) -> None:
+    """``Mo-Fr 9-5``: a one-digit end hour below the start is read as written, past midnight (09:00-05:00),
+    but whoever wrote it most likely meant the afternoon (17:00); the reading stays faithful and says so
+    (opening_hours.js warns the same: ``ambiguous_single_digit_hour``).
+
+    Runs after the 12-hour clock is resolved ("9-5pm" is not ambiguous) and before hours are padded to two
+    digits (after that "9-5" and "09-05" look alike).  An end that is still before the start when read as
+    the afternoon ("22-6") has only the overnight reading and is left alone.
+    """
+
+    def minutes(match: re.Match[str], side: str) -> str:
+        digits = re.sub(r"\D", "", match[f"{side}m"] or "")
+        return digits or "00"
+
+    for seg in rw.segments:
+        if seg.comment:
+            continue
+        for match in _SINGLE_DIGIT_END.finditer(seg.text):
+            start, end = int(match["a"]), int(match["b"])
+            if not end < start < end + 12 or _in_date_context(seg.text, match.start()):
+                continue
+            span = f"{start:02d}:{minutes(match, 'a')}-{end:02d}:{minutes(match, 'b')}"
+            rw.warn(
+                f"ambiguous single-digit end hour in {match.group(0).strip()!r}: read as {span}, past midnight;"
+                f" it may mean the afternoon ({end + 12}:{minutes(match, 'b')})"
+            )
+
+
+# "9h30", "9h", and the spaced "9 h 30" (minutes after a spaced "h" only when the hour is spaced too, so
+# "8h 14-18h" stays two times).  A '/' may follow ("09h-12h/14h-19h": two ranges), but not as "24h/24" or
+# "24h/7", which are phrases.
+_FRENCH_H = re.compile(
+    r"(?<![\d:.])(?P<h>\d{1,2})(?:[hH](?P<m>\d{2})?|\s[hH](?:\s?(?P<sm>\d{2})(?!\s?[hH]\b))?)"
+    r"(?!\w)(?!/\s*(?:7|24)\b)"
+)
 _UHR = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*uhr\b\.?", re.IGNORECASE)
 
 
 def _fix_hour_suffixes(rw: _Rewriter) -> None:
     def repl(match: re.Match[str], seg: _Segment) -> str | None:
-        hour, minute = int(match["h"]), int(match["m"] or 0)
+        hour, minute = int(match["h"]), int(match["m"] or match.groupdict().get("sm") or 0)
         if hour > 48 or minute > 59:
             return None
         result = f"{hour:02d}:{minute:02d}"
@@ -592,6 +744,12 @@ _DOTTED_TIME = re.compile(r"(?<![\d.:])(?P<h>\d{1,2})[.](?P<m>\d{2})(?![\d.])")
 _SHORT_TIME = re.compile(r"(?<![\d.:])(?P<h>\d)[:](?P<m>\d{2})(?!\d)")
 _MISSING_MINUTE_DIGIT = re.compile(r"(?<![\d.:])(?P<h>\d{2}):(?P<m>\d)(?![\d])")
 _COMPACT_TIME = re.compile(r"(?<=[A-Za-z] )(?P<a>[0-2]\d)(?P<b>[0-5]\d)-(?P<c>[0-2]\d)(?P<d>[0-5]\d)(?![\d:])")
+# One time without its ':' where only a time can stand: right after a day name ("Sa 2200"; a year comes
+# before the days, never after) or as one end of a range whose other end is a time ("09:00-1300").
+_COMPACT_ONE_TIME = re.compile(
+    r"(?:(?<=[^\W\d_] )|(?<=\d\d:\d\d-))(?P<h>[01]\d|2[0-4])(?P<m>[0-5]\d)(?![\d:])"
+    r"|(?<![\w:\-])(?P<h2>[01]\d|2[0-4])(?P<m2>[0-5]\d)(?=-\d\d:\d\d)"
+)
 
 
 def _fix_time_digits(rw: _Rewriter) -> None:
@@ -619,26 +777,52 @@ def _fix_time_digits(rw: _Rewriter) -> None:
         rw.warn(f"one-digit minute {match.group(0)!r} read as {result} (as opening_hours.js reads it)")
         return result
 
+    def one_compact(match: re.Match[str], seg: _Segment) -> str | None:
+        after_word = match["h"] is not None and seg.text[match.start() - 1] == " "
+        if after_word and not _is_day(_prev_word(seg.text, match.start()).lower()):
+            return None  # "Dec 2012": a year after a month
+        result = f"{match['h'] or match['h2']}:{match['m'] or match['m2']}"
+        rw.warn(f"time without ':' {match.group(0)!r} read as {result}")
+        return result
+
     rw.sub(_DOTTED_TIME, dotted)
     rw.sub(_SHORT_TIME, short)
     rw.sub(_MISSING_MINUTE_DIGIT, one_minute_digit)
     rw.sub(_COMPACT_TIME, compact)
+    rw.sub(_COMPACT_ONE_TIME, one_compact)
 
 
 _WORD = re.compile(r"(?:[^\W\d_]|[\u0300-\u036f\u0e31-\u0e4e])+\.?|&")
 
 
 def _language(rw: _Rewriter) -> str:
-    votes = {lang: 0 for lang in _LANGUAGE_HINTS}
-    for seg in rw.segments:
-        if seg.comment:
-            continue
-        for match in _WORD.finditer(seg.text):
-            word = match.group(0).rstrip(".").lower()
-            for lang, hints in _LANGUAGE_HINTS.items():
-                votes[lang] += word in hints
-    best = max(votes, key=lambda lang: votes[lang])
-    return best if votes[best] > 0 else "de"
+    """The language the value's ambiguous day names are read in.
+
+    Only languages whose day abbreviations explain every two-letter day token of the value compete (so
+    ``Lu-Do`` is Spanish however many other words look French); among those the value's other words vote,
+    a word that every competitor shares casts no vote, and the place's country breaks a tie.
+    """
+    words = [
+        match.group(0).rstrip(".").lower()
+        for seg in rw.segments
+        if not seg.comment
+        for match in _WORD.finditer(seg.text)
+    ]
+    every_token = frozenset().union(*_DAY_TOKENS.values())
+    tokens = {word for word in words if word in every_token}
+    candidates = [lang for lang in _LANGUAGE_HINTS if tokens <= _DAY_TOKENS[lang]] or list(_LANGUAGE_HINTS)
+    shared = frozenset.intersection(*(_DAY_TOKENS[lang] for lang in candidates))
+    votes = {lang: sum(word in _LANGUAGE_HINTS[lang] and word not in shared for word in words) for lang in candidates}
+    top = max(votes.values())
+    leaders = [lang for lang in candidates if votes[lang] == top]
+    if len(leaders) > 1:
+        national = _COUNTRY_LANGUAGE.get(rw.country or "")
+        if national in leaders:
+            return national
+        # No vote and no country: German, whose "di"/"do" are the most common in the data.
+        if top == 0 and "de" in leaders:
+            return "de"
+    return leaders[0]
 
 
 def _next_word(text: str, end: int) -> str:
@@ -705,6 +889,23 @@ def _translate_word(word: str, text: str, match: re.Match[str], language: str) -
     return None
 
 
+# Cyrillic letters drawn like Latin ones.  A word mixing both scripts ("оff" with a Cyrillic "о") was typed
+# on a keyboard switched half-way; it is read in Latin when that makes it a known word.
+_CYRILLIC_LOOKALIKES = str.maketrans(
+    "аеорсухіјѕһԁԛԝАВЕКМНОРСТХУІЈЅ",
+    "aeopcyxijshdqwABEKMHOPCTXYIJS",
+)
+
+
+def _unmix_scripts(word: str) -> str | None:
+    """``word`` with its Cyrillic look-alikes in Latin, when it mixes Latin and Cyrillic letters."""
+    letters = [ch for ch in word if ch.isalpha()]
+    if not any("a" <= ch.lower() <= "z" for ch in letters) or not any("\u0400" <= ch <= "\u052f" for ch in letters):
+        return None
+    latin = word.translate(_CYRILLIC_LOOKALIKES)
+    return latin if latin.isascii() else None
+
+
 def _fix_words(rw: _Rewriter) -> None:
     language = _language(rw)
     unknown: list[tuple[int, str]] = []
@@ -713,6 +914,13 @@ def _fix_words(rw: _Rewriter) -> None:
         word = match.group(0)
         national = _COUNTRY_WEEKDAYS.get(rw.country or "", {}).get(word.rstrip(".").lower())
         translated = (national, "weekday") if national else _translate_word(word, seg.text, match, language)
+        latin = _unmix_scripts(word) if translated is None else None
+        if latin is not None:
+            translated = _translate_word(latin, seg.text, match, language)
+            if translated is not None:
+                rw.warn(f"Cyrillic look-alike letters in {word!r} read as Latin ({latin!r})")
+                if translated[0] == latin:
+                    return latin
         if translated is None:
             unknown.append((seg.origin[match.start()], word))
             return None
@@ -738,10 +946,20 @@ def _fix_words(rw: _Rewriter) -> None:
 
 
 _DAY_OFFSET = re.compile(r"\b(?P<base>PH|SH|easter)\s*(?P<sign>[+-])\s*(?P<n>\d{1,3})\s*(?P<unit>days?)\b")
+_ZERO_OFFSET = re.compile(r"(?:(?<=\])|(?<=\bPH)|(?<=\bSH)|(?<=\beaster))\s*[+-]\s*0+\s*days?\b")
 
 
 def _fix_day_offsets(rw: _Rewriter) -> None:
-    """``PH-1day``, ``Easter - 07 days``: a day offset is written ``PH -1 day`` / ``easter -7 days``."""
+    """``PH-1day``, ``Easter - 07 days``: a day offset is written ``PH -1 day`` / ``easter -7 days``.
+
+    An offset of zero days (``Mo[2] - 0 days``) selects the same day: it is dropped rather than rejected.
+    """
+
+    def zero(match: re.Match[str], seg: _Segment) -> str:
+        rw.warn(f"day offset {match.group(0).strip()!r} removed (zero days select the same day)")
+        return ""
+
+    rw.sub(_ZERO_OFFSET, zero)
 
     def repl(match: re.Match[str], seg: _Segment) -> str | None:
         count = int(match["n"])
@@ -799,6 +1017,9 @@ def _as_time(token: str) -> str | None:
     return f"{hour_value:02d}:00" if hour_value <= 48 else None
 
 
+_MONTH_NAMES_RE = "|".join(MONTHS)
+
+
 def _fix_punctuation(rw: _Rewriter) -> None:
     """Spacing and separators: the structure OSM expects around selectors, times and rules."""
     rules: list[tuple[str, Callable[[re.Match[str]], str], str | None]] = [
@@ -818,6 +1039,26 @@ def _fix_punctuation(rw: _Rewriter) -> None:
             "spaces in day list removed",
         ),
         (r"(?<=\d\d:\d\d)\s*,\s+(?=\d\d:\d\d)", lambda m: ",", "spaces in time list removed"),
+        # "Mo Tu Fr", "Jan Dec": one weekday (month) after another is no selector the grammar has, only a
+        # list with its commas left out.  (Holidays are left out: "SH Mo-Fr" means the weekdays in them;
+        # a month before its day, "Jan Dec 24", is a different form.)
+        (
+            r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su)) +(?=(?:Mo|Tu|We|Th|Fr|Sa|Su)\b)",
+            lambda m: ",",
+            "missing ',' between weekdays added",
+        ),
+        (
+            rf"(?<=\b(?:{_MONTH_NAMES_RE})) +(?=(?:{_MONTH_NAMES_RE})\b(?! \d{{1,2}}\b(?!:)))",
+            lambda m: ",",
+            "missing ',' between months added",
+        ),
+        # "10:00-12:00 / 14:00-18:00": the French way to write a midday break.  A repeat interval after '/'
+        # is one duration ("10:00-16:00/01:00"), never a range, so a range after it can only be the next one.
+        (
+            r"(?<=\d\d:\d\d)\s*/\s*(?=\d\d:\d\d-\d\d:\d\d)",
+            lambda m: ",",
+            "'/' between time ranges read as ','",
+        ),
         # "Mo12:00": a day selector glued to a time.
         (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))(?=\d)", lambda m: " ", "space added between day and time"),
         (r"(?<=\bSH)(?=Mo|Tu|We|Th|Fr|Sa|Su)", lambda m: " ", "space added between SH and day"),
@@ -862,6 +1103,9 @@ _MONTHDAY_ITEM = rf"(?:\d{{4}} )?(?:{_MONTH_NAMES}) \d\d(?:-\d\d)?(?:/\d+)?(?![\
 _DAY_ITEM = r"\d\d(?:-\d\d)?(?:/\d+)?(?![\d:])"
 _MONTHDAY_LIST = re.compile(rf"(?<![\w:]){_MONTHDAY_ITEM}(?:,(?:{_MONTHDAY_ITEM}|{_DAY_ITEM}))*")
 _YEAR_STEP = re.compile(r"(?<![\d:\-])(?P<year>\d{4})/(?P<step>\d+)(?![\d:])")
+# "2013-2015/1": a year range's step of one is the range itself (opening_hours.js warns and reads it so).
+# Only years: a week step of one ("week 30-40/1") is an error in the reference and stays one here.
+_EVERY_YEAR_STEP = re.compile(r"(?<![\d:\-])(?P<range>\d{4}-\d{4})/0*1(?![\d:])")
 # The last year a "from YYYY every n years" selector is written out to (the engine needs a closed range).
 _LAST_YEAR = 9999
 
@@ -903,14 +1147,23 @@ def _fix_date_lists(rw: _Rewriter) -> None:
         return result
 
     def year_step(match: re.Match[str], seg: _Segment) -> str:
+        if int(match["step"]) == 1:
+            result = f"{match['year']}-{_LAST_YEAR}"
+            rw.warn(f"year step {match.group(0)!r} (every year from {match['year']}) written as {result!r}")
+            return result
         result = f"{match['year']}-{_LAST_YEAR}/{match['step']}"
         rw.warn(
             f"year step {match.group(0)!r} (every {match['step']} years from {match['year']}) written as {result!r}"
         )
         return result
 
+    def every_year(match: re.Match[str], seg: _Segment) -> str:
+        rw.warn(f"step '/1' in the year range {match.group(0)!r} dropped (it selects every year of the range)")
+        return match["range"]
+
     rw.sub(_MONTHDAY_LIST, monthdays)
     rw.sub(_YEAR_STEP, year_step)
+    rw.sub(_EVERY_YEAR_STEP, every_year)
 
 
 _M = rf"(?:{_MONTH_NAMES})"
@@ -1054,16 +1307,18 @@ def _fix_day_list_order(rw: _Rewriter) -> None:
 
 
 _STATE_FIRST = re.compile(
-    r"(?:(?<=^)|(?<=; ))(?P<state>off|closed|open|unknown) (?P<rest>[^;\"]*?\d\d:\d\d[^;\"]*?)(?=\s*(?:;|$|\"))"
+    r"(?:(?<=^)|(?<=; ))(?P<lead>(?:(?!\d\d:\d\d|(?:off|closed|open|unknown)\b)[^;|\"\s]+ )*)"
+    r"(?P<state>off|closed|open|unknown) (?P<rest>[^;|\"]*?\d\d:\d\d[^;|\"]*?)(?=\s*(?:;|\|\||$|\"))"
 )
 
 
 def _fix_state_order(rw: _Rewriter) -> None:
-    """``off 14:00-16:00`` / ``open We 10:00``: the state belongs after the selectors."""
+    """``off 14:00-16:00`` / ``open We 10:00`` / ``We open 10:00-16:00``: the state belongs after the
+    selectors, times included."""
 
     def repl(match: re.Match[str], seg: _Segment) -> str:
         rw.warn(f"state {match['state']!r} moved after the selectors")
-        return f"{match['rest'].strip()} {match['state']}"
+        return f"{match['lead']}{match['rest'].strip()} {match['state']}"
 
     rw.sub(_STATE_FIRST, repl)
 
@@ -1135,6 +1390,7 @@ _REPAIRS: tuple[Callable[[_Rewriter], None], ...] = (
     _fix_characters,
     _fix_phrases,
     _fix_ampm,
+    _flag_ambiguous_end_hours,
     _fix_hour_suffixes,
     _fix_time_digits,
     _fix_words,
@@ -1254,6 +1510,25 @@ def _check_semantics(raw: str, text: str, origin: list[int]) -> None:
         rule_start = match.end()
 
 
+# A time that is neither end of a range, nor a repeat interval or sun offset, nor an open end.
+_LONE_TIME = re.compile(r"(?<![\d:\-/+(])\d\d:\d\d(?![\d:\-+/)])")
+
+
+def _check_lone_times(raw: str, text: str, origin: list[int], error: Exception) -> None:
+    """For a value the engine rejects: a time without a closing time that the engine read up to is the
+    reason, said plainly ("Sa 22:00" is a point in time, which opening hours cannot express)."""
+    column = _ENGINE_POSITION.search(str(error))
+    limit = int(column.group(1)) - 1 if column else len(text)
+    match = _LONE_TIME.search(_blank_comments(text))
+    if match and match.start() < limit:
+        raise HoursSyntaxError(
+            raw,
+            origin[match.start()],
+            f"single time {match.group(0)!r} without a closing time (opening hours need a range, "
+            f"e.g. {match.group(0)}-..)",
+        )
+
+
 def _blank_comments(text: str) -> str:
     # Same length as the text so that indexes still line up with the origin map.
     return re.sub(r'"[^"]*"', lambda m: '"' + "_" * (len(m.group(0)) - 2) + '"', text)
@@ -1266,7 +1541,7 @@ def normalize(raw: str, *, country: str | None = None) -> NormalizedHours:
     if _accepted(raw) and _is_canonical(raw):
         _check_semantics(raw, raw, list(range(len(raw))))
         return NormalizedHours(raw)
-    rw = _Rewriter(raw, _split_comments(raw), country=country.upper() if country else None)
+    rw = _rewriter(raw, country)
     for repair in _REPAIRS:
         repair(rw)
     text, origin = rw.joined()
@@ -1277,6 +1552,7 @@ def normalize(raw: str, *, country: str | None = None) -> NormalizedHours:
     try:
         parsed = opening_hours.OpeningHours(text)
     except _ENGINE_ERRORS as error:
+        _check_lone_times(raw, text, origin, error)
         raise _engine_error(raw, text, origin, error) from None
     for message in parsed.warnings:
         rw.warn(f"engine: {message}")
@@ -1293,8 +1569,8 @@ def _accepted(value: str) -> bool:
 
 def _is_canonical(value: str) -> bool:
     """Engine-valid text that none of the repairs would touch (so the fast path changes nothing)."""
-    rw = _Rewriter(value, _split_comments(value))
     try:
+        rw = _rewriter(value)
         for repair in _REPAIRS:
             repair(rw)
     except HoursSyntaxError:

@@ -111,10 +111,119 @@ def _canonical(raw: str) -> str:
         ("Mo-Fr 13:00-17:00 open on_appointment", 'Mo-Fr 13:00-17:00 open "on appointment"'),
         ('Mo off; We "call first" 10:00-16:00', 'Mo off; We 10:00-16:00 "call first"'),
         ('Mo off; "call first" We 10:00-16:00', 'Mo off; We 10:00-16:00 "call first"'),
+        # French hours: spaced "h", and '/' between the morning and the afternoon range
+        ("9 h 30 - 18 h 30", "09:30-18:30"),
+        ("9 h - 12 h", "09:00-12:00"),
+        ("09h-12h/14h-19h", "09:00-12:00,14:00-19:00"),
+        ("Mo-Fr 10:00-12:00 / 14:00-18:00", "Mo-Fr 10:00-12:00,14:00-18:00"),
+        # comments in typographic (or single) quotes
+        ("Mo 10:00-12:00 “call first”", 'Mo 10:00-12:00 "call first"'),
+        ("Mo 10:00-12:00 «sur rendez-vous»", 'Mo 10:00-12:00 "sur rendez-vous"'),
+        ("Mo 10:00-12:00 „Notdienst“", 'Mo 10:00-12:00 "Notdienst"'),
+        ('Mo 10:00-12:00 „Notdienst"', 'Mo 10:00-12:00 "Notdienst"'),
+        ("Mo 10:00-12:00 ‚Notdienst‘", 'Mo 10:00-12:00 "Notdienst"'),
+        ("Mo 10:00-12:00 ’call first’", 'Mo 10:00-12:00 "call first"'),
+        ("Mo 10:00-12:00 「予約制」", 'Mo 10:00-12:00 "予約制"'),
+        ("Mo 10:00-12:00 『予約制』", 'Mo 10:00-12:00 "予約制"'),
+        ("Mo 10:00-12:00 'summer only'", 'Mo 10:00-12:00 "summer only"'),
+        ('12:00-14:00 ""; Mo 10:00-12:00', "12:00-14:00; Mo 10:00-12:00"),
+        # lists without their commas
+        ("Mo Tu Fr 10:00-12:00", "Mo,Tu,Fr 10:00-12:00"),
+        ("Mo-We Fr 10:00-12:00", "Mo-We,Fr 10:00-12:00"),
+        ("Jan Dec 10:00-12:00", "Jan,Dec 10:00-12:00"),
+        # times without ':' where only a time can stand
+        ("Sa 2200-23:00", "Sa 22:00-23:00"),
+        ("Mo-Fr 09:00-1300 & 14:00-18:00", "Mo-Fr 09:00-13:00,14:00-18:00"),
+        # a Cyrillic letter typed into a Latin word
+        ("12:00-14:00 оff", "12:00-14:00 off"),
+        ("Mo-Fr 10:00-12:00; Sа off", "Mo-Fr 10:00-12:00; Sa off"),
+        # the state between the selectors and the times
+        ("Mo-Fr 10:00-20:00 open; We open 10:00-16:00", "Mo-Fr 10:00-20:00 open; We 10:00-16:00 open"),
+        # no-op offsets and steps
+        ("Mo[2] - 0 days 10:00-12:00", "Mo[2] 10:00-12:00"),
+        ("2013-2015/1 Jan 01", "2013-2015 Jan 01"),
+        ("2014/1 Dec 25", "2014-9999 Dec 25"),
     ],
 )
 def test_repairs(raw: str, expected: str) -> None:
     assert _canonical(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "expected"),
+    [
+        # "lu"/"ma" are French or Spanish, "do" German or Spanish: only Spanish reads all of them.
+        ("Lu-Do 9-18", None, "Mo-Su 09:00-18:00"),
+        ("Ma-Do 9-18", None, "Tu-Su 09:00-18:00"),
+        ("Ma-Do 9-18", "ES", "Tu-Su 09:00-18:00"),
+        ("Ju-Do 10:00-14:00", None, "Th-Su 10:00-14:00"),
+        ("Lu-Vi 09:00-18:00; Sa-Do cerrado", None, "Mo-Fr 09:00-18:00; Sa-Su off"),
+        # "Mi-Do" is German and Spanish alike: the place's country decides, German without one.
+        ("Mi-Do 10:00-12:00", "ES", "We-Su 10:00-12:00"),
+        ("Mi-Do 10:00-12:00", "MX", "We-Su 10:00-12:00"),
+        ("Mi-Do 10:00-12:00", "DE", "We-Th 10:00-12:00"),
+        ("Mi-Do 10:00-12:00", None, "We-Th 10:00-12:00"),
+        # German "Di" rules Spanish out, French "ve" rules German out.
+        ("Di-Do 10:00-12:00", "ES", "Tu-Th 10:00-12:00"),
+        ("lu-ve 10:00-12:00; di fermé", "ES", "Mo-Fr 10:00-12:00; Su off"),
+    ],
+)
+def test_one_language_reads_all_day_names_of_a_value(raw: str, country: str | None, expected: str) -> None:
+    assert normalize(raw, country=country).canonical == expected
+
+
+def test_spanish_domingo_warning_names_sunday() -> None:
+    assert "weekday 'Do' read as Su" in normalize("Lu-Do 9-18").warnings
+
+
+@pytest.mark.parametrize("dash", ["\u301c", "\uff5e", "\u3030", "\u223c", "\u2053", "\u2e3a", "\u2e3b"])
+def test_wave_and_swung_dashes_are_range_dashes(dash: str) -> None:
+    result = normalize(f"Mo 10:00{dash}19:00")
+    assert result.canonical == "Mo 10:00-19:00"
+    assert f"dash {dash!r} read as '-'" in result.warnings
+
+
+def test_slash_between_time_ranges_warns() -> None:
+    result = normalize("Mo-Fr 10:00-12:00 / 14:00-18:00")
+    assert "'/' between time ranges read as ','" in result.warnings
+
+
+def test_repeat_interval_slash_is_not_a_list() -> None:
+    assert normalize("10:00-16:00/01:00") == NormalizedHours("10:00-16:00/01:00", ())
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical", "span", "afternoon"),
+    [
+        ("Mo-Fr 9-5", "Mo-Fr 09:00-05:00", "'9-5': read as 09:00-05:00", "(17:00)"),
+        ("Mo-Fr 9:00-5:30", "Mo-Fr 09:00-05:30", "'9:00-5:30': read as 09:00-05:30", "(17:30)"),
+        ("11:00-6:00", "11:00-06:00", "'11:00-6:00': read as 11:00-06:00", "(18:00)"),
+        ("lu-ve 9h-6h", "Mo-Fr 09:00-06:00", "'9h-6h': read as 09:00-06:00", "(18:00)"),
+    ],
+)
+def test_single_digit_end_hour_before_the_start_is_flagged(raw: str, canonical: str, span: str, afternoon: str) -> None:
+    result = normalize(raw)
+    assert result.canonical == canonical  # the faithful reading stays
+    flagged = [w for w in result.warnings if w.startswith("ambiguous single-digit end hour")]
+    assert len(flagged) == 1, result.warnings
+    assert span in flagged[0]
+    assert "past midnight" in flagged[0]
+    assert f"may mean the afternoon {afternoon}" in flagged[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("22-06", "22:00-06:00"),  # two digits: the writer meant the 24-hour clock
+        ("22-6", "22:00-06:00"),  # 18:00 would end before 22:00: overnight is the only reading
+        ("Mo 7-18", "Mo 07:00-18:00"),
+        ("9-5pm", "09:00-17:00"),
+    ],
+)
+def test_unambiguous_end_hours_are_not_flagged(raw: str, canonical: str) -> None:
+    result = normalize(raw)
+    assert result.canonical == canonical
+    assert not any("ambiguous" in w for w in result.warnings), result.warnings
 
 
 def test_warning_names_the_repair() -> None:
@@ -126,6 +235,14 @@ def test_warning_names_the_repair() -> None:
 def test_comment_text_is_never_rewritten() -> None:
     result = normalize('Mo 10am-12pm "fermé le lundi 9h-18h"')
     assert result.canonical == 'Mo 10:00-12:00 "fermé le lundi 9h-18h"'
+    # Quote marks inside a comment are its text, not a comment of their own.
+    result = normalize('Mo 10am-12pm "the «best» 9h–18h"')
+    assert result.canonical == 'Mo 10:00-12:00 "the «best» 9h–18h"'
+
+
+def test_typographic_quotes_are_repaired_with_a_warning() -> None:
+    result = normalize("Mo 10:00-12:00 “call first”")
+    assert "comment '“call first”' written with '\"' quotes" in result.warnings
 
 
 def test_country_decides_national_day_abbreviations() -> None:
@@ -180,6 +297,16 @@ def test_valid_values_pass_through_unchanged(value: str) -> None:
         ("easter + 370 days", 0, "offset of more than a year"),
         ("easter - 2 days - 2012 easter + 2 days", 0, "a year on only one end of the range"),
         ("Mar Jan 09-15", 4, "unexpected 'Jan 09-15'"),
+        # Not repaired: which comment applies is a guess, a point in time is not opening hours, and mismatched
+        # marks are no quote pair (opening_hours.js rejects them too).
+        ('Mo 10:00-12:00 "call" "first"', 22, "two comments side by side"),
+        ("Sa 2200", 3, "single time '22:00' without a closing time"),
+        ("Mo-Fr 08:00", 6, "single time '08:00' without a closing time"),
+        ("»testing« 10:00-12:00", 1, 'unknown word "testing"'),
+        ("„testing„ 10:00-12:00", 1, 'unknown word "testing"'),
+        ("week 30-40/1", 11, "step /1 selects nothing useful"),
+        ("Мо-Fr 10:00-12:00", 0, 'unknown word "Мо"'),  # all Cyrillic: not a mixed-up Latin word
+        ("Jan Dec 24", 4, "unexpected 'Dec 24'"),
     ],
 )
 def test_garbage_is_rejected_with_its_position(raw: str, position: int, fragment: str) -> None:
