@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -79,10 +80,11 @@ def install(app: FastAPI) -> None:
             # Date arithmetic past year 9999 (`at` near datetime.max plus a window): an input out of range.
             log.warning("date out of range on %s: %s", request.url.path, exc)
             return problem(422, "invalid parameter", "a date is outside the supported range")
-        if isinstance(exc, DataError):
+        if isinstance(exc, DataError | psycopg.DataError):
             # The database refused a value the request carried (NUL in text, a number out of range): the
             # client's mistake, not ours; logged all the same, since a parameter check is missing somewhere.
-            log.warning("database refused a request value on %s: %s", request.url.path, exc.orig)
+            # (psycopg's own from the hot statements, which run on the driver: locator.db.fetch_rows.)
+            log.warning("database refused a request value on %s: %s", request.url.path, getattr(exc, "orig", exc))
             return problem(422, "invalid parameter", "a parameter holds a value the database cannot store")
         log.exception("unexpected error on %s", request.url.path)
         return problem(500, "internal error", "an unexpected error occurred; it has been logged")

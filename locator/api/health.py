@@ -13,10 +13,23 @@ router = APIRouter(prefix="/v1", tags=["health"])
 
 
 @router.get("/health", responses={503: {"description": "database unreachable"}})
-def health(engine: Annotated[Engine, Depends(deps.engine)]) -> Any:
+def health(
+    engine: Annotated[Engine, Depends(deps.engine)], primary: Annotated[Engine, Depends(deps.write_engine)]
+) -> Any:
+    """Reads answer (the replica's count of places); with a replica, whether the primary answers too."""
     try:
         with engine.connect() as conn:
             count = conn.execute(text("SELECT count(*) FROM locations")).scalar_one()
     except Exception as exc:  # any failure to answer is an outage from the client's point of view
         return problem(503, "database unavailable", f"the database did not answer: {type(exc).__name__}")
-    return JSONResponse({"status": "ok", "database": "ok", "locations": int(count)})
+    body: dict[str, Any] = {"status": "ok", "database": "ok", "locations": int(count)}
+    if primary is not engine:
+        # Searches still answer from the replica (200: a balancer keeps the instance), but ingests, refreshes
+        # and the admin API need the primary: say so.
+        try:
+            with primary.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            body["primary"] = "ok"
+        except Exception as exc:
+            body |= {"status": "degraded", "primary": f"unavailable: {type(exc).__name__}"}
+    return JSONResponse(body)

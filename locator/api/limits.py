@@ -25,6 +25,9 @@ HTML_HEADERS = {
     "X-Frame-Options": "SAMEORIGIN",
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
+    # Framing, plugins, <base> and form targets only: the pages' scripts and tiles come from settings-chosen
+    # origins (tiles_url, the docs' CDN), which a script-src list here would have to follow.
+    "Content-Security-Policy": "frame-ancestors 'self'; object-src 'none'; base-uri 'self'; form-action 'self'",
 }
 
 
@@ -91,5 +94,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=origins, allow_methods=["GET"], allow_headers=["Accept", "Accept-Language"]
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET"],
+            allow_headers=["Accept", "Accept-Language"],
+            expose_headers=["Retry-After"],  # the map page's script reads how long a 429 asks it to wait
         )

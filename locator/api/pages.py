@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from timezonefinder import TimezoneFinder
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
 from locator.api.locations import PROBLEM_RESPONSES
-from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
+from locator.api.params import NEAREST_OPENAPI, NearestParams, filter_values, nearest_params
 from locator.errors import InvalidParameter, LocatorError, NotFound
 from locator.geocode import Origin
 from locator.settings import Settings
@@ -55,7 +55,9 @@ def _local_instant(raw: str, origin: Origin) -> datetime:
     global _FINDER
     _FINDER = _FINDER or TimezoneFinder()
     name = _FINDER.timezone_at(lng=origin.lon, lat=origin.lat)
-    return moment.replace(tzinfo=ZoneInfo(name) if name else ZoneInfo("UTC"))
+    # In UTC at once: a wall-clock time that does not exist there (02:30 on the spring-forward night) is
+    # read as the clocks read it after the change, and arithmetic on the instant is elapsed time.
+    return moment.replace(tzinfo=ZoneInfo(name) if name else ZoneInfo("UTC")).astimezone(UTC)
 
 
 def _float(form: dict[str, str], key: str) -> float | None:
@@ -122,5 +124,5 @@ def customer_page(
 
 
 def _one(form: dict[str, str], key: str) -> tuple[str, ...]:
-    value = form.get(key, "").strip().lower()
-    return (value,) if value else ()
+    # The JSON API's own check: a NUL or a stray character reached the database and answered 500.
+    return filter_values(key, [form[key]] if form.get(key) else None)

@@ -46,11 +46,9 @@ class NearestParams:
         }
 
 
-def _values(name: str, values: list[str] | None) -> tuple[str, ...]:
+def filter_values(name: str, values: list[str] | None) -> tuple[str, ...]:
     if not values:
         return ()
-    if len(values) > MAX_FILTER_VALUES:
-        raise InvalidParameter(name, f"at most {MAX_FILTER_VALUES} values")
     out = []
     for value in values:
         for part in value.split(","):
@@ -60,6 +58,9 @@ def _values(name: str, values: list[str] | None) -> tuple[str, ...]:
             if len(part) > 40 or not all(c.isalnum() or c in "_-" for c in part):
                 raise InvalidParameter(name, f"{part[:40]!r} is not a valid {name}")
             out.append(part)
+            # Counted after the split: `kind=a,b,...` is as many values as `kind=a&kind=b&...`.
+            if len(out) > MAX_FILTER_VALUES:
+                raise InvalidParameter(name, f"at most {MAX_FILTER_VALUES} values")
     return tuple(out)
 
 
@@ -125,9 +126,9 @@ async def nearest_params(request: Request) -> NearestParams:
         q = None if query.lat is not None else q
     return NearestParams(
         where=Where(q=q, lat=query.lat, lon=query.lon, country=query.country),
-        kinds=_values("kind", query.kind),
-        products=_values("product", query.product),
-        services=_values("service", query.service),
+        kinds=filter_values("kind", query.kind),
+        products=filter_values("product", query.product),
+        services=filter_values("service", query.service),
         open=query.open,
         at=query.at,
         open_for=query.open_for,

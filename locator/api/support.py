@@ -19,7 +19,7 @@ def support_contacts(
     engine: Annotated[Engine, Depends(deps.engine)],
     country: Annotated[str, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")],
     at: Annotated[datetime | None, Query(description="ISO-8601 instant with offset; default now")] = None,
-    product: Annotated[str | None, Query(max_length=40)] = None,
+    product: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_-]*$")] = None,
 ) -> dict[str, Any]:
     """Support lines for a country (and those serving every country) with availability now and next."""
     check_instant(at)

@@ -183,6 +183,8 @@ def test_cors_allows_configured_origins_only(limited_server: Server) -> None:
     assert headers["access-control-allow-origin"] == SHOP
     status, headers, _ = get(limited_server.url + "/v1/health", {"Origin": SHOP})
     assert headers.get("access-control-allow-origin") == SHOP
+    # The page's script may read how long a 429 asks it to wait.
+    assert "retry-after" in headers.get("access-control-expose-headers", "").lower()
     status, headers, _ = get(limited_server.url + "/v1/health", {"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in headers
     preflight["Origin"] = "https://evil.example"
@@ -202,6 +204,7 @@ def test_security_headers_on_html(server: Server) -> None:
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["x-frame-options"] in ("SAMEORIGIN", "DENY")
         assert headers["referrer-policy"]
+        assert "frame-ancestors 'self'" in headers["content-security-policy"]
         assert "<html" in body.lower()
 
 
@@ -229,6 +232,7 @@ LIMITS = [
     (f"{PARIS}&at=yesterday", "at"),
     (f"{PARIS}&at=9999-07-03T13:42:55.5-12:52", "at"),  # hours are evaluated 400 days on: past year 9999
     (f"{PARIS}&" + "&".join(["kind=store"] * 21), "kind"),
+    (f"{PARIS}&kind=" + ",".join(["store"] * 21), "kind"),  # one parameter, 21 values
     (f"{PARIS}&product=" + "x" * 41, "product"),
     (f"{PARIS}&service=rep%20air", "service"),
     (f"{PARIS}&format=xml", "format"),
@@ -254,10 +258,27 @@ def test_every_nearest_parameter_is_bounded(server: Server, query: str, paramete
         "/v1/locations/fr-par-opera?at=9999-07-03T13%3A42%3A55%2B00%3A00",
         "/v1/map?q=" + "7" * 201,
         "/v1/map?lat=48&lon=2&limit=500",
+        "/v1/support/contacts?country=FR&product=%00",
     ],
 )
 def test_other_endpoints_bound_their_parameters(server: Server, path: str) -> None:
-    assert_problem(*get(server.url + path), 422)
+    status, headers, body = get(server.url + path)
+    assert_problem(status, headers, body, 422)
+    if "product=" in path:
+        assert "product" in json.dumps(body), body  # named, not "a value the database cannot store"
+
+
+@pytest.mark.parametrize("query", ["kind=%00", "product=%00", "service=%00", "kind=" + ",".join(["store"] * 21)])
+def test_the_customer_page_checks_its_filters(server: Server, query: str) -> None:
+    # They reached the database unchecked: a NUL answered 500.
+    status, headers, body = get(f"{server.url}/?{PARIS}&{query}")
+    assert status == 422 and headers["content-type"].startswith("text/html"), (status, body[:300])
+
+
+def test_the_customer_page_reads_a_time_the_clocks_skip(server: Server) -> None:
+    # 02:30 on the spring-forward night does not exist in Paris (the engine raised on it: 500).
+    status, _, body = get(f"{server.url}/?{PARIS}&at=2026-03-29T02:30")
+    assert status == 200, body[:300]
 
 
 def test_an_over_long_url_is_refused_without_a_5xx(server: Server) -> None:
@@ -342,3 +363,18 @@ def test_a_worker_keeps_its_start_up_objects_out_of_the_collector(database: Scra
     before = gc.get_freeze_count()
     assert asyncio.run(frozen_while_serving()) > before + 10_000
     assert gc.get_freeze_count() == before  # and given back when the worker stops
+
+
+def test_health_says_when_the_primary_is_gone_but_the_replica_answers(database: ScratchDatabase) -> None:
+    from locator.api.health import health
+    from locator.db import make_engine
+
+    replica = make_engine(Settings(database_url=database.url))
+    gone = make_engine(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/locator"))
+    try:
+        body = json.loads(bytes(health(replica, gone).body))
+        assert body["status"] == "degraded" and body["database"] == "ok" and body["primary"].startswith("unavailable")
+        assert json.loads(bytes(health(replica, replica).body))["status"] == "ok"
+    finally:
+        replica.dispose()
+        gone.dispose()
