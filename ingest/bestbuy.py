@@ -39,12 +39,33 @@ import opening_hours
 
 from ingest.readers import FeedError, not_utf8
 
-__all__ = ["FeedError", "convert_hours", "read_bestbuy"]
+__all__ = ["FeedError", "RowProblem", "convert_hours", "read_bestbuy"]
 
 logger = logging.getLogger(__name__)
 
 WarningSink = Callable[[int, str], None]
-"""Receives ``(row_number, message)`` for every warning; the pipeline puts them in its report."""
+"""Receives ``(row_number, message)`` for every warning."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A row-level problem with the contract column it concerns and the vendor's value, for the ingest report.
+
+    ``rejects``: the adapter could not read the value at all (hours it cannot convert); the pipeline rejects the
+    row rather than guessing, where a plain :data:`WarningSink` only gets the message.
+    """
+
+    column: str
+    value: Any
+    message: str
+    rejects: bool = False
+
+
+ProblemSink = Callable[[int, RowProblem], None]
+"""Receives ``(row_number, problem)`` for every problem: what the pipeline reads (see ingest/readers.py)."""
+
+_Warn = Callable[..., None]
+"""``warn(message, column="", value=None, rejects=False)``, bound to one row."""
 
 
 # --- hours -------------------------------------------------------------------------------------------
@@ -120,8 +141,12 @@ def _parse_range(day_name: str, value: str) -> tuple[_Day, bool]:
     if om > 59 or cm > 59:
         raise ValueError(f"{day_name}: {value!r} has minutes above 59")
     closes_at_1159 = (ch, cm) == (11, 59)
-    start = _opening_minutes(oh, om, closes_at_1159)
-    end = _closing_minutes(ch, cm)
+    try:
+        start = _opening_minutes(oh, om, closes_at_1159)
+        end = _closing_minutes(ch, cm)
+    except ValueError as error:
+        # Named like the other errors here: a week has seven ranges, the person fixing it needs the day.
+        raise ValueError(f"{day_name}: {value!r}: {error}") from None
     if end <= start:
         raise ValueError(f"{day_name}: {value!r} closes before it opens")
     ambiguous_whole_day = oh == 12 and closes_at_1159
@@ -231,7 +256,7 @@ _SERVICE_MAP: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def _map_services(raw: object, warn: Callable[[str], None]) -> tuple[str, str]:
+def _map_services(raw: object, warn: _Warn) -> tuple[str, str]:
     """Returns the ``products`` and ``services`` columns (``;``-joined, sorted, "sales" first)."""
     if raw is None:
         names: list[object] = []
@@ -240,20 +265,20 @@ def _map_services(raw: object, warn: Callable[[str], None]) -> tuple[str, str]:
     elif isinstance(raw, list):
         names = list(raw)
     else:
-        warn(f"services: expected a list, got {type(raw).__name__}; ignored")
+        warn(f"services: expected a list, got {type(raw).__name__}; ignored", "services", repr(raw))
         names = []
     products: set[str] = set()
     services: set[str] = set()
     for name in names:
         if not isinstance(name, str):
-            warn(f"services: {name!r} is not text; ignored")
+            warn(f"services: {name!r} is not text; ignored", "services", repr(name))
             continue
         key = " ".join(name.split()).casefold()
         if not key:
             continue
         mapped = _SERVICE_MAP.get(key)
         if mapped is None:
-            warn(f"services: unknown vendor service {name.strip()!r}; ignored")
+            warn(f"services: unknown vendor service {name.strip()!r}; ignored", "services", name)
             continue
         products.update(mapped[0])
         services.update(mapped[1])
@@ -322,7 +347,7 @@ def _empty_record() -> dict[str, Any]:
     return dict.fromkeys(_COLUMNS)
 
 
-def _store_record(store: Mapping[str, Any], warn: Callable[[str], None]) -> dict[str, Any]:
+def _store_record(store: Mapping[str, Any], warn: _Warn) -> dict[str, Any]:
     record = _empty_record()
 
     raw_id = store.get("id")
@@ -333,7 +358,7 @@ def _store_record(store: Mapping[str, Any], warn: Callable[[str], None]) -> dict
     store_type = _text(store.get("type"))
     brand = _BRANDS.get((store_type or "").casefold())
     if store_type is not None and brand is None:
-        warn(f"type: unknown store type {store_type!r}; named as a plain Best Buy")
+        warn(f"type: unknown store type {store_type!r}; named as a plain Best Buy", "name", store_type)
     vendor_name = _text(store.get("name"))
     # The vendor name is the mall or airport ("Mall of America"); customers look for the brand.
     record["name"] = f"{brand or 'Best Buy'} \N{EN DASH} {vendor_name}" if vendor_name else None
@@ -360,22 +385,25 @@ def _store_record(store: Mapping[str, Any], warn: Callable[[str], None]) -> dict
         record["lat"] = _coordinate(location.get("lat"))
         record["lon"] = _coordinate(location.get("lon"))
     elif location is not None:
-        warn(f"location: expected an object with lat and lon, got {type(location).__name__}")
+        warn(f"location: expected an object with lat and lon, got {type(location).__name__}", "lat", repr(location))
     record["timezone"] = None
 
     hours = store.get("hours")
     if hours is None or (isinstance(hours, str) and not hours.strip()):
-        warn("hours: missing")
+        warn("hours: missing", "opening_hours", hours)
     else:
         try:
             record["opening_hours"], hour_warnings = convert_hours(hours)
         except (ValueError, TypeError) as error:
-            # The raw text goes on so the pipeline's validation rejects this row by name.
-            record["opening_hours"] = hours if isinstance(hours, str) else repr(hours)
-            warn(f"hours: cannot convert {hours!r}: {error}")
+            # The raw text goes on for the record to show what was read, but it must not be published: the
+            # tolerant OSM parser accepts much of this syntax with another meaning ("Tue: 10-9" as 10:00-09:00
+            # overnight). A problem sink rejects the row; a plain warning sink gets the message.
+            raw = hours if isinstance(hours, str) else repr(hours)
+            record["opening_hours"] = raw
+            warn(f"hours: cannot convert: {error}", "opening_hours", raw, rejects=True)
         else:
             for message in hour_warnings:
-                warn(f"hours: {message}")
+                warn(f"hours: {message}", "opening_hours", hours)
 
     record["products"], record["services"] = _map_services(store.get("services"), warn)
     return record
@@ -395,19 +423,21 @@ def _load(path: Path) -> list[Any]:
         raise not_utf8(path) from None  # names the line, column and byte, as for every other feed
     except json.JSONDecodeError as error:
         if not error.doc.strip():
-            raise FeedError(f"{path}: the file is empty") from error
-        raise FeedError(f"{path}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from error
+            raise FeedError(f"{path.name}: the file is empty") from error
+        raise FeedError(
+            f"{path.name}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from error
     except RecursionError as error:
-        raise FeedError(f"{path}: JSON nested too deeply to be a store list") from error
+        raise FeedError(f"{path.name}: JSON nested too deeply to be a store list") from error
     except OSError as error:
-        raise FeedError(f"{path}: cannot read the file: {error.strerror or error}") from error
+        raise FeedError(f"{path.name}: cannot read the file: {error.strerror or error}") from error
     if not isinstance(data, list):
         kind = "an object" if isinstance(data, dict) else f"a JSON {type(data).__name__}"
-        raise FeedError(f"{path}: the top level is {kind}; expected a JSON array of store objects")
+        raise FeedError(f"{path.name}: the top level is {kind}; expected a JSON array of store objects")
     return data
 
 
-def _records(data: list[Any], on_warning: WarningSink) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(data: list[Any], on_problem: ProblemSink) -> Iterator[tuple[int, dict[str, Any]]]:
     for index in range(len(data)):
         row = index + 1
         item = data[index]
@@ -415,18 +445,20 @@ def _records(data: list[Any], on_warning: WarningSink) -> Iterator[tuple[int, di
         # alive in full.
         data[index] = None
 
-        def warn(message: str, row: int = row) -> None:
-            on_warning(row, message)
+        def warn(message: str, column: str = "", value: Any = None, *, rejects: bool = False, row: int = row) -> None:
+            on_problem(row, RowProblem(column, value, message, rejects))
 
         if isinstance(item, Mapping):
             yield row, _store_record(item, warn)
         else:
             # Yield it anyway: the pipeline rejects the row by number (no id, no name) and keeps going.
-            warn(f"record is {type(item).__name__}, not an object; nothing can be read from it")
+            warn(f"record is {type(item).__name__}, not an object; nothing can be read from it", "", repr(item)[:60])
             yield row, _empty_record()
 
 
-def read_bestbuy(path: Path, *, on_warning: WarningSink | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_bestbuy(
+    path: Path, *, on_warning: WarningSink | None = None, on_problem: ProblemSink | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Read ``stores.json`` and yield ``(row_number, record)`` for every store, row 1 being the first.
 
     Records use CONTRACT.md's input column names (``id``, ``name``, ``kind``, ``street``, ``postcode``,
@@ -437,7 +469,15 @@ def read_bestbuy(path: Path, *, on_warning: WarningSink | None = None) -> Iterat
     The file is read and checked before this returns, so a broken file raises :class:`FeedError`
     at the call, never half-way through the rows.  Row-level problems never raise: they go to
     ``on_warning(row, message)`` (default: this module's logger) and the record carries what could be
-    read, e.g. the raw hours text when it cannot be converted, for the pipeline to reject by name.
+    read, e.g. the raw hours text when it cannot be converted.  ``on_problem(row, RowProblem)``, when
+    given, gets them instead with their column and value, and a ``rejects`` flag for what could not be read
+    (the pipeline rejects such a row by name).
     """
     data = _load(Path(path))
-    return _records(data, on_warning or _log_warning)
+    if on_problem is None:
+        warning_sink = on_warning or _log_warning
+
+        def on_problem(row: int, problem: RowProblem) -> None:
+            warning_sink(row, problem.message)
+
+    return _records(data, on_problem)

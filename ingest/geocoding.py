@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ingest.addresses import address_query
 from locator.errors import GeocoderUnavailable, LocatorError
 from locator.geocode import geocode
 from locator.geocoders.chain import Chain, chain_for
@@ -18,15 +19,10 @@ from locator.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Locate", "address_query", "chain_locator", "gazetteer_locator"]
+
 # (lat, lon, precision) or None when nothing matched.
 Locate = Callable[[dict[str, Any]], "tuple[float, float, str] | None"]
-
-
-def address_query(record: dict[str, Any]) -> str:
-    """The "street, postcode city" order: the one every country we serve writes, and the gazetteer reads."""
-    street, postcode, city = (str(record.get(k) or "").strip() for k in ("street", "postcode", "city"))
-    locality = " ".join(p for p in (postcode, city) if p)
-    return ", ".join(p for p in (street, locality) if p)
 
 
 def chain_locator(engine: Engine, settings: Settings | None = None, chain: Chain | None = None) -> Locate:

@@ -14,14 +14,15 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from psycopg.errors import LockNotAvailable
+from psycopg.errors import LockNotAvailable, UniqueViolation
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
-from ingest.readers import FeedError, Record, read_feed
+from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
 from locator.db import copy_rows, unbounded
@@ -55,6 +56,8 @@ class IngestReport:
     timings: dict[str, float] = field(default_factory=dict)
     # How many places the source held before this run (the removal guard's base).
     current: int = 0
+    # When the run began, for the audit (its row is written at the end, so the database's now() is the end).
+    started_at: datetime | None = None
 
     @property
     def exit_code(self) -> int:
@@ -121,9 +124,11 @@ def ingest_file(
     Rows stream from the file through validation into the publish transaction's staging tables: only ids (for
     the duplicate check) and the report stay in memory, whatever the size of the file.
     """
-    report = IngestReport(source, fmt, file_name or path.name, None, dry_run)
+    report = IngestReport(source, fmt, file_name or path.name, None, dry_run, started_at=datetime.now(UTC))
     try:
-        rows = read_feed(path, fmt)  # checks the file and the format before anything reads it
+        # The format actually read goes in the report and the audit, not `auto`; this also checks the file.
+        report.format = resolve_format(path, fmt)
+        rows = read_feed(path, report.format)
         with _timed(report, "hash"):
             report.file_sha256 = file_sha256(path)
         return publish(
@@ -137,7 +142,8 @@ def ingest_file(
         report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
         report.outcome = "failed"
         report.message = message
-        report.rejected.append(Rejection(0, "", None, message))
+        # The row where the file broke (a CSV line with too many fields), 0 when it is no row's fault.
+        report.rejected.append(Rejection(exc.row if isinstance(exc, FeedError) else 0, "", None, message))
         _audit(engine, report, actor)
         return report
 
@@ -151,6 +157,7 @@ def _validate(
     """Valid records as they are read; rejections and warnings land in the report once the rows run out."""
     validator = RowValidator(locate)
     seen: dict[str, int] = {}
+    rejected_rows = validator.rejected_rows  # ids of rejected rows count as seen too (row 3 rejected, row 4 dup)
     for number, raw in rows:
         report.rows += 1
         record = validator.validate(number, raw)
@@ -159,6 +166,8 @@ def _validate(
         if record is None:
             continue
         first = seen.setdefault(record.id, number)
+        if first == number and rejected_rows:
+            first = rejected_rows.get(record.id, number)  # rejected rows so far are all earlier than this one
         if first != number:
             validator.rejections.append(
                 Rejection(number, "id", record.id, f"duplicate id: row {first} has the same id")
@@ -189,6 +198,8 @@ def publish(
     diff, the removal guard and the swap are then set operations in SQL. Unchanged places are not rewritten,
     so re-running a feed costs its reading and one join.
     """
+    if report.started_at is None:  # called with records of its own (tests, tools), not through ingest_file
+        report.started_at = datetime.now(UTC)
     try:
         with engine.begin() as conn:
             unbounded(conn)
@@ -200,18 +211,31 @@ def publish(
             _swap(conn, records, report, partial=partial, allow_removals=allow_removals)
             committing = time.perf_counter()
         report.timings["commit"] = time.perf_counter() - committing
-    except OperationalError as exc:
-        if not isinstance(exc.orig, LockNotAvailable):
-            raise
+    except DBAPIError as exc:
+        # Whatever the database refused (a lock wait given up, an id another source published meanwhile, a lost
+        # connection), the transaction rolled back: a failed run, in the audit like any other, not a traceback.
         report.published = False
         report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
         report.outcome = "failed"
-        report.message = f"gave up waiting for a lock (another ingest of source {report.source!r}?): nothing changed"
+        report.message = _database_failure(report, exc)
         report.rejected.append(Rejection(0, "", None, report.message))
     report.rejected.sort(key=lambda r: r.row)
     with _timed(report, "audit"):
         _audit(engine, report, actor)
     return report
+
+
+def _database_failure(report: IngestReport, exc: DBAPIError) -> str:
+    """A one-paragraph account of a database error, for ops staff: PostgreSQL's own message and detail."""
+    if isinstance(exc.orig, LockNotAvailable):
+        return f"gave up waiting for a lock (another ingest of source {report.source!r}?): nothing changed"
+    diag = getattr(exc.orig, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(exc.orig or exc).strip().splitlines()[0]
+    detail = getattr(diag, "message_detail", None)
+    message = f"the database refused the publish ({primary}{'; ' + detail if detail else ''}): nothing changed"
+    if isinstance(exc.orig, UniqueViolation):
+        message += "; another ingest may have published the same ids meanwhile: run it again to see which"
+    return message
 
 
 def _swap(
@@ -420,14 +444,17 @@ def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:
             report.run_id = conn.execute(
                 text(
                     """
-                    INSERT INTO ingest_runs (finished_at, source, format, file_name, file_sha256, dry_run, outcome,
-                                             added, changed, removed, unchanged, rejected, warnings, actor, report)
-                    VALUES (now(), :source, :format, :file_name, :sha, :dry_run, :outcome, :added, :changed,
-                            :removed, :unchanged, :rejected, :warnings, :actor, CAST(:report AS jsonb))
+                    INSERT INTO ingest_runs (started_at, finished_at, source, format, file_name, file_sha256, dry_run,
+                                             outcome, added, changed, removed, unchanged, rejected, warnings, actor,
+                                             report)
+                    VALUES (coalesce(:started_at, now()), now(), :source, :format, :file_name, :sha, :dry_run,
+                            :outcome, :added, :changed, :removed, :unchanged, :rejected, :warnings, :actor,
+                            CAST(:report AS jsonb))
                     RETURNING id
                     """
                 ),
                 {
+                    "started_at": report.started_at,
                     "source": report.source,
                     "format": report.format,
                     "file_name": report.file_name,

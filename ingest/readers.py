@@ -11,14 +11,25 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import _csv
 
 Record = dict[str, Any]
 FORMATS = ("auto", "csv", "geojson", "bestbuy")
 
 
 class FeedError(ValueError):
-    """The file as a whole cannot be read; the message names the file and the place in it."""
+    """The file as a whole cannot be read; the message names the file and the place in it.
+
+    `row` is the report's row number where the file broke (the CSV line, the GeoJSON feature), 0 when the
+    file is broken before any row or the place is not a row: the report's rejection carries it.
+    """
+
+    def __init__(self, message: str, *, row: int = 0) -> None:
+        super().__init__(message)
+        self.row = row
 
 
 def detect_format(path: Path) -> str:
@@ -38,31 +49,41 @@ def detect_format(path: Path) -> str:
         first_line = head.split(b"\n", 1)[0]
         if any(d in first_line for d in b",;\t|"):
             return "csv"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # A spreadsheet's UTF-16 text export (an upload has no name to go by): the encoding is what to fix.
+        raise not_utf8(path)
     raise FeedError(
         f"{path.name}: cannot tell the format from the name or the content; pass --format csv|geojson|bestbuy"
     )
 
 
-def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
+def resolve_format(path: Path, fmt: str = "auto") -> str:
+    """The format the file will be read as (`auto` detected): the audit records what was read, not `auto`."""
     if fmt not in FORMATS:
         raise FeedError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if not path.is_file():
         raise FeedError(f"{path}: no such file")
-    if fmt == "auto":
-        fmt = detect_format(path)
+    return detect_format(path) if fmt == "auto" else fmt
+
+
+def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
+    fmt = resolve_format(path, fmt)
     if fmt == "csv":
         return read_csv(path)
     if fmt == "geojson":
         return read_geojson(path)
-    from ingest.bestbuy import read_bestbuy  # it imports this module: a top-level import would be circular
+    from ingest.bestbuy import RowProblem, read_bestbuy  # it imports this module: a top-level one is circular
 
     def bestbuy() -> Iterator[tuple[int, Record]]:
-        pending: dict[int, list[str]] = {}
-        rows = read_bestbuy(path, on_warning=lambda row, message: pending.setdefault(row, []).append(message))
+        pending: dict[int, list[RowProblem]] = {}
+        rows = read_bestbuy(path, on_problem=lambda row, problem: pending.setdefault(row, []).append(problem))
         for number, record in rows:
-            # The adapter's own repairs (a missing day read as closed...) join the ingest report.
-            if number in pending:
-                record["_warnings"] = pending.pop(number)
+            # The adapter's own repairs (a missing day read as closed...) join the ingest report as warnings,
+            # with their column and value; what it could not read at all (hours it cannot convert) rejects the
+            # row, since the raw text would otherwise reach the tolerant hours parser and be misread.
+            for problem in pending.pop(number, ()):
+                note = (problem.column, problem.value, problem.message)
+                record.setdefault("_rejections" if problem.rejects else "_warnings", []).append(note)
             yield number, record
 
     return bestbuy()
@@ -71,8 +92,11 @@ def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
 DELIMITERS = (",", ";", "\t", "|")
 
 
-def not_utf8(path: Path) -> FeedError:
-    """Name where the first undecodable byte is: a line and column a person can find in an editor."""
+def not_utf8(path: Path, *, lines_are_rows: bool = False) -> FeedError:
+    """Name where the first undecodable byte is: a line and column a person can find in an editor.
+
+    `lines_are_rows`: the file's line numbers are the report's row numbers (CSV), so the rejection gets it too.
+    """
     with path.open("rb") as handle:
         head = handle.read(4)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -85,7 +109,8 @@ def not_utf8(path: Path) -> FeedError:
                 byte = line[exc.start]
                 return FeedError(
                     f"{path.name}: not UTF-8 text (line {number}, column {exc.start + 1}: byte 0x{byte:02x}); "
-                    "save it as UTF-8"
+                    "save it as UTF-8",
+                    row=number if lines_are_rows else 0,
                 )
     return FeedError(f"{path.name}: not UTF-8 text; save it as UTF-8")
 
@@ -99,6 +124,7 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
         if b"\x00" in head:
             # Python's csv module reads NUL bytes as text since 3.11: a binary file would pass as odd rows.
             raise FeedError(f"{path.name}: binary content (NUL bytes), not CSV text; is it a spreadsheet (.xlsx)?")
+    reader: _csv.Reader | None = None  # kept for its line count when a csv.Error breaks off the reading
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             header = handle.readline()
@@ -119,14 +145,17 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
                 if len(fields) > width:
                     raise FeedError(
                         f"{path.name}, line {line}: {len(fields)} fields but the header has {width} columns"
-                        " (an unquoted delimiter in a value?)"
+                        " (an unquoted delimiter in a value?)",
+                        row=line,
                     )
                 # A short row (a spreadsheet trims trailing empty cells) leaves the rest empty, as DictReader did.
                 yield line, {name: value.strip() for name, value in zip(names, fields, strict=False)}
     except UnicodeDecodeError:
-        raise not_utf8(path) from None
+        raise not_utf8(path, lines_are_rows=True) from None
     except csv.Error as exc:
-        raise FeedError(f"{path.name}: not a readable CSV file ({exc})") from None
+        # The reader has counted the lines of the broken record by now: past the last good row's line.
+        line = reader.line_num if reader is not None else 1
+        raise FeedError(f"{path.name}, line {line}: not a readable CSV file ({exc})", row=line) from None
 
 
 _OSM_PROPERTY_MAP = {
@@ -162,10 +191,12 @@ def read_geojson(path: Path) -> Iterator[tuple[int, Record]]:
                     if not stream.take("]"):
                         while True:
                             number += 1
+                            stream.row = number  # a feature broken half-way is rejected as that row
                             yield number, feature_record(stream.value())
                             if stream.take("]"):
                                 break
                             stream.expect(",", "expected ',' or ']' after a feature")
+                    stream.row = 0
                 else:
                     value = stream.value()
                     if key == "type":
@@ -180,6 +211,12 @@ def read_geojson(path: Path) -> Iterator[tuple[int, Record]]:
             raise FeedError(f"{path.name}: a GeoJSON FeatureCollection with a 'features' list is expected")
     except UnicodeDecodeError:
         raise not_utf8(path) from None
+    except RecursionError:
+        # The standard decoder recurses per nesting level: `[[[[...` 100,000 deep exhausts the stack. No GeoJSON
+        # place is nested that deep, so it is a broken file, not a crash (as ingest/bestbuy.py says for its JSON).
+        raise FeedError(
+            f"{path.name}: not valid GeoJSON (JSON nested too deeply to be a place)", row=stream.row
+        ) from None
     finally:
         stream.close()
 
@@ -199,6 +236,7 @@ class _JsonStream:
         self.eof = False
         self.lines_before = 0  # newlines in the text already dropped from the buffer, for error positions
         self.decoder = json.JSONDecoder()
+        self.row = 0  # the feature being read (1-based), 0 outside the features list
 
     def close(self) -> None:
         self.handle.close()
@@ -225,7 +263,7 @@ class _JsonStream:
     def error(self, message: str) -> FeedError:
         line = self.lines_before + self.buffer.count("\n", 0, self.pos) + 1
         column = self.pos - (self.buffer.rfind("\n", 0, self.pos) + 1) + 1
-        return FeedError(f"{self.path.name}: not valid GeoJSON (line {line}, column {column}: {message})")
+        return FeedError(f"{self.path.name}: not valid GeoJSON (line {line}, column {column}: {message})", row=self.row)
 
     def take(self, char: str) -> bool:
         self._skip_space()

@@ -7,17 +7,24 @@ spelled another way, an inferred timezone) are kept as warnings, apart from reje
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
+import logging
 import math
 import re
-from collections.abc import Callable
+import zoneinfo
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ingest.addresses import address_query
 from locator.hours import HoursError, HoursSyntaxError, Schedule, sun_coordinates
 from locator.places import PlaceFields
+
+log = logging.getLogger(__name__)
 
 KINDS = ("store", "service_centre", "kiosk", "pickup_point")
 KIND_ALIASES = {
@@ -106,6 +113,72 @@ def infer_timezone(lat: float, lon: float) -> str | None:
     return str(name) if name else None
 
 
+# ISO 3166-2 lists these territories, which have alpha-2 codes (and tz zones) of their own, as subdivisions of
+# another country: a feed may state either code (Best Buy writes US, region US-PR, for Puerto Rico).
+_TERRITORY_OF = {
+    **dict.fromkeys(("AS", "GU", "MP", "PR", "UM", "VI"), "US"),
+    **dict.fromkeys(("BL", "GF", "GP", "MF", "MQ", "NC", "PF", "PM", "RE", "TF", "WF", "YT"), "FR"),
+    **dict.fromkeys(("AW", "BQ", "CW", "SX"), "NL"),
+    **dict.fromkeys(("BV", "SJ"), "NO"),
+    "AX": "FI",
+    **dict.fromkeys(("HK", "MO"), "CN"),
+}
+
+
+def _zone_tables() -> Iterator[str]:
+    """The text of the tz database's zone1970.tab and zone.tab: the `tzdata` package's when installed (the one
+    `zoneinfo` then reads too), else the system's (/usr/share/zoneinfo, or wherever zoneinfo.TZPATH says)."""
+    found = False
+    for name in ("zone1970.tab", "zone.tab"):
+        try:
+            yield importlib.resources.files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
+            found = True
+            continue
+        except (ModuleNotFoundError, OSError):
+            pass
+        for directory in zoneinfo.TZPATH:
+            path = Path(directory) / name
+            if path.is_file():
+                yield path.read_text(encoding="utf-8")
+                found = True
+                break
+    if not found:
+        log.warning("no zone1970.tab/zone.tab found: coordinates are not checked against the stated country")
+
+
+@lru_cache(maxsize=1)
+def _countries_by_zone() -> dict[str, tuple[frozenset[str], str]]:
+    """Zone name -> (the country codes a point in it may be stated with, the zone's countries as listed), both
+    tables merged: zone1970.tab groups countries that share a zone since 1970 (Europe/Paris: FR, MC), zone.tab
+    names each country's own zone (Europe/Monaco: MC), and timezonefinder answers with either kind of name.
+    Read once per process (~600 zones), so a row costs one dict lookup."""
+    listed: dict[str, dict[str, None]] = {}  # insertion-ordered sets: the tables' order reads best
+    for table in _zone_tables():
+        for line in table.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            codes, _, zone = line.split("\t")[:3]
+            listed.setdefault(zone, {}).update(dict.fromkeys(codes.split(",")))
+    return {
+        zone: (frozenset(codes) | {_TERRITORY_OF[c] for c in codes if c in _TERRITORY_OF}, ", ".join(codes))
+        for zone, codes in listed.items()
+    }
+
+
+def country_mismatch(country: str, timezone: str) -> str | None:
+    """Why a point in `timezone` (the zone at the point, not a stated one) is not in `country`, or None when it
+    may be, or the zone is unknown to the tables. Coarse but cheap (a dict lookup per row): zones follow
+    borders, though a zone covering two countries (Europe/Zurich: CH, DE, LI) lets a point in one pass for the
+    other."""
+    if timezone.startswith("Etc/"):
+        # timezonefinder's answer away from any land: the nautical zones.
+        return f"coordinates outside the stated country {country}: the point is at sea ({timezone})"
+    known = _countries_by_zone().get(timezone)
+    if known is None or country in known[0]:
+        return None
+    return f"coordinates outside the stated country {country}: the point is in {timezone} ({known[1]})"
+
+
 Locate = Callable[[dict[str, Any]], "tuple[float, float, str] | None"]
 
 
@@ -117,6 +190,9 @@ class RowValidator:
         self.rejections: list[Rejection] = []
         self.warnings: list[Warning] = []
         self.rejected_ids: set[str] = set()
+        # id -> the first rejected row that had it: a later row with the id is a duplicate of that row, even
+        # though only valid rows go on to the publish's own duplicate check.
+        self.rejected_rows: dict[str, int] = {}
 
     def _text(self, record: dict[str, Any], column: str) -> str | None:
         value = record.get(column)
@@ -138,8 +214,16 @@ class RowValidator:
         if "_error" in record:
             self.rejections.append(Rejection(row, "", None, record["_error"]))
             return None
-        for message in record.get("_warnings", ()):
-            self.warnings.append(Warning(row, "", None, message))
+        # A reader's own notes, lists of (column, value, text) tuples. A feed's own column or property may bear
+        # the same name, but CSV and JSON make no tuples: only the readers' notes are taken.
+        notes = record.get("_warnings")
+        if type(notes) is list:
+            self.warnings.extend(Warning(row, *note) for note in notes if type(note) is tuple and len(note) == 3)
+        notes = record.get("_rejections")
+        if type(notes) is list:
+            for note in notes:
+                if type(note) is tuple and len(note) == 3:
+                    reject(*note)
         if "_geometry_error" in record:
             reject("geometry", None, record["_geometry_error"])
         for column, value in record.items():
@@ -171,6 +255,7 @@ class RowValidator:
         )
 
         timezone = self._text(record, "timezone")
+        zone_at_point: str | None = None
         if timezone:
             try:
                 ZoneInfo(timezone)
@@ -178,9 +263,16 @@ class RowValidator:
                 reject("timezone", timezone, "not an IANA timezone name such as Europe/Paris")
                 timezone = None
         elif lat is not None and lon is not None:
-            timezone = infer_timezone(lat, lon)
+            timezone = zone_at_point = infer_timezone(lat, lon)
             if timezone is None:
                 reject("timezone", None, "no timezone given and none found at the coordinates")
+        if lat is not None and lon is not None and len(country) == 2 and not rejections:
+            # The zone at the point tells its country; a stated timezone says nothing about where the point is,
+            # so only then is it looked up again (a few microseconds).
+            zone_at_point = zone_at_point or infer_timezone(lat, lon)
+            mismatch = country_mismatch(country, zone_at_point) if zone_at_point else None
+            if mismatch:
+                self.warnings.append(Warning(row, "lat", f"{lat}, {lon}", mismatch))
 
         services = _split_list(self._text(record, "services"))
         products = _split_list(self._text(record, "products"))
@@ -193,6 +285,7 @@ class RowValidator:
             self.rejections.extend(rejections)
             if place_id:
                 self.rejected_ids.add(place_id)
+                self.rejected_rows.setdefault(place_id, row)
             return None
         assert place_id and name and lat is not None and lon is not None and timezone
         kinds = sorted({kind} | ({"service_centre"} if SERVICE_CENTRE_SERVICES & set(services) else set()))
@@ -227,11 +320,14 @@ class RowValidator:
                 reject("lat", None, "no coordinates and no geocoder to find them")
                 return None, None, ""
             found = self.locate(record)
+            # What was looked up, so that a person can see why it was not found (or what was).
+            query = address_query(record) or None
             if found is None:
-                reject("lat", None, "no coordinates, and the address/postcode could not be located")
+                reason = "no coordinates, and the address/postcode could not be located"
+                reject("lat", query, reason if query else "no coordinates, and no address or postcode to locate")
                 return None, None, ""
             lat, lon, precision = found
-            self.warnings.append(Warning(row, "lat", None, f"coordinates geocoded ({precision})"))
+            self.warnings.append(Warning(row, "lat", query, f"coordinates geocoded ({precision})"))
             return lat, lon, precision
         coords: list[float] = []
         for column, value in (("lat", raw_lat), ("lon", raw_lon)):

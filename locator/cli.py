@@ -141,7 +141,9 @@ def print_report(report: dict[str, Any]) -> None:
         for column in ("row", "column", "value", text_key):
             table.add_column(column, overflow="fold")
         for item in items[:200]:
-            table.add_row(str(item["row"]), item["column"], str(item["value"])[:60], item[text_key])
+            # A missing value (JSON null) is an empty-looking dash, not Python's "None", which reads as a value.
+            value = "-" if item["value"] is None else str(item["value"])[:60]
+            table.add_row(str(item["row"]), item["column"], value, item[text_key])
         if len(items) > 200:
             table.caption = f"{len(items) - 200} more not shown (use --json)"
         console.print(table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import tempfile
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
@@ -20,7 +20,9 @@ from locator.settings import Settings
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
-SUFFIX = {"csv": ".csv", "geojson": ".geojson", "bestbuy": ".json"}
+# A body without a file name is saved under this one, without a suffix: with format auto the readers then tell
+# the format from the content (a suffix would decide it: `.csv` made every GeoJSON body a broken CSV).
+BODY_NAME = "request-body"
 
 
 # No I/O: async, so FastAPI runs it on the event loop, not with a hop to the thread pool.
@@ -40,7 +42,22 @@ async def require_admin(
 Admin = Annotated[None, Depends(require_admin)]
 
 
-async def _upload_to_file(request: Request, directory: Path, fmt: str) -> tuple[Path, str | None]:
+def _safe_name(name: str | None) -> str | None:
+    """The uploaded file's own name, usable as a file name in the upload's directory, or None.
+
+    The file is saved under it, so that format detection reads its suffix and every message the readers write
+    names the file ops staff sent, not a temporary one. Browsers may send a client's full path (backslashes
+    included), and a hostile client anything: only the last component is kept.
+    """
+    if not name:
+        return None
+    base = PureWindowsPath(name).name.strip()  # splits on both / and \
+    if base in ("", ".", "..") or "\x00" in base or len(base.encode()) > 200:
+        return None
+    return base
+
+
+async def _upload_to_file(request: Request, directory: Path) -> tuple[Path, str | None]:
     """The feed from a multipart upload (field `file`) or the raw request body, streamed to disk."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -49,7 +66,7 @@ async def _upload_to_file(request: Request, directory: Path, fmt: str) -> tuple[
         if upload is None or isinstance(upload, str):
             raise HTTPException(422, "the multipart body needs a 'file' field")
         name = upload.filename
-        target = directory / ("upload" + (Path(name).suffix if name else SUFFIX.get(fmt, "")))
+        target = directory / (_safe_name(name) or BODY_NAME)
         size = 0
         with target.open("wb") as out:
             while chunk := await upload.read(1 << 20):
@@ -58,7 +75,7 @@ async def _upload_to_file(request: Request, directory: Path, fmt: str) -> tuple[
                     raise HTTPException(413, f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MiB")
                 out.write(chunk)
         return target, name
-    target = directory / ("upload" + SUFFIX.get(fmt, ".csv"))
+    target = directory / BODY_NAME
     size = 0
     with target.open("wb") as out:
         async for chunk in request.stream():
@@ -92,7 +109,7 @@ async def ingest(
     client = request.client.host if request.client else "unknown"
     actor = f"api:{x_actor or 'admin'}@{client}"
     with tempfile.TemporaryDirectory(prefix="locator-upload-") as directory:
-        path, name = await _upload_to_file(request, Path(directory), format)
+        path, name = await _upload_to_file(request, Path(directory))
         report = await run_in_threadpool(
             ingest_file, engine, path, source=source, fmt=format, dry_run=dry_run, partial=partial,
             allow_removals=allow_removals, actor=actor, file_name=name, locate=gazetteer_locator(engine),

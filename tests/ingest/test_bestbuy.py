@@ -10,8 +10,11 @@ from typing import Any
 
 import opening_hours
 import pytest
+from sqlalchemy import text
 
 from ingest.bestbuy import FeedError, convert_hours, read_bestbuy
+from ingest.publish import ingest_file
+from tests.conftest import ScratchDatabase
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 STORES_JSON = SHARED_DATA / "bestbuy-stores" / "stores.json"
@@ -390,3 +393,30 @@ def test_every_range_form_in_the_real_file_is_covered_here() -> None:
     forms = {part.split(": ", 1)[1] for store in raw for part in store["hours"].split("; ")}
     assert len(forms) == 30
     assert forms == set(EVERY_RANGE_IN_THE_FILE) | {"0-11:59", "12-11:59"}
+
+
+# --- through the ingest pipeline ------------------------------------------------------------------------------
+
+
+def test_hours_the_adapter_cannot_convert_reject_the_store(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Handed on raw, `Tue: 10-9` reached the tolerant OSM parser and was published as `Tu 10:00-09:00`."""
+    ambiguous = week("10-9").replace("Mon: 10-9", "Mon: 10-12")
+    stores = [
+        dict(MALL_OF_AMERICA, id=1, hours=ambiguous),
+        dict(MALL_OF_AMERICA, id=2, hours=week("10-9").replace("Mon: 10-9", "Mon: 10-9:30pm")),
+        dict(MALL_OF_AMERICA, id=3, hours="Mon: 10-9; Tue: 10-9; Wed: 10-9; Thurs: 10-9; Fri: 10-9; Sat: 10-9"),
+    ]
+    report = ingest_file(scratch_db.engine, write_json(tmp_path, stores), source="bestbuy", partial=True)
+    assert [(r.row, r.column, r.value) for r in report.rejected] == [
+        (1, "opening_hours", ambiguous), (2, "opening_hours", stores[1]["hours"]),
+    ]  # fmt: skip
+    assert "closing hour 12 is ambiguous" in report.rejected[0].reason and "Mon" in report.rejected[0].reason
+    assert "'10-9:30pm'" in report.rejected[1].reason
+    assert report.added == ["3"] and report.format == "bestbuy"
+    # The adapter's warnings name the column and the vendor's value, like every other warning.
+    sunday = [w for w in report.warnings if w.row == 3 and "Su not listed" in w.message]
+    assert [(w.column, w.value) for w in sunday] == [("opening_hours", stores[2]["hours"])]
+    assert not [w for w in report.warnings if w.row in (1, 2) and w.column == "opening_hours"]
+    with scratch_db.engine.connect() as conn:
+        hours = conn.execute(text("SELECT location_id, canonical FROM location_hours")).all()
+    assert [tuple(h) for h in hours] == [("3", "Mo-Sa 10:00-21:00; Su off")]

@@ -227,6 +227,8 @@ BROKEN: dict[str, tuple[bytes, str]] = {
     "array.geojson": (b"[1, 2]", "FeatureCollection"),
     "stores.json": (b"[1, 2", "JSON"),
     "mystery.dat": (b"\x89PNG\r\n", "format"),
+    # The standard JSON decoder recurses per level: this was a RecursionError traceback.
+    "deep.geojson": (b'{"type":"FeatureCollection","features":[' + b"[" * 100_000, "nested too deeply"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,106 @@ def test_demo_data_loads_without_rejections(scratch_db: ScratchDatabase) -> None
     report = ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
     assert report.published and not report.rejected
     assert len(report.added) >= 20
+
+
+def test_a_duplicate_of_a_rejected_row_is_rejected(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    # Rows 3 and 4 (CSV lines) share id a1; row 3 is rejected for its latitude, row 4 must not slip through.
+    rows = [row(1), row(2, id="a1", lat=95), row(3, id="a1")]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "dup.csv", rows), source="vendor", partial=True)
+    assert [(r.row, r.column) for r in report.rejected] == [(3, "lat"), (4, "id")]
+    assert report.rejected[1].value == "a1" and "row 3" in report.rejected[1].reason
+    assert report.added == ["p1"]
+
+
+def test_coordinates_outside_the_stated_country_are_a_warning(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    rows = [
+        row(1),
+        row(2, lat=40.71, lon=-74.0),  # New York, stated FR
+        row(3, lat=40.71, lon=-74.0, timezone="Europe/Paris"),  # a stated timezone does not place the point
+        row(4, lat=45.0, lon=-30.0),  # mid-Atlantic
+        row(5, country="US", region="US-PR", lat=18.4394, lon=-66.0018),  # ISO 3166-2 lists PR under US
+    ]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "w.csv", rows), source="vendor", dry_run=True)
+    assert not report.rejected and sorted(report.added) == ["p1", "p2", "p3", "p4", "p5"]
+    outside = [w for w in report.warnings if "outside the stated country" in w.message]
+    assert [(w.row, w.column, w.value) for w in outside] == [
+        (3, "lat", "40.71, -74.0"), (4, "lat", "40.71, -74.0"), (5, "lat", "45.0, -30.0"),
+    ]  # fmt: skip
+    assert "America/New_York (US)" in outside[0].message and "FR" in outside[0].message
+    assert "at sea" in outside[2].message
+    as_json = report.as_dict()["warnings"]
+    assert {"row": 3, "column": "lat", "value": "40.71, -74.0", "message": outside[0].message} in as_json
+
+
+def test_a_row_not_geocoded_names_the_address_tried(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    rows = [row(1, lat="", lon="", street="1 rue Nulle", postcode="00000", city="Nowhere"),
+            row(2, lat="", lon="", street="", postcode="", city="")]  # fmt: skip
+    report = ingest_file(
+        scratch_db.engine, write_csv(tmp_path / "g.csv", rows), source="vendor", dry_run=True,
+        locate=lambda record: None,
+    )  # fmt: skip
+    assert [(r.row, r.column, r.value) for r in report.rejected] == [
+        (2, "lat", "1 rue Nulle, 00000 Nowhere"), (3, "lat", None),
+    ]  # fmt: skip
+    assert "no address or postcode" in report.rejected[1].reason
+
+
+def test_a_file_level_error_names_its_row(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("id,name,country,lat,lon,opening_hours\np1,A,FR,48.8,2.3,24/7\np2,B,FR,48.8,2.3,24/7,extra\n")
+    report = ingest_file(scratch_db.engine, path, source="vendor")
+    assert report.outcome == "failed"
+    assert [(r.row, r.column) for r in report.rejected] == [(3, "")] and "line 3" in report.rejected[0].reason
+
+
+def test_a_deeply_nested_geojson_is_a_broken_file(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    path = tmp_path / "deep.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[' + "[" * 100_000)
+    report = ingest_file(scratch_db.engine, path, source="vendor")
+    assert report.outcome == "failed" and not report.published and report.exit_code == 1
+    assert report.message.startswith("deep.geojson:") and "nested too deeply" in report.message
+    assert report.rejected[0].row == 1  # the first feature is where it broke
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT outcome FROM ingest_runs")).scalar_one() == "failed"
+
+
+def test_a_database_error_is_a_failed_run_in_the_audit(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    # What a concurrent publish of the same id by another source looks like from here: a unique violation.
+    with scratch_db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            """
+            CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE unique_violation
+                      USING MESSAGE = 'duplicate key value violates unique constraint "locations_pkey"',
+                            DETAIL = 'Key (id)=(p1) already exists.';
+            END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON locations FOR EACH ROW EXECUTE FUNCTION refuse();
+            """
+        )
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "f.csv", [row(1)]), source="vendor", actor="t")
+    assert report.outcome == "failed" and not report.published and report.exit_code == 1
+    assert "locations_pkey" in report.message and "Key (id)=(p1)" in report.message
+    assert report.as_dict()["rejected"] == [{"row": 0, "column": "", "value": None, "reason": report.message}]
+    assert count(scratch_db.engine, "vendor") == 0
+    with scratch_db.engine.connect() as conn:
+        run = conn.execute(text("SELECT id, outcome, report ->> 'message' AS message FROM ingest_runs")).one()
+    assert run.outcome == "failed" and run.message == report.message and run.id == report.run_id
+
+
+def test_the_audit_records_the_start_and_the_detected_format(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    feed = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.3, 48.8]},
+         "properties": {"id": "g1", "name": "G", "country": "FR", "opening_hours": "24/7"}}]}  # fmt: skip
+    path = tmp_path / "feed.txt"  # a name that says nothing: the content does
+    path.write_text(json.dumps(feed))
+
+    def progress(rows: int) -> None:
+        time.sleep(0.05)  # the run lasts a measurable time: started_at and finished_at must tell it
+
+    report = ingest_file(scratch_db.engine, path, source="vendor", progress=progress)
+    assert report.published and report.format == "geojson" and report.as_dict()["format"] == "geojson"
+    with scratch_db.engine.connect() as conn:
+        run = conn.execute(text("SELECT format, started_at, finished_at FROM ingest_runs")).one()
+    assert run.format == "geojson"
+    assert (run.finished_at - run.started_at).total_seconds() >= 0.05

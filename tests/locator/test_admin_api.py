@@ -104,3 +104,61 @@ def test_html_security_headers(server: Server) -> None:
     status, headers, _ = call(server, "/?q=75008&country=FR")
     assert status == 200
     assert headers["x-content-type-options"] == "nosniff" and "x-frame-options" in {k.lower() for k in headers}
+
+
+GEOJSON_FEED = {
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-21.9426, 64.1466]},
+         "properties": {"id": "gj-1", "name": "Reykjavik GeoJSON", "country": "IS", "opening_hours": "24/7"}}
+    ],
+}  # fmt: skip
+BESTBUY_FEED = [
+    {"id": 987654, "type": "BigBox", "name": "Upload Test", "address": "340 W Market", "city": "Bloomington",
+     "state": "MN", "zip": "55425", "location": {"lat": 44.85466, "lon": -93.24565},
+     "hours": "Mon: 10-9; Tue: 10-9; Wed: 10-9; Thurs: 10-9; Fri: 10-9; Sat: 10-9; Sun: 11-7", "services": []}
+]  # fmt: skip
+
+
+def multipart(name: str, content: bytes, boundary: str = "locatorboundary") -> tuple[bytes, dict[str, str]]:
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, {**auth(), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_format_auto_reads_a_json_body_by_its_content(server: Server) -> None:
+    """The body was always saved as upload.csv: a GeoJSON or Best Buy body failed as a CSV without a header."""
+    for feed, fmt, added in ((GEOJSON_FEED, "geojson", "gj-1"), (BESTBUY_FEED, "bestbuy", "987654")):
+        status, _, report = call(server, "/v1/admin/ingest?source=api-auto&dry_run=true", method="POST",
+                                 body=json.dumps(feed).encode(),
+                                 headers={**auth(), "Content-Type": "application/json"})  # fmt: skip
+        assert status == 200, report
+        assert report["format"] == fmt and report["added"] == 1 and report["examples"]["added"] == [added]
+    # A multipart upload whose name says nothing about the format is read by its content too.
+    body, headers = multipart("stores", json.dumps(BESTBUY_FEED).encode())
+    status, _, report = call(server, "/v1/admin/ingest?source=api-auto&dry_run=true", method="POST", body=body,
+                             headers=headers)  # fmt: skip
+    assert status == 200 and report["format"] == "bestbuy", report
+
+
+def test_messages_name_the_uploaded_file(server: Server) -> None:
+    body, headers = multipart("C:\\exports\\my feed.csv", b"1;Shop;FR\n")
+    status, _, report = call(server, "/v1/admin/ingest?source=api-named", method="POST", body=body, headers=headers)
+    assert status == 422 and report["detail"].startswith("my feed.csv: line 1 must be a header"), report
+    assert "upload" not in report["detail"]
+    status, _, runs = call(server, "/v1/admin/ingest-runs?source=api-named", headers=auth())
+    assert runs["runs"][0]["file_name"] == "my feed.csv"
+
+
+def test_a_deeply_nested_upload_is_a_broken_file_not_a_500(server: Server) -> None:
+    deep = b'{"type":"FeatureCollection","features":[' + b"[" * 100_000
+    status, headers, report = call(server, "/v1/admin/ingest?source=api-deep", method="POST", body=deep,
+                                   headers={**auth(), "Content-Type": "application/geo+json"})  # fmt: skip
+    assert status == 422 and headers["content-type"].startswith("application/problem+json"), report
+    assert "nested too deeply" in report["detail"] and report["outcome"] == "failed"

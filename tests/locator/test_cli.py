@@ -111,3 +111,14 @@ def test_serve_logs_requests_only_when_asked(scratch_db: ScratchDatabase, tmp_pa
     assert "Uvicorn running" in quiet and "GET /v1/health" not in quiet
     logged = _served_log(scratch_db.url, tmp_path, "--access-log")
     assert logged.count("GET /v1/health") == 2
+
+
+def test_human_report_shows_a_missing_value_as_a_dash(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,name,country,lat,lon,opening_hours\n", encoding="utf-8")
+    result = locator("ingest", "locations", str(empty), "--source", "empty", url=scratch_db.url)
+    assert result.returncode == 1, result.stderr
+    line = next(line for line in result.stdout.splitlines() if "the feed holds no rows" in line)
+    cells = [cell.strip() for cell in line.strip(" │|").split("│")]
+    assert cells[:3] == ["0", "", "-"], line  # row, column, value
+    assert "None" not in result.stdout
