@@ -373,10 +373,13 @@ def serve(
     """Run the API and the map page (uvicorn)."""
     import uvicorn
 
-    log = get_settings().access_log if access_log is None else access_log
+    settings = get_settings()
+    log = settings.access_log if access_log is None else access_log
+    proxies = settings.forwarded_allow_ips.strip()
     uvicorn.run(
-        "locator.api:app", host=host, port=port, workers=workers, log_level="info", access_log=log, proxy_headers=False
-    )
+        "locator.api:app", host=host, port=port, workers=workers, log_level="info", access_log=log,
+        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+    )  # fmt: skip
 
 
 def main() -> None:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     rate_limit: int = Field(default=120, ge=0)
     # Comma-separated origins allowed to call the public API from a browser (e.g. the marketing site's map).
     cors_origins: str = ""
+    # Addresses of the proxies or load balancers in front (comma-separated, or "*"), whose X-Forwarded-For
+    # names the client: the rate limit then counts each client, not the proxy. Empty: no such header is
+    # believed, so a client cannot pick its own bucket.
+    forwarded_allow_ips: str = ""
 
     closing_soon_minutes: int = Field(default=30, ge=0, le=24 * 60)
     statement_timeout_ms: int = Field(default=2000, ge=100)

@@ -65,6 +65,10 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "HEAD":
+            # Monitors and link checkers ask HEAD; FastAPI's GET routes answer it with 405. The GET's headers
+            # it is: uvicorn itself sends no body for a HEAD request, whatever the app writes.
+            scope = {**scope, "method": "GET"}
         path = scope["path"]
         if self.limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):
             client = scope["client"][0] if scope.get("client") else "unknown"
@@ -96,7 +100,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["GET"],
+            allow_methods=["GET", "HEAD"],
             allow_headers=["Accept", "Accept-Language"],
             expose_headers=["Retry-After"],  # the map page's script reads how long a 429 asks it to wait
         )

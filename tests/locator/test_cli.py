@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -122,3 +123,45 @@ def test_human_report_shows_a_missing_value_as_a_dash(scratch_db: ScratchDatabas
     cells = [cell.strip() for cell in line.strip(" │|").split("│")]
     assert cells[:3] == ["0", "", "-"], line  # row, column, value
     assert "None" not in result.stdout
+
+
+def _statuses_by_client(url: str, tmp_path: Path, proxies: str) -> list[int]:
+    """`locator serve` with a limit of 2 a minute: statuses of 3 requests from one forwarded client, then 1 from
+    another, all through this process (the "proxy")."""
+    port = free_port()
+    env = {**os.environ, "LOCATOR_DATABASE_URL": url, "LOCATOR_RATE_LIMIT": "2", "LOCATOR_FORWARDED_ALLOW_IPS": proxies}
+    log = tmp_path / f"serve-{bool(proxies)}.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen([sys.executable, "-m", "locator", "serve", "--port", str(port)], stdout=handle,
+                                   stderr=subprocess.STDOUT, cwd=ROOT, env=env)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2).close()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+                    time.sleep(0.2)
+            statuses = []
+            for client in ("203.0.113.1", "203.0.113.1", "203.0.113.1", "203.0.113.2"):
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/v1/locations/nearest?lat=48.87&lon=2.33&open=any&limit=1",
+                    headers={"X-Forwarded-For": client},
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        statuses.append(response.status)
+                except urllib.error.HTTPError as error:
+                    statuses.append(error.code)
+            return statuses
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def test_the_rate_limit_counts_clients_behind_a_trusted_proxy_only(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    # Behind a load balancer every request came from its address: one bucket for all clients.
+    assert _statuses_by_client(scratch_db.url, tmp_path, "127.0.0.1") == [200, 200, 429, 200]
+    # With no proxy trusted, the header is the client's own word: ignored (one bucket, the socket's).
+    assert _statuses_by_client(scratch_db.url, tmp_path, "") == [200, 200, 429, 429]

@@ -378,3 +378,13 @@ def test_health_says_when_the_primary_is_gone_but_the_replica_answers(database: 
     finally:
         replica.dispose()
         gone.dispose()
+
+
+@pytest.mark.parametrize("path", ["/", "/v1/health", f"/v1/locations/nearest?{PARIS}&open=any&limit=1"])
+def test_head_answers_as_get_without_a_body(server: Server, path: str) -> None:
+    # Monitors and link checkers ask HEAD; FastAPI's GET routes refused it with 405.
+    request = urllib.request.Request(server.url + path, method="HEAD")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert response.read() == b""
+        assert int(response.headers["content-length"]) > 0  # the GET's length, as HTTP asks
