@@ -12,8 +12,11 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,7 +40,10 @@ class ClusterError(RuntimeError):
     """The embedded cluster cannot be set up or started; the message says what to do."""
 
 
-def make_engine(settings: Settings, *, read: bool = False) -> Engine:
+def make_engine(settings: Settings, *, read: bool = False, watchdog: bool = False) -> Engine:
+    """The engine for `settings`' database (`read`: the read replica's, when there is one). `watchdog`: cut
+    statements that outlive the statement timeout from this side too (the API's public reads; see
+    `Watchdog`), never for engines whose statements may run unbounded (ingests, refreshes)."""
     timeout = settings.statement_timeout_ms
     engine = create_engine(
         settings.sqlalchemy_url(read=read),
@@ -64,7 +70,84 @@ def make_engine(settings: Settings, *, read: bool = False) -> Engine:
         },
     )
     event.listen(engine, "connect", _identify_database)
+    if watchdog:
+        guard = _WATCHDOGS[engine] = Watchdog(timeout / 1000 + WATCHDOG_GRACE_S)
+        event.listen(engine, "before_cursor_execute", lambda conn, *_: guard.arm(conn.connection.driver_connection))
+        event.listen(engine, "after_cursor_execute", lambda conn, *_: guard.disarm(conn.connection.driver_connection))
+        event.listen(engine, "handle_error", lambda ctx: guard.disarm(ctx.connection.connection.driver_connection)
+                     if ctx.connection is not None and ctx.connection.connection is not None else None)  # fmt: skip
     return engine
+
+
+# How long past the statement timeout the watchdog waits: the server's own cancel, which leaves the
+# connection usable, comes first whenever the server can still act.
+WATCHDOG_GRACE_S = 0.3
+
+
+class Watchdog:
+    """Cuts the connection of a statement that outlives `limit_s`, from the client side.
+
+    The statement timeout is the server's: a server that is frozen (stopped, swapping, its host gone behind a
+    network that drops packets) enforces nothing, and libpq waits for its answer forever, so a request held
+    a worker thread for good (measured: no answer after 100 s). One thread per process looks at the
+    statements in flight ten times a second and shuts down the socket of any past its deadline: psycopg then
+    fails the statement as a broken connection, which the API answers with a 503 and the pool replaces."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self._inflight: dict[int, tuple[float, int]] = {}  # id(connection) -> (deadline, socket fd)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, raw: Any) -> None:
+        if raw is None:
+            return
+        if self._thread is None:
+            self._start()
+        entry = (time.monotonic() + self.limit_s, raw.pgconn.socket)
+        with self._lock:
+            self._inflight[id(raw)] = entry
+
+    def disarm(self, raw: Any) -> None:
+        with self._lock:
+            self._inflight.pop(id(raw), None)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                # The thread holds its watchdog weakly: it ends once the engine (and so the watchdog) is gone.
+                self._thread = threading.Thread(
+                    target=Watchdog._watch, args=(weakref.ref(self),), name="statement-watchdog", daemon=True
+                )
+                self._thread.start()
+
+    @staticmethod
+    def _watch(ref: weakref.ref[Watchdog]) -> None:
+        while True:
+            time.sleep(0.1)
+            watchdog = ref()
+            if watchdog is None:
+                return
+            now = time.monotonic()
+            with watchdog._lock:  # held while cutting: the owner cannot start another statement meanwhile
+                for key, (deadline, fd) in list(watchdog._inflight.items()):
+                    if now >= deadline:
+                        del watchdog._inflight[key]
+                        _cut(fd)
+            del watchdog
+
+
+def _cut(fd: int) -> None:
+    try:
+        # A duplicate of the descriptor: shutting it down ends the connection for libpq too, and closing the
+        # duplicate leaves libpq's own descriptor to libpq.
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed meanwhile: nothing left to cut
+
+
+_WATCHDOGS: weakref.WeakKeyDictionary[Engine, Watchdog] = weakref.WeakKeyDictionary()
 
 
 # Which database a connection reads, for caches keyed by row versions (`search.PlaceCache`): transaction ids
@@ -128,7 +211,10 @@ def fetch_rows(conn: Connection, statement: str, params: Mapping[str, Any]) -> l
     raw = conn.connection.driver_connection
     if raw is None:
         raise RuntimeError("the connection is closed")
+    guard = _WATCHDOGS.get(conn.engine)
     try:
+        if guard is not None:
+            guard.arm(raw)
         with raw.cursor(row_factory=namedtuple_row) as cur:
             cur.execute(driver_sql(statement), params)
             rows: list[Any] = cur.fetchall()
@@ -138,6 +224,9 @@ def fetch_rows(conn: Connection, statement: str, params: Mapping[str, Any]) -> l
             conn.invalidate(exc)
             conn.engine.dispose(close=False)
         raise
+    finally:
+        if guard is not None:
+            guard.disarm(raw)
 
 
 def copy_rows(conn: Connection, statement: str, rows: Iterable[Sequence[object]]) -> int:

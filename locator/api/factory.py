@@ -33,8 +33,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Sync routes run on anyio's thread limiter: one thread per pooled connection (see locator/db.py). More
         # threads than cores only thrash the GIL; requests beyond them wait in the event loop, cheaply.
         to_thread.current_default_thread_limiter().total_tokens = settings.pool_size
+        # Two engines even without a replica: the public reads' statements are watched from this side too (a
+        # frozen database enforces no statement timeout), the writes' (ingests through the admin API, the
+        # window's refresh) may run as long as they need.
         app.state.engine = make_engine(settings)
-        app.state.read_engine = make_engine(settings, read=True) if settings.database_read_url else app.state.engine
+        app.state.read_engine = make_engine(settings, read=True, watchdog=True)
         refresher = asyncio.create_task(_keep_window_fresh(app.state.engine, settings.refresh_interval_s))
         # What the worker imported and built so far lives as long as it does: out of the cyclic collector's
         # sight, a full collection scans only what requests left behind (~40 ms with every imported module in
@@ -47,8 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.unfreeze()
             refresher.cancel()
             app.state.engine.dispose()
-            if app.state.read_engine is not app.state.engine:
-                app.state.read_engine.dispose()
+            app.state.read_engine.dispose()
 
     app = FastAPI(
         title="Store and service-centre locator",

@@ -8,13 +8,16 @@ from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
 from locator.api.errors import problem
+from locator.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
 
 @router.get("/health", responses={503: {"description": "database unreachable"}})
 def health(
-    engine: Annotated[Engine, Depends(deps.engine)], primary: Annotated[Engine, Depends(deps.write_engine)]
+    engine: Annotated[Engine, Depends(deps.engine)],
+    primary: Annotated[Engine, Depends(deps.write_engine)],
+    settings: Annotated[Settings, Depends(deps.settings)],
 ) -> Any:
     """Reads answer (the replica's count of places); with a replica, whether the primary answers too."""
     try:
@@ -23,7 +26,7 @@ def health(
     except Exception as exc:  # any failure to answer is an outage from the client's point of view
         return problem(503, "database unavailable", f"the database did not answer: {type(exc).__name__}")
     body: dict[str, Any] = {"status": "ok", "database": "ok", "locations": int(count)}
-    if primary is not engine:
+    if settings.database_read_url:
         # Searches still answer from the replica (200: a balancer keeps the instance), but ingests, refreshes
         # and the admin API need the primary: say so.
         try:

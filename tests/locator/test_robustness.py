@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -141,6 +142,37 @@ def test_a_stuck_database_gives_503_within_the_statement_timeout(own_cluster: Cl
     finally:
         engine.dispose()
     assert get(nearest)[0] == 200
+
+
+def _cluster_processes(cluster: Cluster) -> list[int]:
+    """The postmaster and every process under it (backends, background workers)."""
+    found = [int((cluster.data_dir / "postmaster.pid").read_text().split()[0])]
+    for pid in found:  # grows while it is read: children of children
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        found += [int(child) for child in children.read_text().split()] if children.exists() else []
+    return found
+
+
+def test_a_frozen_database_gives_503_and_the_server_recovers(own_cluster: Cluster, outage_server: Server) -> None:
+    """A database that enforces nothing (stopped processes; a host behind a network that drops packets): the
+    server's statement timeout never fires, and requests on pooled connections waited forever."""
+    nearest = f"{outage_server.url}/v1/locations/nearest?{PARIS}&open=any&limit=3"
+    assert get(nearest)[0] == 200  # a pooled connection whose backend is about to freeze
+    processes = _cluster_processes(own_cluster)
+    for pid in processes:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        for path in (nearest, outage_server.url + "/v1/health"):  # a pooled connection, then a new one
+            elapsed, status, headers, body = timed_get(path)
+            assert_problem(status, headers, body, 503)
+            assert elapsed < OUTAGE_BOUND_S, (path, elapsed)
+    finally:
+        for pid in processes:
+            os.kill(pid, signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while get(nearest)[0] != 200:
+        assert time.monotonic() < deadline, "the server did not recover from the frozen database"
+        time.sleep(0.5)
 
 
 # -- rate limiting, CORS, security headers ---------------------------------------------------------------------
@@ -372,9 +404,11 @@ def test_health_says_when_the_primary_is_gone_but_the_replica_answers(database: 
     replica = make_engine(Settings(database_url=database.url))
     gone = make_engine(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/locator"))
     try:
-        body = json.loads(bytes(health(replica, gone).body))
+        with_replica = Settings(database_url=database.url, database_read_url=database.url)
+        body = json.loads(bytes(health(replica, gone, with_replica).body))
         assert body["status"] == "degraded" and body["database"] == "ok" and body["primary"].startswith("unavailable")
-        assert json.loads(bytes(health(replica, replica).body))["status"] == "ok"
+        assert json.loads(bytes(health(replica, replica, with_replica).body))["primary"] == "ok"
+        assert "primary" not in json.loads(bytes(health(replica, replica, Settings(database_url=database.url)).body))
     finally:
         replica.dispose()
         gone.dispose()
