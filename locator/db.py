@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -41,9 +41,10 @@ class ClusterError(RuntimeError):
 
 
 def make_engine(settings: Settings, *, read: bool = False, watchdog: bool = False) -> Engine:
-    """The engine for `settings`' database (`read`: the read replica's, when there is one). `watchdog`: cut
-    statements that outlive the statement timeout from this side too (the API's public reads; see
-    `Watchdog`), never for engines whose statements may run unbounded (ingests, refreshes)."""
+    """The engine for `settings`' database (`read`: the read replica's, when there is one). `watchdog`: the
+    API's public reads: cut statements that outlive the statement timeout from this side too (`Watchdog`), and
+    fail new connections at once for a moment after one failed (`ConnectBreaker`); never for engines whose
+    statements may run unbounded (ingests, refreshes)."""
     timeout = settings.statement_timeout_ms
     engine = create_engine(
         settings.sqlalchemy_url(read=read),
@@ -76,7 +77,39 @@ def make_engine(settings: Settings, *, read: bool = False, watchdog: bool = Fals
         event.listen(engine, "after_cursor_execute", lambda conn, *_: guard.disarm(conn.connection.driver_connection))
         event.listen(engine, "handle_error", lambda ctx: guard.disarm(ctx.connection.connection.driver_connection)
                      if ctx.connection is not None and ctx.connection.connection is not None else None)  # fmt: skip
+        breaker = ConnectBreaker(BREAKER_COOLDOWN_S)
+
+        def connect(dialect: Any, _: Any, cargs: Any, cparams: Any) -> Any:
+            return breaker.connect(lambda: dialect.connect(*cargs, **cparams))
+
+        event.listen(engine, "do_connect", connect)
     return engine
+
+
+# How long new connections fail at once after one failed: about the time a request takes to reach a thread.
+BREAKER_COOLDOWN_S = 1.0
+
+
+class ConnectBreaker:
+    """After a connection attempt fails, further attempts fail at once for `cooldown_s`.
+
+    A worker runs `pool_size` requests at once; with the database gone, each waited out the connect timeout
+    (2 s) before the next ones got a thread, so 16 requests at once got their 503s after 2, 4, 6 and 8 s.
+    Now only the first ones wait; once the cool-down is over, the next request tries again (and the pool
+    reconnects by itself when the database is back)."""
+
+    def __init__(self, cooldown_s: float) -> None:
+        self.cooldown_s = cooldown_s
+        self._down_until = 0.0
+
+    def connect(self, make: Callable[[], Any]) -> Any:
+        if time.monotonic() < self._down_until:
+            raise psycopg.OperationalError("the database failed to answer a moment ago")
+        try:
+            return make()
+        except psycopg.OperationalError:
+            self._down_until = time.monotonic() + self.cooldown_s
+            raise
 
 
 # How long past the statement timeout the watchdog waits: the server's own cancel, which leaves the
