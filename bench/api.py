@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import random
@@ -375,12 +376,30 @@ def machine() -> str:
             f"Python {platform.python_version()}")  # fmt: skip
 
 
-def render(runs: list[Run], sqls: list[Sql], notes: dict[int, str], command: str, seconds: int) -> str:
+def cpu_probe() -> float:
+    """Seconds of a fixed pure-Python loop (best of three): how fast this shared machine is right now. The same
+    kind of loop (at module level, so slower) took 0.86 s on this host and 1.5 s an hour later, the whole
+    benchmark slowing with it: compare runs only at like speed."""
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def render(
+    runs: list[Run], sqls: list[Sql], notes: dict[int, str], command: str, seconds: int, probes: list[float]
+) -> str:
+    speed = " / ".join(f"{p:.2f} s" for p in probes)
     lines = [
         "## API",
         "",
         f"Command: `{command}` (`make bench-api`; `make bench` runs it with the ingest benchmark).",
         f"Machine: {machine()}. Shared machine: figures move by 10-20% between runs.",
+        f"Machine speed at the start / end of the run (`bench.api.cpu_probe`, a 10M-step Python loop): {speed}.",
         f"`locator serve --workers 2`, rate limit off; wrk {seconds} s per cell, `--latency`, origins from a list",
         f"of {ORIGINS} points around five European cities; `limit={LIMIT}`, open at the instant (the default).",
         "Busy = next Saturday 14:00 Paris time (most places open), sparse = 03:00 (~1% open).",
@@ -476,6 +495,7 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = Settings()
     db.up(settings)
+    probes = [cpu_probe()]
     runs: list[Run] = []
     sqls: list[Sql] = []
     notes: dict[int, str] = {}
@@ -507,7 +527,8 @@ def main(argv: list[str] | None = None) -> None:
         notes[size] = (f"server RSS {rss:.0f} MB (2 workers + supervisor), PostgreSQL PSS {postgres_pss_mb():.0f} MB "
                        f"(whole cluster), database {database_mb(url):.0f} MB"
                        + (f"; loaded through the real ingest in {loaded:.0f} s" if loaded else ""))  # fmt: skip
-    section = render(runs, sqls, notes, "python -m bench.api " + " ".join(argv or sys.argv[1:]), args.seconds)
+    probes.append(cpu_probe())
+    section = render(runs, sqls, notes, "python -m bench.api " + " ".join(argv or sys.argv[1:]), args.seconds, probes)
     print(section)
     if args.write:
         write_section(args.write, section)
