@@ -16,7 +16,6 @@ them in one REPEATABLE READ snapshot.
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 import time
@@ -528,7 +527,9 @@ def _cached_places(rows: Sequence[Any], cache_key: tuple[object, ...]) -> list[P
 
 def _at_distance(place: Place, distance_m: float) -> Place:
     """This answer's copy of a (shared, cached) place: only the distance differs between answers."""
-    mine = copy.copy(place)
+    # A shallow copy by hand: copy.copy goes through __reduce_ex__ (~9 us a place, 10 a nearest answer).
+    mine = Place.__new__(Place)
+    mine.__dict__.update(place.__dict__)
     mine.distance_m = float(distance_m)
     return mine
 
