@@ -416,3 +416,16 @@ def test_regions_by_the_names_feeds_use(country: str, name: str, code: str) -> N
 def test_alsace_by_department_name_has_st_stephens_day() -> None:
     assert hours("Mo-Su 10:00-18:00; PH off", region="Bas-Rhin").state(paris(2025, 12, 26, 12, 0))[0] == "closed"
     assert hours("Mo-Su 10:00-18:00; PH off", region="Paris").state(paris(2025, 12, 26, 12, 0))[0] == "open"
+
+
+def test_a_long_spell_ends_where_it_ends_whatever_the_hour_asked_from() -> None:
+    # Memoised by the day asked from: every instant of that day gets what a fresh schedule computes, in the
+    # place's own offset even when asked in UTC.
+    closure = SpecialHours(date(2026, 3, 20), date(2026, 3, 22), "off", "inventory")
+    shared = hours("24/7", special=(closure,))
+    for hour in (0, 3, 15, 23):
+        at = paris(2026, 3, 10, hour, 30)
+        assert shared.closes_at(at.astimezone(UTC)) == hours("24/7", special=(closure,)).closes_at(at)
+        assert shared.closes_at(at) == paris(2026, 3, 20, 0, 0)
+        assert shared.closes_at(at.astimezone(UTC)).utcoffset() == timedelta(hours=1)  # type: ignore[union-attr]
+    assert hours("24/7").closes_at(paris(2026, 3, 10, 3, 0)) is None
