@@ -113,9 +113,20 @@ def place_dict(place: Place, state: OpenState) -> dict[str, Any]:
     }
 
 
-def hours_today(place: Place, at: datetime) -> dict[str, list[dict[str, str]]]:
-    """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied)."""
-    return {service: _open_spells(schedule, schedule.local(at).date()) for service, schedule in place.shown_schedules()}
+def hours_today(
+    place: Place, at: datetime, seen: dict[int, list[dict[str, str]]] | None = None
+) -> dict[str, list[dict[str, str]]]:
+    """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied).
+    `seen`: one answer's spells by schedule (the places of a chain share schedules, and `at` is the answer's)."""
+    out = {}
+    for service, schedule in place.shown_schedules():
+        spells = seen.get(id(schedule)) if seen is not None else None
+        if spells is None:
+            spells = _open_spells(schedule, schedule.local(at).date())
+            if seen is not None:
+                seen[id(schedule)] = spells
+        out[service] = spells
+    return out
 
 
 # A chain's places share schedule objects (cached in locator.open_intervals), so an answer formats each
@@ -132,7 +143,7 @@ def _open_spells(schedule: Schedule, day: date) -> list[dict[str, str]]:
         spells = [{"from": i.start.isoformat(), "to": i.end.isoformat()} for i in schedule.day(day)
                   if i.state == "open"]  # fmt: skip
         found = _SPELLS[key] = (schedule, spells)
-    return [dict(spell) for spell in found[1]]
+    return found[1]  # shared between answers: serialised, never changed
 
 
 def nearest_answer(
@@ -181,11 +192,12 @@ def nearest_answer(
     except Exception as exc:
         raise_if_unavailable(exc)
         raise
+    seen: dict[int, list[dict[str, str]]] = {}  # the places hold their schedules: an id names one throughout
     return {
         "origin": origin_dict(origin),
         "at": result.at.astimezone(UTC).isoformat(),
         "results": [
-            {**place_dict(p, s), "hours_today": hours_today(p, result.at)}
+            {**place_dict(p, s), "hours_today": hours_today(p, result.at, seen)}
             | ({"jsonld": local_business(p, result.at)} if jsonld else {})
             for p, s in zip(result.places, result.states, strict=True)
         ],
