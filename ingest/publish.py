@@ -439,6 +439,7 @@ def _write(conn: Connection, report: IngestReport) -> None:
 
 
 def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:
+    body = report.as_dict()
     try:
         with engine.begin() as conn:
             report.run_id = conn.execute(
@@ -468,7 +469,11 @@ def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:
                     "rejected": len(report.rejected),
                     "warnings": len(report.warnings),
                     "actor": actor,
-                    "report": json.dumps({**report.as_dict(), "warnings": report.as_dict()["warnings"][:200]}),
+                    # The counts are columns; the lists are capped (a feed with a bad value in each of 1M rows
+                    # would make a row of ~150 MB of jsonb, whose limit is 255 MB).
+                    "report": json.dumps(
+                        {**body, "warnings": body["warnings"][:200], "rejected": body["rejected"][:1000]}
+                    ),
                 },
             ).scalar_one()
     except Exception:

@@ -313,3 +313,15 @@ def test_the_audit_records_the_start_and_the_detected_format(scratch_db: Scratch
         run = conn.execute(text("SELECT format, started_at, finished_at FROM ingest_runs")).one()
     assert run.format == "geojson"
     assert (run.finished_at - run.started_at).total_seconds() >= 0.05
+
+
+def test_the_audit_keeps_counts_and_caps_the_lists(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    # A bad value in every row of a big feed made the audit row as large as the report (jsonb ends at 255 MB).
+    path = tmp_path / "bad.csv"
+    lines = ["id,name,country,lat,lon,opening_hours"] + [f"b{i},B,FR,95,2.3,24/7" for i in range(1200)]
+    path.write_text("\n".join(lines) + "\n")
+    report = ingest_file(scratch_db.engine, path, source="bad")
+    assert not report.published and len(report.rejected) == 1200  # the report itself keeps every row
+    with scratch_db.engine.connect() as conn:
+        run = conn.execute(text("SELECT rejected, report FROM ingest_runs WHERE source = 'bad'")).one()
+    assert run.rejected == 1200 and len(run.report["rejected"]) == 1000
