@@ -121,7 +121,7 @@ class Watchdog:
 
     The statement timeout is the server's: a server that is frozen (stopped, swapping, its host gone behind a
     network that drops packets) enforces nothing, and libpq waits for its answer forever, so a request held
-    a worker thread for good (measured: no answer after 100 s). One thread per process looks at the
+    a worker thread for good (measured: no answer after 100 s). One thread per engine looks at the
     statements in flight ten times a second and shuts down the socket of any past its deadline: psycopg then
     fails the statement as a broken connection, which the API answers with a 503 and the pool replaces."""
 
