@@ -748,6 +748,69 @@ def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool, earlier:
     return out
 
 
+def _spill_end(canonical: str) -> int:
+    """Minutes past midnight the latest plain range of `canonical` that crosses midnight runs to (0: none)."""
+    latest = 0
+    for text, _ in _split_rules(canonical):
+        match = _TIMES.search(_Rule.parse(text, "").body)
+        for item in match.group("times").split(",") if match else ():
+            plain = _PLAIN_RANGE.match(item)
+            if plain is None:
+                continue
+            start = int(plain.group(1)) * 60 + int(plain.group(2))
+            end = int(plain.group(3)) * 60 + int(plain.group(4))
+            if end < start:
+                end += _DAY
+            if end > _DAY:
+                latest = max(latest, end - _DAY)
+    return latest
+
+
+def _nights_around(
+    schedule: Schedule, specials: Sequence[SpecialHours]
+) -> dict[SpecialHours, tuple[list[str], list[str]]]:
+    """Rules before and after each dated exception's own that keep the nights around it right, for hours that
+    run past midnight (the part past midnight belongs to the day a range starts on).
+
+    An exception is a later rule for its days, so on its own it cut the regular night before it at midnight
+    (a bar closed from 1 June shut at 00:00 on 31 May), left the replaced last day's night showing on the
+    day after (the same bar "opened" 1 July 00:00-02:00), and lost its own nights (a New Year's Eve 20:00-04:00
+    ended at midnight: the library drops a range's part past midnight whenever any rule selects the next
+    day). So: before the exception's rule, the regular night onto the day after its end is closed; after it,
+    as additional rules, which keep the exception's own hours, the regular night of the day before its start
+    is restated (unless another exception owns that day), and so is the exception's own part past midnight,
+    on each day after one of its days. An own range of the day after, starting before the regular night
+    ends, closes with it: hours that both run past midnight and open again right after it are rare."""
+    latest = _spill_end(schedule.canonical)
+    regular = (
+        Schedule(schedule.canonical, schedule.timezone, schedule.country, schedule.region, schedule.coords)
+        if latest
+        else None
+    )
+    covered = {s.start + timedelta(days=n) for s in specials for n in range((s.end - s.start).days + 1)}
+    out: dict[SpecialHours, tuple[list[str], list[str]]] = {}
+    for special in specials:
+        before: list[str] = []
+        after: list[str] = []
+        if regular is not None:
+            before.append(f"{_osm_date(special.end + timedelta(days=1))} 00:00-{_hhmm(latest)} off")
+            eve = special.start - timedelta(days=1)
+            midnight = regular._midnight(special.start)
+            night = next((i for i in regular.intervals(regular._midnight(eve), midnight + timedelta(minutes=latest))
+                          if i.state == "open" and i.start < midnight < i.end), None)  # fmt: skip
+            if eve not in covered and night is not None:
+                ends = min(night.end, midnight + timedelta(minutes=latest))
+                after.append(f"{_osm_date(special.start)} 00:00-{ends.strftime('%H:%M')} open")
+        own = _spill_end(special.hours)
+        if own:
+            span = f"{_osm_date(special.start + timedelta(days=1))}-{_osm_date(special.end + timedelta(days=1))}"
+            comment = f' "{special.comment}"' if special.comment else ""
+            after.append(f"{span} 00:00-{_hhmm(own)} open{comment}")
+        if before or after:
+            out[special] = (before, after)
+    return out
+
+
 def _explicit(rule: _Rule, tag: bool) -> _Rule:
     """A closing rule marked so that no `||` fallback reopens what it closes (`tag`: the value has some)."""
     if not tag or rule.modifier not in ("off", "closed"):
@@ -934,7 +997,16 @@ class Schedule:
             # Tagged as explicit closures where the value has `||` fallbacks: a closure ops added ("travaux")
             # must not be reopened by a fallback's "sur rendez-vous".
             fallbacks = len(self._groups) > 1
-            self._groups[0].extend(_explicit(_Rule.parse(s.as_rule(), ";"), fallbacks) for s in self.special)
+            nights = _nights_around(self, self.special)
+            for special in self.special:
+                before, after = nights.get(special, ((), ()))
+                self._groups[0].extend(_Rule.parse(rule, ";") for rule in before)
+                # The night restated as an additional rule (`,`): a normal rule with times would replace the
+                # exception's own hours that day.
+                self._groups[0].append(_explicit(_Rule.parse(special.as_rule(), "," if after else ";"), fallbacks))
+                self._groups[0].extend(
+                    _Rule.parse(rule, "," if n < len(after) - 1 else ";") for n, rule in enumerate(after)
+                )
             self._groups[0][-1].sep = ""
         self.warnings = tuple(warnings)
         # Build once now so that a bad exception or rewrite fails at load time, not at query time.

@@ -429,3 +429,40 @@ def test_a_long_spell_ends_where_it_ends_whatever_the_hour_asked_from() -> None:
         assert shared.closes_at(at) == paris(2026, 3, 20, 0, 0)
         assert shared.closes_at(at.astimezone(UTC)).utcoffset() == timedelta(hours=1)  # type: ignore[union-attr]
     assert hours("24/7").closes_at(paris(2026, 3, 10, 3, 0)) is None
+
+
+def _spells(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[str, str, str | None]]:
+    return [(i.start.strftime("%m-%d %H:%M"), i.end.strftime("%m-%d %H:%M"), i.comment)
+            for i in schedule.intervals(start, end) if i.state == "open"]  # fmt: skip
+
+
+def test_nights_around_a_closure_ops_add_belong_to_the_day_they_start_on() -> None:
+    closure = SpecialHours(date(2025, 6, 1), date(2025, 6, 30), "off", "travaux")
+    bar = hours("Mo-Su 20:00-02:00", special=(closure,))
+    # The night of 31 May runs to 02:00 on 1 June; the night of 30 June (closed) does not show on 1 July.
+    assert _spells(bar, paris(2025, 5, 31, 12, 0), paris(2025, 6, 2)) == [("05-31 20:00", "06-01 02:00", None)]
+    assert _spells(bar, paris(2025, 6, 30), paris(2025, 7, 2, 3, 0)) == [("07-01 20:00", "07-02 02:00", None)]
+    assert bar.next_open(paris(2025, 6, 15, 12, 0)) == paris(2025, 7, 1, 20, 0)
+    # No night before it to keep: a bar open on Friday and Saturday nights, closed from a Tuesday.
+    weekend = hours("Fr,Sa 20:00-02:00", special=(SpecialHours(date(2025, 6, 3), date(2025, 6, 5), "off"),))
+    assert _spells(weekend, paris(2025, 6, 2), paris(2025, 6, 6)) == []
+
+
+def test_holiday_hours_keep_their_own_night_and_replace_the_regular_one() -> None:
+    eve = SpecialHours(date(2025, 12, 31), date(2025, 12, 31), "20:00-04:00", "Réveillon")
+    bar = hours("Mo-Su 20:00-02:00", special=(eve,))
+    assert _spells(bar, paris(2025, 12, 31), paris(2026, 1, 2)) == [
+        ("12-31 00:00", "12-31 02:00", None),  # the night of the 30th
+        ("12-31 20:00", "01-01 04:00", "Réveillon"),
+        ("01-01 20:00", "01-02 00:00", None),
+    ]
+    shop = hours("Mo-Sa 10:00-19:00", special=(eve,))
+    assert ("12-31 20:00", "01-01 04:00", "Réveillon") in _spells(shop, paris(2025, 12, 31), paris(2026, 1, 2))
+    # Consecutive exceptions: the second owns the day after the first, so no regular night comes back between.
+    noel = (SpecialHours(date(2025, 12, 24), date(2025, 12, 24), "10:00-14:00", "Noël"),
+            SpecialHours(date(2025, 12, 25), date(2025, 12, 25), "off", "Noël"))  # fmt: skip
+    assert _spells(hours("Mo-Su 20:00-02:00", special=noel), paris(2025, 12, 24), paris(2025, 12, 27)) == [
+        ("12-24 00:00", "12-24 02:00", None),
+        ("12-24 10:00", "12-24 14:00", "Noël"),
+        ("12-26 20:00", "12-27 00:00", None),
+    ]
