@@ -1,8 +1,9 @@
 """Dated exceptions ops staff add beside a feed's hours: holiday hours, a temporary closure until a date.
 
 They live apart from the feed (a refresh of the feed keeps them), override the regular hours for their
-dates (they are appended as later rules), and the place's materialised intervals are refreshed with them,
-in the same transaction.
+dates (they are appended as later rules, with the nights around them kept with the day they start on: see
+`locator.hours._nights_around`), and the place's materialised intervals are refreshed with them, in the
+same transaction.
 """
 
 from __future__ import annotations
