@@ -177,7 +177,7 @@ def _validate(
     if progress is not None:
         progress(report.rows)
     report.rejected.extend(validator.rejections)
-    report.rejected_ids = validator.rejected_ids
+    report.rejected_ids = set(validator.rejected_rows)
     report.warnings.extend(validator.warnings)
     if report.rows == 0:
         report.rejected.append(Rejection(0, "", None, "the feed holds no rows"))

@@ -189,9 +189,9 @@ class RowValidator:
         self.locate = locate
         self.rejections: list[Rejection] = []
         self.warnings: list[Warning] = []
-        self.rejected_ids: set[str] = set()
         # id -> the first rejected row that had it: a later row with the id is a duplicate of that row, even
-        # though only valid rows go on to the publish's own duplicate check.
+        # though only valid rows go on to the publish's own duplicate check; its keys are the rejected ids
+        # (under --partial their published versions stay).
         self.rejected_rows: dict[str, int] = {}
 
     def _text(self, record: dict[str, Any], column: str) -> str | None:
@@ -284,7 +284,6 @@ class RowValidator:
         if rejections:
             self.rejections.extend(rejections)
             if place_id:
-                self.rejected_ids.add(place_id)
                 self.rejected_rows.setdefault(place_id, row)
             return None
         assert place_id and name and lat is not None and lon is not None and timezone

@@ -113,18 +113,14 @@ def place_dict(place: Place, state: OpenState) -> dict[str, Any]:
     }
 
 
-def hours_today(
-    place: Place, at: datetime, seen: dict[int, list[dict[str, str]]] | None = None
-) -> dict[str, list[dict[str, str]]]:
+def hours_today(place: Place, at: datetime, seen: dict[int, list[dict[str, str]]]) -> dict[str, list[dict[str, str]]]:
     """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied).
     `seen`: one answer's spells by schedule (the places of a chain share schedules, and `at` is the answer's)."""
     out = {}
     for service, schedule in place.shown_schedules():
-        spells = seen.get(id(schedule)) if seen is not None else None
+        spells = seen.get(id(schedule))
         if spells is None:
-            spells = _open_spells(schedule, schedule.local(at).date())
-            if seen is not None:
-                seen[id(schedule)] = spells
+            spells = seen[id(schedule)] = _open_spells(schedule, schedule.local(at).date())
         out[service] = spells
     return out
 

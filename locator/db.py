@@ -132,8 +132,6 @@ class Watchdog:
         self._thread: threading.Thread | None = None
 
     def arm(self, raw: Any) -> None:
-        if raw is None:
-            return
         if self._thread is None:
             self._start()
         entry = (time.monotonic() + self.limit_s, raw.pgconn.socket)

@@ -748,21 +748,26 @@ def _prepare(rules: list[_Rule], sun_constants: bool, tag_closed: bool, earlier:
     return out
 
 
+def _past_midnight(item: str) -> int | None:
+    """How many minutes past midnight a plain range (`20:00-02:00`, `18:00-26:00`) runs; 0 when it ends by
+    midnight, None when it is no plain range (sun times, open ends)."""
+    plain = _PLAIN_RANGE.match(item)
+    if plain is None:
+        return None
+    start = int(plain.group(1)) * 60 + int(plain.group(2))
+    end = int(plain.group(3)) * 60 + int(plain.group(4))
+    if end < start:
+        end += _DAY
+    return max(0, end - _DAY)
+
+
 def _spill_end(canonical: str) -> int:
     """Minutes past midnight the latest plain range of `canonical` that crosses midnight runs to (0: none)."""
     latest = 0
     for text, _ in _split_rules(canonical):
         match = _TIMES.search(_Rule.parse(text, "").body)
         for item in match.group("times").split(",") if match else ():
-            plain = _PLAIN_RANGE.match(item)
-            if plain is None:
-                continue
-            start = int(plain.group(1)) * 60 + int(plain.group(2))
-            end = int(plain.group(3)) * 60 + int(plain.group(4))
-            if end < start:
-                end += _DAY
-            if end > _DAY:
-                latest = max(latest, end - _DAY)
+            latest = max(latest, _past_midnight(item) or 0)
     return latest
 
 
@@ -795,12 +800,13 @@ def _nights_around(
         if regular is not None:
             before.append(f"{_osm_date(special.end + timedelta(days=1))} 00:00-{_hhmm(latest)} off")
             eve = special.start - timedelta(days=1)
-            midnight = regular._midnight(special.start)
-            night = next((i for i in regular.intervals(regular._midnight(eve), midnight + timedelta(minutes=latest))
-                          if i.state == "open" and i.start < midnight < i.end), None)  # fmt: skip
-            if eve not in covered and night is not None:
-                ends = min(night.end, midnight + timedelta(minutes=latest))
-                after.append(f"{_osm_date(special.start)} 00:00-{ends.strftime('%H:%M')} open")
+            if eve not in covered:
+                midnight = regular._midnight(special.start)
+                until = midnight + timedelta(minutes=latest)
+                night = next((i for i in regular.intervals(regular._midnight(eve), until)
+                              if i.state == "open" and i.start < midnight < i.end), None)  # fmt: skip
+                if night is not None:
+                    after.append(f"{_osm_date(special.start)} 00:00-{min(night.end, until).strftime('%H:%M')} open")
         own = _spill_end(special.hours)
         if own:
             span = f"{_osm_date(special.start + timedelta(days=1))}-{_osm_date(special.end + timedelta(days=1))}"
@@ -842,15 +848,11 @@ def _with_spill(rule: _Rule, earlier: Sequence[_Rule]) -> list[_Rule]:
         return [rule]  # months, dates, weeks, holidays: their next day is not a weekday shift
     spills: list[str] = []
     for item in match.group("times").split(","):
-        plain = _PLAIN_RANGE.match(item)
-        if plain is None:
+        past = _past_midnight(item)
+        if past is None:
             return [rule]
-        start = int(plain.group(1)) * 60 + int(plain.group(2))
-        end = int(plain.group(3)) * 60 + int(plain.group(4))
-        if end < start:
-            end += _DAY
-        if end > _DAY:
-            spills.append(f"00:00-{_hhmm(end - _DAY)}")
+        if past:
+            spills.append(f"00:00-{_hhmm(past)}")
     if not spills:
         return [rule]
     following = ",".join(_next_weekdays(part) for part in selectors.split(",")) if selectors else ""

@@ -224,6 +224,7 @@ _DAY_TOKENS = {
     "fr": frozenset(["lu", "ma", "me", "je", "ve", "sa", "di"]) | _OSM_DAY_TOKENS,
     "es": frozenset(["lu", "ma", "mi", "ju", "vi", "sa", "do"]) | _OSM_DAY_TOKENS,
 }
+_ANY_DAY_TOKEN = frozenset().union(*_DAY_TOKENS.values())
 # The language a place's country writes day names in, for a value its words leave undecided ("Mi-Do").
 _SPANISH_SPEAKING = "ES MX AR CO CL PE VE UY PY BO EC GT CU DO HN SV NI CR PA PR"
 _COUNTRY_LANGUAGE = {
@@ -808,8 +809,7 @@ def _language(rw: _Rewriter) -> str:
         if not seg.comment
         for match in _WORD.finditer(seg.text)
     ]
-    every_token = frozenset().union(*_DAY_TOKENS.values())
-    tokens = {word for word in words if word in every_token}
+    tokens = {word for word in words if word in _ANY_DAY_TOKEN}
     candidates = [lang for lang in _LANGUAGE_HINTS if tokens <= _DAY_TOKENS[lang]] or list(_LANGUAGE_HINTS)
     shared = frozenset.intersection(*(_DAY_TOKENS[lang] for lang in candidates))
     votes = {lang: sum(word in _LANGUAGE_HINTS[lang] and word not in shared for word in words) for lang in candidates}
@@ -1017,9 +1017,6 @@ def _as_time(token: str) -> str | None:
     return f"{hour_value:02d}:00" if hour_value <= 48 else None
 
 
-_MONTH_NAMES_RE = "|".join(MONTHS)
-
-
 def _fix_punctuation(rw: _Rewriter) -> None:
     """Spacing and separators: the structure OSM expects around selectors, times and rules."""
     rules: list[tuple[str, Callable[[re.Match[str]], str], str | None]] = [
@@ -1048,7 +1045,7 @@ def _fix_punctuation(rw: _Rewriter) -> None:
             "missing ',' between weekdays added",
         ),
         (
-            rf"(?<=\b(?:{_MONTH_NAMES_RE})) +(?=(?:{_MONTH_NAMES_RE})\b(?! \d{{1,2}}\b(?!:)))",
+            rf"(?<=\b(?:{_MONTH_NAMES})) +(?=(?:{_MONTH_NAMES})\b(?! \d{{1,2}}\b(?!:)))",
             lambda m: ",",
             "missing ',' between months added",
         ),
@@ -1098,7 +1095,7 @@ def _fix_punctuation(rw: _Rewriter) -> None:
         rw.sub(compiled, repl)
 
 
-_MONTH_NAMES = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_MONTH_NAMES = "|".join(MONTHS)
 _MONTHDAY_ITEM = rf"(?:\d{{4}} )?(?:{_MONTH_NAMES}) \d\d(?:-\d\d)?(?:/\d+)?(?![\d:])"
 _DAY_ITEM = r"\d\d(?:-\d\d)?(?:/\d+)?(?![\d:])"
 _MONTHDAY_LIST = re.compile(rf"(?<![\w:]){_MONTHDAY_ITEM}(?:,(?:{_MONTHDAY_ITEM}|{_DAY_ITEM}))*")

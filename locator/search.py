@@ -402,7 +402,8 @@ def with_places(candidates_sql: str, label_origin: bool = False, columns: str = 
     label_columns = "lb.postcode AS origin_postcode, lb.place_name AS origin_place, lb.country AS origin_country,"
     # The chosen places' columns come from the join that checks they exist: one primary-key lookup per
     # candidate, not a second one per chosen place (~20 of the busy statement's ~118 buffers at 1M places).
-    # PostgreSQL evaluates the columns' subqueries after the LIMIT, for the chosen places only.
+    # PostgreSQL evaluates the hours and version subqueries after the LIMIT, for the chosen places only; the
+    # exceptions' (json_agg) it evaluates for every candidate that passes the radius (EXPLAIN at 1M).
     return f"""
 WITH candidates AS MATERIALIZED ({candidates_sql}),
      chosen AS (
@@ -527,7 +528,7 @@ def _cached_places(rows: Sequence[Any], cache_key: tuple[object, ...]) -> list[P
 
 def _at_distance(place: Place, distance_m: float) -> Place:
     """This answer's copy of a (shared, cached) place: only the distance differs between answers."""
-    # A shallow copy by hand: copy.copy goes through __reduce_ex__ (~9 us a place, 10 a nearest answer).
+    # A shallow copy by hand: copy.copy goes through __reduce_ex__ (5.9 against 2.0 us a place, ten an answer).
     mine = Place.__new__(Place)
     mine.__dict__.update(place.__dict__)
     mine.distance_m = float(distance_m)
