@@ -228,7 +228,10 @@ def publish(
 def _database_failure(report: IngestReport, exc: DBAPIError) -> str:
     """A one-paragraph account of a database error, for ops staff: PostgreSQL's own message and detail."""
     if isinstance(exc.orig, LockNotAvailable):
-        return f"gave up waiting for a lock (another ingest of source {report.source!r}?): nothing changed"
+        return (
+            f"gave up waiting for a lock (another ingest of source {report.source!r}, or a full refresh of the open"
+            " intervals?): nothing changed"
+        )
     diag = getattr(exc.orig, "diag", None)
     primary = getattr(diag, "message_primary", None) or str(exc.orig or exc).strip().splitlines()[0]
     detail = getattr(diag, "message_detail", None)
@@ -367,6 +370,11 @@ def _diff(conn: Connection, report: IngestReport, staged: int) -> None:
 
 
 def _write(conn: Connection, report: IngestReport) -> None:
+    if not report.removed and not report.added and not report.changed:
+        return
+    # A full refresh of the open intervals (the daily one, at 1M places minutes long) finishes first, and none
+    # starts until this publish commits: see open_intervals.MATERIALISE_LOCK.
+    open_intervals.hold_places(conn, LOCK_WAIT)
     if report.removed:
         conn.execute(text("DELETE FROM locations WHERE id = ANY(:ids)"), {"ids": report.removed})
     if not report.added and not report.changed:

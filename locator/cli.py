@@ -197,12 +197,21 @@ def ingest_support(path: Annotated[Path, typer.Argument(help="support channels C
 @app.command("refresh")
 def refresh() -> None:
     """Recompute the materialised open intervals for the current window."""
+    from psycopg.errors import LockNotAvailable
+    from sqlalchemy.exc import OperationalError
+
     from locator.geocoders.cache import purge_expired
     from locator.open_intervals import drop_expired_partitions, ensure_partitions, window_days, window_for
     from locator.open_intervals import refresh as refresh_intervals
 
-    with _engine().begin() as conn:
-        rows = refresh_intervals(conn)
+    try:
+        with _engine().begin() as conn:
+            rows = refresh_intervals(conn)
+    except OperationalError as exc:
+        if not isinstance(exc.orig, LockNotAvailable):
+            raise
+        fail("a publish or an exception change has held the places for over a minute (a refresh waits for them to "
+             "commit): nothing changed, run it again when the publish has finished")  # fmt: skip
     with _engine().begin() as conn:  # tomorrow's days ahead, as the API's timer does: publishes find them
         ensure_partitions(conn, window_days(window_for(datetime.now(UTC) + timedelta(days=1))))
     dropped = drop_expired_partitions(_engine())

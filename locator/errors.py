@@ -23,6 +23,13 @@ class NotFound(LocatorError):
     title = "not found"
 
 
+class Busy(LocatorError):
+    """The database is doing something this request must wait for (a full refresh of the open intervals):
+    try again shortly."""
+
+    title = "busy"
+
+
 class DatabaseUnavailable(LocatorError):
     title = "database unavailable"
 

@@ -223,10 +223,41 @@ def _cached_schedule(
     return schedule
 
 
+# A full refresh reads every place and rewrites every interval in one long transaction. A publish or an
+# exception committed in the middle of one used to slip between the two: its own refresh of the place could
+# not see, so not delete, the full refresh's uncommitted rows, nor could a removed place's trigger. Once both
+# committed, the place had its new intervals and the old ones (a closure ops had just added showed open, a
+# place was listed twice) or a removed place had intervals, until the next day's refresh. So every writer of
+# places, hours or exceptions holds this lock shared until it commits (`hold_places`), and a full refresh
+# holds it alone.
+MATERIALISE_LOCK = 7_214_004
+# How long a full refresh waits for the publishes and exception changes in progress (the API's timer tries
+# again on its next tick; `locator refresh` says so).
+FULL_REFRESH_WAIT = "60s"
+
+
+def hold_places(conn: Connection, wait: str) -> None:
+    """Call before changing places, their hours or their exceptions, in the same transaction: waits (up to
+    `wait`, a PostgreSQL interval) for a full refresh in progress, and keeps the next one out until this
+    transaction ends. Raises psycopg's LockNotAvailable (wrapped by SQLAlchemy) when the wait runs out.
+    Lifts the API's statement timeout for the transaction, as `refresh` does."""
+    unbounded(conn)
+    _lock(conn, "pg_advisory_xact_lock_shared", wait)
+
+
+def _lock(conn: Connection, function: str, wait: str) -> None:
+    """MATERIALISE_LOCK through `function`, waiting up to `wait`; the transaction's lock timeout is kept."""
+    previous = conn.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    conn.execute(text("SELECT set_config('lock_timeout', :wait, true)"), {"wait": wait})
+    conn.execute(text(f"SELECT {function}(:k)"), {"k": MATERIALISE_LOCK})
+    conn.execute(text("SELECT set_config('lock_timeout', :previous, true)"), {"previous": previous})
+
+
 def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: datetime | None = None) -> int:
     """Recompute the open intervals of some places (or all) for the current window; returns rows written.
 
-    Runs inside the caller's transaction, so an ingest publishes places and their intervals together.
+    Runs inside the caller's transaction, so an ingest publishes places and their intervals together. A
+    caller refreshing some places holds `hold_places` from before its first change to them.
     """
     unbounded(conn)
     window = window_for(now or datetime.now(UTC))
@@ -234,6 +265,9 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
     if location_ids is not None and stored is not None and stored != window:
         # The window moved since the last full refresh: a partial refresh would mix two windows.
         location_ids = None
+    if location_ids is None:
+        # Alone: no publish or exception is between its changes and its commit (see MATERIALISE_LOCK).
+        _lock(conn, "pg_advisory_xact_lock", FULL_REFRESH_WAIT)
     ensure_partitions(conn, window_days(window))
     if location_ids is None:
         conn.execute(text("DELETE FROM open_intervals"))

@@ -11,14 +11,28 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, text
+from psycopg.errors import LockNotAvailable
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from locator import open_intervals
-from locator.errors import InvalidParameter, NotFound
+from locator.errors import Busy, InvalidParameter, NotFound
 from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, sun_coordinates
 from locator.hours_syntax import normalize
 
 MAX_DAYS = 3 * 366
+# How long a change waits for a full refresh of the open intervals to finish (seconds at thousands of places,
+# minutes at a million) before it is refused as busy: an admin request should not hold a server thread longer.
+REFRESH_WAIT = "10s"
+
+
+def _hold_places(conn: Connection) -> None:
+    try:
+        open_intervals.hold_places(conn, REFRESH_WAIT)
+    except OperationalError as exc:
+        if isinstance(exc.orig, LockNotAvailable):
+            raise Busy("the open intervals are being refreshed (the daily refresh): try again in a minute") from None
+        raise
 
 
 def _normalise_hours(hours: str) -> str:
@@ -50,6 +64,7 @@ def add(
     rule_hours = _normalise_hours(hours)
     service = service.strip().lower()
     with engine.begin() as conn:
+        _hold_places(conn)
         place = conn.execute(
             text(
                 "SELECT timezone, country, region, hours_services, ST_Y(geog::geometry) AS lat,"
@@ -113,6 +128,7 @@ def list_for(engine: Engine, location_id: str) -> list[dict[str, Any]]:
 
 def remove(engine: Engine, special_id: int) -> None:
     with engine.begin() as conn:
+        _hold_places(conn)
         location_id = conn.execute(
             text("DELETE FROM special_hours WHERE id = :id RETURNING location_id"), {"id": special_id}
         ).scalar()

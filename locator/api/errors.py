@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from locator.errors import (
+    Busy,
     DatabaseUnavailable,
     GeocoderUnavailable,
     InvalidParameter,
@@ -25,6 +26,7 @@ PROBLEM = "application/problem+json"
 STATUS: dict[type[LocatorError], int] = {
     InvalidParameter: 422,
     NotFound: 404,
+    Busy: 503,
     DatabaseUnavailable: 503,
     GeocoderUnavailable: 503,
 }

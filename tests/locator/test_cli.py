@@ -1,4 +1,5 @@
-"""The `locator` command line, run as a real process."""
+"""The `locator` command line, run as a real process (in-process where a test must hold the database in a
+state of its own meanwhile)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from locator.db import get_engine
+from locator.settings import get_settings
 from tests.conftest import DEMO_CSV, ROOT, ScratchDatabase, free_port
 
 
@@ -165,3 +170,26 @@ def test_the_rate_limit_counts_clients_behind_a_trusted_proxy_only(scratch_db: S
     assert _statuses_by_client(scratch_db.url, tmp_path, "127.0.0.1") == [200, 200, 429, 200]
     # With no proxy trusted, the header is the client's own word: ignored (one bucket, the socket's).
     assert _statuses_by_client(scratch_db.url, tmp_path, "") == [200, 200, 429, 429]
+
+
+def test_refresh_says_so_when_a_publish_holds_the_places(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from locator import open_intervals
+    from locator.cli import app
+
+    monkeypatch.setenv("LOCATOR_DATABASE_URL", scratch_db.url)
+    monkeypatch.setattr(open_intervals, "FULL_REFRESH_WAIT", "200ms")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        with scratch_db.engine.begin() as publishing:
+            open_intervals.hold_places(publishing, "1s")
+            result = CliRunner().invoke(app, ["refresh"])
+    finally:
+        get_engine.cache_clear()
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "nothing changed" in result.output and "Traceback" not in result.output

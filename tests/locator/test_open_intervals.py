@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import text
 
-from ingest.publish import ingest_file
+from ingest.publish import IngestReport, ingest_file
+from locator import open_intervals, special_hours
+from locator.errors import Busy
 from locator.open_intervals import (
     drop_expired_partitions,
     ensure_partitions,
@@ -109,3 +118,124 @@ def test_removed_places_take_their_intervals_and_the_days_hold_no_lock_on_locati
             .all()
         )
     assert locks == []
+
+
+class PausedRefresh:
+    """A full refresh stopped after it has read the places and their exceptions, before it writes: the moment
+    a publish or an exception committed meanwhile used to slip through (open_intervals.MATERIALISE_LOCK)."""
+
+    def __init__(self, db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.read = threading.Event()
+        self.go_on = threading.Event()
+        self.error: BaseException | None = None
+        real = open_intervals.special_hours_by_location
+
+        def pausing(conn: Any, location_ids: Any, first_day: datetime) -> Any:
+            found = real(conn, location_ids, first_day)
+            if location_ids is None:
+                self.read.set()
+                assert self.go_on.wait(30)
+            return found
+
+        monkeypatch.setattr(open_intervals, "special_hours_by_location", pausing)
+
+        def run() -> None:
+            try:
+                with db.engine.begin() as conn:
+                    open_intervals.refresh(conn)
+            except BaseException as exc:  # reported by finish()
+                self.error = exc
+                self.read.set()
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+        assert self.read.wait(30)
+
+    def finish(self) -> None:
+        self.go_on.set()
+        self.thread.join(30)
+        assert self.error is None
+
+
+def _concurrently(work: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    out: list[object] = []
+    thread = threading.Thread(target=lambda: out.append(work()))
+    thread.start()
+    return thread, out
+
+
+def _duplicates(db: ScratchDatabase) -> list[Any]:
+    with db.engine.connect() as conn:
+        return conn.execute(
+            text("SELECT location_id, service, day, during FROM open_intervals GROUP BY 1, 2, 3, 4 HAVING count(*) > 1")
+        ).all()
+
+
+def test_an_exception_added_during_a_full_refresh_is_not_lost(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh read the place without the closure; the closure's own refresh could not see the refresh's
+    rows, so both sets stayed: the place showed open on the day ops had closed it, until the next day."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    paused = PausedRefresh(scratch_db, monkeypatch)
+    thread, _ = _concurrently(lambda: special_hours.add(scratch_db.engine, "fr-par-champs", tomorrow.date(),
+                                                        tomorrow.date(), hours="off", comment="inventory"))  # fmt: skip
+    time.sleep(0.5)  # the exception waits for the refresh (it used to wait on the refresh's row locks only)
+    paused.finish()
+    thread.join(30)
+    assert not thread.is_alive()
+    paris = ZoneInfo("Europe/Paris")
+    day = tomorrow.astimezone(paris).date()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=paris)
+    with scratch_db.engine.connect() as conn:
+        open_that_day = conn.execute(
+            text(
+                "SELECT count(*) FROM open_intervals WHERE location_id = 'fr-par-champs' AND service = ''"
+                "   AND during && tstzrange(:start, :end)"
+            ),
+            {"start": start, "end": start + timedelta(days=1)},
+        ).scalar_one()
+    assert open_that_day == 0
+    assert _duplicates(scratch_db) == []
+
+
+def test_a_place_removed_during_a_full_refresh_leaves_no_intervals(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The removed place's trigger could not see the refresh's uncommitted rows: they outlived the place."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    lines = DEMO_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+    feed = tmp_path / "fewer.csv"
+    feed.write_text("".join(line for line in lines if not line.startswith("fr-par-champs,")), encoding="utf-8")
+    paused = PausedRefresh(scratch_db, monkeypatch)
+    thread, reports = _concurrently(lambda: ingest_file(scratch_db.engine, feed, source="demo"))
+    time.sleep(0.5)
+    paused.finish()
+    thread.join(60)
+    assert not thread.is_alive() and reports
+    report = reports[0]
+    assert isinstance(report, IngestReport) and report.published and report.removed == ["fr-par-champs"]
+    with scratch_db.engine.connect() as conn:
+        orphans = conn.execute(
+            text("SELECT count(*) FROM open_intervals AS o WHERE NOT EXISTS (SELECT FROM locations AS l"
+                 " WHERE l.id = o.location_id)")
+        ).scalar_one()  # fmt: skip
+    assert orphans == 0
+    assert _duplicates(scratch_db) == []
+
+
+def test_an_exception_waits_for_a_full_refresh_then_gives_up_as_busy(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    monkeypatch.setattr(special_hours, "REFRESH_WAIT", "200ms")
+    paused = PausedRefresh(scratch_db, monkeypatch)
+    try:
+        day = (datetime.now(UTC) + timedelta(days=1)).date()
+        with pytest.raises(Busy, match="being refreshed"):
+            special_hours.add(scratch_db.engine, "fr-par-champs", day, day, hours="off")
+    finally:
+        paused.finish()
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM special_hours")).scalar_one() == 0
