@@ -134,4 +134,7 @@ def remove(engine: Engine, special_id: int) -> None:
         ).scalar()
         if location_id is None:
             raise NotFound(f"no special hours with id {special_id}")
+        # As `add` does: a publish rewriting the place's intervals meanwhile commits first, and this refresh
+        # then sees (and replaces) them; else both sets would stay, one still with the exception.
+        conn.execute(text("SELECT FROM locations WHERE id = :id FOR UPDATE"), {"id": location_id})
         open_intervals.refresh(conn, [location_id])

@@ -239,3 +239,29 @@ def test_an_exception_waits_for_a_full_refresh_then_gives_up_as_busy(
         paused.finish()
     with scratch_db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM special_hours")).scalar_one() == 0
+
+
+def test_an_exception_removed_while_a_publish_rewrites_the_place_is_gone_from_its_intervals(
+    scratch_db: ScratchDatabase,
+) -> None:
+    """The publish's refresh read the exception before the removal committed; the removal's refresh could not
+    see the publish's new rows: both sets stayed, one still closed for the removed exception."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    closure = special_hours.add(scratch_db.engine, "fr-par-champs", tomorrow, tomorrow, hours="off")
+    with scratch_db.engine.begin() as publishing:  # what a publish that changed the place does, held open
+        open_intervals.hold_places(publishing, "1s")
+        publishing.execute(text("UPDATE locations SET name = 'Renamed' WHERE id = 'fr-par-champs'"))
+        open_intervals.refresh(publishing, ["fr-par-champs"])
+        thread, _ = _concurrently(lambda: special_hours.remove(scratch_db.engine, closure["id"]))
+        time.sleep(0.5)
+    thread.join(30)
+    assert not thread.is_alive()
+    assert _duplicates(scratch_db) == []
+    with scratch_db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT count(*) FROM open_intervals WHERE location_id = 'fr-par-champs' AND service = ''"
+                 "   AND day = CAST(:day AS date)"),
+            {"day": tomorrow},
+        ).scalar_one()  # fmt: skip
+    assert rows > 0  # open again tomorrow
