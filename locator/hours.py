@@ -928,6 +928,17 @@ class _Engine:
         return cursor if cursor < limit and current[0] != "closed" else None
 
 
+def _first_pass(moment: datetime, edge: datetime) -> datetime:
+    """A boundary the library gives, as a UTC instant: a wall-clock time the clocks show twice (02:00 on the night
+    Paris falls back) is its first occurrence, where the library's own `state` changes (closed from the first
+    02:00), not the second, which its intervals give (a bar's night an hour longer, spans past the window asked
+    for); the window's own edge (`edge`, echoed by the library) stays what it is. In UTC, because Python compares
+    two times of one ZoneInfo by wall clock, fold ignored: 02:00 CET "equals" 02:00 CEST."""
+    if moment.replace(tzinfo=None) == edge.replace(tzinfo=None):
+        return edge.astimezone(UTC)
+    return moment.replace(fold=0).astimezone(UTC)
+
+
 def _aware_like(moment: datetime, reference: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=reference.tzinfo)
@@ -1122,14 +1133,20 @@ class Schedule:
     def local(self, at: datetime) -> datetime:
         if at.tzinfo is None:
             raise HoursError("instants must carry a UTC offset")
-        return at.astimezone(self._zone)
+        # Through UTC: `astimezone` returns an instant already in the place's ZoneInfo as it is, and wall-clock
+        # arithmetic on one (`midnight + 2 h`, `at + step`) can give a time the clocks skip (02:30 on a
+        # spring-forward day), which the library rejects; this maps it to the real instant (03:30).
+        return at.astimezone(UTC).astimezone(self._zone)
 
     def state(self, at: datetime) -> tuple[State, str | None]:
         local = self.local(at)
         # Open and unknown time is in the memoised day (an answer asks again for each place of a chain);
         # closed time is not kept there, and its comment ("closed for stocktaking") comes from the engine.
+        # Compared with the UTC instant: between two times of the place's ZoneInfo Python compares wall clocks,
+        # and the hour the clocks repeat in autumn would be read twice.
+        instant = local.astimezone(UTC)
         for interval in self.day(local.date()):
-            if interval.start <= local < interval.end:
+            if interval.start <= instant < interval.end:
                 return interval.state, interval.comment
         state, comment = self._engine_at(local)[0].state(local)
         return state, comment or None
@@ -1191,9 +1208,10 @@ class Schedule:
             for lo, hi, name, comment in engine.raw(cursor, chunk_end):
                 if name == "closed":
                     continue
-                lo, hi = lo.astimezone(self._zone), min(hi.astimezone(self._zone), stop)
+                lo, hi = _first_pass(lo, cursor), min(_first_pass(hi, chunk_end), stop.astimezone(UTC))
                 if lo >= hi:
                     continue
+                lo, hi = lo.astimezone(self._zone), hi.astimezone(self._zone)
                 text = comment or None
                 if out and out[-1].end == lo and out[-1].state == name and out[-1].comment == text:
                     out[-1] = Interval(out[-1].start, hi, name, text)
@@ -1222,7 +1240,8 @@ class Schedule:
         # answer asks it for each of its places.
         local = self.local(at)
         today = self.day(local.date())
-        current = next((i for i in today if i.start <= local < i.end), None)
+        instant = local.astimezone(UTC)  # not compared by wall clock: see `state`
+        current = next((i for i in today if i.start <= instant < i.end), None)
         if current is None or current.state != "open":
             return at
         for offset in (1, 2):
@@ -1244,26 +1263,33 @@ class Schedule:
         key = local.date()
         if key in self._long_spells:
             return self._long_spells[key]
-        found = self._long_spell_end(current.start, self._midnight(key) + OPEN_END_HORIZON)
+        found = self._long_spell_end(current.start, self._midnight(key) + OPEN_END_HORIZON, current.comment)
         if len(self._long_spells) > 64:
             self._long_spells.clear()
         self._long_spells[key] = found
         return found
 
-    def _long_spell_end(self, cursor: datetime, horizon: datetime) -> datetime | None:
-        """The end of the open spell running from `cursor`, None if it lasts past `horizon`.
+    def _long_spell_end(self, cursor: datetime, horizon: datetime, comment: str | None) -> datetime | None:
+        """The end of the open spell running from `cursor` with `comment`, None if it lasts past `horizon`.
 
         A spell still open two days on is long (24/7, open until a date): look ahead in growing steps, so that
         "no end in sight" costs a handful of evaluations rather than one per week of the horizon (0.57 ms of
-        each nearest answer at 03:00 before). An open spell that runs into the next step continues there."""
+        each nearest answer at 03:00 before). An open spell that runs into the next step continues there, if it
+        is the same spell: a span with another comment starting right at the step's edge ("inventory desk" on
+        a day of a 24/7 place) ends it, as it does within a step and in `closes_at`'s first two days."""
         step = timedelta(days=4)
         while cursor < horizon:
             window_end = min(horizon, cursor + step)
             step *= 4
             spans = self.intervals(cursor, window_end)
-            if not spans or spans[0].state != "open" or spans[0].start > self.local(cursor):
-                return cursor
-            if spans[0].end < self.local(window_end):
+            if (
+                not spans
+                or spans[0].state != "open"
+                or spans[0].start > cursor.astimezone(UTC)
+                or spans[0].comment != comment
+            ):
+                return self.local(cursor)
+            if spans[0].end < window_end.astimezone(UTC):  # in UTC: not by wall clock, see `state`
                 return spans[0].end
             cursor = window_end
         return None
@@ -1273,9 +1299,10 @@ class Schedule:
         if self.state(at)[0] == "open":
             return None
         local = self.local(at)
+        instant = local.astimezone(UTC)  # not compared by wall clock: see `state`
         for offset in (0, 1):  # the memoised days first: most places open again today or tomorrow
             for interval in self.day(local.date() + timedelta(days=offset)):
-                if interval.state == "open" and interval.start >= local:
+                if interval.state == "open" and interval.start >= instant:
                     return interval.start
         cursor = at
         horizon = at + NEXT_OPEN_HORIZON

@@ -466,3 +466,56 @@ def test_holiday_hours_keep_their_own_night_and_replace_the_regular_one() -> Non
         ("12-24 10:00", "12-24 14:00", "Noël"),
         ("12-26 20:00", "12-27 00:00", None),
     ]
+
+
+# -- found by tests/locator/test_hours_invariants.py -----------------------------------------------------
+
+
+def test_an_exception_on_the_spring_forward_day_of_a_bar_is_accepted() -> None:
+    # The regular night before it was looked up until midnight + 2 h by wall clock: 02:00 on 29 March 2026 does
+    # not exist in Paris, and the library rejected it (TypeError while adding the exception).
+    closure = SpecialHours(date(2026, 3, 29), date(2026, 3, 29), "off", "travaux")
+    bar = hours("Mo-Su 20:00-02:00", special=(closure,))
+    # The night of the 28th still runs to 02:00 by the clock (the clocks go from 02:00 to 03:00 in it).
+    assert _spells(bar, paris(2026, 3, 28, 12, 0), paris(2026, 3, 30, 12, 0)) == [("03-28 20:00", "03-29 03:00", None)]
+    # A time the clocks skip, given in the place's own ZoneInfo, is the real instant it names (02:30 -> 03:30).
+    assert bar.state(paris(2026, 3, 29, 2, 30)) == ("closed", "travaux")
+    assert hours("Mo-Su 09:00-18:00").next_open(paris(2026, 3, 29, 2, 30)) == paris(2026, 3, 29, 9, 0)
+
+
+def test_a_bar_closing_at_two_on_the_night_paris_falls_back_closes_at_the_first_two() -> None:
+    # 25 October 2026: 03:00 CEST falls back to 02:00 CET, so 02:00 is shown twice. The library's state closes
+    # at the first; its intervals gave the second (an hour more), so closes_at and open_for promised an hour
+    # the place is not open.
+    bar = hours("Mo-Su 20:00-02:00")
+    at = paris(2026, 10, 25, 1, 30)
+    closes = bar.closes_at(at)
+    # In UTC: Python never finds an instant of the repeated hour equal to one of another zone.
+    assert closes is not None and closes.astimezone(UTC) == datetime(2026, 10, 25, 0, 0, tzinfo=UTC)  # 02:00 CEST
+    assert bar.is_open(at, 30) and not bar.is_open(at, 31)
+    assert bar.state(datetime(2026, 10, 25, 0, 30, tzinfo=UTC))[0] == "closed"  # 02:30 CEST
+    # And a range from 02:00 opens at the first 02:00, where the state says open.
+    early = hours("Mo-Su 02:00-05:00")
+    spans = early.intervals(paris(2026, 10, 25, 0, 0), paris(2026, 10, 25, 12, 0))
+    assert [(i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in spans] == [
+        (datetime(2026, 10, 25, 0, 0, tzinfo=UTC), datetime(2026, 10, 25, 4, 0, tzinfo=UTC))
+    ]
+    assert early.state(datetime(2026, 10, 25, 0, 30, tzinfo=UTC))[0] == "open"
+
+
+def test_intervals_end_where_the_window_asked_for_ends_in_the_repeated_hour() -> None:
+    # New York repeats 01:00-02:00 on 1 November 2026; a window ending at 01:00 EDT got a span to 01:00 EST.
+    bar = hours("Mo-Su 20:00-02:00", timezone="America/New_York", country="US")
+    spans = bar.intervals(datetime(2026, 11, 1, 4, 0, tzinfo=UTC), datetime(2026, 11, 1, 5, 0, tzinfo=UTC))
+    assert [(i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in spans] == [
+        (datetime(2026, 11, 1, 4, 0, tzinfo=UTC), datetime(2026, 11, 1, 5, 0, tzinfo=UTC))
+    ]
+
+
+def test_a_long_spell_ends_at_a_span_with_another_comment_whatever_the_hour_asked_from() -> None:
+    # The lookahead's step ended exactly where the "inventory desk" day starts, and went on past it: asked at
+    # 23:59 on 28 December the spell ended on 4 January, asked at noon the next day on 3 January.
+    desk = SpecialHours(date(2026, 1, 3), date(2026, 1, 3), "00:00-24:00", "inventory desk")
+    shop = hours("24/7", special=(desk,))
+    for at in (paris(2025, 12, 28, 23, 59), paris(2025, 12, 29, 12, 0), paris(2025, 12, 30, 12, 0)):
+        assert shop.closes_at(at) == paris(2026, 1, 3, 0, 0), at
