@@ -291,13 +291,13 @@ def raw_sql(url: str, at: datetime, rounds: int = 3, whole: bool = False) -> tup
 
 def psycopg_sql(at: datetime, whole: bool = False) -> str:
     """The API's own KNN statement for an unfiltered "open at `at`" query (`whole`: the statement the API sends
-    for a coordinate query whose places are in its cache: the chosen ids with their row versions and the
-    origin's postcode label), SQLAlchemy's :name binds as %(name)s."""
+    for a coordinate query whose places are in its cache: the same candidates with their places' versions, and
+    the origin's postcode label), SQLAlchemy's :name binds as %(name)s."""
     from locator.db import driver_sql
-    from locator.search import NearestQuery, knn_open_sql, with_versions
+    from locator.search import NearestQuery, knn_open_sql, with_label
 
     sql = knn_open_sql(NearestQuery(0.0, 0.0, at=at, limit=LIMIT))
-    return driver_sql(with_versions(sql, label_origin=True) if whole else sql)
+    return driver_sql(with_label(sql, label_origin=True) if whole else sql)
 
 
 def knn_params(lat: float, lon: float, at: datetime, k: int) -> dict[str, object]:
@@ -406,7 +406,7 @@ def render(
         'Raw SQL, prepared, one psycopg connection, the same origins and instants: "KNN" = the search\'s own KNN',
         "statement alone (`locator.search.knn_open_sql`: ids, sphere and ellipsoidal distances of the first round's",
         'candidates); "whole" = the one statement the API sends when its places are cached',
-        "(`locator.search.with_versions`: the same candidates, the chosen 10's row versions, the origin's postcode",
+        "(`locator.search.with_label`: the same candidates with their places' versions, and the origin's postcode",
         "label; on a cache miss `with_places`, with the places' rows, hours and exceptions, follows it).",
         "",
         "| places | case | connections | req/s | p50 ms | p99 ms | errors |",

@@ -155,10 +155,18 @@ def current_window(conn: Connection) -> Window | None:
     return Window(row.window_start, row.window_end) if row else None
 
 
+# What a place's row is valid for, the key of the search's place cache (locator.search.PlaceCache): its
+# locations row version (a publish rewrites the row whenever its hours change) and its exceptions' row
+# versions (added and removed apart from the place). Interval rows carry the version they were computed from
+# (migration 0008): every change to a place, its hours or its exceptions refreshes its intervals in the same
+# transaction, and MATERIALISE_LOCK keeps a full refresh from interleaving, so it is the place's current one.
+PLACE_VERSION = """CAST(l.xmin AS text) || coalesce((SELECT ',' || string_agg(CAST(s.xmin AS text), ',' ORDER BY s.id)
+                                             FROM special_hours AS s WHERE s.location_id = l.id), '')"""
+
 # The point goes back into COPY as the geography's own text (hex EWKB): no float formatting per row.
-_HOURS_SQL = """
+_HOURS_SQL = f"""
 SELECT l.id, h.service, h.canonical, l.timezone, l.country, l.region, CAST(l.geog AS text) AS geog,
-       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon
+       ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon, {PLACE_VERSION} AS version
   FROM locations AS l
   JOIN location_hours AS h ON h.location_id = l.id
 """
@@ -304,8 +312,8 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
 
     written = copy_rows(
         conn,
-        "COPY open_intervals (location_id, service, day, during, geog) FROM STDIN",
-        ((row.id, row.service, day, during, row.geog) for row in hours_rows for day, during in spans(row)),
+        "COPY open_intervals (location_id, service, day, during, geog, version) FROM STDIN",
+        ((row.id, row.service, day, during, row.geog, row.version) for row in hours_rows for day, during in spans(row)),
     )
     conn.execute(
         text(

@@ -34,7 +34,7 @@ from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
 from locator.hours import Interval, Schedule, SpecialHours, sun_coordinates
-from locator.open_intervals import Window, current_window, schedule_for
+from locator.open_intervals import PLACE_VERSION, Window, current_window, schedule_for
 from locator.places import PlaceFields
 
 GENERAL = ""  # the service key of a place's general hours
@@ -158,13 +158,8 @@ def open_state(schedule: Schedule | None, at: datetime, closing_soon_minutes: in
 
 # -- SQL ----------------------------------------------------------------------------------------------------
 
-# What a place's cached row is valid for: its locations row version (a publish rewrites the row whenever its
-# hours change) and its exceptions' row versions (added and removed apart from the place).
-_VERSION = """CAST(l.xmin AS text) || coalesce((SELECT ',' || string_agg(CAST(s.xmin AS text), ',' ORDER BY s.id)
-                                             FROM special_hours AS s WHERE s.location_id = l.id), '')"""
-
 _PLACE_COLUMNS = f"""
-       {_VERSION} AS version, l.id, l.name, l.kind, l.kinds, l.street, l.postcode, l.city, l.region, l.country,
+       {PLACE_VERSION} AS version, l.id, l.name, l.kind, l.kinds, l.street, l.postcode, l.city, l.region, l.country,
        ST_Y(l.geog::geometry) AS lat, ST_X(l.geog::geometry) AS lon, l.timezone, l.phone, l.url,
        l.products, l.services, l.geo_precision,
        (SELECT json_object_agg(h.service, h.canonical) FROM location_hours AS h WHERE h.location_id = l.id)
@@ -224,7 +219,8 @@ def knn_open_sql(query: NearestQuery) -> str:
     # The place's row is joined only when a filter needs it: the plain query reads the index alone.
     needs_place = bool(query.kinds or query.products or query.services)
     return f"""
-SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m
+SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m,
+       o.version
   FROM open_intervals AS o{" JOIN locations AS l ON l.id = o.location_id" if needs_place else ""}
  WHERE {(chr(10) + "   AND ").join(conditions)}
  ORDER BY o.geog <-> {_ORIGIN}
@@ -236,7 +232,8 @@ def knn_any_sql(query: NearestQuery) -> str:
     """Candidates whatever their hours, nearest first (open=any, and the direct path's candidates)."""
     filters = _place_filters(query)
     return f"""
-SELECT l.id, l.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(l.geog, {_ORIGIN}, true) AS distance_m
+SELECT l.id, l.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(l.geog, {_ORIGIN}, true) AS distance_m,
+       {PLACE_VERSION} AS version
   FROM locations AS l{(chr(10) + " WHERE " + (chr(10) + "   AND ").join(filters)) if filters else ""}
  ORDER BY l.geog <-> {_ORIGIN}
  LIMIT :k OFFSET :offset
@@ -411,20 +408,29 @@ WITH candidates AS MATERIALIZED ({candidates_sql}),
          FROM candidates AS c
          JOIN locations AS l ON l.id = c.id  -- an interval row whose place is gone never takes a slot
         WHERE c.distance_m <= :radius_m
-        ORDER BY c.distance_m, c.id
+        ORDER BY c.distance_m, c.id COLLATE "C"  -- ties in the order Python gives a cached answer
         LIMIT :limit),
      reached AS (SELECT count(*) AS fetched, max(sphere_m) AS sphere_m FROM candidates){label_cte}
 SELECT r.fetched, r.sphere_m AS reach, {label_columns if label_origin else ""} ch.*
   FROM reached AS r{chr(10) + "  LEFT JOIN label AS lb ON true" if label_origin else ""}
   LEFT JOIN chosen AS ch ON true
- ORDER BY ch.distance_m, ch.id
+ ORDER BY ch.distance_m, ch.id COLLATE "C"
 """
 
 
-def with_versions(candidates_sql: str, label_origin: bool = False) -> str:
-    """`with_places` without the places' columns: the chosen ids, distances and row versions, for answers
-    whose places are all in the process's cache at those versions."""
-    return with_places(candidates_sql, label_origin, columns=f"c.id, {_VERSION} AS version")
+def with_label(candidates_sql: str, label_origin: bool = False) -> str:
+    """The candidates alone (ids, distances and the versions of their places), and with `label_origin` the
+    postcode nearest the origin in the same trip (one row with the candidate's columns NULL when there is
+    none): the statement of an answer whose places are all in the process's cache at those versions. The
+    radius, the top :limit and what the candidate set reached are worked out from them by the caller."""
+    if not label_origin:
+        return candidates_sql
+    return f"""
+SELECT c.*, lb.postcode AS origin_postcode, lb.place_name AS origin_place, lb.country AS origin_country
+  FROM (SELECT) AS one
+  LEFT JOIN ({NEAREST_POSTCODE_SQL}) AS lb ON true
+  LEFT JOIN ({candidates_sql}) AS c ON true
+"""
 
 
 class PlaceCache:
@@ -476,21 +482,27 @@ def _exact_knn(
     the ordered KNN scan for a bitmap scan of everything within the radius plus a sort (800 ms at 1M places
     in a busy city, measured), while the KNN scan stops after k rows.
 
-    The first statement returns the chosen places' row versions only; when the cache holds every one of
-    them at that version, the answer is built from the cache (the same rows the statement's snapshot saw),
-    else the statement with the places' rows runs (one snapshot by itself) and fills the cache. At 1M places
-    the database spent 0.61 ms of CPU on a cached answer's statement against 0.74 ms with the rows (the join
-    of the chosen places to `locations` added since costs ~0.05 ms).
+    The first statement is the candidates' KNN alone, each with the version of its place (stored with the
+    materialised intervals, read from the place on the `open=any` path); when the cache holds every chosen
+    place at that version, the answer is built from the cache, else the statement with the places' rows
+    runs (one snapshot by itself, joined to `locations`, so that a place is never shown without its row) and
+    fills the cache. At 1M places the first statement took ~0.7-1.0 ms against ~1.0-1.4 ms when it joined
+    the chosen places to `locations` for their versions (BENCHMARKS.md, API, note 22).
     """
     radius = params["radius_m"]
-    by_version = with_versions(candidates_sql, label_origin)
+    by_knn = with_label(candidates_sql, label_origin)
     with_rows = with_places(candidates_sql, label_origin)
     cache_key = (database_identity(conn), params["first_day"])
     k = first_candidates(limit, oversample)
     while True:
         bound = {**params, "k": k, "offset": 0, "limit": limit}
-        rows = fetch_rows(conn, by_version, bound)
-        places = _cached_places(rows, cache_key)
+        rows = fetch_rows(conn, by_knn, bound)
+        candidates = [row for row in rows if row.id is not None]
+        chosen = sorted(
+            (row for row in candidates if row.distance_m <= radius), key=lambda row: (row.distance_m, row.id)
+        )
+        places = _cached_places(chosen[:limit], cache_key)
+        fetched, reach = len(candidates), max((row.sphere_m for row in candidates), default=None)
         if places is None:
             rows = fetch_rows(conn, with_rows, bound)
             places = []
@@ -499,15 +511,16 @@ def _exact_knn(
                     place = _place(row)
                     PLACES.put((*cache_key, row.id, row.version), place)
                     places.append(_at_distance(place, row.distance_m))
-        first = rows[0]
+            fetched, reach = rows[0].fetched, rows[0].reach
+        first = rows[0] if rows else None
         origin = (
             coordinates_origin(params["lat"], params["lon"], first.origin_postcode, first.origin_place,
                                first.origin_country)
-            if label_origin else None
+            if label_origin and first is not None else None
         )  # fmt: skip
-        if first.fetched < k:
+        if fetched < k or reach is None:
             return places, origin  # no more candidates anywhere
-        reach = float(first.reach) * SPHERE_SLACK  # every place not fetched is at least this far
+        reach = float(reach) * SPHERE_SLACK  # every place not fetched is at least this far
         if reach > radius or (len(places) == limit and _distance(places[-1]) < reach):
             return places, origin
         k *= 4
@@ -517,8 +530,6 @@ def _cached_places(rows: Sequence[Any], cache_key: tuple[object, ...]) -> list[P
     """The chosen places from the cache, each at its distance; None unless every one is there."""
     out = []
     for row in rows:
-        if row.id is None:
-            continue
         place = PLACES.get((*cache_key, row.id, row.version))
         if place is None:
             return None

@@ -305,18 +305,37 @@ def _publish_rows(engine: Engine, source: str, rows: list[dict[str, str]]) -> No
     assert report.published, report.message
 
 
+def _cache_row(i: int, name: str, hours: str) -> dict[str, str]:
+    return {"id": f"cache-{i}", "name": name, "kind": "store", "country": "FR", "lat": str(45.0 + i / 100),
+            "lon": "4.0", "opening_hours": hours}  # fmt: skip
+
+
+def _next_monday_noon() -> datetime:
+    monday = datetime.now(PARIS).date() + timedelta(days=7 - datetime.now(PARIS).weekday())
+    return datetime.combine(monday, datetime.min.time(), tzinfo=PARIS) + timedelta(hours=12)
+
+
+def _count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements the search sends from now on, in order."""
+    statements: list[str] = []
+
+    def counted(conn: object, sql: str, params: dict[str, object]) -> list[object]:
+        statements.append(sql)
+        return fetch_rows(conn, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search, "fetch_rows", counted)
+    return statements
+
+
 def test_cached_places_follow_every_change(scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
     """Answers build places from a per-process cache keyed by row versions: a republished place, its new
     hours, and exceptions added or removed beside it show at once, on the same engine."""
     from locator.special_hours import add, remove
 
-    def row(i: int, name: str, hours: str) -> dict[str, str]:
-        return {"id": f"cache-{i}", "name": name, "kind": "store", "country": "FR", "lat": str(45.0 + i / 100),
-                "lon": "4.0", "opening_hours": hours}  # fmt: skip
-
+    row = _cache_row
     engine = scratch_db.engine
-    monday = datetime.now(PARIS).date() + timedelta(days=7 - datetime.now(PARIS).weekday())
-    at = datetime.combine(monday, datetime.min.time(), tzinfo=PARIS) + timedelta(hours=12)
+    at = _next_monday_noon()
+    monday = at.date()
     query = NearestQuery(lat=45.0, lon=4.0, at=at, open="any", limit=3)
 
     def answer() -> dict[str, tuple[str, bool, dict[str, str]]]:
@@ -326,13 +345,7 @@ def test_cached_places_follow_every_change(scratch_db: ScratchDatabase, monkeypa
         return {p.id: (p.name, s.open, p.hours) for p, s in zip(result.places, result.states, strict=True)}
 
     _publish_rows(engine, "cache", [row(0, "First", "Mo-Fr 09:00-18:00"), row(1, "Second", "Mo-Fr 09:00-18:00")])
-    statements: list[str] = []
-
-    def counted(conn: object, sql: str, params: dict[str, object]) -> list[object]:
-        statements.append(sql)
-        return fetch_rows(conn, sql, params)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(search, "fetch_rows", counted)
+    statements = _count_statements(monkeypatch)
     assert answer()["cache-0"][:2] == ("First", True)
     assert len(statements) == 2  # versions, then the rows: a miss
     assert answer()["cache-0"][:2] == ("First", True)
@@ -347,6 +360,53 @@ def test_cached_places_follow_every_change(scratch_db: ScratchDatabase, monkeypa
     assert answer()["cache-1"][1] is False
     remove(engine, closure["id"])
     assert answer()["cache-1"][1] is True
+
+
+def test_cached_places_follow_every_change_on_the_materialised_path(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open at an instant, the versions come from the interval rows themselves (migration 0008), not from a
+    join to the places: a republished place, its new hours, and exceptions added or removed beside it show at
+    once all the same; one statement answers from the cache."""
+    from locator.special_hours import add, remove
+
+    row = _cache_row
+    engine = scratch_db.engine
+    at = _next_monday_noon()
+    monday = at.date()
+    query = NearestQuery(lat=45.0, lon=4.0, at=at, limit=3)
+
+    def answer() -> dict[str, tuple[str, dict[str, str]]]:
+        with statement_connection(engine) as conn:
+            result = nearest(conn, query, label_origin=True)
+        assert result.path == "materialised"
+        assert all(state.open for state in result.states)
+        return {p.id: (p.name, p.hours) for p in result.places}
+
+    _publish_rows(engine, "cache", [row(0, "First", "Mo-Fr 09:00-18:00"), row(1, "Second", "Mo-Fr 09:00-18:00")])
+    statements = _count_statements(monkeypatch)
+    assert answer() == {
+        "cache-0": ("First", {"": "Mo-Fr 09:00-18:00"}),
+        "cache-1": ("Second", {"": "Mo-Fr 09:00-18:00"}),
+    }
+    assert len(statements) == 2  # the candidates, then the rows: a miss
+    assert answer()["cache-0"][0] == "First"
+    assert len(statements) == 3  # the candidates only: from the cache
+    assert "JOIN locations" not in statements[-1]
+
+    _publish_rows(
+        engine, "cache", [row(0, "First, renamed", "Mo-Fr 10:00-19:00"), row(1, "Second", "Mo-Fr 09:00-18:00")]
+    )
+    assert answer()["cache-0"] == ("First, renamed", {"": "Mo-Fr 10:00-19:00"})
+    closure = add(engine, "cache-1", monday, monday, hours="off", comment="inventory")
+    assert list(answer()) == ["cache-0"]
+    remove(engine, closure["id"])
+    assert answer()["cache-1"] == ("Second", {"": "Mo-Fr 09:00-18:00"})
+    with engine.begin() as conn:  # rows from before migration 0008 carry no version: read from the places
+        conn.execute(text("UPDATE open_intervals SET version = NULL"))
+    count = len(statements)
+    assert answer()["cache-0"][0] == "First, renamed"
+    assert len(statements) == count + 2
 
 
 def test_sun_hours_use_the_place_position_on_both_paths(scratch_db: ScratchDatabase) -> None:
