@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -38,6 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # window's refresh) may run as long as they need.
         app.state.engine = make_engine(settings)
         app.state.read_engine = make_engine(settings, read=True, watchdog=True)
+        # The hot route's threads (dependencies.run_blocking): as many as anyio's, for the same reason.
+        app.state.executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="locator-request")
         refresher = asyncio.create_task(_keep_window_fresh(app.state.engine, settings.refresh_interval_s))
         # What the worker imported and built so far lives as long as it does: out of the cyclic collector's
         # sight, a full collection scans only what requests left behind (~40 ms with every imported module in
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             gc.unfreeze()
             refresher.cancel()
+            app.state.executor.shutdown(wait=False, cancel_futures=True)
             app.state.engine.dispose()
             app.state.read_engine.dispose()
 
