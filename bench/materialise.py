@@ -79,7 +79,7 @@ def _count_only(conn: Connection, statement: str, rows: Iterable[Sequence[object
 def _copy_plain(conn: Connection, statement: str, rows: Iterable[Sequence[object]]) -> int:
     conn.exec_driver_sql(
         "CREATE TEMP TABLE oi_plain (location_id text, service text, day date, during tstzrange,"
-        " geog geography(Point, 4326))"
+        " geog geography(Point, 4326), version text)"
         " ON COMMIT DROP"
     )
     return db.copy_rows(conn, statement.replace("open_intervals", "oi_plain"), rows)
