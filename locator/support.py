@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, text
 
@@ -22,6 +23,7 @@ from locator.search import check_instant
 
 CHANNELS = ("phone", "chat", "email", "messaging", "callback")
 COLUMNS = ("id", "country", "channel", "label", "contact", "timezone", "opening_hours")
+OPTIONAL = ("languages", "products", "region")
 
 
 class SupportFileError(ValueError):
@@ -53,6 +55,9 @@ def read_channels(path: Path) -> list[Channel]:
             channels = [_channel(path.name, reader.line_num, row) for row in reader]
     except UnicodeDecodeError as exc:
         raise SupportFileError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+    if not channels:
+        # The file replaces every line: an empty one (a failed export) would take all support lines away.
+        raise SupportFileError(f"{path.name}: no support lines; nothing changed")
     ids = [c.id for c in channels]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
@@ -60,7 +65,20 @@ def read_channels(path: Path) -> list[Channel]:
     return channels
 
 
-def _channel(name: str, line: int, row: dict[str, str]) -> Channel:
+def _channel(name: str, line: int, row: dict[str | None, Any]) -> Channel:
+    # DictReader files values beyond the header's columns under None: an unquoted comma in the hours
+    # ("Mo-Fr 09:00-20:00, Sa 10:00-14:00") put Saturday there, and it was dropped without a word.
+    extra = row.get(None)
+    if extra:
+        raise SupportFileError(
+            f"{name}, line {line}: more values than columns ({', '.join(map(repr, extra))}); "
+            "quote a value that holds a comma"
+        )
+    for column in (*COLUMNS, *OPTIONAL):
+        # PostgreSQL text cannot hold NUL: the database refused the whole file without naming the row.
+        if "\x00" in (row.get(column) or ""):
+            raise SupportFileError(f"{name}, line {line}, column {column}: contains a NUL byte")
+
     def need(column: str) -> str:
         value = (row.get(column) or "").strip()
         if not value:
@@ -74,12 +92,20 @@ def _channel(name: str, line: int, row: dict[str, str]) -> Channel:
     if channel not in CHANNELS:
         raise SupportFileError(f"{name}, line {line}, column channel: {channel!r} is not one of {', '.join(CHANNELS)}")
     region = (row.get("region") or "").strip() or None
+    timezone = need("timezone")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        # Checked here, not left to Schedule, so that the error names the one column at fault.
+        raise SupportFileError(
+            f"{name}, line {line}, column timezone: {timezone!r} is not an IANA timezone such as Europe/Moscow"
+        ) from None
     try:
         schedule = Schedule.parse(
-            need("opening_hours"), timezone=need("timezone"), country=None if country == "*" else country, region=region
+            need("opening_hours"), timezone=timezone, country=None if country == "*" else country, region=region
         )
     except (HoursSyntaxError, HoursError) as exc:
-        raise SupportFileError(f"{name}, line {line}, column opening_hours/timezone: {exc}") from None
+        raise SupportFileError(f"{name}, line {line}, column opening_hours: {exc}") from None
     return Channel(
         id=need("id"),
         country=country,
@@ -104,6 +130,10 @@ def load_channels(engine: Engine, path: Path) -> int:
     channels = read_channels(path)
     with engine.begin() as conn:
         unbounded(conn)
+        # Self-conflicting but not blocking reads: a second ingest at the same time waits for this one to
+        # commit, and only then takes the snapshot its DELETE sees. Without it, that DELETE missed the rows
+        # this one inserted and its own inserts failed on the primary key.
+        conn.execute(text("LOCK TABLE support_channels IN SHARE ROW EXCLUSIVE MODE"))
         conn.execute(text("DELETE FROM support_channels"))
         for c in channels:
             conn.execute(

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from locator.api import dependencies as deps
@@ -14,7 +15,38 @@ from locator.support import contacts
 router = APIRouter(prefix="/v1/support", tags=["support"])
 
 
-@router.get("/contacts", responses=PROBLEM_RESPONSES)
+# -- response documentation ---------------------------------------------------------------------------------
+# As for the location endpoints: these models document the answer in the OpenAPI schema (apps are built
+# against it, and schemathesis checks every response against it); the route still returns the plain dict.
+
+
+class SupportContact(BaseModel):
+    id: str
+    channel: str = Field(description="phone, chat, email, messaging, callback")
+    label: str
+    contact: str = Field(description="a phone number, a URL or an e-mail address")
+    languages: list[str]
+    products: list[str] = Field(description="empty: every product")
+    timezone: str = Field(description="IANA timezone the hours are in")
+    hours: str = Field(description="canonical OSM opening_hours")
+    available_now: bool
+    available_until: str | None = Field(
+        description="when available now, until when (ISO-8601, the line's UTC offset); null: no end in sight, "
+        "or not available"
+    )
+    next_available: str | None = Field(
+        description="when not available now, from when (ISO-8601, the line's UTC offset); null: available now, or never"
+    )
+    country: str = Field(description="ISO 3166-1 alpha-2, or * for a line serving every country")
+
+
+class SupportAnswer(BaseModel):
+    country: str
+    at: str
+    contacts: list[SupportContact]
+
+
+@router.get("/contacts", response_model=None, responses={200: {"model": SupportAnswer}, **PROBLEM_RESPONSES})
 def support_contacts(
     engine: Annotated[Engine, Depends(deps.engine)],
     country: Annotated[str, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")],

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from locator.errors import InvalidParameter
-from locator.support import SupportFileError, contacts, read_channels
-from tests.conftest import ROOT, Server
+from locator.support import SupportFileError, contacts, load_channels, read_channels
+from tests.conftest import ROOT, ScratchDatabase, Server
 from tests.locator.test_api import get
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -68,3 +70,105 @@ def test_bad_support_file_names_the_line(tmp_path: Path) -> None:
     path.write_text(source.replace("Mo-Fr 09:00-20:00; PH off", "Mo-Xy 09:00"), encoding="utf-8")
     with pytest.raises(SupportFileError, match="line 6, column opening_hours"):
         read_channels(path)
+
+
+def test_demo_lines_around_a_dst_change_and_before_opening(server: Server) -> None:
+    # 08:30 in Moscow is 05:30 UTC: closed, and available at 09:00 Moscow time that day (+03:00).
+    status, _, body = get(server, "/v1/support/contacts?country=RU&at=2026-12-01T05:30:00Z")
+    assert status == 200, body
+    phone = by_id(body)["ru-phone"]
+    assert (phone["available_now"], phone["next_available"]) == (False, "2026-12-01T09:00:00+03:00")
+    # Saturday evening before Paris springs forward: next available on Monday, in summer time.
+    status, _, body = get(server, "/v1/support/contacts?country=FR&at=2026-03-28T19:00:00%2B01:00")
+    lines = by_id(body)
+    assert lines["fr-phone"]["next_available"] == "2026-03-30T09:00:00+02:00"
+    assert lines["fr-chat"]["available_now"] is True and lines["fr-chat"]["next_available"] is None
+
+
+def _support_file(tmp_path: Path, old: str, new: str) -> Path:
+    source = (ROOT / "data" / "support.csv").read_text(encoding="utf-8")
+    assert old in source
+    path = tmp_path / "support.csv"
+    path.write_text(source.replace(old, new), encoding="utf-8")
+    return path
+
+
+def test_an_unquoted_comma_in_the_hours_is_rejected(tmp_path: Path) -> None:
+    # The hours after the comma went to no column and were dropped: the line was shown closed on Saturdays.
+    path = _support_file(tmp_path, '"Mo-Fr 09:00-20:00; PH off"', "Mo-Fr 09:00-20:00, Sa 10:00-14:00")
+    with pytest.raises(SupportFileError, match=r"line 6: .*' Sa 10:00-14:00'"):
+        read_channels(path)
+
+
+def test_a_nul_byte_is_rejected_by_line_and_column(tmp_path: Path) -> None:
+    # It reached the database, which refused the whole file without saying where.
+    path = _support_file(tmp_path, "Chat en ligne", "Chat\x00en ligne")
+    with pytest.raises(SupportFileError, match="line 4, column label"):
+        read_channels(path)
+
+
+def test_an_unknown_timezone_names_the_timezone_column(tmp_path: Path) -> None:
+    path = _support_file(tmp_path, "Europe/Moscow,RU-MOW", "Europe/Moskva,RU-MOW")
+    with pytest.raises(SupportFileError, match="line 6, column timezone: 'Europe/Moskva'"):
+        read_channels(path)
+
+
+def test_two_ingests_at_once_both_succeed(scratch_db: ScratchDatabase) -> None:
+    # The second one's DELETE did not see the rows the first one inserted, and its inserts hit the primary key.
+    demo = ROOT / "data" / "support.csv"
+    load_channels(scratch_db.engine, demo)
+    errors: list[Exception] = []
+
+    def second() -> None:
+        try:
+            load_channels(scratch_db.engine, demo)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    with scratch_db.engine.begin() as first:
+        first.execute(text("DELETE FROM support_channels"))
+        thread = threading.Thread(target=second)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until the second ingest waits for the first
+            with scratch_db.engine.connect() as probe:
+                if probe.execute(text(waiting)).scalar():
+                    break
+            time.sleep(0.05)
+        first.execute(
+            text(
+                "INSERT INTO support_channels (id, country, channel, label, contact, timezone, hours_raw, hours)"
+                " VALUES ('fr-chat', 'FR', 'chat', 'Chat', 'https://example.com', 'Europe/Paris', '24/7', '24/7')"
+            )
+        )
+    thread.join(timeout=30)
+    assert not errors
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM support_channels")).scalar() == 8
+
+
+def test_the_openapi_schema_documents_the_answer(engine: Engine) -> None:
+    from locator.api import app
+
+    schema = app.openapi()
+    ok = schema["paths"]["/v1/support/contacts"]["get"]["responses"]["200"]["content"]["application/json"]
+    answer = schema["components"]["schemas"][ok["schema"]["$ref"].rsplit("/", 1)[-1]]
+    contact = schema["components"]["schemas"][answer["properties"]["contacts"]["items"]["$ref"].rsplit("/", 1)[-1]]
+    body = contacts(engine, "RU", datetime(2026, 12, 1, 8, 30, tzinfo=MOSCOW))
+    assert set(answer["required"]) == set(body)
+    for line in body["contacts"]:
+        assert set(contact["required"]) == set(line), line
+
+
+def test_an_empty_file_takes_no_line_away(engine: Engine, tmp_path: Path) -> None:
+    from locator.support import COLUMNS
+
+    empty = tmp_path / "support.csv"
+    empty.write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
+    with engine.connect() as conn:
+        before = conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one()
+    with pytest.raises(SupportFileError, match="no support lines"):
+        load_channels(engine, empty)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one() == before > 0
