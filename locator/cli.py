@@ -188,7 +188,7 @@ def ingest_support(path: Annotated[Path, typer.Argument(help="support channels C
     from locator.support import SupportFileError, load_channels
 
     try:
-        count = load_channels(_engine(), path)
+        count = load_channels(_engine(), path, on_warning=lambda message: errors.print(f"warning: {message}"))
     except SupportFileError as exc:
         fail(str(exc))
     console.print(f"{count} support channels loaded")

@@ -7,6 +7,7 @@ Europe/Moscow: evaluated by the same hours engine as the shops, with the line's 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,14 +46,16 @@ class Channel:
     hours: str
 
 
-def read_channels(path: Path) -> list[Channel]:
+def read_channels(path: Path, on_warning: Callable[[str], None] | None = None) -> list[Channel]:
+    """The file's channels; `on_warning` hears what the hours parser repaired or cannot honour, by line (`PH`
+    on a line serving every country, which has no holidays to follow)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
                 raise SupportFileError(f"{path.name}: line 1: missing columns {', '.join(missing)}")
-            channels = [_channel(path.name, reader.line_num, row) for row in reader]
+            channels = [_channel(path.name, reader.line_num, row, on_warning) for row in reader]
     except UnicodeDecodeError as exc:
         raise SupportFileError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
     if not channels:
@@ -65,7 +68,9 @@ def read_channels(path: Path) -> list[Channel]:
     return channels
 
 
-def _channel(name: str, line: int, row: dict[str | None, Any]) -> Channel:
+def _channel(
+    name: str, line: int, row: dict[str | None, Any], on_warning: Callable[[str], None] | None = None
+) -> Channel:
     # DictReader files values beyond the header's columns under None: an unquoted comma in the hours
     # ("Mo-Fr 09:00-20:00, Sa 10:00-14:00") put Saturday there, and it was dropped without a word.
     extra = row.get(None)
@@ -106,6 +111,8 @@ def _channel(name: str, line: int, row: dict[str | None, Any]) -> Channel:
         )
     except (HoursSyntaxError, HoursError) as exc:
         raise SupportFileError(f"{name}, line {line}, column opening_hours: {exc}") from None
+    for message in schedule.warnings if on_warning is not None else ():
+        on_warning(f"{name}, line {line}, column opening_hours: {message}")
     return Channel(
         id=need("id"),
         country=country,
@@ -125,9 +132,9 @@ def _list(value: str | None) -> list[str]:
     return sorted({v.strip().lower() for v in (value or "").split(";") if v.strip()})
 
 
-def load_channels(engine: Engine, path: Path) -> int:
+def load_channels(engine: Engine, path: Path, on_warning: Callable[[str], None] | None = None) -> int:
     """Replace the whole table with the file's channels (one transaction)."""
-    channels = read_channels(path)
+    channels = read_channels(path, on_warning)
     with engine.begin() as conn:
         unbounded(conn)
         # Self-conflicting but not blocking reads: a second ingest at the same time waits for this one to

@@ -172,3 +172,18 @@ def test_an_empty_file_takes_no_line_away(engine: Engine, tmp_path: Path) -> Non
         load_channels(engine, empty)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one() == before > 0
+
+
+def test_hours_the_line_cannot_honour_are_warned_by_line(tmp_path: Path) -> None:
+    """`PH` on a line serving every country has no holidays to follow: said, not silently ignored."""
+    source = (ROOT / "data" / "support.csv").read_text(encoding="utf-8")
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if ",*," in text)
+    path = tmp_path / "support.csv"
+    lines = source.splitlines()
+    row = lines[line - 1].split(",")
+    row[-1] = '"Mo-Fr 08:00-18:00; PH off"'
+    lines[line - 1] = ",".join(row)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    heard: list[str] = []
+    read_channels(path, heard.append)
+    assert any(f"line {line}, column opening_hours" in m and "no country" in m for m in heard), heard
