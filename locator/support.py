@@ -111,8 +111,9 @@ def _channel(
         )
     except (HoursSyntaxError, HoursError) as exc:
         raise SupportFileError(f"{name}, line {line}, column opening_hours: {exc}") from None
-    for message in schedule.warnings if on_warning is not None else ():
-        on_warning(f"{name}, line {line}, column opening_hours: {message}")
+    if on_warning is not None:
+        for message in schedule.warnings:
+            on_warning(f"{name}, line {line}, column opening_hours: {message}")
     return Channel(
         id=need("id"),
         country=country,
