@@ -304,7 +304,7 @@ def knn_params(lat: float, lon: float, at: datetime, k: int) -> dict[str, object
     """The search statement's parameters for an unfiltered "open at `at`" query of 50 km, as the API binds them."""
     from locator.search import NearestQuery, statement_params
 
-    return {**statement_params(NearestQuery(lat, lon, at=at, limit=LIMIT), at), "k": k, "offset": 0, "limit": LIMIT}
+    return {**statement_params(NearestQuery(lat, lon, at=at, limit=LIMIT), at), "k": k, "limit": LIMIT}
 
 
 def explain(url: str, at: datetime) -> str:

@@ -236,7 +236,7 @@ SELECT l.id, l.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(l.geog, {_ORIGIN}, tr
        {PLACE_VERSION} AS version
   FROM locations AS l{(chr(10) + " WHERE " + (chr(10) + "   AND ").join(filters)) if filters else ""}
  ORDER BY l.geog <-> {_ORIGIN}
- LIMIT :k OFFSET :offset
+ LIMIT :k
 """
 
 
@@ -495,7 +495,7 @@ def _exact_knn(
     cache_key = (database_identity(conn), params["first_day"])
     k = first_candidates(limit, oversample)
     while True:
-        bound = {**params, "k": k, "offset": 0, "limit": limit}
+        bound = {**params, "k": k, "limit": limit}
         rows = fetch_rows(conn, by_knn, bound)
         candidates = [row for row in rows if row.id is not None]
         chosen = sorted(
@@ -550,16 +550,22 @@ def _direct_open(
     conn: Connection, query: NearestQuery, params: dict[str, Any], at: datetime, oversample: int
 ) -> list[Place]:
     """Open places by evaluating hours candidate by candidate (instants outside the materialised window)."""
-    batch = max(query.limit * oversample, 64)
+    k = max(query.limit * oversample, 64)
     statement = knn_any_sql(query)
     found: list[Place] = []
-    offset = 0
+    seen: set[str] = set()
     while True:
-        rows = fetch_rows(conn, statement, {**params, "k": batch, "offset": offset})
+        # Each round reads the k nearest from the first, not the next page by OFFSET: places at one distance (a
+        # mall's shops at one point) come in no set order, and two statements ordered them differently once the
+        # index held dead entries (a republished snapshot), so pages showed one place twice and skipped another.
+        # Those an earlier round evaluated are skipped by id.
+        rows = fetch_rows(conn, statement, {**params, "k": k})
         if not rows:
             break
-        places = load_places(conn, [r.id for r in rows], at)
-        for row in rows:
+        fresh = [row for row in rows if row.id not in seen]
+        seen.update(row.id for row in fresh)
+        places = load_places(conn, [r.id for r in fresh], at)
+        for row in fresh:
             place = places.get(row.id)
             if float(row.distance_m) <= params["radius_m"] and place is not None and _open_for_all(place, query, at):
                 place.distance_m = float(row.distance_m)
@@ -568,10 +574,9 @@ def _direct_open(
         reach = float(rows[-1].sphere_m) * SPHERE_SLACK
         if reach > params["radius_m"] or (len(found) >= query.limit and _distance(found[query.limit - 1]) < reach):
             break
-        if len(rows) < batch:
+        if len(rows) < k:
             break
-        offset += batch
-        batch *= 2
+        k *= 2
     return found[: query.limit]
 
 
