@@ -1133,6 +1133,8 @@ class Schedule:
     def local(self, at: datetime) -> datetime:
         if at.tzinfo is None:
             raise HoursError("instants must carry a UTC offset")
+        if at.tzinfo is not self._zone:
+            return at.astimezone(self._zone)
         # Through UTC: `astimezone` returns an instant already in the place's ZoneInfo as it is, and wall-clock
         # arithmetic on one (`midnight + 2 h`, `at + step`) can give a time the clocks skip (02:30 on a
         # spring-forward day), which the library rejects; this maps it to the real instant (03:30).

@@ -99,6 +99,9 @@ class Place(PlaceFields):
     special: dict[str, list[SpecialHours]] = field(default_factory=dict)
     # An answer asks for the same service's schedule several times (state, hours today, ...).
     _schedules: dict[str, Schedule | None] = field(default_factory=dict, repr=False, compare=False)
+    # What answers build from the place alone (locator.answers): shared, like the schedules, by the per-answer
+    # copies of a cached place.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def schedule(self, service: str = GENERAL) -> Schedule | None:
         key = service if service in self.hours else GENERAL
