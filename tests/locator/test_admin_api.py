@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import ScratchDatabase, Server, start_server, stop_server
 
 TOKEN = "test-admin-token"
@@ -85,6 +87,7 @@ def test_rejected_upload_is_a_problem_with_the_report(server: Server) -> None:
     assert status == 422 and "UTF-8" in body["detail"]
 
 
+@pytest.mark.postcodes
 def test_rate_limit_and_security_headers(database: ScratchDatabase, tmp_path: Path) -> None:
     running = start_server({"LOCATOR_DATABASE_URL": database.url, "LOCATOR_RATE_LIMIT": "5"}, tmp_path / "r.log")
     try:
@@ -100,6 +103,7 @@ def test_rate_limit_and_security_headers(database: ScratchDatabase, tmp_path: Pa
         stop_server(running)
 
 
+@pytest.mark.postcodes
 def test_html_security_headers(server: Server) -> None:
     status, headers, _ = call(server, "/?q=75008&country=FR")
     assert status == 200

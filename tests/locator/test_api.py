@@ -39,6 +39,7 @@ def assert_problem(status: int, headers: dict[str, str], body: Any, expected: in
 AT = "2026-12-01T11:00:00%2B01:00"  # a Tuesday morning in Paris
 
 
+@pytest.mark.postcodes
 def test_nearest_by_postcode(server: Server) -> None:
     status, _, body = get(server, f"/v1/locations/nearest?q=75008&country=FR&product=iphone&at={AT}")
     assert status == 200
@@ -79,6 +80,7 @@ def test_repeated_parameters(server: Server) -> None:
     assert len(limited["results"]) == 2
 
 
+@pytest.mark.postcodes
 def test_moscow_offsets(server: Server) -> None:
     status, _, body = get(server, "/v1/locations/nearest?q=101000&country=RU&at=2026-12-01T12:00:00%2B03:00")
     assert status == 200 and body["results"]
@@ -127,6 +129,7 @@ def test_unknown_place_is_404(server: Server) -> None:
     assert_problem(status, headers, body, 404)
 
 
+@pytest.mark.postcodes
 def test_geocode_endpoint(server: Server) -> None:
     status, _, body = get(server, "/v1/geocode?q=75008&country=FR")
     assert status == 200 and body["source"] == "postcode"
@@ -162,6 +165,7 @@ def test_database_outage_is_503_fast(tmp_path: Path) -> None:
         stop_server(down)
 
 
+@pytest.mark.postcodes
 def test_cli_nearest_gives_the_api_answer(server: Server, database: Any) -> None:
     at = "2026-12-01T11:00:00+01:00"
     cli = subprocess.run(
@@ -196,6 +200,7 @@ def test_jsonld_from_the_same_hours_model(server: Server) -> None:
     assert ("2027-01-01", "00:00:00", "00:00:00") in special
 
 
+@pytest.mark.postcodes
 def test_customer_page_embeds_jsonld_per_place(server: Server) -> None:
     status, _, html = get(server, "/?q=75008&country=FR&open=any", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
     assert status == 200 and 'lang="fr"' in html

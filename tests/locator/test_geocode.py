@@ -177,6 +177,7 @@ def test_a_postcode_load_refreshes_the_place_index(scratch_db: ScratchDatabase, 
     assert locate(scratch_db.engine, "AUTREVILLE").lat == 46.0
 
 
+@pytest.mark.postcodes
 def test_geocode_endpoint(server: Server) -> None:
     def get(path: str) -> tuple[int, str, dict[str, object]]:
         try:
@@ -196,6 +197,7 @@ def test_geocode_endpoint(server: Server) -> None:
     assert status == 422
 
 
+@pytest.mark.postcodes
 def test_a_city_code_is_placed_at_its_district_not_the_city_centre(engine: Engine) -> None:
     # GeoNames files 75008 under "Paris" (the city centre) and "Paris 08": the 8th arrondissement is where it is.
     with engine.connect() as conn:

@@ -355,6 +355,7 @@ end
 
 
 @pytest.mark.slow
+@pytest.mark.postcodes
 def test_a_minute_at_64_connections_without_an_error(server: Server, tmp_path: Path) -> None:
     wrk = shutil.which("wrk")
     if wrk is None:

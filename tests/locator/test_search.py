@@ -284,6 +284,7 @@ def test_window_refresh_when_the_day_changes(scratch_db: ScratchDatabase) -> Non
 
 
 @pytest.mark.parametrize(("days_ahead", "open_"), [(0, "now"), (0, "any"), (60, "now")])
+@pytest.mark.postcodes
 def test_a_coordinate_answer_is_labelled_as_reverse_geocoding_labels_it(
     engine: Engine, days_ahead: int, open_: str
 ) -> None:

@@ -36,6 +36,7 @@ DEMO_CSV = ROOT / "data" / "locations.csv"
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.postcodes,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed (make test installs it)"),
     pytest.mark.skipif(
         not verify_assets(ASSETS),
