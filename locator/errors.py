@@ -28,6 +28,7 @@ class Busy(LocatorError):
     try again shortly."""
 
     title = "busy"
+    retry_after_s = 30  # a full refresh takes seconds at thousands of places, minutes at a million
 
 
 class DatabaseUnavailable(LocatorError):

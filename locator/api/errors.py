@@ -56,7 +56,10 @@ def install(app: FastAPI) -> None:
     async def locator_error(request: Request, exc: LocatorError) -> JSONResponse:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
         extra = {"parameter": exc.parameter} if isinstance(exc, InvalidParameter) else {}
-        return problem(status, exc.title, str(exc), **extra)
+        response = problem(status, exc.title, str(exc), **extra)
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

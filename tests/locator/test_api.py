@@ -205,3 +205,37 @@ def test_customer_page_embeds_jsonld_per_place(server: Server) -> None:
     status, _, html = get(server, "/?q=75008&country=FR&open=any", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
     assert status == 200 and 'lang="fr"' in html
     assert html.count("application/ld+json") >= 5
+
+
+def test_typed_errors_map_to_problems_with_retry_after() -> None:
+    """One place maps the core's typed errors to HTTP: a busy database (a full refresh of the open intervals
+    running) is a 503 that says when to try again, like an unavailable one, but later."""
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+
+    from locator.api import errors
+    from locator.errors import Busy, DatabaseUnavailable
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/busy")
+    def busy() -> None:
+        raise Busy("the open intervals are being refreshed")
+
+    @app.get("/down")
+    def down() -> None:
+        raise DatabaseUnavailable("the database did not answer in time")
+
+    async def fetch(path: str) -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            return await client.get(path)
+
+    for path, title, retry in (("/busy", "busy", "30"), ("/down", "database unavailable", "5")):
+        response = asyncio.run(fetch(path))
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == retry
+        assert response.json()["title"] == title
