@@ -307,6 +307,11 @@ def _date_list(dates: Iterable[date]) -> str:
 # --------------------------------------------------------------------------------------------------------
 
 
+def rule_count(expression: str) -> int:
+    """How many rules an expression holds (`;`, `||` and additional `, ` rules; a list of times is one)."""
+    return len(_split_rules(expression))
+
+
 def _split_rules(expression: str) -> list[tuple[str, str]]:
     """Split at `;`, `||` and the additional-rule `, ` outside quotes, keeping each separator.
 

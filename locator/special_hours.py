@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from locator import open_intervals
 from locator.errors import Busy, InvalidParameter, NotFound
-from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, sun_coordinates
+from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, rule_count, sun_coordinates
 from locator.hours_syntax import normalize
 
 MAX_DAYS = 3 * 366
@@ -40,9 +40,16 @@ def _normalise_hours(hours: str) -> str:
     if value.lower() in ("off", "closed", "fermé", "ferme"):
         return "off"
     try:
-        return normalize(value).canonical
+        canonical = normalize(value).canonical
     except HoursSyntaxError as exc:
         raise InvalidParameter("hours", str(exc)) from None
+    if rule_count(canonical) > 1:
+        # The exception becomes the rule `<its dates> <hours>`: the dates would scope the first rule only, and
+        # the others (`10:00-14:00; Mo off`) apply every week, for good.
+        raise InvalidParameter(
+            "hours", f"one rule for the exception's days (times, or 'off'), not several: {canonical!r}"
+        )
+    return canonical
 
 
 def add(
@@ -119,6 +126,8 @@ def list_for(engine: Engine, location_id: str) -> list[dict[str, Any]]:
             ),
             {"id": location_id},
         ).all()
+        if not rows and conn.execute(text("SELECT FROM locations WHERE id = :id"), {"id": location_id}).first() is None:
+            raise NotFound(f"no location with id {location_id!r}")  # a mistyped id, not a place without any
     return [
         {"id": r.id, "location_id": r.location_id, "service": r.service, "start": r.start_date.isoformat(),
          "end": r.end_date.isoformat(), "hours": r.hours, "comment": r.comment}

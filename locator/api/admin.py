@@ -33,8 +33,11 @@ async def require_admin(
     if not settings.admin_token:
         raise HTTPException(403, "admin endpoints are disabled: LOCATOR_ADMIN_TOKEN is not set")
     scheme, _, token = (authorization or "").partition(" ")
-    # compare_digest: the time taken does not tell how much of a guessed token was right.
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+    # RFC 6750 allows several spaces after the scheme. The server decoded the header's bytes as Latin-1:
+    # encoding back gives the bytes the client sent, a non-ASCII token's UTF-8 (re-encoding as UTF-8 never
+    # matched). compare_digest: the time taken does not tell how much of a guessed token was right.
+    sent = token.lstrip(" ").encode("latin-1")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent, settings.admin_token.encode()):
         raise HTTPException(401, "a valid 'Authorization: Bearer <token>' header is required",
                             headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 
@@ -65,7 +68,8 @@ async def _upload_to_file(request: Request, directory: Path) -> tuple[Path, str 
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise HTTPException(422, "the multipart body needs a 'file' field")
-        name = upload.filename
+        # PostgreSQL text holds no NUL: one in the name made the audit insert fail, and the run went unrecorded.
+        name = upload.filename.replace("\x00", "") if upload.filename else None
         target = directory / (_safe_name(name) or BODY_NAME)
         size = 0
         with target.open("wb") as out:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -166,3 +167,116 @@ def test_a_deeply_nested_upload_is_a_broken_file_not_a_500(server: Server) -> No
                                    headers={**auth(), "Content-Type": "application/geo+json"})  # fmt: skip
     assert status == 422 and headers["content-type"].startswith("application/problem+json"), report
     assert "nested too deeply" in report["detail"] and report["outcome"] == "failed"
+
+
+def admin_routes(server: Server) -> list[tuple[str, str]]:
+    """(method, path) of every admin route the app serves, from its OpenAPI document, path parameters filled."""
+    status, _, spec = call(server, "/openapi.json")
+    assert status == 200
+    routes = [
+        (method.upper(), path.replace("{location_id}", "is-1").replace("{special_id}", "1"))
+        for path, operations in spec["paths"].items()
+        if path.startswith("/v1/admin")
+        for method in operations
+    ]
+    assert len(routes) >= 5, routes  # ingest, ingest-runs and the three special-hours routes at least
+    return routes
+
+
+def test_every_admin_route_is_guarded(server: Server, database: ScratchDatabase, tmp_path: Path) -> None:
+    """A route added without the `Admin` dependency would be open to anyone: each one refuses an anonymous
+    call, a token in the query string, another scheme, and everything while the token is unset."""
+    routes = admin_routes(server)
+    for method, path in routes:
+        for query, headers in (("", {}), (f"?token={TOKEN}&access_token={TOKEN}", {}),
+                               ("", {"Authorization": f"Basic {TOKEN}"}), ("", {"Authorization": TOKEN})):  # fmt: skip
+            status, response_headers, body = call(server, path + query, method=method, headers=headers)
+            assert status == 401, (method, path, query, headers, body)
+            assert response_headers["content-type"].startswith("application/problem+json")
+    running = start_server({"LOCATOR_DATABASE_URL": database.url, "LOCATOR_ADMIN_TOKEN": ""}, tmp_path / "u.log")
+    try:
+        for method, path in routes:
+            status, _, body = call(running, path, method=method, headers=auth(""))
+            assert status == 403 and "LOCATOR_ADMIN_TOKEN" in body["detail"], (method, path, body)
+    finally:
+        stop_server(running)
+
+
+def test_the_bearer_header_as_clients_send_it(server: Server, database: ScratchDatabase, tmp_path: Path) -> None:
+    """RFC 6750 allows several spaces after `Bearer`, and the scheme in any case; a non-ASCII token arrives as
+    its UTF-8 bytes (curl, requests), which the server decoded as Latin-1 and then compared re-encoded."""
+    for header in (f"Bearer  {TOKEN}", f"bearer {TOKEN}", f"BEARER {TOKEN}"):
+        status, _, body = call(server, "/v1/admin/ingest-runs?limit=1", headers={"Authorization": header})
+        assert status == 200, (header, body)
+    token = "clé-d’accès"
+    running = start_server({"LOCATOR_DATABASE_URL": database.url, "LOCATOR_ADMIN_TOKEN": token}, tmp_path / "t.log")
+    try:
+        host, port = running.url.removeprefix("http://").split(":")
+        for sent, expected in ((f"Bearer {token}".encode(), 200), (b"Bearer cl\xe9-d", 401)):
+            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+            connection.putrequest("GET", "/v1/admin/ingest-runs?limit=1")
+            connection.putheader("Authorization", sent)
+            connection.endheaders()
+            response = connection.getresponse()
+            assert response.status == expected, (sent, response.read())
+            connection.close()
+    finally:
+        stop_server(running)
+
+
+def test_a_nul_in_the_uploaded_file_name_still_leaves_an_audit_row(server: Server) -> None:
+    """PostgreSQL text holds no NUL: the audit insert failed (silently, by design) and the run went unrecorded."""
+    source = f"api-nul-{uuid.uuid4().hex[:8]}"
+    body, headers = multipart("feed\x00.csv", FEED.replace("is-", "nul-").encode())
+    status, _, report = call(server, f"/v1/admin/ingest?source={source}&dry_run=true", method="POST", body=body,
+                             headers=headers)  # fmt: skip
+    assert status == 200 and report["outcome"] == "dry-run", report
+    assert report["run_id"] is not None, report
+    status, _, runs = call(server, f"/v1/admin/ingest-runs?source={source}", headers=auth())
+    assert [run["outcome"] for run in runs["runs"]] == ["dry-run"], runs
+    assert runs["runs"][0]["file_name"] == "feed.csv" and runs["runs"][0]["actor"].startswith("api:admin@")
+
+
+def published_place(server: Server, prefix: str) -> str:
+    """A place of a source of its own (Mo-Fr 10:00-18:00, in Reykjavik), published through the API."""
+    source = f"api-{prefix}-{uuid.uuid4().hex[:8]}"
+    feed = FEED.replace("is-", f"{source}-")
+    status, _, report = call(server, f"/v1/admin/ingest?source={source}", method="POST", body=feed.encode(),
+                             headers={**auth(), "Content-Type": "text/csv"})  # fmt: skip
+    assert status == 200 and report["published"], report
+    return f"{source}-1"
+
+
+def test_special_hours_stay_within_their_dates(server: Server) -> None:
+    """The exception is appended as `<dates> <hours>`: hours holding a second rule (`; Mo off`, `, Mo 08:00-09:00`,
+    `|| …`, or French the normaliser turns into two rules) applied that rule every week, for good."""
+    place = published_place(server, "sh")
+    headers = {**auth(), "Content-Type": "application/json"}
+    path = f"/v1/admin/locations/{place}/special-hours"
+    for hours in ("10:00-14:00; Mo off", "10:00-14:00, Mo 08:00-09:00", "off || Mo unknown",
+                  "10:00-14:00 et lundi fermé", "off; 2030 Jan 01-Dec 31 off"):  # fmt: skip
+        payload = json.dumps({"start": "2030-02-10", "hours": hours}).encode()
+        status, _, body = call(server, path, method="POST", body=payload, headers=headers)
+        assert status == 422 and body["parameter"] == "hours", (hours, body)
+    status, _, listed = call(server, path, headers=auth())
+    assert status == 200 and listed["special_hours"] == [], listed
+    # One rule, time lists and comments holding separators are fine.
+    for hours, comment in (
+        ("10:00-12:00,13:00-17:00", None),
+        ("10:00-12:00, sunset-22:00", None),
+        ("off", "Xmas; closed"),
+    ):
+        payload = json.dumps({"start": "2030-02-10", "hours": hours, "comment": comment}).encode()
+        status, _, body = call(server, path, method="POST", body=payload, headers=headers)
+        assert status == 201, (hours, body)
+        status, _, _ = call(server, f"/v1/admin/special-hours/{body['id']}", method="DELETE", headers=auth())
+        assert status == 204
+    status, _, body = call(server, "/v1/admin/special-hours/2147483647", method="DELETE", headers=auth())
+    assert status == 404 and body["status"] == 404
+
+
+def test_special_hours_of_an_unknown_place_is_not_found(server: Server) -> None:
+    """Listing answered 200 with an empty list for a mistyped id, as if the place simply had no exceptions."""
+    status, headers, body = call(server, "/v1/admin/locations/no-such-place/special-hours", headers=auth())
+    assert status == 404 and headers["content-type"].startswith("application/problem+json"), body
+    assert "no-such-place" in body["detail"]

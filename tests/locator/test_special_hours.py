@@ -77,10 +77,18 @@ def test_invalid_exceptions(scratch_db: ScratchDatabase) -> None:
     with pytest.raises(InvalidParameter) as info:
         add(scratch_db.engine, "fr-par-opera", day, day, hours="Mo-Xy 25:00")
     assert info.value.parameter == "hours"
+    for several in ("10:00-14:00; Mo off", "10:00-14:00, Mo 08:00-09:00", "off || Mo unknown"):
+        # The exception's dates would scope the first rule only: `Mo off` would close every Monday for good.
+        with pytest.raises(InvalidParameter, match="one rule") as info:
+            add(scratch_db.engine, "fr-par-opera", day, day, hours=several)
+        assert info.value.parameter == "hours"
+    add(scratch_db.engine, "fr-par-opera", day, day, hours="10:00-12:00,13:00-17:00")  # one rule, two times
     with pytest.raises(NotFound):
         add(scratch_db.engine, "nowhere", day, day)
     with pytest.raises(NotFound):
         remove(scratch_db.engine, 999_999)
+    with pytest.raises(NotFound):
+        list_for(scratch_db.engine, "nowhere")
 
 
 def test_admin_special_hours_endpoints(server: Server) -> None:
