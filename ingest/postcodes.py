@@ -75,6 +75,10 @@ def read_rows(text_stream: io.TextIOBase | io.TextIOWrapper, name: str) -> Itera
         country = record["country_code"].strip().upper()
         if len(country) != 2:
             raise PostcodeFileError(f"{name}, line {line_no}: country code {country!r} is not alpha-2")
+        # A row without a code or a place cannot be found and would label points with nothing.
+        for column, label in (("zipcode", "postcode"), ("place", "place name")):
+            if not record[column].strip():
+                raise PostcodeFileError(f"{name}, line {line_no}: {label} is empty (column {column})")
         accuracy = record.get("accuracy", "").strip()
         yield PostcodeRow(
             country=country,
@@ -96,8 +100,9 @@ def open_text(path: Path) -> tuple[io.TextIOWrapper, str]:
         members = [m for m in archive.namelist() if m.endswith((".txt", ".csv")) and m != "readme.txt"]
         if not members:
             raise PostcodeFileError(f"{path.name}: the zip holds no postal file")
-        return io.TextIOWrapper(archive.open(members[0]), encoding="utf-8", newline=""), members[0]
-    return path.open(encoding="utf-8", newline=""), path.name
+        return io.TextIOWrapper(archive.open(members[0]), encoding="utf-8-sig", newline=""), members[0]
+    # utf-8-sig: spreadsheets save "UTF-8 CSV" with a byte order mark, which hid the CSV header.
+    return path.open(encoding="utf-8-sig", newline=""), path.name
 
 
 def load_file(engine: Engine, path: Path) -> dict[str, int]:

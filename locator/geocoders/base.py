@@ -58,6 +58,10 @@ def validate_query(q: str, parameter: str = "q") -> str:
     cleaned = normalise_spaces(q)
     if not cleaned:
         raise InvalidParameter(parameter, "must not be empty")
+    # A NUL reaches PostgreSQL as a DataError and a lone surrogate (a non-UTF-8 byte of a shell argument) as an
+    # encoding error: both were 500s. No postcode or address holds a control character.
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in cleaned):
+        raise InvalidParameter(parameter, "must not contain control characters")
     if len(cleaned) > MAX_QUERY_LENGTH:
         raise InvalidParameter(parameter, f"must be at most {MAX_QUERY_LENGTH} characters")
     return cleaned

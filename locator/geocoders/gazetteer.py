@@ -389,10 +389,16 @@ def refresh_places(engine: Engine) -> list[str]:
 
 # The postcode nearest a point: what labels a coordinate query. The search runs it inside its own statement
 # (locator/search.py), so that a nearest answer for coordinates is one round trip.
-NEAREST_POSTCODE_SQL = """
+# Two kinds of rows are not where a point is: CEDEX codes (mail bags of big senders) and the US military codes
+# (APO/FPO/DPO), which GeoNames places at bases abroad (Frankfurt was "09039 APO AE, US"). And a postcode
+# farther than LABEL_RADIUS_M (mid-ocean) says nothing about the point: the coordinates label it instead.
+LABEL_RADIUS_M = 100_000
+NEAREST_POSTCODE_SQL = f"""
 SELECT postcode, place_name, country
   FROM postcodes
- WHERE postcode NOT ILIKE '%cedex%'  -- CEDEX codes are mail bags of big senders, not areas
+ WHERE postcode NOT ILIKE '%cedex%'
+   AND NOT (country = 'US' AND place_name ~ '^[ADF]PO ')
+   AND ST_DWithin(geog, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, {LABEL_RADIUS_M})
  ORDER BY geog <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
  LIMIT 1
 """

@@ -106,6 +106,7 @@ class RemoteProvider:
                 self._sleep(self.options.retry_wait * 2 ** (attempt - 1))
             try:
                 locations = self._limited(q, country)
+                origins = [self._origin(location, country) for location in locations]
             except GeocoderQueryError:
                 # The provider rejected this question (400): an answer about the question, not an outage.
                 self.breaker.record_success()
@@ -117,9 +118,13 @@ class RemoteProvider:
                 last = exc
                 log.info("%s failed (attempt %d): %s", self.name, attempt + 1, exc)
                 continue
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+                # A 200 whose JSON is not the provider's shape (a proxy's error object, an API change): geopy's
+                # parsers fail with these. The provider did not answer; asking again gets the same body.
+                last = exc
+                break
             self.breaker.record_success()
-            for location in locations:
-                origin = self._origin(location, country)
+            for origin in origins:
                 if origin is not None and (country is None or origin.country in (None, country)):
                     return origin
             return None

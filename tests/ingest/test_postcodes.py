@@ -52,6 +52,11 @@ def test_csv_variant_from_shared_data(scratch_db: ScratchDatabase) -> None:
         ("FR\t75008\tParis\t\t\t\t\t\t\tnorth\t2.3\t\n", "line 1: latitude/longitude are not numbers"),
         ("FR\t75008\tParis\t\t\t\t\t\t\t95\t2.3\t\n", "line 1: coordinates out of range"),
         ("", "no rows"),
+        ("FR\t\tParis\t\t\t\t\t\t\t48.8\t2.3\t\n", "line 1: postcode is empty"),
+        (
+            "FR\t75008\tParis\t\t\t\t\t\t\t48.8\t2.3\t\nFR\t75009\t \t\t\t\t\t\t\t48.8\t2.3\t\n",
+            "line 2: place name is empty",
+        ),
     ],
 )
 def test_bad_files_name_the_line(scratch_db: ScratchDatabase, tmp_path: Path, content: str, message: str) -> None:
@@ -59,6 +64,25 @@ def test_bad_files_name_the_line(scratch_db: ScratchDatabase, tmp_path: Path, co
     path.write_text(content, encoding="utf-8")
     with pytest.raises(PostcodeFileError, match=message):
         load_file(scratch_db.engine, path)
+
+
+def test_a_bad_file_loads_nothing(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    path = tmp_path / "FR.txt"
+    path.write_text(TSV, encoding="utf-8")
+    load_file(scratch_db.engine, path)
+    path.write_text(TSV + "FR\t\tNowhere\t\t\t\t\t\t\t48.8\t2.3\t\n", encoding="utf-8")
+    with pytest.raises(PostcodeFileError, match="line 3"):
+        load_file(scratch_db.engine, path)
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM postcodes")).scalar_one() == 2
+
+
+def test_csv_with_a_byte_order_mark(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    # Spreadsheets save "UTF-8 CSV" with a BOM: the header was then not recognised and line 1 rejected.
+    source = shared("geonames-postcodes", "zipcodes.mc.csv").read_text(encoding="utf-8")
+    path = tmp_path / "mc.csv"
+    path.write_text("\ufeff" + source, encoding="utf-8")
+    assert load_file(scratch_db.engine, path) == {"MC": 29}
 
 
 def test_non_utf8_file(scratch_db: ScratchDatabase, tmp_path: Path) -> None:

@@ -138,6 +138,14 @@ def test_queries_are_validated() -> None:
         validate_query("9" * (MAX_QUERY_LENGTH + 1))
 
 
+@pytest.mark.parametrize("q", ["75008\x00", "\x00", "Paris\x07", "75008 \udcff"])
+def test_control_characters_are_a_422_not_a_500(gazetteer: Engine, q: str) -> None:
+    # A NUL (or a non-UTF-8 byte of a shell argument, a lone surrogate) used to reach PostgreSQL: DataError, 500.
+    with pytest.raises(InvalidParameter) as exc:
+        locate(gazetteer, q)
+    assert exc.value.parameter == "q"
+
+
 def test_postcode_candidates_prefer_the_last_code() -> None:
     assert postcode_candidates("75008", "FR") == [("75008", "FR")]
     assert postcode_candidates("SW1A 1AA", "GB") == [("SW1A", "GB")]
@@ -152,6 +160,28 @@ def test_reverse_labels_coordinates_with_the_nearest_postcode(gazetteer: Engine)
     assert (origin.source, origin.geocoder, origin.country) == ("coordinates", None, "FR")
     assert origin.label.split()[0].startswith(("7500", "7501", "7511")), origin.label
     assert (origin.lat, origin.lon) == (48.8738, 2.2950)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon"),
+    [
+        (50.1155, 8.6842),  # Frankfurt: GeoNames files US military codes (09039 APO AE) at overseas bases
+        (49.4333, 7.6),  # Kaiserslautern (09012 APO AE)
+    ],
+)
+def test_reverse_does_not_label_europe_with_a_us_military_code(gazetteer: Engine, lat: float, lon: float) -> None:
+    with gazetteer.connect() as conn:
+        origin = reverse(conn, lat, lon)
+    assert origin.country == "DE" and "APO" not in origin.label, origin
+
+
+def test_reverse_at_sea_is_labelled_with_the_coordinates(gazetteer: Engine) -> None:
+    # Mid-Atlantic: the nearest postcode is thousands of km away and says nothing about where this is.
+    with gazetteer.connect() as conn:
+        origin = reverse(conn, 0.0, -30.0)
+    assert (origin.label, origin.country) == ("0.00000, -30.00000", None), origin
+    with gazetteer.connect() as conn:
+        assert reverse(conn, 43.70, 7.60).country == "FR"  # 10 km off Menton: still labelled by its postcode
 
 
 def test_reverse_without_a_gazetteer_labels_the_coordinates(scratch_db: ScratchDatabase) -> None:

@@ -110,7 +110,10 @@ class FakeGeocoder:
                 reply = fake.replies[min(len(fake.requests), len(fake.replies)) - 1]
                 if reply.delay:
                     time.sleep(reply.delay)
-                payload = json.dumps(reply.body if reply.status == 200 else {"error": "boom"}).encode()
+                if isinstance(reply.body, bytes):  # not JSON at all (a proxy's HTML page, a truncated body)
+                    payload = reply.body
+                else:
+                    payload = json.dumps(reply.body if reply.status == 200 else {"error": "boom"}).encode()
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
@@ -245,6 +248,30 @@ def test_a_timeout_passes_to_the_next_provider(engine: Engine, fakes: Callable[.
     assert time.monotonic() - started < 1.5
     with engine.connect() as conn:  # the failure was not cached, the answer was
         assert conn.execute(text("SELECT array_agg(provider) FROM geocode_cache")).scalar() == ["photon"]
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"<html>502 Bad Gateway</html>",  # not JSON
+        {"type": "FeatureCollection"},  # JSON, not the provider's shape
+        [{"lat": "abc", "lon": "1"}],
+        [{"place_id": 1}],
+        "maintenance",
+    ],
+)
+def test_garbage_passes_to_the_next_provider(engine: Engine, fakes: Callable[..., FakeGeocoder], garbage: Any) -> None:
+    # Well-formed JSON of the wrong shape used to escape as KeyError/TypeError/ValueError: a 500, no failover.
+    broken = fakes(Reply(garbage))
+    photon = fakes(Reply(PHOTON))
+    for first in (NominatimProvider(options(broken)), PeliasProvider(options(broken))):
+        chain = Chain([first, PhotonProvider(options(photon))])
+        origin = ask(engine, chain, "Berlin")
+        assert origin.geocoder == "photon" and origin.label.startswith("Berlin"), origin
+        assert first.breaker.state == "closed"  # one failure of three
+        with engine.connect() as conn:  # nothing cached for the broken provider
+            providers = conn.execute(text("SELECT array_agg(provider) FROM geocode_cache")).scalar()
+        assert providers == ["photon"]
 
 
 def test_all_providers_down_is_a_503(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
