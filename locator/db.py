@@ -446,7 +446,11 @@ def init_schema(engine: Engine) -> list[str]:
             for version, name, sql in migrations():
                 if version in done:
                     continue
-                conn.exec_driver_sql(sql)
+                # Through psycopg without parameters: a migration's text is SQL as psql would run it, `%` included
+                # (a LIKE pattern), not a template with placeholders.
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                raw.execute(sql)
                 conn.execute(
                     text("INSERT INTO schema_migrations (version, name) VALUES (:v, :n)"), {"v": version, "n": name}
                 )
