@@ -394,12 +394,15 @@ def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> boo
     return window is not None and window.start + timedelta(days=1) <= at and until <= window.end
 
 
+# The origin's label as both statements name it (`_exact_knn` reads it from whichever ran).
+_LABEL_COLUMNS = "lb.postcode AS origin_postcode, lb.place_name AS origin_place, lb.country AS origin_country"
+
+
 def with_places(candidates_sql: str, label_origin: bool = False, columns: str = _PLACE_COLUMNS) -> str:
     """The candidates, the top :limit of them within :radius_m by ellipsoidal distance with their places'
     rows, and what the candidate set reached: one statement, so one snapshot and one round trip. With
     `label_origin`, also the postcode nearest the origin (a coordinate query's label), in the same trip."""
     label_cte = f",\n     label AS ({NEAREST_POSTCODE_SQL})" if label_origin else ""
-    label_columns = "lb.postcode AS origin_postcode, lb.place_name AS origin_place, lb.country AS origin_country,"
     # The chosen places' columns come from the join that checks they exist: one primary-key lookup per
     # candidate, not a second one per chosen place (~20 of the busy statement's ~118 buffers at 1M places).
     # PostgreSQL evaluates the hours and version subqueries after the LIMIT, for the chosen places only; the
@@ -414,7 +417,7 @@ WITH candidates AS MATERIALIZED ({candidates_sql}),
         ORDER BY c.distance_m, c.id COLLATE "C"  -- ties in the order Python gives a cached answer
         LIMIT :limit),
      reached AS (SELECT count(*) AS fetched, max(sphere_m) AS sphere_m FROM candidates){label_cte}
-SELECT r.fetched, r.sphere_m AS reach, {label_columns if label_origin else ""} ch.*
+SELECT r.fetched, r.sphere_m AS reach, {_LABEL_COLUMNS + "," if label_origin else ""} ch.*
   FROM reached AS r{chr(10) + "  LEFT JOIN label AS lb ON true" if label_origin else ""}
   LEFT JOIN chosen AS ch ON true
  ORDER BY ch.distance_m, ch.id COLLATE "C"
@@ -429,7 +432,7 @@ def with_label(candidates_sql: str, label_origin: bool = False) -> str:
     if not label_origin:
         return candidates_sql
     return f"""
-SELECT c.*, lb.postcode AS origin_postcode, lb.place_name AS origin_place, lb.country AS origin_country
+SELECT c.*, {_LABEL_COLUMNS}
   FROM (SELECT) AS one
   LEFT JOIN ({NEAREST_POSTCODE_SQL}) AS lb ON true
   LEFT JOIN ({candidates_sql}) AS c ON true
