@@ -195,28 +195,45 @@ def ingest_support(path: Annotated[Path, typer.Argument(help="support channels C
 
 
 @app.command("refresh")
-def refresh() -> None:
-    """Recompute the materialised open intervals for the current window."""
+def refresh(
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="recompute every place's intervals (after an upgrade of the hours engine or the holiday "
+            "calendars), not only the days the window gained",
+        ),
+    ] = False,
+) -> None:
+    """Move the materialised open intervals to the current window (what the API's timer does daily)."""
     from psycopg.errors import LockNotAvailable
     from sqlalchemy.exc import OperationalError
 
     from locator.geocoders.cache import purge_expired
-    from locator.open_intervals import drop_expired_partitions, ensure_partitions, window_days, window_for
+    from locator.open_intervals import advance, drop_expired_partitions, ensure_partitions, window_days, window_for
     from locator.open_intervals import refresh as refresh_intervals
 
     try:
-        with _engine().begin() as conn:
-            rows = refresh_intervals(conn)
+        if full:
+            with _engine().begin() as conn:
+                rows: int | None = refresh_intervals(conn)
+        else:
+            rows = advance(_engine())
     except OperationalError as exc:
         if not isinstance(exc.orig, LockNotAvailable):
             raise
         fail("a publish or an exception change has held the places for over a minute (a refresh waits for them to "
-             "commit): nothing changed, run it again when the publish has finished")  # fmt: skip
+             "commit): the window was not moved, searches read it as before; run it again when the publish has "
+             "finished")  # fmt: skip
+    if rows is None:
+        fail("another refresh is moving the window (the API's timer, or another `locator refresh`): try again when "
+             "it has finished")  # fmt: skip
     with _engine().begin() as conn:  # tomorrow's days ahead, as the API's timer does: publishes find them
         ensure_partitions(conn, window_days(window_for(datetime.now(UTC) + timedelta(days=1))))
     dropped = drop_expired_partitions(_engine())
     purged = purge_expired(_engine())
-    console.print(f"open intervals refreshed: {rows:,} rows ({len(dropped)} past days dropped); "
+    what = "recomputed" if full else "moved to the current window"
+    console.print(f"open intervals {what}: {rows:,} rows written ({len(dropped)} past days dropped); "
                   f"{purged:,} expired geocoder answers purged")  # fmt: skip
 
 

@@ -14,6 +14,9 @@ days there; a refresh still creates any that is missing. Days that left the wind
 CONCURRENTLY and dropped by the same timer.
 
 Places that share hours, timezone, country and region (most of a chain) share one evaluation.
+
+The window moves daily (`advance`, the API's timer and `locator refresh`) by the days it gains, in batches of
+places; a full recomputation (`refresh` without ids, `locator refresh --full`) rewrites every row.
 """
 
 from __future__ import annotations
@@ -266,26 +269,116 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
 
     Runs inside the caller's transaction, so an ingest publishes places and their intervals together. A
     caller refreshing some places holds `hold_places` from before its first change to them.
+
+    Some places are written over the stored window and the current one both: while a daily move (`advance`)
+    is under way the stored window is the old one, which searches still read, and the places it has not
+    reached yet need no second visit. Their spells are cut where the stored window starts, so a search (which
+    reads instants from a day after it) cannot tell them from a full refresh's. Without a stored window, all
+    places are refreshed: there is no window to share yet.
     """
     unbounded(conn)
-    window = window_for(now or datetime.now(UTC))
+    current = window_for(now or datetime.now(UTC))
     stored = current_window(conn)
-    if location_ids is not None and stored is not None and stored != window:
-        # The window moved since the last full refresh: a partial refresh would mix two windows.
-        location_ids = None
-    if location_ids is None:
+    if location_ids is None or stored is None:
         # Alone: no publish or exception is between its changes and its commit (see MATERIALISE_LOCK).
         _lock(conn, "pg_advisory_xact_lock", FULL_REFRESH_WAIT)
-    ensure_partitions(conn, window_days(window))
-    if location_ids is None:
+        ensure_partitions(conn, window_days(current))
         conn.execute(text("DELETE FROM open_intervals"))
         hours_rows = conn.execute(text(_HOURS_SQL + HOURS_ORDER))
-    else:
-        conn.execute(text("DELETE FROM open_intervals WHERE location_id = ANY(:ids)"), {"ids": list(location_ids)})
-        hours_rows = conn.execute(
-            text(_HOURS_SQL + " WHERE l.id = ANY(:ids)" + HOURS_ORDER), {"ids": list(location_ids)}
-        )
-    special = special_hours_by_location(conn, location_ids, window.start)
+        written = _write_spells(conn, hours_rows, special_hours_by_location(conn, None, current.start), current)
+        _store_window(conn, current)
+        conn.execute(text("ANALYZE open_intervals"))  # every row is new: keep the planner's estimates true
+        return written
+    span = Window(min(stored.start, current.start), max(stored.end, current.end))
+    ensure_partitions(conn, window_days(span))
+    ids = list(location_ids)
+    conn.execute(text("DELETE FROM open_intervals WHERE location_id = ANY(:ids)"), {"ids": ids})
+    hours_rows = conn.execute(text(_HOURS_SQL + " WHERE l.id = ANY(:ids)" + HOURS_ORDER), {"ids": ids})
+    return _write_spells(conn, hours_rows, special_hours_by_location(conn, ids, span.start), span)
+
+
+# Places per transaction of a daily move: a publish or an exception change waits for one batch at most.
+MOVE_BATCH = 20_000
+REFRESH_LOCK = 7_214_002  # pg_try_advisory_lock key: one window mover at a time across API workers and the CLI
+
+
+def advance(engine: Engine, now: datetime | None = None, batch: int = MOVE_BATCH) -> int | None:
+    """Move the window forward to `now`'s (the daily move), writing only what the days it gains change;
+    returns the rows written, or None when another process is refreshing.
+
+    The spells that reached the old window's end (clipped there, or ending on it) are rewritten whole and
+    every spell reaching past it is added; the days left behind are the timer's to drop
+    (`drop_expired_partitions`). Spells that began before the new window's start keep their true start,
+    which no search inside the window can tell from a clipped one. The places go in batches, a transaction
+    each holding MATERIALISE_LOCK alone, and the window row moves in the last: until then searches read the
+    old window, whose days every place still has, and a change to a place writes both windows (`refresh`).
+    At a million places this writes about a ninth of a full refresh's rows, and nothing waits for it longer
+    than a batch. A full refresh (one transaction) when there is no stored window, the stored one does not
+    overlap the new one, or the clock went back; nothing when the window is current.
+    """
+    window = window_for(now or datetime.now(UTC))
+    with engine.connect() as conn:
+        # A session lock, as the move spans transactions; it goes with the session, even on a crash.
+        locked = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": REFRESH_LOCK}).scalar_one()
+        conn.commit()
+        if not locked:
+            return None
+        try:
+            written = _advance(conn, window, now, batch)
+        except BaseException:
+            conn.invalidate()  # closes the session, and so releases the lock, whatever state it is in
+            raise
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": REFRESH_LOCK})
+        conn.commit()
+        return written
+
+
+def _advance(conn: Connection, window: Window, now: datetime | None, batch: int) -> int:
+    with conn.begin():
+        stored = current_window(conn)
+    if stored == window:
+        return 0
+    if stored is None or not stored.start <= window.start < stored.end <= window.end:
+        with conn.begin():
+            return refresh(conn, now=now)
+    written, after = 0, ""
+    while True:
+        with conn.begin():
+            unbounded(conn)
+            _lock(conn, "pg_advisory_xact_lock", FULL_REFRESH_WAIT)
+            ids = list(
+                conn.execute(
+                    text("SELECT id FROM locations WHERE id > :after ORDER BY id LIMIT :n"),
+                    {"after": after, "n": batch},
+                ).scalars()
+            )
+            if not ids:
+                _store_window(conn, window)
+                for day in utc_days(stored.end, window.end):  # the other days' statistics still hold
+                    conn.exec_driver_sql(f"ANALYZE {partition_name(day)}")
+                return written
+            ensure_partitions(conn, window_days(window))
+            conn.execute(
+                text(
+                    "DELETE FROM open_intervals"
+                    " WHERE location_id = ANY(:ids) AND day >= :first AND upper(during) >= :old_end"
+                ),
+                {"ids": ids, "first": window.start.date(), "old_end": stored.end},
+            )
+            hours_rows = conn.execute(text(_HOURS_SQL + " WHERE l.id = ANY(:ids)" + HOURS_ORDER), {"ids": ids})
+            special = special_hours_by_location(conn, ids, window.start)
+            written += _write_spells(conn, hours_rows, special, window, reaching=stored.end)
+            after = ids[-1]
+
+
+def _write_spells(
+    conn: Connection,
+    hours_rows: Iterable[Any],
+    special: dict[tuple[str, str], list[SpecialHours]],
+    window: Window,
+    reaching: datetime | None = None,
+) -> int:
+    """COPY the open spells of `hours_rows` over `window` (those ending at or after `reaching`, if given)."""
     # One row per open spell and UTC day it touches: GiST keys stay short ranges, so "open at t" prunes the
     # index (a multirange per place would index as its bounding range, the whole window, and prune nothing),
     # and the index leads with the day (see migration 0005). The spells of each distinct (hours, timezone,
@@ -304,17 +397,20 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
             found = [
                 (day.isoformat(), f"[{i.start.isoformat()},{i.end.isoformat()})")
                 for i in schedule.intervals(window.start, window.end)
-                if i.state == "open"
+                if i.state == "open" and (reaching is None or i.end >= reaching)
                 for day in utc_days(i.start, i.end)
             ]
             spans_cache[key] = found
         return found
 
-    written = copy_rows(
+    return copy_rows(
         conn,
         "COPY open_intervals (location_id, service, day, during, geog, version) FROM STDIN",
         ((row.id, row.service, day, during, row.geog, row.version) for row in hours_rows for day, during in spans(row)),
     )
+
+
+def _store_window(conn: Connection, window: Window) -> None:
     conn.execute(
         text(
             """
@@ -326,34 +422,19 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         ),
         {"start": window.start, "end": window.end},
     )
-    if location_ids is None:
-        conn.execute(text("ANALYZE open_intervals"))  # every row is new: keep the planner's estimates true
-    return written
-
-
-REFRESH_LOCK = 7_214_002  # pg_try_advisory_xact_lock key: one refresher at a time across API workers
 
 
 def refresh_if_stale(engine: Engine, now: datetime | None = None) -> bool:
     """Move the window when the day has changed, then look after the day partitions; True when this call
-    refreshed.
+    moved it.
 
-    API workers call this on a timer: the first to take the lock refreshes, the others see a fresh window.
-    Answers never depend on it (instants outside the window are evaluated directly); only speed does.
+    API workers call this on a timer: the first to take the lock moves the window, the others see a fresh
+    window or a move under way. Answers never depend on it (instants outside the window are evaluated
+    directly); only speed does.
     """
     moment = now or datetime.now(UTC)
-    refreshed = _refresh_if_stale(engine, moment)
+    with engine.connect() as conn:
+        stale = current_window(conn) != window_for(moment)
+    moved = bool(stale and advance(engine, moment) is not None)
     maintain_partitions(engine, moment)
-    return refreshed
-
-
-def _refresh_if_stale(engine: Engine, moment: datetime) -> bool:
-    with engine.begin() as conn:
-        if current_window(conn) == window_for(moment):
-            return False
-        if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK}).scalar_one():
-            return False
-        if current_window(conn) == window_for(moment):
-            return False
-        refresh(conn, now=moment)
-        return True
+    return moved

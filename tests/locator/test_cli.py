@@ -79,7 +79,10 @@ def test_refresh_materialises_the_window_and_makes_tomorrow_ahead(scratch_db: Sc
     assert locator("ingest", "locations", str(DEMO_CSV), "--source", "demo", url=scratch_db.url).returncode == 0
     result = locator("refresh", url=scratch_db.url)
     assert result.returncode == 0, result.stderr
-    assert "open intervals refreshed" in result.stdout
+    assert "moved to the current window: 0 rows written" in result.stdout  # the ingest materialised it
+    result = locator("refresh", "--full", url=scratch_db.url)
+    assert result.returncode == 0, result.stderr
+    assert "open intervals recomputed" in result.stdout and " 0 rows" not in result.stdout
     now = datetime.now(UTC)
     days = set(window_days(window_for(now))) | set(window_days(window_for(now + timedelta(days=1))))
     assert partitions(scratch_db) == sorted(partition_name(day) for day in days)
@@ -187,9 +190,9 @@ def test_refresh_says_so_when_a_publish_holds_the_places(
     try:
         with scratch_db.engine.begin() as publishing:
             open_intervals.hold_places(publishing, "1s")
-            result = CliRunner().invoke(app, ["refresh"])
+            result = CliRunner().invoke(app, ["refresh", "--full"])
     finally:
         get_engine.cache_clear()
         get_settings.cache_clear()
     assert result.exit_code == 1
-    assert "nothing changed" in result.output and "Traceback" not in result.output
+    assert "the window was not moved" in result.output and "Traceback" not in result.output

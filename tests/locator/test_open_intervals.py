@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -265,3 +265,169 @@ def test_an_exception_removed_while_a_publish_rewrites_the_place_is_gone_from_it
             {"day": tomorrow},
         ).scalar_one()  # fmt: skip
     assert rows > 0  # open again tomorrow
+
+
+# Hours that make a daily move hard: spells across local and UTC midnight, round the clock (clipped at both
+# ends of the window), DST changes inside the window (Paris 29 March, Auckland 5 April 2026), sun events,
+# holidays, a repair desk past midnight, a spell ending on the old window's end itself (Reykjavik is on UTC),
+# and exceptions across that end.
+_MOVING = """id,name,kind,country,region,lat,lon,timezone,opening_hours,hours:repair,services
+m-allday,Round the clock,store,FR,,48.85,2.35,Europe/Paris,24/7,,sales
+m-night,Night owl,store,NZ,,-36.85,174.76,Pacific/Auckland,Mo-Su 22:00-02:00,,sales
+m-weekend,Weekend nights,store,US,CA,34.05,-118.24,America/Los_Angeles,Fr-Sa 20:00-04:00; Su 10:00-16:00,,sales
+m-kolkata,Kolkata,store,IN,,22.57,88.36,Asia/Kolkata,Mo-Fr 09:30-18:00; PH off,,sales
+m-sun,Sun,store,NO,,59.91,10.75,Europe/Oslo,sunrise-sunset,,sales
+m-early,Early,service_centre,FR,FR-57,49.12,6.18,Europe/Paris,Mo-Sa 01:00-04:00; PH off,Tu-Sa 23:00-01:00,sales;repair
+m-day,Whole days,store,US,NY,40.71,-74.0,America/New_York,Mo-Su 00:00-24:00,,sales
+m-shop,Shop,store,DE,DE-BY,48.14,11.58,Europe/Berlin,Mo-Sa 10:00-20:00; PH off,Mo-Fr 14:00-18:00,sales;repair
+m-utc,Evenings,store,IS,,64.15,-21.94,Atlantic/Reykjavik,Mo-Su 18:00-24:00,,sales
+"""
+
+
+def _materialised(db: ScratchDatabase, window: open_intervals.Window) -> set[tuple[object, ...]]:
+    """The interval rows a search inside `window` can read, spells cut to it (a row kept by a daily move
+    starts at its spell's true start, a full refresh's at the window's)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT location_id, service, day, greatest(lower(during), :start) AS start, upper(during) AS stop,"
+                "       version"
+                "  FROM open_intervals WHERE day >= :first"
+            ),
+            {"start": window.start, "first": window.start.date()},
+        ).all()
+    return {tuple(row) for row in rows}
+
+
+@pytest.mark.parametrize(("days", "batch"), [(1, 3), (3, open_intervals.MOVE_BATCH)])
+def test_a_daily_move_writes_what_a_full_refresh_would(
+    scratch_db: ScratchDatabase, tmp_path: Path, days: int, batch: int
+) -> None:
+    feed = tmp_path / "moving.csv"
+    feed.write_text(_MOVING, encoding="utf-8")
+    assert not ingest_file(scratch_db.engine, feed, source="moving").rejected
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    before = datetime(2026, 3, 24, 21, 30, tzinfo=UTC)  # the window: 23 March - 1 April
+    old_end = window_for(before).end
+    # A closure across the old window's end, holiday hours on a day the move gains, one for the repair desk.
+    special_hours.add(scratch_db.engine, "m-shop", date(2026, 3, 31), date(2026, 4, 2), hours="off")
+    special_hours.add(scratch_db.engine, "m-night", date(2026, 4, 1), date(2026, 4, 1), hours="12:00-23:30")
+    special_hours.add(scratch_db.engine, "m-early", date(2026, 4, 1), date(2026, 4, 1), hours="off", service="repair")
+    after = before + timedelta(days=days)
+    window = window_for(after)
+
+    with scratch_db.engine.begin() as conn:
+        open_intervals.refresh(conn, now=before)
+    written = open_intervals.advance(scratch_db.engine, now=after, batch=batch)
+    with scratch_db.engine.connect() as conn:
+        assert open_intervals.current_window(conn) == window
+    moved = _materialised(scratch_db, window)
+    with scratch_db.engine.begin() as conn:
+        full = open_intervals.refresh(conn, now=after)
+    recomputed = _materialised(scratch_db, window)
+
+    assert moved == recomputed
+    assert {row[0] for row in recomputed} >= {"m-allday", "m-night", "m-weekend", "m-sun", "m-early", "m-shop", "m-utc"}
+    assert any(row[4] > old_end for row in moved)  # the move did write the gained days
+    assert written is not None and 0 < written < full  # and wrote only what they changed
+
+
+def test_a_daily_move_is_a_full_refresh_when_the_window_does_not_overlap(scratch_db: ScratchDatabase) -> None:
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    now = datetime.now(UTC)
+
+    def count() -> int:
+        with scratch_db.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM open_intervals")).scalar_one())
+
+    def stored() -> open_intervals.Window | None:
+        with scratch_db.engine.connect() as conn:
+            return open_intervals.current_window(conn)
+
+    assert open_intervals.advance(scratch_db.engine, now=now) == 0  # current: nothing to do
+    later = now + timedelta(days=open_intervals.WINDOW_DAYS_AHEAD + 2)
+    assert open_intervals.advance(scratch_db.engine, now=later) == count() > 0  # all rewritten, none left over
+    assert stored() == window_for(later)
+    assert open_intervals.advance(scratch_db.engine, now=now) == count()  # the clock went back: recomputed
+    assert stored() == window_for(now)
+
+
+def test_one_window_mover_at_a_time(scratch_db: ScratchDatabase) -> None:
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    later = datetime.now(UTC) + timedelta(days=1)
+    with scratch_db.engine.connect() as other:
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": open_intervals.REFRESH_LOCK})
+        assert open_intervals.advance(scratch_db.engine, now=later) is None
+        assert not refresh_if_stale(scratch_db.engine, later)
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": open_intervals.REFRESH_LOCK})
+    assert refresh_if_stale(scratch_db.engine, later)
+
+
+def test_a_daily_move_that_fails_half_way_leaves_the_old_window_whole(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches before the failure committed their rows for the days the move gains, but the window did not
+    move: searches read the old one, whose rows are all there; the next move starts again and finishes."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    now = datetime.now(UTC)
+    old = window_for(now)
+    before = _materialised(scratch_db, old)
+    calls = 0
+    original = open_intervals._write_spells
+
+    def failing(*args: Any, **kwargs: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("connection lost")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(open_intervals, "_write_spells", failing)
+    later = now + timedelta(days=1)
+    with pytest.raises(RuntimeError):
+        open_intervals.advance(scratch_db.engine, now=later, batch=4)
+    with scratch_db.engine.connect() as conn:
+        assert open_intervals.current_window(conn) == old
+    half_moved = _materialised(scratch_db, old)
+    for row in before:  # every spell a search of the old window reads is there, whole or extended
+        assert any(other[:4] == row[:4] and other[4] >= row[4] and other[5] == row[5] for other in half_moved), row
+    monkeypatch.undo()
+    assert open_intervals.advance(scratch_db.engine, now=later)  # the lock went with the failed session
+    assert _duplicates(scratch_db) == []
+    moved = _materialised(scratch_db, window_for(later))
+    with scratch_db.engine.begin() as conn:
+        open_intervals.refresh(conn, now=later)
+    assert moved == _materialised(scratch_db, window_for(later))
+
+
+def test_exceptions_added_between_the_batches_of_a_daily_move(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to a place the move has passed and one to a place it has not reached, made while it runs
+    (between its transactions): both end up in the new window, as a full refresh would have them."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    now = datetime.now(UTC)
+    with scratch_db.engine.begin() as conn:
+        open_intervals.refresh(conn, now=now - timedelta(days=1))  # the day before's window
+    with scratch_db.engine.connect() as conn:
+        ids = sorted(conn.execute(text("SELECT id FROM locations")).scalars())
+    gained = (window_for(now).end - timedelta(days=1)).date()
+    original, batches = open_intervals._lock, 0
+
+    def lock(conn: Any, function: str, wait: str) -> None:
+        nonlocal batches
+        if function == "pg_advisory_xact_lock":  # a batch of the move (an exception holds the lock shared)
+            batches += 1
+            if batches == 3:
+                for place in (ids[0], ids[-1]):
+                    special_hours.add(scratch_db.engine, place, gained - timedelta(days=1), gained, hours="10:00-12:00")
+        original(conn, function, wait)
+
+    monkeypatch.setattr(open_intervals, "_lock", lock)
+    assert open_intervals.advance(scratch_db.engine, now=now, batch=4)
+    monkeypatch.undo()
+    assert batches > 3 and _duplicates(scratch_db) == []
+    moved = _materialised(scratch_db, window_for(now))
+    with scratch_db.engine.begin() as conn:
+        open_intervals.refresh(conn, now=now)
+    assert moved == _materialised(scratch_db, window_for(now))
