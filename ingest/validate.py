@@ -7,20 +7,18 @@ spelled another way, an inferred timezone) are kept as warnings, apart from reje
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import json
 import logging
 import math
 import re
-import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.addresses import address_query
+from locator.countries import is_country, tz_table
 from locator.hours import HoursError, HoursSyntaxError, Schedule, sun_coordinates
 from locator.places import PlaceFields
 
@@ -126,24 +124,11 @@ _TERRITORY_OF = {
 
 
 def _zone_tables() -> Iterator[str]:
-    """The text of the tz database's zone1970.tab and zone.tab: the `tzdata` package's when installed (the one
-    `zoneinfo` then reads too), else the system's (/usr/share/zoneinfo, or wherever zoneinfo.TZPATH says)."""
-    found = False
-    for name in ("zone1970.tab", "zone.tab"):
-        try:
-            yield importlib.resources.files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
-            found = True
-            continue
-        except (ModuleNotFoundError, OSError):
-            pass
-        for directory in zoneinfo.TZPATH:
-            path = Path(directory) / name
-            if path.is_file():
-                yield path.read_text(encoding="utf-8")
-                found = True
-                break
-    if not found:
+    """The text of the tz database's zone1970.tab and zone.tab (see `locator.countries.tz_table`)."""
+    tables = [table for table in map(tz_table, ("zone1970.tab", "zone.tab")) if table is not None]
+    if not tables:
         log.warning("no zone1970.tab/zone.tab found: coordinates are not checked against the stated country")
+    yield from tables
 
 
 @lru_cache(maxsize=1)
@@ -249,6 +234,8 @@ class RowValidator:
         country = (self._text(record, "country") or "").upper()
         if not re.fullmatch(r"[A-Z]{2}", country):
             reject("country", record.get("country"), "country must be an ISO 3166-1 alpha-2 code such as FR")
+        elif not is_country(country):
+            reject("country", record.get("country"), "not an assigned ISO 3166-1 alpha-2 code (GB, not UK)")
 
         lat, lon, precision = (
             (None, None, "") if "_geometry_error" in record else self._coordinates(row, record, reject)

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     pg_database: str = "locator"
 
     admin_token: str = ""
+    # The largest feed file the admin API takes (the raw body, or a multipart `file` field): reading stops as
+    # soon as an upload goes past it, and a 413 names it.
+    admin_upload_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     geocoders: str = "gazetteer"
     nominatim_url: str = ""
     user_agent: str = "store-locator/0.1 (self-hosted)"

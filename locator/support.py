@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, text
 
+from locator.countries import is_country
 from locator.db import unbounded
 from locator.errors import InvalidParameter
 from locator.hours import HoursError, HoursSyntaxError, Schedule
@@ -91,8 +92,10 @@ def _channel(
         return value
 
     country = need("country").upper()
-    if country != "*" and not (len(country) == 2 and country.isalpha()):
-        raise SupportFileError(f"{name}, line {line}, column country: {country!r} is not alpha-2 or '*'")
+    if country != "*" and not is_country(country):
+        raise SupportFileError(
+            f"{name}, line {line}, column country: {country!r} is not an ISO 3166-1 alpha-2 country code or '*'"
+        )
     channel = need("channel").lower()
     if channel not in CHANNELS:
         raise SupportFileError(f"{name}, line {line}, column channel: {channel!r} is not one of {', '.join(CHANNELS)}")
@@ -159,10 +162,10 @@ def load_channels(engine: Engine, path: Path, on_warning: Callable[[str], None] 
 
 
 def contacts(engine: Engine, country: str, at: datetime | None = None, product: str | None = None) -> dict[str, Any]:
-    if not (len(country) == 2 and country.isalpha()):
-        raise InvalidParameter("country", "must be an ISO 3166-1 alpha-2 code such as FR")
-    check_instant(at)
     country = country.upper()
+    if not is_country(country):
+        raise InvalidParameter("country", f"{country[:8]!r} is not an ISO 3166-1 alpha-2 country code such as FR")
+    check_instant(at)
     moment = at or datetime.now(UTC)
     with engine.connect() as conn:
         rows = conn.execute(

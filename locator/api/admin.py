@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
+import codecs
 import hmac
 import tempfile
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import date
 from pathlib import Path, PureWindowsPath
-from typing import Annotated, Any, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, Security
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
-from locator.api.errors import PROBLEM
+from locator.api.errors import PROBLEM, ContentTooLarge
 from locator.settings import Settings
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 # A body without a file name is saved under this one, without a suffix: with format auto the readers then tell
 # the format from the content (a suffix would decide it: `.csv` made every GeoJSON body a broken CSV).
 BODY_NAME = "request-body"
+# A multipart body holds boundaries and part headers besides the file (and perhaps a browser form's small
+# fields): this much more than the file's limit is read of it before it is refused.
+MULTIPART_ALLOWANCE = 64 * 1024
 
 
-# No I/O: async, so FastAPI runs it on the event loop, not with a hop to the thread pool.
-async def require_admin(
-    settings: Annotated[Settings, Depends(deps.settings)],
-    authorization: Annotated[str | None, Header()] = None,
-) -> None:
+def check_admin(settings: Settings, authorization: str | None) -> None:
     if not settings.admin_token:
         raise HTTPException(403, "admin endpoints are disabled: LOCATOR_ADMIN_TOKEN is not set")
     scheme, _, token = (authorization or "").partition(" ")
@@ -42,7 +47,26 @@ async def require_admin(
                             headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 
 
-Admin = Annotated[None, Depends(require_admin)]
+class AdminRoute(APIRoute):
+    """A route that checks the token before anything else of the request is looked at.
+
+    As a dependency the check ran too late: FastAPI reads and parses a JSON body before it solves a route's
+    dependencies, so an anonymous caller's malformed body was answered 422 with the schema's field names, and
+    whatever body it announced was read first. Every route of this router is guarded by construction."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            check_admin(await deps.settings(request), request.headers.get("authorization"))
+            return await handler(request)
+
+        return guarded
+
+
+# Documents the scheme in the OpenAPI schema (the /docs page's Authorize button); the check is AdminRoute's.
+_bearer = HTTPBearer(auto_error=False, description="LOCATOR_ADMIN_TOKEN")
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=AdminRoute, dependencies=[Security(_bearer)])
 
 
 def _safe_name(name: str | None) -> str | None:
@@ -60,42 +84,148 @@ def _safe_name(name: str | None) -> str | None:
     return base
 
 
-async def _upload_to_file(request: Request, directory: Path) -> tuple[Path, str | None]:
-    """The feed from a multipart upload (field `file`) or the raw request body, streamed to disk."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise HTTPException(422, "the multipart body needs a 'file' field")
+async def _body(request: Request, cap: int, limit: int, what: str) -> AsyncIterator[bytes]:
+    """The request body as it arrives; ContentTooLarge (naming `limit`) as soon as more than `cap` bytes came,
+    or were announced, without reading the rest."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise ContentTooLarge(what, limit)
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise ContentTooLarge(what, limit)
+        yield chunk
+
+
+def _decode(value: bytes, charset: str) -> str:
+    try:
+        return value.decode(charset)
+    except UnicodeDecodeError:
+        return value.decode("latin-1")  # as Starlette's form parser did: a name is shown, never refused
+
+
+class _FileField:
+    """Writes a multipart body's `file` field to disk as the body arrives, refusing it past `limit` bytes.
+
+    Starlette's form parser spooled the whole body before the route saw any of it: the size check came after
+    an upload of any size had been read in full. Other fields are parsed past, not kept."""
+
+    def __init__(self, directory: Path, limit: int, charset: str) -> None:
+        self.directory, self.limit, self.charset = directory, limit, charset
+        self.name: str | None = None  # the client's file name, NULs removed
+        self.path: Path | None = None  # set once the field has ended
+        self._target = directory / BODY_NAME  # where the field is being written
+        self._out: IO[bytes] | None = None
+        self._size = 0
+        self._header = bytearray()
+        self._value = bytearray()
+        self._disposition = b""
+
+    def callbacks(self) -> MultipartCallbacks:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": lambda data, start, end: self._header.extend(data[start:end]),
+            "on_header_value": lambda data, start, end: self._value.extend(data[start:end]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+
+    def _part_begin(self) -> None:
+        self._disposition = b""
+
+    def _header_end(self) -> None:
+        if self._header.lower() == b"content-disposition":
+            self._disposition = bytes(self._value)
+        self._header.clear()
+        self._value.clear()
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        # Without a file name, a `file` part is a form's text field, as Starlette read it too.
+        if options.get(b"name") != b"file" or b"filename" not in options:
+            return
+        if self._out is not None or self.path is not None:
+            raise HTTPException(422, "the multipart body has more than one 'file' field")
+        filename = _decode(options[b"filename"], self.charset)
         # PostgreSQL text holds no NUL: one in the name made the audit insert fail, and the run went unrecorded.
-        name = upload.filename.replace("\x00", "") if upload.filename else None
-        target = directory / (_safe_name(name) or BODY_NAME)
-        size = 0
-        with target.open("wb") as out:
-            while chunk := await upload.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise HTTPException(413, f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MiB")
-                out.write(chunk)
-        return target, name
+        self.name = filename.replace("\x00", "") if filename else None
+        self._target = self.directory / (_safe_name(self.name) or BODY_NAME)
+        self._out = self._target.open("wb")
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._out is None:
+            return
+        self._size += end - start
+        if self._size > self.limit:
+            raise ContentTooLarge("the file", self.limit)
+        # Written from the event loop, as the raw body is: a chunk (tens of KiB) goes to the page cache.
+        self._out.write(data[start:end])
+
+    def _part_end(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+            self.path = self._target
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+
+
+def _charset(params: dict[bytes, bytes]) -> str:
+    try:
+        return codecs.lookup(params.get(b"charset", b"utf-8").decode("latin-1")).name
+    except LookupError:
+        return "latin-1"
+
+
+async def _save_multipart(request: Request, directory: Path, limit: int) -> tuple[Path, str | None]:
+    _, params = parse_options_header(request.headers.get("content-type"))
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise HTTPException(400, "Missing boundary in multipart.")  # Starlette's words, as before
+    field = _FileField(directory, limit, _charset(params))
+    parser = MultipartParser(boundary, field.callbacks())
+    try:
+        async for chunk in _body(request, limit + MULTIPART_ALLOWANCE, limit, "the file"):
+            parser.write(chunk)
+        parser.finalize()
+    except FormParserError:
+        raise HTTPException(400, "Invalid multipart data.") from None
+    finally:
+        field.close()
+    if field.path is None:
+        raise HTTPException(422, "the multipart body needs a 'file' field")
+    return field.path, field.name
+
+
+async def _save_body(request: Request, directory: Path, limit: int) -> Path:
     target = directory / BODY_NAME
     size = 0
     with target.open("wb") as out:
-        async for chunk in request.stream():
+        async for chunk in _body(request, limit, limit, "the body"):
             size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                raise HTTPException(413, f"the body is larger than {MAX_UPLOAD_BYTES >> 20} MiB")
             out.write(chunk)
     if size == 0:
         raise HTTPException(422, "the request body is empty: send the feed file")
-    return target, None
+    return target
+
+
+async def _upload_to_file(request: Request, directory: Path, limit: int) -> tuple[Path, str | None]:
+    """The feed from a multipart upload (field `file`) or the raw request body, streamed to disk; never more
+    than `limit` bytes of the file are read."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await _save_multipart(request, directory, limit)
+    return await _save_body(request, directory, limit), None
 
 
 @router.post("/ingest")
 async def ingest(
     request: Request,
-    _: Admin,
+    settings: Annotated[Settings, Depends(deps.settings)],
     engine: Annotated[Engine, Depends(deps.write_engine)],
     source: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")],
     format: Annotated[Literal["auto", "csv", "geojson", "bestbuy"], Query()] = "auto",
@@ -113,7 +243,7 @@ async def ingest(
     client = request.client.host if request.client else "unknown"
     actor = f"api:{x_actor or 'admin'}@{client}"
     with tempfile.TemporaryDirectory(prefix="locator-upload-") as directory:
-        path, name = await _upload_to_file(request, Path(directory))
+        path, name = await _upload_to_file(request, Path(directory), settings.admin_upload_max_bytes)
         report = await run_in_threadpool(
             ingest_file, engine, path, source=source, fmt=format, dry_run=dry_run, partial=partial,
             allow_removals=allow_removals, actor=actor, file_name=name, locate=gazetteer_locator(engine),
@@ -134,7 +264,6 @@ async def ingest(
 
 @router.get("/ingest-runs")
 def ingest_runs(
-    _: Admin,
     engine: Annotated[Engine, Depends(deps.write_engine)],
     source: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -172,9 +301,7 @@ class SpecialHoursIn(BaseModel):
 
 
 @router.get("/locations/{location_id}/special-hours")
-def special_hours_list(
-    _: Admin, engine: Annotated[Engine, Depends(deps.write_engine)], location_id: str
-) -> dict[str, Any]:
+def special_hours_list(engine: Annotated[Engine, Depends(deps.write_engine)], location_id: str) -> dict[str, Any]:
     from locator.special_hours import list_for
 
     return {"special_hours": list_for(engine, location_id)}
@@ -182,7 +309,7 @@ def special_hours_list(
 
 @router.post("/locations/{location_id}/special-hours", status_code=201)
 def special_hours_add(
-    _: Admin, engine: Annotated[Engine, Depends(deps.write_engine)], location_id: str, body: SpecialHoursIn
+    engine: Annotated[Engine, Depends(deps.write_engine)], location_id: str, body: SpecialHoursIn
 ) -> dict[str, Any]:
     """Holiday hours or a closure for some days; overrides the feed's hours on those days."""
     from locator.special_hours import add
@@ -192,7 +319,7 @@ def special_hours_add(
 
 
 @router.delete("/special-hours/{special_id}", status_code=204)
-def special_hours_remove(_: Admin, engine: Annotated[Engine, Depends(deps.write_engine)], special_id: int) -> None:
+def special_hours_remove(engine: Annotated[Engine, Depends(deps.write_engine)], special_id: int) -> None:
     from locator.special_hours import remove
 
     remove(engine, special_id)

@@ -32,6 +32,19 @@ STATUS: dict[type[LocatorError], int] = {
 }
 
 
+class ContentTooLarge(Exception):
+    """An admin upload went past LOCATOR_ADMIN_UPLOAD_MAX_BYTES: refused before the rest of it is read."""
+
+    def __init__(self, what: str, limit_bytes: int) -> None:
+        super().__init__(f"{what} is larger than the limit of {_size(limit_bytes)} (LOCATOR_ADMIN_UPLOAD_MAX_BYTES)")
+        self.limit_bytes = limit_bytes
+
+
+def _size(n: int) -> str:
+    mib = 1 << 20
+    return f"{n // mib} MiB" if n % mib == 0 else f"{n} bytes"
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     headers = {"Retry-After": "5"} if status == 503 else None
     return JSONResponse(
@@ -66,9 +79,17 @@ def install(app: FastAPI) -> None:
         detail, errors = _validation_detail(exc)
         return problem(422, "invalid parameter", detail, errors=errors)
 
+    @app.exception_handler(ContentTooLarge)
+    async def too_large(request: Request, exc: ContentTooLarge) -> JSONResponse:
+        # The client may still be sending: the rest of its body is not read, so the connection is not reused.
+        response = problem(413, "content too large", str(exc), limit_bytes=exc.limit_bytes)
+        response.headers["Connection"] = "close"
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "not found", 405: "method not allowed", 401: "unauthorized", 429: "too many requests"}
+        title = {401: "unauthorized", 403: "forbidden", 404: "not found", 405: "method not allowed",
+                 429: "too many requests"}  # fmt: skip
         response = problem(exc.status_code, title.get(exc.status_code, "error"), str(exc.detail))
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value

@@ -68,19 +68,21 @@ def test_rejected_rows_are_named_and_nothing_is_published(scratch_db: ScratchDat
         row(8, lat=95),
         row(9, country="France"),
         row(10, timezone="Mars/Olympus"),
+        row(11, country="UK"),  # two letters, but the UK is GB: its holidays and checks would be none
     ]
     report = ingest_file(scratch_db.engine, write_csv(tmp_path / "bad.csv", rows), source="vendor")
     assert not report.published and report.exit_code == 1
     rejected = {(r.row, r.column) for r in report.rejected}
     assert rejected == {
         (3, "lat"), (4, "lat"), (5, "name"), (6, "kind"), (7, "opening_hours"), (8, "id"), (9, "lat"),
-        (10, "country"), (11, "timezone"),
+        (10, "country"), (11, "timezone"), (12, "country"),
     }  # fmt: skip
     by_row = {r.row: r for r in report.rejected}
     assert by_row[3].value == "abc" and "number" in by_row[3].reason
     assert "(0, 0)" in by_row[4].reason
     assert "position" in by_row[7].reason
     assert "row 2" in by_row[8].reason
+    assert by_row[12].value == "UK" and "GB, not UK" in by_row[12].reason
     assert count(scratch_db.engine, "vendor") == 0
     as_json = report.as_dict()
     assert set(as_json["rejected"][0]) == {"row", "column", "value", "reason"}

@@ -169,12 +169,12 @@ def test_a_deeply_nested_upload_is_a_broken_file_not_a_500(server: Server) -> No
     assert "nested too deeply" in report["detail"] and report["outcome"] == "failed"
 
 
-def admin_routes(server: Server) -> list[tuple[str, str]]:
+def admin_routes(server: Server, special_id: str = "1") -> list[tuple[str, str]]:
     """(method, path) of every admin route the app serves, from its OpenAPI document, path parameters filled."""
     status, _, spec = call(server, "/openapi.json")
     assert status == 200
     routes = [
-        (method.upper(), path.replace("{location_id}", "is-1").replace("{special_id}", "1"))
+        (method.upper(), path.replace("{location_id}", "is-1").replace("{special_id}", special_id))
         for path, operations in spec["paths"].items()
         if path.startswith("/v1/admin")
         for method in operations
@@ -183,23 +183,137 @@ def admin_routes(server: Server) -> list[tuple[str, str]]:
     return routes
 
 
+# Malformed in every way a route could check: a broken JSON body, bad query parameters and header, a path
+# parameter that is not a number.
+MALFORMED_QUERY = "?source=%00bad&format=nope&dry_run=maybe&limit=abc"
+MALFORMED_HEADERS = {"Content-Type": "application/json", "X-Actor": "a" * 500}
+MALFORMED_BODY = b'{"start": "2030-02-10", "hours": '
+
+
+def announce_body(server: Server, method: str, path: str, headers: dict[str, str], length: int) -> tuple[int, Any]:
+    """A request announcing a body of `length` bytes and sending none: the answer, if one comes before the body
+    (a server waiting for the body makes this time out)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=15)
+    try:
+        connection.putrequest(method, path)
+        for key, value in {**headers, "Content-Length": str(length)}.items():
+            connection.putheader(key, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
 def test_every_admin_route_is_guarded(server: Server, database: ScratchDatabase, tmp_path: Path) -> None:
-    """A route added without the `Admin` dependency would be open to anyone: each one refuses an anonymous
-    call, a token in the query string, another scheme, and everything while the token is unset."""
+    """A route added without the guard would be open to anyone: each one refuses an anonymous call, a token in
+    the query string, another scheme, and everything while the token is unset. The refusal comes before any
+    look at the request: an anonymous malformed JSON body was answered 422 with the schema's field names (FastAPI
+    parses a body before a route's dependencies run), and the body a caller announced was read first."""
     routes = admin_routes(server)
-    for method, path in routes:
+    malformed = admin_routes(server, special_id="not-a-number")
+    for (method, path), (_, bad_path) in zip(routes, malformed, strict=True):
         for query, headers in (("", {}), (f"?token={TOKEN}&access_token={TOKEN}", {}),
                                ("", {"Authorization": f"Basic {TOKEN}"}), ("", {"Authorization": TOKEN})):  # fmt: skip
             status, response_headers, body = call(server, path + query, method=method, headers=headers)
             assert status == 401, (method, path, query, headers, body)
             assert response_headers["content-type"].startswith("application/problem+json")
+            status, _, body = call(server, bad_path + MALFORMED_QUERY, method=method, body=MALFORMED_BODY,
+                                   headers={**MALFORMED_HEADERS, **headers})  # fmt: skip
+            assert status == 401 and "errors" not in body, (method, bad_path, headers, body)
+        status, body = announce_body(server, method, path, MALFORMED_HEADERS, 1 << 30)
+        assert status == 401, (method, path, body)
     running = start_server({"LOCATOR_DATABASE_URL": database.url, "LOCATOR_ADMIN_TOKEN": ""}, tmp_path / "u.log")
     try:
-        for method, path in routes:
+        for (method, path), (_, bad_path) in zip(routes, malformed, strict=True):
             status, _, body = call(running, path, method=method, headers=auth(""))
             assert status == 403 and "LOCATOR_ADMIN_TOKEN" in body["detail"], (method, path, body)
+            status, _, body = call(running, bad_path + MALFORMED_QUERY, method=method, body=MALFORMED_BODY,
+                                   headers={**MALFORMED_HEADERS, **auth("")})  # fmt: skip
+            assert status == 403 and "LOCATOR_ADMIN_TOKEN" in body["detail"], (method, bad_path, body)
     finally:
         stop_server(running)
+
+
+UPLOAD_LIMIT = 64 * 1024
+
+
+def send_unfinished(server: Server, path: str, headers: dict[str, str], data: bytes) -> tuple[int, dict[str, str], Any]:
+    """POST `data` as a chunked body that is never ended: the answer comes only from a server that stopped
+    reading (one that reads on times out)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=15)
+    try:
+        connection.putrequest("POST", path)
+        for key, value in {**headers, "Transfer-Encoding": "chunked"}.items():
+            connection.putheader(key, value)
+        connection.endheaders()
+        for start in range(0, len(data), 16 * 1024):
+            piece = data[start : start + 16 * 1024]
+            connection.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        response = connection.getresponse()
+        return response.status, dict(response.headers), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def multipart_head(name: str, boundary: str = "locatorboundary") -> bytes:
+    return (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
+
+
+def test_an_upload_past_the_limit_is_refused_as_it_arrives(database: ScratchDatabase, tmp_path: Path) -> None:
+    """The limit held only for the raw body: a multipart upload was read whole (spooled by Starlette's form
+    parser) before its size was checked. Now either is refused with a 413 naming the limit as soon as it goes
+    past it (or announces it will), unread beyond; an upload of exactly the limit is taken."""
+    env = {"LOCATOR_DATABASE_URL": database.url, "LOCATOR_ADMIN_TOKEN": TOKEN, "LOCATOR_RATE_LIMIT": "0",
+           "LOCATOR_ADMIN_UPLOAD_MAX_BYTES": str(UPLOAD_LIMIT)}  # fmt: skip
+    running = start_server(env, tmp_path / "limit.log")
+    path = "/v1/admin/ingest?source=api-limit&dry_run=true"
+    raw = {**auth(), "Content-Type": "text/csv"}
+    form = {**auth(), "Content-Type": "multipart/form-data; boundary=locatorboundary"}
+    try:
+        for headers, head in ((raw, b""), (form, multipart_head("big.csv"))):
+            # One byte too many, sent last: an answer proves the server stopped there.
+            status, response_headers, body = send_unfinished(running, path, headers, head + b"x" * (UPLOAD_LIMIT + 1))
+            assert status == 413 and response_headers["content-type"].startswith("application/problem+json"), body
+            assert f"{UPLOAD_LIMIT} bytes" in body["detail"] and "LOCATOR_ADMIN_UPLOAD_MAX_BYTES" in body["detail"]
+            assert body["limit_bytes"] == UPLOAD_LIMIT, body
+            status, body = announce_body(running, "POST", path, headers, 1 << 30)
+            assert status == 413 and body["limit_bytes"] == UPLOAD_LIMIT, body
+        at_limit = FEED.replace("is-", "limit-").encode().ljust(UPLOAD_LIMIT, b"\n")  # blank lines: two places
+        status, _, report = call(running, path, method="POST", body=at_limit, headers=raw)
+        assert status == 200 and report["added"] == 2, report
+        body, headers = multipart("at-limit.csv", at_limit)
+        status, _, report = call(running, path, method="POST", body=body, headers=headers)
+        assert status == 200 and report["added"] == 2, report
+    finally:
+        stop_server(running)
+
+
+def test_multipart_edge_cases_answer_as_before(server: Server) -> None:
+    """The streaming multipart reader keeps the form parser's answers: no `file` field, a text field named
+    `file`, a broken body; and refuses an ambiguous body with two files."""
+    path = "/v1/admin/ingest?source=api-form&dry_run=true"
+    form = {**auth(), "Content-Type": "multipart/form-data; boundary=b"}
+    text_field = b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nid,name\r\n--b--\r\n'
+    other = b'--b\r\nContent-Disposition: form-data; name="feed"; filename="x.csv"\r\n\r\nid\r\n--b--\r\n'
+    for body in (text_field, other):
+        status, _, answer = call(server, path, method="POST", body=body, headers=form)
+        assert status == 422 and "'file' field" in answer["detail"], answer
+    status, _, answer = call(server, path, method="POST", body=b"garbage", headers=form)
+    assert status == 400 and answer["status"] == 400, answer
+    status, _, answer = call(
+        server, path, method="POST", body=b"", headers={**auth(), "Content-Type": "multipart/form-data"}
+    )
+    assert status == 400 and "boundary" in answer["detail"], answer
+    one = multipart_head("a.csv", "b") + FEED.encode() + b"\r\n"
+    two = one + multipart_head("b.csv", "b") + FEED.encode() + b"\r\n--b--\r\n"
+    status, _, answer = call(server, path, method="POST", body=two, headers=form)
+    assert status == 422 and "more than one 'file'" in answer["detail"], answer
 
 
 def test_the_bearer_header_as_clients_send_it(server: Server, database: ScratchDatabase, tmp_path: Path) -> None:

@@ -64,6 +64,19 @@ def test_endpoint(server: Server) -> None:
     assert status == 422 and "country" in body["detail"]
 
 
+def test_an_unknown_country_is_a_422_naming_the_parameter(engine: Engine, server: Server) -> None:
+    """Any two letters passed: `ZZ` answered 200 with the lines serving every country, as if it were one."""
+    for code in ("ZZ", "xx", "UK"):
+        with pytest.raises(InvalidParameter) as caught:
+            contacts(engine, code)
+        assert caught.value.parameter == "country"
+        status, _, body = get(server, f"/v1/support/contacts?country={code}")
+        assert status == 422 and body["parameter"] == "country" and code.upper() in body["detail"], body
+    # A country with no line of its own is still one: the lines serving every country answer.
+    status, _, body = get(server, "/v1/support/contacts?country=DE")
+    assert status == 200 and set(by_id(body)) == {"global-chat-en"}, body
+
+
 def test_bad_support_file_names_the_line(tmp_path: Path) -> None:
     source = (ROOT / "data" / "support.csv").read_text(encoding="utf-8")
     path = tmp_path / "support.csv"
@@ -105,6 +118,16 @@ def test_a_nul_byte_is_rejected_by_line_and_column(tmp_path: Path) -> None:
     path = _support_file(tmp_path, "Chat en ligne", "Chat\x00en ligne")
     with pytest.raises(SupportFileError, match="line 4, column label"):
         read_channels(path)
+
+
+def test_an_unassigned_country_code_names_the_country_column(tmp_path: Path) -> None:
+    # Any two letters were taken: a line for `UK` (the UK is GB) was loaded, and no caller ever saw it.
+    for code in ("ZZ", "XX", "UK"):
+        path = _support_file(tmp_path, "ru-phone,RU,", f"ru-phone,{code},")
+        with pytest.raises(SupportFileError, match=f"line 6, column country: '{code}' is not an ISO 3166-1"):
+            read_channels(path)
+    assert read_channels(_support_file(tmp_path, "ru-phone,RU,", "ru-phone,ru,"))[4].country == "RU"
+    assert read_channels(_support_file(tmp_path, "ru-phone,RU,", "ru-phone,XK,"))[4].country == "XK"  # Kosovo
 
 
 def test_an_unknown_timezone_names_the_timezone_column(tmp_path: Path) -> None:
