@@ -5,7 +5,8 @@ it follows the street in every national order), the locality beside it, a street
 found answers with its place (or the centroid of the places sharing it); a place name found answers with the
 place's centroid. Place names match through the SQL function place_key() (locator/migrations/
 0002_geocoding.sql): case, accents, hyphens and Saint/St do not matter. Ambiguous names go to the `country`
-hint, then to the place with the most postcodes (the size proxy GeoNames gives us).
+hint, then to the place with the most postcodes (the size proxy GeoNames gives us). The country may also be
+written into the query ("F-75008", "75008 Paris, FR", "..., France"); a country named alone is no place.
 
 A match says whether it explained the whole query: "75008" or "80331 München" are complete, "55 rue du
 Faubourg Saint-Honoré, Paris" is not (the street was not found), and a configured address geocoder gets the
@@ -17,9 +18,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
 from locator.geocoders.base import Origin
@@ -50,13 +52,37 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 _CEDEX = re.compile(r"\bCEDEX(?:\s*\d{1,2})?\b", re.I)
 
-# A trailing ", France" names the country rather than a place.
+# A trailing ", France" or ", FR" names the country rather than a place; so does "France" typed alone.
 COUNTRY_NAMES: dict[str, str] = {
     "france": "FR", "deutschland": "DE", "germany": "DE", "allemagne": "DE", "russia": "RU", "russie": "RU",
     "россия": "RU", "российская федерация": "RU", "monaco": "MC", "liechtenstein": "LI", "united kingdom": "GB",
     "uk": "GB", "great britain": "GB", "royaume-uni": "GB", "usa": "US", "united states": "US",
     "united states of america": "US", "états-unis": "US",
 }  # fmt: skip
+COUNTRY_CODES = frozenset(POSTCODE_PATTERNS)
+
+# International mail puts the destination's letters before its postcode: the old European ones ("F-75008",
+# "D-80331", "FL-9490", "RUS-101000") or ISO codes ("FR-75008", "MC-98000").
+POSTAL_PREFIXES: dict[str, str] = {"F": "FR", "D": "DE", "FL": "LI", "RUS": "RU", **{cc: cc for cc in COUNTRY_CODES}}
+_POSTAL_PREFIX = re.compile(r"(?<![\w-])([A-Z]{1,3})-(?=\d)", re.I)
+
+# Paris, Lyon and Marseille are divided into arrondissements, each with its own postcode: the city's département
+# and the number (75008, 69001, 13015; the 16th has 75116 too). Customers write them as ordinals ("Paris 8e",
+# "8ème", "1er", "VIIIe"), GeoNames as districts ("Paris 08").
+ARRONDISSEMENTS: dict[str, tuple[str, int]] = {"paris": ("75", 20), "lyon": ("69", 9), "marseille": ("13", 16)}
+_ROMAN: dict[str, int] = {
+    "I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10, "XI": 11, "XII": 12,
+    "XIII": 13, "XIV": 14, "XV": 15, "XVI": 16, "XVII": 17, "XVIII": 18, "XIX": 19, "XX": 20,
+}  # fmt: skip
+_ORDINAL = r"(?i:er|ème|eme|e|è)"
+_ARRONDISSEMENT = re.compile(
+    rf"(?<!\S)(?P<city>(?i:{'|'.join(ARRONDISSEMENTS)}))\s+"
+    rf"(?:(?P<number>\d{{1,2}}){_ORDINAL}?|(?P<roman>{'|'.join(sorted(_ROMAN, key=len, reverse=True))}){_ORDINAL})"
+    r"(?:\s+(?i:arrondissement|arrt?\.?))?$"
+)
+
+APPROXIMATE = "place centroid (approximate)"
+FUZZY_CANDIDATES = 50
 
 MAX_SUFFIX_TOKENS = 6
 
@@ -115,11 +141,80 @@ def locality_candidates(segments: Sequence[str]) -> list[str]:
 
 def lookup(conn: Connection, q: str, country: str | None) -> Match | None:
     """The gazetteer's best reading of `q` (already validated), or None."""
+    q, country = _postal_prefix(q, country)
     segments = _segments(q)
-    if len(segments) > 1 and segments[-1].casefold() in COUNTRY_NAMES:
-        named = COUNTRY_NAMES[segments.pop().casefold()]
-        country = country or named
-    text_q = ", ".join(segments)
+    alone = _country_named(segments[0]) if len(segments) == 1 else None
+    if alone is not None and country in (None, alone):
+        return _country_alone(conn, segments[0], alone)
+    named = _country_named(segments[-1]) if len(segments) > 1 else None
+    if named is None:
+        return _read(conn, segments, country)
+    match = _read(conn, segments[:-1], country or named)
+    if segments[-1].casefold() in COUNTRY_NAMES or (match is not None and match.origin.precision != APPROXIMATE):
+        return match
+    # A bare code may be something else: DE is also Delaware ("Dover, DE", nowhere in Germany). When the
+    # country it names has nothing better than a guess, the code is read as part of the address, as before.
+    plain = _read(conn, segments, country)
+    if plain is not None and (match is None or plain.origin.precision != APPROXIMATE):
+        return plain
+    return match
+
+
+def _postal_prefix(q: str, country: str | None) -> tuple[str, str | None]:
+    """The query without the country letters written on its postcode ("F-75008"), and the country they name
+    (a hint given wins, like over a trailing ", France")."""
+    for m in reversed(list(_POSTAL_PREFIX.finditer(q))):
+        named = POSTAL_PREFIXES.get(m[1].upper())
+        if named is not None and country in (None, named) and POSTCODE_PATTERNS[named].match(q, m.end()):
+            return q[: m.start()] + q[m.end() :], named
+    return q, country
+
+
+def _country_named(segment: str) -> str | None:
+    """The country a segment names by name or ISO code ("France", "FR"), or None."""
+    if segment.casefold() in COUNTRY_NAMES:
+        return COUNTRY_NAMES[segment.casefold()]
+    return segment.upper() if segment.upper() in COUNTRY_CODES else None
+
+
+def _country_alone(conn: Connection, name: str, country: str) -> Match | None:
+    # A country is no point to measure distances from, and its name is no place elsewhere: "France" was La
+    # France (South Carolina, by trigrams), "Russia" Russia (Ohio). Only a city-state is a place of its own
+    # name (Monaco).
+    found = _place_match(conn, [name], country, None)
+    return Match(found[0], True) if found is not None else None
+
+
+def _read(conn: Connection, segments: list[str], country: str | None) -> Match | None:
+    """The reading of the query's segments once its country is known (or not)."""
+    if not segments or country not in (None, "FR"):
+        return _read_text(conn, ", ".join(segments), country)
+    has_postcode = bool(postcode_tokens(", ".join(segments), country))
+    spelled = _arrondissement(segments[-1], has_postcode)
+    if spelled is None:
+        return _read_text(conn, ", ".join(segments), country)
+    match = _read_text(conn, ", ".join([*segments[:-1], spelled]), "FR")
+    if match is None or has_postcode:
+        return match
+    # Placed at the arrondissement's postcode, but the customer typed none: `source` says so.
+    return Match(replace(match.origin, source="address"), match.complete)
+
+
+def _arrondissement(segment: str, has_postcode: bool) -> str | None:
+    """The segment with the arrondissement it ends with ("Paris 8e") spelled as GeoNames' district ("Paris 08")
+    and, unless the query has a postcode already, preceded by the arrondissement's postcode; None without one."""
+    m = _ARRONDISSEMENT.search(segment)
+    if m is None:
+        return None
+    number = int(m["number"]) if m["number"] else _ROMAN[m["roman"]]
+    district = f"{m['city']} {number:02d}"
+    departement, count = ARRONDISSEMENTS[m["city"].casefold()]
+    if not has_postcode and 1 <= number <= count:
+        district = f"{departement}{number:03d} {district}"
+    return segment[: m.start()] + district
+
+
+def _read_text(conn: Connection, text_q: str, country: str | None) -> Match | None:
     tokens = postcode_tokens(text_q, country)
     for token in tokens:
         match = _postcode_match(conn, text_q, token, country)
@@ -295,24 +390,50 @@ def _place_match(
 
 
 def _fuzzy_place(conn: Connection, name: str, country: str | None) -> Origin | None:
-    # Typos ("Saint-Etiene"): trigram similarity on the place keys, strict enough not to invent a town.
+    # Typos ("Saint-Etiene", "Toulouze", "Grenbole"): a place whose name, or alias ("Nuremburg"), is a few edits
+    # from the query. Trigram similarity (and its index) only finds candidates: it also scores names that
+    # contain the query highly ("La France" for "France", "Toulouzette" for "Toulouze"), and those are other
+    # places, in other countries as often as not. The fewest edits win, then the closest trigrams, then the
+    # larger place.
     ensure_places(conn)
-    row = conn.execute(
+    wanted = str(conn.execute(text("SELECT place_key(:name)"), {"name": name}).scalar_one())
+    budget = typo_budget(wanted)
+    if budget == 0:
+        return None
+    rows = conn.execute(
         text(
             """
-            SELECT g.country, g.place_name, g.admin1, g.admin2, g.lat, g.lon, g.n_postcodes,
-                   similarity(g.place_key, place_key(:name)) AS score
-              FROM gazetteer_places AS g
-             WHERE g.place_key % place_key(:name)
-               AND similarity(g.place_key, place_key(:name)) >= 0.6
-               AND (CAST(:country AS text) IS NULL OR g.country = :country)
-             ORDER BY score DESC, g.n_postcodes DESC
-             LIMIT 1
+            WITH named AS (
+                SELECT g.*, g.place_key AS spelled
+                  FROM gazetteer_places AS g
+                 WHERE g.place_key % :wanted
+                UNION ALL
+                SELECT g.*, place_key(a.alias)
+                  FROM place_aliases AS a
+                  JOIN gazetteer_places AS g ON g.place_key = place_key(a.place_name) AND g.country = a.country
+                 WHERE place_key(a.alias) % :wanted
+            )
+            SELECT n.country, n.place_name, n.admin1, n.admin2, n.lat, n.lon, n.spelled,
+                   similarity(n.spelled, :wanted) AS score
+              FROM named AS n
+             WHERE abs(length(n.spelled) - length(:wanted)) <= :budget  -- each missing letter is an edit
+               AND (CAST(:country AS text) IS NULL OR n.country = :country)
+             ORDER BY score DESC, n.n_postcodes DESC
+             LIMIT :limit
             """
         ),
-        {"name": name, "country": country},
-    ).first()
-    return _place_origin(row, "place centroid (approximate)") if row is not None else None
+        {"wanted": wanted, "budget": budget, "country": country, "limit": FUZZY_CANDIDATES},
+    ).all()
+    # Optimal string alignment: a swap of neighbours is one typo ("grenbole"), not two substitutions.
+    typos = [(OSA.distance(wanted, row.spelled), rank, row) for rank, row in enumerate(rows)]
+    close = [t for t in typos if t[0] <= budget]
+    return _place_origin(min(close, key=lambda t: t[:2])[2], APPROXIMATE) if close else None
+
+
+def typo_budget(key: str) -> int:
+    """Edits a name of this length may carry and still be recognised: one per six characters. Shorter names sit
+    one letter away from other real places ("Vaduz" and Laduz in the Yonne, "Fr" and Fry)."""
+    return len(key) // 6
 
 
 def _place_origin(row: Any, precision: str) -> Origin:

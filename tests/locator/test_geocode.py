@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from locator.errors import InvalidParameter, NotFound
 from locator.geocode import MAX_QUERY_LENGTH, Origin, geocode, postcode_candidates, reverse, validate_query
 from locator.geocoders.chain import Chain
-from locator.geocoders.gazetteer import refresh_places
+from locator.geocoders.gazetteer import Match, lookup, refresh_places, typo_budget
 from tests.conftest import SHARED_DATA, ScratchDatabase, Server
 
 GAZETTEER_ONLY = Chain(["gazetteer"])
@@ -121,6 +121,134 @@ def test_the_country_hint_limits(gazetteer: Engine) -> None:
         locate(gazetteer, "Vaduz", "FR")
     with pytest.raises(NotFound):
         locate(gazetteer, "9490", "DE")
+
+
+def read(engine: Engine, q: str, country: str | None = None) -> Match | None:
+    """The gazetteer's own reading, which says whether it explained the whole query (the chain stops there)."""
+    with engine.connect() as conn:
+        return lookup(conn, validate_query(q), country)
+
+
+@pytest.mark.parametrize(
+    ("q", "country", "label"),
+    [
+        ("F-75008", "FR", "75008 Paris, FR"),
+        ("FR-75008", "FR", "75008 Paris, FR"),
+        ("f-75008 Paris", "FR", "75008 Paris, FR"),
+        ("D-80331", "DE", "80331 München, DE"),
+        ("D-80331 München", "DE", "80331 München, DE"),
+        ("MC-98000", "MC", "98000 "),
+        ("FL-9490 Vaduz", "LI", "9490 Vaduz, LI"),
+        ("75008 Paris, FR", "FR", "75008 Paris, FR"),
+        ("75008 Paris, fr", "FR", "75008 Paris, FR"),
+        ("80331 München, DE", "DE", "80331 München, DE"),
+        ("101000 Moscow, RU", "RU", "101000 Москва, RU"),
+    ],
+)
+def test_a_postal_prefix_or_a_trailing_country_code_is_a_postcode_query(
+    gazetteer: Engine, q: str, country: str, label: str
+) -> None:
+    match = read(gazetteer, q)
+    assert match is not None and match.complete, match
+    assert (match.origin.source, match.origin.country) == ("postcode", country), match
+    assert match.origin.label.startswith(label), match
+
+
+def test_a_trailing_code_sets_the_country_only_when_the_rest_is_found_there(gazetteer: Engine) -> None:
+    assert locate(gazetteer, "Paris, US").label.startswith("Paris, Lamar, US")
+    # DE is also Delaware: Dover is nowhere in Germany, so the code is read as part of the address, as before.
+    assert locate(gazetteer, "Dover, DE").label.startswith("Dover, Kent, US")
+
+
+# GeoNames' district rows: 75008 "Paris 08" at (48.8763, 2.3183), 69001 "Lyon 01", 13015 "Marseille 15".
+ARRONDISSEMENTS = [
+    ("Paris 8e", "75008 Paris, FR", (48.8763, 2.3183)),
+    ("Paris 8ème", "75008 Paris, FR", (48.8763, 2.3183)),
+    ("paris 8eme", "75008 Paris, FR", (48.8763, 2.3183)),
+    ("Paris 8ᵉ", "75008 Paris, FR", (48.8763, 2.3183)),
+    ("Paris VIIIe", "75008 Paris, FR", (48.8763, 2.3183)),
+    ("Paris 8e arrondissement", "75008 Paris, FR", (48.8763, 2.3183)),
+    ("Paris 08", "75008 Paris, FR", (48.8763, 2.3183)),
+    ("Paris 1er", "75001 Paris, FR", (48.8592, 2.3417)),
+    ("Lyon 1er", "69001 Lyon, FR", (45.7676, 4.8345)),
+    ("Lyon 3e, France", "69003 Lyon, FR", (45.7612, 4.8518)),
+    ("Marseille 15e", "13015 Marseille 15, FR", (43.3722, 5.3539)),
+    ("Marseille XVe", "13015 Marseille 15, FR", (43.3722, 5.3539)),
+]
+
+
+@pytest.mark.parametrize(("q", "label", "point"), ARRONDISSEMENTS)
+def test_an_arrondissement_is_its_postcode(gazetteer: Engine, q: str, label: str, point: tuple[float, float]) -> None:
+    match = read(gazetteer, q)
+    assert match is not None and match.complete, match
+    origin = match.origin
+    # Not a postcode query (the customer typed none), but placed as finely as one.
+    assert (origin.source, origin.precision, origin.label) == ("address", "postcode", label), origin
+    assert km(origin, *point) < 0.1, origin
+
+
+def test_arrondissements_beside_a_postcode_or_a_street(gazetteer: Engine) -> None:
+    match = read(gazetteer, "75008 Paris 8e")
+    assert match is not None and match.complete and match.origin.source == "postcode", match
+    match = read(gazetteer, "12 rue de la Paix, Paris 2e")
+    assert match is not None and not match.complete, match  # the street is left to a provider
+    assert (match.origin.label, match.origin.precision) == ("75002 Paris, FR", "postcode"), match
+    # No 25th arrondissement: the city itself.
+    assert locate(gazetteer, "Paris 25e").label == "Paris, FR"
+    with pytest.raises(NotFound):  # arrondissements are French
+        locate(gazetteer, "Paris 8e", "DE")
+
+
+@pytest.mark.parametrize(
+    ("q", "hint"),
+    [
+        ("France", None),
+        ("France", "FR"),
+        ("Deutschland", None),
+        ("Germany", None),
+        ("Russia", None),
+        ("russie", None),
+        ("Россия", None),
+        ("USA", None),
+        ("United Kingdom", None),
+        ("FR", None),
+    ],
+)
+def test_a_country_name_alone_is_not_a_place(gazetteer: Engine, q: str, hint: str | None) -> None:
+    # "France" was La France (South Carolina), "Russia" Russia (Ohio), "Deutschland" UNICEF Deutschland (Köln).
+    with pytest.raises(NotFound):
+        locate(gazetteer, q, hint)
+
+
+def test_a_place_named_like_its_country(gazetteer: Engine) -> None:
+    assert locate(gazetteer, "Monaco").label == "Monaco, MC"  # a city-state is its own place
+    assert locate(gazetteer, "Russia", "US").label == "Russia, Shelby, US"  # asked for in the US: Ohio's
+
+
+@pytest.mark.parametrize(
+    ("q", "label"),
+    [
+        ("Saint-Etiene", "Saint-Étienne, Loire, FR"),
+        ("Toulouze", "Toulouse, Haute-Garonne, FR"),  # was Toulouzette: a longer name, not a typo
+        ("Grenbole", "Grenoble, Isère, FR"),  # two letters swapped
+        ("Villeneuve dascq", "Villeneuve-d'Ascq, Nord, FR"),
+        ("Nuremburg", "Nürnberg, Regierungsbezirk Mittelfranken, DE"),  # the alias Nuremberg, not Nuremberg PA
+    ],
+)
+def test_the_fuzzy_fallback_corrects_typos(gazetteer: Engine, q: str, label: str) -> None:
+    origin = locate(gazetteer, q)
+    assert (origin.label, origin.precision) == (label, "place centroid (approximate)"), origin
+
+
+def test_typo_budget() -> None:
+    assert typo_budget("vaduz") == 0 and typo_budget("toulouze") == 1 and typo_budget("saintetienne") == 2
+
+
+@pytest.mark.parametrize(("q", "hint"), [("France", "US"), ("Germany", "US"), ("Deutschland", "DE")])
+def test_the_fuzzy_fallback_does_not_take_another_name(gazetteer: Engine, q: str, hint: str | None) -> None:
+    # La France, New Germany, UNICEF Deutschland: names that contain the query, not misspellings of it.
+    with pytest.raises(NotFound):
+        locate(gazetteer, q, hint)
 
 
 def test_nothing_found_is_not_found(gazetteer: Engine) -> None:

@@ -380,6 +380,18 @@ def test_gazetteer_first_provider_for_the_street(monaco: Engine, fakes: Callable
     assert (origin.geocoder, origin.precision) == ("nominatim", "street") and fake.count == 1
 
 
+@pytest.mark.parametrize("q", ["MC-98000", "98000 Monaco, MC", "98000, MC"])
+def test_a_postcode_with_its_country_code_never_leaves_the_machine(
+    monaco: Engine, fakes: Callable[..., FakeGeocoder], q: str
+) -> None:
+    # The country code was taken for a street the gazetteer could not place, and Nominatim was asked.
+    fake = fakes(Reply(NOMINATIM_MONACO_STREET))
+    chain = Chain(["gazetteer", NominatimProvider(options(fake))])
+    origin = ask(monaco, chain, q)
+    assert (origin.geocoder, origin.source, origin.country) == ("gazetteer", "postcode", "MC"), origin
+    assert fake.count == 0
+
+
 def test_the_gazetteer_answer_stands_when_providers_are_down(
     monaco: Engine, fakes: Callable[..., FakeGeocoder]
 ) -> None:
