@@ -21,14 +21,17 @@ from maps.text import (
     COUNTRIES,
     PRODUCTS,
     address_lines,
+    clean_text,
     colon,
     country_label,
     directions_url,
     format_distance,
     hours_heading,
+    isolate,
     kind_label,
     norm_lang,
     parse_iso,
+    place_name,
     product_label,
     safe_http_url,
     service_label,
@@ -121,13 +124,19 @@ def pick_units(lang_or_locale: str | None) -> str:
     return "km"
 
 
-def error_message(lang: str, status: int, *, q: str = "", parameter: str = "", detail: str = "") -> str:
+def error_message(lang: str, status: int, *, q: str = "", parameter: str = "", detail: str = "", limit: int = 0) -> str:
     """What to tell the visitor, in their language, when the search failed with `status`
-    (404: `q` not located; 422: `parameter` invalid, `detail` the problem's own text; else unavailable)."""
+    (404: `q` not located; 422: `parameter` invalid, `detail` the problem's own text, or `q` longer than
+    `limit`; 429: over the rate limit; else unavailable)."""
     lang = norm_lang(lang)
     if status == 404:
-        return t(lang, "err_not_found", q=q)
+        # Echoed from the URL: a bidi override in it would reverse the rest of our sentence.
+        return t(lang, "err_not_found", q=clean_text(q))
+    if status == 429:
+        return t(lang, "err_busy")
     if status == 422:
+        if parameter == "q" and limit:
+            return t(lang, "err_q_long", limit=limit)
         if parameter == "at":
             return t(lang, "err_at")
         if parameter in ("lat", "lon"):
@@ -148,10 +157,14 @@ def _place_view(
 ) -> dict[str, Any]:
     at_dt = parse_iso(at)
     kind = str(item.get("kind") or "")
+    name = place_name(item)
+    state = state_text(item, at_dt, lang)
     return {
         "index": index,
         "dom_id": "place-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(item.get("id") or index)),
-        "name": str(item.get("name") or ""),
+        "name": name,
+        # The marker's tooltip and spoken label: plain text, so the name is isolated by characters.
+        "title": f"{index + 1}. {isolate(name)} — {state}",
         "kind": kind,
         "kind_class": kind if kind in ("store", "service_centre") else "other",
         "kind_label": kind_label(kind, lang),
@@ -159,17 +172,39 @@ def _place_view(
         "distance": format_distance(item.get("distance_m"), units, lang),
         "open": bool(item.get("open")),
         "closing_soon": bool(item.get("closing_soon")),
-        "state": state_text(item, at_dt, lang),
+        "state": state,
         "hours": today_hours(item, at_dt, lang),
         "hours_heading": hours_heading(item, at_dt, lang, now),
-        "phone": str(item.get("phone") or ""),
+        "phone": clean_text(item.get("phone") or ""),
         "tel": tel_url(item.get("phone")),
         "url": safe_http_url(item.get("url")),
         "directions": directions_url(item, origin),
         "lat": item.get("lat"),
         "lon": item.get("lon"),
-        "jsonld": item.get("jsonld"),
+        "jsonld": _safe_links(item["jsonld"]) if isinstance(item.get("jsonld"), Mapping) else None,
     }
+
+
+# JSON-LD keys whose value is a link that search engines and link previews follow.
+_LINK_KEYS = frozenset({"url", "@id", "sameAs", "image", "logo", "hasMap"})
+
+
+def _unsafe_link(key: str, value: Any) -> bool:
+    """A link value that is not a web link; `@id` may also be a URN (urn:locator:<id>, for a place
+    without a website)."""
+    if key not in _LINK_KEYS or not isinstance(value, str):
+        return False
+    return safe_http_url(value) is None and not (key == "@id" and value.lower().startswith("urn:"))
+
+
+def _safe_links(value: Any, key: str = "") -> Any:
+    """`value` (JSON-LD) without the link values that are not http(s): the feed's `url` is whatever the
+    vendor wrote, and a `javascript:` or `data:` URL must not be published as the place's website."""
+    if isinstance(value, Mapping):
+        return {k: _safe_links(v, k) for k, v in value.items() if not _unsafe_link(k, v)}
+    if isinstance(value, list):
+        return [_safe_links(v, key) for v in value if not _unsafe_link(key, v)]
+    return value
 
 
 def _options(values: Sequence[str], selected: str, label: Any) -> list[dict[str, Any]]:
@@ -235,7 +270,7 @@ def render_page(
     places = [
         _place_view(r, i, origin=origin, at=at, units=units, lang=lang, now=now) for i, r in enumerate(raw_results)
     ]
-    label = str(origin.get("label") or "") if origin else ""
+    label = clean_text(origin.get("label") or "") if origin else ""
     if answer is None:
         summary = "" if error else t(lang, "start")
     else:
@@ -256,6 +291,7 @@ def render_page(
                 "lat": p["lat"],
                 "lon": p["lon"],
                 "name": p["name"],
+                "title": p["title"],
                 "kind": p["kind_class"],
                 "kind_label": p["kind_label"],
                 "open": p["open"],

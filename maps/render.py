@@ -18,13 +18,16 @@ from maps.assets import asset_urls
 from maps.htmlcheck import external_resources
 from maps.text import (
     address_lines,
+    clean_text,
     colon,
     directions_url,
     format_distance,
     hours_heading,
+    isolate,
     kind_label,
     norm_lang,
     parse_iso,
+    place_name,
     safe_http_url,
     state_text,
     t,
@@ -86,7 +89,7 @@ def popup_html(
     e = js_html_escape
     at_dt = parse_iso(at)
     parts = [f'<div class="locator-popup" lang="{e(lang)}">']
-    parts.append(f"<strong>{e(item.get('name') or '')}</strong><br>")
+    parts.append(f"<strong><bdi>{e(place_name(item))}</bdi></strong><br>")
     parts.append(f"<small>{e(kind_label(item.get('kind'), lang))}</small>")
     for line in address_lines(item.get("address")):
         parts.append(f"<br>{e(line)}")
@@ -103,7 +106,7 @@ def popup_html(
     links = []
     tel = tel_url(item.get("phone"))
     if tel:
-        links.append(f'<a href="{e(tel)}">{e(item.get("phone"))}</a>')
+        links.append(f'<a href="{e(tel)}">{e(clean_text(item.get("phone")))}</a>')
     site = safe_http_url(item.get("url"))
     if site:
         links.append(f'<a href="{e(site)}" target="_blank" rel="noopener noreferrer">{e(t(lang, "website"))}</a>')
@@ -173,8 +176,7 @@ def render_map(
         ).add_to(fmap)
 
     if origin_pt is not None and origin is not None:
-        label = str(origin.get("label") or "")
-        text = t(lang, "you_are_here", label=label) if label else t(lang, "you_are_here", label="")
+        text = t(lang, "you_are_here", label=clean_text(origin.get("label") or ""))
         folium.Marker(
             location=list(origin_pt),
             icon=folium.Icon(color="red", icon="crosshairs", prefix="fa"),
@@ -187,7 +189,8 @@ def render_map(
         if pt is None:
             continue
         color, icon = marker_style(item)
-        tip = f"{rank}. {item.get('name') or ''} — {state_text(item, parse_iso(at), lang)}"
+        # Plain text: the name isolated by characters, so a right-to-left one leaves " — Open" in order.
+        tip = f"{rank}. {isolate(place_name(item))} — {state_text(item, parse_iso(at), lang)}"
         folium.Marker(
             location=list(pt),
             icon=folium.Icon(color=color, icon=icon, prefix="fa"),

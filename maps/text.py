@@ -3,6 +3,7 @@ opening state and today's hours, computed from one item of the nearest answer (C
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -68,6 +69,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_position": "Your position could not be read; type an address or a postcode instead.",
         "err_invalid": "Some search details are not valid ({detail}).",
         "err_unavailable": "The search is unavailable right now. Please try again in a moment.",
+        "err_q_long": "The address or postcode is too long (at most {limit} characters).",
+        "err_busy": "Too many searches in a short time. Please wait a minute and try again.",
         "skip": "Skip to results",
         "language": "Français",
         "lang_switch_code": "fr",
@@ -144,6 +147,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_position": "Votre position n’a pas pu être lue ; saisissez une adresse ou un code postal.",
         "err_invalid": "Certains critères de recherche ne sont pas valides ({detail}).",
         "err_unavailable": "La recherche est momentanément indisponible. Réessayez dans un instant.",
+        "err_q_long": "L’adresse ou le code postal est trop long ({limit} caractères au plus).",
+        "err_busy": "Trop de recherches en peu de temps. Patientez une minute puis réessayez.",
         "skip": "Aller aux résultats",
         "language": "English",
         "lang_switch_code": "en",
@@ -167,6 +172,28 @@ MONTHS = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
 }
+
+
+# Bidi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): one left open in a name
+# reverses the text shown after it ("— Open" read as "nepO —"), and a stray PDI would close our own isolate.
+# Right-to-left names need none of them: the page isolates every name instead. Control characters too.
+_UNSAFE_CHARS = re.compile(r"[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+FSI, PDI = "\u2068", "\u2069"
+
+
+def clean_text(value: object) -> str:
+    """`value` as display text: without bidi embedding/override/isolate controls or control characters."""
+    return _UNSAFE_CHARS.sub("", str(value))
+
+
+def isolate(value: object) -> str:
+    """Data text for plain-text contexts (a title, a tooltip): cleaned and wrapped in FSI … PDI, so a
+    right-to-left name does not reorder the words around it. In HTML, `<bdi>` does the same."""
+    return FSI + clean_text(value) + PDI
+
+
+def place_name(item: Mapping[str, Any]) -> str:
+    return clean_text(item.get("name") or "")
 
 
 def norm_lang(lang: str | None) -> str:
@@ -220,14 +247,14 @@ def colon(lang: str) -> str:
 def kind_label(kind: str | None, lang: str) -> str:
     if kind in ("store", "service_centre"):
         return t(lang, kind)
-    return kind.replace("_", " ").capitalize() if kind else t(lang, "kind_other")
+    return clean_text(kind.replace("_", " ").capitalize()) if kind else t(lang, "kind_other")
 
 
 def service_label(service: str, lang: str) -> str:
     key = f"svc_{service}"
     if key in STRINGS["en"]:
         return t(lang, key)
-    return service.replace("_", " ").capitalize() if service else t(lang, "svc_default")
+    return clean_text(service.replace("_", " ").capitalize()) if service else t(lang, "svc_default")
 
 
 def format_distance(distance_m: float | None, units: str, lang: str) -> str:
@@ -324,8 +351,9 @@ def state_text(item: Mapping[str, Any], at: datetime | None, lang: str) -> str:
         else:
             text = t(lang, "closed_opens_day", day=day_label(opens.date(), today, lang), time=_hhmm(opens))
     comment = item.get("status_comment")
-    if isinstance(comment, str) and comment.strip():
-        text += f" ({comment.strip()})"
+    comment = clean_text(comment).strip() if isinstance(comment, str) else ""
+    if comment:
+        text += f" ({comment})"
     return text
 
 
@@ -405,7 +433,7 @@ def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str) -> list
         if not isinstance(expr, str):
             continue
         evaluated = _eval_today(expr, item, day) if day is not None else None
-        text = _ranges_text(evaluated, lang) if evaluated is not None else expr
+        text = _ranges_text(evaluated, lang) if evaluated is not None else clean_text(expr)
         result.append((service_label(str(service), lang), text))
     return result
 
@@ -420,7 +448,7 @@ def address_lines(address: object) -> list[str]:
 
     def g(key: str) -> str:
         v = address.get(key)
-        return str(v).strip() if v not in (None, "") else ""
+        return clean_text(v).strip() if v not in (None, "") else ""
 
     street, postcode, city, region, country = (g("street"), g("postcode"), g("city"), g("region"), g("country"))
     if country.upper() in _CITY_FIRST:

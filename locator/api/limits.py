@@ -70,15 +70,6 @@ class Guard:
             # it is: uvicorn itself sends no body for a HEAD request, whatever the app writes.
             scope = {**scope, "method": "GET"}
         path = scope["path"]
-        if self.limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):
-            client = scope["client"][0] if scope.get("client") else "unknown"
-            wait = self.limiter.hit(client)
-            if wait is not None:
-                detail = f"at most {self.per_minute} requests per minute per client"
-                response = problem(429, "too many requests", detail)
-                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-                await response(scope, receive, send)
-                return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -87,6 +78,23 @@ class Guard:
                     for key, value in HTML_HEADERS.items():
                         headers.setdefault(key, value)
             await send(message)
+
+        if self.limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):
+            client = scope["client"][0] if scope.get("client") else "unknown"
+            wait = self.limiter.hit(client)
+            if wait is not None:
+                retry_after = max(1, math.ceil(wait))
+                if path == "/":
+                    # A visitor's browser would show a problem+json body as raw text: the page says it instead.
+                    from locator.api.pages import rate_limited_page  # lazy: the pages import the routers
+
+                    await rate_limited_page(scope, retry_after)(scope, receive, send_with_headers)
+                    return
+                detail = f"at most {self.per_minute} requests per minute per client"
+                response = problem(429, "too many requests", detail)
+                response.headers["Retry-After"] = str(retry_after)
+                await response(scope, receive, send)
+                return
 
         await self.app(scope, receive, send_with_headers)
 

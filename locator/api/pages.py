@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -9,19 +11,25 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
+from starlette.types import Scope
 from timezonefinder import TimezoneFinder
 
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
 from locator.api.locations import PROBLEM_RESPONSES
 from locator.api.params import NEAREST_OPENAPI, NearestParams, filter_values, nearest_params
-from locator.errors import InvalidParameter, LocatorError, NotFound
-from locator.geocode import Origin
+from locator.errors import Busy, InvalidParameter, LocatorError, NotFound
+from locator.geocode import MAX_QUERY_LENGTH, Origin
 from locator.settings import Settings
+from maps.csp import map_policy, page_policy
 from maps.page import error_message, pick_language, pick_units, render_page
 from maps.render import render_map
 
+log = logging.getLogger("locator.api")
 router = APIRouter(tags=["pages"])
+
+# The 503 problem's own pause (locator.api.errors), unless the error names one (Busy).
+RETRY_AFTER_S = 5
 
 _FINDER: TimezoneFinder | None = None
 
@@ -43,7 +51,18 @@ def map_page(
         lang=pick_language(accept, query_lang=request.query_params.get("lang")),
         units=pick_units(accept),
     )
-    return HTMLResponse(html)
+    return _html(html, map_policy(html, settings.tiles_url))
+
+
+def _html(html: str, policy: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    """An HTML answer with its own Content-Security-Policy (locator.api.limits' default has no script-src,
+    for the docs' CDN scripts) and `Vary: Accept-Language`: the language and units follow that header, and
+    a cache between us and the visitor must not hand a French page to the next English one."""
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={"Content-Security-Policy": policy, "Vary": "Accept-Language", **(headers or {})},
+    )
 
 
 def _local_instant(raw: str, origin: Origin) -> datetime:
@@ -60,7 +79,7 @@ def _local_instant(raw: str, origin: Origin) -> datetime:
     return moment.replace(tzinfo=ZoneInfo(name) if name else ZoneInfo("UTC")).astimezone(UTC)
 
 
-def _float(form: dict[str, str], key: str) -> float | None:
+def _float(form: Mapping[str, str], key: str) -> float | None:
     value = form.get(key, "").strip()
     if not value:
         return None
@@ -77,52 +96,81 @@ def customer_page(
     settings: Annotated[Settings, Depends(deps.settings)],
 ) -> HTMLResponse:
     """Search box, results list first, map beside it; works without JavaScript (a GET form)."""
-    accept = request.headers.get("accept-language")
-    lang = pick_language(accept, query_lang=request.query_params.get("lang"))
-    form = {k: v[:200] for k, v in request.query_params.items()}
+    lang = _language(request)
     answer: dict[str, Any] | None = None
     error: str | None = None
     status = 200
-    q = form.get("q", "").strip()
-    lat, lon = None, None
+    headers: dict[str, str] = {}
+    q = request.query_params.get("q", "").strip()
     try:
-        lat, lon = _float(form, "lat"), _float(form, "lon")
-        if q or (lat is not None and lon is not None):
-            where = Where(
-                q=q or None, lat=None if q else lat, lon=None if q else lon, country=form.get("country") or None
-            )
-            at_raw = form.get("at", "").strip()
-            at, origin = None, None
-            if at_raw:
-                # A local time needs the origin first: its timezone gives the instant.
-                origin = locate(engine, where)
-                try:
-                    at = _local_instant(at_raw, origin)
-                except ValueError:
-                    raise InvalidParameter("at", "must be a date and time") from None
-            answer = nearest_answer(
-                engine, settings, where,
-                kinds=_one(form, "kind"), products=_one(form, "product"), services=_one(form, "service"),
-                open="any" if form.get("open") == "any" else "now", at=at, jsonld=True, origin=origin,
-            )  # fmt: skip
+        answer = _search(engine, settings, request.query_params, q)
     except NotFound:
         error, status = error_message(lang, 404, q=q), 404
     except InvalidParameter as exc:
-        error, status = error_message(lang, 422, parameter=exc.parameter, detail=str(exc)), 422
-    except LocatorError:
+        limit = MAX_QUERY_LENGTH if exc.parameter == "q" and len(q) > MAX_QUERY_LENGTH else 0
+        error, status = error_message(lang, 422, parameter=exc.parameter, detail=str(exc), limit=limit), 422
+    except LocatorError as exc:
         error, status = error_message(lang, 503), 503
-    html = render_page(
-        lang=lang,
-        form=form,
-        answer=answer,
-        error=error,
-        units=pick_units(accept),
-        tiles_url=settings.tiles_url,
-        tiles_attribution=settings.tiles_attribution,
+        headers["Retry-After"] = str(exc.retry_after_s if isinstance(exc, Busy) else RETRY_AFTER_S)
+    except Exception:
+        # The app's own handler would answer problem+json: a visitor's browser gets the page and a message.
+        log.exception("unexpected error on the customer page")
+        error, status = error_message(lang, 500), 500
+    html = _render(request, lang, answer=answer, error=error, tiles=(settings.tiles_url, settings.tiles_attribution))
+    return _html(html, page_policy(settings.tiles_url), status, headers)
+
+
+def _language(request: Request) -> str:
+    return pick_language(request.headers.get("accept-language"), query_lang=request.query_params.get("lang"))
+
+
+def _render(
+    request: Request, lang: str, *, answer: dict[str, Any] | None, error: str | None, tiles: tuple[str, str] = ("", "")
+) -> str:
+    # Echoed values are cut (a parameter as long as the URL allows is not sent back whole).
+    form = {k: v[:MAX_QUERY_LENGTH] for k, v in request.query_params.items()}
+    units = pick_units(request.headers.get("accept-language"))
+    return render_page(
+        lang=lang, form=form, answer=answer, error=error, units=units, tiles_url=tiles[0], tiles_attribution=tiles[1]
     )
-    return HTMLResponse(html, status_code=status)
 
 
-def _one(form: dict[str, str], key: str) -> tuple[str, ...]:
+def _search(engine: Engine, settings: Settings, params: Mapping[str, str], q: str) -> dict[str, Any] | None:
+    """The nearest answer for the form's query, or None when it asks nothing yet (no q, no position)."""
+    if len(q) > MAX_QUERY_LENGTH:
+        # Cut and searched as such, it found nothing, or something else than what was typed.
+        raise InvalidParameter("q", f"must be at most {MAX_QUERY_LENGTH} characters")
+    lat, lon = _float(params, "lat"), _float(params, "lon")
+    if not q and (lat is None or lon is None):
+        return None
+    where = Where(q=q or None, lat=None if q else lat, lon=None if q else lon, country=params.get("country") or None)
+    at_raw = params.get("at", "").strip()
+    at, origin = None, None
+    if at_raw:
+        # A local time needs the origin first: its timezone gives the instant.
+        origin = locate(engine, where)
+        try:
+            at = _local_instant(at_raw, origin)
+        except (ValueError, OverflowError):
+            # OverflowError: a wall-clock time near year 1 or 9999 has no UTC instant.
+            raise InvalidParameter("at", "must be a date and time") from None
+    return nearest_answer(
+        engine, settings, where,
+        kinds=_one(params, "kind"), products=_one(params, "product"), services=_one(params, "service"),
+        open="any" if params.get("open") == "any" else "now", at=at, jsonld=True, origin=origin,
+    )  # fmt: skip
+
+
+def rate_limited_page(scope: Scope, retry_after_s: int) -> HTMLResponse:
+    """The customer page's answer to a visitor over LOCATOR_RATE_LIMIT (for locator.api.limits.Guard on
+    `/`): the page with its form and a message in their language, rather than a problem+json body that the
+    browser would show as raw text."""
+    request = Request(scope)
+    lang = _language(request)
+    html = _render(request, lang, answer=None, error=error_message(lang, 429))
+    return _html(html, page_policy(), 429, {"Retry-After": str(retry_after_s)})
+
+
+def _one(form: Mapping[str, str], key: str) -> tuple[str, ...]:
     # The JSON API's own check: a NUL or a stray character reached the database and answered 500.
     return filter_values(key, [form[key]] if form.get(key) else None)

@@ -71,7 +71,9 @@
 
   function popupFor(p) {
     var box = el("div", "map-popup");
-    box.appendChild(el("strong", null, p.n + ". " + p.name));
+    var heading = el("strong", null, p.n + ". ");
+    heading.appendChild(el("bdi", null, p.name));  // a right-to-left name stays apart from the number
+    box.appendChild(heading);
     box.appendChild(el("div", null, p.kind_label + (p.distance ? " · " + p.distance : "")));
     (p.address || []).forEach(function (line) { box.appendChild(el("div", null, line)); });
     box.appendChild(el("div", "state", p.state));
@@ -92,7 +94,7 @@
       title: data.origin.label,
       alt: data.origin.label,
       keyboard: false
-    }).addTo(map).bindTooltip(data.origin.label);
+    }).addTo(map).bindTooltip(el("span", null, data.origin.label));  // a string would be parsed as HTML
     bounds.push([data.origin.lat, data.origin.lon]);
   }
   (data.places || []).forEach(function (p) {
@@ -106,16 +108,16 @@
         iconAnchor: [14, 14],
         popupAnchor: [0, -14]
       }),
-      title: p.n + ". " + p.name + " — " + p.state,
+      title: p.title,
       riseOnHover: true
     }).addTo(map).bindPopup(popupFor(p));
     // Leaflet makes markers focusable; give the icon a name screen readers can announce.
     m.on("add", function () {
       var icon = m.getElement();
-      if (icon) icon.setAttribute("aria-label", p.n + ". " + p.name + " — " + p.state);
+      if (icon) icon.setAttribute("aria-label", p.title);
     });
     var iconNode = m.getElement();
-    if (iconNode) iconNode.setAttribute("aria-label", p.n + ". " + p.name + " — " + p.state);
+    if (iconNode) iconNode.setAttribute("aria-label", p.title);
     markers[p.n - 1] = m;
     bounds.push([p.lat, p.lon]);
   });

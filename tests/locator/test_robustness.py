@@ -213,6 +213,14 @@ def test_rate_limit_is_per_client_with_retry_after(limited_server: Server) -> No
     # A fixed one-minute window: 5 allowed, then refused (unless the minute turned over mid-loop).
     assert statuses.count(429) >= 2, statuses
     assert statuses[0] == 200
+    # The customer page over the limit: the page with a message, not JSON a browser would show as raw text.
+    for _ in range(8):
+        status, headers, body = get(limited_server.url + "/?q=75008", {"Accept-Language": "fr"})
+        if status == 429:
+            break
+    assert status == 429 and headers["content-type"].startswith("text/html"), (status, headers)
+    assert 1 <= int(headers["retry-after"]) <= 60 and "Trop de recherches" in body
+    assert "x-content-type-options" in headers and "script-src 'self'" in headers["content-security-policy"]
     # Health and the schema are not public data: monitors must never be rate limited.
     assert get(limited_server.url + "/v1/health")[0] == 200
     assert get(limited_server.url + "/openapi.json")[0] == 200

@@ -21,6 +21,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+# Run in every page before its own scripts (CDP injection, which the page's CSP does not apply to): what the
+# page's Content-Security-Policy refused, read back with `window.__cspViolations`.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+"""
+
 HOSTILE_NAME = 'Apple <script>alert("x")</script> `${alert(1)}` \\u0041 & Co'
 
 SAMPLE_ANSWER: dict[str, Any] = {

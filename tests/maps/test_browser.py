@@ -7,6 +7,8 @@ copy is missing or does not verify: a test never downloads anything.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -18,9 +20,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from maps.assets import fetch_assets, verify_assets
+from maps.csp import map_policy, page_policy
 from maps.page import STATIC_DIR, render_page
 from maps.render import render_map
-from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".locator" / "assets"
@@ -55,12 +58,34 @@ def assets_dir(tmp_path: Path) -> Path:
     return target
 
 
+# A 1x1 PNG: what the fake tile server answers for every tile.
+TILE = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
 @pytest.fixture
 def server(assets_dir: Path, answer: dict[str, Any]) -> Iterator[str]:
-    pages: dict[str, Callable[[], str]] = {
-        "/": lambda: render_page(lang="fr", form={"q": "75008", "open": "now"}, answer=answer, error=None, units="km"),
-        "/en": lambda: render_page(lang="en", form={"q": "75008"}, answer=answer, error=None, units="mi"),
-        "/v1/map": lambda: render_map(answer, lang="fr"),
+    """The pages with the policies the app sends (maps.csp); tiles from the same server named `localhost`,
+    another origin than the pages' 127.0.0.1, as a tile host would be."""
+    port = 0
+
+    def tiles() -> str:
+        return f"http://localhost:{port}/tiles/{{z}}/{{x}}/{{y}}.png"
+
+    def page(**kw: Any) -> tuple[str, str]:
+        return render_page(answer=answer, error=None, **kw), page_policy(kw.get("tiles_url", ""))
+
+    def folium_map(**kw: Any) -> tuple[str, str]:
+        html = render_map(answer, **kw)
+        return html, map_policy(html, kw.get("tiles_url", ""))
+
+    pages: dict[str, Callable[[], tuple[str, str]]] = {
+        "/": lambda: page(lang="fr", form={"q": "75008", "open": "now"}, units="km"),
+        "/en": lambda: page(lang="en", form={"q": "75008"}, units="mi"),
+        "/v1/map": lambda: folium_map(lang="fr"),
+        "/tiled": lambda: page(lang="en", form={"q": "75008"}, units="km", tiles_url=tiles()),
+        "/tiled-map": lambda: folium_map(lang="en", tiles_url=tiles()),
     }
     mounts = {"/assets/": assets_dir, "/static/": STATIC_DIR}
 
@@ -69,8 +94,13 @@ def server(assets_dir: Path, answer: dict[str, Any]) -> Iterator[str]:
             path = urlsplit(self.path).path
             body: bytes | None = None
             ctype = TYPES[".html"]
+            headers: dict[str, str] = {}
             if path in pages:
-                body = pages[path]().encode()
+                html, policy = pages[path]()
+                body = html.encode()
+                headers["Content-Security-Policy"] = policy
+            if path.startswith("/tiles/"):
+                body, ctype = TILE, TYPES[".png"]
             for prefix, base in mounts.items():
                 if path.startswith(prefix):
                     file = (base / path[len(prefix) :]).resolve()
@@ -83,16 +113,21 @@ def server(assets_dir: Path, answer: dict[str, Any]) -> Iterator[str]:
             self.send_response(200)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            for key, value in headers.items():
+                self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(body)
+            # A tile Leaflet no longer wants (it cancels those of the zoom it leaves) finds the socket closed.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
 
         def log_message(self, *args: object) -> None:
             pass
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    yield f"http://127.0.0.1:{port}"
     httpd.shutdown()
     httpd.server_close()
 
@@ -107,6 +142,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
             headless=True,
             viewport={"width": 1280, "height": 900},
         )
+        ctx.add_init_script(CSP_WATCH)
         try:
             yield ctx
         finally:
@@ -148,6 +184,7 @@ def test_customer_page_in_chromium(server: str, browser: Any, answer: dict[str, 
     assert "<script>" in page.locator(".leaflet-popup-content").inner_text()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "maps-page-fr.png"), full_page=True)
+    assert page.evaluate("window.__cspViolations") == []
     assert errors == []
     assert failures == []
     assert _foreign(requests) == []
@@ -169,6 +206,7 @@ def test_folium_map_in_chromium(server: str, browser: Any, answer: dict[str, Any
     page.wait_for_load_state("networkidle")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "maps-folium.png"))
+    assert page.evaluate("window.__cspViolations") == []
     assert errors == []
     assert failures == []
     assert _foreign(requests) == []
@@ -198,3 +236,19 @@ def test_page_without_javascript(server: str, tmp_path: Path, answer: dict[str, 
             assert _foreign(requests) == []
         finally:
             ctx.close()
+
+
+@pytest.mark.parametrize(("path", "ready"), [("/tiled", "#map[data-ready=true]"), ("/tiled-map", ".awesome-marker")])
+def test_tiles_from_their_host_and_nothing_else(server: str, browser: Any, path: str, ready: str) -> None:
+    """The policy lets the configured tile host serve images: the tiles load, and nothing is refused."""
+    page = browser.new_page()
+    requests, failures, errors = _watch(page)
+    page.goto(server + path, wait_until="networkidle")
+    page.wait_for_selector(ready, timeout=10_000)
+    page.wait_for_load_state("networkidle")
+    tiles = [u for u in requests if urlsplit(u).hostname == "localhost"]
+    assert tiles and all(urlsplit(u).path.startswith("/tiles/") for u in tiles), requests
+    assert page.locator("img.leaflet-tile-loaded").count() > 0
+    assert page.evaluate("window.__cspViolations") == []
+    # Leaflet cancels the tiles of the zoom it leaves (fitBounds): those requests fail by design.
+    assert errors == [] and [u for u in failures if "/tiles/" not in u] == []

@@ -27,7 +27,7 @@ import pytest
 
 from locator.settings import Settings
 from maps.assets import verify_assets
-from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.maps.conftest import CHROMIUM, CHROMIUM_ARGS, CSP_WATCH
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = Settings().home / "assets"
@@ -64,6 +64,13 @@ class Recorder:
         ctx.on("requestfailed", lambda r: self.failures.append(f"{r.url} {r.failure}"))
         ctx.on("response", lambda r: self.failures.append(f"{r.url} {r.status}") if r.status >= 400 else None)
         ctx.on("page", lambda p: p.on("pageerror", lambda e: self.errors.append(str(e))))
+        ctx.add_init_script(CSP_WATCH)
+
+    @staticmethod
+    def refused(page: Any) -> list[str]:
+        """What the page's Content-Security-Policy blocked: nothing, when the policy fits the page."""
+        found: list[str] = page.evaluate("window.__cspViolations || []")
+        return found
 
     def foreign(self) -> list[str]:
         """Requests to anything but the app itself (data: and blob: URLs never leave the page)."""
@@ -172,6 +179,7 @@ def test_search_with_keyboard_shows_list_and_markers(base: str, tmp_path: Path) 
         popup.wait_for(timeout=5_000)
         assert names[0] in popup.inner_text()
         screenshot(page, "e2e-page-en.png")
+        assert rec.refused(page) == []
         assert rec.errors == []
         assert rec.failures == []
         assert rec.foreign() == []
@@ -209,6 +217,7 @@ def test_search_at_a_chosen_time(base: str, tmp_path: Path) -> None:
         api = nearest_json(base, q="75008", open="now", at=paris.isoformat())
         assert list_names(page) == [r["name"] for r in api["results"]]
         screenshot(page, "e2e-page-at.png")
+        assert rec.refused(page) == []
         assert rec.foreign() == []
         assert rec.errors == []
 
@@ -298,8 +307,10 @@ def test_folium_map_in_the_browser(base: str, tmp_path: Path) -> None:
         assert any(r["name"] in text for r in expected), text
         assert "Aujourd’hui" in text
         page.wait_for_load_state("networkidle")
-        page.wait_for_function("getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
+        # Not wait_for_function: its string is evaluated by the page, which the map's policy forbids.
+        sync_api.expect(page.locator(".leaflet-popup")).to_have_css("opacity", "1")
         screenshot(page, "e2e-folium.png")
+        assert rec.refused(page) == []
         assert rec.errors == []
         assert rec.failures == []
         assert rec.foreign() == []

@@ -263,3 +263,55 @@ def test_error_messages_in_the_visitors_language() -> None:
     assert error_message("fr", 503) == "La recherche est momentanément indisponible. Réessayez dans un instant."
     html = render_page(lang="fr", form={"q": "zzz"}, answer=None, error=error_message("fr", 404, q="zzz"), units="km")
     assert "« zzz »" in html and 'role="alert"' in html
+
+
+# Embedding, override and isolate controls: one in a name would reorder the text the page puts after it.
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def test_bidi_controls_in_data_cannot_reorder_the_page(answer: dict[str, Any]) -> None:
+    place = answer["results"][1]
+    place["name"] = "Repair \u202edesolC\u2069"
+    place["address"]["street"] = "\u202e1 rue de Rivoli"
+    place["phone"] = "+33 1\u202e 23"
+    place["status_comment"] = "\u2067works"
+    answer["origin"]["label"] = "75008 \u202eParis"
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    assert not BIDI_CONTROLS & set(html)
+    # Right-to-left names (Arabic, Hebrew) still read right, isolated from the text around them.
+    assert "<bdi>Repair desolC</bdi>" in html
+    data = json.loads(html.split('id="locator-data">', 1)[1].split("</script>", 1)[0])
+    assert data["places"][1]["name"] == "Repair desolC"
+    # The marker's title and spoken label isolate the name: the state after it keeps its order.
+    assert data["places"][1]["title"] == "2. \u2068Repair desolC\u2069 — Closed, opens tomorrow at 09:00 (works)"
+    assert data["origin"]["label"] == "Your search: 75008 Paris"
+
+
+def test_error_message_does_not_echo_bidi_controls() -> None:
+    message = error_message("en", 404, q="\u202eesrever")
+    assert not BIDI_CONTROLS & set(message)
+    assert "“esrever”" in message
+
+
+def test_too_long_query_is_named() -> None:
+    assert error_message("en", 422, parameter="q", limit=200) == (
+        "The address or postcode is too long (at most 200 characters)."
+    )
+    assert "200 caractères" in error_message("fr", 422, parameter="q", limit=200)
+
+
+def test_rate_limit_message() -> None:
+    assert error_message("en", 429) == "Too many searches in a short time. Please wait a minute and try again."
+    assert error_message("fr", 429).startswith("Trop de recherches")
+
+
+def test_json_ld_links_only_http_urls(answer: dict[str, Any]) -> None:
+    answer["results"][2]["jsonld"].update(
+        {"@id": "javascript:alert(3)", "url": " data:text/html,<script>alert(4)</script>", "sameAs": ["vbscript:x"]}
+    )
+    answer["results"][0]["jsonld"].update({"@id": "urn:locator:fr-1", "url": "https://example.com/fr-1"})
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    ld = [json.loads(block) for block in _doc(html).ldjson]
+    assert ld[0]["@id"] == "urn:locator:fr-1" and ld[0]["url"] == "https://example.com/fr-1"
+    assert ld[1] == {"@context": "https://schema.org", "@type": "Store", "name": "Opéra", "sameAs": []}
+    assert "javascript:" not in html and "data:text" not in html and "vbscript" not in html

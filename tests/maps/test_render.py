@@ -135,3 +135,14 @@ def test_precomputed_hours_today_win(answer: dict[str, Any]) -> None:
     }
     html = render_map(answer)
     assert "Repair: 11:00–13:00" in html
+
+
+def test_bidi_controls_do_not_leak_into_popup_or_tooltip(answer: dict[str, Any]) -> None:
+    answer["results"][1]["name"] = "Repair \u202edesolC"
+    answer["results"][1]["address"]["city"] = "Paris\u2066"
+    answer["origin"]["label"] = "\u202e75008"
+    html = render_map(answer, lang="en")
+    assert not set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067") & set(html)
+    assert "<strong><bdi>Repair desolC</bdi></strong>" in html
+    # Plain-text tooltip: the name isolated (FSI … PDI), so " — Closed" after it keeps its order.
+    assert "2. \u2068Repair desolC\u2069 — Closed, opens tomorrow at 09:00" in html

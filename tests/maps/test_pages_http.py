@@ -1,0 +1,123 @@
+"""The HTML routes (`GET /`, `GET /v1/map`) over HTTP, from the real uvicorn of tests/conftest.py: what a
+visitor's odd input, an unreachable database or a busy limiter get back (a page in their language with the
+right status, never JSON or a stack trace), and the headers every HTML answer carries."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from locator.api.pages import rate_limited_page
+from tests.conftest import free_port, start_server, stop_server
+
+PARIS = {"lat": "48.8698", "lon": "2.3075"}  # coordinates: no gazetteer needed to locate them
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, resp.headers, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read().decode()
+
+
+def assert_page(headers: Message, body: str) -> None:
+    """An HTML page with the page's own policy, not a problem+json body or a traceback."""
+    assert headers["Content-Type"].startswith("text/html"), headers["Content-Type"]
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "Accept-Language" in headers["Vary"]
+    assert body.startswith("<!DOCTYPE html>")
+    assert "Traceback" not in body
+
+
+@pytest.fixture(scope="module")
+def base(server: Any) -> str:
+    url: str = server.url
+    return url
+
+
+def test_page_policy_and_vary(base: str) -> None:
+    status, headers, body = get(base + "/")
+    assert status == 200
+    assert_page(headers, body)
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "'unsafe-inline'" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_map_policy_names_its_inline_scripts(base: str) -> None:
+    status, headers, _body = get(base + "/v1/map?" + urlencode({**PARIS, "open": "any"}))
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    script_src = next(d for d in headers["Content-Security-Policy"].split(";") if d.split()[0] == "script-src")
+    assert "'sha256-" in script_src and "'unsafe-inline'" not in script_src
+    assert "Accept-Language" in headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        # Midnight of year 1 in Paris (UTC+0:09 then) is before year 1 in UTC: the conversion overflowed into the
+        # app's JSON error handler.
+        ({**PARIS, "at": "0001-01-01T00:00"}, 422, "The date and time are not valid."),
+        ({**PARIS, "at": "1969-07-20T20:17"}, 422, "The date and time are not valid."),
+        ({**PARIS, "at": "tomorrow"}, 422, "The date and time are not valid."),
+        # Cut to 200 characters and searched as such, a long address found nothing or something else.
+        ({"q": "7" * 250}, 422, "The address or postcode is too long (at most 200 characters)."),
+        ({"q": "   "}, 200, "Type an address or a postcode"),
+        ({"lat": "nan", "lon": "nan"}, 422, "Your position could not be read"),
+        ({**PARIS, "kind": "<b>x</b>"}, 422, "(kind: &#39;&lt;b&gt;x&lt;/b&gt;&#39; is not a valid kind)"),
+    ],
+)
+def test_odd_input_answers_with_the_page(base: str, query: dict[str, str], status: int, message: str) -> None:
+    got, headers, body = get(base + "/?" + urlencode(query), {"Accept-Language": "en"})
+    assert got == status, body[:500]
+    assert_page(headers, body)
+    assert message in body
+
+
+def test_accept_language_garbage(base: str) -> None:
+    garbage = "*;q=nan, ;;, xx-!!;q=0.9, fr;q=1e999, en-US;q=abc, " + "a" * 500
+    status, headers, body = get(base + "/", {"Accept-Language": garbage})
+    assert status == 200
+    assert_page(headers, body)
+    assert '<html lang="fr"' in body
+
+
+def test_database_down(tmp_path: Path) -> None:
+    dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
+    server = start_server({"LOCATOR_DATABASE_URL": dead, "LOCATOR_RATE_LIMIT": "0"}, tmp_path / "uvicorn.log")
+    try:
+        status, headers, body = get(server.url + "/?" + urlencode(PARIS), {"Accept-Language": "fr"})
+        assert status == 503
+        assert_page(headers, body)
+        assert headers["Retry-After"] == "5"
+        assert "La recherche est momentanément indisponible" in body
+        # The form is still there, with what the visitor asked.
+        assert 'name="lat" value="48.8698"' in body
+    finally:
+        stop_server(server)
+
+
+def test_rate_limited_page() -> None:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": b"q=75008&open=any",
+        "headers": [(b"accept-language", b"fr-FR,fr;q=0.9")],
+    }
+    response = rate_limited_page(scope, 42)
+    body = bytes(response.body).decode()
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "42"
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "Trop de recherches" in body and 'role="alert"' in body
+    assert 'value="75008"' in body
