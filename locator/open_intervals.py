@@ -352,23 +352,69 @@ def _advance(conn: Connection, window: Window, now: datetime | None, batch: int)
                     {"after": after, "n": batch},
                 ).scalars()
             )
-            if not ids:
+            # The batch is a range of ids, the last one open-ended: it holds the places added meanwhile too.
+            last = ids[-1] if len(ids) == batch else None
+            written += _move_places(conn, stored, window, after, last, ids)
+            if last is None:
                 _store_window(conn, window)
                 for day in utc_days(stored.end, window.end):  # the other days' statistics still hold
                     conn.exec_driver_sql(f"ANALYZE {partition_name(day)}")
                 return written
-            ensure_partitions(conn, window_days(window))
-            conn.execute(
-                text(
-                    "DELETE FROM open_intervals"
-                    " WHERE location_id = ANY(:ids) AND day >= :first AND upper(during) >= :old_end"
-                ),
-                {"ids": ids, "first": window.start.date(), "old_end": stored.end},
-            )
-            hours_rows = conn.execute(text(_HOURS_SQL + " WHERE l.id = ANY(:ids)" + HOURS_ORDER), {"ids": ids})
-            special = special_hours_by_location(conn, ids, window.start)
-            written += _write_spells(conn, hours_rows, special, window, reaching=stored.end)
-            after = ids[-1]
+            after = last
+
+
+def _move_places(
+    conn: Connection, stored: Window, window: Window, after: str, last: str | None, ids: Sequence[str]
+) -> int:
+    """The daily move of the places with ids in (after, last]: their spells reaching the stored window's end
+    rewritten whole, the ones past it added."""
+    ensure_partitions(conn, window_days(window))
+    in_range = "location_id > :after" + (" AND location_id <= :last" if last is not None else "")
+    last_day = (stored.end - timedelta(days=1)).date()
+    params: dict[str, object] = {"after": after, "last": last, "old_end": stored.end, "last_day": last_day}
+    # Every spell reaching the old end has a row in the old window's last day: found there, in one partition,
+    # not by a scan of all nine. The few longer than that (round the clock) have rows in earlier days too.
+    reaching = conn.execute(
+        text(
+            f"""
+            DELETE FROM open_intervals
+             WHERE day = :last_day AND {in_range} AND upper(during) >= :old_end
+            RETURNING location_id, service, lower(during) AS start, upper(during) AS stop
+            """
+        ),
+        params,
+    ).all()
+    longer = [row for row in reaching if row.start.astimezone(UTC).date() < last_day]
+    # Matched by the place's index: `during = ...` would go through the GiST, where every round-the-clock place
+    # shares the window's range (at 1M, minutes per batch).
+    if longer:
+        conn.execute(
+            text(
+                """
+                DELETE FROM open_intervals AS o
+                 USING unnest(CAST(:ids AS text[]), CAST(:services AS text[]), CAST(:starts AS timestamptz[]),
+                              CAST(:stops AS timestamptz[])) AS s(id, service, start, stop)
+                 WHERE o.day >= :first AND o.day < :last_day
+                   AND o.location_id = s.id AND o.service = s.service
+                   AND lower(o.during) = s.start AND upper(o.during) = s.stop
+                """
+            ),
+            {
+                "ids": [row.location_id for row in longer],
+                "services": [row.service for row in longer],
+                "starts": [row.start for row in longer],
+                "stops": [row.stop for row in longer],
+                "first": window.start.date(),
+                "last_day": last_day,
+            },
+        )
+    # Rows past the old end already: a place changed during the move, written for both windows (`refresh`).
+    conn.execute(text(f"DELETE FROM open_intervals WHERE day > :last_day AND {in_range}"), params)
+    in_places = in_range.replace("location_id", "l.id")
+    hours_rows = conn.execute(text(_HOURS_SQL + f" WHERE {in_places}" + HOURS_ORDER), params)
+    # `ids` is the range's whole list: it was read under this transaction's lock, which changes wait for.
+    special = special_hours_by_location(conn, ids, window.start)
+    return _write_spells(conn, hours_rows, special, window, reaching=stored.end)
 
 
 def _write_spells(
