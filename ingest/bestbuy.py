@@ -335,7 +335,10 @@ def _coordinate(value: object) -> float | str | None:
         except ValueError:
             return value
     elif isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int past a float's range (JSON has no limit on digits): a traceback
+            return str(value)
     else:
         return repr(value)
     # Python's json accepts NaN and Infinity; as text they fail the pipeline's range check by name
@@ -427,6 +430,9 @@ def _load(path: Path) -> list[Any]:
         raise FeedError(
             f"{path.name}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from error
+    except ValueError as error:
+        # Not a JSONDecodeError: a number past Python's 4,300-digit limit for int conversion.
+        raise FeedError(f"{path.name}: invalid JSON: {str(error).split(':')[0]}") from error
     except RecursionError as error:
         raise FeedError(f"{path.name}: JSON nested too deeply to be a store list") from error
     except OSError as error:
@@ -434,6 +440,13 @@ def _load(path: Path) -> list[Any]:
     if not isinstance(data, list):
         kind = "an object" if isinstance(data, dict) else f"a JSON {type(data).__name__}"
         raise FeedError(f"{path.name}: the top level is {kind}; expected a JSON array of store objects")
+    if data and isinstance(data[0], Mapping) and data[0].get("type") == "Feature":
+        # A JSON file whose text starts with '[' is read as this feed: GeoJSON features would be rejected one by
+        # one as stores without an id, name or hours.
+        raise FeedError(
+            f"{path.name}: a JSON array of GeoJSON features, not Best Buy stores; put them in a FeatureCollection "
+            '({"type": "FeatureCollection", "features": [...]}) and load it as GeoJSON'
+        )
     return data
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg.errors import LockNotAvailable, UniqueViolation
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -211,9 +212,10 @@ def publish(
             _swap(conn, records, report, partial=partial, allow_removals=allow_removals)
             committing = time.perf_counter()
         report.timings["commit"] = time.perf_counter() - committing
-    except DBAPIError as exc:
+    except (DBAPIError, psycopg.Error) as exc:
         # Whatever the database refused (a lock wait given up, an id another source published meanwhile, a lost
         # connection), the transaction rolled back: a failed run, in the audit like any other, not a traceback.
+        # The staging COPY runs on psycopg itself, whose errors SQLAlchemy does not wrap.
         report.published = False
         report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
         report.outcome = "failed"
@@ -225,18 +227,19 @@ def publish(
     return report
 
 
-def _database_failure(report: IngestReport, exc: DBAPIError) -> str:
+def _database_failure(report: IngestReport, exc: DBAPIError | psycopg.Error) -> str:
     """A one-paragraph account of a database error, for ops staff: PostgreSQL's own message and detail."""
-    if isinstance(exc.orig, LockNotAvailable):
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, LockNotAvailable):
         return (
             f"gave up waiting for a lock (another ingest of source {report.source!r}, or a full refresh of the open"
             " intervals?): nothing changed"
         )
-    diag = getattr(exc.orig, "diag", None)
-    primary = getattr(diag, "message_primary", None) or str(exc.orig or exc).strip().splitlines()[0]
+    diag = getattr(orig, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(orig or exc).strip().splitlines()[0]
     detail = getattr(diag, "message_detail", None)
     message = f"the database refused the publish ({primary}{'; ' + detail if detail else ''}): nothing changed"
-    if isinstance(exc.orig, UniqueViolation):
+    if isinstance(orig, UniqueViolation):
         message += "; another ingest may have published the same ids meanwhile: run it again to see which"
     return message
 

@@ -1,7 +1,8 @@
 """Feed readers: each yields (row number, record) with CONTRACT.md's input column names.
 
-Row numbers are what ops staff see in reports: the CSV line number (header = line 1), or the feature's
-position (1-based) in a GeoJSON or JSON array.
+Row numbers are what ops staff see in reports: the CSV row as a spreadsheet shows it (header = row 1; the file's
+line unless a quoted value above spans lines), or the feature's position (1-based) in a GeoJSON or JSON array.
+A GeoJSON feature's position is its Point geometry (see `point_of` for why other geometries are rejected).
 """
 
 from __future__ import annotations
@@ -9,12 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import _csv
+from typing import Any
 
 Record = dict[str, Any]
 FORMATS = ("auto", "csv", "geojson", "bestbuy")
@@ -90,12 +89,27 @@ def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
 
 
 DELIMITERS = (",", ";", "\t", "|")
+# The contract's input columns (CONTRACT.md, "Location input"), besides the per-service `hours:<service>` ones.
+INPUT_COLUMNS = frozenset(
+    {
+        "id", "name", "kind", "street", "postcode", "city", "region", "country", "lat", "lon", "timezone",
+        "opening_hours", "service_hours", "products", "services", "phone", "url",
+    }
+)  # fmt: skip
+# Python's csv stops at 131,072 characters a value, which made a long value fail the whole file; a value this
+# long is read, and rejected by validation with its row and column. The csv module holds a value as 4 bytes a
+# character while it reads it, so a quoted value never closed still stops at 64 MB of memory.
+FIELD_LIMIT = 16 << 20
 
 
-def not_utf8(path: Path, *, lines_are_rows: bool = False) -> FeedError:
+def is_input_column(name: str) -> bool:
+    return name in INPUT_COLUMNS or name.startswith("hours:")
+
+
+def not_utf8(path: Path, *, rows: Callable[[int], int] | None = None) -> FeedError:
     """Name where the first undecodable byte is: a line and column a person can find in an editor.
 
-    `lines_are_rows`: the file's line numbers are the report's row numbers (CSV), so the rejection gets it too.
+    `rows`: the report's row for a line of the file (CSV), for the rejection; without it the error is no row's.
     """
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -107,16 +121,96 @@ def not_utf8(path: Path, *, lines_are_rows: bool = False) -> FeedError:
                 line.decode("utf-8")
             except UnicodeDecodeError as exc:
                 byte = line[exc.start]
+                row = rows(number) if rows is not None else 0
+                where = f"line {number}" if row in (0, number) else f"row {row}, line {number}"
                 return FeedError(
-                    f"{path.name}: not UTF-8 text (line {number}, column {exc.start + 1}: byte 0x{byte:02x}); "
+                    f"{path.name}: not UTF-8 text ({where}, column {exc.start + 1}: byte 0x{byte:02x}); "
                     "save it as UTF-8",
-                    row=number if lines_are_rows else 0,
+                    row=row,
                 )
     return FeedError(f"{path.name}: not UTF-8 text; save it as UTF-8")
 
 
+@dataclass(frozen=True)
+class _Header:
+    """What line 1 says: the name read at each position (None: the column is not read) and notes on it."""
+
+    names: list[str | None]
+    unnamed: list[int]  # positions without a name: a value there would be lost without a word
+    notes: list[tuple[int, str, Any, str]]  # warnings on the header itself, reported as row 1's
+
+    @classmethod
+    def read(cls, path: Path, fields: list[str], delimiter: str) -> _Header:
+        names = [name.strip() for name in fields]
+        missing = [column for column in ("id", "name") if column not in names]
+        if "id" in missing:
+            raise FeedError(
+                f"{path.name}: line 1 must be a header naming the columns, including 'id' "
+                f"(read {names[:6]!r}{' ...' if len(names) > 6 else ''}, delimiter {delimiter!r})"
+            )
+        if missing:
+            raise FeedError(f"{path.name}: the header (line 1) has no 'name' column; every place needs a name")
+        for name in dict.fromkeys(names):
+            positions = [str(i + 1) for i, other in enumerate(names) if other == name]
+            if name and len(positions) > 1:
+                # Reading one of them would drop the other's values without a word: the file must say which.
+                raise FeedError(
+                    f"{path.name}: the header (line 1) names column {name!r} {len(positions)} times "
+                    f"(columns {', '.join(positions)}); keep one"
+                )
+        notes = [
+            (1, name, None, "not a column of the contract (CONTRACT.md, 'Location input'): its values are ignored")
+            for name in names
+            if name and not is_input_column(name)
+        ]
+        # Names starting with '_' are the readers' own notes (see ingest/validate.py): never read from a feed.
+        kept: list[str | None] = [name if name and is_input_column(name) else None for name in names]
+        return cls(kept, [i for i, name in enumerate(names) if not name], notes)
+
+    def unnamed_values(self, fields: list[str]) -> list[tuple[str, Any, str]]:
+        return [
+            (f"column {i + 1}", fields[i].strip(), "a value in a column the header gives no name: ignored")
+            for i in self.unnamed
+            if i < len(fields) and fields[i].strip()
+        ]
+
+
+def _where(row: int, line: int) -> str:
+    """The place in a report: a line is the spreadsheet's row unless a quoted value above spans lines."""
+    return f"line {line}" if row == line else f"row {row} (line {line} of the file)"
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """Python's csv messages, in the words of what to fix."""
+    message = str(exc)
+    if message == "unexpected end of data":
+        return "a quoted value in this row is never closed (a missing quote?)"
+    if message.startswith("field larger than field limit"):
+        return f"a value longer than {csv.field_size_limit():,} characters (a quoted value never closed?)"
+    if message.endswith("expected after '\"'"):
+        return 'text after the closing quote of a quoted value (a quote inside a value is written "")'
+    return f"not a readable CSV file ({message})"
+
+
+def _row_of_line(path: Path, delimiter: str, line: int) -> int:
+    """The spreadsheet row holding a line of the file, for an error found by line (an undecodable byte)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            for row, _ in enumerate(reader, start=1):
+                if reader.line_num >= line:
+                    return row
+        except csv.Error:
+            pass
+    return line
+
+
 def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
-    """Rows as they are read (never the whole file in memory); the delimiter is the header line's commonest."""
+    """Rows as they are read (never the whole file in memory); the delimiter is the header line's commonest.
+
+    A row's number is the spreadsheet's: the header is row 1 and each record one row, blank ones included, however
+    many lines its quoted values span.
+    """
     with path.open("rb") as raw:
         head = raw.read(1 << 16)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -124,38 +218,41 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
         if b"\x00" in head:
             # Python's csv module reads NUL bytes as text since 3.11: a binary file would pass as odd rows.
             raise FeedError(f"{path.name}: binary content (NUL bytes), not CSV text; is it a spreadsheet (.xlsx)?")
-    reader: _csv.Reader | None = None  # kept for its line count when a csv.Error breaks off the reading
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    delimiter = ","
+    row = end = 0  # the last record read and its last line: a broken record is the next row, from the next line
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            header = handle.readline()
+            delimiter = max(DELIMITERS, key=handle.readline().count)
             handle.seek(0)
-            delimiter = max(DELIMITERS, key=header.count)
-            reader = csv.reader(handle, delimiter=delimiter)
-            names = [name.strip() for name in next(reader, [])]
-            if "id" not in names:
-                raise FeedError(
-                    f"{path.name}: line 1 must be a header naming the columns, including 'id' "
-                    f"(read {names[:6]!r}{' ...' if len(names) > 6 else ''}, delimiter {delimiter!r})"
-                )
-            width = len(names)
+            # Strict: a quote never closed would otherwise swallow every row after it into one value.
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
+            header = _Header.read(path, next(reader, []), delimiter)
+            row, end = 1, reader.line_num
+            width, pending = len(header.names), header.notes
             for fields in reader:
-                if not fields:
-                    continue  # a blank line
-                line = reader.line_num
-                if len(fields) > width:
+                row, start, end = row + 1, end + 1, reader.line_num
+                if not "".join(fields).strip():
+                    continue  # a blank line, or a spreadsheet's empty row (",,,,")
+                if len(fields) > width and "".join(fields[width:]).strip():
                     raise FeedError(
-                        f"{path.name}, line {line}: {len(fields)} fields but the header has {width} columns"
+                        f"{path.name}, {_where(row, start)}: {len(fields)} fields but the header has {width} columns"
                         " (an unquoted delimiter in a value?)",
-                        row=line,
+                        row=row,
                     )
                 # A short row (a spreadsheet trims trailing empty cells) leaves the rest empty, as DictReader did.
-                yield line, {name: value.strip() for name, value in zip(names, fields, strict=False)}
+                record: Record = {
+                    name: value.strip() for name, value in zip(header.names, fields, strict=False) if name
+                }
+                notes = [*pending, *header.unnamed_values(fields)] if pending or header.unnamed else None
+                if notes:
+                    record["_warnings"] = notes
+                pending = []
+                yield row, record
     except UnicodeDecodeError:
-        raise not_utf8(path, lines_are_rows=True) from None
+        raise not_utf8(path, rows=lambda line: _row_of_line(path, delimiter, line)) from None
     except csv.Error as exc:
-        # The reader has counted the lines of the broken record by now: past the last good row's line.
-        line = reader.line_num if reader is not None else 1
-        raise FeedError(f"{path.name}, line {line}: not a readable CSV file ({exc})", row=line) from None
+        raise FeedError(f"{path.name}, {_where(row + 1, end + 1)}: {_csv_problem(exc)}", row=row + 1) from None
 
 
 _OSM_PROPERTY_MAP = {
@@ -235,6 +332,10 @@ class _JsonStream:
         self.pos = 0
         self.eof = False
         self.lines_before = 0  # newlines in the text already dropped from the buffer, for error positions
+        # Characters dropped so far, and where in the file the last dropped line began: a minified file is one
+        # line, whose columns go on past the window.
+        self.dropped = 0
+        self.line_start = 0
         self.decoder = json.JSONDecoder()
         self.row = 0  # the feature being read (1-based), 0 outside the features list
 
@@ -250,6 +351,10 @@ class _JsonStream:
             return False
         dropped = self.buffer[: self.pos]
         self.lines_before += dropped.count("\n")
+        newline = dropped.rfind("\n")
+        if newline >= 0:
+            self.line_start = self.dropped + newline + 1
+        self.dropped += self.pos
         self.buffer = self.buffer[self.pos :] + chunk
         self.pos = 0
         return True
@@ -262,7 +367,9 @@ class _JsonStream:
 
     def error(self, message: str) -> FeedError:
         line = self.lines_before + self.buffer.count("\n", 0, self.pos) + 1
-        column = self.pos - (self.buffer.rfind("\n", 0, self.pos) + 1) + 1
+        newline = self.buffer.rfind("\n", 0, self.pos)
+        line_start = self.dropped + newline + 1 if newline >= 0 else self.line_start
+        column = self.dropped + self.pos - line_start + 1
         return FeedError(f"{self.path.name}: not valid GeoJSON (line {line}, column {column}: {message})", row=self.row)
 
     def take(self, char: str) -> bool:
@@ -282,16 +389,26 @@ class _JsonStream:
             try:
                 value, end = self.decoder.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as exc:
-                # Cut off by the end of the window, or broken: only the end of the file tells them apart.
-                if self._fill():
+                # Cut off by the end of the window, or broken: more text tells them apart. An error short of the
+                # window's end is no cut: refilling then read the rest of a broken file into the window, MBs at a
+                # time, each copy longer than the last.
+                if self._may_be_cut(exc) and self._fill():
                     continue
                 self.pos = exc.pos
                 raise self.error(exc.msg) from None
+            except ValueError:
+                # Python converts at most 4,300 digits to an int (a guard against quadratic time): no place has more.
+                raise self.error("a number too long to read (more than 4300 digits)") from None
             # A number at the very end of the window may go on in the next chunk ("12" of "123").
             if end == len(self.buffer) and not self.eof and self._fill():
                 continue
             self.pos = end
             return value
+
+    def _may_be_cut(self, exc: json.JSONDecodeError) -> bool:
+        # A string is reported where it opens; anything else where the decoder stopped, within a token's length
+        # ("-Infinity", a \uXXXX escape) of the end when the window cut it.
+        return exc.msg.startswith("Unterminated string") or exc.pos >= len(self.buffer) - 16
 
     def end(self) -> None:
         self._skip_space()
@@ -303,12 +420,18 @@ def feature_record(feature: Any) -> Record:
     """A GeoJSON feature as an input record, OSM/alltheplaces property names included."""
     if not isinstance(feature, dict):
         return {"_error": "the feature is not a JSON object"}
-    properties = feature.get("properties") or {}
-    if not isinstance(properties, dict):
+    if feature.get("type", "Feature") != "Feature":
+        return {"_error": f"not a GeoJSON Feature (type {_shown(feature['type'])})"}
+    properties = feature.get("properties")
+    if properties is None:
+        properties = {}
+    elif not isinstance(properties, dict):
         return {"_error": "'properties' is not a JSON object"}
     record: Record = {}
     for key, value in properties.items():
         target = _OSM_PROPERTY_MAP.get(key, key) if isinstance(key, str) else str(key)
+        if target.startswith("_"):
+            continue  # the readers' own notes go by these names (see ingest/validate.py): never a feed's
         if target not in record or key == target:
             record[target] = value
     if "street" not in record and properties.get("addr:street"):
@@ -319,13 +442,36 @@ def feature_record(feature: Any) -> Record:
     if not record.get("name") and properties.get("brand"):
         record["name"] = properties["brand"]
     geometry = feature.get("geometry")
-    if isinstance(geometry, dict) and geometry.get("type") == "Point":
-        coordinates = geometry.get("coordinates")
-        if isinstance(coordinates, list) and len(coordinates) >= 2:
-            record.setdefault("lon", coordinates[0])
-            record.setdefault("lat", coordinates[1])
-    elif geometry is not None:
-        record["_geometry_error"] = (
-            f"geometry type {geometry.get('type') if isinstance(geometry, dict) else geometry!r} is not a Point"
-        )
+    if geometry is not None:
+        position = point_of(geometry)
+        if isinstance(position, str):
+            record["_geometry_error"] = position
+        else:
+            record.setdefault("lon", position[0])
+            record.setdefault("lat", position[1])
     return record
+
+
+def point_of(geometry: Any) -> tuple[Any, Any] | str:
+    """(lon, lat) of a Point geometry (an altitude, RFC 7946's optional third value, is left out), or why not.
+
+    Other geometries are rejected rather than reduced to a point: a place is one position, and a polygon's
+    centroid or a line's middle may be a street away from the door (or outside an L-shaped building). A feature
+    with a null geometry takes lat/lon properties, or is geocoded.
+    """
+    kind = geometry.get("type") if isinstance(geometry, dict) else geometry
+    if kind != "Point":
+        return (
+            f"geometry type {_shown(kind)} is not a Point: give the place's position as a Point (its entrance), "
+            "or a null geometry with lat and lon properties"
+        )
+    coordinates = geometry.get("coordinates")
+    if not isinstance(coordinates, list) or len(coordinates) < 2:
+        # Read as "no coordinates", it would be geocoded from its address without a word.
+        return f"a Point's coordinates must be [longitude, latitude], not {_shown(coordinates)}"
+    return coordinates[0], coordinates[1]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.addresses import address_query
+from ingest.readers import is_input_column
 from locator.countries import is_country, tz_table
 from locator.hours import HoursError, HoursSyntaxError, Schedule, sun_coordinates
 from locator.places import PlaceFields
@@ -40,8 +42,39 @@ KIND_ALIASES = {
 # Services that make a place count as a service centre whatever its own kind (a shop with a repair desk).
 SERVICE_CENTRE_SERVICES = frozenset({"repair"})
 MAX_TEXT = 500
-_LONG_ALLOWED = ("_", "opening_hours", "hours")  # hours may be long; "_" marks the readers' own notes
+# Hours may be longer (dated exceptions), though OSM's own limit for a tag is 255 characters. Unbounded, a 10 MB
+# value kept the parser busy 18 s for its one row, and came back twice in the report (value and reason).
+MAX_HOURS = 2000
+_HOURS_COLUMNS = ("opening_hours", "service_hours")
+# Columns that take a JSON list (joined with ';'): the others are one value each.
+_LIST_COLUMNS = ("products", "services", *_HOURS_COLUMNS)
+# What no PostgreSQL text can hold: NUL, and lone surrogates (a JSON "\ud800" escape), which are not UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# The longest value a report shows: a rejected hours value whole, not a 10 MB id rejected for its characters
+# (copied into the report, then into the audit row, per rejection).
+_MAX_SHOWN = MAX_HOURS
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,127}$")
+# A host name with a dot and nothing before it: a feed's website without its scheme ("www.example.com/x").
+_BARE_HOST = re.compile(r"(?i)[a-z0-9][a-z0-9.-]*\.[a-z]{2,}(?::\d+)?(?:/\S*)?")
+
+
+def _reported(value: Any) -> Any:
+    """A value as the JSON report carries it: NaN and the infinities are not JSON (the CLI printed them bare, and
+    jsonb refused the audit row), what PostgreSQL text cannot hold is escaped, and a long value is cut."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, int | float):
+        return value
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[:_MAX_SHOWN] + "..."
+    return _printable(text)
+
+
+def _printable(text: str) -> str:
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 @dataclass(frozen=True)
@@ -52,10 +85,12 @@ class Rejection:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        value = (
-            self.value if isinstance(self.value, str | int | float | bool) or self.value is None else str(self.value)
-        )
-        return {"row": self.row, "column": self.column, "value": value, "reason": self.reason}
+        return {
+            "row": self.row,
+            "column": _printable(self.column),
+            "value": _reported(self.value),
+            "reason": _printable(self.reason),
+        }
 
 
 @dataclass(frozen=True)
@@ -66,10 +101,12 @@ class Warning:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        value = (
-            self.value if isinstance(self.value, str | int | float | bool) or self.value is None else str(self.value)
-        )
-        return {"row": self.row, "column": self.column, "value": value, "message": self.message}
+        return {
+            "row": self.row,
+            "column": _printable(self.column),
+            "value": _reported(self.value),
+            "message": _printable(self.message),
+        }
 
 
 @dataclass
@@ -197,23 +234,31 @@ class RowValidator:
             rejections.append(Rejection(row, column, value, reason))
 
         if "_error" in record:
-            self.rejections.append(Rejection(row, "", None, record["_error"]))
+            self.rejections.append(Rejection(row, "", None, str(record["_error"])))
             return None
-        # A reader's own notes, lists of (column, value, text) tuples. A feed's own column or property may bear
-        # the same name, but CSV and JSON make no tuples: only the readers' notes are taken.
+        # A reader's own notes, under names starting with '_', which the readers never take from a feed (a CSV
+        # column '_error' rejected every row with its text); and CSV and JSON make no tuples, a second guard.
         notes = record.get("_warnings")
         if type(notes) is list:
-            self.warnings.extend(Warning(row, *note) for note in notes if type(note) is tuple and len(note) == 3)
+            # (column, value, text) about the row, or (row, column, value, text): a CSV header's, on row 1.
+            for note in notes:
+                if type(note) is tuple and len(note) in (3, 4):
+                    self.warnings.append(Warning(row, *note) if len(note) == 3 else Warning(*note))
         notes = record.get("_rejections")
         if type(notes) is list:
             for note in notes:
                 if type(note) is tuple and len(note) == 3:
                     reject(*note)
         if "_geometry_error" in record:
-            reject("geometry", None, record["_geometry_error"])
+            reject("geometry", None, str(record["_geometry_error"]))
         for column, value in record.items():
-            if isinstance(value, str) and len(value) > MAX_TEXT and not column.startswith(_LONG_ALLOWED):
-                reject(column, value[:40] + "...", f"longer than {MAX_TEXT} characters")
+            if type(value) is str and len(value) <= MAX_TEXT and value.isascii() and "\x00" not in value:
+                continue  # nearly every CSV value: fine whatever its column, at a fraction of the checks' cost
+            # Only the contract's columns: a property no column reads (OSM's `description`) cannot fail a row.
+            problem = _value_problem(column, value) if is_input_column(column) else None
+            if problem is not None:
+                shown = value[:40] + "..." if isinstance(value, str) and len(value) > MAX_TEXT else value
+                reject(column, shown, problem)
 
         place_id = self._text(record, "id")
         if not place_id:
@@ -237,8 +282,12 @@ class RowValidator:
         elif not is_country(country):
             reject("country", record.get("country"), "not an assigned ISO 3166-1 alpha-2 code (GB, not UK)")
 
+        url = self._url(row, record, reject)
+
         lat, lon, precision = (
-            (None, None, "") if "_geometry_error" in record else self._coordinates(row, record, reject)
+            (None, None, "")
+            if "_geometry_error" in record
+            else self._coordinates(row, record, reject, geocode=not rejections)
         )
 
         timezone = self._text(record, "timezone")
@@ -289,7 +338,7 @@ class RowValidator:
             lon=lon,
             timezone=timezone,
             phone=self._text(record, "phone"),
-            url=self._text(record, "url"),
+            url=url,
             products=products,
             services=services,
             hours=hours,
@@ -297,13 +346,36 @@ class RowValidator:
             row=row,
         ).finalise()
 
+    def _url(self, row: int, record: dict[str, Any], reject: Callable[[str, Any, str], None]) -> str | None:
+        """The place's website, an absolute http(s) URL: it goes into the apps' answers, the page's links and
+        the JSON-LD, where a `javascript:` or `data:` URL would be a script. A bare host ("www.example.com/x")
+        gets https:// with a warning, as feeds often leave the scheme out."""
+        url = self._text(record, "url")
+        if not url:
+            return None
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # a broken [IPv6] host
+            parts = urlsplit("")
+        if parts.scheme.lower() in ("http", "https") and parts.hostname and not any(c.isspace() for c in url):
+            return url
+        if _BARE_HOST.fullmatch(url):
+            self.warnings.append(Warning(row, "url", url, "no scheme: read as https://" + url))
+            return "https://" + url
+        reject("url", url, "not an http(s) address such as https://example.com/stores/12")
+        return None
+
     def _coordinates(
-        self, row: int, record: dict[str, Any], reject: Callable[[str, Any, str], None]
+        self, row: int, record: dict[str, Any], reject: Callable[[str, Any, str], None], *, geocode: bool = True
     ) -> tuple[float | None, float | None, str]:
         raw_lat, raw_lon = record.get("lat"), record.get("lon")
         if raw_lat in (None, "") and raw_lon in (None, ""):
             if self.locate is None:
                 reject("lat", None, "no coordinates and no geocoder to find them")
+                return None, None, ""
+            if not geocode:
+                # Rejected already: no lookup (maybe a rate-limited provider's) for it, nor its address's text
+                # (a NUL made the geocoder's query fail the whole run).
                 return None, None, ""
             found = self.locate(record)
             # What was looked up, so that a person can see why it was not found (or what was).
@@ -317,9 +389,8 @@ class RowValidator:
             return lat, lon, precision
         coords: list[float] = []
         for column, value in (("lat", raw_lat), ("lon", raw_lon)):
-            try:
-                number = float(str(value).replace(",", ".")) if not isinstance(value, int | float) else float(value)
-            except ValueError:
+            number = _number(value)
+            if number is None:
                 reject(column, value, "not a number")
                 return None, None, ""
             if not math.isfinite(number):
@@ -396,6 +467,62 @@ def _parse_hours(
     except (HoursSyntaxError, HoursError) as exc:
         return "", (), str(exc)
     return schedule.canonical, schedule.warnings, None
+
+
+def _number(value: Any) -> float | None:
+    """A coordinate as a float (a decimal comma accepted), or None when it is not a number: JSON true is not 1,
+    and neither is "4_8.85", which Python's float() reads as 48.85."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if _finite(value) else math.inf
+    text = str(value)
+    if "_" in text:
+        return None
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _finite(number: float) -> bool:
+    # An int too large for a float (JSON has no limit on digits) made math.isfinite and float() raise.
+    return math.isfinite(number) if isinstance(number, float) else abs(number) < 1e308
+
+
+def _value_problem(column: str, value: Any) -> str | None:
+    """Why a value cannot be the column's text, or None. CSV gives text; JSON may give anything, and a Python repr
+    (`{'en': 'x'}`, `True`, `nan`) must not be published as a name."""
+    if type(value) is str:
+        limit = MAX_HOURS if column in _HOURS_COLUMNS or column.startswith("hours:") else MAX_TEXT
+        if len(value) > limit:
+            return f"longer than {limit} characters"
+        if (not value.isascii() or "\x00" in value) and _UNSTORABLE.search(value):
+            return "holds a NUL character or a lone surrogate (a broken \\u escape), which cannot be stored"
+        return None
+    if value is None or column in ("lat", "lon"):  # coordinates get their own checks and reasons
+        return None
+    items = value if isinstance(value, list) and (column in _LIST_COLUMNS or column.startswith("hours:")) else [value]
+    for item in items:
+        if isinstance(item, str):
+            problem = _value_problem(column, item)
+        elif isinstance(item, int | float) and not isinstance(item, bool) and _finite(item):
+            problem = None
+        else:
+            problem = f"expected text, got {_json_kind(item)}"
+        if problem is not None:
+            return problem
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a JSON list"
+    return repr(value) if isinstance(value, float) else type(value).__name__
 
 
 def _split_list(value: str | None) -> list[str]:

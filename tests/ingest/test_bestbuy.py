@@ -329,6 +329,28 @@ def test_wrong_top_level(tmp_path: Path, data: object, kind: str) -> None:
         read_bestbuy(write_json(tmp_path, data))
 
 
+def test_a_coordinate_past_a_floats_range_is_passed_on_as_text(tmp_path: Path) -> None:
+    """float() of a 400-digit JSON int raised OverflowError: a traceback instead of a rejected row."""
+    path = tmp_path / "stores.json"
+    path.write_text(json.dumps([dict(MALL_OF_AMERICA, location={"lat": 10**400, "lon": -93.2})]))
+    [(_, record)] = read_all(path)[0]
+    assert record["lat"] == str(10**400) and record["lon"] == -93.2
+
+
+def test_a_number_past_pythons_digit_limit_is_a_broken_file(tmp_path: Path) -> None:
+    path = tmp_path / "stores.json"
+    path.write_text('[{"id": ' + "1" * 5000 + "}]")
+    with pytest.raises(FeedError, match="invalid JSON: Exceeds the limit"):
+        read_bestbuy(path)
+
+
+def test_an_array_of_geojson_features_is_named(tmp_path: Path) -> None:
+    """A .json file starting with '[' is read as this feed: each feature was rejected as a store without an id."""
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.3, 48.8]}, "properties": {}}
+    with pytest.raises(FeedError, match="a JSON array of GeoJSON features, not Best Buy stores"):
+        read_bestbuy(write_json(tmp_path, [feature]))
+
+
 def test_empty_and_missing_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.json"
     empty.write_bytes(b"")

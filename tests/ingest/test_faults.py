@@ -229,7 +229,29 @@ BROKEN: dict[str, tuple[bytes, str]] = {
     "mystery.dat": (b"\x89PNG\r\n", "format"),
     # The standard JSON decoder recurses per level: this was a RecursionError traceback.
     "deep.geojson": (b'{"type":"FeatureCollection","features":[' + b"[" * 100_000, "nested too deeply"),
+    # Python converts at most 4,300 digits to an int: a ValueError traceback from either JSON reader.
+    "digits.geojson": (b'{"type":"FeatureCollection","features":[{"id":' + b"9" * 5000 + b"}]}", "too long"),
+    "digits.json": (b'[{"id":' + b"9" * 5000 + b"}]", "4300 digits"),
+    "unclosed-quote.csv": (b'id,name\n1,"Shop\n2,Other\n', "never closed"),
+    "twice.csv": (b"id,name,name\n1,a,b\n", "2 times"),
+    "features.json": (b'[{"type": "Feature", "geometry": null, "properties": {}}]', "FeatureCollection"),
 }
+CONTRACT_KEYS = {"published", "added", "changed", "removed", "unchanged", "rejected", "warnings"}
+
+
+def strict_json_report(stdout: str) -> dict[str, Any]:
+    """The --json report, read as JSON proper (Python's reader takes NaN), in CONTRACT.md's shape."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    report: dict[str, Any] = json.loads(stdout, parse_constant=refuse)
+    assert set(report) >= CONTRACT_KEYS
+    assert isinstance(report["published"], bool) and isinstance(report["rejected"], list)
+    assert all(isinstance(report[k], int) for k in ("added", "changed", "removed", "unchanged"))
+    assert all(set(r) == {"row", "column", "value", "reason"} for r in report["rejected"])
+    assert all(set(w) == {"row", "column", "value", "message"} for w in report["warnings"])
+    return report
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
@@ -243,10 +265,39 @@ def test_broken_files_get_a_clear_error_from_the_cli(scratch_db: ScratchDatabase
     )  # fmt: skip
     assert run.returncode == 1, run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
-    report = json.loads(run.stdout)
+    report = strict_json_report(run.stdout)
     assert report["outcome"] in ("failed", "rejected") and not report["published"]
     messages = [report["message"]] + [r["reason"] for r in report["rejected"]]
     assert any(named in m and name in m for m in messages) or (named in report["message"]), messages
+
+
+ODD_VALUES: dict[str, tuple[str, str]] = {
+    # NaN went into the --json report bare: not JSON, and jsonb refused the audit row, which was lost.
+    "nan": ('"name": "G", "lat": NaN, "lon": 2.35', "lat"),
+    # A lone surrogate failed the content hash's UTF-8 encoding; a NUL, PostgreSQL's COPY: both tracebacks.
+    "surrogate": ('"name": "Caf\\udce9", "lat": 48.85, "lon": 2.35', "name"),
+    "nul": ('"name": "G", "street": "1 rue\\u0000", "lat": 48.85, "lon": 2.35', "street"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_VALUES))
+def test_odd_json_values_reject_their_row_in_a_json_report(
+    scratch_db: ScratchDatabase, tmp_path: Path, case: str
+) -> None:
+    values, column = ODD_VALUES[case]
+    properties = '{"id": "g1", "country": "FR", "opening_hours": "24/7", ' + values + "}"
+    path = tmp_path / f"{case}.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null, '
+                    f'"properties": {properties}}}]}}')  # fmt: skip
+    run = subprocess.run(
+        [*LOCATOR, "ingest", "locations", str(path), "--source", "vendor", "--json"],
+        env=cli_env(scratch_db), cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE,
+    )  # fmt: skip
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr, run.stderr
+    report = strict_json_report(run.stdout)
+    assert [(r["row"], r["column"]) for r in report["rejected"]] == [(1, column)]
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT outcome FROM ingest_runs")).scalar_one() == "rejected"
 
 
 def test_missing_file_is_named_not_a_traceback(scratch_db: ScratchDatabase, tmp_path: Path) -> None:

@@ -327,3 +327,157 @@ def test_the_audit_keeps_counts_and_caps_the_lists(scratch_db: ScratchDatabase, 
     with scratch_db.engine.connect() as conn:
         run = conn.execute(text("SELECT rejected, report FROM ingest_runs WHERE source = 'bad'")).one()
     assert run.rejected == 1200 and len(run.report["rejected"]) == 1000
+
+
+# -- adversarial feeds ------------------------------------------------------------------------------------------
+
+
+def geojson(path: Path, *properties: dict[str, Any], geometry: Any = None) -> Path:
+    point = geometry or {"type": "Point", "coordinates": [2.35, 48.85]}
+    features = [{"type": "Feature", "geometry": point, "properties": p} for p in properties]
+    # json.dumps writes NaN bare and a lone surrogate as its \u escape: both as a careless exporter would.
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def place(i: int, **overrides: Any) -> dict[str, Any]:
+    return {"id": f"g{i}", "name": f"G {i}", "country": "FR", "opening_hours": "24/7", **overrides}
+
+
+def test_values_json_cannot_carry_are_rejected_and_the_report_stays_json(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """NaN went into the --json report bare (not JSON) and made jsonb refuse the audit row; a NUL or a lone
+    surrogate in a name was a traceback (psycopg's COPY, the hash's UTF-8 encoding); a dict or true was published
+    as its Python repr."""
+    path = geojson(
+        tmp_path / "odd.geojson",
+        place(1),
+        place(2, lat=float("nan"), lon=2.35),
+        place(3, name="Bad \ud800 name"),
+        place(4, street="1 rue\x00X"),
+        place(5, name={"en": "Shop"}),
+        place(6, city=True),
+        place(7, phone=float("inf")),
+        place(8, lat=True, lon=False),
+        place(9, services=["sales", {"repair": 1}]),
+        place(10, products=["iphone", 12], id=10**30),
+    )
+    report = ingest_file(scratch_db.engine, path, source="odd", partial=True)
+    assert [(r.row, r.column) for r in report.rejected] == [
+        (2, "lat"), (3, "name"), (4, "street"), (5, "name"), (6, "city"), (7, "phone"), (8, "lat"), (9, "services"),
+    ]  # fmt: skip
+    assert sorted(report.added) == ["1000000000000000000000000000000", "g1"]
+    reasons = {r.row: r.reason for r in report.rejected}
+    assert "lone surrogate" in reasons[3] and "NUL" in reasons[4]
+    assert (reasons[5], reasons[6], reasons[7]) == (
+        "expected text, got a JSON object", "expected text, got true", "expected text, got inf",
+    )  # fmt: skip
+    body = report.as_dict()
+    json.dumps(body, allow_nan=False, ensure_ascii=False).encode()  # what the CLI prints, strictly
+    assert {r["row"]: r["value"] for r in body["rejected"]}[3] == "Bad \\ud800 name"
+    with scratch_db.engine.connect() as conn:
+        audited = conn.execute(text("SELECT rejected FROM ingest_runs WHERE id = :id"), {"id": report.run_id})
+        assert report.run_id is not None and audited.scalar_one() == 8
+
+
+def test_a_database_error_in_the_staging_copy_is_a_failed_run(scratch_db: ScratchDatabase) -> None:
+    """The COPY runs on psycopg itself, whose errors SQLAlchemy does not wrap: they were a traceback."""
+    from dataclasses import replace
+
+    from ingest.publish import IngestReport, publish
+    from ingest.validate import RowValidator
+
+    valid = RowValidator().validate(2, {**row(1), "lat": "48.8", "lon": "2.3"})
+    assert valid is not None
+    report = IngestReport("vendor", "csv", "f.csv", None, dry_run=False)
+    publish(scratch_db.engine, [replace(valid, name="A\x00B")], report)
+    assert report.outcome == "failed" and not report.published and report.exit_code == 1
+    assert "NUL" in report.message and report.run_id is not None
+    assert count(scratch_db.engine, "vendor") == 0
+
+
+def test_very_long_values_reject_their_row_only(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """A 10 MB name failed the whole file (Python's csv limit); 10 MB of hours took the parser 18 s, and a long id
+    went whole into the report and its audit row."""
+    rows = [row(1), row(2, name="N" * 10_000_000), row(3, opening_hours="Mo 10:00-12:00; " * 100_000),
+            row(4, id="x" * 50_000), row(5, opening_hours="; ".join(["Mo-Fr 10:00-19:00"] * 50))]  # fmt: skip
+    started = time.perf_counter()
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "long.csv", rows), source="vendor", partial=True)
+    assert time.perf_counter() - started < 60
+    assert report.published and report.added == ["p1", "p5"]  # 50 rules: long, but hours
+    rejected = {(r.row, r.column): r for r in report.rejected}
+    assert set(rejected) == {(3, "name"), (4, "opening_hours"), (5, "id")}
+    assert rejected[3, "name"].reason == "longer than 500 characters"
+    assert rejected[4, "opening_hours"].reason == "longer than 2000 characters"
+    assert all(len(json.dumps(r)) < 3000 for r in report.as_dict()["rejected"])
+
+
+def test_a_property_no_column_reads_does_not_reject_its_row(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """OSM features carry long `description` or `note` tags, which nothing reads."""
+    path = geojson(tmp_path / "osm.geojson", place(1, description="d" * 600, note={"fixme": True}))
+    report = ingest_file(scratch_db.engine, path, source="osm", dry_run=True)
+    assert not report.rejected and report.added == ["g1"]
+
+
+def test_a_rejected_row_is_not_geocoded(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """A lookup (maybe a rate-limited provider's) for a row that cannot be published is wasted."""
+    looked_up: list[str] = []
+
+    def locate(record: dict[str, Any]) -> tuple[float, float, str]:
+        looked_up.append(record["id"])
+        return 48.85, 2.35, "postcode"
+
+    rows = [row(1, lat="", lon=""), row(2, lat="", lon="", kind="spaceport")]
+    report = ingest_file(
+        scratch_db.engine, write_csv(tmp_path / "g.csv", rows), source="vendor", dry_run=True, locate=locate
+    )
+    assert looked_up == ["p1"] and [(r.row, r.column) for r in report.rejected] == [(3, "kind")]
+
+
+def test_csv_columns_nothing_reads_are_warnings_on_row_1(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """A misspelt column (`lattitude`) was dropped without a word: its places were geocoded instead."""
+    rows = [{**row(1), "lattitude": "48.8", "_error": "x"}]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "typo.csv", rows), source="vendor", dry_run=True)
+    assert not report.rejected and report.added == ["p1"]
+    assert [(w.row, w.column) for w in report.warnings if w.row == 1] == [(1, "lattitude"), (1, "_error")]
+
+
+def test_a_quote_never_closed_loses_no_place(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Read leniently, the open quote swallowed the rows after it: with --partial --allow-removals they were
+    removed from the published source."""
+    ingest_file(scratch_db.engine, write_csv(tmp_path / "v1.csv", [row(i) for i in range(1, 5)]), source="vendor")
+    text_v1 = (tmp_path / "v1.csv").read_text()
+    broken = tmp_path / "v2.csv"
+    broken.write_text(text_v1.replace("Place 2", '"Place 2', 1))
+    report = ingest_file(scratch_db.engine, broken, source="vendor", partial=True, allow_removals=True)
+    assert report.outcome == "failed" and not report.published
+    assert report.rejected[0].row == 3 and "never closed" in report.message
+    assert count(scratch_db.engine, "vendor") == 4
+
+
+def test_csv_rows_are_numbered_as_a_spreadsheet_shows_them(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """A value with a line break (hours on two lines) made every rejection below it name the wrong row."""
+    rows = [row(1, opening_hours="Mo-Fr 10:00-19:00;\nSa 10:00-12:00"), row(2, lat=95)]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "multi.csv", rows), source="vendor", dry_run=True)
+    assert [(r.row, r.column) for r in report.rejected] == [(3, "lat")]
+
+
+def test_a_website_is_an_http_address(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """The url goes into the apps' answers, the page's links and the JSON-LD: a `javascript:` one was published
+    as the place's website."""
+    rows = [
+        row(1, url="javascript:alert(document.cookie)"),
+        row(2, url="data:text/html,<script>alert(1)</script>"),
+        row(3, url="https://exa mple.com"),
+        row(4, url="http://[::1"),
+        row(5, url="www.example.com/stores/5"),
+        row(6, url="HTTPS://EXAMPLE.COM/stores/6"),
+    ]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "urls.csv", rows), source="vendor", partial=True)
+    assert {(r.row, r.column) for r in report.rejected} == {(2, "url"), (3, "url"), (4, "url"), (5, "url")}
+    assert all("http(s)" in r.reason for r in report.rejected)
+    assert [(w.row, w.column) for w in report.warnings if w.column == "url"] == [(6, "url")]
+    with scratch_db.engine.connect() as conn:
+        urls = dict(conn.execute(text("SELECT id, url FROM locations WHERE source = 'vendor'")).all())
+    assert urls == {"p5": "https://www.example.com/stores/5", "p6": "HTTPS://EXAMPLE.COM/stores/6"}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ingest.readers import FeedError, detect_format, read_csv, read_feed, read_geojson
+from ingest.readers import FIELD_LIMIT, FeedError, detect_format, read_csv, read_feed, read_geojson
 from tests.conftest import SHARED_DATA
 
 
@@ -44,8 +45,8 @@ def test_csv_quoted_fields_with_delimiters_quotes_and_newlines(tmp_path: Path) -
         "name": 'Shop "Chez Paul", Paris',
         "opening_hours": "Mo-Fr 09:00-12:00,14:00-18:00\nSa off",
     }
-    # Row numbers are file lines: the quoted newline makes the second record line 4.
-    assert (first_line, second_line) == (3, 4) and second["name"] == "Plain"
+    # Row numbers are a spreadsheet's rows: the quoted newline does not make the second record row 4.
+    assert (first_line, second_line) == (2, 3) and second["name"] == "Plain"
 
 
 def test_csv_short_rows_and_blank_lines(tmp_path: Path) -> None:
@@ -72,6 +73,96 @@ def test_csv_not_utf8_names_line_and_byte(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("id,name\n1,Ok\n2,Caf\xe9\n".encode("latin-1"))
     with pytest.raises(FeedError, match=r"not UTF-8 text \(line 3, column 6: byte 0xe9\)"):
+        rows(path)
+
+
+def test_csv_rows_after_multiline_values_are_the_spreadsheets_rows(tmp_path: Path) -> None:
+    """A record spanning lines 2-4 is row 2; errors further down name the row and the line apart."""
+    path = tmp_path / "multi.csv"
+    path.write_text('id,name,opening_hours\n1,A,"Mo 10:00-12:00\nTu 10:00-12:00\nWe off"\n2,B,24/7\n3,C,24/7,x\n')
+    reader = read_csv(path)
+    assert [row for row, _ in (next(reader), next(reader))] == [2, 3]
+    with pytest.raises(FeedError, match=r"multi.csv, row 4 \(line 6 of the file\): 4 fields") as error:
+        next(reader)
+    assert error.value.row == 4
+
+
+def test_csv_not_utf8_after_a_multiline_value_names_row_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes('id,name\n1,"A\nB"\n2,Caf\xe9\n'.encode("latin-1"))
+    with pytest.raises(FeedError, match=r"not UTF-8 text \(row 3, line 4, column 6: byte 0xe9\)") as error:
+        rows(path)
+    assert error.value.row == 3
+
+
+def test_csv_a_quote_never_closed_is_an_error_not_swallowed_rows(tmp_path: Path) -> None:
+    """Read leniently, the open quote took every row after it into one name, and those places were lost."""
+    path = tmp_path / "quote.csv"
+    path.write_text('id,name\n1,A\n2,"B\n3,C\n4,D\n')
+    with pytest.raises(FeedError, match=r"quote.csv, line 3: a quoted value in this row is never closed") as error:
+        rows(path)
+    assert error.value.row == 3
+
+
+def test_csv_text_after_a_closing_quote_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text('id,name\n1,"Chez "Paul" Paris"\n')
+    with pytest.raises(FeedError, match=r"line 2: text after the closing quote"):
+        rows(path)
+
+
+def test_csv_a_value_past_pythons_field_limit_is_read(tmp_path: Path) -> None:
+    """Python's csv stops at 131,072 characters: that failed the whole file instead of the row (see validation)."""
+    path = tmp_path / "long.csv"
+    path.write_text("id,name\n1," + "N" * 1_000_000 + "\n2,B\n")
+    (_, first), second = rows(path)
+    assert len(first["name"]) == 1_000_000 and second == (3, {"id": "2", "name": "B"})
+
+
+def test_csv_a_value_past_the_readers_own_limit_names_its_row(tmp_path: Path) -> None:
+    """Past FIELD_LIMIT (16 Mi characters, 64 MB while csv reads it) the file is broken: a quote never closed?"""
+    path = tmp_path / "huge.csv"
+    path.write_text('id,name\n1,A\n2,"' + "N" * (max(csv.field_size_limit(), FIELD_LIMIT) + 1) + '"\n')
+    with pytest.raises(FeedError, match=r"huge.csv, line 3: a value longer than [\d,]+ characters") as error:
+        rows(path)
+    assert error.value.row == 3
+
+
+def test_csv_a_column_named_twice_is_an_error(tmp_path: Path) -> None:
+    """Read as a dict, the second column's values silently replaced the first's."""
+    path = tmp_path / "twice.csv"
+    path.write_text("id,name,city,name\n1,A,Paris,B\n")
+    with pytest.raises(FeedError, match=r"names column 'name' 2 times \(columns 2, 4\)"):
+        rows(path)
+
+
+def test_csv_without_a_name_column(tmp_path: Path) -> None:
+    path = tmp_path / "noname.csv"
+    path.write_text("id,city\n1,Paris\n2,Lyon\n")
+    with pytest.raises(FeedError, match="has no 'name' column"):
+        rows(path)
+
+
+def test_csv_columns_the_contract_does_not_read(tmp_path: Path) -> None:
+    """Unknown, unnamed and '_' columns are not read: a warning names each; a value under no name is one too."""
+    path = tmp_path / "extra.csv"
+    path.write_text("id,name,lattitude,,_error,hours:repair\n1,A,48.8,,boom,Mo 10:00-12:00\n2,B,48.9,x,,\n")
+    (first_row, first), (second_row, second) = rows(path)
+    note = "not a column of the contract (CONTRACT.md, 'Location input'): its values are ignored"
+    assert first == {"id": "1", "name": "A", "hours:repair": "Mo 10:00-12:00",
+                     "_warnings": [(1, "lattitude", None, note), (1, "_error", None, note)]}  # fmt: skip
+    unnamed = ("column 4", "x", "a value in a column the header gives no name: ignored")
+    assert second == {"id": "2", "name": "B", "hours:repair": "", "_warnings": [unnamed]}
+    assert (first_row, second_row) == (2, 3)
+
+
+def test_csv_empty_rows_and_trailing_empty_cells_are_blank(tmp_path: Path) -> None:
+    """A spreadsheet's export: empty rows as delimiters only, cells past the header's last column left empty."""
+    path = tmp_path / "sheet.csv"
+    path.write_text("id,name\n1,A,,\n,\n  ,  \n2,B\n,,,\n")
+    assert rows(path) == [(2, {"id": "1", "name": "A"}), (5, {"id": "2", "name": "B"})]
+    path.write_text("id,name\n1,A,,x\n")
+    with pytest.raises(FeedError, match="line 2: 4 fields but the header has 2 columns"):
         rows(path)
 
 
@@ -123,6 +214,83 @@ def test_geojson_edge_cases(tmp_path: Path) -> None:
     assert records[3] == {"id": "42", "lon": 2.0, "lat": 48.0}
     assert records[4] == {"_error": "the feature is not a JSON object"}
     assert records[5] == {"_error": "'properties' is not a JSON object"}
+
+
+@pytest.mark.parametrize("coordinates", [None, [], [2.0], {"lon": 2.0, "lat": 48.0}, "2.0 48.0"])
+def test_geojson_a_point_without_a_position_is_a_geometry_error(tmp_path: Path, coordinates: Any) -> None:
+    """Read as no coordinates, the place was geocoded from its address without a word."""
+    geometry = {"type": "Point"} if coordinates is None else {"type": "Point", "coordinates": coordinates}
+    path = write_geojson(tmp_path / "points.geojson", [feature(geometry, {"id": "p", "street": "1 rue X"})])
+    [(_, record)] = rows(path)
+    assert "must be [longitude, latitude]" in record["_geometry_error"] and "lat" not in record
+
+
+def test_geojson_altitude_is_left_out(tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "3d.geojson", [feature({"type": "Point", "coordinates": [2.0, 48.0, 35.5]}, {})])
+    assert rows(path) == [(1, {"lon": 2.0, "lat": 48.0})]
+
+
+def test_geojson_properties_never_pass_for_reader_notes(tmp_path: Path) -> None:
+    """'_error' is how a reader says a feature is unreadable: a property of that name rejected its row."""
+    properties = {"id": "p", "_error": "boom", "_geometry_error": "bang", "_warnings": [], "_rejections": []}
+    path = write_geojson(
+        tmp_path / "notes.geojson", [feature({"type": "Point", "coordinates": [2.0, 48.0]}, properties)]
+    )
+    assert rows(path) == [(1, {"id": "p", "lon": 2.0, "lat": 48.0})]
+
+
+def test_geojson_a_feature_of_another_type(tmp_path: Path) -> None:
+    path = write_geojson(tmp_path / "bare.geojson", [{"type": "Point", "coordinates": [2.0, 48.0]}])
+    assert rows(path) == [(1, {"_error": "not a GeoJSON Feature (type 'Point')"})]
+
+
+def test_geojson_a_number_past_pythons_digit_limit_is_a_broken_file(tmp_path: Path) -> None:
+    path = tmp_path / "digits.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "id": ' + "1" * 5000 + "}]}")
+    with pytest.raises(FeedError, match="a number too long to read"):
+        rows(path)
+
+
+def test_geojson_error_columns_count_from_the_line_not_the_read_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A minified file is one line: past its first read window, the column was counted from the window's start."""
+    from ingest import readers
+
+    monkeypatch.setattr(readers._JsonStream, "CHUNK", 64)
+    good = json.dumps(feature({"type": "Point", "coordinates": [2.0, 48.0]}, {"id": "x"}))
+    text = '{"type": "FeatureCollection", "features": [' + ", ".join([good] * 20) + ', {"id": ]}'
+    path = tmp_path / "minified.geojson"
+    path.write_text(text)
+    with pytest.raises(FeedError, match=f"line 1, column {text.rindex(']') + 1}: Expecting value") as error:
+        rows(path)
+    assert error.value.row == 21
+
+
+def test_geojson_a_broken_feature_is_found_without_reading_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every read window after a syntax error went into one growing buffer: a broken 500 MB file took minutes."""
+    from ingest import readers
+
+    monkeypatch.setattr(readers._JsonStream, "CHUNK", 64)
+    fills = 0
+    fill = readers._JsonStream._fill
+
+    def counted(stream: Any) -> bool:
+        nonlocal fills
+        fills += 1
+        return bool(fill(stream))
+
+    monkeypatch.setattr(readers._JsonStream, "_fill", counted)
+    good = json.dumps(feature({"type": "Point", "coordinates": [2.0, 48.0]}, {"id": "x"}))
+    path = tmp_path / "broken.geojson"
+    head = '{"type": "FeatureCollection", "features": [{"type": "Feature", "id": }, '
+    path.write_text(head + ", ".join([good] * 2000) + "]}")
+    # The column counts from the start of the line, not of the read window (the error is past the first one).
+    with pytest.raises(FeedError, match=f"line 1, column {head.index('}') + 1}: Expecting value"):
+        rows(path)
+    assert fills < 5
 
 
 def test_geojson_members_in_any_order_and_empty(tmp_path: Path) -> None:
