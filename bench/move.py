@@ -45,21 +45,19 @@ def main() -> None:
         tomorrow = stored.start + timedelta(days=open_intervals.WINDOW_DAYS_BACK + 1, hours=12)
 
         held: list[float] = []
-        original = open_intervals._lock
+        original = open_intervals._lock_alone
 
-        def timed_lock(conn: Connection, function: str, wait: str) -> None:
-            original(conn, function, wait)
-            if function == "pg_advisory_xact_lock":
-                started = time.perf_counter()
-                held.append(started)
+        def timed_lock(conn: Connection, wait: str) -> None:
+            original(conn, wait)
+            held.append(time.perf_counter())
 
-        open_intervals._lock = timed_lock  # type: ignore[assignment]
+        open_intervals._lock_alone = timed_lock  # type: ignore[assignment]
         try:
             started = time.perf_counter()
             moved = open_intervals.advance(engine, now=tomorrow, batch=args.batch)
             move_s = time.perf_counter() - started
         finally:
-            open_intervals._lock = original  # type: ignore[assignment]
+            open_intervals._lock_alone = original  # type: ignore[assignment]
         batches = [b - a for a, b in zip(held, [*held[1:], started + move_s], strict=True)]
 
         with engine.connect() as conn:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic, sleep
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -114,11 +115,19 @@ def ensure_partitions(conn: Connection, days: Iterable[date]) -> list[str]:
 
 
 def drop_expired_partitions(engine: Engine, now: datetime | None = None) -> list[str]:
-    """Detach (CONCURRENTLY: searches never wait) and drop the day tables before the current window; their
-    names. Each step commits on its own; a detach or a drop interrupted earlier is finished first."""
-    keep = partition_name(window_for(now or datetime.now(UTC)).start.date())
-    dropped = []
+    """Detach (CONCURRENTLY: searches never wait) and drop the day tables before both the current window and
+    the stored one; their names. Each step commits on its own; a detach or a drop interrupted earlier is
+    finished first.
+
+    The stored window's days stay while it is stored (during a daily move, or when this process's clock is
+    ahead of the mover's), as changes to places still write them. A search process that still trusts the
+    window before a one-day move (for WINDOW_TTL) reads from a day after its start, the new start: nothing
+    it reads goes."""
+    first = window_for(now or datetime.now(UTC)).start
+    dropped: list[str] = []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        stored = current_window(conn)
+        keep = partition_name(min(first, stored.start if stored else first).date())
         # A concurrent detach waits for every transaction older than it (a publish's, say) for up to a minute
         # here, then the next tick tries again. It cannot run in a transaction block, so no SET LOCAL: the
         # session's settings are reset after (the pool's connections keep the API's 2 s limits).
@@ -153,9 +162,20 @@ def maintain_partitions(engine: Engine, now: datetime | None = None) -> None:
         log.warning("open-interval partition housekeeping failed; retrying on the next tick", exc_info=True)
 
 
+# How long a search process trusts the window row it read (locator.search): a refresh moves the window by
+# whole days, so within this time the true window still covers every instant the cached one is trusted for.
+WINDOW_TTL = 30.0
+
+
 def current_window(conn: Connection) -> Window | None:
     row = conn.execute(text("SELECT window_start, window_end FROM materialisation WHERE id = 1")).first()
     return Window(row.window_start, row.window_end) if row else None
+
+
+def _moving_to(conn: Connection) -> Window | None:
+    """The window a daily move under way is writing (migration 0010), or None."""
+    row = conn.execute(text("SELECT moving_start, moving_end FROM materialisation WHERE id = 1")).first()
+    return Window(row.moving_start, row.moving_end) if row is not None and row.moving_end is not None else None
 
 
 # What a place's row is valid for, the key of the search's place cache (locator.search.PlaceCache): its
@@ -256,6 +276,27 @@ def hold_places(conn: Connection, wait: str) -> None:
     _lock(conn, "pg_advisory_xact_lock_shared", wait)
 
 
+def _try_alone(conn: Connection) -> bool:
+    """MATERIALISE_LOCK alone if nobody else holds it (this transaction's own hold does not count)."""
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": MATERIALISE_LOCK}).scalar_one())
+
+
+def _lock_alone(conn: Connection, wait: str) -> None:
+    """MATERIALISE_LOCK alone, trying again for up to `wait` rather than queueing for it: a waiting exclusive
+    request makes every later shared one wait behind it, so a refresh queued behind a long publish held back
+    each exception change that came after it too (503 `busy`), though none of them conflicts with the
+    publish. Raises LockNotAvailable, as a writer's wait does, when the time runs out."""
+    seconds = conn.execute(text("SELECT extract(epoch FROM CAST(:wait AS interval))"), {"wait": wait}).scalar_one()
+    deadline = monotonic() + float(seconds)
+    pause = 0.05
+    while monotonic() < deadline:
+        if _try_alone(conn):
+            return
+        sleep(min(pause, max(0.0, deadline - monotonic())))
+        pause = min(pause * 2, 1.0)
+    _lock(conn, "pg_advisory_xact_lock", "1ms")  # taken if freed just now, else the writers' own error
+
+
 def _lock(conn: Connection, function: str, wait: str) -> None:
     """MATERIALISE_LOCK through `function`, waiting up to `wait`; the transaction's lock timeout is kept."""
     previous = conn.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
@@ -270,18 +311,28 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
     Runs inside the caller's transaction, so an ingest publishes places and their intervals together. A
     caller refreshing some places holds `hold_places` from before its first change to them.
 
-    Some places are written over the stored window and the current one both: while a daily move (`advance`)
-    is under way the stored window is the old one, which searches still read, and the places it has not
-    reached yet need no second visit. Their spells are cut where the stored window starts, so a search (which
-    reads instants from a day after it) cannot tell them from a full refresh's. Without a stored window, all
-    places are refreshed: there is no window to share yet.
+    Some places are written over every window a search or a move may read them in: the stored one (searches
+    read it until a daily move ends), the one a move under way is writing (it may have passed these places
+    already, whatever this process's clock says) and the current one. Their spells are cut where the later
+    of the stored and current windows starts: searches read instants from a day after the stored start.
+    Without a stored window (a first publish) all places are recomputed and a window stored, if no other
+    writer is at work; else the places' rows are written and the first full refresh (the API's timer,
+    `locator refresh`) stores one: waiting for the places alone while another writer waits for the same
+    would deadlock, both holding them shared. Searches evaluate directly until a window is stored.
+    All places: a full recomputation, alone, in one transaction; never back to an earlier window than the
+    stored one.
     """
     unbounded(conn)
     current = window_for(now or datetime.now(UTC))
     stored = current_window(conn)
-    if location_ids is None or stored is None:
+    if location_ids is not None and stored is None and _try_alone(conn):
+        location_ids = None
+    if location_ids is None:
         # Alone: no publish or exception is between its changes and its commit (see MATERIALISE_LOCK).
-        _lock(conn, "pg_advisory_xact_lock", FULL_REFRESH_WAIT)
+        _lock_alone(conn, FULL_REFRESH_WAIT)
+        stored = current_window(conn)  # as it is now that nothing else writes
+        if stored is not None and stored.start > current.start:
+            current = stored  # another process's clock is ahead: keep its window
         ensure_partitions(conn, window_days(current))
         conn.execute(text("DELETE FROM open_intervals"))
         hours_rows = conn.execute(text(_HOURS_SQL + HOURS_ORDER))
@@ -289,7 +340,8 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         _store_window(conn, current)
         conn.execute(text("ANALYZE open_intervals"))  # every row is new: keep the planner's estimates true
         return written
-    span = Window(min(stored.start, current.start), max(stored.end, current.end))
+    windows = [w for w in (stored, _moving_to(conn), current) if w is not None]
+    span = Window(max(w.start for w in (stored or current, current)), max(w.end for w in windows))
     ensure_partitions(conn, window_days(span))
     ids = list(location_ids)
     conn.execute(text("DELETE FROM open_intervals WHERE location_id = ANY(:ids)"), {"ids": ids})
@@ -325,27 +377,32 @@ def advance(engine: Engine, now: datetime | None = None, batch: int = MOVE_BATCH
             return None
         try:
             written = _advance(conn, window, now, batch)
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": REFRESH_LOCK})
+            conn.commit()
         except BaseException:
             conn.invalidate()  # closes the session, and so releases the lock, whatever state it is in
             raise
-        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": REFRESH_LOCK})
-        conn.commit()
         return written
 
 
 def _advance(conn: Connection, window: Window, now: datetime | None, batch: int) -> int:
     with conn.begin():
         stored = current_window(conn)
-    if stored == window:
-        return 0
-    if stored is None or not stored.start <= window.start < stored.end <= window.end:
+    if stored is not None and stored.start >= window.start:
+        return 0  # current, or moved already by a process whose clock is ahead: never back
+    if stored is None or stored.end <= window.start:
         with conn.begin():
             return refresh(conn, now=now)
+    with conn.begin():  # changes to places made from now on write this window too (`refresh`)
+        conn.execute(
+            text("UPDATE materialisation SET moving_start = :start, moving_end = :end WHERE id = 1"),
+            {"start": window.start, "end": window.end},
+        )
     written, after = 0, ""
     while True:
         with conn.begin():
             unbounded(conn)
-            _lock(conn, "pg_advisory_xact_lock", FULL_REFRESH_WAIT)
+            _lock_alone(conn, FULL_REFRESH_WAIT)
             ids = list(
                 conn.execute(
                     text("SELECT id FROM locations WHERE id > :after ORDER BY id LIMIT :n"),
@@ -463,7 +520,8 @@ def _store_window(conn: Connection, window: Window) -> None:
             INSERT INTO materialisation (id, window_start, window_end, refreshed_at)
             VALUES (1, :start, :end, now())
             ON CONFLICT (id) DO UPDATE
-               SET window_start = excluded.window_start, window_end = excluded.window_end, refreshed_at = now()
+               SET window_start = excluded.window_start, window_end = excluded.window_end, refreshed_at = now(),
+                   moving_start = NULL, moving_end = NULL
             """
         ),
         {"start": window.start, "end": window.end},
@@ -480,7 +538,8 @@ def refresh_if_stale(engine: Engine, now: datetime | None = None) -> bool:
     """
     moment = now or datetime.now(UTC)
     with engine.connect() as conn:
-        stale = current_window(conn) != window_for(moment)
+        stored = current_window(conn)
+    stale = stored is None or stored.start < window_for(moment).start
     moved = bool(stale and advance(engine, moment) is not None)
     maintain_partitions(engine, moment)
     return moved

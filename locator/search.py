@@ -34,7 +34,7 @@ from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
 from locator.hours import Interval, Schedule, SpecialHours, sun_coordinates
-from locator.open_intervals import PLACE_VERSION, Window, current_window, schedule_for
+from locator.open_intervals import PLACE_VERSION, WINDOW_TTL, Window, current_window, schedule_for
 from locator.places import PlaceFields
 
 GENERAL = ""  # the service key of a place's general hours
@@ -379,8 +379,7 @@ def _nearest(
 
 # The window row is read at most every WINDOW_TTL seconds per process. A cached window is trusted only from a
 # day after its start: refreshes move the window forward by whole days, so within the TTL the true window
-# still covers every instant the cached one is trusted for.
-WINDOW_TTL = 30.0
+# still covers every instant the cached one is trusted for (see open_intervals.drop_expired_partitions).
 _window_cache: dict[Engine, tuple[float, Window | None]] = {}
 
 

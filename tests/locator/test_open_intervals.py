@@ -284,6 +284,28 @@ m-utc,Evenings,store,IS,,64.15,-21.94,Atlantic/Reykjavik,Mo-Su 18:00-24:00,,sale
 """
 
 
+def _start_from(db: ScratchDatabase, moment: datetime) -> None:
+    """A full refresh as of `moment`, earlier than the stored window: refreshes never move a window back, so
+    the stored one is forgotten first."""
+    with db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM materialisation"))
+        open_intervals.refresh(conn, now=moment)
+
+
+def _pause_move_at(monkeypatch: pytest.MonkeyPatch, batch: int, action: Callable[[], object]) -> list[int]:
+    """Runs `action` just before the move's `batch`th transaction takes the places (between its batches)."""
+    original, batches = open_intervals._lock_alone, [0]
+
+    def lock(conn: Any, wait: str) -> None:
+        batches[0] += 1
+        if batches[0] == batch:
+            action()
+        original(conn, wait)
+
+    monkeypatch.setattr(open_intervals, "_lock_alone", lock)
+    return batches
+
+
 def _materialised(db: ScratchDatabase, window: open_intervals.Window) -> set[tuple[object, ...]]:
     """The interval rows a search inside `window` can read, spells cut to it (a row kept by a daily move
     starts at its spell's true start, a full refresh's at the window's)."""
@@ -316,8 +338,7 @@ def test_a_daily_move_writes_what_a_full_refresh_would(
     after = before + timedelta(days=days)
     window = window_for(after)
 
-    with scratch_db.engine.begin() as conn:
-        open_intervals.refresh(conn, now=before)
+    _start_from(scratch_db, before)
     written = open_intervals.advance(scratch_db.engine, now=after, batch=batch)
     with scratch_db.engine.connect() as conn:
         assert open_intervals.current_window(conn) == window
@@ -326,13 +347,15 @@ def test_a_daily_move_writes_what_a_full_refresh_would(
         full = open_intervals.refresh(conn, now=after)
     recomputed = _materialised(scratch_db, window)
 
-    assert moved == recomputed
+    assert moved == recomputed and _duplicates(scratch_db) == []
     assert {row[0] for row in recomputed} >= {"m-allday", "m-night", "m-weekend", "m-sun", "m-early", "m-shop", "m-utc"}
     assert any(row[4] > old_end for row in moved)  # the move did write the gained days
     assert written is not None and 0 < written < full  # and wrote only what they changed
 
 
-def test_a_daily_move_is_a_full_refresh_when_the_window_does_not_overlap(scratch_db: ScratchDatabase) -> None:
+def test_a_daily_move_is_a_full_refresh_when_the_windows_do_not_overlap_and_never_goes_back(
+    scratch_db: ScratchDatabase,
+) -> None:
     ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
     now = datetime.now(UTC)
 
@@ -348,8 +371,12 @@ def test_a_daily_move_is_a_full_refresh_when_the_window_does_not_overlap(scratch
     later = now + timedelta(days=open_intervals.WINDOW_DAYS_AHEAD + 2)
     assert open_intervals.advance(scratch_db.engine, now=later) == count() > 0  # all rewritten, none left over
     assert stored() == window_for(later)
-    assert open_intervals.advance(scratch_db.engine, now=now) == count()  # the clock went back: recomputed
-    assert stored() == window_for(now)
+    # A process whose clock is behind (or went back) leaves the later window alone, full refreshes too.
+    assert open_intervals.advance(scratch_db.engine, now=now) == 0
+    assert not refresh_if_stale(scratch_db.engine, now)
+    with scratch_db.engine.begin() as conn:
+        assert open_intervals.refresh(conn, now=now) == count()
+    assert stored() == window_for(later)
 
 
 def test_one_window_mover_at_a_time(scratch_db: ScratchDatabase) -> None:
@@ -407,27 +434,109 @@ def test_exceptions_added_between_the_batches_of_a_daily_move(
     (between its transactions): both end up in the new window, as a full refresh would have them."""
     ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
     now = datetime.now(UTC)
-    with scratch_db.engine.begin() as conn:
-        open_intervals.refresh(conn, now=now - timedelta(days=1))  # the day before's window
+    _start_from(scratch_db, now - timedelta(days=1))  # the day before's window
     with scratch_db.engine.connect() as conn:
         ids = sorted(conn.execute(text("SELECT id FROM locations")).scalars())
     gained = (window_for(now).end - timedelta(days=1)).date()
-    original, batches = open_intervals._lock, 0
 
-    def lock(conn: Any, function: str, wait: str) -> None:
-        nonlocal batches
-        if function == "pg_advisory_xact_lock":  # a batch of the move (an exception holds the lock shared)
-            batches += 1
-            if batches == 3:
-                for place in (ids[0], ids[-1]):
-                    special_hours.add(scratch_db.engine, place, gained - timedelta(days=1), gained, hours="10:00-12:00")
-        original(conn, function, wait)
+    def add_exceptions() -> None:
+        for place in (ids[0], ids[-1]):
+            special_hours.add(scratch_db.engine, place, gained - timedelta(days=1), gained, hours="10:00-12:00")
 
-    monkeypatch.setattr(open_intervals, "_lock", lock)
+    batches = _pause_move_at(monkeypatch, 3, add_exceptions)
     assert open_intervals.advance(scratch_db.engine, now=now, batch=4)
     monkeypatch.undo()
-    assert batches > 3 and _duplicates(scratch_db) == []
+    assert batches[0] > 3 and _duplicates(scratch_db) == []
     moved = _materialised(scratch_db, window_for(now))
     with scratch_db.engine.begin() as conn:
         open_intervals.refresh(conn, now=now)
     assert moved == _materialised(scratch_db, window_for(now))
+
+
+def test_a_writer_whose_clock_is_behind_the_mover_still_writes_the_day_gained(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A place the move had passed, changed by a process whose clock still says yesterday, was written over
+    the old window only: no rows for the day gained, missing from searches of that day for a week."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    now = datetime.now(UTC)
+    _start_from(scratch_db, now - timedelta(days=1))
+    first = "fr-par-champs"  # open every day: the day gained has spells
+    with scratch_db.engine.connect() as conn:
+        position = conn.execute(text("SELECT count(*) FROM locations WHERE id <= :id"), {"id": first}).scalar_one()
+    passed = (position + 3) // 4 + 1  # the batch after the one holding it (batches of 4)
+
+    def behind() -> None:
+        with scratch_db.engine.begin() as conn:
+            open_intervals.hold_places(conn, "1s")
+            conn.execute(text("UPDATE locations SET name = name || ' (moved)' WHERE id = :id"), {"id": first})
+            open_intervals.refresh(conn, [first], now=now - timedelta(days=1))
+
+    batches = _pause_move_at(monkeypatch, passed, behind)
+    assert open_intervals.advance(scratch_db.engine, now=now, batch=4)
+    monkeypatch.undo()
+    assert batches[0] >= passed and _duplicates(scratch_db) == []
+    moved = _materialised(scratch_db, window_for(now))
+    with scratch_db.engine.begin() as conn:
+        open_intervals.refresh(conn, now=now)
+    assert moved == _materialised(scratch_db, window_for(now))
+
+
+def test_a_move_waiting_for_a_publish_does_not_hold_exception_changes_back(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A queued exclusive request makes later shared ones queue behind it: with the move waiting for a long
+    publish, an exception change (compatible with the publish) waited too, then gave up as busy."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    now = datetime.now(UTC)
+    _start_from(scratch_db, now - timedelta(days=1))
+    monkeypatch.setattr(special_hours, "REFRESH_WAIT", "1s")
+    with scratch_db.engine.begin() as publishing:
+        open_intervals.hold_places(publishing, "1s")
+        thread, results = _concurrently(lambda: open_intervals.advance(scratch_db.engine, now=now))
+        time.sleep(0.5)  # the move is waiting for the publish
+        tomorrow = (now + timedelta(days=1)).date()
+        special_hours.add(scratch_db.engine, "fr-par-champs", tomorrow, tomorrow, hours="off")  # not busy
+        assert thread.is_alive()
+    thread.join(60)
+    assert results and results[0], results
+    with scratch_db.engine.connect() as conn:
+        assert open_intervals.current_window(conn) == window_for(now)
+
+
+def test_a_day_the_stored_window_holds_is_not_dropped(scratch_db: ScratchDatabase) -> None:
+    """During a move (or with this process's clock ahead of the mover's) the stored window starts a day
+    earlier than this clock's; changes to places write its days: dropping the first one made them fail
+    (a detach pending) or create it again."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    now = datetime.now(UTC)
+    yesterday = window_for(now - timedelta(days=1))
+    _start_from(scratch_db, now - timedelta(days=1))
+    assert drop_expired_partitions(scratch_db.engine, now) == []
+    assert partition_name(yesterday.start.date()) in partitions(scratch_db)
+    tomorrow = (now + timedelta(days=1)).date()
+    special_hours.add(scratch_db.engine, "fr-par-champs", tomorrow, tomorrow, hours="10:00-12:00")
+    with scratch_db.engine.connect() as conn:
+        first = conn.execute(
+            text("SELECT min(day) FROM open_intervals WHERE location_id = 'fr-par-champs'")
+        ).scalar_one()
+    assert first >= window_for(now).start.date()  # written from the later start: nothing before it is read
+
+
+def test_two_writers_before_any_window_is_stored_do_not_deadlock(
+    scratch_db: ScratchDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no window stored, a writer's refresh became a full one, asking for the places alone while it
+    held them shared: two writers at once deadlocked. Now, when another writer is at work, it writes its
+    places and stores no window, without waiting for the places alone."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    with scratch_db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM materialisation"))
+    monkeypatch.setattr(open_intervals, "FULL_REFRESH_WAIT", "200ms")
+    with scratch_db.engine.begin() as other_writer:
+        open_intervals.hold_places(other_writer, "1s")
+        with scratch_db.engine.begin() as conn:
+            open_intervals.hold_places(conn, "1s")
+            assert open_intervals.refresh(conn, ["fr-par-champs"]) > 0
+            assert open_intervals.current_window(conn) is None
+    assert refresh_if_stale(scratch_db.engine)  # the timer's first tick stores one
