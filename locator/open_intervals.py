@@ -313,8 +313,9 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
 
     Some places are written over every window a search or a move may read them in: the stored one (searches
     read it until a daily move ends), the one a move under way is writing (it may have passed these places
-    already, whatever this process's clock says) and the current one. Their spells are cut where the later
-    of the stored and current windows starts: searches read instants from a day after the stored start.
+    already, whatever this process's clock says) and the current one. Their spells are cut a day after the
+    stored window's start, where searches start to read it (the day before is not written: the timer may be
+    dropping it).
     Without a stored window (a first publish) all places are recomputed and a window stored, if no other
     writer is at work; else the places' rows are written and the first full refresh (the API's timer,
     `locator refresh`) stores one: waiting for the places alone while another writer waits for the same
@@ -341,7 +342,10 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         conn.execute(text("ANALYZE open_intervals"))  # every row is new: keep the planner's estimates true
         return written
     windows = [w for w in (stored, _moving_to(conn), current) if w is not None]
-    span = Window(max(w.start for w in (stored or current, current)), max(w.end for w in windows))
+    # From where searches start to read the stored window (a day after its start, `search._materialised_covers`);
+    # without one, the current window.
+    start = stored.start + timedelta(days=1) if stored is not None else current.start
+    span = Window(start, max(w.end for w in windows))
     ensure_partitions(conn, window_days(span))
     ids = list(location_ids)
     conn.execute(text("DELETE FROM open_intervals WHERE location_id = ANY(:ids)"), {"ids": ids})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from ingest.publish import IngestReport, ingest_file
-from locator import open_intervals, special_hours
+from locator import open_intervals, search, special_hours
 from locator.errors import Busy
 from locator.open_intervals import (
     drop_expired_partitions,
@@ -520,7 +521,7 @@ def test_a_day_the_stored_window_holds_is_not_dropped(scratch_db: ScratchDatabas
         first = conn.execute(
             text("SELECT min(day) FROM open_intervals WHERE location_id = 'fr-par-champs'")
         ).scalar_one()
-    assert first >= window_for(now).start.date()  # written from the later start: nothing before it is read
+    assert first >= yesterday.start.date() + timedelta(days=1)  # from where searches read: not the day before
 
 
 def test_two_writers_before_any_window_is_stored_do_not_deadlock(
@@ -540,3 +541,68 @@ def test_two_writers_before_any_window_is_stored_do_not_deadlock(
             assert open_intervals.refresh(conn, ["fr-par-champs"]) > 0
             assert open_intervals.current_window(conn) is None
     assert refresh_if_stale(scratch_db.engine)  # the timer's first tick stores one
+
+
+_ZONES = (("FR", "", "Europe/Paris"), ("NZ", "", "Pacific/Auckland"), ("US", "CA", "America/Los_Angeles"),
+          ("IN", "", "Asia/Kolkata"), ("NO", "", "Europe/Oslo"), ("IS", "", "Atlantic/Reykjavik"),
+          ("US", "NY", "America/New_York"), ("DE", "DE-BY", "Europe/Berlin"),
+          ("AU", "", "Australia/Sydney"))  # fmt: skip
+_HOURS = ("24/7", "Mo-Su 22:00-02:00", "Fr-Sa 20:00-04:00; Su 10:00-16:00", "Mo-Fr 09:30-18:00; PH off",
+          "sunrise-sunset", "Mo-Sa 01:00-04:00; PH off", "Mo-Su 00:00-24:00", "Mo-Su 18:00-24:00",
+          "Mo-Fr 08:00-24:00; Sa-Su 00:00-24:00", "Tu,Th 11:00-13:00")  # fmt: skip
+
+
+def test_searches_during_and_after_a_move_agree_with_the_hours(
+    scratch_db: ScratchDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random places around one point, in zones and hours that make the move hard, exceptions added and
+    removed between its batches: what the materialised rows answer (the old window during the move, the new
+    one after) is what direct evaluation of the hours answers."""
+    rnd = random.Random(20261206)
+    lines = ["id,name,kind,country,region,lat,lon,timezone,opening_hours,hours:repair,services"]
+    for n in range(30):
+        country, region, zone = rnd.choice(_ZONES)
+        repair = rnd.choice(("", "", "Tu-Sa 23:00-01:00", "Mo-Fr 14:00-18:00"))
+        lines.append(
+            f"r{n:03d},R{n},{'service_centre' if repair else 'store'},{country},{region},"
+            f'{48.8 + rnd.random() / 5:.4f},{2.3 + rnd.random() / 5:.4f},{zone},"{rnd.choice(_HOURS)}",'
+            f"{repair},{'sales;repair' if repair else 'sales'}"
+        )
+    feed = tmp_path / "random.csv"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert not ingest_file(scratch_db.engine, feed, source="random").rejected
+    now = datetime.now(UTC)
+    _start_from(scratch_db, now - timedelta(days=2))
+    old, new = window_for(now - timedelta(days=2)), window_for(now)
+    mismatches: list[str] = []
+
+    def check(label: str, window: open_intervals.Window) -> None:
+        first = window.start + timedelta(days=1)
+        for _ in range(12):
+            at = first + timedelta(minutes=rnd.randrange(int((window.end - first).total_seconds() // 60)))
+            for open_for in (0, rnd.choice((30, 240, 1500))):
+                if at + timedelta(minutes=open_for) > window.end:
+                    continue
+                query = search.NearestQuery(lat=48.9, lon=2.4, at=at, limit=100, radius_km=100, open_for=open_for)
+                search._window_cache.clear()
+                got, direct = (
+                    search.nearest(scratch_db.engine, query),
+                    search.nearest(scratch_db.engine, query, force_direct=True),
+                )
+                ids, expected = sorted(p.id for p in got.places), sorted(p.id for p in direct.places)
+                if got.path != "materialised" or ids != expected:
+                    mismatches.append(f"{label} at {at} for {open_for}: {got.path} {ids} != {expected}")
+
+    def between_batches() -> None:
+        for _ in range(2):
+            place, start = f"r{rnd.randrange(30):03d}", (now + timedelta(days=rnd.randrange(-2, 9))).date()
+            hours = rnd.choice(("off", "10:00-12:00", "20:00-03:00"))
+            special_hours.add(scratch_db.engine, place, start, start + timedelta(days=rnd.randrange(3)), hours=hours)
+        check("during the move", old)
+
+    for batch in (2, 4, 6):
+        _pause_move_at(monkeypatch, batch, between_batches)
+    assert open_intervals.advance(scratch_db.engine, now=now, batch=5)
+    monkeypatch.undo()
+    check("after the move", new)
+    assert mismatches == [] and _duplicates(scratch_db) == []
