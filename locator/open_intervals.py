@@ -316,10 +316,12 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
     already, whatever this process's clock says) and the current one. Their spells are cut a day after the
     stored window's start, where searches start to read it (the day before is not written: the timer may be
     dropping it).
+
     Without a stored window (a first publish) all places are recomputed and a window stored, if no other
     writer is at work; else the places' rows are written and the first full refresh (the API's timer,
     `locator refresh`) stores one: waiting for the places alone while another writer waits for the same
     would deadlock, both holding them shared. Searches evaluate directly until a window is stored.
+
     All places: a full recomputation, alone, in one transaction; never back to an earlier window than the
     stored one.
     """
@@ -369,8 +371,8 @@ def advance(engine: Engine, now: datetime | None = None, batch: int = MOVE_BATCH
     each holding MATERIALISE_LOCK alone, and the window row moves in the last: until then searches read the
     old window, whose days every place still has, and a change to a place writes both windows (`refresh`).
     At a million places this writes about a ninth of a full refresh's rows, and nothing waits for it longer
-    than a batch. A full refresh (one transaction) when there is no stored window, the stored one does not
-    overlap the new one, or the clock went back; nothing when the window is current.
+    than a batch. A full refresh (one transaction) when there is no stored window or it does not overlap the
+    new one; nothing when it is current or later (a process whose clock is behind never moves it back).
     """
     window = window_for(now or datetime.now(UTC))
     with engine.connect() as conn:
