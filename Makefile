@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo )
 
-.PHONY: run test stop lint bench bench-api system-deps browser-deps load-deps db data assets help
+.PHONY: run test stop lint bench bench-api bench-move system-deps browser-deps load-deps db data assets help
 
 help:
 	@echo "make run   - set everything up, load the demo data, serve on http://$(HOST):$(PORT)"
@@ -98,6 +98,10 @@ bench: db assets load-deps
 
 bench-api: db assets load-deps
 	$(BIN)/python -m bench.api --write BENCHMARKS.md
+
+# The daily move of the materialised window against a full recomputation, on a copy of bench-api's 1M database.
+bench-move: db
+	$(BIN)/python -m bench.move --database locator_bench_api_1000000
 
 # A real, self-hosted Nominatim for tests/nominatim (marker `nominatim`): Debian's osm2pgsql, and PyPI's
 # nominatim-db/nominatim-api in a venv of their own (they pin their own psycopg and SQLAlchemy; PyICU is built
