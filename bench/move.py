@@ -38,6 +38,7 @@ def main() -> None:
         conn.exec_driver_sql(f'CREATE DATABASE "{copy}" TEMPLATE "{args.database}"')
     engine = db.make_engine(settings.model_copy(update={"database_url": _url(settings, copy)}))
     try:
+        db.init_schema(engine)  # the copy may predate a migration of this code
         with engine.connect() as conn:
             stored = open_intervals.current_window(conn)
             places = conn.execute(text("SELECT count(*) FROM locations")).scalar_one()
