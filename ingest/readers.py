@@ -447,9 +447,24 @@ def feature_record(feature: Any) -> Record:
         if isinstance(position, str):
             record["_geometry_error"] = position
         else:
+            stated = (record.get("lon"), record.get("lat"))
             record.setdefault("lon", position[0])
             record.setdefault("lat", position[1])
+            if stated != (None, None) and _apart(stated, position):
+                # The properties win, as before; but two positions for one place is worth a word to ops.
+                geometry_says = f"the Point geometry says {position[1]}, {position[0]}"
+                note = ("lat", f"{stated[1]}, {stated[0]}", f"the lat/lon properties are used; {geometry_says}")
+                record.setdefault("_warnings", []).append(note)
     return record
+
+
+def _apart(stated: tuple[Any, Any], position: tuple[Any, Any]) -> bool:
+    """Whether lat/lon properties name another point than the geometry (beyond ~10 cm); unreadable numbers
+    are validation's to reject, not a disagreement."""
+    try:
+        return any(abs(float(a) - float(b)) > 1e-6 for a, b in zip(stated, position, strict=True))
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def point_of(geometry: Any) -> tuple[Any, Any] | str:

@@ -230,6 +230,20 @@ def test_geojson_altitude_is_left_out(tmp_path: Path) -> None:
     assert rows(path) == [(1, {"lon": 2.0, "lat": 48.0})]
 
 
+def test_geojson_lat_lon_properties_that_disagree_with_the_geometry_are_a_warning(tmp_path: Path) -> None:
+    point = {"type": "Point", "coordinates": [2.35, 48.85]}
+    path = write_geojson(
+        tmp_path / "two.geojson",
+        [feature(point, {"lat": 48.0, "lon": 2.0}), feature(point, {"lat": "48.85", "lon": "2.35"})],
+    )
+    (_, moved), (_, same) = rows(path)
+    assert (moved["lat"], moved["lon"]) == (48.0, 2.0)  # the properties, as before
+    assert moved["_warnings"] == [
+        ("lat", "48.0, 2.0", "the lat/lon properties are used; the Point geometry says 48.85, 2.35")
+    ]
+    assert "_warnings" not in same
+
+
 def test_geojson_properties_never_pass_for_reader_notes(tmp_path: Path) -> None:
     """'_error' is how a reader says a feature is unreadable: a property of that name rejected its row."""
     properties = {"id": "p", "_error": "boom", "_geometry_error": "bang", "_warnings": [], "_rejections": []}
