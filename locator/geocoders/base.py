@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from locator.countries import is_country
 from locator.errors import InvalidParameter
 
 MAX_QUERY_LENGTH = 200
@@ -72,4 +73,7 @@ def validate_country(country: str | None) -> str | None:
         return None
     if not re.fullmatch(r"[A-Za-z]{2}", country):
         raise InvalidParameter("country", "must be an ISO 3166-1 alpha-2 code such as FR")
+    if not is_country(country.upper()):
+        # Two letters that name no country (UK is GB) limited the search to nowhere: "not found", misleadingly.
+        raise InvalidParameter("country", f"{country!r} is not an ISO 3166-1 alpha-2 country code (GB, not UK)")
     return country.upper()

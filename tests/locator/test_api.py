@@ -112,6 +112,8 @@ def test_location_by_id_has_a_week(server: Server) -> None:
         ("", "q"),
         ("q=" + "x" * 300, "q"),
         ("q=75008&country=FRA", "country"),
+        ("q=75008&country=UK", "country"),  # two letters, no country: it was a 404 "not found"
+        ("q=75008&country=zz", "country"),
         ("lat=48&lon=2&kind=%3Cscript%3E", "kind"),
         ("lat=48&lon=2&open_for=-5", "open_for"),
     ],
