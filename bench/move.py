@@ -15,11 +15,10 @@ import argparse
 import statistics
 import time
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, text
 
-from bench.load import _url
+from bench.load import fresh_database
 from locator import db, open_intervals
 from locator.settings import Settings
 
@@ -31,14 +30,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     db.up(settings)
-    copy = f"{args.database}_move"
-    admin = create_engine(_url(settings, "postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{copy}"')
-        conn.exec_driver_sql(f'CREATE DATABASE "{copy}" TEMPLATE "{args.database}"')
-    engine = db.make_engine(settings.model_copy(update={"database_url": _url(settings, copy)}))
-    try:
-        db.init_schema(engine)  # the copy may predate a migration of this code
+    # The copy is migrated too: the benchmark's database may predate a migration of this code.
+    with fresh_database(settings, f"{args.database}_move", template=args.database) as engine:
         with engine.connect() as conn:
             stored = open_intervals.current_window(conn)
             places = conn.execute(text("SELECT count(*) FROM locations")).scalar_one()
@@ -66,24 +59,9 @@ def main() -> None:
             full = open_intervals.refresh(conn, now=tomorrow)
             full_s = time.perf_counter() - started
             conn.rollback()
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
-        admin.dispose()
-    report: dict[str, Any] = {
-        "places": places,
-        "move_s": move_s,
-        "move_rows": moved,
-        "batches": len(batches),
-        "batch_median_s": statistics.median(batches),
-        "batch_max_s": max(batches),
-        "full_s": full_s,
-        "full_rows": full,
-    }
     print(
         f"{places:,} places. Daily move: {moved:,} rows in {move_s:.1f} s, {len(batches)} transactions "
-        f"(lock held: median {report['batch_median_s']:.2f} s, longest {report['batch_max_s']:.2f} s). "
+        f"(lock held: median {statistics.median(batches):.2f} s, longest {max(batches):.2f} s). "
         f"Full recomputation: {full:,} rows in {full_s:.1f} s (one transaction). Move / full: "
         f"{move_s / full_s:.2f}"
     )

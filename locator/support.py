@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from locator.countries import is_country
 from locator.db import unbounded
 from locator.errors import InvalidParameter
+from locator.geocoders.base import validate_country
 from locator.hours import HoursError, HoursSyntaxError, Schedule
 from locator.open_intervals import schedule_for
 from locator.search import check_instant
@@ -162,9 +163,10 @@ def load_channels(engine: Engine, path: Path, on_warning: Callable[[str], None] 
 
 
 def contacts(engine: Engine, country: str, at: datetime | None = None, product: str | None = None) -> dict[str, Any]:
-    country = country.upper()
-    if not is_country(country):
-        raise InvalidParameter("country", f"{country[:8]!r} is not an ISO 3166-1 alpha-2 country code such as FR")
+    checked = validate_country(country)  # the searches' own check of a country hint
+    if checked is None:
+        raise InvalidParameter("country", "required: an ISO 3166-1 alpha-2 code such as FR")
+    country = checked
     check_instant(at)
     moment = at or datetime.now(UTC)
     with engine.connect() as conn:

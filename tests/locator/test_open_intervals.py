@@ -293,6 +293,14 @@ def _start_from(db: ScratchDatabase, moment: datetime) -> None:
         open_intervals.refresh(conn, now=moment)
 
 
+def _assert_as_a_full_refresh(db: ScratchDatabase, now: datetime) -> None:
+    """What searches in `now`'s window read is what a full refresh then writes."""
+    moved = _materialised(db, window_for(now))
+    with db.engine.begin() as conn:
+        open_intervals.refresh(conn, now=now)
+    assert moved == _materialised(db, window_for(now))
+
+
 def _pause_move_at(monkeypatch: pytest.MonkeyPatch, batch: int, action: Callable[[], object]) -> list[int]:
     """Runs `action` just before the move's `batch`th transaction takes the places (between its batches)."""
     original, batches = open_intervals._lock_alone, [0]
@@ -422,10 +430,7 @@ def test_a_daily_move_that_fails_half_way_leaves_the_old_window_whole(
     monkeypatch.undo()
     assert open_intervals.advance(scratch_db.engine, now=later)  # the lock went with the failed session
     assert _duplicates(scratch_db) == []
-    moved = _materialised(scratch_db, window_for(later))
-    with scratch_db.engine.begin() as conn:
-        open_intervals.refresh(conn, now=later)
-    assert moved == _materialised(scratch_db, window_for(later))
+    _assert_as_a_full_refresh(scratch_db, later)
 
 
 def test_exceptions_added_between_the_batches_of_a_daily_move(
@@ -448,10 +453,7 @@ def test_exceptions_added_between_the_batches_of_a_daily_move(
     assert open_intervals.advance(scratch_db.engine, now=now, batch=4)
     monkeypatch.undo()
     assert batches[0] > 3 and _duplicates(scratch_db) == []
-    moved = _materialised(scratch_db, window_for(now))
-    with scratch_db.engine.begin() as conn:
-        open_intervals.refresh(conn, now=now)
-    assert moved == _materialised(scratch_db, window_for(now))
+    _assert_as_a_full_refresh(scratch_db, now)
 
 
 def test_a_writer_whose_clock_is_behind_the_mover_still_writes_the_day_gained(
@@ -477,10 +479,7 @@ def test_a_writer_whose_clock_is_behind_the_mover_still_writes_the_day_gained(
     assert open_intervals.advance(scratch_db.engine, now=now, batch=4)
     monkeypatch.undo()
     assert batches[0] >= passed and _duplicates(scratch_db) == []
-    moved = _materialised(scratch_db, window_for(now))
-    with scratch_db.engine.begin() as conn:
-        open_intervals.refresh(conn, now=now)
-    assert moved == _materialised(scratch_db, window_for(now))
+    _assert_as_a_full_refresh(scratch_db, now)
 
 
 def test_a_move_waiting_for_a_publish_does_not_hold_exception_changes_back(
