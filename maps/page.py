@@ -145,6 +145,16 @@ def error_message(lang: str, status: int, *, q: str = "", parameter: str = "", d
     return t(lang, "err_unavailable")
 
 
+_ID_SAFE = re.compile(r"[^A-Za-z0-9-]")
+
+
+def dom_id(place_id: object, index: int) -> str:
+    """The list item's HTML id: every character outside [A-Za-z0-9-] written as `_hex_`, so that ids differing
+    only in punctuation (`A.1`, `A/1`, `A 1`) stay apart, and stable across searches, unlike a position."""
+    raw = str(place_id) if place_id not in (None, "") else str(index)
+    return "place-" + _ID_SAFE.sub(lambda m: f"_{ord(m.group()):x}_", raw)
+
+
 def _place_view(
     item: Mapping[str, Any],
     index: int,
@@ -161,7 +171,7 @@ def _place_view(
     state = state_text(item, at_dt, lang)
     return {
         "index": index,
-        "dom_id": "place-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(item.get("id") or index)),
+        "dom_id": dom_id(item.get("id"), index),
         "name": name,
         # The marker's tooltip and spoken label: plain text, so the name is isolated by characters.
         "title": f"{index + 1}. {isolate(name)} — {state}",
@@ -208,7 +218,10 @@ def _safe_links(value: Any, key: str = "") -> Any:
 
 
 def _options(values: Sequence[str], selected: str, label: Any) -> list[dict[str, Any]]:
-    return [{"value": v, "label": label(v), "selected": v == selected} for v in values]
+    # A value the list does not offer (a shared link's `product=hifi_speaker`) filters the results all the same:
+    # the form shows it selected rather than "Any", and sends it again with the next search.
+    shown = [*values, selected] if selected and selected not in values else values
+    return [{"value": v, "label": label(v), "selected": v == selected} for v in shown]
 
 
 def _form_moment(raw: str) -> datetime | None:
@@ -287,7 +300,6 @@ def render_page(
         "places": [
             {
                 "n": p["index"] + 1,
-                "dom_id": p["dom_id"],
                 "lat": p["lat"],
                 "lon": p["lon"],
                 "name": p["name"],

@@ -315,3 +315,19 @@ def test_json_ld_links_only_http_urls(answer: dict[str, Any]) -> None:
     assert ld[0]["@id"] == "urn:locator:fr-1" and ld[0]["url"] == "https://example.com/fr-1"
     assert ld[1] == {"@context": "https://schema.org", "@type": "Store", "name": "Opéra", "sameAs": []}
     assert "javascript:" not in html and "data:text" not in html and "vbscript" not in html
+
+
+def test_a_filter_value_the_form_does_not_offer_is_shown_selected(answer: dict[str, Any]) -> None:
+    # A shared link with `product=hifi_speaker`: the answer is filtered by it, so the form must not claim "Any".
+    html = render_page(lang="en", form={**FORM, "product": "hifi_speaker"}, answer=answer, error=None, units="km")
+    assert re.search(r'<option value="hifi_speaker" selected>\s*Hifi speaker\s*</option>', html)
+    assert not re.search(r'<option value="" selected', html.split('id="product"')[1].split("</select>")[0])
+
+
+def test_list_ids_stay_apart_when_place_ids_differ_in_punctuation(answer: dict[str, Any]) -> None:
+    first = answer["results"][0]
+    results = [{**first, "id": place_id} for place_id in ("A.1", "A/1", "A 1", "A-1", "A_1", "A_2e_1")]
+    html = render_page(lang="en", form=FORM, answer={**answer, "results": results}, error=None, units="km")
+    ids = re.findall(r'<li id="([^"]+)" class="place', html)
+    assert len(ids) == len(results) == len(set(ids))
+    assert all(re.fullmatch(r"place-[A-Za-z0-9_-]+", i) for i in ids)
