@@ -210,7 +210,14 @@ def refresh(
     from sqlalchemy.exc import OperationalError
 
     from locator.geocoders.cache import purge_expired
-    from locator.open_intervals import advance, drop_expired_partitions, ensure_partitions, window_days, window_for
+    from locator.open_intervals import (
+        advance,
+        drop_expired_partitions,
+        ensure_partitions,
+        expired_partitions,
+        window_days,
+        window_for,
+    )
     from locator.open_intervals import refresh as refresh_intervals
 
     try:
@@ -231,9 +238,15 @@ def refresh(
     with _engine().begin() as conn:  # tomorrow's days ahead, as the API's timer does: publishes find them
         ensure_partitions(conn, window_days(window_for(datetime.now(UTC) + timedelta(days=1))))
     dropped = drop_expired_partitions(_engine())
+    with _engine().connect() as conn:
+        kept = len(expired_partitions(conn))
     purged = purge_expired(_engine())
     what = "recomputed" if full else "moved to the current window"
-    console.print(f"open intervals {what}: {rows:,} rows written ({len(dropped)} past days dropped); "
+    # A window that has just moved keeps the days it left for a while: searches may still read them.
+    later = (
+        f", {kept} kept a minute for searches under way: the next refresh or API timer tick drops them" if kept else ""
+    )
+    console.print(f"open intervals {what}: {rows:,} rows written ({len(dropped)} past days dropped{later}); "
                   f"{purged:,} expired geocoder answers purged")  # fmt: skip
 
 

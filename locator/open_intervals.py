@@ -114,30 +114,37 @@ def ensure_partitions(conn: Connection, days: Iterable[date]) -> list[str]:
     return created
 
 
+def expired_partitions(conn: Connection, now: datetime | None = None) -> list[Any]:
+    """The day tables (`_day_tables` rows) before both the current window and the stored one."""
+    first = window_for(now or datetime.now(UTC)).start
+    stored = current_window(conn)
+    keep = partition_name(min(first, stored.start if stored else first).date())
+    return [row for row in _day_tables(conn) if row.relname < keep]
+
+
 def drop_expired_partitions(engine: Engine, now: datetime | None = None) -> list[str]:
     """Detach (CONCURRENTLY: searches never wait) and drop the day tables before both the current window and
     the stored one; their names. Each step commits on its own; a detach or a drop interrupted earlier is
     finished first.
 
     The stored window's days stay while it is stored (during a daily move, or when this process's clock is
-    ahead of the mover's), as changes to places still write them. A search process that still trusts the
-    window before a one-day move (for WINDOW_TTL) reads from a day after its start, the new start: nothing
-    it reads goes."""
-    first = window_for(now or datetime.now(UTC)).start
+    ahead of the mover's), as changes to places still write them. Nothing goes for RETIRE_AFTER_S after the
+    window moved: a search process trusts the window row it read for WINDOW_TTL, and one that read it before
+    a move of several days (the timer stopped for days) reads the days the move left for instants in the
+    past meanwhile."""
     dropped: list[str] = []
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        stored = current_window(conn)
-        keep = partition_name(min(first, stored.start if stored else first).date())
+        if _moved_within(conn, RETIRE_AFTER_S):
+            return dropped  # the next tick drops them
+        expired = expired_partitions(conn, now)
         # A concurrent detach waits for every transaction older than it (a publish's, say) for up to a minute
         # here, then the next tick tries again. It cannot run in a transaction block, so no SET LOCAL: the
         # session's settings are reset after (the pool's connections keep the API's 2 s limits).
         conn.exec_driver_sql("SET statement_timeout = 0")
         conn.exec_driver_sql("SET lock_timeout = '60s'")
         try:
-            for row in _day_tables(conn):
+            for row in expired:
                 name = row.relname
-                if name >= keep:
-                    break
                 if row.attached:
                     mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
                     conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
@@ -165,6 +172,18 @@ def maintain_partitions(engine: Engine, now: datetime | None = None) -> None:
 # How long a search process trusts the window row it read (locator.search): a refresh moves the window by
 # whole days, so within this time the true window still covers every instant the cached one is trusted for.
 WINDOW_TTL = 30.0
+# How long the days a window move left stay readable (see drop_expired_partitions).
+RETIRE_AFTER_S = 2 * WINDOW_TTL
+
+
+def _moved_within(conn: Connection, seconds: float) -> bool:
+    """Whether the window row was stored less than `seconds` ago, by the database's clock (the one it was
+    stored by)."""
+    found = conn.execute(
+        text("SELECT refreshed_at > now() - make_interval(secs => :s) FROM materialisation WHERE id = 1"),
+        {"s": seconds},
+    ).scalar()
+    return bool(found)
 
 
 def current_window(conn: Connection) -> Window | None:
@@ -337,11 +356,13 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
         if stored is not None and stored.start > current.start:
             current = stored  # another process's clock is ahead: keep its window
         ensure_partitions(conn, window_days(current))
-        conn.execute(text("DELETE FROM open_intervals"))
+        # The days before the window keep their rows until they are dropped: a search process may still trust
+        # the window before this one for a moment (drop_expired_partitions).
+        conn.execute(text("DELETE FROM open_intervals WHERE day >= :first"), {"first": current.start.date()})
         hours_rows = conn.execute(text(_HOURS_SQL + HOURS_ORDER))
         written = _write_spells(conn, hours_rows, special_hours_by_location(conn, None, current.start), current)
-        _store_window(conn, current)
         conn.execute(text("ANALYZE open_intervals"))  # every row is new: keep the planner's estimates true
+        _store_window(conn, current)  # last: its time is when the move is seen, not when it began
         return written
     windows = [w for w in (stored, _moving_to(conn), current) if w is not None]
     # From where searches start to read the stored window (a day after its start, `search._materialised_covers`);
@@ -419,9 +440,9 @@ def _advance(conn: Connection, window: Window, now: datetime | None, batch: int)
             last = ids[-1] if len(ids) == batch else None
             written += _move_places(conn, stored, window, after, last, ids)
             if last is None:
-                _store_window(conn, window)
                 for day in utc_days(stored.end, window.end):  # the other days' statistics still hold
                     conn.exec_driver_sql(f"ANALYZE {partition_name(day)}")
+                _store_window(conn, window)
                 return written
             after = last
 
@@ -524,9 +545,10 @@ def _store_window(conn: Connection, window: Window) -> None:
         text(
             """
             INSERT INTO materialisation (id, window_start, window_end, refreshed_at)
-            VALUES (1, :start, :end, now())
+            VALUES (1, :start, :end, clock_timestamp())
             ON CONFLICT (id) DO UPDATE
-               SET window_start = excluded.window_start, window_end = excluded.window_end, refreshed_at = now(),
+               SET window_start = excluded.window_start, window_end = excluded.window_end,
+                   refreshed_at = excluded.refreshed_at,
                    moving_start = NULL, moving_end = NULL
             """
         ),

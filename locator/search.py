@@ -379,7 +379,8 @@ def _nearest(
 
 # The window row is read at most every WINDOW_TTL seconds per process. A cached window is trusted only from a
 # day after its start: refreshes move the window forward by whole days, so within the TTL the true window
-# still covers every instant the cached one is trusted for (see open_intervals.drop_expired_partitions).
+# still covers every instant the cached one is trusted for after a one-day move, and the days a longer move
+# leaves keep their rows for longer than the TTL (see open_intervals.drop_expired_partitions).
 _window_cache: dict[Engine, tuple[float, Window | None]] = {}
 
 

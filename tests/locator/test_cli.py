@@ -88,6 +88,24 @@ def test_refresh_materialises_the_window_and_makes_tomorrow_ahead(scratch_db: Sc
     assert partitions(scratch_db) == sorted(partition_name(day) for day in days)
 
 
+def test_refresh_after_days_says_the_days_left_go_later(scratch_db: ScratchDatabase) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from locator.open_intervals import partition_name, window_for
+    from tests.locator.test_open_intervals import _age_window_row, _start_from, partitions
+
+    assert locator("ingest", "locations", str(DEMO_CSV), "--source", "demo", url=scratch_db.url).returncode == 0
+    _start_from(scratch_db, datetime.now(UTC) - timedelta(days=3))  # the timer stopped for three days
+    result = locator("refresh", url=scratch_db.url)
+    assert result.returncode == 0, result.stderr
+    assert "(0 past days dropped, 3 kept a minute for searches under way" in result.stdout, result.stdout
+    _age_window_row(scratch_db, 120)
+    result = locator("refresh", url=scratch_db.url)
+    assert "0 rows written (3 past days dropped)" in result.stdout, result.stdout
+    first = partition_name(window_for(datetime.now(UTC)).start.date())
+    assert min(partitions(scratch_db)) == first
+
+
 def _served_log(url: str, tmp_path: Path, *flags: str) -> str:
     """What `locator serve` prints while answering two requests."""
     port = free_port()

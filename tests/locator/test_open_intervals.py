@@ -53,15 +53,26 @@ def test_refresh_creates_the_window_days_and_a_moved_window_drops_the_past(scrat
         )
 
     # Three days later: the timer's refresh moves the window, creates its days and tomorrow's ahead (so that
-    # publishes find them), and drops the days left behind.
+    # publishes find them), and drops the days left behind on a tick RETIRE_AFTER_S after the move.
     later = now + timedelta(days=3)
     assert refresh_if_stale(scratch_db.engine, later)
     days = sorted(set(window_days(window_for(later))) | set(window_days(window_for(later + timedelta(days=1)))))
-    assert partitions(scratch_db) == [partition_name(day) for day in days]
+    left = [partition_name(day) for day in window_days(window_for(now)) if day < days[0]]
+    assert partitions(scratch_db) == sorted(left + [partition_name(day) for day in days])
+    _age_window_row(scratch_db, open_intervals.RETIRE_AFTER_S)
     assert not refresh_if_stale(scratch_db.engine, later)
+    assert partitions(scratch_db) == [partition_name(day) for day in days]
     with scratch_db.engine.connect() as conn:
         first = conn.execute(text("SELECT min(day) FROM open_intervals")).scalar_one()
     assert first >= window_for(later).start.date()
+
+
+def _age_window_row(db: ScratchDatabase, seconds: float) -> None:
+    """As if the window had moved `seconds` earlier."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE materialisation SET refreshed_at = refreshed_at - make_interval(secs => :s)"), {"s": seconds}
+        )
 
 
 def test_creating_partitions_is_idempotent_and_transactional(scratch_db: ScratchDatabase) -> None:
@@ -367,17 +378,21 @@ def test_a_daily_move_is_a_full_refresh_when_the_windows_do_not_overlap_and_neve
 ) -> None:
     ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
     now = datetime.now(UTC)
+    later = now + timedelta(days=open_intervals.WINDOW_DAYS_AHEAD + 2)
 
-    def count() -> int:
+    def count() -> int:  # the later window's rows (the days before it keep theirs until they are dropped)
         with scratch_db.engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM open_intervals")).scalar_one())
+            rows = conn.execute(
+                text("SELECT count(*) FROM open_intervals WHERE day >= :first"),
+                {"first": window_for(later).start.date()},
+            )
+            return int(rows.scalar_one())
 
     def stored() -> open_intervals.Window | None:
         with scratch_db.engine.connect() as conn:
             return open_intervals.current_window(conn)
 
     assert open_intervals.advance(scratch_db.engine, now=now) == 0  # current: nothing to do
-    later = now + timedelta(days=open_intervals.WINDOW_DAYS_AHEAD + 2)
     assert open_intervals.advance(scratch_db.engine, now=later) == count() > 0  # all rewritten, none left over
     assert stored() == window_for(later)
     # A process whose clock is behind (or went back) leaves the later window alone, full refreshes too.
@@ -512,6 +527,7 @@ def test_a_day_the_stored_window_holds_is_not_dropped(scratch_db: ScratchDatabas
     now = datetime.now(UTC)
     yesterday = window_for(now - timedelta(days=1))
     _start_from(scratch_db, now - timedelta(days=1))
+    _age_window_row(scratch_db, open_intervals.RETIRE_AFTER_S)  # not merely a window that has just moved
     assert drop_expired_partitions(scratch_db.engine, now) == []
     assert partition_name(yesterday.start.date()) in partitions(scratch_db)
     tomorrow = (now + timedelta(days=1)).date()
@@ -605,3 +621,40 @@ def test_searches_during_and_after_a_move_agree_with_the_hours(
     monkeypatch.undo()
     check("after the move", new)
     assert mismatches == [] and _duplicates(scratch_db) == []
+
+
+@pytest.mark.parametrize("days", [3, 10], ids=["batched move", "full refresh"])
+def test_a_search_that_read_the_window_before_a_move_of_days_still_answers(
+    scratch_db: ScratchDatabase, days: int
+) -> None:
+    """The timer stopped for days (the API down): the move that catches up leaves several days at once, in
+    batches or, past the window's length, by a full refresh. A search process trusts the window row it read
+    for WINDOW_TTL, so for an instant in those days it still reads them: they keep their rows until a tick
+    RETIRE_AFTER_S after the move (before, it found them dropped or emptied and answered "nothing open")."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    now = datetime.now(UTC)
+    before = now - timedelta(days=days)
+    _start_from(scratch_db, before)
+    search._window_cache.clear()
+    # Saturday 14:00 in Paris, inside the window the searches trust (from a day after its start).
+    first = window_for(before).start + timedelta(days=1)
+    at = next(
+        moment
+        for n in range(8)
+        if (moment := (first + timedelta(days=n)).astimezone(ZoneInfo("Europe/Paris")).replace(hour=14)).weekday() == 5
+    )
+    query = search.NearestQuery(lat=48.87, lon=2.31, at=at, limit=20, radius_km=1000)
+    cached = search.nearest(scratch_db.engine, query)  # reads the window row: this process trusts it for a while
+    direct = search.nearest(scratch_db.engine, query, force_direct=True)
+    assert cached.path == "materialised" and cached.places
+    assert [p.id for p in cached.places] == [p.id for p in direct.places]
+
+    assert refresh_if_stale(scratch_db.engine, now)  # the move, then the partitions' housekeeping
+    again = search.nearest(scratch_db.engine, query)
+    assert again.path == "materialised"  # the window row as read before the move, trusted for WINDOW_TTL
+    assert [p.id for p in again.places] == [p.id for p in direct.places]
+
+    _age_window_row(scratch_db, open_intervals.RETIRE_AFTER_S)
+    assert drop_expired_partitions(scratch_db.engine, now)  # a later tick: no search trusts the old row now
+    search._window_cache.clear()
+    assert search.nearest(scratch_db.engine, query).path == "direct"  # outside the window: evaluated
