@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -210,14 +210,7 @@ def refresh(
     from sqlalchemy.exc import OperationalError
 
     from locator.geocoders.cache import purge_expired
-    from locator.open_intervals import (
-        advance,
-        drop_expired_partitions,
-        ensure_partitions,
-        expired_partitions,
-        window_days,
-        window_for,
-    )
+    from locator.open_intervals import advance, expired_partitions, maintain_partitions
     from locator.open_intervals import refresh as refresh_intervals
 
     try:
@@ -235,9 +228,7 @@ def refresh(
     if rows is None:
         fail("another refresh is moving the window (the API's timer, or another `locator refresh`): try again when "
              "it has finished")  # fmt: skip
-    with _engine().begin() as conn:  # tomorrow's days ahead, as the API's timer does: publishes find them
-        ensure_partitions(conn, window_days(window_for(datetime.now(UTC) + timedelta(days=1))))
-    dropped = drop_expired_partitions(_engine())
+    dropped = maintain_partitions(_engine())  # as the API's timer does after a move
     with _engine().connect() as conn:
         kept = len(expired_partitions(conn))
     purged = purge_expired(_engine())

@@ -156,17 +156,13 @@ def drop_expired_partitions(engine: Engine, now: datetime | None = None) -> list
     return dropped
 
 
-def maintain_partitions(engine: Engine, now: datetime | None = None) -> None:
-    """The API timer's housekeeping: tomorrow's window's days created ahead (in a short transaction, so that
-    publishes find them), the days before today's window dropped. Failures are logged and retried next tick:
-    a refresh creates any day it misses, and a day left over only costs disk."""
+def maintain_partitions(engine: Engine, now: datetime | None = None) -> list[str]:
+    """The housekeeping after a move: tomorrow's window's days created ahead (in a short transaction, so that
+    publishes find them), the days before today's window dropped (`drop_expired_partitions`: their names)."""
     moment = now or datetime.now(UTC)
-    try:
-        with engine.begin() as conn:
-            ensure_partitions(conn, window_days(window_for(moment + timedelta(days=1))))
-        drop_expired_partitions(engine, moment)
-    except Exception:
-        log.warning("open-interval partition housekeeping failed; retrying on the next tick", exc_info=True)
+    with engine.begin() as conn:
+        ensure_partitions(conn, window_days(window_for(moment + timedelta(days=1))))
+    return drop_expired_partitions(engine, moment)
 
 
 # How long a search process trusts the window row it read (locator.search): a refresh moves the window by
@@ -569,5 +565,8 @@ def refresh_if_stale(engine: Engine, now: datetime | None = None) -> bool:
         stored = current_window(conn)
     stale = stored is None or stored.start < window_for(moment).start
     moved = bool(stale and advance(engine, moment) is not None)
-    maintain_partitions(engine, moment)
+    try:
+        maintain_partitions(engine, moment)
+    except Exception:  # a refresh creates any day it misses, and a day left over only costs disk
+        log.warning("open-interval partition housekeeping failed; retrying on the next tick", exc_info=True)
     return moved
