@@ -11,6 +11,7 @@ from pathlib import Path, PureWindowsPath
 from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, Security
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
 from locator.api.errors import PROBLEM, ContentTooLarge
+from locator.api.params import NO_NUL
 from locator.settings import Settings
 
 if TYPE_CHECKING:
@@ -265,7 +267,7 @@ async def ingest(
 @router.get("/ingest-runs")
 def ingest_runs(
     engine: Annotated[Engine, Depends(deps.write_engine)],
-    source: Annotated[str | None, Query(max_length=64)] = None,
+    source: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """The audit trail, newest first."""
@@ -300,16 +302,22 @@ class SpecialHoursIn(BaseModel):
     comment: str | None = Field(default=None, max_length=200)
 
 
-@router.get("/locations/{location_id}/special-hours")
-def special_hours_list(engine: Annotated[Engine, Depends(deps.write_engine)], location_id: str) -> dict[str, Any]:
+# `:path`: feed ids may hold '/' (ingest.validate.ID_PATTERN).
+LocationId = Annotated[str, PathParam(max_length=128, pattern=NO_NUL)]
+
+
+@router.get("/locations/{location_id:path}/special-hours")
+def special_hours_list(
+    engine: Annotated[Engine, Depends(deps.write_engine)], location_id: LocationId
+) -> dict[str, Any]:
     from locator.special_hours import list_for
 
     return {"special_hours": list_for(engine, location_id)}
 
 
-@router.post("/locations/{location_id}/special-hours", status_code=201)
+@router.post("/locations/{location_id:path}/special-hours", status_code=201)
 def special_hours_add(
-    engine: Annotated[Engine, Depends(deps.write_engine)], location_id: str, body: SpecialHoursIn
+    engine: Annotated[Engine, Depends(deps.write_engine)], location_id: LocationId, body: SpecialHoursIn
 ) -> dict[str, Any]:
     """Holiday hours or a closure for some days; overrides the feed's hours on those days."""
     from locator.special_hours import add

@@ -171,7 +171,9 @@ async def nearest(request: Request, format: Annotated[Literal["json", "geojson"]
 
 
 @router.get(
-    "/locations/{location_id}",
+    # `:path`: feed ids may hold '/' (ingest.validate.ID_PATTERN), plain or as %2F. The nearest route, declared
+    # first, keeps /locations/nearest.
+    "/locations/{location_id:path}",
     response_model=None,
     responses=_ok(LocationDetail, {"application/ld+json": {"schema": {"type": "object"}}}),
 )

@@ -394,3 +394,39 @@ def test_special_hours_of_an_unknown_place_is_not_found(server: Server) -> None:
     status, headers, body = call(server, "/v1/admin/locations/no-such-place/special-hours", headers=auth())
     assert status == 404 and headers["content-type"].startswith("application/problem+json"), body
     assert "no-such-place" in body["detail"]
+
+
+def test_a_place_whose_id_holds_a_slash_is_served_by_its_id(server: Server) -> None:
+    """Feed ids may hold '/' (`ingest.validate.ID_PATTERN`), and answers carry them: the detail route and the
+    exceptions' routes matched one path segment, so such a place was a 404 wherever its id was asked for."""
+    source = f"api-slash-{uuid.uuid4().hex[:8]}"
+    feed = (  # away from the other tests' places
+        "id,name,kind,country,lat,lon,opening_hours,services\n"
+        f"{source}/shops/1,Grindavik Demo,store,IS,63.8424,-22.4338,Mo-Fr 10:00-18:00,sales\n"
+    )
+    status, _, report = call(server, f"/v1/admin/ingest?source={source}", method="POST", body=feed.encode(),
+                             headers={**auth(), "Content-Type": "text/csv"})  # fmt: skip
+    assert status == 200 and report["published"], report
+    place = f"{source}/shops/1"
+    status, _, near = call(server, "/v1/locations/nearest?lat=63.8424&lon=-22.4338&open=any&limit=1")
+    assert status == 200 and near["results"][0]["id"] == place
+    for path in (place, place.replace("/", "%2F")):
+        status, _, body = call(server, f"/v1/locations/{path}")
+        assert status == 200 and body["id"] == place and body["week"], (path, body)
+    status, _, body = call(server, f"/v1/locations/{place}-nothing")
+    assert status == 404 and place in body["detail"], body
+    status, _, body = call(server, "/v1/locations/nearest?lat=64.1466&lon=-21.9426")  # still the nearest route
+    assert status == 200 and "results" in body
+
+    headers = {**auth(), "Content-Type": "application/json"}
+    payload = json.dumps({"start": "2030-02-10", "hours": "off"}).encode()
+    status, _, added = call(server, f"/v1/admin/locations/{place}/special-hours", method="POST", body=payload,
+                            headers=headers)  # fmt: skip
+    assert status == 201, added
+    status, _, listed = call(server, f"/v1/admin/locations/{place}/special-hours", headers=auth())
+    assert status == 200 and [s["id"] for s in listed["special_hours"]] == [added["id"]], listed
+
+
+def test_the_audit_trail_names_a_nul_in_its_source_filter(server: Server) -> None:
+    status, _, body = call(server, "/v1/admin/ingest-runs?source=a%00b", headers=auth())
+    assert status == 422 and body["detail"].startswith("source:"), body
