@@ -325,7 +325,11 @@ def hours_eval(
     """JSON lines in, JSON lines out: evaluate opening hours (see CONTRACT.md)."""
     from locator.hours_eval import evaluate_line
 
-    stream = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+    # Bytes, decoded line by line: a line that is not UTF-8 gets its own error instead of ending the stream.
+    try:
+        stream = sys.stdin.buffer if file == "-" else open(file, "rb")  # noqa: SIM115
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}", code=2)
     failed = False
     with stream:
         for line in stream:

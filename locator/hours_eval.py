@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from locator.hours import HoursError, HoursSyntaxError, Schedule
 
+log = logging.getLogger(__name__)
+
 DEFAULT_SPAN = timedelta(days=7)
 MAX_SPAN = timedelta(days=366)
+# Instants far enough from the calendar's ends that local times and holiday years exist around them.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-def _instant(value: Any, name: str, default: datetime) -> datetime:
+def _instant(value: Any, name: str) -> datetime | None:
     if value in (None, ""):
-        return default
-    moment = datetime.fromisoformat(str(value))
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name!r} must be an ISO-8601 string")
+    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError(f"{name!r} must carry a UTC offset")
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"{name!r} must lie between {EARLIEST.year} and {LATEST.year}")
     return moment
+
+
+def _text(request: dict[str, Any], name: str) -> str | None:
+    value = request.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name!r} must be a string")
+    return value
 
 
 def _coordinates(lat: Any, lon: Any) -> tuple[float, float] | None:
@@ -43,13 +62,13 @@ def _number(value: Any, name: str, bound: float) -> float:
 
 
 def evaluate(request: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"ok": False, "normalized": None, "warnings": [], "intervals": [], "error": None}
+    out = _failed(None)
     try:
         value = request.get("value")
         if not isinstance(value, str):
             raise ValueError("'value' must be a string")
-        start = _instant(request.get("from"), "from", datetime.now(UTC))
-        end = _instant(request.get("to"), "to", start + DEFAULT_SPAN)
+        start = _instant(request.get("from"), "from") or datetime.now(UTC)
+        end = _instant(request.get("to"), "to") or start + DEFAULT_SPAN
         if end <= start:
             raise ValueError("'to' must be after 'from'")
         if end - start > MAX_SPAN:
@@ -57,9 +76,9 @@ def evaluate(request: dict[str, Any]) -> dict[str, Any]:
         coords = _coordinates(request.get("lat"), request.get("lon"))
         schedule = Schedule.parse(
             value,
-            timezone=request.get("timezone") or "UTC",
-            country=request.get("country") or None,
-            region=request.get("region") or None,
+            timezone=_text(request, "timezone") or "UTC",
+            country=_text(request, "country"),
+            region=_text(request, "region"),
             coords=coords,
         )
         out["normalized"] = schedule.canonical
@@ -71,14 +90,27 @@ def evaluate(request: dict[str, Any]) -> dict[str, Any]:
         out["ok"] = True
     except (HoursSyntaxError, HoursError, ValueError, TypeError) as exc:
         out["error"] = str(exc)
+    except Exception as exc:  # a bug of ours: this line says so, and the stream goes on
+        log.exception("hours eval failed on %r", request)
+        out["error"] = f"internal error ({type(exc).__name__}: {exc}); please report it with this line"
     return out
 
 
-def evaluate_line(line: str) -> dict[str, Any]:
+def evaluate_line(line: str | bytes) -> dict[str, Any]:
+    """One line of the stream (as read, bytes or text): its answer, an error of its own when it is bad."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return _failed(f"not UTF-8 (byte {exc.start + 1} of the line)")
     try:
         request = json.loads(line)
     except json.JSONDecodeError as exc:
-        return {"ok": False, "normalized": None, "warnings": [], "intervals": [], "error": f"not JSON: {exc}"}
+        return _failed(f"not JSON: {exc}")
     if not isinstance(request, dict):
-        return {"ok": False, "normalized": None, "warnings": [], "intervals": [], "error": "expected a JSON object"}
+        return _failed("expected a JSON object")
     return evaluate(request)
+
+
+def _failed(error: str | None) -> dict[str, Any]:
+    return {"ok": False, "normalized": None, "warnings": [], "intervals": [], "error": error}

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from locator.hours_eval import evaluate_line
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -31,3 +35,61 @@ def test_coordinates_as_strings_place_the_sun() -> None:
                        "from": "2025-01-01T00:00:00+01:00", "to": "2025-01-02T00:00:00+01:00"})  # fmt: skip
     out = evaluate_line(line)
     assert out["ok"] and out["intervals"][0]["from"] == "2025-01-01T08:44:00+01:00"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"country": 5}, "'country' must be a string"),
+        ({"country": "DE", "region": 5}, "'region' must be a string"),
+        ({"region": ["x"]}, "'region' must be a string"),
+        ({"timezone": ["UTC"]}, "'timezone' must be a string"),
+        (
+            {"from": "0001-01-01T00:00:00Z", "to": "0001-01-02T00:00:00Z", "timezone": "America/New_York"},
+            "'from' must lie between 1900 and 2200",
+        ),
+        (
+            {"from": "9999-12-31T00:00:00Z", "to": "9999-12-31T23:00:00Z", "timezone": "Asia/Tokyo"},
+            "'from' must lie between 1900 and 2200",
+        ),
+        ({"from": 1765000000}, "'from' must be an ISO-8601 string"),
+    ],
+)
+def test_lines_that_ended_the_stream_answer_on_their_own(fields: dict[str, object], error: str) -> None:
+    # Each raised past evaluate (AttributeError, OverflowError), ending the stream with a traceback.
+    out = evaluate_line(json.dumps({"value": "24/7", **fields}))
+    assert out == {"ok": False, "normalized": None, "warnings": [], "intervals": [], "error": error}
+
+
+def test_a_line_that_is_not_utf8_answers_on_its_own() -> None:
+    assert evaluate_line(b'{"value": "Mo-Fr 09:00-18:00 \xff"}')["error"] == "not UTF-8 (byte 30 of the line)"
+    assert evaluate_line(b'{"value": "24/7"}')["ok"]
+
+
+def test_an_internal_error_is_the_line_s_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from locator import hours_eval
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(hours_eval.Schedule, "parse", broken)
+    out = evaluate_line(json.dumps({"value": "24/7"}))
+    assert not out["ok"] and out["error"].startswith("internal error (KeyError")
+
+
+def test_the_cli_keeps_going_past_bad_lines_and_names_a_missing_file(tmp_path: Path) -> None:
+    lines = tmp_path / "lines.jsonl"
+    lines.write_bytes(
+        b'{"value":"24/7","from":"2026-12-07T00:00:00Z","to":"2026-12-07T01:00:00Z"}\n'
+        b'{"value":"24/7","country":5}\n'
+        b'{"value":"Mo \xff"}\n'
+        b'{"value":"24/7","from":"2026-12-07T00:00:00Z","to":"2026-12-07T01:00:00Z"}\n'
+    )
+    result = subprocess.run([sys.executable, "-m", "locator", "hours", "eval", str(lines)], capture_output=True,
+                            text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    outs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["ok"] for o in outs] == [True, False, False, True] and result.returncode == 1, result.stderr
+    assert outs[0]["error"] is None and "Traceback" not in result.stderr
+    missing = subprocess.run([sys.executable, "-m", "locator", "hours", "eval", str(tmp_path / "none.jsonl")],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    assert missing.returncode == 2 and "cannot read" in missing.stderr and "Traceback" not in missing.stderr
