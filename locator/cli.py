@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -257,17 +256,21 @@ def nearest(
 ) -> None:
     """The same answer as GET /v1/locations/nearest, in the terminal."""
     from locator.answers import nearest_answer
+    from locator.search import filter_values, parse_instant
 
     try:
-        when = datetime.fromisoformat(at) if at else None
+        # The options read as the API reads its parameters: the same answer, or the same error.
+        when = parse_instant(at, "--at")
+        kinds, products = filter_values("kind", kind), filter_values("product", product)
+        services = filter_values("service", service)
         where = _where(query, country)
+    except LocatorError as exc:
+        fail(str(exc), 2)
+    try:
         answer = nearest_answer(
-            _engine(), get_settings(), where, kinds=tuple(kind or ()), products=tuple(product or ()),
-            services=tuple(service or ()), open="any" if any_time else "now", at=when, open_for=open_for,
-            limit=limit, radius_km=radius_km,
+            _engine(), get_settings(), where, kinds=kinds, products=products, services=services,
+            open="any" if any_time else "now", at=when, open_for=open_for, limit=limit, radius_km=radius_km,
         )  # fmt: skip
-    except ValueError as exc:
-        fail(f"--at: {exc}", 2)
     except LocatorError as exc:
         fail(str(exc))
     if as_json:

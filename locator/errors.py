@@ -9,6 +9,13 @@ class LocatorError(Exception):
     title = "error"
 
 
+class ConfigurationError(LocatorError, ValueError):
+    """A setting is malformed or does not fit with another; the message names it. (A ValueError too, as
+    settings validation expects.)"""
+
+    title = "configuration error"
+
+
 class InvalidParameter(LocatorError):
     """A parameter is out of range or malformed; `parameter` names it."""
 

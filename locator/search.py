@@ -50,6 +50,20 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+def parse_instant(raw: str | None, parameter: str = "at") -> datetime | None:
+    """An instant as the API and the CLI read one: ISO-8601 with a UTC offset (`datetime.fromisoformat`: the
+    extended and basic forms, `Z`, `+01`), checked by `check_instant`; None for None. Not pydantic's
+    datetime, which read a bare number as Unix seconds (`at=99999999999` answered about 1973)."""
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidParameter(parameter, "must be an ISO-8601 instant, e.g. 2026-05-01T10:00:00+02:00") from None
+    check_instant(moment, parameter)
+    return moment
+
+
 def check_instant(at: datetime | None, parameter: str = "at") -> None:
     """An instant the API accepts: with a UTC offset, between 1970 and 2100."""
     if at is None:
@@ -58,6 +72,29 @@ def check_instant(at: datetime | None, parameter: str = "at") -> None:
         raise InvalidParameter(parameter, "must carry a UTC offset, e.g. 2026-05-01T10:00:00+02:00")
     if not EARLIEST <= at < LATEST:
         raise InvalidParameter(parameter, "must lie between 1970 and 2100")
+
+
+MAX_FILTER_VALUES = 20
+
+
+def filter_values(name: str, values: Sequence[str] | None) -> tuple[str, ...]:
+    """The values of a kind/product/service filter as the API and the CLI read them: repeated or comma-separated,
+    case-insensitive, each a word of letters, digits, '_' and '-'."""
+    if not values:
+        return ()
+    out = []
+    for value in values:
+        for part in value.split(","):
+            part = part.strip().lower()
+            if not part:
+                continue
+            if len(part) > 40 or not all(c.isalnum() or c in "_-" for c in part):
+                raise InvalidParameter(name, f"{part[:40]!r} is not a valid {name}")
+            out.append(part)
+            # Counted after the split: `kind=a,b,...` is as many values as `kind=a&kind=b&...`.
+            if len(out) > MAX_FILTER_VALUES:
+                raise InvalidParameter(name, f"at most {MAX_FILTER_VALUES} values")
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from sqlalchemy import Engine
 
 from locator.answers import Where, geojson, locate, location_answer, nearest_answer, origin_dict
 from locator.api import dependencies as deps
-from locator.api.params import NEAREST_OPENAPI, NO_NUL, nearest_params
+from locator.api.params import AT_DESCRIPTION, DATE_TIME, NEAREST_OPENAPI, NO_NUL, nearest_params
 from locator.api.responses import FastJSONResponse
 from locator.geocode import MAX_QUERY_LENGTH
-from locator.search import check_instant
+from locator.search import parse_instant
 from locator.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["locations"])
@@ -181,21 +181,21 @@ def location(
     location_id: Annotated[str, Path(max_length=128, pattern=NO_NUL)],
     engine: Annotated[Engine, Depends(deps.engine)],
     settings: Annotated[Settings, Depends(deps.settings)],
-    at: Annotated[datetime | None, Query(description="ISO-8601 instant with offset; default now")] = None,
+    at: Annotated[str | None, Query(max_length=64, description=AT_DESCRIPTION, json_schema_extra=DATE_TIME)] = None,
     format: Annotated[Literal["json", "jsonld"], Query(description="jsonld: schema.org LocalBusiness")] = "json",
 ) -> Any:
     """One location with its open state and its open intervals for the next 7 days per service."""
-    check_instant(at)
+    moment = parse_instant(at)
     if format == "jsonld":
         from fastapi.responses import JSONResponse
 
         from locator.jsonld import local_business
         from locator.search import get_place
 
-        moment = at or datetime.now(UTC)
+        moment = moment or datetime.now(UTC)
         return JSONResponse(local_business(get_place(engine, location_id, moment), moment),
                             media_type="application/ld+json")  # fmt: skip
-    return location_answer(engine, settings, location_id, at)
+    return location_answer(engine, settings, location_id, moment)
 
 
 @router.get("/geocode", response_model=None, responses=_ok(OriginModel))

@@ -17,9 +17,10 @@ from timezonefinder import TimezoneFinder
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
 from locator.api.locations import PROBLEM_RESPONSES
-from locator.api.params import NEAREST_OPENAPI, NearestParams, filter_values, nearest_params
+from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
 from locator.errors import Busy, InvalidParameter, LocatorError, NotFound
 from locator.geocode import MAX_QUERY_LENGTH, Origin
+from locator.search import filter_values
 from locator.settings import Settings
 from maps.csp import map_policy, page_policy
 from maps.page import error_message, pick_language, pick_units, render_page

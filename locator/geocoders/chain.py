@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import Connection
 
-from locator.errors import GeocoderUnavailable, NotFound
+from locator.errors import ConfigurationError, GeocoderUnavailable, NotFound
 from locator.geocoders import cache, gazetteer
 from locator.geocoders.base import Origin, precision_rank
 from locator.geocoders.providers import PROVIDERS, ProviderDown, ProviderOptions, RemoteProvider
@@ -107,12 +107,13 @@ def parse_names(value: str) -> list[str]:
     names = [n.strip().lower() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in KNOWN]
     if unknown:
-        raise ValueError(f"LOCATOR_GEOCODERS: unknown geocoder(s) {', '.join(unknown)}; known: {', '.join(KNOWN)}")
+        known = ", ".join(KNOWN)
+        raise ConfigurationError(f"LOCATOR_GEOCODERS: unknown geocoder(s) {', '.join(unknown)}; known: {known}")
     return names
 
 
 def build(settings: Settings) -> Chain:
-    """The chain LOCATOR_GEOCODERS names; ValueError when a provider is named without its URL."""
+    """The chain LOCATOR_GEOCODERS names; ConfigurationError when a provider is named without its URL."""
     urls = {
         "nominatim": settings.nominatim_url,
         "photon": settings.photon_url,
@@ -125,7 +126,7 @@ def build(settings: Settings) -> Chain:
             steps.append(name)
             continue
         if not urls[name]:
-            raise ValueError(f"LOCATOR_GEOCODERS names {name} but LOCATOR_{name.upper()}_URL is not set")
+            raise ConfigurationError(f"LOCATOR_GEOCODERS names {name} but LOCATOR_{name.upper()}_URL is not set")
         options = ProviderOptions(
             url=urls[name],
             user_agent=settings.user_agent,

@@ -107,6 +107,8 @@ def test_location_by_id_has_a_week(server: Server) -> None:
         ("lat=48&lon=2&open=sometimes", "open"),
         ("lat=48&lon=2&at=2026-01-01T10:00", "at"),
         ("lat=48&lon=2&at=yesterday", "at"),
+        ("lat=48&lon=2&at=1765000000", "at"),  # a bare number was read as Unix seconds: 200 about 2025-12-06
+        ("lat=48&lon=2&at=99999999999", "at"),  # ... or milliseconds: 200 about 1973
         ("lat=48", "lon"),
         ("q=75008&lat=48&lon=2", "q"),
         ("", "q"),
@@ -122,6 +124,20 @@ def test_invalid_parameters_are_422_naming_the_parameter(server: Server, query: 
     status, headers, body = get(server, "/v1/locations/nearest?" + query)
     assert_problem(status, headers, body, 422)
     assert parameter in body["detail"]
+
+
+@pytest.mark.parametrize("path", ["/v1/locations/fr-par-opera?at=1765000000", "/v1/support/contacts?country=FR&at=1"])
+def test_every_at_is_an_iso_instant(server: Server, path: str) -> None:
+    status, headers, body = get(server, path)
+    assert_problem(status, headers, body, 422)
+    assert body["detail"].startswith("at:")
+
+
+@pytest.mark.parametrize("at", ["2026-12-01T11:00:00%2B01", "20261201T110000%2B0100", "2026-12-01T10:00:00Z"])
+def test_iso_forms_the_cli_reads_are_read_by_the_api(server: Server, at: str) -> None:
+    # The offset as hours alone and the basic format are ISO-8601 too: the API answered 422 where the CLI read them.
+    status, _, body = get(server, f"/v1/locations/nearest?lat=48.87&lon=2.31&at={at}")
+    assert status == 200 and body["at"] == "2026-12-01T10:00:00+00:00", body
 
 
 def test_unknown_place_is_404(server: Server) -> None:
@@ -183,6 +199,20 @@ def test_cli_nearest_gives_the_api_answer(server: Server, database: Any) -> None
                                                        "COLUMNS": "200"}, timeout=60,
     )  # fmt: skip
     assert table.returncode == 0 and "Demo Store" in table.stdout
+    # The filters as the API reads them: comma lists, and a bad value named.
+    filters = ["--any", "--kind", "store,service_centre", "--product", "IPHONE"]
+    cli = subprocess.run(
+        [sys.executable, "-m", "locator", "nearest", "75008", "--country", "FR", "--at", at, "--json", *filters],
+        capture_output=True, text=True, cwd=ROOT, env={**_env(), "LOCATOR_DATABASE_URL": database.url}, timeout=60,
+    )  # fmt: skip
+    query = "q=75008&country=FR&open=any&kind=store,service_centre&product=IPHONE&at=" + at.replace("+", "%2B")
+    _, _, api = get(server, "/v1/locations/nearest?" + query)
+    assert api["results"] and json.loads(cli.stdout) == api
+    bad = subprocess.run(
+        [sys.executable, "-m", "locator", "nearest", "75008", "--kind", "st ore"],
+        capture_output=True, text=True, cwd=ROOT, env={**_env(), "LOCATOR_DATABASE_URL": database.url}, timeout=60,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "kind: 'st ore' is not a valid kind" in bad.stderr
 
 
 def _env() -> dict[str, str]:
