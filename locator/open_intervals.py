@@ -166,9 +166,10 @@ def maintain_partitions(engine: Engine, now: datetime | None = None) -> list[str
 
 
 # How long a search process trusts the window row it read (locator.search): a refresh moves the window by
-# whole days, so within this time the true window still covers every instant the cached one is trusted for.
+# whole days, so within this time the true window still covers every instant the cached one is trusted for
+# after a one-day move; after a longer one, the days it left stay readable for RETIRE_AFTER_S (measured from
+# the window row's store, a few seconds before its transaction commits).
 WINDOW_TTL = 30.0
-# How long the days a window move left stay readable (see drop_expired_partitions).
 RETIRE_AFTER_S = 2 * WINDOW_TTL
 
 
