@@ -604,13 +604,16 @@ def _weekday_set(selector: str) -> set[int]:
     return cyclic_set(selector, _WEEKDAYS)
 
 
-def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | None]) -> list[_Rule]:
+def _expand_holidays(
+    rule: _Rule, holiday_dates: dict[str, frozenset[date] | None], additional: bool = False
+) -> list[_Rule]:
     """Replace `PH`/`SH` selectors in one rule by explicit dates.
 
     `holiday_dates[kind]` is None when that calendar is unknown (the token is then left to the library).
-    Forms: `PH`, `Su,PH` (union: the rule is split in two joined by `,`), `PH +1 day` and `SH,PH -1 day`
-    (dates shifted, then united), `We,Fr PH` and `SH We` (intersection), `2024 SH` / `Jan-Feb SH` (filtered
-    by year/month).
+    Forms: `PH`, `Su,PH` (union: the rule is split in two, of the same kind as the rule: a normal rule, which
+    overrides earlier rules on every day it selects, or, `additional`, one after a `,`), `PH +1 day` and
+    `SH,PH -1 day` (dates shifted, then united), `We,Fr PH` and `SH We` (intersection), `2024 SH` / `Jan-Feb
+    SH` (filtered by year/month).
     """
     found = _HOLIDAY_LIST.search(rule.body)
     if found is None:
@@ -650,7 +653,11 @@ def _expand_holidays(rule: _Rule, holiday_dates: dict[str, frozenset[date] | Non
     date_rule = _Rule(" ".join(p for p in (_date_list(dates), rest) if p), rule.modifier, rule.comment, rule.sep)
     if not others:
         return [date_rule]
-    other_rule = _Rule(" ".join(p for p in (",".join(others), rest) if p), rule.modifier, rule.comment, ",")
+    # Joined by `;` unless the rule was an additional one: `Mo-Sa 10:00-21:00; Su,PH 11:00-18:00` joined by
+    # `,` made the holidays an additional rule, which overrides nothing: a weekday holiday kept 10:00-21:00.
+    other_rule = _Rule(
+        " ".join(p for p in (",".join(others), rest) if p), rule.modifier, rule.comment, "," if additional else ";"
+    )
     return [other_rule, date_rule]
 
 
@@ -1079,7 +1086,8 @@ class Schedule:
                         sunny = _Rule(selectors, "off", rule.comment, rule.sep)
                     rule = sunny
                 rule = _expand_easter_ranges(rule, year)
-                rules.extend(_expand_holidays(rule, dates) if self._kinds else [rule])
+                additional = bool(rules) and rules[-1].sep == ","
+                rules.extend(_expand_holidays(rule, dates, additional) if self._kinds else [rule])
             out.append(_join(rules))
         return out
 

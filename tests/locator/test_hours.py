@@ -519,3 +519,39 @@ def test_a_long_spell_ends_at_a_span_with_another_comment_whatever_the_hour_aske
     shop = hours("24/7", special=(desk,))
     for at in (paris(2025, 12, 28, 23, 59), paris(2025, 12, 29, 12, 0), paris(2025, 12, 30, 12, 0)):
         assert shop.closes_at(at) == paris(2026, 1, 3, 0, 0), at
+
+
+# -- findings of the hours audit (session 8) -----------------------------------------------------------
+
+
+def spans(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[str, str]]:
+    return [(i.start.strftime("%m-%d %H:%M"), i.end.strftime("%m-%d %H:%M")) for i in schedule.intervals(start, end)]
+
+
+@pytest.mark.parametrize(
+    ("value", "country", "region", "zone", "holiday", "plain"),
+    [
+        ("Mo-Sa 10:00-21:00; Su,PH 11:00-18:00", "US", "CA", "America/Los_Angeles", date(2024, 7, 4), date(2024, 7, 5)),
+        ("Mo-Sa 10:00-21:00; PH,Su 11:00-18:00", "DE", "BY", "Europe/Berlin", date(2024, 5, 30), date(2024, 5, 29)),
+        ("Mo-Sa 10:00-21:00; Sa,Su,PH 11:00-18:00", "FR", None, "Europe/Paris", date(2024, 5, 8), date(2024, 5, 7)),
+    ],
+)
+def test_sunday_and_holiday_hours_replace_the_weekday_hours_on_a_weekday_holiday(
+    value: str, country: str, region: str | None, zone: str, holiday: date, plain: date
+) -> None:
+    # The holidays were an additional rule (`Su 11:00-18:00, <dates> 11:00-18:00`), which overrides nothing:
+    # July 4th kept the store's weekday 10:00-21:00.
+    s = hours(value, country=country, region=region, timezone=zone)
+    tz = ZoneInfo(zone)
+
+    def on(day: date, schedule: Schedule = s) -> list[tuple[str, str]]:
+        start = datetime.combine(day, datetime.min.time(), tz)
+        return spans(schedule, start, start + timedelta(days=1))
+
+    assert on(holiday) == [(f"{holiday:%m-%d} 11:00", f"{holiday:%m-%d} 18:00")]
+    assert on(plain) == [(f"{plain:%m-%d} 10:00", f"{plain:%m-%d} 21:00")]
+    # Written as an additional rule, it still adds to the weekday hours.
+    added = hours(value.replace("; ", ", ").replace("11:00-18:00", "07:00-08:00"), country=country, region=region,
+                  timezone=zone)  # fmt: skip
+    assert on(holiday, added) == [(f"{holiday:%m-%d} 07:00", f"{holiday:%m-%d} 08:00"),
+                                  (f"{holiday:%m-%d} 10:00", f"{holiday:%m-%d} 21:00")]  # fmt: skip
