@@ -1259,53 +1259,50 @@ class Schedule:
         current = next((i for i in today if i.start <= instant < i.end), None)
         if current is None or current.state != "open":
             return at
-        for offset in (1, 2):
-            midnight = self._midnight(local.date() + timedelta(days=offset))
-            if current.end < midnight:
-                return current.end
-            following = self.day(midnight.date())
-            if (
-                not following
-                or following[0].start > midnight
-                or following[0].state != "open"
-                or (following[0].comment != current.comment)
-            ):
-                return current.end
-            current = following[0]
+        # The spell runs on through adjacent open spans, whatever their comment (a note is no closing: a 24/7
+        # shop "closed" at midnight before a day with a commented exception, and left open_for answers).
+        end = current.end
+        for offset in (0, 1, 2):
+            if offset:
+                midnight = self._midnight(local.date() + timedelta(days=offset))
+                if end < midnight:
+                    return end
+            for span in today if offset == 0 else self.day(midnight.date()):
+                if span.end <= end:
+                    continue
+                if span.start != end or span.state != "open":
+                    return end
+                end = span.end
+        if end < self._midnight(local.date() + timedelta(days=3)):
+            return end
         # Only the last spell of a day runs on like this, so from here on the answer depends on the day alone
         # (the horizon counts from its midnight): memoised, for at 03:00 the open places are the round-the-clock
         # ones, which share a few schedules, and each answer asked again (~0.15 ms of CPU an answer).
         key = local.date()
         if key in self._long_spells:
             return self._long_spells[key]
-        found = self._long_spell_end(current.start, self._midnight(key) + OPEN_END_HORIZON, current.comment)
+        found = self._long_spell_end(self._midnight(key + timedelta(days=2)), self._midnight(key) + OPEN_END_HORIZON)
         if len(self._long_spells) > 64:
             self._long_spells.clear()
         self._long_spells[key] = found
         return found
 
-    def _long_spell_end(self, cursor: datetime, horizon: datetime, comment: str | None) -> datetime | None:
-        """The end of the open spell running from `cursor` with `comment`, None if it lasts past `horizon`.
+    def _long_spell_end(self, cursor: datetime, horizon: datetime) -> datetime | None:
+        """The end of the open spell running from `cursor`, None if it lasts past `horizon`.
 
         A spell still open two days on is long (24/7, open until a date): look ahead in growing steps, so that
         "no end in sight" costs a handful of evaluations rather than one per week of the horizon (0.57 ms of
-        each nearest answer at 03:00 before). An open spell that runs into the next step continues there, if it
-        is the same spell: a span with another comment starting right at the step's edge ("inventory desk" on
-        a day of a 24/7 place) ends it, as it does within a step and in `closes_at`'s first two days."""
+        each nearest answer at 03:00 before). An open spell that runs into the next step continues there; open
+        spans that only change comment are one spell, as in `closes_at`."""
         step = timedelta(days=4)
         while cursor < horizon:
             window_end = min(horizon, cursor + step)
             step *= 4
-            spans = self.intervals(cursor, window_end)
-            if (
-                not spans
-                or spans[0].state != "open"
-                or spans[0].start > cursor.astimezone(UTC)
-                or spans[0].comment != comment
-            ):
+            spans = open_spells(self.intervals(cursor, window_end))
+            if not spans or spans[0][0] > cursor.astimezone(UTC):
                 return self.local(cursor)
-            if spans[0].end < window_end.astimezone(UTC):  # in UTC: not by wall clock, see `state`
-                return spans[0].end
+            if spans[0][1] < window_end.astimezone(UTC):  # in UTC: not by wall clock, see `state`
+                return spans[0][1]
             cursor = window_end
         return None
 
@@ -1330,6 +1327,20 @@ class Schedule:
                     return interval.start
             cursor = step_end
         return None
+
+
+def open_spells(intervals: Iterable[Interval]) -> list[tuple[datetime, datetime]]:
+    """The open time of `intervals` as spells: adjacent open spans that differ only in their comment are one
+    (a note is no closing)."""
+    out: list[tuple[datetime, datetime]] = []
+    for interval in intervals:
+        if interval.state != "open":
+            continue
+        if out and out[-1][1] == interval.start:
+            out[-1] = (out[-1][0], interval.end)
+        else:
+            out.append((interval.start, interval.end))
+    return out
 
 
 def _split_comments_out(expression: str) -> list[str]:

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from locator.db import copy_rows, unbounded
-from locator.hours import Schedule, SpecialHours, sun_coordinates
+from locator.hours import Schedule, SpecialHours, open_spells, sun_coordinates
 
 log = logging.getLogger(__name__)
 
@@ -522,10 +522,10 @@ def _write_spells(
         if found is None:
             schedule = schedule_for(row.canonical, row.timezone, row.country, row.region, extra, coords)
             found = [
-                (day.isoformat(), f"[{i.start.isoformat()},{i.end.isoformat()})")
-                for i in schedule.intervals(window.start, window.end)
-                if i.state == "open" and (reaching is None or i.end >= reaching)
-                for day in utc_days(i.start, i.end)
+                (day.isoformat(), f"[{start.isoformat()},{end.isoformat()})")
+                for start, end in open_spells(schedule.intervals(window.start, window.end))
+                if reaching is None or end >= reaching
+                for day in utc_days(start, end)
             ]
             spans_cache[key] = found
         return found

@@ -512,13 +512,14 @@ def test_intervals_end_where_the_window_asked_for_ends_in_the_repeated_hour() ->
     ]
 
 
-def test_a_long_spell_ends_at_a_span_with_another_comment_whatever_the_hour_asked_from() -> None:
-    # The lookahead's step ended exactly where the "inventory desk" day starts, and went on past it: asked at
-    # 23:59 on 28 December the spell ended on 4 January, asked at noon the next day on 3 January.
+def test_a_long_spell_ends_at_its_closure_whatever_the_hour_asked_from() -> None:
+    # The lookahead's step ended exactly where the "inventory desk" day starts: the answer depended on the hour
+    # asked from. A note on the way is no closing (see test_a_comment_change_is_no_closing); the closure is.
     desk = SpecialHours(date(2026, 1, 3), date(2026, 1, 3), "00:00-24:00", "inventory desk")
-    shop = hours("24/7", special=(desk,))
+    closed = SpecialHours(date(2026, 1, 5), date(2026, 1, 5), "off", "stock-taking")
+    shop = hours("24/7", special=(desk, closed))
     for at in (paris(2025, 12, 28, 23, 59), paris(2025, 12, 29, 12, 0), paris(2025, 12, 30, 12, 0)):
-        assert shop.closes_at(at) == paris(2026, 1, 3, 0, 0), at
+        assert shop.closes_at(at) == paris(2026, 1, 5, 0, 0), at
 
 
 # -- findings of the hours audit (session 8) -----------------------------------------------------------
@@ -555,3 +556,19 @@ def test_sunday_and_holiday_hours_replace_the_weekday_hours_on_a_weekday_holiday
                   timezone=zone)  # fmt: skip
     assert on(holiday, added) == [(f"{holiday:%m-%d} 07:00", f"{holiday:%m-%d} 08:00"),
                                   (f"{holiday:%m-%d} 10:00", f"{holiday:%m-%d} 21:00")]  # fmt: skip
+
+
+def test_a_comment_change_is_no_closing() -> None:
+    # A 24/7 shop with a commented exception tomorrow "closed at midnight": closing soon, and out of open_for
+    # answers. Plain values with two comments the same.
+    always = hours("24/7", special=(SpecialHours(date(2024, 12, 24), date(2024, 12, 24), "00:00-18:00",
+                                                 "Christmas Eve: closes at 18:00"),))  # fmt: skip
+    at = paris(2024, 12, 23, 23, 40)
+    assert always.closes_at(at) == paris(2024, 12, 24, 18, 0)
+    assert always.is_open(at, 30)
+    noted = hours('Mo-Su 09:00-12:00 open "morning", Mo-Su 12:00-18:00 open "afternoon"')
+    assert noted.closes_at(paris(2024, 12, 23, 11, 50)) == paris(2024, 12, 23, 18, 0)
+    assert noted.state(paris(2024, 12, 23, 12, 10)) == ("open", "afternoon")  # the note itself still shows
+    # A long spell (past two days) with a note on its way runs on too.
+    long = hours("24/7", special=(SpecialHours(date(2024, 12, 27), date(2024, 12, 27), "00:00-24:00", "stock"),))
+    assert long.closes_at(at) is None

@@ -658,3 +658,23 @@ def test_a_search_that_read_the_window_before_a_move_of_days_still_answers(
     assert drop_expired_partitions(scratch_db.engine, now)  # a later tick: no search trusts the old row now
     search._window_cache.clear()
     assert search.nearest(scratch_db.engine, query).path == "direct"  # outside the window: evaluated
+
+
+def test_a_spell_that_changes_comment_is_one_spell_in_the_materialised_rows(scratch_db: ScratchDatabase) -> None:
+    """The rows were split where the comment changed: `open_for` across the split found a 24/7 shop closed."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    with scratch_db.engine.begin() as conn:
+        place = conn.execute(
+            text("SELECT location_id FROM location_hours WHERE canonical = '24/7' AND service = '' LIMIT 1")
+        ).scalar_one()
+        lat, lon, zone = conn.execute(
+            text("SELECT ST_Y(geog::geometry), ST_X(geog::geometry), timezone FROM locations WHERE id = :id"),
+            {"id": place},
+        ).one()
+    tomorrow = datetime.now(UTC).date() + timedelta(days=2)
+    special_hours.add(scratch_db.engine, place, tomorrow, tomorrow, hours="00:00-18:00", comment="closes early")
+    at = datetime.combine(tomorrow, datetime.min.time(), ZoneInfo(zone)) - timedelta(minutes=20)
+    query = search.NearestQuery(lat=lat, lon=lon, at=at, open_for=60, limit=5, radius_km=1)
+    search._window_cache.clear()
+    found = search.nearest(scratch_db.engine, query)
+    assert found.path == "materialised" and place in [p.id for p in found.places]
