@@ -666,6 +666,73 @@ def _fix_phrases(rw: _Rewriter) -> None:
 _AMPM = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?", re.IGNORECASE)
 
 
+_RANGE_JOIN = rf"(?:\s*-\s*|\s+(?:{'|'.join(sorted(_RANGE_WORDS))})\s+)"
+# "5-10pm", "1–5 PM": a start hour without a meridiem, then an end with one.
+_START_WITHOUT_MERIDIEM = re.compile(
+    rf"(?<![\d:.])(?P<h>\d{{1,2}})(?P<m>[:.]\d{{2}})?(?P<join>{_RANGE_JOIN})"
+    rf"(?P<end>(?P<eh>\d{{1,2}})(?:[:.h](?P<em>\d{{2}}))?\s*(?P<ap>[ap])\.?\s?m\b\.?)",
+    re.IGNORECASE,
+)
+
+
+def _share_meridiem(rw: _Rewriter) -> None:
+    """``5-10pm`` is 17:00-22:00 and Google's ``1–5 PM`` 13:00-17:00: a start written without am/pm shares
+    the end's when it comes before the end on the 12-hour clock (``9-5pm`` and ``11-2pm`` start in the
+    morning, as before). Read alone, the bare start opened the place at 05:00 or 01:00."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        start, end = int(match["h"]), int(match["eh"])
+        if not (1 <= start <= 12 and 1 <= end <= 12) or _in_date_context(seg.text, match.start()):
+            return None
+        start_minutes = (start % 12) * 60 + int((match["m"] or ":00")[1:])
+        end_minutes = (end % 12) * 60 + int(match["em"] or 0)
+        if start_minutes >= end_minutes:
+            return None
+        meridiem = match["ap"].lower() + "m"
+        rw.warn(f"start of {match.group(0).strip()!r} read with the end's {meridiem}")
+        return f"{match['h']}{match['m'] or ''}{meridiem}{match['join']}{match['end']}"
+
+    rw.sub(_START_WITHOUT_MERIDIEM, repl)
+
+
+# "9-12, 1-5": a second range written with a one-digit start that lies before the first range.
+_AFTERNOON_SECOND = re.compile(
+    r"(?<![\d:.])(?P<a>\d{1,2})(?P<am>[:.]\d\d)?\s*-\s*(?P<b>\d{1,2})(?P<bm>[:.]\d\d)?"
+    r"(?P<sep>\s*(?:,|/|&|\+|\band\b|\bund\b|\bet\b|\by\b)\s*|\s+)"
+    r"(?P<c>[1-7])(?P<cm>[:.]\d\d)?\s*-\s*(?P<d>\d{1,2})(?P<dm>[:.]\d\d)?(?![\d:.])",
+    re.IGNORECASE,
+)
+# "Mo-Sa 11-11": the same bare hour at both ends.
+_EQUAL_ENDS = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})\s*-\s*(?P=h)(?![\d:.])")
+
+
+def _fix_afternoon_hours(rw: _Rewriter) -> None:
+    """Bare hours a shop means in the afternoon: ``9-12, 1-5`` (a second range before the first, read as
+    written it opened the place at 01:00) is 09:00-12:00,13:00-17:00; ``11-11`` and ``7-7`` (read as written:
+    open round the clock) are 11:00-23:00 and 07:00-19:00. Each with a warning; 12-hour clock times are
+    resolved before, zero-padded ones (``01:00-05:00``) are taken as written."""
+
+    def second(match: re.Match[str], seg: _Segment) -> str | None:
+        a, b, c, d = (int(match[k]) for k in "abcd")
+        if not (a < b and c < d <= 11 and c < a and c + 12 >= b) or _in_date_context(seg.text, match.start()):
+            return None
+        start, end = f"{c + 12}:{(match['cm'] or ':00')[1:]}", f"{d + 12}:{(match['dm'] or ':00')[1:]}"
+        written = match.group(0)[match.start("c") - match.start() :]
+        rw.warn(f"second range {written!r} before the first read as the afternoon ({start}-{end})")
+        return match.group(0)[: match.start("c") - match.start()] + f"{start}-{end}"
+
+    def equal(match: re.Match[str], seg: _Segment) -> str | None:
+        hour = int(match["h"])
+        if not 1 <= hour <= 11 or _in_date_context(seg.text, match.start()):
+            return None
+        later = f"{hour:02d}:00-{hour + 12}:00"
+        rw.warn(f"range {match.group(0).strip()!r} with equal ends read as {later} (round the clock is 24/7)")
+        return later
+
+    rw.sub(_AFTERNOON_SECOND, second)
+    rw.sub(_EQUAL_ENDS, equal)
+
+
 def _fix_ampm(rw: _Rewriter) -> None:
     def repl(match: re.Match[str], seg: _Segment) -> str | None:
         hour, minute = int(match["h"]), int(match["m"] or 0)
@@ -1386,7 +1453,9 @@ _REPAIRS: tuple[Callable[[_Rewriter], None], ...] = (
     _fix_comment_position,
     _fix_characters,
     _fix_phrases,
+    _share_meridiem,
     _fix_ampm,
+    _fix_afternoon_hours,
     _flag_ambiguous_end_hours,
     _fix_hour_suffixes,
     _fix_time_digits,

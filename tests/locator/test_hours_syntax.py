@@ -338,3 +338,37 @@ def test_empty_values_are_rejected(raw: str) -> None:
 
 def test_error_is_a_value_error() -> None:
     assert issubclass(HoursSyntaxError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        # A start without am/pm shares the end's when it comes first on the 12-hour clock (Google's "1–5 PM");
+        # read alone it opened the place at 05:00 or 01:00.
+        ("Mo-Fr 11am-2:30pm, 5-10pm", "Mo-Fr 11:00-14:30,17:00-22:00"),
+        ("Tu 8 AM–12 PM, 1–5 PM", "Tu 08:00-12:00,13:00-17:00"),
+        ("Mo-Fr 8:00-12:00 and 1:00-5:00 PM", "Mo-Fr 08:00-12:00,13:00-17:00"),
+        ("Mo-Fr 7:30-9:30pm", "Mo-Fr 19:30-21:30"),
+        ("Mo-Fr 12-5pm", "Mo-Fr 12:00-17:00"),
+        ("Mo-Fr 9-5pm", "Mo-Fr 09:00-17:00"),  # the start after the end: the morning, as before
+        ("Mo-Fr 11-2pm", "Mo-Fr 11:00-14:00"),
+        # Bare hours a shop means in the afternoon: read as written they opened it at 01:00, or round the clock.
+        ("Mo-Fr 9-12, 1-5", "Mo-Fr 09:00-12:00,13:00-17:00"),
+        ("Mo-Fr 8:30-12:00, 1:30-5:30", "Mo-Fr 08:30-12:00,13:30-17:30"),
+        ("Mo-Fr 10-12:30, 2-6:30", "Mo-Fr 10:00-12:30,14:00-18:30"),
+        ("Mo-Sa 11-11", "Mo-Sa 11:00-23:00"),
+        ("Mo-Fr 7-7", "Mo-Fr 07:00-19:00"),
+    ],
+)
+def test_twelve_hour_and_bare_afternoon_hours_read_as_meant(raw: str, canonical: str) -> None:
+    result = normalize(raw)
+    assert result.canonical == canonical
+    assert result.warnings
+
+
+@pytest.mark.parametrize(
+    "raw", ["Mo 10:00-12:00,08:00-09:00", "Mo-Fr 09:00-12:00,01:00-05:00", "Mo 10:00-10:00", "Mo-Fr 9-12,14-18"]
+)
+def test_times_written_in_full_are_taken_as_written(raw: str) -> None:
+    result = normalize(raw)
+    assert not any("afternoon" in w or "equal ends" in w for w in result.warnings), result.warnings
