@@ -785,7 +785,7 @@ def _spill_end(canonical: str) -> int:
 
 def _nights_around(
     schedule: Schedule, specials: Sequence[SpecialHours]
-) -> dict[SpecialHours, tuple[list[str], list[str]]]:
+) -> dict[SpecialHours, tuple[list[str], list[str], list[str]]]:
     """Rules before and after each dated exception's own that keep the nights around it right, for hours that
     run past midnight (the part past midnight belongs to the day a range starts on).
 
@@ -795,9 +795,11 @@ def _nights_around(
     ended at midnight: the library drops a range's part past midnight whenever any rule selects the next
     day). So: before the exception's rule, the regular night onto the day after its end is closed; after it,
     as additional rules, which keep the exception's own hours, the regular night of the day before its start
-    is restated (unless another exception owns that day), and so is the exception's own part past midnight,
-    on each day after one of its days. An own range of the day after, starting before the regular night
-    ends, closes with it: hours that both run past midnight and open again right after it are rare."""
+    is restated (unless another exception owns that day); and the exception's own part past midnight, on each
+    day after one of its days, is a third list: the caller adds those after every exception's rules, so that
+    an exception of the next day (closed on 1 January after a New Year's Eve until 04:00) does not cut it,
+    whichever was added first. An own range of the day after, starting before the regular night ends, closes
+    with it: hours that both run past midnight and open again right after it are rare."""
     latest = _spill_end(schedule.canonical)
     regular = (
         Schedule(schedule.canonical, schedule.timezone, schedule.country, schedule.region, schedule.coords)
@@ -805,10 +807,11 @@ def _nights_around(
         else None
     )
     covered = {s.start + timedelta(days=n) for s in specials for n in range((s.end - s.start).days + 1)}
-    out: dict[SpecialHours, tuple[list[str], list[str]]] = {}
+    out: dict[SpecialHours, tuple[list[str], list[str], list[str]]] = {}
     for special in specials:
         before: list[str] = []
         after: list[str] = []
+        own_night: list[str] = []
         if regular is not None:
             before.append(f"{_osm_date(special.end + timedelta(days=1))} 00:00-{_hhmm(latest)} off")
             eve = special.start - timedelta(days=1)
@@ -823,9 +826,9 @@ def _nights_around(
         if own:
             span = f"{_osm_date(special.start + timedelta(days=1))}-{_osm_date(special.end + timedelta(days=1))}"
             comment = f' "{special.comment}"' if special.comment else ""
-            after.append(f"{span} 00:00-{_hhmm(own)} open{comment}")
-        if before or after:
-            out[special] = (before, after)
+            own_night.append(f"{span} 00:00-{_hhmm(own)} open{comment}")
+        if before or after or own_night:
+            out[special] = (before, after, own_night)
     return out
 
 
@@ -1024,7 +1027,7 @@ class Schedule:
             fallbacks = len(self._groups) > 1
             nights = _nights_around(self, self.special)
             for special in self.special:
-                before, after = nights.get(special, ((), ()))
+                before, after, _ = nights.get(special, ((), (), ()))
                 self._groups[0].extend(_Rule.parse(rule, ";") for rule in before)
                 # The night restated as an additional rule (`,`): a normal rule with times would replace the
                 # exception's own hours that day.
@@ -1032,6 +1035,11 @@ class Schedule:
                 self._groups[0].extend(
                     _Rule.parse(rule, "," if n < len(after) - 1 else ";") for n, rule in enumerate(after)
                 )
+            # The exceptions' own nights last, as additional rules: no later exception's day replaces them.
+            own_nights = [rule for special in self.special for rule in nights.get(special, ((), (), ()))[2]]
+            if own_nights:
+                self._groups[0][-1].sep = ","
+                self._groups[0].extend(_Rule.parse(rule, ",") for rule in own_nights)
             self._groups[0][-1].sep = ""
         self.warnings = tuple(warnings)
         # Build once now so that a bad exception or rewrite fails at load time, not at query time.

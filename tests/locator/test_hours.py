@@ -572,3 +572,15 @@ def test_a_comment_change_is_no_closing() -> None:
     # A long spell (past two days) with a note on its way runs on too.
     long = hours("24/7", special=(SpecialHours(date(2024, 12, 27), date(2024, 12, 27), "00:00-24:00", "stock"),))
     assert long.closes_at(at) is None
+
+
+def test_an_exception_s_night_is_kept_whichever_exception_was_added_first() -> None:
+    # New Year's Eve until 04:00, then closed on New Year's Day: entered in date order, the night ended at
+    # midnight (the day after's exception replaced it); entered the other way round it ran to 04:00.
+    eve = SpecialHours(date(2024, 12, 31), date(2024, 12, 31), "20:00-04:00", "New Year's Eve")
+    day = SpecialHours(date(2025, 1, 1), date(2025, 1, 1), "off", "New Year's Day")
+    for special in ((eve, day), (day, eve)):
+        s = hours("Mo-Su 10:00-20:00", special=special)
+        got = spans(s, paris(2024, 12, 31), paris(2025, 1, 2))
+        assert got == [("12-31 20:00", "01-01 04:00")], (special, got)  # the exception's hours replace the day's
+        assert s.state(paris(2025, 1, 1, 0, 30))[0] == "open"
