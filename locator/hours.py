@@ -1013,6 +1013,14 @@ class Schedule:
             warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
         if "SH" in kinds and self._calendar and not _has_school_holidays(self._calendar[0]):
             warnings.append(f"school holidays (SH) of {self.country} are unknown: SH never matches")
+        elif "SH" in kinds and self._calendar:
+            # The package keeps school holidays per school zone or state: a region it does not take as one
+            # (FR-75 where the zones are A, B and C; Germany without a state) has none.
+            year = datetime.now(UTC).year
+            if not _holiday_dates(*self._calendar, year - 1, year + 1, "SH"):
+                which = f"which region {self.region!r} is not" if self.region else "and the place has no region"
+                warnings.append(f"school holidays (SH) of {self.country} are kept per school zone or state, {which}: "
+                                "SH never matches")  # fmt: skip
         has_sun = bool(_SUN.search(code))
         sun = self.coords is None and has_sun
         if sun:

@@ -584,3 +584,15 @@ def test_an_exception_s_night_is_kept_whichever_exception_was_added_first() -> N
         got = spans(s, paris(2024, 12, 31), paris(2025, 1, 2))
         assert got == [("12-31 20:00", "01-01 04:00")], (special, got)  # the exception's hours replace the day's
         assert s.state(paris(2025, 1, 1, 0, 30))[0] == "open"
+
+
+@pytest.mark.parametrize(("country", "region"), [("FR", "FR-75"), ("FR", None), ("DE", None), ("NL", None)])
+def test_school_holidays_without_a_school_zone_warn(country: str, region: str | None) -> None:
+    # They never matched, silently: a school shown open in the Paris winter break.
+    s = hours("Mo-Fr 08:00-16:00; SH off", country=country, region=region)
+    assert any("SH never matches" in w for w in s.warnings), s.warnings
+
+
+@pytest.mark.parametrize(("country", "region"), [("FR", "Zone C"), ("DE", "BY")])
+def test_school_holidays_of_a_school_zone_do_not_warn(country: str, region: str) -> None:
+    assert not hours("Mo-Fr 08:00-16:00; SH off", country=country, region=region).warnings
