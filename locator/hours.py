@@ -816,9 +816,9 @@ def _nights_around(
             before.append(f"{_osm_date(special.end + timedelta(days=1))} 00:00-{_hhmm(latest)} off")
             eve = special.start - timedelta(days=1)
             if eve not in covered:
-                midnight = regular._midnight(special.start)
+                midnight = regular.midnight(special.start)
                 until = midnight + timedelta(minutes=latest)
-                night = next((i for i in regular.intervals(regular._midnight(eve), until)
+                night = next((i for i in regular.intervals(regular.midnight(eve), until)
                               if i.state == "open" and i.start < midnight < i.end), None)  # fmt: skip
                 if night is not None:
                     after.append(f"{_osm_date(special.start)} 00:00-{min(night.end, until).strftime('%H:%M')} open")
@@ -1112,7 +1112,7 @@ class Schedule:
         if not self._sun_days:
             return self._engine(local.year), datetime(local.year + 1, 1, 1, tzinfo=self._zone)
         day = local.date()
-        following = self._midnight(day + timedelta(days=1))
+        following = self.midnight(day + timedelta(days=1))
         return self._engine(local.year, day), following
 
     def _engine(self, year: int, day: date | None = None) -> _Engine:
@@ -1153,7 +1153,7 @@ class Schedule:
 
     # -- evaluation -------------------------------------------------------------------------------------
 
-    def _midnight(self, day: date) -> datetime:
+    def midnight(self, day: date) -> datetime:
         """The first instant of a local day: 01:00 where the clocks spring forward at midnight (Santiago,
         Cairo, Havana), since the library rejects a wall-clock time that does not exist."""
         wall = datetime.combine(day, datetime.min.time(), tzinfo=self._zone)
@@ -1219,8 +1219,8 @@ class Schedule:
         a chain's thousands of places share a few schedules, and answers ask for today again and again."""
         found = self._days.get(local_day)
         if found is None:
-            start = self._midnight(local_day)
-            end = self._midnight(local_day + timedelta(days=1))
+            start = self.midnight(local_day)
+            end = self.midnight(local_day + timedelta(days=1))
             found = self.intervals(start, end)
             if len(self._days) > 64:
                 self._days.clear()
@@ -1280,7 +1280,7 @@ class Schedule:
         end = current.end
         for offset in (0, 1, 2):
             if offset:
-                midnight = self._midnight(local.date() + timedelta(days=offset))
+                midnight = self.midnight(local.date() + timedelta(days=offset))
                 if end < midnight:
                     return end
             for span in today if offset == 0 else self.day(midnight.date()):
@@ -1289,7 +1289,7 @@ class Schedule:
                 if span.start != end or span.state != "open":
                     return end
                 end = span.end
-        if end < self._midnight(local.date() + timedelta(days=3)):
+        if end < self.midnight(local.date() + timedelta(days=3)):
             return end
         # Only the last spell of a day runs on like this, so from here on the answer depends on the day alone
         # (the horizon counts from its midnight): memoised, for at 03:00 the open places are the round-the-clock
@@ -1297,7 +1297,7 @@ class Schedule:
         key = local.date()
         if key in self._long_spells:
             return self._long_spells[key]
-        found = self._long_spell_end(self._midnight(key + timedelta(days=2)), self._midnight(key) + OPEN_END_HORIZON)
+        found = self._long_spell_end(self.midnight(key + timedelta(days=2)), self.midnight(key) + OPEN_END_HORIZON)
         if len(self._long_spells) > 64:
             self._long_spells.clear()
         self._long_spells[key] = found

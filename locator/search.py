@@ -704,7 +704,8 @@ def week(place: Place, at: datetime, days: int = 7) -> dict[str, list[Interval]]
     """Open intervals for the next `days` days per shown service, in the place's local time."""
     out: dict[str, list[Interval]] = {}
     for service, schedule in place.shown_schedules():
-        local = schedule.local(at)
-        start = datetime.combine(local.date(), datetime.min.time(), tzinfo=local.tzinfo).astimezone(UTC)
-        out[service] = schedule.intervals(start, start + timedelta(days=days))
+        # From local midnight to local midnight: 7 x 24 h in UTC cut the last evening of a week whose clocks go
+        # back at 23:00, and took an hour of an eighth day in spring.
+        first = schedule.local(at).date()
+        out[service] = schedule.intervals(schedule.midnight(first), schedule.midnight(first + timedelta(days=days)))
     return out

@@ -474,3 +474,23 @@ def test_an_interval_row_whose_place_is_gone_never_takes_a_slot(scratch_db: Scra
         result = nearest(engine, query)
         assert result.path == "materialised"
         assert [p.id for p in result.places] == ["real-0", "real-1"]
+
+
+@pytest.mark.parametrize(
+    ("at", "last"),
+    [
+        ("2024-10-21T12:00:00+02:00", "2024-10-27T18:00:00+01:00 2024-10-28T00:00:00+01:00"),
+        ("2024-03-25T12:00:00+01:00", "2024-03-31T18:00:00+02:00 2024-04-01T00:00:00+02:00"),
+    ],
+)
+def test_a_week_is_seven_local_days_across_a_dst_change(at: str, last: str) -> None:
+    # 7 x 24 h in UTC cut the last evening at 23:00 in the week the clocks go back, and took an hour of an
+    # eighth day in spring.
+    place = search.Place(
+        id="w", name="W", kind="store", kinds=["store"], street=None, postcode=None, city=None, region=None,
+        country="FR", lat=48.85, lon=2.35, timezone="Europe/Paris", phone=None, url=None, products=[], services=[],
+        hours={"": "Mo-Su 18:00-24:00"},
+    )  # fmt: skip
+    spells = search.week(place, datetime.fromisoformat(at))["general"]
+    assert len(spells) == 7
+    assert f"{spells[-1].start.isoformat()} {spells[-1].end.isoformat()}" == last
