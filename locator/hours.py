@@ -877,6 +877,43 @@ def _with_spill(rule: _Rule, earlier: Sequence[_Rule]) -> list[_Rule]:
     return [_Rule(rule.body, rule.modifier, rule.comment, ","), spill]
 
 
+def _with_date_spills(rules: list[_Rule], year: int, zone: ZoneInfo) -> list[_Rule]:
+    """`_with_spill` for rules selecting dates, months, weeks or holidays (`Mo-Sa 10:00-20:00; Dec 31
+    20:00-02:00`, `PH 20:00-02:00` once its dates are written out): their next day is no weekday shift, so the
+    days after the ones the rule selects around `year` are found by evaluating the rule alone, and its part
+    past midnight is restated on those dates as an additional rule right after it. Without it, the earlier
+    rule selecting 1 January made a New Year's Eve until 02:00 end at midnight."""
+    out: list[_Rule] = []
+    for n, rule in enumerate(rules):
+        out.append(rule)
+        if n == 0 or rule.modifier not in ("", "open", "unknown"):
+            continue
+        match = _TIMES.search(rule.body)
+        selectors = rule.body[: match.start()].strip() if match else ""
+        if match is None or not selectors or _WEEKDAY_SELECTOR.match(selectors):
+            continue
+        past = [_past_midnight(item) for item in match.group("times").split(",")]
+        if None in past or not any(past):
+            continue
+        ends: dict[int, list[date]] = {}
+        try:
+            alone = _build(rule.text(), {"timezone": zone})
+            first = datetime(year - 1, 12, 31, tzinfo=zone)
+            for a, b, raw_state, _ in alone.intervals(first, datetime(year + 1, 1, 2, tzinfo=zone)):
+                day = _aware_like(a, first).date()
+                if _state_name(raw_state) != "closed" and _aware_like(b, first).date() == day + timedelta(days=1):
+                    ends.setdefault(b.hour * 60 + b.minute, []).append(day + timedelta(days=1))
+        except _ENGINE_ERRORS:
+            continue  # the rule is evaluated as it is, past midnight cut where the library cuts it
+        if not (ends := {minutes: days for minutes, days in ends.items() if minutes}):
+            continue
+        out[-1] = _Rule(rule.body, rule.modifier, rule.comment, ",")
+        for k, (minutes, days) in enumerate(sorted(ends.items())):
+            sep = rule.sep if k == len(ends) - 1 else ","
+            out.append(_Rule(f"{_date_list(days)} 00:00-{_hhmm(minutes)}", rule.modifier, rule.comment, sep))
+    return out
+
+
 def _may_select(rule: _Rule, weekdays: str) -> bool:
     """Whether `rule` may select one of `weekdays` ("" = every day); anything but weekdays counts as yes."""
     match = _TIMES.search(rule.body)
@@ -1104,7 +1141,7 @@ class Schedule:
                 rule = _expand_easter_ranges(rule, year)
                 additional = bool(rules) and rules[-1].sep == ","
                 rules.extend(_expand_holidays(rule, dates, additional) if self._kinds else [rule])
-            out.append(_join(rules))
+            out.append(_join(_with_date_spills(rules, year, self._zone)))
         return out
 
     def _engine_at(self, local: datetime) -> tuple[_Engine, datetime]:

@@ -596,3 +596,22 @@ def test_school_holidays_without_a_school_zone_warn(country: str, region: str | 
 @pytest.mark.parametrize(("country", "region"), [("FR", "Zone C"), ("DE", "BY")])
 def test_school_holidays_of_a_school_zone_do_not_warn(country: str, region: str) -> None:
     assert not hours("Mo-Fr 08:00-16:00; SH off", country=country, region=region).warnings
+
+
+@pytest.mark.parametrize(
+    ("value", "region", "day"),
+    [
+        ("Mo-Sa 10:00-20:00; Dec 31 20:00-02:00", None, date(2024, 12, 31)),  # New Year's Eve, a Tuesday
+        ("Mo-Su 10:00-20:00; Jun-Aug Fr-Sa 10:00-02:00", None, date(2024, 7, 6)),  # a summer Saturday
+        ("Mo-Su 10:00-20:00; Jun-Aug Fr-Sa 10:00-02:00", None, date(2024, 8, 31)),  # into September
+        ("Mo-Sa 10:00-20:00; PH 20:00-02:00", "BY", date(2024, 5, 30)),  # Corpus Christi
+    ],
+)
+def test_dated_hours_past_midnight_run_past_midnight(value: str, region: str | None, day: date) -> None:
+    # The earlier rule selecting the next day made the library end them at 00:00 (only weekday rules were
+    # restated past midnight).
+    s = hours(value, country="DE", region=region, timezone="Europe/Berlin")
+    berlin = ZoneInfo("Europe/Berlin")
+    night = datetime.combine(day + timedelta(days=1), datetime.min.time(), berlin) + timedelta(minutes=30)
+    assert s.state(night)[0] == "open"
+    assert s.closes_at(night) == night.replace(hour=2, minute=0)
