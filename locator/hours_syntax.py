@@ -77,7 +77,7 @@ _WEEKDAY_WORDS = _table(
         ),
         (
             "Sa",
-            "sa sat saturday saturdays samstag samstags sonnabend sonnabends sam samedi samedis sáb sab"
+            "sa sat saturday saturdays samstag samstags sonnabend sonnabends sam samedi samedis sáb sab sá"
             " sábado sabado sábados sabados сб суббота субботам sob",
         ),
         (
@@ -312,7 +312,9 @@ _PHRASES: tuple[tuple[str, str, str], ...] = (
     (r"24\s*[x×]\s*7|24\s*h?\s*/\s*7\s*j?(?:\s*/\s*7)?|24/7", "24/7", "24/7"),
     (
         r"(?:open\s+)?24\s*h(?:ours|rs)?\s*/\s*24\s*h?|24\s*/\s*24|(?:open\s+)?24\s*hours|all\s+day"
-        r"|00?\s*-\s*24(?!\s*:)",
+        r"|00?\s*-\s*24(?!\s*:)"
+        # "Mo-Su 24h" alone: not the end of a range ("8h-24h") nor the start of one.
+        r"|(?<![-\d:.]\s)(?<![-\d:.])24\s?h(?!\s*[-\u2013])",
         "00:00-24:00",
         "the whole day",
     ),
@@ -337,9 +339,9 @@ _PHRASES: tuple[tuple[str, str, str], ...] = (
     (r"open\s*-?\s*end|late", "+", "open end"),
     (r"always\s+(?:closed|off)", "off", "always closed"),
     (r"(?:always\s+open|nonstop\s+ge[öo]ffnet|non-stop)", "24/7", "24/7"),
-    (r"midnight", "00:00", "midnight"),
+    (r"(?:12\s+)?midnight", "00:00", "midnight"),
     (r"daylight|daytime", "sunrise-sunset", "daylight"),
-    (r"noon|midday|mittag", "12:00", "noon"),
+    (r"(?:12\s+)?(?:noon|midday)|mittag", "12:00", "noon"),
 )
 
 # Characters feeds put between the two ends of a range.  The wave dash U+301C (and its look-alikes U+FF5E,

@@ -43,6 +43,9 @@ def _normalise_hours(hours: str) -> str:
         canonical = normalize(value).canonical
     except HoursSyntaxError as exc:
         raise InvalidParameter("hours", str(exc)) from None
+    if canonical == "24/7":
+        # On its own days: open all day ("2024Dec24 24/7" is no rule the engine reads).
+        return "00:00-24:00"
     if rule_count(canonical) > 1:
         # The exception becomes the rule `<its dates> <hours>`: the dates would scope the first rule only, and
         # the others (`10:00-14:00; Mo off`) apply every week, for good.

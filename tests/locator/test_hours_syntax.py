@@ -372,3 +372,18 @@ def test_twelve_hour_and_bare_afternoon_hours_read_as_meant(raw: str, canonical:
 def test_times_written_in_full_are_taken_as_written(raw: str) -> None:
     result = normalize(raw)
     assert not any("afternoon" in w or "equal ends" in w for w in result.warnings), result.warnings
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("Mo-Su 24h", "Mo-Su 00:00-24:00"),
+        ("24h", "00:00-24:00"),
+        ("Mo-Fr 8h-24h", "Mo-Fr 08:00-24:00"),  # the end of a range stays one
+        ("Sá 10-14", "Sa 10:00-14:00"),
+        ("Mo-Fr 12 noon-6pm", "Mo-Fr 12:00-18:00"),
+        ("Fr 6pm-12 midnight", "Fr 18:00-00:00"),
+    ],
+)
+def test_common_forms_that_were_rejected(raw: str, canonical: str) -> None:
+    assert normalize(raw).canonical == canonical

@@ -107,3 +107,13 @@ def test_admin_special_hours_endpoints(server: Server) -> None:
     status, _, _ = call(server, "/v1/admin/locations/fr-lil-euralille/special-hours", method="POST",
                         body=payload, headers={"Content-Type": "application/json"})  # fmt: skip
     assert status == 401
+
+
+def test_an_exception_open_round_the_clock(scratch_db: ScratchDatabase) -> None:
+    # '24/7' as an exception's hours was accepted, then failed the place's schedule with the engine's parser dump.
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    add(scratch_db.engine, "fr-par-opera", day, day, hours="24/7", comment="open all night")
+    assert [item["hours"] for item in list_for(scratch_db.engine, "fr-par-opera")] == ["00:00-24:00"]
+    three_am = datetime.combine(day, time(3, 0), tzinfo=PARIS)
+    assert all("fr-par-opera" in ids for ids in open_ids(scratch_db, three_am).values())
