@@ -1216,8 +1216,11 @@ class Schedule:
         for interval in self.day(local.date()):
             if interval.start <= instant < interval.end:
                 return interval.state, interval.comment
+        # Not in the day's open or unknown time: closed, with the closure's comment. Not the library's state:
+        # it reads the wall clock, and in the hour the clocks repeat it said "open" at the second 01:10 of a
+        # night whose spell ended at the first 01:30 (and closes_at then answered `at` itself).
         state, comment = self._engine_at(local)[0].state(local)
-        return state, comment or None
+        return "closed", (comment or None) if state == "closed" else None
 
     def next_change(self, at: datetime) -> datetime | None:
         local = self.local(at)
@@ -1269,6 +1272,8 @@ class Schedule:
         out: list[Interval] = []
         cursor = self.local(start)
         stop = self.local(end)
+        # In the hour the clocks repeat, the library's spans may begin before `start` (read as its first pass).
+        floor = cursor.astimezone(UTC)
         # The engine is per year (holiday expansion), or per day (sun times): walk chunk by chunk.
         while cursor < stop:
             engine, valid_until = self._engine_at(cursor)
@@ -1276,7 +1281,8 @@ class Schedule:
             for lo, hi, name, comment in engine.raw(cursor, chunk_end):
                 if name == "closed":
                     continue
-                lo, hi = _first_pass(lo, cursor), min(_first_pass(hi, chunk_end), stop.astimezone(UTC))
+                lo = max(_first_pass(lo, cursor), floor)
+                hi = min(_first_pass(hi, chunk_end), stop.astimezone(UTC))
                 if lo >= hi:
                     continue
                 lo, hi = lo.astimezone(self._zone), hi.astimezone(self._zone)

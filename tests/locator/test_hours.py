@@ -615,3 +615,17 @@ def test_dated_hours_past_midnight_run_past_midnight(value: str, region: str | N
     night = datetime.combine(day + timedelta(days=1), datetime.min.time(), berlin) + timedelta(minutes=30)
     assert s.state(night)[0] == "open"
     assert s.closes_at(night) == night.replace(hour=2, minute=0)
+
+
+def test_the_second_pass_of_the_repeated_hour_answers_consistently() -> None:
+    # New York falls back on 3 November 2024: 01:00-02:00 happens twice, and spans end at the first pass. At the
+    # second 01:10 the bar "was open, closing now", next_open lay in the past, intervals began before `start`.
+    bar = hours("Mo-Su 18:00-01:30", timezone="America/New_York", country="US")
+    second = datetime.fromisoformat("2024-11-03T01:10-05:00")
+    assert bar.state(second) == ("closed", None) and bar.closes_at(second) is None
+    assert bar.state(datetime.fromisoformat("2024-11-03T01:10-04:00"))[0] == "open"  # the first pass
+    early = hours("Su 01:15-01:45", timezone="America/New_York", country="US")
+    at = datetime.fromisoformat("2024-11-03T01:05-05:00")
+    opens = early.next_open(at)
+    assert opens is not None and opens >= at
+    assert all(i.start >= at for i in early.intervals(at, at + timedelta(days=1)))
