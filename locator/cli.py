@@ -282,8 +282,9 @@ def nearest(
     for column in ("#", "name", "kind", "distance", "address", "status", "hours"):
         table.add_column(column, overflow="fold")
     for n, item in enumerate(answer["results"], start=1):
+        hours = "\n".join(f"{k}: {v}" for k, v in item["hours"].items())
         table.add_row(str(n), item["name"], item["kind"], _distance(item["distance_m"]), _address(item["address"]),
-                      _status(item), "\n".join(f"{k}: {v}" for k, v in item["hours"].items()))  # fmt: skip
+                      _status(item, answer["at"]), hours)  # fmt: skip
     console.print(table)
     if not answer["results"]:
         console.print("no place matches" + (" that is open at that time" if not any_time else ""))
@@ -313,10 +314,17 @@ def _address(address: dict[str, Any]) -> str:
     )
 
 
-def _status(item: dict[str, Any]) -> str:
+def _status(item: dict[str, Any], at: str) -> str:
     if item["open"]:
-        closes = item["closes_at"]
-        text = f"open until {closes[11:16]}" if closes else "open"
+        text = "open"
+        if item["closes_at"]:
+            from datetime import datetime
+
+            closes = datetime.fromisoformat(item["closes_at"])
+            # The day too when it is not the day asked about, in the place's own time: "until 00:00" read as
+            # tonight for a place open until Saturday.
+            same_day = datetime.fromisoformat(at).astimezone(closes.tzinfo).date() == closes.date()
+            text = f"open until {closes:%H:%M}" if same_day else f"open until {closes:%a %Y-%m-%d %H:%M}"
         return text + (" (closing soon)" if item["closing_soon"] else "")
     return f"closed, opens {item['next_open'][:16].replace('T', ' ')}" if item["next_open"] else "closed"
 

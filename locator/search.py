@@ -428,7 +428,9 @@ def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> boo
         fetched = (time.monotonic(), current_window(conn))
         _window_cache[key] = fetched
     window = fetched[1]
-    return window is not None and window.start + timedelta(days=1) <= at and until <= window.end
+    # `at` strictly before the end: the rows stop there (an exclusive bound), so at the end itself open=now
+    # found nothing open at all, once a day (today + 8 days, 00:00 UTC).
+    return window is not None and window.start + timedelta(days=1) <= at < window.end and until <= window.end
 
 
 # The origin's label as both statements name it (`_exact_knn` reads it from whichever ran).

@@ -214,3 +214,12 @@ def test_refresh_says_so_when_a_publish_holds_the_places(
         get_settings.cache_clear()
     assert result.exit_code == 1
     assert "the window was not moved" in result.output and "Traceback" not in result.output
+
+
+def test_the_table_names_the_day_a_place_closes_when_it_is_not_today() -> None:
+    from locator.cli import _status
+
+    item = {"open": True, "closes_at": "2026-12-12T00:00:00+01:00", "closing_soon": False}
+    assert _status(item, "2026-12-07T11:00:00+00:00") == "open until Sat 2026-12-12 00:00"
+    item = {"open": True, "closes_at": "2026-12-07T19:00:00+01:00", "closing_soon": False}
+    assert _status(item, "2026-12-07T11:00:00+00:00") == "open until 19:00"

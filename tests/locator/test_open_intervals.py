@@ -678,3 +678,33 @@ def test_a_spell_that_changes_comment_is_one_spell_in_the_materialised_rows(scra
     search._window_cache.clear()
     found = search.nearest(scratch_db.engine, query)
     assert found.path == "materialised" and place in [p.id for p in found.places]
+
+
+def test_open_now_at_the_window_s_very_end_is_evaluated(scratch_db: ScratchDatabase) -> None:
+    """The rows stop at the window's end (exclusive): at that instant, once a day, open=now found nothing."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    end = window_for(datetime.now(UTC)).end
+    search._window_cache.clear()
+    found = search.nearest(scratch_db.engine, search.NearestQuery(lat=48.8804, lon=2.3553, at=end, radius_km=5))
+    assert found.path == "direct" and "fr-par-gare-nord" in [p.id for p in found.places]
+
+
+def test_a_place_changed_after_midnight_utc_keeps_yesterday_s_exception(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A partial refresh loaded exceptions from today (UTC) on: New York's evening closure of yesterday's date,
+    still running at 00:30 UTC, went missing from the rows, and open=now listed the place as open."""
+    feed = tmp_path / "ny.csv"
+    feed.write_text(
+        "id,name,kind,country,region,lat,lon,timezone,opening_hours,services\n"
+        "ny-247,NY desk,store,US,NY,40.7128,-74.0060,America/New_York,24/7,sales\n",
+        encoding="utf-8",
+    )
+    assert not ingest_file(scratch_db.engine, feed, source="ny").rejected
+    today = datetime.now(UTC).date()
+    special_hours.add(scratch_db.engine, "ny-247", today - timedelta(days=1), today - timedelta(days=1), hours="off")
+    at = datetime.combine(today, datetime.min.time(), UTC) + timedelta(minutes=30)  # 19:30 or 20:30 the day before
+    query = search.NearestQuery(lat=40.7128, lon=-74.0060, at=at, radius_km=5)
+    search._window_cache.clear()
+    found = search.nearest(scratch_db.engine, query)
+    assert found.path == "materialised" and found.places == []
