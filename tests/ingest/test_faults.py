@@ -63,7 +63,9 @@ def cli_env(database: ScratchDatabase) -> dict[str, str]:
 
 
 def backend_in(engine: Engine, query_like: str) -> int | None:
-    """The pid of a backend holding an ingest's advisory lock whose current statement matches."""
+    """The pid of a backend of this database holding an ingest's advisory lock whose current statement matches.
+    (Both views cover the whole cluster: another test's server, moving its own database's window, matched, and
+    the test waited for that long-lived backend to end.)"""
     with engine.connect() as conn:
         return conn.execute(
             text(
@@ -71,7 +73,7 @@ def backend_in(engine: Engine, query_like: str) -> int | None:
                 SELECT a.pid
                   FROM pg_stat_activity AS a
                   JOIN pg_locks AS k ON k.pid = a.pid AND k.locktype = 'advisory' AND k.granted
-                 WHERE a.query ILIKE :pattern AND a.pid <> pg_backend_pid()
+                 WHERE a.query ILIKE :pattern AND a.pid <> pg_backend_pid() AND a.datname = current_database()
                 """
             ),
             {"pattern": query_like},
@@ -355,7 +357,7 @@ def test_a_second_ingest_waits_for_the_first_then_diffs_against_it(scratch_db: S
                 return bool(
                     conn.execute(
                         text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                             " AND wait_event = 'advisory'")
+                             " AND wait_event = 'advisory' AND datname = current_database()")
                     ).scalar()
                 )  # fmt: skip
 
