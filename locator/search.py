@@ -196,6 +196,44 @@ def open_state(schedule: Schedule | None, at: datetime, closing_soon_minutes: in
     return OpenState(False, None, schedule.next_open(at), False, comment)
 
 
+def open_state_all(schedules: Sequence[Schedule | None], at: datetime, closing_soon_minutes: int) -> OpenState:
+    """The state of a place asked for several services at once (`service=pickup&service=repair`): open while
+    all of them are, as `open=now` filters; the first service alone made an answer of `open=any` call the
+    place open with its repair desk closed."""
+    if len(schedules) == 1:
+        return open_state(schedules[0], at, closing_soon_minutes)
+    if any(schedule is None for schedule in schedules):
+        return OpenState(False, None, None, False)
+    states = [open_state(schedule, at, closing_soon_minutes) for schedule in schedules]
+    if all(state.open for state in states):
+        ends = [state.closes_at for state in states if state.closes_at is not None]
+        closes = min(ends, key=lambda moment: moment.astimezone(UTC)) if ends else None
+        left = closes.astimezone(UTC) - at.astimezone(UTC) if closes is not None else None
+        soon = left is not None and left <= timedelta(minutes=closing_soon_minutes)
+        return OpenState(True, closes, None, soon, next((s.comment for s in states if s.comment), None))
+    comment = next((s.comment for s in states if not s.open and s.comment), None)
+    return OpenState(False, None, _next_open_together(schedules, at), False, comment)
+
+
+def _next_open_together(schedules: Sequence[Schedule | None], at: datetime) -> datetime | None:
+    """The first instant after `at` at which every schedule is open: each closed one's next opening, until
+    they meet (a few rounds for real hours); None when one never opens again or they do not meet soon."""
+    moment = at
+    for _ in range(16):
+        later = []
+        for schedule in schedules:
+            assert schedule is not None
+            if schedule.state(moment)[0] != "open":
+                opens = schedule.next_open(moment)
+                if opens is None:
+                    return None
+                later.append(opens)
+        if not later:
+            return moment
+        moment = max(later, key=lambda instant: instant.astimezone(UTC))
+    return None
+
+
 # -- SQL ----------------------------------------------------------------------------------------------------
 
 _PLACE_COLUMNS = f"""
@@ -389,7 +427,6 @@ def _nearest(
     label_origin: bool,
 ) -> SearchResult:
     params = statement_params(query, at)
-    primary = query.services[0] if query.services else GENERAL
     found: list[Place]
     origin: Origin | None = None
     if query.open == "any":
@@ -403,13 +440,14 @@ def _nearest(
             found = _direct_open(conn, query, params, at, oversample)
         path = "direct"
     # A chain's places share schedules (the same cached object): each distinct one is evaluated once.
-    by_schedule: dict[int, OpenState] = {}
+    by_schedule: dict[tuple[int, ...], OpenState] = {}
     states = []
     for place in found:
-        schedule = place.schedule(primary)
-        state = by_schedule.get(id(schedule))
+        schedules = [place.schedule(service) for service in query.services or (GENERAL,)]
+        key = tuple(id(schedule) for schedule in schedules)
+        state = by_schedule.get(key)
         if state is None:
-            state = by_schedule[id(schedule)] = open_state(schedule, at, soon)
+            state = by_schedule[key] = open_state_all(schedules, at, soon)
         states.append(state)
     return SearchResult(at, found, states, path, origin)
 

@@ -17,6 +17,7 @@ from locator.answers import Where, nearest_answer, origin_dict
 from locator.db import fetch_rows
 from locator.errors import InvalidParameter
 from locator.geocode import reverse
+from locator.hours import Schedule
 from locator.open_intervals import partition_name
 from locator.search import (
     NearestQuery,
@@ -494,3 +495,18 @@ def test_a_week_is_seven_local_days_across_a_dst_change(at: str, last: str) -> N
     spells = search.week(place, datetime.fromisoformat(at))["general"]
     assert len(spells) == 7
     assert f"{spells[-1].start.isoformat()} {spells[-1].end.isoformat()}" == last
+
+
+def test_a_place_asked_for_two_services_is_open_while_both_are() -> None:
+    # service=pickup&service=repair: open=any called the place open from the pickup desk alone, where open=now
+    # (every service open) left it out.
+    paris = ZoneInfo("Europe/Paris")
+    pickup = Schedule.parse("Mo-Su 00:00-24:00", timezone="Europe/Paris", country="FR")
+    repair = Schedule.parse("Tu-Sa 11:00-19:00", timezone="Europe/Paris", country="FR")
+    monday = datetime(2026, 12, 7, 12, 0, tzinfo=paris)
+    state = search.open_state_all([pickup, repair], monday, 30)
+    assert not state.open and state.next_open == datetime(2026, 12, 8, 11, 0, tzinfo=paris)
+    tuesday = datetime(2026, 12, 8, 18, 45, tzinfo=paris)
+    state = search.open_state_all([pickup, repair], tuesday, 30)
+    assert state.open and state.closes_at == datetime(2026, 12, 8, 19, 0, tzinfo=paris) and state.closing_soon
+    assert not search.open_state_all([pickup, None], tuesday, 30).open

@@ -224,10 +224,10 @@ def assert_oracle(result: SearchResult, spots: dict[str, Spot], query: NearestQu
             assert result.places[n - 1].id < place.id, context  # exact ties by id (bytewise)
         spot = spots[place.id]
         assert (place.name, place.hours) == (spot.name, {k: v[1] for k, v in spot.hours.items()}), context
-    primary = query.services[0] if query.services else ""
+    # Open while every asked service is, as open=now filters.
     for place, state in zip(result.places, result.states, strict=True):
-        schedule = spots[place.id].schedule(primary)
-        assert state.open == (schedule is not None and schedule.is_open(query.at)), context
+        schedules = [spots[place.id].schedule(service) for service in query.services or ("",)]
+        assert state.open == all(s is not None and s.is_open(query.at) for s in schedules), context
 
 
 def _answer(result: SearchResult) -> list[tuple[Any, ...]]:
