@@ -443,6 +443,17 @@ class RowValidator:
         if not sources:
             reject("opening_hours", None, "no opening hours")
             return {}
+        if not general:
+            # A place's open state, without a service asked for, follows its own hours: without them it was
+            # "closed, never opens" beside service hours that said open. One service's hours can stand in.
+            distinct = {raw for _, _, raw in sources}
+            if len(distinct) > 1:
+                reject("opening_hours", None, "empty: with different hours per service, the place needs its own")
+                return {}
+            self.warnings.append(
+                Warning(row, "opening_hours", None, f"empty: the place's hours are its services' ({sources[0][2]})")
+            )
+            sources.insert(0, ("opening_hours", "", sources[0][2]))
         out: dict[str, tuple[str, str]] = {}
         for column, service, raw in sources:
             coords = sun_coordinates(raw, *position)

@@ -153,24 +153,34 @@ class Place(PlaceFields):
         self._schedules[key] = found
         return found
 
+    def _shown_labels(self) -> list[str]:
+        """Each offered service, and "general" for a place without, or whose every service has hours of its
+        own: a place's `open` follows its general hours, which an answer must then show under their own name
+        (a kiosk "open" at 03:00 beside sales hours of 07:00-23:00 showed none of the hours it was open by)."""
+        if not self.services:
+            return ["general"]
+        if GENERAL in self.hours and all(service in self.hours for service in self.services):
+            return ["general", *self.services]
+        return list(self.services)
+
     def shown_schedules(self) -> list[tuple[str, Schedule]]:
-        """(label, schedule) of what answers show: each offered service, or "general" for a place without."""
+        """(label, schedule) of what answers show (`_shown_labels`)."""
         out = []
-        for label in self.services or ["general"]:
+        for label in self._shown_labels():
             schedule = self.schedule(GENERAL if label == "general" else label)
             if schedule is not None:
                 out.append((label, schedule))
         return out
 
     def hours_by_service(self) -> dict[str, str]:
-        """What responses show: each offered service's hours (the general hours where it has none)."""
-        if not self.services:
-            return {"general": self.hours[GENERAL]} if GENERAL in self.hours else {}
+        """What responses show: each shown label's hours (a service's general hours where it has none)."""
         out: dict[str, str] = {}
-        for service in self.services:
-            canonical = self.hours.get(service, self.hours.get(GENERAL))
+        for label in self._shown_labels():
+            canonical = (
+                self.hours.get(GENERAL) if label == "general" else self.hours.get(label, self.hours.get(GENERAL))
+            )
             if canonical is not None:
-                out[service] = canonical
+                out[label] = canonical
         return out
 
 

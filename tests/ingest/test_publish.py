@@ -481,3 +481,25 @@ def test_a_website_is_an_http_address(scratch_db: ScratchDatabase, tmp_path: Pat
     with scratch_db.engine.connect() as conn:
         urls = dict(conn.execute(text("SELECT id, url FROM locations WHERE source = 'vendor'")).all())
     assert urls == {"p5": "https://www.example.com/stores/5", "p6": "HTTPS://EXAMPLE.COM/stores/6"}
+
+
+def test_a_place_with_only_service_hours(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Without opening_hours a place was "closed, never opens" (its own open state has no hours) beside
+    service hours that said open: one service's hours stand in, with a warning; several differing are a
+    rejection naming the column."""
+    rows = [
+        row(1, opening_hours="", services="pickup", **{"hours:pickup": "Mo-Su 00:00-24:00"}),
+        row(
+            2,
+            opening_hours="",
+            services="pickup;repair",
+            **{"hours:pickup": "Mo-Su 00:00-24:00", "hours:repair": "Tu-Sa 11:00-19:00"},
+        ),
+    ]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "s.csv", rows), source="vendor", partial=True)
+    assert report.published
+    assert [(r.row, r.column) for r in report.rejected] == [(3, "opening_hours")]
+    assert any(w.column == "opening_hours" and "services'" in w.message for w in report.warnings)
+    with scratch_db.engine.connect() as conn:
+        hours = dict(conn.execute(text("SELECT service, canonical FROM location_hours")).all())
+    assert hours == {"": "Mo-Su 00:00-24:00", "pickup": "Mo-Su 00:00-24:00"}

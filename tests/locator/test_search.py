@@ -510,3 +510,20 @@ def test_a_place_asked_for_two_services_is_open_while_both_are() -> None:
     state = search.open_state_all([pickup, repair], tuesday, 30)
     assert state.open and state.closes_at == datetime(2026, 12, 8, 19, 0, tzinfo=paris) and state.closing_soon
     assert not search.open_state_all([pickup, None], tuesday, 30).open
+
+
+def test_general_hours_no_service_follows_are_shown_under_their_own_name() -> None:
+    # A kiosk whose every service has hours of its own was "open" at 03:00 by its general hours, which no
+    # field of the answer showed.
+    def kiosk(hours: dict[str, str], services: list[str]) -> search.Place:
+        return search.Place(
+            id="k", name="K", kind="store", kinds=["store"], street=None, postcode=None, city=None, region=None,
+            country="FR", lat=48.85, lon=2.35, timezone="Europe/Paris", phone=None, url=None, products=[],
+            services=services, hours=hours,
+        )  # fmt: skip
+
+    own = kiosk({"": "Mo-Fr 00:00-24:00", "sales": "Mo-Fr 07:00-23:00"}, ["sales"])
+    assert own.hours_by_service() == {"general": "Mo-Fr 00:00-24:00", "sales": "Mo-Fr 07:00-23:00"}
+    assert [label for label, _ in own.shown_schedules()] == ["general", "sales"]
+    shared = kiosk({"": "Mo-Sa 10:00-19:00", "repair": "Mo-Fr 14:00-18:00"}, ["sales", "repair"])
+    assert shared.hours_by_service() == {"sales": "Mo-Sa 10:00-19:00", "repair": "Mo-Fr 14:00-18:00"}
