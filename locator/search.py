@@ -156,12 +156,18 @@ class Place(PlaceFields):
     def _shown_labels(self) -> list[str]:
         """Each offered service, and "general" for a place without, or whose every service has hours of its
         own: a place's `open` follows its general hours, which an answer must then show under their own name
-        (a kiosk "open" at 03:00 beside sales hours of 07:00-23:00 showed none of the hours it was open by)."""
-        if not self.services:
-            return ["general"]
-        if GENERAL in self.hours and all(service in self.hours for service in self.services):
-            return ["general", *self.services]
-        return list(self.services)
+        (a kiosk "open" at 03:00 beside sales hours of 07:00-23:00 showed none of the hours it was open by).
+        Memoised with the place: each answer asks for every place."""
+        found: list[str] | None = self.memo.get("labels")
+        if found is None:
+            if not self.services:
+                found = ["general"]
+            elif GENERAL in self.hours and all(service in self.hours for service in self.services):
+                found = ["general", *self.services]
+            else:
+                found = list(self.services)
+            self.memo["labels"] = found
+        return found
 
     def shown_schedules(self) -> list[tuple[str, Schedule]]:
         """(label, schedule) of what answers show (`_shown_labels`)."""
