@@ -154,15 +154,16 @@ class Place(PlaceFields):
         return found
 
     def _shown_labels(self) -> list[str]:
-        """Each offered service, and "general" for a place without, or whose every service has hours of its
-        own: a place's `open` follows its general hours, which an answer must then show under their own name
-        (a kiosk "open" at 03:00 beside sales hours of 07:00-23:00 showed none of the hours it was open by).
-        Memoised with the place: each answer asks for every place."""
+        """Each offered service, and "general" for a place without, or whose every service has other hours of
+        its own: a place's `open` follows its general hours, which an answer must then show under their own
+        name (a kiosk "open" at 03:00 beside sales hours of 07:00-23:00 showed none of the hours it was open
+        by). Memoised with the place: each answer asks for every place."""
         found: list[str] | None = self.memo.get("labels")
         if found is None:
+            own = {self.hours.get(service) for service in self.services}
             if not self.services:
                 found = ["general"]
-            elif GENERAL in self.hours and all(service in self.hours for service in self.services):
+            elif GENERAL in self.hours and None not in own and self.hours[GENERAL] not in own:
                 found = ["general", *self.services]
             else:
                 found = list(self.services)

@@ -527,3 +527,6 @@ def test_general_hours_no_service_follows_are_shown_under_their_own_name() -> No
     assert [label for label, _ in own.shown_schedules()] == ["general", "sales"]
     shared = kiosk({"": "Mo-Sa 10:00-19:00", "repair": "Mo-Fr 14:00-18:00"}, ["sales", "repair"])
     assert shared.hours_by_service() == {"sales": "Mo-Sa 10:00-19:00", "repair": "Mo-Fr 14:00-18:00"}
+    # The same hours as a service's (a feed row with only `hours:pickup` takes them as its own): shown once.
+    same = kiosk({"": "Mo-Su 00:00-24:00", "pickup": "Mo-Su 00:00-24:00"}, ["pickup"])
+    assert same.hours_by_service() == {"pickup": "Mo-Su 00:00-24:00"}
