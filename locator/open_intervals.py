@@ -220,15 +220,21 @@ SELECT location_id, service, start_date, end_date, hours, comment
 """
 
 
+def first_exception_day(at: datetime) -> date:
+    """Exceptions that ended before this day cannot touch spells or answers from `at` on: two days of slack
+    for the places' timezones and their nights from the day before."""
+    return (at - timedelta(days=2)).date()
+
+
 def special_hours_by_location(
     conn: Connection, location_ids: Sequence[str] | None, first_day: datetime
 ) -> dict[tuple[str, str], list[SpecialHours]]:
-    """The exceptions that can touch spells from `first_day` on: two days of slack, as the search's
-    (`search._first_special_day`), for the places' timezones and nights. From `first_day` itself, a place
-    changed after 00:00 UTC lost an exception whose local day was still running (an evening closure in New
-    York) or whose night after was (a bar closed the day before), until the next full refresh."""
+    """The exceptions that can touch spells from `first_day` on (`first_exception_day`, as the search loads
+    them). From `first_day` itself, a place changed after 00:00 UTC lost an exception whose local day was still
+    running (an evening closure in New York) or whose night after was (a bar closed the day before), until the
+    next full refresh."""
     sql = _SPECIAL_SQL + (" AND location_id = ANY(:ids)" if location_ids is not None else "")
-    params: dict[str, object] = {"first_day": (first_day - timedelta(days=2)).date()}
+    params: dict[str, object] = {"first_day": first_exception_day(first_day)}
     if location_ids is not None:
         params["ids"] = list(location_ids)
     out: dict[tuple[str, str], list[SpecialHours]] = {}

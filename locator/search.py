@@ -34,7 +34,14 @@ from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
 from locator.hours import Interval, Schedule, SpecialHours, sun_coordinates
-from locator.open_intervals import PLACE_VERSION, WINDOW_TTL, Window, current_window, schedule_for
+from locator.open_intervals import (
+    PLACE_VERSION,
+    WINDOW_TTL,
+    Window,
+    current_window,
+    first_exception_day,
+    schedule_for,
+)
 from locator.places import PlaceFields
 
 GENERAL = ""  # the service key of a place's general hours
@@ -206,11 +213,13 @@ def open_state(schedule: Schedule | None, at: datetime, closing_soon_minutes: in
     state, comment = schedule.state(at)
     if state == "open":
         closes = schedule.closes_at(at)
-        # Elapsed time, not wall-clock: two datetimes of the same ZoneInfo subtract as wall-clock times.
-        left = closes.astimezone(UTC) - at.astimezone(UTC) if closes is not None else None
-        soon = left is not None and left <= timedelta(minutes=closing_soon_minutes)
-        return OpenState(True, closes, None, soon, comment)
+        return OpenState(True, closes, None, _closing_soon(closes, at, closing_soon_minutes), comment)
     return OpenState(False, None, schedule.next_open(at), False, comment)
+
+
+def _closing_soon(closes: datetime | None, at: datetime, minutes: int) -> bool:
+    # Elapsed time, not wall-clock: two datetimes of the same ZoneInfo subtract as wall-clock times.
+    return closes is not None and closes.astimezone(UTC) - at.astimezone(UTC) <= timedelta(minutes=minutes)
 
 
 def open_state_all(schedules: Sequence[Schedule | None], at: datetime, closing_soon_minutes: int) -> OpenState:
@@ -225,8 +234,7 @@ def open_state_all(schedules: Sequence[Schedule | None], at: datetime, closing_s
     if all(state.open for state in states):
         ends = [state.closes_at for state in states if state.closes_at is not None]
         closes = min(ends, key=lambda moment: moment.astimezone(UTC)) if ends else None
-        left = closes.astimezone(UTC) - at.astimezone(UTC) if closes is not None else None
-        soon = left is not None and left <= timedelta(minutes=closing_soon_minutes)
+        soon = _closing_soon(closes, at, closing_soon_minutes)
         return OpenState(True, closes, None, soon, next((s.comment for s in states if s.comment), None))
     comment = next((s.comment for s in states if not s.open and s.comment), None)
     return OpenState(False, None, _next_open_together(schedules, at), False, comment)
@@ -349,7 +357,7 @@ def statement_params(query: NearestQuery, at: datetime) -> dict[str, Any]:
         "until": at.astimezone(UTC) + timedelta(minutes=query.open_for),
         "first_service": query.services[0] if query.services else GENERAL,
         "more_services": list(query.services[1:]),
-        "first_day": _first_special_day(at),
+        "first_day": first_exception_day(at),
     }
 
 
@@ -692,12 +700,6 @@ def _open_for_all(place: Place, query: NearestQuery, at: datetime) -> bool:
     return True
 
 
-def _first_special_day(at: datetime) -> date:
-    """Exceptions that ended before this day cannot touch an answer about `at` (two days of slack for the
-    places' timezones and spells from the day before)."""
-    return (at - timedelta(days=2)).date()
-
-
 def load_places(conn: Connection, ids: Sequence[str], at: datetime | None = None) -> dict[str, Place]:
     """The places with their hours and their exceptions still in force around `at`, in one statement."""
     if not ids:
@@ -705,7 +707,7 @@ def load_places(conn: Connection, ids: Sequence[str], at: datetime | None = None
     rows = fetch_rows(
         conn,
         f"SELECT {_PLACE_COLUMNS} FROM locations AS l WHERE l.id = ANY(:ids)",
-        {"ids": list(ids), "first_day": _first_special_day(at or datetime.now(UTC))},
+        {"ids": list(ids), "first_day": first_exception_day(at or datetime.now(UTC))},
     )
     return {row.id: _place(row) for row in rows}
 

@@ -11,7 +11,6 @@ from pathlib import Path, PureWindowsPath
 from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, Security
-from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
@@ -22,7 +21,7 @@ from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
 from locator.api.errors import PROBLEM, ContentTooLarge
-from locator.api.params import NO_NUL
+from locator.api.params import NO_NUL, LocationId
 from locator.settings import Settings
 
 if TYPE_CHECKING:
@@ -300,10 +299,6 @@ class SpecialHoursIn(BaseModel):
     hours: str = Field(default="off", max_length=200, description="e.g. '10:00-14:00', or 'off'")
     service: str = Field(default="", max_length=40)
     comment: str | None = Field(default=None, max_length=200)
-
-
-# `:path`: feed ids may hold '/' (ingest.validate.ID_PATTERN).
-LocationId = Annotated[str, PathParam(max_length=128, pattern=NO_NUL)]
 
 
 @router.get("/locations/{location_id:path}/special-hours")

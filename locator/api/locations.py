@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from locator.answers import Where, geojson, locate, location_answer, nearest_answer, origin_dict
 from locator.api import dependencies as deps
-from locator.api.params import AT_DESCRIPTION, DATE_TIME, NEAREST_OPENAPI, NO_NUL, nearest_params
+from locator.api.params import AT_DESCRIPTION, DATE_TIME, NEAREST_OPENAPI, NO_NUL, LocationId, nearest_params
 from locator.api.responses import FastJSONResponse
 from locator.geocode import MAX_QUERY_LENGTH
 from locator.search import parse_instant
@@ -178,7 +178,7 @@ async def nearest(request: Request, format: Annotated[Literal["json", "geojson"]
     responses=_ok(LocationDetail, {"application/ld+json": {"schema": {"type": "object"}}}),
 )
 def location(
-    location_id: Annotated[str, Path(max_length=128, pattern=NO_NUL)],
+    location_id: LocationId,
     engine: Annotated[Engine, Depends(deps.engine)],
     settings: Annotated[Settings, Depends(deps.settings)],
     at: Annotated[str | None, Query(max_length=64, description=AT_DESCRIPTION, json_schema_extra=DATE_TIME)] = None,

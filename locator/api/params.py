@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
@@ -20,6 +20,8 @@ NO_NUL = r"^[^\x00]*$"
 # The OpenAPI format of `at` parameters, which are taken as text and read by `search.parse_instant`.
 DATE_TIME: dict[str, Any] = {"format": "date-time"}
 AT_DESCRIPTION = "ISO-8601 instant with offset; default now"
+# A place's id in a path, declared `{location_id:path}`: feed ids may hold '/' (ingest.validate.ID_PATTERN).
+LocationId = Annotated[str, Path(max_length=128, pattern=NO_NUL)]
 
 
 @dataclass(frozen=True)
