@@ -323,7 +323,7 @@ def psycopg_sql(at: datetime, whole: bool = False) -> str:
     from locator.db import driver_sql
     from locator.search import NearestQuery, knn_open_sql, with_label
 
-    sql = knn_open_sql(NearestQuery(0.0, 0.0, at=at, limit=LIMIT))
+    sql = knn_open_sql(NearestQuery(0.0, 0.0, at=at, limit=LIMIT), at.astimezone(UTC).date())
     return driver_sql(with_label(sql, label_origin=True) if whole else sql)
 
 

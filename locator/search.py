@@ -40,6 +40,7 @@ from locator.open_intervals import (
     Window,
     current_window,
     first_exception_day,
+    partition_name,
     schedule_for,
 )
 from locator.places import PlaceFields
@@ -293,15 +294,21 @@ def _place_filters(query: NearestQuery) -> list[str]:
 
 
 def _open_during(alias: str, query: NearestQuery) -> str:
-    # A spell is stored under every UTC day it touches: the row of :at's day holds the whole spell.
-    day = f"{alias}.day = CAST(:day AS date)"
     if query.open_for:
-        return f"{day} AND {alias}.during @> tstzrange(CAST(:at AS timestamptz), CAST(:until AS timestamptz), '[)')"
-    return f"{day} AND {alias}.during @> CAST(:at AS timestamptz)"
+        return f"{alias}.during @> tstzrange(CAST(:at AS timestamptz), CAST(:until AS timestamptz), '[)')"
+    return f"{alias}.during @> CAST(:at AS timestamptz)"
 
 
-def knn_open_sql(query: NearestQuery) -> str:
-    """Candidates open at :at (for :open_for minutes), nearest first, from the materialised intervals."""
+def knn_open_sql(query: NearestQuery, day: date) -> str:
+    """Candidates open at :at (for :open_for minutes), nearest first, from the materialised intervals of
+    :at's UTC day (`day`).
+
+    The day's partition is named, not found by the planner from `day = :day` on the parent: a spell is
+    stored under every UTC day it touches, so that day's table holds every spell open at :at, and planning
+    over one table instead of pruning the parent's took ~15% of the database's CPU per statement at 1M
+    places (BENCHMARKS.md, API, note 26). A table dropped meanwhile is an error, not an empty answer
+    (`_nearest` then evaluates the hours directly)."""
+    table = partition_name(day)
     conditions = [_open_during("o", query)]
     if query.services:
         conditions.append(f"o.service = {_EFFECTIVE_SERVICE.format(s='CAST(:first_service AS text)')}")
@@ -315,7 +322,7 @@ def knn_open_sql(query: NearestQuery) -> str:
            FROM unnest(CAST(:more_services AS text[])) AS s(name)
           WHERE NOT EXISTS (
                   SELECT 1
-                    FROM open_intervals AS o2
+                    FROM {table} AS o2
                    WHERE o2.location_id = l.id
                      AND o2.service = {_EFFECTIVE_SERVICE.format(s="s.name")}
                      AND {_open_during("o2", query)}))""")
@@ -324,7 +331,7 @@ def knn_open_sql(query: NearestQuery) -> str:
     return f"""
 SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m,
        o.version
-  FROM open_intervals AS o{" JOIN locations AS l ON l.id = o.location_id" if needs_place else ""}
+  FROM {table} AS o{" JOIN locations AS l ON l.id = o.location_id" if needs_place else ""}
  WHERE {(chr(10) + "   AND ").join(conditions)}
  ORDER BY o.geog <-> {_ORIGIN}
  LIMIT :k
@@ -457,8 +464,8 @@ def _nearest(
     if query.open == "any":
         found, origin = _exact_knn(conn, knn_any_sql(query), params, query.limit, oversample, label_origin)
         path = "any"
-    elif not force_direct and _materialised_covers(conn, at, params["until"]):
-        found, origin = _exact_knn(conn, knn_open_sql(query), params, query.limit, oversample, label_origin)
+    elif not force_direct and (materialised := _materialised_knn(conn, query, params, oversample, label_origin)):
+        found, origin = materialised
         path = "materialised"
     else:
         with snapshot(conn):
@@ -475,6 +482,25 @@ def _nearest(
             state = by_schedule[key] = open_state_all(schedules, at, soon)
         states.append(state)
     return SearchResult(at, found, states, path, origin)
+
+
+def _materialised_knn(
+    conn: Connection, query: NearestQuery, params: dict[str, Any], oversample: int, label_origin: bool
+) -> tuple[list[Place], Origin | None] | None:
+    """The answer from the materialised intervals, or None when they do not cover the query's instants: not
+    in the window this process trusts, or the day's table gone (dropped after a move of the window while the
+    cached window row still covered it)."""
+    at = params["at"]
+    if not _materialised_covers(conn, at, params["until"]):
+        return None
+    try:
+        return _exact_knn(conn, knn_open_sql(query, params["day"]), params, query.limit, oversample, label_origin)
+    except psycopg.errors.UndefinedTable:
+        _window_cache.pop(conn.engine, None)  # read the window row again on the next search
+        raw = conn.connection.driver_connection
+        if raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            raise  # the caller's transaction is lost with it: nothing more can run on it
+        return None
 
 
 # The window row is read at most every WINDOW_TTL seconds per process. A cached window is trusted only from a

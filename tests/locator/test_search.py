@@ -128,8 +128,8 @@ def test_the_open_statement_is_an_ordered_index_scan(
     the SQL once made the planner choose the latter at 10k places (22 ms against 0.5 ms)."""
     at = datetime.now(ZoneInfo("UTC")) + timedelta(days=1)
     query = NearestQuery(lat=-25.0, lon=135.0, at=at)
-    sql = with_places(knn_open_sql(query))
     params = {**statement_params(query, at), "k": first_candidates(10, 2), "limit": 10}
+    sql = with_places(knn_open_sql(query, params["day"]))
     with scratch_module_db.connect() as conn:
         plan = "\n".join(row[0] for row in conn.execute(text("EXPLAIN " + sql), params))
     # One day's partition (migration 0006), read by its own GiST in distance order.
@@ -138,6 +138,25 @@ def test_the_open_statement_is_an_ordered_index_scan(
     assert plan.count(" on open_intervals_d") == 1, plan
     assert "Order By: (geog <->" in plan, plan
     assert "Bitmap Heap Scan on open_intervals" not in plan, plan
+
+
+def test_a_day_table_dropped_under_a_cached_window_is_evaluated_directly(scratch_db: ScratchDatabase) -> None:
+    """The search names the day's table; one dropped while this process still trusts its cached window row
+    (a move of several days, then the drop) gives the direct path's answer, not an error or nothing open."""
+    engine = scratch_db.engine
+    _publish_random(engine, 60, seed=3)
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0)
+    before = nearest(engine, query)
+    assert before.path == "materialised" and before.places
+    table = partition_name(at.date())
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {table}")
+        conn.exec_driver_sql(f"DROP TABLE {table}")
+    after = nearest(engine, query)
+    assert after.path == "direct"
+    assert [p.id for p in after.places] == [p.id for p in before.places]
+    assert engine not in search._window_cache  # read again by the next search
 
 
 def test_the_direct_path_reads_one_snapshot_on_an_autocommit_connection(scratch_module_db: Engine) -> None:
