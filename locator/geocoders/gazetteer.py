@@ -509,22 +509,11 @@ def refresh_places(engine: Engine) -> list[str]:
 
 
 # The postcode nearest a point: what labels a coordinate query. The search runs it inside its own statement
-# (locator/search.py), so that a nearest answer for coordinates is one round trip.
-# Two kinds of rows are not where a point is: CEDEX codes (mail bags of big senders) and the US military codes
-# (APO/FPO/DPO), which GeoNames places at bases abroad (Frankfurt was "09039 APO AE, US"). And a postcode
-# farther than LABEL_RADIUS_M (mid-ocean) says nothing about the point: the coordinates label it instead.
-# The first two conditions are also the predicate of the partial index the scan reads (migration 0009):
-# change them together, or the planner falls back to the full index.
-LABEL_RADIUS_M = 100_000
-NEAREST_POSTCODE_SQL = f"""
-SELECT postcode, place_name, country
-  FROM postcodes
- WHERE postcode NOT ILIKE '%cedex%'
-   AND NOT (country = 'US' AND place_name ~ '^[ADF]PO ')
-   AND ST_DWithin(geog, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, {LABEL_RADIUS_M})
- ORDER BY geog <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
- LIMIT 1
-"""
+# (locator/search.py), so that a nearest answer for coordinates is one round trip. The query itself is the
+# function origin_label (migration 0011: its plan is made once per connection, where the search's statement
+# is planned for each query): it skips CEDEX codes and US military codes (not where a point is), and
+# postcodes farther than 100 km (mid-ocean: the coordinates label the point instead).
+NEAREST_POSTCODE_SQL = "SELECT postcode, place_name, country FROM origin_label(:lat, :lon)"
 
 
 def reverse(conn: Connection, lat: float, lon: float) -> Origin:
