@@ -795,6 +795,8 @@ _FRENCH_H = re.compile(
     r"(?!\w)(?!/\s*(?:7|24)\b)"
 )
 _UHR = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.](?P<m>\d{2}))?\s*uhr\b\.?", re.IGNORECASE)
+# "18:00 h", "9:30 hrs", "14:00 horas": an hour mark after a whole time (Spanish and Latin American feeds).
+_TIME_H = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})[:.](?P<m>\d{2})\s?(?:horas|hrs|hs|h)\b\.?", re.IGNORECASE)
 
 
 def _fix_hour_suffixes(rw: _Rewriter) -> None:
@@ -807,6 +809,7 @@ def _fix_hour_suffixes(rw: _Rewriter) -> None:
         return result
 
     rw.sub(_UHR, repl)
+    rw.sub(_TIME_H, repl)
     rw.sub(_FRENCH_H, repl)
 
 
@@ -975,13 +978,34 @@ def _unmix_scripts(word: str) -> str | None:
     return latin if latin.isascii() else None
 
 
+# Days written as one capital letter: Spanish feeds write L M X J V S D ("L-V 9:00-14:00"; X, Wednesday,
+# keeps M for Tuesday alone), American ones "M-F". The letters are read only when every lone capital of the
+# value belongs to one of the two sets and a letter only that set has is among them: "M 9-12" alone, or a
+# lone "S" beside "M-F" (Saturday or Sunday), stays an unknown word.
+_LONE_CAPITAL = re.compile(r"(?<!\w)[A-Z](?![\w.])")
+_SPANISH_LETTER_DAYS = {"L": "Mo", "M": "Tu", "X": "We", "J": "Th", "V": "Fr", "S": "Sa", "D": "Su"}
+_ENGLISH_LETTER_DAYS = {"M": "Mo", "T": "Tu", "W": "We", "R": "Th", "F": "Fr"}
+
+
+def _letter_days(rw: _Rewriter) -> dict[str, str]:
+    letters = {match.group(0) for seg in rw.segments if not seg.comment for match in _LONE_CAPITAL.finditer(seg.text)}
+    for table in (_SPANISH_LETTER_DAYS, _ENGLISH_LETTER_DAYS):
+        others = _ENGLISH_LETTER_DAYS if table is _SPANISH_LETTER_DAYS else _SPANISH_LETTER_DAYS
+        if letters and letters <= table.keys() and letters - others.keys():
+            return table
+    return {}
+
+
 def _fix_words(rw: _Rewriter) -> None:
     language = _language(rw)
+    letter_days = _letter_days(rw)
     unknown: list[tuple[int, str]] = []
 
     def repl(match: re.Match[str], seg: _Segment) -> str | None:
         word = match.group(0)
         national = _COUNTRY_WEEKDAYS.get(rw.country or "", {}).get(word.rstrip(".").lower())
+        if word in letter_days:
+            national = letter_days[word]
         translated = (national, "weekday") if national else _translate_word(word, seg.text, match, language)
         latin = _unmix_scripts(word) if translated is None else None
         if latin is not None:

@@ -254,6 +254,39 @@ def test_compact_year_range_after_a_month_is_not_a_time() -> None:
     assert normalize("Mo 2000-2200").canonical == "Mo 20:00-22:00"
 
 
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("L-V 9:00-14:00", "Mo-Fr 09:00-14:00"),  # Spanish: lunes-viernes
+        ("L-V 09:00-14:00 y 17:00-20:00; S 10:00-14:00", "Mo-Fr 09:00-14:00,17:00-20:00; Sa 10:00-14:00"),
+        ("L,X,V 10:00-13:00", "Mo,We,Fr 10:00-13:00"),  # X: miércoles, M being martes
+        ("L a J 9h-18h, V 9h-17h", "Mo-Th 09:00-18:00, Fr 09:00-17:00"),
+        ("Sa 10:00-14:00 h; D cerrado", "Sa 10:00-14:00; Su off"),
+        ("M-F 9am-5pm", "Mo-Fr 09:00-17:00"),  # American
+    ],
+)
+def test_days_written_as_one_letter(raw: str, canonical: str) -> None:
+    result = normalize(raw)
+    assert result.canonical == canonical
+    assert any("weekday" in warning for warning in result.warnings)
+
+
+@pytest.mark.parametrize("raw", ["M 9:00-12:00", "M-F 9am-5pm, S 10am-4pm", "L-V 9:00-14:00, F 10:00-12:00"])
+def test_one_letter_days_that_two_conventions_read_apart_are_refused(raw: str) -> None:
+    # M alone is Monday or (Spanish) Tuesday; S beside M-F is Saturday or Sunday; L-V with F mixes the two.
+    with pytest.raises(HoursSyntaxError, match="unknown word"):
+        normalize(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [("Mo-Fr 09:00-18:00 h", "Mo-Fr 09:00-18:00"), ("Mo-Fr 9:30 hrs-18:00 hrs", "Mo-Fr 09:30-18:00"),
+     ("Lu-Vi 9.00-14.00 hs", "Mo-Fr 09:00-14:00"), ("Lun-Vie 10:00 a 14:00 horas", "Mo-Fr 10:00-14:00")],
+)  # fmt: skip
+def test_an_hour_mark_after_a_whole_time_is_dropped(raw: str, canonical: str) -> None:
+    assert normalize(raw).canonical == canonical
+
+
 def test_language_of_the_value_decides_ambiguous_day_names() -> None:
     assert normalize("Di-Do 10:00-12:00").canonical == "Tu-Th 10:00-12:00"  # German
     assert normalize("lu-ve 10:00-12:00; di fermé").canonical == "Mo-Fr 10:00-12:00; Su off"  # French
