@@ -27,6 +27,7 @@ from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
 from locator.db import copy_rows, unbounded
+from locator.special_hours import in_force_from, own_general_hours
 
 REMOVAL_GUARD = 0.20
 LOCK_WAIT = "30min"
@@ -268,6 +269,7 @@ def _swap(
     elif report.dry_run:
         report.outcome = "dry-run"
         report.message = "dry run: nothing changed"
+        _keep_hours_for_exceptions(conn, report, write=False)  # the warnings a publish would give
     else:
         _write(conn, report)
         report.published = True
@@ -440,6 +442,7 @@ def _write(conn: Connection, report: IngestReport) -> None:
                 """
             )
         )
+        _keep_hours_for_exceptions(conn, report, write=True)
     with _timed(report, "open_intervals"):
         open_intervals.refresh(conn, report.added + report.changed)
     with _timed(report, "analyze"):
@@ -447,6 +450,52 @@ def _write(conn: Connection, report: IngestReport) -> None:
         # empty table's statistics after a first load, it estimated one open interval and chose a scan of every
         # open one plus a sort over the KNN scan. Autovacuum would catch up only a minute or more later.
         conn.exec_driver_sql("ANALYZE locations, location_hours, open_intervals")
+
+
+# The changed places' services that lose their own hours in this feed (they follow the place's) while ops'
+# exceptions for them are still in force, with the place's new general hours.
+_EXCEPTIONS_LEFT_SQL = """
+SELECT s.id, s.line, x.service, x.spans, x.service = ANY(s.services) AS offered, s.services,
+       s.hours_raw[array_position(s.hours_service, '')] AS general
+  FROM staged_locations AS s
+  JOIN (SELECT location_id, service,
+               string_agg(CASE WHEN start_date = end_date THEN to_char(start_date, 'YYYY-MM-DD')
+                               ELSE to_char(start_date, 'YYYY-MM-DD') || '..' || to_char(end_date, 'YYYY-MM-DD')
+                          END, ', ' ORDER BY start_date, id) AS spans
+          FROM special_hours
+         WHERE location_id = ANY(:ids) AND service <> '' AND end_date >= :in_force
+         GROUP BY location_id, service) AS x ON x.location_id = s.id
+ WHERE x.service <> ALL(s.hours_services)
+ ORDER BY s.line, x.service
+"""
+
+
+def _keep_hours_for_exceptions(conn: Connection, report: IngestReport, *, write: bool) -> None:
+    """Ops' exceptions for a service only apply to hours of its own (`locator.special_hours`): a service the feed
+    no longer gives hours to keeps the place's as its own while they are in force, with a warning; one the place
+    no longer offers gets a warning alone (no answer shows it). With `write`, after the places' rows are written:
+    an exception added meanwhile held the row, so it is seen here, and one added later sees the new hours."""
+    if not report.changed:
+        return  # an added place has no exceptions yet, an unchanged one keeps the hours it has
+    rows = conn.execute(text(_EXCEPTIONS_LEFT_SQL), {"ids": report.changed, "in_force": in_force_from()}).all()
+    kept = []
+    for row in rows:
+        if row.offered:
+            kept.append((row.id, row.service))
+            message = (
+                f"{row.id}: {row.service!r} has no hours of its own in the feed (it follows the place's), but ops'"
+                f" exceptions for it still hold ({row.spans}): it keeps the place's hours ({row.general}) as its"
+                " own so that they apply; remove the exceptions if they no longer do"
+            )
+            report.warnings.append(Warning(row.line, f"hours:{row.service}", None, message))
+        else:
+            message = (
+                f"{row.id}: {row.service!r} is no longer among the place's services: ops' exceptions for it"
+                f" ({row.spans}) apply to nothing any more"
+            )
+            report.warnings.append(Warning(row.line, "services", ";".join(row.services), message))
+    if write:
+        own_general_hours(conn, kept)
 
 
 def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:

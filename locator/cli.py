@@ -363,7 +363,7 @@ def special_add(
     start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
     end: Annotated[str | None, typer.Option("--to", help="last day (inclusive); default: --from")] = None,
     hours: Annotated[str, typer.Option(help="hours on those days, e.g. '10:00-14:00', or 'off'")] = "off",
-    service: Annotated[str, typer.Option(help="only this service's hours (one with hours of its own)")] = "",
+    service: Annotated[str, typer.Option(help="only this service's hours (one the place offers)")] = "",
     comment: Annotated[str | None, typer.Option(help="shown to customers, e.g. 'closed for works'")] = None,
 ) -> None:
     """Add holiday hours or a closure for some days."""

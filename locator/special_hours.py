@@ -4,11 +4,18 @@ They live apart from the feed (a refresh of the feed keeps them), override the r
 dates (they are appended as later rules, with the nights around them kept with the day they start on: see
 `locator.hours._nights_around`), and the place's materialised intervals are refreshed with them, in the
 same transaction.
+
+An exception for one service needs hours of that service to override: the materialised intervals, the search
+and a place's detail read a service's own hours when it has some (`locations.hours_services`), else the place's
+general ones, with the general exceptions only. So a service that follows the place's hours gets a copy of them
+as its own when ops add an exception for it (`add`), and keeps one when a publish takes its own hours away while
+exceptions for it are still in force (`ingest.publish`); the copy goes with its last such exception (`remove`).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from psycopg.errors import LockNotAvailable
@@ -77,22 +84,20 @@ def add(
         _hold_places(conn)
         place = conn.execute(
             text(
-                "SELECT timezone, country, region, hours_services, ST_Y(geog::geometry) AS lat,"
+                "SELECT timezone, country, region, services, hours_services, ST_Y(geog::geometry) AS lat,"
                 " ST_X(geog::geometry) AS lon FROM locations WHERE id = :id FOR UPDATE"
             ),
             {"id": location_id},
         ).first()
         if place is None:
             raise NotFound(f"no location with id {location_id!r}")
-        if service and service not in place.hours_services:
-            raise InvalidParameter(
-                "service",
-                f"{service!r} has no hours of its own at {location_id} (it follows the place's hours): "
-                "add the exception for the whole place instead",
-            )
+        if service and service not in place.services and service not in place.hours_services:
+            offered = ", ".join(place.services) or "none"
+            raise InvalidParameter("service", f"{location_id} does not offer {service!r} (its services: {offered})")
+        follows_place = bool(service) and service not in place.hours_services
         canonical = conn.execute(
             text("SELECT canonical FROM location_hours WHERE location_id = :id AND service = :s"),
-            {"id": location_id, "s": service},
+            {"id": location_id, "s": "" if follows_place else service},
         ).scalar_one()
         special = SpecialHours(start, end, rule_hours, comment)
         try:  # the exception must evaluate together with the place's hours
@@ -100,6 +105,8 @@ def add(
                      coords=sun_coordinates(canonical, place.lat, place.lon), special=(special,))  # fmt: skip
         except (HoursError, HoursSyntaxError) as exc:
             raise InvalidParameter("hours", str(exc)) from None
+        if follows_place:
+            own_general_hours(conn, [(location_id, service)])
         special_id = conn.execute(
             text(
                 """
@@ -141,12 +148,88 @@ def list_for(engine: Engine, location_id: str) -> list[dict[str, Any]]:
 def remove(engine: Engine, special_id: int) -> None:
     with engine.begin() as conn:
         _hold_places(conn)
-        location_id = conn.execute(
-            text("DELETE FROM special_hours WHERE id = :id RETURNING location_id"), {"id": special_id}
-        ).scalar()
-        if location_id is None:
+        removed = conn.execute(
+            text("DELETE FROM special_hours WHERE id = :id RETURNING location_id, service"), {"id": special_id}
+        ).first()
+        if removed is None:
             raise NotFound(f"no special hours with id {special_id}")
+        location_id = removed.location_id
         # As `add` does: a publish rewriting the place's intervals meanwhile commits first, and this refresh
         # then sees (and replaces) them; else both sets would stay, one still with the exception.
         conn.execute(text("SELECT FROM locations WHERE id = :id FOR UPDATE"), {"id": location_id})
+        if removed.service:
+            _drop_copied_hours(conn, location_id, removed.service)
         open_intervals.refresh(conn, [location_id])
+
+
+def in_force_from(now: datetime | None = None) -> date:
+    """Exceptions ending before this day touch no answer any more: a service keeps a copy of the place's hours
+    for them no longer (an old closure, which ops seldom delete, would keep it for good)."""
+    return open_intervals.first_exception_day(now or datetime.now(UTC))
+
+
+def own_general_hours(conn: Connection, services: Sequence[tuple[str, str]]) -> None:
+    """Give each (place, service) a copy of the place's general hours as its own, in the caller's transaction,
+    which holds the places' rows. The caller refreshes their intervals."""
+    if not services:
+        return
+    params = {"ids": [place for place, _ in services], "services": [service for _, service in services]}
+    conn.execute(
+        text(
+            """
+            INSERT INTO location_hours (location_id, service, raw, canonical)
+            SELECT h.location_id, k.service, h.raw, h.canonical
+              FROM unnest(CAST(:ids AS text[]), CAST(:services AS text[])) AS k (id, service)
+              JOIN location_hours AS h ON h.location_id = k.id AND h.service = ''
+            """
+        ),
+        params,
+    )
+    # Also a new row version of the place: the search's caches key places by it (`open_intervals.PLACE_VERSION`).
+    conn.execute(
+        text(
+            """
+            UPDATE locations AS l
+               SET hours_services = ARRAY(SELECT DISTINCT unnest(l.hours_services || k.services) ORDER BY 1)
+              FROM (SELECT id, array_agg(service) AS services
+                      FROM unnest(CAST(:ids AS text[]), CAST(:services AS text[])) AS k (id, service)
+                     GROUP BY id) AS k
+             WHERE l.id = k.id
+            """
+        ),
+        params,
+    )
+
+
+def _drop_copied_hours(conn: Connection, location_id: str, service: str) -> None:
+    """Drop the service's hours at the place when they are a copy of its general hours and no exception for it
+    is in force any more: they were kept for the exceptions alone (`own_general_hours`). A feed's own hours
+    equal to the place's go too, which no answer can tell apart; the next publish that changes the place
+    writes them again."""
+    dropped = conn.execute(
+        text(
+            """
+            DELETE FROM location_hours AS h
+             USING location_hours AS g
+             WHERE h.location_id = :id AND h.service = :service
+               AND g.location_id = h.location_id AND g.service = ''
+               AND h.raw = g.raw AND h.canonical = g.canonical
+               AND NOT EXISTS (SELECT FROM special_hours AS s
+                                WHERE s.location_id = h.location_id AND s.service = h.service
+                                  AND s.end_date >= :in_force)
+            RETURNING h.service
+            """
+        ),
+        {"id": location_id, "service": service, "in_force": in_force_from()},
+    ).first()
+    if dropped is not None:
+        conn.execute(
+            text(
+                """
+                UPDATE locations
+                   SET hours_services = array_remove(hours_services, :service)
+                 WHERE id = :id
+                """
+            ),
+            {"id": location_id, "service": service},
+        )

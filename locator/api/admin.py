@@ -297,7 +297,9 @@ class SpecialHoursIn(BaseModel):
     start: date
     end: date | None = None
     hours: str = Field(default="off", max_length=200, description="e.g. '10:00-14:00', or 'off'")
-    service: str = Field(default="", max_length=40)
+    service: str = Field(
+        default="", max_length=40, description="only this service's hours (one the place offers); '' for the place's"
+    )
     comment: str | None = Field(default=None, max_length=200)
 
 

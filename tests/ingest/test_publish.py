@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import time
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, text
@@ -14,10 +17,17 @@ from sqlalchemy import Engine, text
 from ingest.geocoding import gazetteer_locator
 from ingest.postcodes import load_file
 from ingest.publish import ingest_file
+from locator.answers import location_answer
+from locator.search import NearestQuery, nearest
+from locator.settings import Settings
+from locator.special_hours import add, remove
 from tests.conftest import DEMO_CSV, SHARED_DATA, ScratchDatabase
 
 COLUMNS = ["id", "name", "kind", "street", "postcode", "city", "region", "country", "lat", "lon", "timezone",
            "opening_hours", "products", "services"]  # fmt: skip
+
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def row(i: int, **overrides: Any) -> dict[str, Any]:
@@ -503,3 +513,112 @@ def test_a_place_with_only_service_hours(scratch_db: ScratchDatabase, tmp_path: 
     with scratch_db.engine.connect() as conn:
         hours = dict(conn.execute(text("SELECT service, canonical FROM location_hours")).all())
     assert hours == {"": "Mo-Su 00:00-24:00", "pickup": "Mo-Su 00:00-24:00"}
+
+
+# -- ops' exceptions across publishes ---------------------------------------------------------------------------
+
+
+def _repair_open(engine: Engine, settings: Settings, at: datetime) -> dict[str, bool]:
+    """Whether p1's repair desk is open at `at` by every path: the search's materialised intervals and its direct
+    evaluation, the rows in open_intervals themselves, and the place's detail."""
+    query = NearestQuery(lat=48.801, lon=2.301, at=at, services=("repair",), limit=5)
+    fast = nearest(engine, query)
+    assert fast.path == "materialised"
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT count(*) FROM open_intervals AS o JOIN locations AS l ON l.id = o.location_id
+                 WHERE o.location_id = 'p1' AND o.during @> CAST(:at AS timestamptz)
+                   AND o.service = CASE WHEN 'repair' = ANY(l.hours_services) THEN 'repair' ELSE '' END
+                """
+            ),
+            {"at": at},
+        ).scalar_one()
+    week = location_answer(engine, settings, "p1", at)["week"]["repair"]
+    return {
+        "materialised": "p1" in [p.id for p in fast.places],
+        "direct": "p1" in [p.id for p in nearest(engine, query, force_direct=True).places],
+        "open_intervals": rows > 0,
+        "detail": any(
+            i["state"] == "open" and datetime.fromisoformat(i["from"]) <= at < datetime.fromisoformat(i["to"])
+            for i in week
+        ),
+    }
+
+
+def _hours(engine: Engine) -> tuple[dict[str, str], list[str]]:
+    with engine.connect() as conn:
+        hours = dict(conn.execute(text("SELECT service, canonical FROM location_hours WHERE location_id = 'p1'")).all())
+        own = conn.execute(text("SELECT hours_services FROM locations WHERE id = 'p1'")).scalar_one()
+    return hours, list(own)
+
+
+def test_a_service_losing_its_own_hours_keeps_ops_exceptions(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """A republish where the repair desk's own hours vanished (it follows the place's hours) dropped its hours row:
+    ops' closure of the desk stayed listed but applied nowhere, and the desk showed open on the days it was closed."""
+    day = datetime.now(PARIS).date() + timedelta(days=2)
+    while day.weekday() >= 5:  # a weekday: open by both the place's hours and the desk's own
+        day += timedelta(days=1)
+    at = datetime.combine(day, dt_time(15, 0), tzinfo=PARIS)
+    engine, settings = scratch_db.engine, scratch_db.settings
+    own = write_csv(tmp_path / "v1.csv", [row(1, services="sales;repair", **{"hours:repair": "Mo-Fr 14:00-18:00"})])
+    assert ingest_file(engine, own, source="vendor").published
+    closure = add(engine, "p1", day, day, service="repair", comment="technicien absent")
+    assert not any(_repair_open(engine, settings, at).values())
+
+    follows = write_csv(tmp_path / "v2.csv", [row(1, services="sales;repair")])
+    preview = ingest_file(engine, follows, source="vendor", dry_run=True)
+    assert [(w.row, w.column) for w in preview.warnings] == [(2, "hours:repair")]
+    assert _hours(engine) == ({"": "Mo-Sa 10:00-19:00", "repair": "Mo-Fr 14:00-18:00"}, ["repair"])
+    report = ingest_file(engine, follows, source="vendor")
+    assert report.published and report.changed == ["p1"]
+    assert _repair_open(engine, settings, at) == dict.fromkeys(("materialised", "direct", "open_intervals", "detail"),
+                                                               False)  # fmt: skip
+    assert p1_open(engine, at)  # the shop itself stays open
+    kept = [w for w in report.warnings if w.column == "hours:repair"]
+    assert [(w.row, w.value) for w in kept] == [(2, None)]
+    assert "p1" in kept[0].message and "'repair'" in kept[0].message and day.isoformat() in kept[0].message
+    assert {"row": 2, "column": "hours:repair", "value": None, "message": kept[0].message} in (
+        report.as_dict()["warnings"]
+    )
+    # The place's hours, as its own.
+    assert _hours(engine) == ({"": "Mo-Sa 10:00-19:00", "repair": "Mo-Sa 10:00-19:00"}, ["repair"])
+
+    again = ingest_file(engine, follows, source="vendor")
+    assert (len(again.added), len(again.changed), len(again.removed), again.unchanged) == (0, 0, 0, 1)
+    assert not [w for w in again.warnings if w.column == "hours:repair"]
+    assert _hours(engine) == ({"": "Mo-Sa 10:00-19:00", "repair": "Mo-Sa 10:00-19:00"}, ["repair"])
+    assert not any(_repair_open(engine, settings, at).values())
+
+    # The feed gives the desk hours again: they are its own, and ops' closure still holds on them.
+    back = write_csv(tmp_path / "v3.csv", [row(1, services="sales;repair", **{"hours:repair": "Mo-Fr 13:00-17:00"})])
+    report = ingest_file(engine, back, source="vendor")
+    assert report.changed == ["p1"] and not [w for w in report.warnings if w.column == "hours:repair"]
+    assert _hours(engine) == ({"": "Mo-Sa 10:00-19:00", "repair": "Mo-Fr 13:00-17:00"}, ["repair"])
+    assert not any(_repair_open(engine, settings, at).values())
+    remove(engine, closure["id"])  # the feed's own hours stay
+    assert _hours(engine) == ({"": "Mo-Sa 10:00-19:00", "repair": "Mo-Fr 13:00-17:00"}, ["repair"])
+    assert all(_repair_open(engine, settings, at).values())
+
+
+def p1_open(engine: Engine, at: datetime) -> bool:
+    return "p1" in [p.id for p in nearest(engine, NearestQuery(lat=48.801, lon=2.301, at=at, limit=5)).places]
+
+
+def test_a_service_no_longer_offered_warns_of_its_exceptions(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """No answer shows a service the place no longer offers, so its hours are not kept; ops hear that their
+    exceptions for it apply to nothing. Exceptions over before the publish's day are not mentioned."""
+    engine = scratch_db.engine
+    day = datetime.now(PARIS).date() + timedelta(days=3)
+    own = write_csv(tmp_path / "v1.csv", [row(1, services="sales;repair", **{"hours:repair": "Mo-Fr 14:00-18:00"})])
+    assert ingest_file(engine, own, source="vendor").published
+    add(engine, "p1", day, day + timedelta(days=2), service="repair")
+    add(engine, "p1", day - timedelta(days=60), day - timedelta(days=59), service="repair")  # long over
+    report = ingest_file(engine, write_csv(tmp_path / "v2.csv", [row(1, services="sales")]), source="vendor")
+    assert report.changed == ["p1"]
+    assert [(w.row, w.column, w.value) for w in report.warnings] == [(2, "services", "sales")]
+    span = f"{day.isoformat()}..{(day + timedelta(days=2)).isoformat()}"
+    assert "p1" in report.warnings[0].message and "'repair'" in report.warnings[0].message
+    assert f"({span})" in report.warnings[0].message
+    assert _hours(engine) == ({"": "Mo-Sa 10:00-19:00"}, [])

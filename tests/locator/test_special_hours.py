@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from ingest.publish import ingest_file
+from locator.answers import location_answer
 from locator.errors import InvalidParameter, NotFound
 from locator.search import NearestQuery, nearest
 from locator.special_hours import add, list_for, remove
@@ -68,8 +71,8 @@ def test_service_exception_and_ingest_keeps_exceptions(scratch_db: ScratchDataba
 def test_invalid_exceptions(scratch_db: ScratchDatabase) -> None:
     ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
     day = next_weekday(1)
-    with pytest.raises(InvalidParameter) as info:
-        add(scratch_db.engine, "fr-par-marais", day, day, service="sales")  # sales follows the place's hours
+    with pytest.raises(InvalidParameter, match="does not offer 'repair'") as info:
+        add(scratch_db.engine, "fr-par-marais", day, day, service="repair")  # a shop alone
     assert info.value.parameter == "service"
     with pytest.raises(InvalidParameter) as info:
         add(scratch_db.engine, "fr-par-opera", day, day - timedelta(days=1))
@@ -107,6 +110,10 @@ def test_admin_special_hours_endpoints(server: Server) -> None:
     status, _, _ = call(server, "/v1/admin/locations/fr-lil-euralille/special-hours", method="POST",
                         body=payload, headers={"Content-Type": "application/json"})  # fmt: skip
     assert status == 401
+    repair = f'{{"start": "{day}", "service": "repair"}}'.encode()
+    status, _, refused = call(server, "/v1/admin/locations/fr-lil-euralille/special-hours", method="POST",
+                              body=repair, headers={**auth(), "Content-Type": "application/json"})  # fmt: skip
+    assert status == 422 and refused["parameter"] == "service" and "does not offer 'repair'" in refused["detail"]
 
 
 def test_an_exception_open_round_the_clock(scratch_db: ScratchDatabase) -> None:
@@ -117,3 +124,53 @@ def test_an_exception_open_round_the_clock(scratch_db: ScratchDatabase) -> None:
     assert [item["hours"] for item in list_for(scratch_db.engine, "fr-par-opera")] == ["00:00-24:00"]
     three_am = datetime.combine(day, time(3, 0), tzinfo=PARIS)
     assert all("fr-par-opera" in ids for ids in open_ids(scratch_db, three_am).values())
+
+
+def _own_hours(db: ScratchDatabase, location_id: str) -> tuple[dict[str, str], list[str]]:
+    with db.engine.connect() as conn:
+        hours = conn.execute(text("SELECT service, canonical FROM location_hours WHERE location_id = :id"),
+                             {"id": location_id})  # fmt: skip
+        own = conn.execute(text("SELECT hours_services FROM locations WHERE id = :id"), {"id": location_id})
+        return dict(hours.all()), list(own.scalar_one())
+
+
+def test_an_exception_for_a_service_that_follows_the_place(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Closing the repair desk of a shop whose desk keeps the shop's hours was refused ("add the exception for the
+    whole place instead", which closed the shop too): the desk takes the place's hours as its own, with the
+    closure, until its last exception goes. A publish that changes the place keeps them, and says so."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    place, general = "fr-par-la-defense", "Mo-Sa 10:00-20:30; Th 10:00-22:00; Su 11:00-19:00; PH 11:00-19:00"
+    day = next_weekday(2)
+    noon = datetime.combine(day, time(12, 0), tzinfo=PARIS)
+    assert all(place in ids for ids in open_ids(scratch_db, noon, services=("repair",)).values())
+    assert _own_hours(scratch_db, place) == ({"": general}, [])
+
+    closure = add(engine, place, day, day, service="repair", comment="technicien absent")
+    assert _own_hours(scratch_db, place) == ({"": general, "repair": general}, ["repair"])
+
+    def closed_for_repair_only() -> None:
+        assert all(place not in ids for ids in open_ids(scratch_db, noon, services=("repair",)).values())
+        assert all(place in ids for ids in open_ids(scratch_db, noon).values())
+        detail = location_answer(engine, scratch_db.settings, place, noon)
+        assert detail["open"] is True and detail["hours"] == {"sales": general, "repair": general}
+        repair_day = [i for i in detail["week"]["repair"] if i["from"].startswith(day.isoformat())]
+        sales_day = [i for i in detail["week"]["sales"] if i["from"].startswith(day.isoformat())]
+        assert not any(i["state"] == "open" for i in repair_day) and any(i["state"] == "open" for i in sales_day)
+
+    closed_for_repair_only()
+    rerun = ingest_file(engine, DEMO_CSV, source="demo")
+    assert len(rerun.changed) == 0 and not [w for w in rerun.warnings if w.column == "hours:repair"]
+    closed_for_repair_only()
+
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(DEMO_CSV.read_text(encoding="utf-8").replace("Demo Store La Défense", "La Défense"), "utf-8")
+    report = ingest_file(engine, renamed, source="demo")
+    assert report.changed == [place]
+    assert [(w.row, w.column) for w in report.warnings if w.column == "hours:repair"] == [(8, "hours:repair")]
+    assert _own_hours(scratch_db, place) == ({"": general, "repair": general}, ["repair"])
+    closed_for_repair_only()
+
+    remove(engine, closure["id"])  # the last one: the desk follows the place's hours again
+    assert _own_hours(scratch_db, place) == ({"": general}, [])
+    assert all(place in ids for ids in open_ids(scratch_db, noon, services=("repair",)).values())
