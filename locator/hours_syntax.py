@@ -1540,6 +1540,13 @@ def _check_times(raw: str, text: str, origin: list[int]) -> None:
             raise HoursSyntaxError(raw, origin[match.start()], f"minute {minute} out of range in {match.group(0)!r}")
         if hour > 24:
             raise HoursSyntaxError(raw, origin[match.start()], f"hour {hour} out of range in {match.group(0)!r}")
+    # An end may run into the next day, up to 48:00 (the engine's message for 48:01 has no position).
+    for match in re.finditer(r"(?<=-)(\d{2}):(\d{2})(?![\d:])", text):
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if minute <= 59 and hour * 60 + minute > 48 * 60:
+            raise HoursSyntaxError(
+                raw, origin[match.start()], f"end {match.group(0)!r} is past 48:00, the latest a range may end"
+            )
 
 
 _DAYS_IN_MONTH = dict(zip(MONTHS, (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), strict=True))

@@ -340,6 +340,7 @@ def test_valid_values_pass_through_unchanged(value: str) -> None:
         ("week 30-40/1", 11, "step /1 selects nothing useful"),
         ("Мо-Fr 10:00-12:00", 0, 'unknown word "Мо"'),  # all Cyrillic: not a mixed-up Latin word
         ("Jan Dec 24", 4, "unexpected 'Dec 24'"),
+        ("09:00-48:01", 6, "'48:01' is past 48:00"),  # the engine's own message has no position
     ],
 )
 def test_garbage_is_rejected_with_its_position(raw: str, position: int, fragment: str) -> None:
