@@ -1,10 +1,11 @@
 """Content-Security-Policy values for the two documents maps/ renders.
 
 The customer page runs no inline script (its data is a JSON block, its code /static/locator-page.js), so
-`script-src 'self'` is all it needs; the Folium map is inline script by nature, so its policy names each of
-its inline scripts by hash. Either way a name that slipped past escaping cannot run: an injected `<script>`
-has no matching hash, an `onerror=` attribute needs 'unsafe-inline'. Tiles are the only thing fetched from
-another host: that host is allowed for images and nothing else.
+`script-src 'self'` is all it needs: a name that slipped past escaping cannot run there. The Folium map is
+inline script by nature, so its policy names each inline script of the document by hash; an `onerror=`
+attribute still needs 'unsafe-inline', and an injected `<script>` element, which would be hashed with
+folium's own, makes `maps.render.render_map` refuse the document (it holds more inline scripts than folium
+writes). Tiles are the only thing fetched from another host: that host is allowed for images and nothing else.
 """
 
 from __future__ import annotations

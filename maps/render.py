@@ -6,6 +6,7 @@ operator-configured `LOCATOR_TILES_URL`. Without tiles the markers sit on Leafle
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import folium
 
 from maps.assets import asset_urls
+from maps.csp import inline_script_hashes
 from maps.htmlcheck import external_resources
 from maps.text import (
     address_lines,
@@ -35,7 +37,7 @@ from maps.text import (
     today_hours,
 )
 
-__all__ = ["ExternalResourceError", "js_html_escape", "marker_style", "popup_html", "render_map"]
+__all__ = ["ExternalResourceError", "UnsafeMapError", "js_html_escape", "marker_style", "popup_html", "render_map"]
 
 # Awesome-markers colours (folium.Icon.color_options) and Font Awesome 6 icons per kind. The glyph
 # carries the kind, so a closed place can turn grey without losing it.
@@ -129,6 +131,10 @@ def _coords(obj: Mapping[str, Any] | None) -> tuple[float, float] | None:
     return None
 
 
+class UnsafeMapError(ExternalResourceError):
+    """The rendered map holds inline scripts folium did not write: a value broke out of its escaping."""
+
+
 def render_map(
     answer: dict[str, Any],
     *,
@@ -143,8 +149,35 @@ def render_map(
 
     `tiles_url` is a Leaflet URL template ("https://tiles.example/{z}/{x}/{y}.png"); empty means no
     tile layer. `tiles_attribution` is operator-provided HTML shown in the corner (required by most
-    tile licences). Raises ExternalResourceError if folium would link a script or stylesheet elsewhere.
-    """
+    tile licences). Raises ExternalResourceError if folium would link a script or stylesheet elsewhere,
+    and UnsafeMapError if the document holds more inline scripts than folium writes for any map.
+
+    The page's policy allows its inline scripts by hash (`maps.csp.map_policy`), so a `<script>` that a
+    feed's value slipped in past the escaping would be hashed and allowed with folium's own: the count of
+    inline scripts, the same for every map (markers and popups go into folium's one script), is checked
+    against an empty map's, and a document with more is refused rather than served."""
+    out = _render_map(answer, tiles_url=tiles_url, tiles_attribution=tiles_attribution, asset_prefix=asset_prefix,
+                      lang=lang, units=units, now=now)  # fmt: skip
+    if len(inline_script_hashes(out)) != _folium_script_count():
+        raise UnsafeMapError("the map holds inline scripts folium did not write (a value escaped its quoting)")
+    return out
+
+
+@functools.cache
+def _folium_script_count() -> int:
+    return len(inline_script_hashes(_render_map({"results": []})))
+
+
+def _render_map(
+    answer: dict[str, Any],
+    *,
+    tiles_url: str = "",
+    tiles_attribution: str = "",
+    asset_prefix: str = "/assets",
+    lang: str = "en",
+    units: str = "km",
+    now: datetime | None = None,
+) -> str:
     lang = norm_lang(lang)
     origin = answer.get("origin") if isinstance(answer.get("origin"), Mapping) else None
     results = [r for r in answer.get("results") or [] if isinstance(r, Mapping)]

@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Nearest open shops and service centres",
         lifespan=lifespan,
+        # No redirect from `/path/` to `/path`: Starlette builds its Location from the request's Host header,
+        # so a proxy or cache passing any Host along would redirect visitors to that host.
+        redirect_slashes=False,
     )
     errors.install(app)
     limits.install(app, settings)

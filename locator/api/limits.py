@@ -1,4 +1,4 @@
-"""Per-client rate limiting on public endpoints, CORS, and security headers on HTML.
+"""Per-client rate limiting on public endpoints, CORS, and security headers (all of them on HTML).
 
 The limiter is a fixed one-minute window per client address, in process memory: with N workers a client
 gets up to N times the limit, which is the price of needing no shared store. Put a proxy's limiter in
@@ -74,6 +74,8 @@ class Guard:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                # Every answer, not only HTML: JSON bodies carry feed text (a name may hold markup).
+                headers.setdefault("X-Content-Type-Options", "nosniff")
                 if headers.get("content-type", "").startswith("text/html"):
                     for key, value in HTML_HEADERS.items():
                         headers.setdefault(key, value)

@@ -258,6 +258,29 @@ def test_security_headers_on_html(server: Server) -> None:
         assert "<html" in body.lower()
 
 
+def test_json_answers_are_not_sniffed(server: Server) -> None:
+    # Their bodies carry feed text: a name may hold markup that a sniffing browser would render.
+    for path in ("/v1/health", f"/v1/locations/nearest?{PARIS}&open=any", "/v1/locations/nearest?lat=x"):
+        _, headers, _ = get(server.url + path)
+        assert headers["x-content-type-options"] == "nosniff", path
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_header(server: Server) -> None:
+    """Starlette's slash redirect built its Location from the Host header (an open redirect behind a proxy
+    or cache that passes Host along): such paths are plain 404s."""
+    import http.client
+
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", "/v1/health/", headers={"Host": "evil.example"})
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    assert response.status == 404 and response.getheader("location") is None
+
+
 # -- input limits on every parameter ------------------------------------------------------------------------
 
 LIMITS = [

@@ -80,3 +80,17 @@ def test_map_hash_follows_the_html_parser_newlines() -> None:
     policy = map_policy("<script>a\r\nb\rc</script>")
     digest = base64.b64encode(hashlib.sha256(b"a\nb\nc").digest()).decode()
     assert f"'sha256-{digest}'" in policy
+
+
+def test_a_map_with_a_script_folium_did_not_write_is_refused(
+    answer: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The map's policy allows its inline scripts by hash, an injected one too: a name that escaped its
+    quoting (here with the escaping switched off) must make the map refuse to render, not be served."""
+    import maps.render
+
+    render_map(answer)  # as served
+    monkeypatch.setattr(maps.render, "js_html_escape", str)
+    hostile = {**answer, "results": [{**answer["results"][0], "name": "</script><script>alert(1)</script>"}]}
+    with pytest.raises(maps.render.UnsafeMapError):
+        render_map(hostile)
