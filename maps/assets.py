@@ -1,4 +1,4 @@
-"""Front-end files for the maps, fetched once at set-up time from the npm registry.
+"""Front-end files for the maps and the API's documentation pages, fetched at set-up from the npm registry.
 
 Folium links Leaflet & co. from public CDNs; the locator serves the same files itself so that no page
 loads a script, stylesheet, image or font from another host. This module downloads the npm tarballs,
@@ -37,6 +37,8 @@ __all__ = [
     "DEFAULT_DIR",
     "DEFAULT_REGISTRY",
     "PACKAGES",
+    "REDOC",
+    "SWAGGER_UI",
     "AssetError",
     "IntegrityError",
     "Package",
@@ -136,7 +138,21 @@ AWESOME_MARKERS = Package(
     "sha512-Ne/xDjkGyaujwNVVkv2tyXQUV0ZW7gZ0Mo0FuQY4jp2qWrvXi0hwDBvmZyF/8YOvybyMabTMM/mFWCTd1jZIQA==",
 )
 
-PACKAGES: tuple[Package, ...] = (LEAFLET, JQUERY, BOOTSTRAP, FONTAWESOME, AWESOME_MARKERS)
+# The API's documentation pages (/docs, /redoc; locator.api.docs): FastAPI links them from a CDN, unpinned.
+SWAGGER_UI = Package(
+    "swagger-ui-dist",
+    "5.36.0",
+    ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png", "LICENSE"),
+    "sha512-Lt6/Kb0gXmLdiabLhvso4VdJP9V7qJWB0zh0gzeXUV3+CMOTzMmvpJRSXN7EAjfwixwmoi9ezDbLHiexC7lA9A==",
+)
+REDOC = Package(
+    "redoc",
+    "2.5.2",
+    ("bundles/redoc.standalone.js", "LICENSE"),
+    "sha512-sTJfItvRkcDTojB6wdLN4M+Ua6mlZwElV21Tf8Mn7IbQF/1Os6GvgQpZyLWPGZZHbhy7GC1Or1hTMHfz1vKh5A==",
+)
+
+PACKAGES: tuple[Package, ...] = (LEAFLET, JQUERY, BOOTSTRAP, FONTAWESOME, AWESOME_MARKERS, SWAGGER_UI, REDOC)
 
 
 def asset_urls(prefix: str = "/assets") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from locator.api import admin, errors, health, limits, locations, pages, support
+from locator.api import admin, docs, errors, health, limits, locations, pages, support
 from locator.db import make_engine
 from locator.settings import Settings, get_settings
 
@@ -64,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # No redirect from `/path/` to `/path`: Starlette builds its Location from the request's Host header,
         # so a proxy or cache passing any Host along would redirect visitors to that host.
         redirect_slashes=False,
+        docs_url=None,  # locator.api.docs serves both pages on pinned local scripts
+        redoc_url=None,
     )
     errors.install(app)
     limits.install(app, settings)
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(support.router)
     app.include_router(admin.router)
+    app.include_router(docs.router)
     mount_static(app, settings)
     return app
 

@@ -25,8 +25,8 @@ HTML_HEADERS = {
     "X-Frame-Options": "SAMEORIGIN",
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
-    # Framing, plugins, <base> and form targets only: the pages' scripts and tiles come from settings-chosen
-    # origins (tiles_url, the docs' CDN), which a script-src list here would have to follow.
+    # Framing, plugins, <base> and form targets only: each of our pages sends a policy of its own with what it
+    # runs (maps.csp, locator.api.docs); this is for any other HTML, such as an error page.
     "Content-Security-Policy": "frame-ancestors 'self'; object-src 'none'; base-uri 'self'; form-action 'self'",
 }
 

@@ -56,8 +56,8 @@ def map_page(
 
 
 def _html(html: str, policy: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
-    """An HTML answer with its own Content-Security-Policy (locator.api.limits' default has no script-src,
-    for the docs' CDN scripts) and `Vary: Accept-Language`: the language and units follow that header, and
+    """An HTML answer with its own Content-Security-Policy (locator.api.limits' default, for other HTML, has no
+    script-src) and `Vary: Accept-Language`: the language and units follow that header, and
     a cache between us and the visitor must not hand a French page to the next English one."""
     return HTMLResponse(
         html,

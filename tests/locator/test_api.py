@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -161,6 +162,22 @@ def test_health_and_docs(server: Server) -> None:
     assert status == 200 and body["status"] == "ok" and body["database"] == "ok" and body["locations"] >= 21
     status, _, html = get(server, "/docs")
     assert status == 200 and "swagger" in html.lower()
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_docs_pages_run_local_scripts_only(server: Server, path: str) -> None:
+    """Swagger UI and ReDoc from /assets (pinned, fetched at set-up), under a policy naming what they run:
+    FastAPI's defaults load them from a CDN, unpinned, on the origin where ops type the admin token."""
+    status, headers, html = get(server, path)
+    assert status == 200
+    sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert sources and all(src.startswith("/assets/") for src in sources), sources
+    policy = headers["content-security-policy"]
+    script_src = next(d for d in policy.split("; ") if d.startswith("script-src ")).split()[1:]
+    assert script_src[0] == "'self'" and all(s.startswith("'sha256-") for s in script_src[1:]), policy
+    for src in sources:
+        with urllib.request.urlopen(server.url + src, timeout=15) as response:
+            assert response.status == 200 and response.read(), src
 
 
 def test_unknown_route_is_problem_json(server: Server) -> None:
