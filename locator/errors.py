@@ -24,6 +24,7 @@ class InvalidParameter(LocatorError):
     def __init__(self, parameter: str, message: str) -> None:
         super().__init__(f"{parameter}: {message}")
         self.parameter = parameter
+        self.message = message
 
 
 class NotFound(LocatorError):

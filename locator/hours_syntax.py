@@ -649,6 +649,11 @@ def _fix_prefix(rw: _Rewriter) -> None:
         rw.sub(pattern, lambda m, s: repl(m, s) if s is first else None)
 
 
+# What a phrase's reading leaves out, said in its warning: "weekdays" reads as Mo-Fr, which is open on a
+# holiday falling on one (support lines' "weekdays 09:00-20:00" usually mean working days).
+_PHRASE_NOTES = {"working days": ": public holidays included; add 'PH off' to close on them"}
+
+
 def _fix_phrases(rw: _Rewriter) -> None:
     for source, replacement, label in _PHRASES:
         pattern = re.compile(rf"(?<![\w/])(?:{source})(?![\w/])", re.IGNORECASE)
@@ -656,7 +661,8 @@ def _fix_phrases(rw: _Rewriter) -> None:
         def repl(match: re.Match[str], seg: _Segment, replacement: str = replacement, label: str = label) -> str | None:
             if match.group(0) == replacement:
                 return None
-            rw.warn(f"{match.group(0).strip()!r} read as {label} ({replacement.strip()})")
+            note = _PHRASE_NOTES.get(label, "")
+            rw.warn(f"{match.group(0).strip()!r} read as {label} ({replacement.strip()}){note}")
             # Padding keeps the replacement from gluing to its neighbours; spacing is tidied later.
             return "+" if replacement == "+" else f" {replacement} "
 
@@ -1639,7 +1645,7 @@ def normalize(raw: str, *, country: str | None = None) -> NormalizedHours:
         raise HoursSyntaxError(str(raw) if isinstance(raw, str) else repr(raw), None, "empty value")
     if _accepted(raw) and _is_canonical(raw):
         _check_semantics(raw, raw, list(range(len(raw))))
-        return NormalizedHours(raw)
+        return NormalizedHours(raw, _night_before_holiday_warning(raw))
     rw = _rewriter(raw, country)
     for repair in _REPAIRS:
         repair(rw)
@@ -1655,7 +1661,29 @@ def normalize(raw: str, *, country: str | None = None) -> NormalizedHours:
         raise _engine_error(raw, text, origin, error) from None
     for message in parsed.warnings:
         rw.warn(f"engine: {message}")
-    return NormalizedHours(text, tuple(rw.warnings))
+    return NormalizedHours(text, tuple(rw.warnings) + _night_before_holiday_warning(text))
+
+
+_WHOLE_DAY_PH_OFF = re.compile(r'(?:^|;)\s*PH\s+(?:off|closed)\s*(?:"[^"]*"\s*)?(?=;|$)')
+_TIME_RANGE = re.compile(r"\b(\d\d):(\d\d)-(\d\d):(\d\d)\b")
+
+
+def _night_before_holiday_warning(text: str) -> tuple[str, ...]:
+    """`Mo-Su 22:00-06:00; PH off` closes the whole holiday: the night before it ends at midnight, and the
+    holiday's own night still opens at 00:00 the day after (the OSM rules, as opening_hours.js reads them,
+    corpus case 97). Seldom what a night service means: say so, with the form that closes the holiday's nights."""
+    if "PH" not in text or not _WHOLE_DAY_PH_OFF.search(text):
+        return ()
+    for match in _TIME_RANGE.finditer(text):
+        start, end = int(match[1]) * 60 + int(match[2]), int(match[3]) * 60 + int(match[4])
+        if end <= start or end > 24 * 60:
+            night = match.group(0)
+            return (
+                f"'PH off' closes the whole holiday: the night before it ends at midnight, and its own night"
+                f" {night} opens at 00:00 the day after; to close the nights that start on a holiday instead,"
+                f" write 'PH {night} off'",
+            )
+    return ()
 
 
 def _accepted(value: str) -> bool:

@@ -17,6 +17,7 @@ them in one REPEATABLE READ snapshot.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -64,10 +65,17 @@ def parse_instant(raw: str | None, parameter: str = "at") -> datetime | None:
     datetime, which read a bare number as Unix seconds (`at=99999999999` answered about 1973)."""
     if raw is None:
         return None
+    text = raw.strip()
+    if any(ord(c) < 32 for c in text):  # fromisoformat lets a NUL through
+        raise InvalidParameter(parameter, "must not contain control characters")
     try:
-        moment = datetime.fromisoformat(raw.strip())
+        moment = datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidParameter(parameter, "must be an ISO-8601 instant, e.g. 2026-05-01T10:00:00+02:00") from None
+        # A '+' typed into a URL arrives as a space: "10:00:00 02:00".
+        hint = " (in a URL, write its '+' as %2B)" if re.search(r"\d \d\d(:?\d\d)?$", text) else ""
+        raise InvalidParameter(
+            parameter, f"must be an ISO-8601 instant, e.g. 2026-05-01T10:00:00+02:00{hint}"
+        ) from None
     check_instant(moment, parameter)
     return moment
 

@@ -68,7 +68,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LocatorError)
     async def locator_error(request: Request, exc: LocatorError) -> JSONResponse:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
-        extra = {"parameter": exc.parameter} if isinstance(exc, InvalidParameter) else {}
+        # Both 422 shapes carry `parameter` (the first) and `errors` (each): a client reads either.
+        extra: dict[str, Any] = (
+            {"parameter": exc.parameter, "errors": [{"parameter": exc.parameter, "message": exc.message}]}
+            if isinstance(exc, InvalidParameter)
+            else {}
+        )
         response = problem(status, exc.title, str(exc), **extra)
         if isinstance(exc, Busy):
             response.headers["Retry-After"] = str(exc.retry_after_s)
@@ -77,7 +82,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, errors = _validation_detail(exc)
-        return problem(422, "invalid parameter", detail, errors=errors)
+        first = errors[0]["parameter"] if errors else "request"
+        return problem(422, "invalid parameter", detail, parameter=first, errors=errors)
 
     @app.exception_handler(ContentTooLarge)
     async def too_large(request: Request, exc: ContentTooLarge) -> JSONResponse:

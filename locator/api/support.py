@@ -49,7 +49,8 @@ class SupportAnswer(BaseModel):
 @router.get("/contacts", response_model=None, responses={200: {"model": SupportAnswer}, **PROBLEM_RESPONSES})
 def support_contacts(
     engine: Annotated[Engine, Depends(deps.engine)],
-    country: Annotated[str, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")],
+    # No pattern: `validate_country` (in `contacts`) says what is wrong in words, not as a regular expression.
+    country: Annotated[str, Query(max_length=64, description="ISO 3166-1 alpha-2")],
     at: Annotated[str | None, Query(max_length=64, description=AT_DESCRIPTION, json_schema_extra=DATE_TIME)] = None,
     product: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_-]*$")] = None,
 ) -> dict[str, Any]:

@@ -75,5 +75,6 @@ def validate_country(country: str | None) -> str | None:
         raise InvalidParameter("country", "must be an ISO 3166-1 alpha-2 code such as FR")
     if not is_country(country.upper()):
         # Two letters that name no country (UK is GB) limited the search to nowhere: "not found", misleadingly.
-        raise InvalidParameter("country", f"{country.upper()!r} is not an ISO 3166-1 alpha-2 country code (GB, not UK)")
+        hint = " (the United Kingdom is GB)" if country.upper() == "UK" else ""
+        raise InvalidParameter("country", f"{country.upper()!r} is not an ISO 3166-1 alpha-2 country code{hint}")
     return country.upper()

@@ -421,3 +421,18 @@ def test_times_written_in_full_are_taken_as_written(raw: str) -> None:
 )
 def test_common_forms_that_were_rejected(raw: str, canonical: str) -> None:
     assert normalize(raw).canonical == canonical
+
+
+def test_a_night_service_closed_whole_holidays_is_warned() -> None:
+    # `PH off` closes the whole holiday: the night before it ends at midnight, the holiday's own night still
+    # opens at 00:00 (as opening_hours.js reads the rules); `PH 22:00-06:00 off` closes the nights instead.
+    warned = normalize("Mo-Su 22:00-06:00; PH off").warnings
+    assert any("write 'PH 22:00-06:00 off'" in warning for warning in warned), warned
+    assert normalize("Mo-Su 22:00-06:00; PH 22:00-06:00 off").warnings == ()
+    assert normalize("Mo-Fr 09:00-18:00; PH off").warnings == ()
+
+
+def test_weekdays_say_that_holidays_stay_open() -> None:
+    result = normalize("weekdays 09:00-20:00")
+    assert result.canonical == "Mo-Fr 09:00-20:00"
+    assert any("public holidays included; add 'PH off'" in warning for warning in result.warnings)

@@ -77,6 +77,27 @@ def test_an_unknown_country_is_a_422_naming_the_parameter(engine: Engine, server
     assert status == 200 and set(by_id(body)) == {"global-chat-en"}, body
 
 
+def test_every_invalid_parameter_answer_has_one_shape(server: Server) -> None:
+    """`parameter` and `errors` in both 422s (ours and the framework's), in words, never a regular expression;
+    the GB hint only for UK; a NUL and a '+' sent as a space in `at` are named."""
+    cases = {
+        "country=RUS": "country",
+        "country=": "country",
+        "": "country",  # missing
+        "country=ZZ": "country",
+        "country=RU&at=2027-01-12T10:00:00%2B03:00%00": "at",
+        "country=RU&at=2027-01-12T10:00:00+03:00": "at",
+    }
+    for query, parameter in cases.items():
+        status, _, body = get(server, f"/v1/support/contacts?{query}")
+        assert status == 422 and body["parameter"] == parameter, (query, body)
+        assert body["errors"] and body["errors"][0]["parameter"] == parameter, (query, body)
+        assert "pattern" not in body["detail"] and "^[" not in body["detail"], (query, body)
+    assert "GB" not in get(server, "/v1/support/contacts?country=ZZ")[2]["detail"]
+    assert "GB" in get(server, "/v1/support/contacts?country=UK")[2]["detail"]
+    assert "%2B" in get(server, "/v1/support/contacts?country=RU&at=2027-01-12T10:00:00+03:00")[2]["detail"]
+
+
 def test_bad_support_file_names_the_line(tmp_path: Path) -> None:
     source = (ROOT / "data" / "support.csv").read_text(encoding="utf-8")
     path = tmp_path / "support.csv"
