@@ -185,7 +185,10 @@ def contacts(engine: Engine, country: str, at: datetime | None = None, product: 
     out = []
     for c in channels:
         schedule = schedule_for(c.hours, c.timezone, None if c.country == "*" else c.country, c.region)
-        available = schedule.is_open(moment)
+        # "unknown" (`Mo-Fr 09:00-18:00 "on appointment"`, `unknown`) is not available, and says why in its
+        # comment, as a closure does ("closed for works"): both reach the caller, as a place's answer gives them.
+        state, comment = schedule.state(moment)
+        available = state == "open"
         closes = schedule.closes_at(moment) if available else None
         upcoming = None if available else schedule.next_open(moment)
         out.append(
@@ -199,6 +202,8 @@ def contacts(engine: Engine, country: str, at: datetime | None = None, product: 
                 "timezone": c.timezone,
                 "hours": c.hours,
                 "available_now": available,
+                "state": state,
+                "status_comment": comment,
                 "available_until": closes.isoformat() if closes else None,
                 "next_available": upcoming.isoformat() if upcoming else None,
                 "country": c.country,

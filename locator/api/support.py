@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -30,6 +30,10 @@ class SupportContact(BaseModel):
     timezone: str = Field(description="IANA timezone the hours are in")
     hours: str = Field(description="canonical OSM opening_hours")
     available_now: bool
+    state: Literal["open", "closed", "unknown"] = Field(
+        description="unknown: the hours say neither (an open end, `unknown`, or times 'on appointment')"
+    )
+    status_comment: str | None = Field(description="the hours' comment for the current state, e.g. 'closed for works'")
     available_until: str | None = Field(
         description="when available now, until when (ISO-8601, the line's UTC offset); null: no end in sight, "
         "or not available"

@@ -231,3 +231,22 @@ def test_hours_the_line_cannot_honour_are_warned_by_line(tmp_path: Path) -> None
     heard: list[str] = []
     read_channels(path, heard.append)
     assert any(f"line {line}, column opening_hours" in m and "no country" in m for m in heard), heard
+
+
+def test_a_line_says_why_it_is_not_available(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Hours 'on appointment' (state unknown) answered "not available, never again"; a dated closure's comment
+    was nowhere: the state and its comment are in the answer, as a place's are."""
+    path = tmp_path / "support.csv"
+    path.write_text(
+        "id,country,channel,label,contact,languages,products,timezone,region,opening_hours\n"
+        'fr-rdv,FR,callback,Rappel,+33 1,fr,,Europe/Paris,,"Mo-Fr 09:00-18:00 ""sur rendez-vous"""\n'
+        'fr-works,FR,phone,Ligne,+33 2,fr,,Europe/Paris,,"Mo-Fr 09:00-18:00; 2027Mar22-2027Mar26 off ""travaux"""\n',
+        encoding="utf-8",
+    )
+    load_channels(scratch_db.engine, path)
+    lines = by_id(contacts(scratch_db.engine, "FR", datetime(2027, 3, 25, 12, tzinfo=ZoneInfo("Europe/Paris"))))
+    assert lines["fr-rdv"]["state"] == "unknown" and lines["fr-rdv"]["status_comment"] == "sur rendez-vous"
+    assert lines["fr-rdv"]["available_now"] is False
+    works = lines["fr-works"]
+    assert works["state"] == "closed" and works["status_comment"] == "travaux" and works["available_now"] is False
+    assert works["next_available"] == "2027-03-29T09:00:00+02:00"
