@@ -35,6 +35,7 @@ from maps.text import (
     product_label,
     safe_http_url,
     service_label,
+    shorten,
     state_text,
     t,
     tel_url,
@@ -173,8 +174,9 @@ def _place_view(
         "index": index,
         "dom_id": dom_id(item.get("id"), index),
         "name": name,
-        # The marker's tooltip and spoken label: plain text, so the name is isolated by characters.
-        "title": f"{index + 1}. {isolate(name)} — {state}",
+        # The marker's tooltip and spoken label: plain text, so the name is isolated by characters, and cut (the list
+        # and the popup show it whole).
+        "title": f"{index + 1}. {isolate(shorten(name))} — {state}",
         "kind": kind,
         "kind_class": kind if kind in ("store", "service_centre") else "other",
         "kind_label": kind_label(kind, lang),

@@ -31,6 +31,7 @@ from maps.text import (
     parse_iso,
     place_name,
     safe_http_url,
+    shorten,
     state_text,
     t,
     tel_url,
@@ -47,6 +48,10 @@ _KIND_STYLE = {
 }
 _OTHER_STYLE = ("cadetblue", "location-dot")
 _CLOSED_COLOR = "gray"
+# A long word wraps in a popup's bubble rather than running out of it (the map's policy allows inline styles);
+# Leaflet's tooltips never wrap (white-space: nowrap), and a long one ran off a phone's screen.
+_WRAP_STYLE = "min-width:0;overflow-wrap:anywhere"
+_TOOLTIP_STYLE = "white-space:normal;max-width:20rem;overflow-wrap:anywhere"
 _CLOSING_SOON_COLOR = "orange"
 
 
@@ -90,7 +95,7 @@ def popup_html(
     `now` (default: the clock) decides whether the hours shown are headed "Today" or with their date."""
     e = js_html_escape
     at_dt = parse_iso(at)
-    parts = [f'<div class="locator-popup" lang="{e(lang)}">']
+    parts = [f'<div class="locator-popup" lang="{e(lang)}" style="{_WRAP_STYLE}">']
     parts.append(f"<strong><bdi>{e(place_name(item))}</bdi></strong><br>")
     parts.append(f"<small>{e(kind_label(item.get('kind'), lang))}</small>")
     for line in address_lines(item.get("address")):
@@ -107,8 +112,11 @@ def popup_html(
         parts.append("</ul>")
     links = []
     tel = tel_url(item.get("phone"))
+    phone = clean_text(item.get("phone") or "").strip()
     if tel:
-        links.append(f'<a href="{e(tel)}">{e(clean_text(item.get("phone")))}</a>')
+        links.append(f'<a href="{e(tel)}">{e(phone)}</a>')
+    elif phone:
+        links.append(e(phone))  # not one plain number ("+1-800-FLOWERS"): shown, not linked
     site = safe_http_url(item.get("url"))
     if site:
         links.append(f'<a href="{e(site)}" target="_blank" rel="noopener noreferrer">{e(t(lang, "website"))}</a>')
@@ -213,8 +221,8 @@ def _render_map(
         folium.Marker(
             location=list(origin_pt),
             icon=folium.Icon(color="red", icon="crosshairs", prefix="fa"),
-            tooltip=folium.Tooltip(js_html_escape(text)),
-            popup=folium.Popup(js_html_escape(text), max_width=300),
+            tooltip=folium.Tooltip(js_html_escape(text), style=_TOOLTIP_STYLE),
+            popup=folium.Popup(f'<div style="{_WRAP_STYLE}">{js_html_escape(text)}</div>', max_width=300),
         ).add_to(fmap)
 
     for rank, item in enumerate(results, start=1):
@@ -222,12 +230,13 @@ def _render_map(
         if pt is None:
             continue
         color, icon = marker_style(item)
-        # Plain text: the name isolated by characters, so a right-to-left one leaves " — Open" in order.
-        tip = f"{rank}. {isolate(place_name(item))} — {state_text(item, parse_iso(at), lang)}"
+        # Plain text: the name isolated by characters, so a right-to-left one leaves " — Open" in order; cut, and
+        # wrapped past the popup's width, as a tooltip is one line (a 500-character name made it 8,000 px wide).
+        tip = f"{rank}. {isolate(shorten(place_name(item)))} — {state_text(item, parse_iso(at), lang)}"
         folium.Marker(
             location=list(pt),
             icon=folium.Icon(color=color, icon=icon, prefix="fa"),
-            tooltip=folium.Tooltip(js_html_escape(tip)),
+            tooltip=folium.Tooltip(js_html_escape(tip), style=_TOOLTIP_STYLE),
             popup=folium.Popup(popup_html(item, origin=origin, at=at, units=units, lang=lang, now=now), max_width=320),
         ).add_to(fmap)
 

@@ -479,8 +479,46 @@ def safe_http_url(value: object) -> str | None:
     return v if v.lower().startswith(("https://", "http://")) else None
 
 
+# Where the number dialled ends: an extension (reached once the call connects, never part of the number), a
+# second number ("… , …", "… or …"), or a comment in parentheses ("(standard)"). '/' is handled apart.
+_TEL_END = re.compile(
+    r"(?i)[#;,]|\b(?:ext(?:ension|n)?|poste|durchwahl|dw|or|ou|oder)\b|x\s*(?=[0-9])|\(\s*(?=[^\W\d_])"
+)
+# What a written number may hold besides ASCII digits: spaces (no-break ones too), dashes, dots, parentheses.
+_TEL_TEXT = re.compile(r"[(\s]*\+?[0-9\s\u2010-\u2015().-]*")
+_TRUNK = re.compile(r"\(\s*0\s*\)")  # "+33 (0)1 …": the national trunk prefix, not dialled after a country code
+_E164_DIGITS = 15
+
+
 def tel_url(phone: object) -> str | None:
-    if not isinstance(phone, str) or not phone.strip():
+    """A `tel:` link that dials the number shown, or None when the text is not one plain number.
+
+    ASCII digits after an optional leading '+', without a "(0)" trunk prefix after the country code, up to an
+    extension ("ext. 12", "x12", "poste 12", "Durchwahl 12", '#', ';') or a second number ('/', ',', "or");
+    3 to 15 digits (E.164's longest). Letters ("+1-800-FLOWERS") or other scripts' digits give no link, rather
+    than a wrong number: the page still shows the text."""
+    if not isinstance(phone, str):
         return None
-    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-    return f"tel:{digits}" if digits else None
+    number = _TEL_END.split(phone, maxsplit=1)[0]
+    # A slash after a whole number starts a second one ("+377 93 15 06 06 / +377 93 15 06 07"); after a few
+    # digits it ends an area code ("030/1234567", as German numbers are often written).
+    head, *rest = number.split("/")
+    for part in rest:
+        if sum(ch in "0123456789" for ch in head) >= 6:
+            break
+        head += " " + part
+    if not _TEL_TEXT.fullmatch(head):
+        return None
+    plus = head.lstrip("( \t\u00a0").startswith("+")
+    if plus:
+        head = _TRUNK.sub("", head)
+    digits = "".join(ch for ch in head if ch in "0123456789")
+    if not 3 <= len(digits) <= _E164_DIGITS:
+        return None
+    return f"tel:{'+' if plus else ''}{digits}"
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters, the last one an ellipsis, for a tooltip or a title: the list and the popup
+    show the whole text, wrapped, but a tooltip is one line and a 500-character name made it 8,000 px wide."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -25,6 +25,7 @@ from locator.settings import Settings
 from maps.csp import map_policy, page_policy
 from maps.page import error_message, pick_language, pick_units, render_page
 from maps.render import render_map
+from maps.text import clean_text
 
 log = logging.getLogger("locator.api")
 router = APIRouter(tags=["pages"])
@@ -128,8 +129,9 @@ def _language(request: Request) -> str:
 def _render(
     request: Request, lang: str, *, answer: dict[str, Any] | None, error: str | None, tiles: tuple[str, str] = ("", "")
 ) -> str:
-    # Echoed values are cut (a parameter as long as the URL allows is not sent back whole).
-    form = {k: v[:MAX_QUERY_LENGTH] for k, v in request.query_params.items()}
+    # Echoed values are cut (a parameter as long as the URL allows is not sent back whole), and cleaned of control
+    # and bidi characters: `?q=%00` was rendered as `value="\x00"`, and sent back with the next search.
+    form = {k: clean_text(v[:MAX_QUERY_LENGTH]) for k, v in request.query_params.items()}
     units = pick_units(request.headers.get("accept-language"))
     return render_page(
         lang=lang, form=form, answer=answer, error=error, units=units, tiles_url=tiles[0], tiles_attribution=tiles[1]

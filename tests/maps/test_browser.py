@@ -252,3 +252,45 @@ def test_tiles_from_their_host_and_nothing_else(server: str, browser: Any, path:
     assert page.evaluate("window.__cspViolations") == []
     # Leaflet cancels the tiles of the zoom it leaves (fitBounds): those requests fail by design.
     assert errors == [] and [u for u in failures if "/tiles/" not in u] == []
+
+
+# One word as long as ingest lets a value be (500 characters): it made the page ~9,800 px wide.
+LONG_VALUES = {
+    "name": "W" * 500,
+    "address": {"street": "S" * 500, "postcode": "75008", "city": "Paris", "country": "FR"},
+    "phone": "1" * 500,
+}
+OVERFLOW = """() => {
+  const root = document.documentElement, map = document.getElementById("map").getBoundingClientRect();
+  const overlap = Array.from(document.querySelectorAll(".place"), (e) => e.getBoundingClientRect()).some(
+    (r) => r.right > map.left && r.left < map.right && r.bottom > map.top && r.top < map.bottom);
+  const popups = Array.from(document.querySelectorAll(".leaflet-popup-content"), (e) => e.scrollWidth - e.clientWidth);
+  return {wide: root.scrollWidth - root.clientWidth, overlap: overlap, popup: popups};
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_a_long_value_does_not_widen_the_page(server: str, browser: Any, answer: dict[str, Any], width: int) -> None:
+    answer["results"][0].update(LONG_VALUES)
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(server + "/", wait_until="networkidle")
+    page.wait_for_selector("#map[data-ready=true]", timeout=10_000)
+    page.locator(".show-on-map").first.click()
+    page.locator(".leaflet-popup-content").wait_for(timeout=5_000)
+    # Nothing wider than the window, no place under the map, the popup within its bubble.
+    assert page.evaluate(OVERFLOW) == {"wide": 0, "overlap": False, "popup": [0]}
+
+
+def test_a_long_value_stays_in_the_folium_popup_and_tooltip(server: str, browser: Any, answer: dict[str, Any]) -> None:
+    answer["results"][0].update(LONG_VALUES)
+    page = browser.new_page()
+    page.goto(server + "/v1/map", wait_until="networkidle")
+    marker = page.locator(".leaflet-marker-pane .awesome-marker").nth(1)
+    marker.hover(force=True)
+    page.locator(".leaflet-tooltip").wait_for(timeout=5_000)
+    assert page.locator(".leaflet-tooltip").evaluate("(e) => e.offsetWidth") <= 400
+    marker.click(force=True)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5_000)
+    assert popup.evaluate("(e) => e.scrollWidth - e.clientWidth") == 0

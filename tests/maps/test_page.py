@@ -331,3 +331,19 @@ def test_list_ids_stay_apart_when_place_ids_differ_in_punctuation(answer: dict[s
     ids = re.findall(r'<li id="([^"]+)" class="place', html)
     assert len(ids) == len(results) == len(set(ids))
     assert all(re.fullmatch(r"place-[A-Za-z0-9_-]+", i) for i in ids)
+
+
+def test_a_long_name_is_cut_in_the_markers_title(answer: dict[str, Any]) -> None:
+    answer["results"][1]["name"] = "W" * 500
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    data = json.loads(html.split('id="locator-data">', 1)[1].split("</script>", 1)[0])
+    assert data["places"][1]["name"] == "W" * 500  # the popup and the list show it whole, wrapped
+    assert data["places"][1]["title"] == "2. \u2068" + "W" * 79 + "…\u2069 — Closed, opens tomorrow at 09:00"
+
+
+def test_a_phone_without_a_dialable_number_is_shown_as_text(answer: dict[str, Any]) -> None:
+    answer["results"][0]["phone"] = "+1-800-FLOWERS"
+    answer["results"][1]["phone"] = "+33 (0)1 44 00 00 01"
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    assert '<a href="tel:+33144000001">+33 (0)1 44 00 00 01</a>' in html
+    assert "+1-800-FLOWERS" in html and "tel:+1800" not in html

@@ -4,6 +4,7 @@ right status, never JSON or a stack trace), and the headers every HTML answer ca
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 from email.message import Message
@@ -121,3 +122,29 @@ def test_rate_limited_page() -> None:
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "Trop de recherches" in body and 'role="alert"' in body
     assert 'value="75008"' in body
+
+
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"q": "\x00"}, {"q": "750\x0008\x1b"}, {**PARIS, "at": "\x00"}, {**PARIS, "product": "hifi\x00\u202e"}],
+)
+def test_control_characters_are_not_echoed_into_the_form(base: str, query: dict[str, str]) -> None:
+    """`/?q=%00` rendered `value="\\x00"`: raw control characters in the page, sent back with the next search."""
+    _status, headers, body = get(base + "/?" + urlencode(query), {"Accept-Language": "en"})
+    assert_page(headers, body)
+    assert not CONTROLS.search(body), CONTROLS.findall(body)
+
+
+def test_rate_limited_page_does_not_echo_control_characters() -> None:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": b"q=75%0008&at=%1b&product=x%C2%85",
+        "headers": [],
+    }
+    body = bytes(rate_limited_page(scope, 1).body).decode()
+    assert not CONTROLS.search(body) and 'value="7508"' in body

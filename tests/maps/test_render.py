@@ -146,3 +146,19 @@ def test_bidi_controls_do_not_leak_into_popup_or_tooltip(answer: dict[str, Any])
     assert "<strong><bdi>Repair desolC</bdi></strong>" in html
     # Plain-text tooltip: the name isolated (FSI … PDI), so " — Closed" after it keeps its order.
     assert "2. \u2068Repair desolC\u2069 — Closed, opens tomorrow at 09:00" in html
+
+
+def test_a_long_name_is_cut_in_the_tooltip_and_wraps_in_the_popup(answer: dict[str, Any]) -> None:
+    answer["results"][1]["name"] = "W" * 500
+    html = render_map(answer, lang="en")
+    # The tooltip holds the first 79 characters and an ellipsis; the popup the whole name, wrapped in its bubble.
+    assert "2. \u2068" + "W" * 79 + "…\u2069 — Closed" in html
+    assert html.count("W" * 500) == 1
+    assert '<div class="locator-popup" lang="en" style="min-width:0;overflow-wrap:anywhere">' in html
+
+
+def test_a_phone_without_a_dialable_number_is_shown_as_text(answer: dict[str, Any]) -> None:
+    answer["results"][0]["phone"] = "+1-800-FLOWERS"
+    html = render_map(answer, lang="en")
+    assert "tel:" not in html
+    assert "+1-800-FLOWERS" in html

@@ -5,7 +5,16 @@ from typing import Any
 
 import pytest
 
-from maps.text import address_lines, format_distance, hours_heading, place_date, state_text, today_hours
+from maps.text import (
+    address_lines,
+    format_distance,
+    hours_heading,
+    place_date,
+    shorten,
+    state_text,
+    tel_url,
+    today_hours,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,3 +101,53 @@ def test_address_lines() -> None:
     assert address_lines(fr) == ["1 rue de Rivoli", "75001 Paris"]
     assert address_lines(us) == ["1 Main St", "Prattville, AL 36067"]
     assert address_lines(None) == []
+
+
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
+        ("+33 1 23 45 67 89", "tel:+33123456789"),
+        ("01.44.00.00.01", "tel:0144000001"),
+        ("(555) 123-4567", "tel:5551234567"),
+        ("112", "tel:112"),
+        # The trunk prefix written after a country code is not dialled from abroad.
+        ("+33 (0)1 44 00 00 01", "tel:+33144000001"),
+        ("+44 (0) 20 7946 0000", "tel:+442079460000"),
+        # An extension is reached after the call connects: it is not part of the number.
+        ("01 44 00 00 01 ext. 12", "tel:0144000001"),
+        ("+1 555 123 4567 x12", "tel:+15551234567"),
+        ("555-123-4567x12", "tel:5551234567"),
+        ("01 44 00 00 01 poste 12", "tel:0144000001"),
+        ("+49 30 1234567 Durchwahl 12", "tel:+49301234567"),
+        ("+1 555 123 4567 #12", "tel:+15551234567"),
+        ("+1 555 123 4567;ext=12", "tel:+15551234567"),
+        # Two numbers: the first one, not both glued together.
+        ("+377 93 15 06 06 / +377 93 15 06 07", "tel:+37793150606"),
+        ("01 44 00 00 01, 01 44 00 00 02", "tel:0144000001"),
+        ("01 44 00 00 01 or 01 44 00 00 02", "tel:0144000001"),
+        ("01 44 00 00 01 (standard)", "tel:0144000001"),
+        # A German area code written before a slash is part of the number.
+        ("030/1234567", "tel:0301234567"),
+        # Letters (a vanity number), digits of other scripts, or too many digits: no link, rather than a wrong one.
+        ("+1-800-FLOWERS", None),
+        ("²³ ٣٤٥", None),
+        ("+33 ١ 23 45 67 89", None),
+        ("1" * 500, None),
+        ("+1234567890123456", None),
+        ("12", None),
+        ("+", None),
+        ("0033+1 23", None),
+        ("", None),
+        (None, None),
+        (33144000001, None),
+    ],
+)
+def test_tel_url_dials_the_number_shown(phone: object, expected: str | None) -> None:
+    assert tel_url(phone) == expected
+
+
+def test_shorten() -> None:
+    assert shorten("Opéra") == "Opéra"
+    assert shorten("W" * 80) == "W" * 80
+    assert shorten("W" * 500) == "W" * 79 + "…"
+    assert shorten("Grand magasin " * 10, 20) == "Grand magasin Grand…"
