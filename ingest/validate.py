@@ -54,6 +54,17 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # (copied into the report, then into the audit row, per rejection).
 _MAX_SHOWN = MAX_HOURS
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/]{0,127}$")
+# Bidi embeddings, overrides, isolates and marks (LRE RLE PDF LRO RLO, LRI RLI FSI PDI, LRM RLM ALM) and the C0/C1
+# control characters: the page's list drops them, but the JSON API and the JSON-LD published them as they came, and a
+# name with an override ("\u202eevil\u202c RTL") reverses the text after it in any app. No published text needs one
+# (a right-to-left name reads right without them); line breaks and tabs become a space, except in hours, where the
+# parser reads them as the spaces they are. The id and coordinates are never changed: their own checks reject them.
+_DROPPED = r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BREAKS = r"\t\n\x0b\x0c\r\x1c-\x1f\x85\u2028\u2029"
+_SCRUB_LINE = re.compile(rf"(?P<br> *[{_BREAKS}][{_BREAKS} ]*)|[{_DROPPED}]")
+_SCRUB_HOURS = re.compile(rf"(?P<br>[\x0b\x0c\x1c-\x1f\x85\u2028\u2029])|[{_DROPPED}]")
+_SCRUBBED_SHOWN = re.compile(rf"[{_BREAKS}{_DROPPED}]")
+_KEPT_AS_WRITTEN = frozenset({"id", "lat", "lon"})
 # A host name with a dot and nothing before it: a feed's website without its scheme ("www.example.com/x").
 _BARE_HOST = re.compile(r"(?i)[a-z0-9][a-z0-9.-]*\.[a-z]{2,}(?::\d+)?(?:/\S*)?")
 
@@ -222,9 +233,11 @@ class RowValidator:
             return None
         if type(value) is str:  # the common case (every CSV value): skip the conversions below
             return value.strip() or None
+        if column == "id":  # a place's key stays what it was read as before ("12.0"), or a republish renames it
+            return str(value).strip() or None
         if isinstance(value, list):
-            value = ";".join(str(v) for v in value)
-        value = str(value).strip()
+            value = ";".join(_as_text(v) for v in value)
+        value = _as_text(value).strip()
         return value or None
 
     def validate(self, row: int, record: dict[str, Any]) -> LocationRecord | None:
@@ -252,13 +265,23 @@ class RowValidator:
         if "_geometry_error" in record:
             reject("geometry", None, str(record["_geometry_error"]))
         for column, value in record.items():
-            if type(value) is str and len(value) <= MAX_TEXT and value.isascii() and "\x00" not in value:
-                continue  # nearly every CSV value: fine whatever its column, at a fraction of the checks' cost
+            if type(value) is str and len(value) <= MAX_TEXT and value.isascii() and value.isprintable():
+                # Nearly every CSV value (no control character either): fine whatever its column, at a fraction of the
+                # checks' cost.
+                continue
             # Only the contract's columns: a property no column reads (OSM's `description`) cannot fail a row.
-            problem = _value_problem(column, value) if is_input_column(column) else None
+            if not is_input_column(column):
+                continue
+            problem = _value_problem(column, value)
             if problem is not None:
                 shown = value[:40] + "..." if isinstance(value, str) and len(value) > MAX_TEXT else value
                 reject(column, shown, problem)
+            elif column not in _KEPT_AS_WRITTEN:
+                scrubbed = _scrubbed(column, value)
+                if scrubbed is not None:
+                    # Replacing a key's value while iterating is allowed (the dict keeps its size).
+                    record[column], shown, message = scrubbed
+                    self.warnings.append(Warning(row, column, shown, message))
 
         place_id = self._text(record, "id")
         if not place_id:
@@ -518,12 +541,64 @@ def _value_problem(column: str, value: Any) -> str | None:
         if isinstance(item, str):
             problem = _value_problem(column, item)
         elif isinstance(item, int | float) and not isinstance(item, bool) and _finite(item):
-            problem = None
+            # JSON has no limit on digits: a 4,000-digit number is as long a word as a 4,000-character name.
+            limit = MAX_HOURS if column in _HOURS_COLUMNS or column.startswith("hours:") else MAX_TEXT
+            problem = f"longer than {limit} characters" if len(_as_text(item)) > limit else None
         else:
             problem = f"expected text, got {_json_kind(item)}"
         if problem is not None:
             return problem
     return None
+
+
+def _as_text(value: Any) -> str:
+    """A JSON value as a text column reads it: an integral number as an integer (a phone written 3.377e11 is
+    "337700000000", a postcode 75008.0 is "75008", not str(float)'s "…0"), anything else as str() writes it."""
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _scrubbed(column: str, value: Any) -> tuple[Any, str, str] | None:
+    """(the value without bidi and control characters, the value as the report shows it, the warning), or None
+    when it has none. A JSON list's texts are cleaned one by one."""
+    if type(value) is str:
+        if value.isprintable():  # one pass in C: what the search below looks for is never printable
+            return None
+        pattern = _SCRUB_HOURS if column in _HOURS_COLUMNS or column.startswith("hours:") else _SCRUB_LINE
+        if pattern.search(value) is None:  # a no-break space, say
+            return None
+        dropped: dict[str, None] = {}
+        spaced: dict[str, None] = {}
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group("br"):
+                spaced.update(dict.fromkeys(match.group().replace(" ", "")))
+                return " "
+            dropped[match.group()] = None
+            return ""
+
+        cleaned = pattern.sub(replace, value)
+        shown = _SCRUBBED_SHOWN.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+        notes = []
+        if dropped:
+            notes.append(f"removed {_code_points(dropped)} (bidi controls and control characters: no text needs them)")
+        if spaced:
+            notes.append(f"read {_code_points(spaced)} as a space (a line break or a tab in one-line text)")
+        return cleaned, shown, "; ".join(notes)
+    if isinstance(value, list):
+        items = [(_scrubbed(column, item), item) for item in value]
+        if all(done is None for done, _ in items):
+            return None
+        cleaned_items = [done[0] if done else item for done, item in items]
+        shown_items = [done[1] if done else item for done, item in items]
+        messages = dict.fromkeys(done[2] for done, _ in items if done)
+        return cleaned_items, ";".join(str(item) for item in shown_items), "; ".join(messages)
+    return None
+
+
+def _code_points(chars: dict[str, None]) -> str:
+    return ", ".join(f"U+{ord(c):04X}" for c in chars)
 
 
 def _json_kind(value: Any) -> str:

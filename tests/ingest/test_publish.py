@@ -430,6 +430,60 @@ def test_a_property_no_column_reads_does_not_reject_its_row(scratch_db: ScratchD
     assert not report.rejected and report.added == ["g1"]
 
 
+def test_bidi_and_control_characters_are_removed_with_a_warning(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """The page's list drops bidi overrides from a name, but the JSON API and the JSON-LD published them as they
+    came: "\u202eevil\u202c RTL" reversed the text around it wherever an app showed it."""
+    path = geojson(
+        tmp_path / "bidi.geojson",
+        place(1, name="\u202eevil\u202c RTL", street="1 rue\u200f de la\x07 Paix", city="Paris\u2066"),
+        place(2, name="Line\r\nbreak\tand\x85tab", services=["sales\u061c", "repair"]),
+        place(3, name="Opéra\u00a0Garnier", opening_hours="Mo-Sa 09:00-19:00;\nSu off\u200e"),
+        place(4, id="g4\u202e"),  # an id is the place's key: never changed, rejected as before
+    )
+    report = ingest_file(scratch_db.engine, path, source="bidi", partial=True)
+    assert sorted(report.added) == ["g1", "g2", "g3"]
+    assert [(r.row, r.column) for r in report.rejected] == [(4, "id")]
+    warned = {(w.row, w.column): w for w in report.warnings}
+    assert {"name", "street", "city"} <= {column for row, column in warned if row == 1}
+    assert warned[1, "name"].value == "\\u202eevil\\u202c RTL"  # the report names what it removed, inert
+    assert "U+202E" in warned[1, "name"].message and "U+202C" in warned[1, "name"].message
+    assert (2, "name") in warned and (2, "services") in warned and (3, "opening_hours") in warned
+    assert (3, "name") not in warned  # a no-break space is text
+    with scratch_db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, name, street, city, services FROM locations WHERE source = 'bidi'"))
+        stored = {r.id: (r.name, r.street, r.city, sorted(r.services)) for r in rows}
+    assert stored == {
+        "g1": ("evil RTL", "1 rue de la Paix", "Paris", []),
+        "g2": ("Line break and tab", None, None, ["repair", "sales"]),
+        "g3": ("Opéra\u00a0Garnier", None, None, []),
+    }
+    # What the JSON API answers, and the JSON-LD built from the same place.
+    assert location_answer(scratch_db.engine, Settings(), "g1")["name"] == "evil RTL"
+
+
+def test_json_numbers_in_text_columns_read_as_written(tmp_path: Path) -> None:
+    """A GeoJSON phone written as a number (3.377e11) was read through str(float), and shown as "337700000000.0"."""
+    from ingest.readers import read_feed
+    from ingest.validate import RowValidator
+
+    path = geojson(
+        tmp_path / "numbers.geojson",
+        place(1, phone="PHONE", postcode=98000.0),
+        place(2, phone=33144000001, postcode=75008),
+        place(3, phone="0033144000001.0", postcode="75008.0", street=12.5),  # text stays as written
+        place(4, products=["iphone", 15.0]),
+    )
+    path.write_text(path.read_text().replace('"PHONE"', "3.377e11"))
+    validator = RowValidator()
+    records = [validator.validate(number, record) for number, record in read_feed(path)]
+    assert [(r.phone, r.postcode, r.street) for r in records if r] == [
+        ("337700000000", "98000", None), ("33144000001", "75008", None), ("0033144000001.0", "75008.0", "12.5"),
+        (None, None, None),
+    ]  # fmt: skip
+    assert records[3] is not None and records[3].products == ["15", "iphone"]
+    assert not validator.rejections
+
+
 def test_a_rejected_row_is_not_geocoded(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     """A lookup (maybe a rate-limited provider's) for a row that cannot be published is wasted."""
     looked_up: list[str] = []

@@ -113,16 +113,16 @@ def hostile(module_db: ScratchDatabase, tmp_path_factory: pytest.TempPathFactory
     _write_feed(folder / "places.csv")
     _write_postcodes(folder / "postcodes.csv")
     load_file(module_db.engine, folder / "postcodes.csv")
-    # The feed check refuses the non-http(s) URLs (ingest.validate); the rows go in with them written straight
-    # into the table, as data from before that check or from another writer would be: the pages are the
-    # last line, and must hold on their own.
+    # The feed check refuses the non-http(s) URLs and removes the bidi controls (ingest.validate); the rows go in
+    # with them written straight into the table, as data from before those checks or from another writer would
+    # be: the pages are the last line, and must hold on their own.
     report = ingest_file(module_db.engine, folder / "places.csv", source="hostile", partial=True)
     assert report.published and {r.column for r in report.rejected} == {"url"}, report.as_dict()
     _write_feed(folder / "places.csv", urls=False)
     assert ingest_file(module_db.engine, folder / "places.csv", source="hostile").published
     with module_db.engine.begin() as conn:
         for place in PLACES:
-            conn.execute(text("UPDATE locations SET url = :url WHERE id = :id"), place)
+            conn.execute(text("UPDATE locations SET url = :url, name = :name, street = :street WHERE id = :id"), place)
     server = start_server(
         {"LOCATOR_DATABASE_URL": module_db.url, "LOCATOR_RATE_LIMIT": "0"}, folder / "uvicorn.log", wait_path="/"
     )
