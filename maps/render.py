@@ -163,29 +163,7 @@ def render_map(
     The page's policy allows its inline scripts by hash (`maps.csp.map_policy`), so a `<script>` that a
     feed's value slipped in past the escaping would be hashed and allowed with folium's own: the count of
     inline scripts, the same for every map (markers and popups go into folium's one script), is checked
-    against an empty map's, and a document with more is refused rather than served."""
-    out = _render_map(answer, tiles_url=tiles_url, tiles_attribution=tiles_attribution, asset_prefix=asset_prefix,
-                      lang=lang, units=units, now=now)  # fmt: skip
-    if len(inline_script_hashes(out)) != _folium_script_count():
-        raise UnsafeMapError("the map holds inline scripts folium did not write (a value escaped its quoting)")
-    return out
-
-
-@functools.cache
-def _folium_script_count() -> int:
-    return len(inline_script_hashes(_render_map({"results": []})))
-
-
-def _render_map(
-    answer: dict[str, Any],
-    *,
-    tiles_url: str = "",
-    tiles_attribution: str = "",
-    asset_prefix: str = "/assets",
-    lang: str = "en",
-    units: str = "km",
-    now: datetime | None = None,
-) -> str:
+    against a bare folium map's, and a document with more is refused rather than served."""
     lang = norm_lang(lang)
     origin = answer.get("origin") if isinstance(answer.get("origin"), Mapping) else None
     results = [r for r in answer.get("results") or [] if isinstance(r, Mapping)]
@@ -255,4 +233,11 @@ def _render_map(
     leaks = external_resources(out)
     if leaks:
         raise ExternalResourceError(f"map would load from other hosts: {leaks}")
+    if len(inline_script_hashes(out)) != _folium_script_count():
+        raise UnsafeMapError("the map holds inline scripts folium did not write (a value escaped its quoting)")
     return out
+
+
+@functools.cache
+def _folium_script_count() -> int:
+    return len(inline_script_hashes(folium.Map(tiles=None).get_root().render()))
