@@ -77,10 +77,16 @@ class Place(BaseModel):
     distance_m: float | None
     timezone: str
     open: bool
-    closes_at: str | None
-    next_open: str | None
+    closes_at: str | None = Field(
+        description="when open, when the current opening ends (ISO-8601, the place's UTC offset); null: not open, "
+        "or no end within the next 400 days (round the clock)"
+    )
+    next_open: str | None = Field(
+        description="when not open, when it next opens (ISO-8601, the place's UTC offset); null: open now, or "
+        "not within the next three years (closed for good, or the hours say 'off')"
+    )
     closing_soon: bool
-    status_comment: str | None
+    status_comment: str | None = Field(description="the hours' comment for the current state, e.g. 'closed for works'")
     hours: dict[str, str] = Field(description="service -> canonical OSM opening_hours")
     services: list[str]
     products: list[str]

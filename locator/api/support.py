@@ -35,11 +35,12 @@ class SupportContact(BaseModel):
     )
     status_comment: str | None = Field(description="the hours' comment for the current state, e.g. 'closed for works'")
     available_until: str | None = Field(
-        description="when available now, until when (ISO-8601, the line's UTC offset); null: no end in sight, "
-        "or not available"
+        description="when available now, until when (ISO-8601, the line's UTC offset); null: no end within the "
+        "next 400 days (round the clock), or not available"
     )
     next_available: str | None = Field(
-        description="when not available now, from when (ISO-8601, the line's UTC offset); null: available now, or never"
+        description="when not available now, from when (ISO-8601, the line's UTC offset); null: available now, or "
+        "not within the next three years"
     )
     country: str = Field(description="ISO 3166-1 alpha-2, or * for a line serving every country")
 
