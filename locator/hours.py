@@ -256,6 +256,7 @@ _COMMON_TO_SUBDIVISIONS = frozenset({"AU"})
 # decree ("Day off (substituted from ...)") moves a day off, mostly swapping a weekday with a Saturday that
 # becomes a working day; that working Saturday cannot be expressed, so honouring only the day-off half would be
 # inconsistent, and opening_hours.js leaves transfers out too. Only Russia: other countries' transfers are kept.
+# Hours that follow the official calendar, both halves, opt in apart (locator.working_days: support lines).
 _SUBSTITUTED_DAYS_OFF_NOT_PH = frozenset({"RU"})
 
 

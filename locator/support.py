@@ -23,10 +23,11 @@ from locator.geocoders.base import validate_country
 from locator.hours import HoursError, HoursSyntaxError, Schedule
 from locator.open_intervals import schedule_for
 from locator.search import check_instant
+from locator.working_days import CALENDARS, official_exceptions
 
 CHANNELS = ("phone", "chat", "email", "messaging", "callback")
 COLUMNS = ("id", "country", "channel", "label", "contact", "timezone", "opening_hours")
-OPTIONAL = ("languages", "products", "region")
+OPTIONAL = ("languages", "products", "region", "calendar")
 
 
 class SupportFileError(ValueError):
@@ -46,6 +47,7 @@ class Channel:
     region: str | None
     hours_raw: str
     hours: str
+    calendar: str = ""  # locator.working_days.CALENDARS
 
 
 def read_channels(path: Path, on_warning: Callable[[str], None] | None = None) -> list[Channel]:
@@ -77,8 +79,11 @@ def _channel(
     # ("Mo-Fr 09:00-20:00, Sa 10:00-14:00") put Saturday there, and it was dropped without a word.
     extra = row.get(None)
     if extra:
+        # From the last column on: the value a comma split may have pushed there (the hours' tail) is shown too.
+        last = list(row)[-2]  # the header's last column; the None key (the extras) comes after it
+        tail = ", ".join(map(repr, [row.get(last) or "", *extra]))
         raise SupportFileError(
-            f"{name}, line {line}: more values than columns ({', '.join(map(repr, extra))}); "
+            f"{name}, line {line}: more values than columns (from column {last}: {tail}); "
             "quote a value that holds a comma"
         )
     for column in (*COLUMNS, *OPTIONAL):
@@ -101,6 +106,13 @@ def _channel(
     if channel not in CHANNELS:
         raise SupportFileError(f"{name}, line {line}, column channel: {channel!r} is not one of {', '.join(CHANNELS)}")
     region = (row.get("region") or "").strip() or None
+    calendar = (row.get("calendar") or "").strip().lower()
+    if calendar not in CALENDARS:
+        raise SupportFileError(
+            f"{name}, line {line}, column calendar: {calendar!r} is not one of: empty (the hours as written), official"
+        )
+    if calendar and country == "*":
+        raise SupportFileError(f"{name}, line {line}, column calendar: a line serving every country has no calendar")
     timezone = need("timezone")
     try:
         ZoneInfo(timezone)
@@ -130,6 +142,7 @@ def _channel(
         region=region,
         hours_raw=need("opening_hours"),
         hours=schedule.canonical,
+        calendar=calendar,
     )
 
 
@@ -152,9 +165,9 @@ def load_channels(engine: Engine, path: Path, on_warning: Callable[[str], None] 
                 text(
                     """
                     INSERT INTO support_channels (id, country, channel, label, contact, languages, products,
-                                                  timezone, region, hours_raw, hours)
+                                                  timezone, region, hours_raw, hours, calendar)
                     VALUES (:id, :country, :channel, :label, :contact, :languages, :products,
-                            :timezone, :region, :hours_raw, :hours)
+                            :timezone, :region, :hours_raw, :hours, :calendar)
                     """
                 ),
                 c.__dict__,
@@ -184,7 +197,12 @@ def contacts(engine: Engine, country: str, at: datetime | None = None, product: 
         channels = [Channel(**{k: row[k] for k in Channel.__dataclass_fields__}) for row in rows]
     out = []
     for c in channels:
-        schedule = schedule_for(c.hours, c.timezone, None if c.country == "*" else c.country, c.region)
+        line_country = None if c.country == "*" else c.country
+        schedule = schedule_for(c.hours, c.timezone, line_country, c.region)
+        if c.calendar == "official":
+            # The years an answer can reach: next_available looks up to three years ahead.
+            moves = official_exceptions(schedule, line_country, range(moment.year - 1, moment.year + 4))
+            schedule = schedule_for(c.hours, c.timezone, line_country, c.region, moves)
         # "unknown" (`Mo-Fr 09:00-18:00 "on appointment"`, `unknown`) is not available, and says why in its
         # comment, as a closure does ("closed for works"): both reach the caller, as a place's answer gives them.
         state, comment = schedule.state(moment)
@@ -201,6 +219,7 @@ def contacts(engine: Engine, country: str, at: datetime | None = None, product: 
                 "products": c.products,
                 "timezone": c.timezone,
                 "hours": c.hours,
+                "calendar": c.calendar or None,
                 "available_now": available,
                 "state": state,
                 "status_comment": comment,

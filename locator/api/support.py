@@ -29,6 +29,10 @@ class SupportContact(BaseModel):
     products: list[str] = Field(description="empty: every product")
     timezone: str = Field(description="IANA timezone the hours are in")
     hours: str = Field(description="canonical OSM opening_hours")
+    calendar: Literal["official"] | None = Field(
+        description="official: the line also follows the government's moves of days off (a moved day off is "
+        "closed, a weekend day made a working day has the hours of the day it stands for); null: the hours as written"
+    )
     available_now: bool
     state: Literal["open", "closed", "unknown"] = Field(
         description="unknown: the hours say neither (an open end, `unknown`, or times 'on appointment')"

@@ -225,7 +225,7 @@ def test_hours_the_line_cannot_honour_are_warned_by_line(tmp_path: Path) -> None
     path = tmp_path / "support.csv"
     lines = source.splitlines()
     row = lines[line - 1].split(",")
-    row[-1] = '"Mo-Fr 08:00-18:00; PH off"'
+    row[lines[0].split(",").index("opening_hours")] = '"Mo-Fr 08:00-18:00; PH off"'
     lines[line - 1] = ",".join(row)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     heard: list[str] = []
@@ -250,3 +250,35 @@ def test_a_line_says_why_it_is_not_available(scratch_db: ScratchDatabase, tmp_pa
     works = lines["fr-works"]
     assert works["state"] == "closed" and works["status_comment"] == "travaux" and works["available_now"] is False
     assert works["next_available"] == "2027-03-29T09:00:00+02:00"
+
+
+def test_a_line_on_the_official_calendar_follows_the_moves_of_days_off(engine: Engine) -> None:
+    """The demo's Moscow phone line works the official calendar (`calendar=official`): 31 Dec 2026 is a day off
+    moved by decree (from Saturday 3 Jan), Saturday 20 Feb 2027 a working day in place of Monday 22 Feb. `PH`
+    alone knows neither (they are no public holidays), as the e-mail line, on its hours as written, shows."""
+    at = datetime(2026, 12, 31, 12, tzinfo=MOSCOW)
+    phone = by_id(contacts(engine, "RU", at))["ru-phone"]
+    assert phone["calendar"] == "official"
+    assert phone["available_now"] is False and phone["status_comment"] == "day off moved by decree"
+    assert phone["next_available"] == "2027-01-11T09:00:00+03:00"  # after the New Year holidays
+    saturday = by_id(contacts(engine, "RU", datetime(2027, 2, 20, 19, 59, tzinfo=MOSCOW)))["ru-phone"]
+    assert saturday["available_now"] is True and saturday["available_until"] == "2027-02-20T20:00:00+03:00"
+    monday = by_id(contacts(engine, "RU", datetime(2027, 2, 22, 9, 30, tzinfo=MOSCOW)))["ru-phone"]
+    assert monday["available_now"] is False and monday["next_available"] == "2027-02-24T09:00:00+03:00"
+    email = by_id(contacts(engine, "RU", at))["ru-email"]
+    assert email["calendar"] is None and email["available_now"] is True
+
+
+@pytest.mark.parametrize(
+    ("country", "calendar", "message"),
+    [("RU", "production", "column calendar: 'production' is not one of"), ("*", "official", "column calendar: a line")],
+)
+def test_a_bad_calendar_names_the_column(tmp_path: Path, country: str, calendar: str, message: str) -> None:
+    path = tmp_path / "support.csv"
+    path.write_text(
+        "id,country,channel,label,contact,languages,products,timezone,region,opening_hours,calendar\n"
+        f'x,{country},phone,X,+7 1,ru,,Europe/Moscow,,"Mo-Fr 09:00-20:00",{calendar}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SupportFileError, match=f"line 2, {message}"):
+        read_channels(path)
