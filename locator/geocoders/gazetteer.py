@@ -56,7 +56,8 @@ _CEDEX = re.compile(r"\bCEDEX(?:\s*\d{1,2})?\b", re.I)
 COUNTRY_NAMES: dict[str, str] = {
     "france": "FR", "deutschland": "DE", "germany": "DE", "allemagne": "DE", "russia": "RU", "russie": "RU",
     "россия": "RU", "российская федерация": "RU", "monaco": "MC", "liechtenstein": "LI", "united kingdom": "GB",
-    "uk": "GB", "great britain": "GB", "royaume-uni": "GB", "usa": "US", "united states": "US",
+    "uk": "GB", "great britain": "GB", "royaume-uni": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+    "northern ireland": "GB", "angleterre": "GB", "écosse": "GB", "usa": "US", "united states": "US",
     "united states of america": "US", "états-unis": "US",
 }  # fmt: skip
 COUNTRY_CODES = frozenset(POSTCODE_PATTERNS)
@@ -128,13 +129,48 @@ def _segments(q: str) -> list[str]:
     return [s.strip(" .;") for s in q.split(",") if s.strip(" .;")]
 
 
+# Words that make what follows them part of a street's or a building's name, not the town ("rue du Faubourg
+# Saint-Honoré" is in Paris, not in Saint-Honoré, Seine-Maritime; "Gare de Lyon" is in Paris), and, in English or
+# German word order, the end of one ("Baker Street", "Fifth Avenue"). No abbreviation a town name starts with:
+# "St" and "Ste" are saints far more often than streets ("St Etienne").
+_STREET_WORDS = frozenset([
+    "rue", "av", "avenue", "bd", "boulevard", "blvd", "chemin", "allée", "allee", "impasse", "place", "quai", "cours",
+    "route", "rte", "faubourg", "fbg", "passage", "square", "esplanade", "gare", "parvis", "street", "road", "rd",
+    "lane", "ave", "drive", "way", "court", "terrace", "crescent", "close", "row", "straße", "strasse", "str", "weg",
+    "platz", "gasse", "damm", "ufer", "chaussee", "chaussée", "bahnhof", "улица", "ул", "проспект", "переулок", "шоссе",
+    "бульвар", "площадь", "набережная", "вокзал", "calle", "avenida", "plaza", "paseo", "carrer", "via", "viale",
+    "piazza", "corso",
+])  # fmt: skip
+_LINK_WORDS = frozenset([
+    "de", "du", "des", "d'", "la", "le", "les", "of", "am", "an", "der", "den", "im", "zum", "zur", "von", "на",
+])  # fmt: skip
+
+
+def _street_suffix(tokens: Sequence[str], start: int) -> bool:
+    """Whether tokens[start:] is (the end of) a street or building name rather than a town's."""
+    first, last = tokens[start].lower(), tokens[-1].lower()
+    before = tokens[start - 1].lower() if start else ""
+    return (
+        first in _STREET_WORDS
+        or last in _STREET_WORDS
+        or before in _STREET_WORDS
+        # "Chemin de Moscou", "Frankfurt am Main" (not "am Main"); "De Panne" typed alone stays a town.
+        or (start >= 1 and (first in _LINK_WORDS or (before in _LINK_WORDS and start >= 2)))
+    )
+
+
 def locality_candidates(segments: Sequence[str]) -> list[str]:
     """Strings that may name the locality, most likely first: the suffixes of the last segment, longest
-    first ("rue de la Paix Paris" ends with the city when no comma separates it), then earlier segments."""
+    first ("rue de la Paix Paris" ends with the city when no comma separates it), then earlier segments.
+    A suffix that is part of a street's name ("… Saint-Honoré" after "rue du Faubourg") is none."""
     if not segments:
         return []
     tokens = segments[-1].split()
-    out = [" ".join(tokens[i:]) for i in range(max(0, len(tokens) - MAX_SUFFIX_TOKENS), len(tokens))]
+    out = [
+        " ".join(tokens[i:])
+        for i in range(max(0, len(tokens) - MAX_SUFFIX_TOKENS), len(tokens))
+        if not _street_suffix(tokens, i)
+    ]
     out += [s for s in reversed(segments[:-1]) if s not in out]
     return out
 

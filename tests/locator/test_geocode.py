@@ -116,6 +116,30 @@ def test_ambiguous_names_go_to_the_hint_then_the_largest_place(gazetteer: Engine
     assert locate(gazetteer, "Saint Petersburg", "US").label.startswith("Saint Petersburg, Pinellas")
 
 
+@pytest.mark.parametrize(
+    "q", ["55 rue du Faubourg Saint-Honoré", "Boulevard Saint-Germain", "Gare de Lyon", "Chemin de Moscou",
+          "10 Downing Street", "221B Baker Street"],
+)  # fmt: skip
+def test_a_street_name_is_not_read_as_its_last_words_town(gazetteer: Engine, q: str) -> None:
+    """The suffixes of a street's name were tried as towns: "55 rue du Faubourg Saint-Honoré" answered
+    Saint-Honoré, Seine-Maritime (132 km from the street) as a place centroid. Without a provider that
+    can read the address: not found, rather than confidently wrong."""
+    with pytest.raises(NotFound):
+        locate(gazetteer, q)
+
+
+def test_the_town_after_a_street_is_still_found(gazetteer: Engine) -> None:
+    assert locate(gazetteer, "rue de la Paix Paris").label.startswith("Paris")
+    assert locate(gazetteer, "12 rue du Faubourg Saint-Honoré, 75008 Paris").label.startswith("75008")
+    assert "Frankfurt am Main" in locate(gazetteer, "Frankfurt am Main").label
+
+
+def test_the_nations_of_the_united_kingdom_are_its_country(gazetteer: Engine) -> None:
+    # "London, England" answered England, Arkansas.
+    for q in ("London, England", "Edinburgh, Scotland", "Cardiff, Wales"):
+        assert locate(gazetteer, q).country == "GB", q
+
+
 def test_the_country_hint_limits(gazetteer: Engine) -> None:
     with pytest.raises(NotFound, match="in FR"):
         locate(gazetteer, "Vaduz", "FR")
