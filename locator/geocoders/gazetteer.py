@@ -410,14 +410,24 @@ def _place_match(
                   FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS c (name, ord)
                   JOIN place_aliases AS a ON place_key(a.alias) = place_key(c.name)
             )
-            SELECT w.ord, g.country, g.place_name, g.admin1, g.admin2, g.lat, g.lon, g.n_postcodes
-              FROM wanted AS w
-              JOIN gazetteer_places AS g
-                ON g.place_key = w.key
-               AND (w.country IS NULL OR g.country = w.country)
-             WHERE w.key <> ''
-               AND (CAST(:country AS text) IS NULL OR g.country = :country)
-             ORDER BY w.ord,
+            , named AS (
+                SELECT w.ord, g.*
+                  FROM wanted AS w
+                  JOIN gazetteer_places AS g
+                    ON g.place_key = w.key
+                   AND (w.country IS NULL OR g.country = w.country)
+                 WHERE w.key <> ''
+                UNION ALL
+                -- "Frankfurt" for Frankfurt am Main (migration 0014)
+                SELECT w.ord, g.*
+                  FROM wanted AS w
+                  JOIN gazetteer_places AS g ON g.short_key = w.key
+                 WHERE w.key <> '' AND w.country IS NULL
+            )
+            SELECT g.ord, g.country, g.place_name, g.admin1, g.admin2, g.lat, g.lon, g.n_postcodes
+              FROM named AS g
+             WHERE CAST(:country AS text) IS NULL OR g.country = :country
+             ORDER BY g.ord,
                       EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint) DESC,
                       -- A namesake where the locator has places first: a GB-only locator's "Birmingham" is not
                       -- Alabama's (whose more postcodes, ZIPs against GB's outward codes, compare nothing).
@@ -542,6 +552,17 @@ def refresh_places(engine: Engine) -> list[str]:
                  WHERE country = ANY(:c)
                    AND place_key(place_name) <> ''
                  GROUP BY country, place_key(place_name), admin1_code, admin2
+                """
+            ),
+            {"c": countries},
+        )
+        conn.execute(
+            text(
+                """
+                UPDATE gazetteer_places
+                   SET short_key = nullif(place_key(place_short_name(place_name)), '')
+                 WHERE country = ANY(:c)
+                   AND place_short_name(place_name) <> place_name
                 """
             ),
             {"c": countries},

@@ -140,6 +140,18 @@ def test_the_nations_of_the_united_kingdom_are_its_country(gazetteer: Engine) ->
         assert locate(gazetteer, q).country == "GB", q
 
 
+@pytest.mark.parametrize(
+    ("q", "country", "name"),
+    [("Frankfurt", None, "Frankfurt am Main"), ("Frankfurt", "DE", "Frankfurt am Main"),
+     ("Mülheim", "DE", "Mülheim an der Ruhr"), ("Newcastle", "GB", "Newcastle upon Tyne")],
+)  # fmt: skip
+def test_a_place_is_found_by_the_first_words_of_its_official_name(
+    gazetteer: Engine, q: str, country: str | None, name: str
+) -> None:
+    # GeoNames has no "Frankfurt": the query answered Frankfort, Kentucky (a typo's guess), and with DE, nothing.
+    assert locate(gazetteer, q, country).label.startswith(name)
+
+
 def test_the_country_hint_limits(gazetteer: Engine) -> None:
     with pytest.raises(NotFound, match="in FR"):
         locate(gazetteer, "Vaduz", "FR")
