@@ -12,6 +12,7 @@ reaches a provider once per TTL whatever the number of API workers.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
@@ -65,15 +66,24 @@ class Chain:
                     return match.origin
                 partial = _finer(partial, match.origin)
                 continue
-            if not step.accepts(country):
+            # The gazetteer's country when the customer gave none: "7 rue Royale, 75008 Paris" is in France,
+            # whatever Kentucky's 7 Royale Street has to say.
+            scope = country or (partial.country if partial is not None else None)
+            if not step.accepts(scope):
                 continue
             try:
-                origin = self._ask(conn, step, q, country)
+                origin = self._ask(conn, step, q, scope)
             except ProviderDown as exc:
                 log.warning("geocoder down: %s", exc)
                 down.append(step.name)
                 continue
             if origin is None:
+                continue
+            if partial is not None and _km(partial, origin) > MAX_REFINEMENT_KM:
+                # A finer answer must refine the gazetteer's (a street in the postcode's area or the town),
+                # not contradict it: a namesake street elsewhere is not the customer's.
+                log.info("%s placed %r %.0f km from the gazetteer's reading: not taken", step.name, q,
+                         _km(partial, origin))  # fmt: skip
                 continue
             if partial is None or precision_rank(origin.precision) > precision_rank(partial.precision):
                 return origin
@@ -95,6 +105,19 @@ class Chain:
         if ttl > timedelta(0):
             cache.put(conn.engine, provider.name, q, country, answer, ttl)
         return answer
+
+
+# How far a provider's finer answer may lie from the gazetteer's postcode or place centroid: a postcode area or a
+# town (Paris's arrondissements and communes of 20-30 km across), not another region.
+MAX_REFINEMENT_KM = 30.0
+
+
+def _km(a: Origin, b: Origin) -> float:
+    """Great-circle distance (a sphere is close enough for a 30 km bound)."""
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _finer(current: Origin | None, new: Origin) -> Origin:

@@ -401,6 +401,22 @@ def test_the_gazetteer_answer_stands_when_providers_are_down(
     assert (origin.geocoder, origin.source, origin.precision) == ("gazetteer", "address", "postcode")
 
 
+def test_a_provider_answer_must_refine_the_gazetteers(monaco: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    """Without a country hint, the gazetteer's country goes to the provider, and an answer far from the
+    gazetteer's reading (a namesake street in Kentucky for "…, 98000 Monaco") is not taken."""
+    kentucky = [{**NOMINATIM_MONACO_STREET[0], "lat": "38.2009", "lon": "-84.8733", "address": {
+        "road": "Boulevard des Moulins", "country_code": "us"}}]  # fmt: skip
+    fake = fakes(Reply(kentucky))
+    chain = Chain(["gazetteer", NominatimProvider(options(fake))])
+    origin = ask(monaco, chain, "Boulevard des Moulins, 98000 Monaco")
+    assert (origin.geocoder, origin.country, origin.precision) == ("gazetteer", "MC", "postcode"), origin
+    assert fake.count == 1 and fake.requests[0]["query"].get("countrycodes", "").lower() == "mc"
+    near = fakes(Reply(NOMINATIM_MONACO_STREET))
+    chain = Chain(["gazetteer", NominatimProvider(options(near))])
+    # (another question: the first answer is cached under the provider's name)
+    assert ask(monaco, chain, "1 Boulevard des Moulins, 98000 Monaco").geocoder == "nominatim"
+
+
 def test_chain_configuration() -> None:
     settings = Settings(geocoders="gazetteer, nominatim,photon", nominatim_url="http://127.0.0.1:1/nominatim/",
                         photon_url="127.0.0.1:2", user_agent=UA, geocoder_timeout_s=1.5)  # fmt: skip
