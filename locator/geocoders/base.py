@@ -51,8 +51,13 @@ class Origin:
 
 
 def normalise_spaces(q: str) -> str:
-    """NFKC (full-width digits, ligatures) and single spaces: what every geocoder is handed."""
-    return " ".join(unicodedata.normalize("NFKC", q).split())
+    """NFKC (full-width digits, ligatures), without invisible format characters (a zero-width space or a byte
+    order mark pasted with "75008" made it an address for a provider), and single spaces: what every geocoder
+    is handed."""
+    text = unicodedata.normalize("NFKC", q)
+    if not text.isascii():
+        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.split())
 
 
 def validate_query(q: str, parameter: str = "q") -> str:

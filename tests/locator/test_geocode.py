@@ -302,6 +302,13 @@ def test_queries_are_validated() -> None:
         validate_query("9" * (MAX_QUERY_LENGTH + 1))
 
 
+@pytest.mark.parametrize("q", ["75008\u200b", "\ufeff75008", "75\u200d008"])
+def test_invisible_characters_pasted_with_a_postcode_are_dropped(gazetteer: Engine, q: str) -> None:
+    # A zero-width space or a byte order mark made "75008" an address, sent to a provider.
+    origin = locate(gazetteer, q)
+    assert (origin.source, origin.label) == ("postcode", "75008 Paris, FR"), origin
+
+
 @pytest.mark.parametrize("q", ["75008\x00", "\x00", "Paris\x07", "75008 \udcff"])
 def test_control_characters_are_a_422_not_a_500(gazetteer: Engine, q: str) -> None:
     # A NUL (or a non-UTF-8 byte of a shell argument, a lone surrogate) used to reach PostgreSQL: DataError, 500.
