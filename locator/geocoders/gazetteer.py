@@ -16,6 +16,7 @@ chance to do better (locator/geocoders/chain.py).
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -341,7 +342,7 @@ def _postcode_match(conn: Connection, q: str, token: PostcodeToken, country: str
     # GeoNames files a city's codes twice: under the city ("Paris", at the city centre, for all 21 codes) and
     # under the district ("Paris 08", at the district). The district's point is where the code is.
     district_bases = {re.sub(r"\s+\d+$", "", r.place_name) for r in chosen if re.search(r"\s\d+$", r.place_name)}
-    located = [r for r in chosen if r.place_name not in district_bases] or chosen
+    located = _core([r for r in chosen if r.place_name not in district_bases] or chosen)
     lat = sum(r.lat for r in located) / len(located)
     lon = sum(r.lon for r in located) / len(located)
     postcode = min((r.postcode for r in chosen), key=len)
@@ -357,6 +358,26 @@ def _postcode_match(conn: Connection, q: str, token: PostcodeToken, country: str
         precision="postcode centroid" if shared else "postcode",
     )
     return Match(origin, explained)
+
+
+# A postcode's rows farther than this from their median are not where the code is: GeoNames files German
+# "Großkunden" codes (a company's own code) at the company's seat and elsewhere, and GB outward codes carry
+# placeholder points; their mean put 42895 (Remscheid) 79 km away and 10875 (Berlin) near Leipzig.
+OUTLIER_KM = 15.0
+
+
+def _core(rows: Sequence[Any]) -> list[Any]:
+    """The rows within OUTLIER_KM of the rows' median point (all of them when none is)."""
+    if len(rows) < 3:
+        return list(rows)
+    lats = sorted(r.lat for r in rows)
+    lons = sorted(r.lon for r in rows)
+    mid_lat, mid_lon = lats[len(lats) // 2], lons[len(lons) // 2]
+    scale = math.cos(math.radians(mid_lat))
+    near = [
+        r for r in rows if math.hypot(r.lat - mid_lat, (r.lon - mid_lon) * scale) * 111.2 <= OUTLIER_KM
+    ]  # an equirectangular distance: plenty for 15 km
+    return near or list(rows)
 
 
 def _names(rows: Sequence[Any]) -> str:

@@ -378,6 +378,26 @@ def test_a_postcode_load_refreshes_the_place_index(scratch_db: ScratchDatabase, 
     assert locate(scratch_db.engine, "AUTREVILLE").lat == 46.0
 
 
+def test_a_postcodes_point_leaves_out_rows_far_from_the_others(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """GeoNames files some German codes (a company's own) at several seats: their mean put 42895 (Remscheid)
+    79 km away. The rows far from the median are left out."""
+    from ingest.postcodes import load_file
+
+    header = "country_code,zipcode,place,state,state_code,province,province_code,community,community_code,"
+    header += "latitude,longitude\n"
+    rows = [
+        "DE,42895,Finanzamt Remscheid,NRW,NW,,,,,51.18,7.19",
+        "DE,42895,Kistler Remscheid,NRW,NW,,,,,51.19,7.20",
+        "DE,42895,Stadtwerke Remscheid,NRW,NW,,,,,51.17,7.18",
+        "DE,42895,Vaillant Zentrale,Bayern,BY,,,,,48.14,11.58",  # filed in Munich
+    ]
+    path = tmp_path / "de.csv"
+    path.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    load_file(scratch_db.engine, path)
+    origin = locate(scratch_db.engine, "42895", "DE")
+    assert km(origin, 51.18, 7.19) < 3, origin
+
+
 def test_a_namesake_or_a_shared_code_where_the_locator_has_places_wins(
     scratch_db: ScratchDatabase, tmp_path: Path
 ) -> None:
