@@ -94,6 +94,9 @@ class Chain:
             raise GeocoderUnavailable(
                 f"could not locate {q!r}{where}: the gazetteer has no match and {', '.join(down)} did not answer"
             )
+        if country and GAZETTEER in self.steps and not gazetteer.covers(conn, country):
+            # Not "nothing matches": the customer's town may well exist, the locator just cannot read it.
+            raise NotFound(f"cannot locate {q!r}: the gazetteer has no postcodes or places for {country}")
         raise NotFound(f"no postcode, place or address matches {q!r}{where}")
 
     def _ask(self, conn: Connection, provider: RemoteProvider, q: str, country: str | None) -> Origin | None:

@@ -176,6 +176,13 @@ def locality_candidates(segments: Sequence[str]) -> list[str]:
     return out
 
 
+def covers(conn: Connection, country: str) -> bool:
+    """Whether the gazetteer holds the country's postcodes (`locator ingest postcodes --country CC`)."""
+    return bool(
+        conn.execute(text("SELECT EXISTS (SELECT 1 FROM postcodes WHERE country = :c)"), {"c": country}).scalar()
+    )
+
+
 def lookup(conn: Connection, q: str, country: str | None) -> Match | None:
     """The gazetteer's best reading of `q` (already validated), or None."""
     q, country = _postal_prefix(q, country)

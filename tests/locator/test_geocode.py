@@ -293,6 +293,14 @@ def test_nothing_found_is_not_found(gazetteer: Engine) -> None:
             locate(gazetteer, q)
 
 
+def test_a_country_the_gazetteer_lacks_is_said(gazetteer: Engine) -> None:
+    # "no postcode, place or address matches '1000' in BE" read as if Brussels did not exist.
+    with pytest.raises(NotFound, match="the gazetteer has no postcodes or places for BE"):
+        locate(gazetteer, "1000", "BE")
+    with pytest.raises(NotFound, match="no postcode, place or address matches"):
+        locate(gazetteer, "Nowhere-sur-Rien", "FR")
+
+
 def test_queries_are_validated() -> None:
     assert validate_query("  75008   Paris ") == "75008 Paris"
     assert validate_query("７５００８") == "75008"  # full-width digits from a phone keyboard
