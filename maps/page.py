@@ -30,6 +30,7 @@ from maps.text import (
     isolate,
     kind_label,
     norm_lang,
+    origin_label,
     parse_iso,
     place_name,
     product_label,
@@ -285,7 +286,7 @@ def render_page(
     places = [
         _place_view(r, i, origin=origin, at=at, units=units, lang=lang, now=now) for i, r in enumerate(raw_results)
     ]
-    label = clean_text(origin.get("label") or "") if origin else ""
+    label = origin_label(origin, lang) if origin else ""
     if answer is None:
         summary = "" if error else t(lang, "start")
     else:

@@ -28,6 +28,7 @@ from maps.text import (
     isolate,
     kind_label,
     norm_lang,
+    origin_label,
     parse_iso,
     place_name,
     safe_http_url,
@@ -195,7 +196,7 @@ def render_map(
         ).add_to(fmap)
 
     if origin_pt is not None and origin is not None:
-        text = t(lang, "you_are_here", label=clean_text(origin.get("label") or ""))
+        text = t(lang, "you_are_here", label=origin_label(origin, lang))
         folium.Marker(
             location=list(origin_pt),
             icon=folium.Icon(color="red", icon="crosshairs", prefix="fa"),

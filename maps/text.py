@@ -47,6 +47,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_note": "The list is the same information as the map.",
         "show_on_map": "Show on map",
         "you_are_here": "Your search: {label}",
+        "origin_guessed": "{label} (the closest name to what you typed)",
         "open_closes": "Open, closes at {time}",
         "open_closes_day": "Open, closes {day} at {time}",
         "open_24": "Open",
@@ -123,6 +124,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "map_note": "La liste donne les mêmes informations que la carte.",
         "show_on_map": "Voir sur la carte",
         "you_are_here": "Votre recherche : {label}",
+        "origin_guessed": "{label} (le nom le plus proche de votre saisie)",
         "open_closes": "Ouvert, ferme à {time}",
         "open_closes_day": "Ouvert, ferme {day} à {time}",
         "open_24": "Ouvert",
@@ -198,6 +200,16 @@ def place_name(item: Mapping[str, Any]) -> str:
 
 def norm_lang(lang: str | None) -> str:
     return lang if lang in STRINGS else "en"
+
+
+def origin_label(origin: Mapping[str, Any], lang: str) -> str:
+    """The origin as the page names it, saying when it is a guess: "Toulouze" was shown as a plain "Toulouse,
+    Haute-Garonne, FR", and "Frankfurt" as Frankfort, Kentucky, with nothing to tell the visitor it was not
+    what they typed (the precision `place centroid (approximate)` said so)."""
+    label = clean_text(origin.get("label") or "")
+    if str(origin.get("precision") or "").endswith("(approximate)"):
+        return t(lang, "origin_guessed", label=label)
+    return label
 
 
 def t(lang: str, key: str, **kwargs: object) -> str:

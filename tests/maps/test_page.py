@@ -347,3 +347,15 @@ def test_a_phone_without_a_dialable_number_is_shown_as_text(answer: dict[str, An
     html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
     assert '<a href="tel:+33144000001">+33 (0)1 44 00 00 01</a>' in html
     assert "+1-800-FLOWERS" in html and "tel:+1800" not in html
+
+
+def test_a_guessed_origin_is_said_to_be_one() -> None:
+    """A typo's closest place ("Toulouze") was named like the place typed: the page says it is a guess."""
+    origin = {"lat": 43.6, "lon": 1.44, "label": "Toulouse, Haute-Garonne, FR", "source": "address",
+              "precision": "place centroid (approximate)", "country": "FR"}  # fmt: skip
+    html = render_page(lang="en", form={"q": "Toulouze"}, answer={"origin": origin, "results": []}, error=None,
+                       units="km")  # fmt: skip
+    assert "Toulouse, Haute-Garonne, FR (the closest name to what you typed)" in html
+    exact = render_page(lang="fr", form={"q": "Toulouse"}, answer={"origin": {**origin, "precision": "place centroid"},
+                        "results": []}, error=None, units="km")  # fmt: skip
+    assert "Toulouse, Haute-Garonne, FR" in exact and "le plus proche" not in exact
