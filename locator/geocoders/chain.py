@@ -12,11 +12,11 @@ reaches a provider once per TTL whatever the number of API workers.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
 
+from geopy.distance import great_circle
 from sqlalchemy import Connection
 
 from locator.errors import ConfigurationError, GeocoderUnavailable, NotFound
@@ -116,11 +116,7 @@ MAX_REFINEMENT_KM = 30.0
 
 
 def _km(a: Origin, b: Origin) -> float:
-    """Great-circle distance (a sphere is close enough for a 30 km bound)."""
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(h)))
+    return float(great_circle((a.lat, a.lon), (b.lat, b.lon)).km)  # a sphere is close enough for a 30 km bound
 
 
 def _finer(current: Origin | None, new: Origin) -> Origin:

@@ -16,12 +16,12 @@ chance to do better (locator/geocoders/chain.py).
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from geopy.distance import great_circle
 from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
@@ -379,11 +379,8 @@ def _core(rows: Sequence[Any]) -> list[Any]:
         return list(rows)
     lats = sorted(r.lat for r in rows)
     lons = sorted(r.lon for r in rows)
-    mid_lat, mid_lon = lats[len(lats) // 2], lons[len(lons) // 2]
-    scale = math.cos(math.radians(mid_lat))
-    near = [
-        r for r in rows if math.hypot(r.lat - mid_lat, (r.lon - mid_lon) * scale) * 111.2 <= OUTLIER_KM
-    ]  # an equirectangular distance: plenty for 15 km
+    middle = (lats[len(lats) // 2], lons[len(lons) // 2])
+    near = [r for r in rows if great_circle(middle, (r.lat, r.lon)).km <= OUTLIER_KM]
     return near or list(rows)
 
 
