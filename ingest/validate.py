@@ -524,11 +524,19 @@ def _finite(number: float) -> bool:
     return math.isfinite(number) if isinstance(number, float) else abs(number) < 1e308
 
 
+def _is_hours_column(column: str) -> bool:
+    return column in _HOURS_COLUMNS or column.startswith("hours:")
+
+
+def _text_limit(column: str) -> int:
+    return MAX_HOURS if _is_hours_column(column) else MAX_TEXT
+
+
 def _value_problem(column: str, value: Any) -> str | None:
     """Why a value cannot be the column's text, or None. CSV gives text; JSON may give anything, and a Python repr
     (`{'en': 'x'}`, `True`, `nan`) must not be published as a name."""
     if type(value) is str:
-        limit = MAX_HOURS if column in _HOURS_COLUMNS or column.startswith("hours:") else MAX_TEXT
+        limit = _text_limit(column)
         if len(value) > limit:
             return f"longer than {limit} characters"
         if (not value.isascii() or "\x00" in value) and _UNSTORABLE.search(value):
@@ -542,7 +550,7 @@ def _value_problem(column: str, value: Any) -> str | None:
             problem = _value_problem(column, item)
         elif isinstance(item, int | float) and not isinstance(item, bool) and _finite(item):
             # JSON has no limit on digits: a 4,000-digit number is as long a word as a 4,000-character name.
-            limit = MAX_HOURS if column in _HOURS_COLUMNS or column.startswith("hours:") else MAX_TEXT
+            limit = _text_limit(column)
             problem = f"longer than {limit} characters" if len(_as_text(item)) > limit else None
         else:
             problem = f"expected text, got {_json_kind(item)}"
@@ -565,7 +573,7 @@ def _scrubbed(column: str, value: Any) -> tuple[Any, str, str] | None:
     if type(value) is str:
         if value.isprintable():  # one pass in C: what the search below looks for is never printable
             return None
-        pattern = _SCRUB_HOURS if column in _HOURS_COLUMNS or column.startswith("hours:") else _SCRUB_LINE
+        pattern = _SCRUB_HOURS if _is_hours_column(column) else _SCRUB_LINE
         if pattern.search(value) is None:  # a no-break space, say
             return None
         dropped: dict[str, None] = {}
