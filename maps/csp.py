@@ -1,4 +1,4 @@
-"""Content-Security-Policy values for the two documents maps/ renders.
+"""Content-Security-Policy values for the documents the locator serves: the two maps/ renders, and the API docs.
 
 The customer page runs no inline script (its data is a JSON block, its code /static/locator-page.js), so
 `script-src 'self'` is all it needs: a name that slipped past escaping cannot run there. The Folium map is
@@ -15,7 +15,7 @@ import hashlib
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["map_policy", "page_policy", "tiles_source"]
+__all__ = ["docs_policy", "map_policy", "page_policy", "tiles_source"]
 
 # What every HTML answer of ours may do whatever it holds: no plugins, no <base>, framed by ourselves only.
 _COMMON = ("default-src 'none'", "base-uri 'none'", "frame-ancestors 'self'")
@@ -92,4 +92,21 @@ def map_policy(html: str, tiles_url: str = "") -> str:
         f"img-src {images}",
         "font-src 'self'",
         "form-action 'none'",
+    )
+
+
+def docs_policy(html: str, workers: str = "") -> str:
+    """The API documentation pages' policy (locator.api.docs): /assets scripts plus the page's inline start-up
+    script by hash (it holds the OpenAPI URL, nothing from a request); Swagger UI and ReDoc draw with inline
+    styles and data: images and fetch the schema from this origin; `workers` for ReDoc's search worker."""
+    scripts = " ".join(["'self'", *inline_script_hashes(html)])
+    return _join(
+        *_COMMON,
+        "form-action 'none'",
+        f"script-src {scripts}",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        *filter(None, [workers]),
     )

@@ -13,39 +13,16 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from maps.assets import REDOC, SWAGGER_UI
-from maps.csp import inline_script_hashes
+from maps.csp import docs_policy
 
 router = APIRouter(include_in_schema=False)
 
 _ASSETS = "/assets"
 
 
-def _policy(html: str, workers: str = "") -> str:
-    # Swagger UI starts from one inline script (hashed here: it holds the OpenAPI URL and nothing from a
-    # request); both draw with inline styles and data: images, and fetch the schema from this origin.
-    scripts = " ".join(["'self'", *inline_script_hashes(html)])
-    return "; ".join(
-        filter(
-            None,
-            (
-                "default-src 'none'",
-                "base-uri 'none'",
-                "frame-ancestors 'self'",
-                "form-action 'none'",
-                f"script-src {scripts}",
-                "style-src 'self' 'unsafe-inline'",
-                "img-src 'self' data:",
-                "font-src 'self' data:",
-                "connect-src 'self'",
-                workers,
-            ),
-        )
-    )
-
-
 def _with_policy(page: HTMLResponse, workers: str = "") -> HTMLResponse:
     html = bytes(page.body).decode()
-    return HTMLResponse(html, headers={"Content-Security-Policy": _policy(html, workers)})
+    return HTMLResponse(html, headers={"Content-Security-Policy": docs_policy(html, workers)})
 
 
 @router.get("/docs")
