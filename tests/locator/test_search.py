@@ -332,8 +332,12 @@ def _cache_row(i: int, name: str, hours: str) -> dict[str, str]:
 
 
 def _next_monday_noon() -> datetime:
-    monday = datetime.now(PARIS).date() + timedelta(days=7 - datetime.now(PARIS).weekday())
-    return datetime.combine(monday, datetime.min.time(), tzinfo=PARIS) + timedelta(hours=12)
+    # The first Monday noon to come: from Monday 00:00 to 01:00 in Paris (still Sunday in UTC) "a week on" fell
+    # past the materialised window, which runs by UTC days, and the test found the direct path.
+    now = datetime.now(PARIS)
+    monday = now.date() + timedelta(days=(7 - now.weekday()) % 7)
+    noon = datetime.combine(monday, datetime.min.time(), tzinfo=PARIS) + timedelta(hours=12)
+    return noon if noon > now else noon + timedelta(days=7)
 
 
 def _count_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
