@@ -189,16 +189,16 @@ def test_an_exception_added_during_a_full_refresh_is_not_lost(
     """The refresh read the place without the closure; the closure's own refresh could not see the refresh's
     rows, so both sets stayed: the place showed open on the day ops had closed it, until the next day."""
     ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
-    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    paris = ZoneInfo("Europe/Paris")
+    # Tomorrow in Paris, the place's day (from 23:00 UTC the UTC date was another one, and the test failed).
+    day = (datetime.now(UTC) + timedelta(days=1)).astimezone(paris).date()
     paused = PausedRefresh(scratch_db, monkeypatch)
-    thread, _ = _concurrently(lambda: special_hours.add(scratch_db.engine, "fr-par-champs", tomorrow.date(),
-                                                        tomorrow.date(), hours="off", comment="inventory"))  # fmt: skip
+    thread, _ = _concurrently(lambda: special_hours.add(scratch_db.engine, "fr-par-champs", day, day, hours="off",
+                                                        comment="inventory"))  # fmt: skip
     time.sleep(0.5)  # the exception waits for the refresh (it used to wait on the refresh's row locks only)
     paused.finish()
     thread.join(30)
     assert not thread.is_alive()
-    paris = ZoneInfo("Europe/Paris")
-    day = tomorrow.astimezone(paris).date()
     start = datetime.combine(day, datetime.min.time(), tzinfo=paris)
     with scratch_db.engine.connect() as conn:
         open_that_day = conn.execute(
