@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.addresses import address_query
 from ingest.readers import is_input_column
-from locator.countries import is_country, tz_table
+from locator.countries import is_country, timezone_at, zone_countries
 from locator.hours import HoursError, HoursSyntaxError, Schedule, sun_coordinates
 from locator.places import PlaceFields
 
@@ -147,57 +147,6 @@ class LocationRecord(PlaceFields):
 _HASH_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
-@lru_cache(maxsize=1)
-def _timezone_finder() -> Any:
-    from timezonefinder import TimezoneFinder
-
-    return TimezoneFinder()
-
-
-def infer_timezone(lat: float, lon: float) -> str | None:
-    name = _timezone_finder().timezone_at(lng=lon, lat=lat)
-    return str(name) if name else None
-
-
-# ISO 3166-2 lists these territories, which have alpha-2 codes (and tz zones) of their own, as subdivisions of
-# another country: a feed may state either code (Best Buy writes US, region US-PR, for Puerto Rico).
-_TERRITORY_OF = {
-    **dict.fromkeys(("AS", "GU", "MP", "PR", "UM", "VI"), "US"),
-    **dict.fromkeys(("BL", "GF", "GP", "MF", "MQ", "NC", "PF", "PM", "RE", "TF", "WF", "YT"), "FR"),
-    **dict.fromkeys(("AW", "BQ", "CW", "SX"), "NL"),
-    **dict.fromkeys(("BV", "SJ"), "NO"),
-    "AX": "FI",
-    **dict.fromkeys(("HK", "MO"), "CN"),
-}
-
-
-def _zone_tables() -> Iterator[str]:
-    """The text of the tz database's zone1970.tab and zone.tab (see `locator.countries.tz_table`)."""
-    tables = [table for table in map(tz_table, ("zone1970.tab", "zone.tab")) if table is not None]
-    if not tables:
-        log.warning("no zone1970.tab/zone.tab found: coordinates are not checked against the stated country")
-    yield from tables
-
-
-@lru_cache(maxsize=1)
-def _countries_by_zone() -> dict[str, tuple[frozenset[str], str]]:
-    """Zone name -> (the country codes a point in it may be stated with, the zone's countries as listed), both
-    tables merged: zone1970.tab groups countries that share a zone since 1970 (Europe/Paris: FR, MC), zone.tab
-    names each country's own zone (Europe/Monaco: MC), and timezonefinder answers with either kind of name.
-    Read once per process (~600 zones), so a row costs one dict lookup."""
-    listed: dict[str, dict[str, None]] = {}  # insertion-ordered sets: the tables' order reads best
-    for table in _zone_tables():
-        for line in table.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            codes, _, zone = line.split("\t")[:3]
-            listed.setdefault(zone, {}).update(dict.fromkeys(codes.split(",")))
-    return {
-        zone: (frozenset(codes) | {_TERRITORY_OF[c] for c in codes if c in _TERRITORY_OF}, ", ".join(codes))
-        for zone, codes in listed.items()
-    }
-
-
 def country_mismatch(country: str, timezone: str) -> str | None:
     """Why a point in `timezone` (the zone at the point, not a stated one) is not in `country`, or None when it
     may be, or the zone is unknown to the tables. Coarse but cheap (a dict lookup per row): zones follow
@@ -206,7 +155,7 @@ def country_mismatch(country: str, timezone: str) -> str | None:
     if timezone.startswith("Etc/"):
         # timezonefinder's answer away from any land: the nautical zones.
         return f"coordinates outside the stated country {country}: the point is at sea ({timezone})"
-    known = _countries_by_zone().get(timezone)
+    known = zone_countries(timezone)
     if known is None or country in known[0]:
         return None
     return f"coordinates outside the stated country {country}: the point is in {timezone} ({known[1]})"
@@ -322,13 +271,13 @@ class RowValidator:
                 reject("timezone", timezone, "not an IANA timezone name such as Europe/Paris")
                 timezone = None
         elif lat is not None and lon is not None:
-            timezone = zone_at_point = infer_timezone(lat, lon)
+            timezone = zone_at_point = timezone_at(lat, lon)
             if timezone is None:
                 reject("timezone", None, "no timezone given and none found at the coordinates")
         if lat is not None and lon is not None and len(country) == 2 and not rejections:
             # The zone at the point tells its country; a stated timezone says nothing about where the point is,
             # so only then is it looked up again (a few microseconds).
-            zone_at_point = zone_at_point or infer_timezone(lat, lon)
+            zone_at_point = zone_at_point or timezone_at(lat, lon)
             mismatch = country_mismatch(country, zone_at_point) if zone_at_point else None
             if mismatch:
                 self.warnings.append(Warning(row, "lat", f"{lat}, {lon}", mismatch))
@@ -380,6 +329,11 @@ class RowValidator:
             parts = urlsplit(url)
         except ValueError:  # a broken [IPv6] host
             parts = urlsplit("")
+        if "\\" in url.split("?", 1)[0].split("#", 1)[0]:
+            # Browsers read a backslash as '/' in an http(s) URL, Python does not: in "https://a.test\@b.test/"
+            # this check would see the host b.test and a customer's browser goes to a.test.
+            reject("url", url, "a backslash before the query: browsers read it as '/', so the link goes elsewhere")
+            return None
         if parts.scheme.lower() in ("http", "https") and parts.hostname and not any(c.isspace() for c in url):
             return url
         if _BARE_HOST.fullmatch(url):

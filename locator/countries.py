@@ -7,8 +7,10 @@ import importlib.resources
 import logging
 import re
 import zoneinfo
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +49,61 @@ def is_country(code: str) -> bool:
     are two letters, not countries."""
     known = iso_countries()
     return code in known if known else re.fullmatch("[A-Z]{2}", code) is not None
+
+
+@lru_cache(maxsize=1)
+def _timezone_finder() -> Any:
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def timezone_at(lat: float, lon: float) -> str | None:
+    """The tz zone at a point (timezonefinder: the zones' own borders, a few microseconds a point), or None."""
+    name = _timezone_finder().timezone_at(lng=lon, lat=lat)
+    return str(name) if name else None
+
+
+# ISO 3166-2 lists these territories, which have alpha-2 codes (and tz zones) of their own, as subdivisions of
+# another country: a feed may state either code (Best Buy writes US, region US-PR, for Puerto Rico).
+_TERRITORY_OF = {
+    **dict.fromkeys(("AS", "GU", "MP", "PR", "UM", "VI"), "US"),
+    **dict.fromkeys(("BL", "GF", "GP", "MF", "MQ", "NC", "PF", "PM", "RE", "TF", "WF", "YT"), "FR"),
+    **dict.fromkeys(("AW", "BQ", "CW", "SX"), "NL"),
+    **dict.fromkeys(("BV", "SJ"), "NO"),
+    "AX": "FI",
+    **dict.fromkeys(("HK", "MO"), "CN"),
+}
+
+
+def _zone_tables() -> Iterator[str]:
+    """The text of the tz database's zone1970.tab and zone.tab (see `tz_table`)."""
+    tables = [table for table in map(tz_table, ("zone1970.tab", "zone.tab")) if table is not None]
+    if not tables:
+        log.warning("no zone1970.tab/zone.tab found: points are not checked against countries")
+    yield from tables
+
+
+@lru_cache(maxsize=1)
+def _countries_by_zone() -> dict[str, tuple[frozenset[str], str]]:
+    """Zone name -> (the country codes a point in it may be stated with, the zone's countries as listed), both
+    tables merged: zone1970.tab groups countries that share a zone since 1970 (Europe/Paris: FR, MC), zone.tab
+    names each country's own zone (Europe/Monaco: MC), and timezonefinder answers with either kind of name.
+    Read once per process (~600 zones), so a point costs one dict lookup."""
+    listed: dict[str, dict[str, None]] = {}  # insertion-ordered sets: the tables' order reads best
+    for table in _zone_tables():
+        for line in table.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            codes, _, zone = line.split("\t")[:3]
+            listed.setdefault(zone, {}).update(dict.fromkeys(codes.split(",")))
+    return {
+        zone: (frozenset(codes) | {_TERRITORY_OF[c] for c in codes if c in _TERRITORY_OF}, ", ".join(codes))
+        for zone, codes in listed.items()
+    }
+
+
+def zone_countries(zone: str) -> tuple[frozenset[str], str] | None:
+    """The country codes a point in `zone` may be stated with (a territory's and its country's), and the zone's
+    countries as the tables list them; None for a zone the tables do not know (the nautical Etc/ ones)."""
+    return _countries_by_zone().get(zone)

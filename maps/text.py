@@ -484,10 +484,13 @@ def directions_url(item: Mapping[str, Any], origin: Mapping[str, Any] | None) ->
 
 
 def safe_http_url(value: object) -> str | None:
-    """The URL when it is http(s), else None: data may not smuggle javascript: into an href."""
+    """The URL when it is http(s), else None: data may not smuggle javascript: into an href, nor a backslash,
+    which browsers read as '/' ("https://a.test\\@b.test/" goes to a.test; the ingest rejects both)."""
     if not isinstance(value, str):
         return None
     v = value.strip()
+    if "\\" in v.split("?", 1)[0].split("#", 1)[0]:
+        return None
     return v if v.lower().startswith(("https://", "http://")) else None
 
 

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 from starlette.types import Scope
-from timezonefinder import TimezoneFinder
 
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
 from locator.api.locations import PROBLEM_RESPONSES
 from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
+from locator.countries import timezone_at
 from locator.errors import Busy, InvalidParameter, LocatorError, NotFound
 from locator.geocode import MAX_QUERY_LENGTH, Origin
 from locator.search import filter_values
@@ -32,8 +32,6 @@ router = APIRouter(tags=["pages"])
 
 # The 503 problem's own pause (locator.api.errors), unless the error names one (Busy).
 RETRY_AFTER_S = 5
-
-_FINDER: TimezoneFinder | None = None
 
 
 @router.get("/v1/map", response_class=HTMLResponse, responses=PROBLEM_RESPONSES, openapi_extra=NEAREST_OPENAPI)
@@ -73,9 +71,7 @@ def _local_instant(raw: str, origin: Origin) -> datetime:
     moment = datetime.fromisoformat(raw)
     if moment.tzinfo is not None:
         return moment
-    global _FINDER
-    _FINDER = _FINDER or TimezoneFinder()
-    name = _FINDER.timezone_at(lng=origin.lon, lat=origin.lat)
+    name = timezone_at(origin.lat, origin.lon)
     # In UTC at once: a wall-clock time that does not exist there (02:30 on the spring-forward night) is
     # read as the clocks read it after the change, and arithmetic on the instant is elapsed time.
     return moment.replace(tzinfo=ZoneInfo(name) if name else ZoneInfo("UTC")).astimezone(UTC)

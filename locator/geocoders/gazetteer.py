@@ -25,6 +25,7 @@ from geopy.distance import great_circle
 from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
+from locator.countries import timezone_at, zone_countries
 from locator.geocoders.base import Origin
 
 log = logging.getLogger(__name__)
@@ -603,7 +604,8 @@ def refresh_places(engine: Engine) -> list[str]:
 # (locator/search.py), so that a nearest answer for coordinates is one round trip. The query itself is the
 # function origin_label (migration 0011: its plan is made once per connection, where the search's statement
 # is planned for each query): it skips CEDEX codes and US military codes (not where a point is), and
-# postcodes farther than 100 km (mid-ocean: the coordinates label the point instead).
+# postcodes farther than 30 km (migration 0015: a name that far away is not the point's; the coordinates
+# label it instead).
 NEAREST_POSTCODE_SQL = "SELECT postcode, place_name, country FROM origin_label(:lat, :lon)"
 
 
@@ -616,14 +618,23 @@ def reverse(conn: Connection, lat: float, lon: float) -> Origin:
 
 
 def coordinates_origin(lat: float, lon: float, postcode: str | None, place: str | None, country: str | None) -> Origin:
-    """A coordinate query's origin from its nearest postcode (all None: the gazetteer has none)."""
-    label = f"{postcode} {place}, {country}" if postcode is not None else f"{lat:.5f}, {lon:.5f}"
+    """A coordinate query's origin from its nearest postcode (all None: the gazetteer has none). A postcode of
+    a country the point is not in does not label it: near a border whose other side has no postcodes loaded
+    (Brussels, with France's only, had a French village's), the zone at the point says which countries it may
+    be in. Without a label the origin's country is the zone's when the zone has one country."""
+    zone = timezone_at(lat, lon)
+    known = zone_countries(zone) if zone else None
+    if postcode is not None and country is not None and known is not None and country not in known[0]:
+        postcode = None
+    if postcode is None:
+        listed = known[1].split(", ") if known is not None else []
+        country = listed[0] if len(listed) == 1 else None
     return Origin(
         lat=lat,
         lon=lon,
-        label=label,
+        label=f"{postcode} {place}, {country}" if postcode is not None else f"{lat:.5f}, {lon:.5f}",
         source="coordinates",
         geocoder=None,
-        country=country if postcode is not None else None,
+        country=country,
         precision="coordinates",
     )

@@ -537,10 +537,14 @@ def test_a_website_is_an_http_address(scratch_db: ScratchDatabase, tmp_path: Pat
         row(4, url="http://[::1"),
         row(5, url="www.example.com/stores/5"),
         row(6, url="HTTPS://EXAMPLE.COM/stores/6"),
+        # Python's urlsplit sees the host good.test; a browser reads the backslash as '/' and goes to evil.test.
+        row(7, url="https://evil.test\\@good.test/"),
     ]
     report = ingest_file(scratch_db.engine, write_csv(tmp_path / "urls.csv", rows), source="vendor", partial=True)
-    assert {(r.row, r.column) for r in report.rejected} == {(2, "url"), (3, "url"), (4, "url"), (5, "url")}
-    assert all("http(s)" in r.reason for r in report.rejected)
+    reasons = {r.row: r.reason for r in report.rejected if r.column == "url"}
+    assert set(reasons) == {2, 3, 4, 5, 8}
+    assert all("http(s)" in reasons[r] for r in (2, 3, 4, 5))
+    assert "backslash" in reasons[8]
     assert [(w.row, w.column) for w in report.warnings if w.column == "url"] == [(6, "url")]
     with scratch_db.engine.connect() as conn:
         urls = dict(conn.execute(text("SELECT id, url FROM locations WHERE source = 'vendor'")).all())

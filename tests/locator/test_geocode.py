@@ -360,7 +360,28 @@ def test_reverse_at_sea_is_labelled_with_the_coordinates(gazetteer: Engine) -> N
         origin = reverse(conn, 0.0, -30.0)
     assert (origin.label, origin.country) == ("0.00000, -30.00000", None), origin
     with gazetteer.connect() as conn:
-        assert reverse(conn, 43.70, 7.60).country == "FR"  # 10 km off Menton: still labelled by its postcode
+        # 11 km off Nice, in French waters: still labelled by its postcode. (10 km off Menton, as this test had
+        # it, is Italian water: a French postcode no longer labels it, see the next test.)
+        assert reverse(conn, 43.60, 7.27).country == "FR"
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "country"),
+    [
+        # No Belgian postcodes loaded: the nearest were a French village's, 62 km away (past 30 km now).
+        (50.8467, 4.3525, None),  # Brussels; its zone is Belgium's, Luxembourg's and the Netherlands'
+        # Across the Oder from Frankfurt (Oder): the nearest postcode is German and 2 km away, the zone Poland's.
+        (52.3483, 14.5606, "PL"),  # Słubice
+        (48.0, -5.5, None),  # 48 km off the Île de Sein: at sea, past 30 km
+        (43.70, 7.60, None),  # off Menton, east of the border at sea: Italian water (Europe/Rome: IT, SM, VA)
+    ],
+)
+def test_reverse_does_not_label_a_point_with_a_postcode_of_elsewhere(
+    gazetteer: Engine, lat: float, lon: float, country: str | None
+) -> None:
+    with gazetteer.connect() as conn:
+        origin = reverse(conn, lat, lon)
+    assert (origin.label, origin.country) == (f"{lat:.5f}, {lon:.5f}", country), origin
 
 
 def test_reverse_without_a_gazetteer_labels_the_coordinates(scratch_db: ScratchDatabase) -> None:

@@ -10,6 +10,7 @@ from maps.text import (
     format_distance,
     hours_heading,
     place_date,
+    safe_http_url,
     shorten,
     state_text,
     tel_url,
@@ -30,6 +31,24 @@ from maps.text import (
 )
 def test_format_distance(metres: float | None, units: str, lang: str, expected: str) -> None:
     assert format_distance(metres, units, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (" https://example.com/stores/1 ", "https://example.com/stores/1"),
+        ("HTTP://example.com", "HTTP://example.com"),
+        ("https://example.com/search?q=a\\b", "https://example.com/search?q=a\\b"),
+        ("javascript:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        # urlsplit reads the host good.test; a browser reads the backslash as '/' and opens evil.test
+        ("https://evil.test\\@good.test/", None),
+        ("https://good.test\\evil", None),
+        (None, None),
+    ],
+)
+def test_safe_http_url(value: object, expected: str | None) -> None:
+    assert safe_http_url(value) == expected
 
 
 def _item(**kw: Any) -> dict[str, Any]:
