@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from locator.errors import InvalidParameter
-from locator.geocode import Origin, geocode, reverse, validate_country, validate_query
+from locator.geocode import Origin, geocode, parse_coordinates, reverse, validate_country, validate_query
 from locator.hours import Schedule
 from locator.jsonld import local_business
 from locator.search import (
@@ -29,7 +29,8 @@ from locator.settings import Settings
 
 @dataclass(frozen=True)
 class Where:
-    """Where the customer is: free text or coordinates (exactly one of the two)."""
+    """Where the customer is: free text or coordinates (exactly one of the two). Coordinates typed as text
+    (`q=48.8738, 2.2950`, pasted from a map app) become lat+lon, so they are searched as such."""
 
     q: str | None = None
     lat: float | None = None
@@ -45,7 +46,11 @@ class Where:
         if not self.q and not has_point:
             raise InvalidParameter("q", "give q (a postcode or address) or lat+lon")
         if self.q is not None:
-            validate_query(self.q)
+            point = parse_coordinates(validate_query(self.q))
+            if point is not None:
+                object.__setattr__(self, "q", None)
+                object.__setattr__(self, "lat", point[0])
+                object.__setattr__(self, "lon", point[1])
         validate_country(self.country)
 
 

@@ -293,13 +293,7 @@ def nearest(
 def _where(query: str, country: str | None) -> Any:
     from locator.answers import Where
 
-    parts = query.split(",")
-    if len(parts) == 2:
-        try:
-            return Where(lat=float(parts[0]), lon=float(parts[1]), country=country)
-        except ValueError:
-            pass
-    return Where(q=query, country=country)
+    return Where(q=query, country=country)  # "lat,lon" becomes a point there
 
 
 def _distance(meters: float | None) -> str:

@@ -13,6 +13,7 @@ from locator.geocoders.base import (
     MAX_QUERY_LENGTH,
     Origin,
     Source,
+    parse_coordinates,
     precision_rank,
     validate_country,
     validate_query,
@@ -27,6 +28,7 @@ __all__ = [
     "Origin",
     "Source",
     "geocode",
+    "parse_coordinates",
     "postcode_candidates",
     "precision_rank",
     "refresh_places",
@@ -45,12 +47,16 @@ def geocode(
     settings: Settings | None = None,
 ) -> Origin:
     """Locate a postcode, a place name or an address; NotFound (404) when nothing matches,
-    GeocoderUnavailable (503) when nothing matched locally and every provider asked was down.
+    GeocoderUnavailable (503) when nothing matched locally and every provider asked was down. Coordinates
+    typed as text ("48.8738, 2.2950") are the point itself, labelled as `reverse` labels it.
 
     `chain` defaults to the one LOCATOR_GEOCODERS configures (`settings`, else the process settings).
     """
     q = validate_query(q)
     country = validate_country(country)
+    point = parse_coordinates(q)
+    if point is not None:
+        return reverse(conn, *point)
     return (chain or chain_for(settings or get_settings())).geocode(conn, q, country)
 
 

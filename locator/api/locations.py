@@ -210,5 +210,6 @@ def geocode(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NO_NUL)],
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
 ) -> dict[str, Any]:
-    """Where a postcode, address or place name is: the `origin` object of a nearest answer."""
+    """Where a postcode, address or place name is: the `origin` object of a nearest answer. Coordinates typed
+    as text (`48.8738, 2.2950`) are the point itself, labelled with its nearest postcode."""
     return origin_dict(locate(engine, Where(q=q, country=country)))

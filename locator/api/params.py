@@ -54,7 +54,13 @@ class NearestQueryParams(BaseModel):
     parameter with its own pydantic call, ~0.05 ms of CPU per nearest request more (a canned answer, 12
     parameters)."""
 
-    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, pattern=NO_NUL, description="postcode or address")
+    q: str | None = Field(
+        None,
+        max_length=MAX_QUERY_LENGTH,
+        pattern=NO_NUL,
+        description="postcode or address; coordinates typed as text (`48.8738, 2.2950`, `48°52′26″N 2°17′42″E`) "
+        "are searched as lat+lon",
+    )
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     country: str | None = Field(None, pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from geopy.point import Point
+
 from locator.countries import is_country
 from locator.errors import InvalidParameter
 
@@ -71,6 +73,43 @@ def validate_query(q: str, parameter: str = "q") -> str:
     if len(cleaned) > MAX_QUERY_LENGTH:
         raise InvalidParameter(parameter, f"must be at most {MAX_QUERY_LENGTH} characters")
     return cleaned
+
+
+# Coordinates typed or pasted into the search box ("48.8738, 2.2950" from a map app): two decimal numbers, at
+# least one with a fraction ("59, 30" or "1 2" is text), or degrees with their hemispheres or signs, which
+# geopy reads ("48°52'26\"N 2°17'42\"E", "48.87N 2.31E"). geopy alone is too lenient for free text: it reads
+# "48,87 2,31" as (2, 31), so only strings made of these characters, with a degree sign or a decimal point (a
+# London postcode such as "W1 1NS" has neither), reach it.
+_DECIMAL_PAIR = re.compile(r"([+-]?\d{1,3}(?:\.\d+)?)\s*[,;\s]\s*([+-]?\d{1,3}(?:\.\d+)?)")
+_DEGREE_TEXT = re.compile(r"[\d\s.,;°º'\"′″’”NSEWnsew+-]+")
+_DEGREE_MARK = re.compile(r"[°º]|\d\.\d")
+_HEMISPHERE = re.compile(r"[°º′″'\"’”NSEWnsew]")
+
+
+def parse_coordinates(q: str, parameter: str = "q") -> tuple[float, float] | None:
+    """(lat, lon) when `q` is a pair of coordinates rather than a postcode or an address, else None.
+    InvalidParameter when it reads as coordinates off the globe (a latitude past 90)."""
+    text = q.strip()
+    pair = _DECIMAL_PAIR.fullmatch(text)
+    if pair and "." in text:
+        lat, lon = float(pair[1]), float(pair[2])
+    elif _DEGREE_TEXT.fullmatch(text) and _DEGREE_MARK.search(text) and _HEMISPHERE.search(text):
+        # Typographic primes and quotes as geopy reads them (NFKC, which every query goes through, makes a
+        # double prime two single ones).
+        for typed, ascii_mark in (("′′", '"'), ("″", '"'), ("”", '"'), ("′", "'"), ("’", "'"), ("º", "°")):
+            text = text.replace(typed, ascii_mark)
+        try:
+            point = Point.from_string(text)
+        except ValueError:
+            return None
+        lat, lon = point.latitude, point.longitude
+    else:
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidParameter(
+            parameter, f"reads as coordinates ({lat:g}, {lon:g}): latitude must be within ±90, longitude ±180"
+        )
+    return lat, lon
 
 
 def validate_country(country: str | None) -> str | None:

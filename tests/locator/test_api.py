@@ -157,6 +157,27 @@ def test_geocode_endpoint(server: Server) -> None:
     assert_problem(status, headers, body, 422)
 
 
+def test_coordinates_typed_as_text_are_searched_as_a_point(server: Server) -> None:
+    """A customer pastes "48.8738, 2.2950" from a map app into the search box: that was a 404 (not a postcode
+    or an address); it is the point itself, with the same answer as lat+lon."""
+    _, _, by_point = get(server, "/v1/locations/nearest?lat=48.8738&lon=2.295&open=any")
+    for q in (
+        "48.8738,%202.2950",
+        "48.8738%202.295",
+        "48%C2%B052%E2%80%B225.68%E2%80%B3N%202%C2%B017%E2%80%B242%E2%80%B3E",
+    ):
+        status, _, body = get(server, f"/v1/locations/nearest?q={q}&open=any")
+        assert status == 200, body
+        assert body["origin"]["source"] == "coordinates" and body["origin"]["precision"] == "coordinates"
+        assert abs(body["origin"]["lat"] - 48.8738) < 1e-6 and abs(body["origin"]["lon"] - 2.295) < 1e-6
+        assert [r["id"] for r in body["results"]] == [r["id"] for r in by_point["results"]]
+    status, _, origin = get(server, "/v1/geocode?q=-33.86,151.21")
+    assert status == 200 and (origin["lat"], origin["lon"], origin["source"]) == (-33.86, 151.21, "coordinates")
+    status, headers, body = get(server, "/v1/locations/nearest?q=95.0,%202.0")
+    assert_problem(status, headers, body, 422)
+    assert body["parameter"] == "q" and "latitude" in body["detail"], body
+
+
 def test_health_and_docs(server: Server) -> None:
     status, _, body = get(server, "/v1/health")
     assert status == 200 and body["status"] == "ok" and body["database"] == "ok" and body["locations"] >= 21

@@ -14,7 +14,15 @@ from geopy.distance import geodesic
 from sqlalchemy import Engine, text
 
 from locator.errors import InvalidParameter, NotFound
-from locator.geocode import MAX_QUERY_LENGTH, Origin, geocode, postcode_candidates, reverse, validate_query
+from locator.geocode import (
+    MAX_QUERY_LENGTH,
+    Origin,
+    geocode,
+    parse_coordinates,
+    postcode_candidates,
+    reverse,
+    validate_query,
+)
 from locator.geocoders.chain import Chain
 from locator.geocoders.gazetteer import Match, lookup, refresh_places, typo_budget
 from tests.conftest import SHARED_DATA, ScratchDatabase, Server
@@ -323,6 +331,40 @@ def test_control_characters_are_a_422_not_a_500(gazetteer: Engine, q: str) -> No
     with pytest.raises(InvalidParameter) as exc:
         locate(gazetteer, q)
     assert exc.value.parameter == "q"
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("48.8738, 2.2950", (48.8738, 2.295)),
+        ("48.8738 2.2950", (48.8738, 2.295)),
+        ("-33.86;151.21", (-33.86, 151.21)),
+        ("48°52'26\"N 2°17'42\"E", (48.873889, 2.295)),
+        ("33°51′S 151°12′E", (-33.85, 151.2)),
+        (validate_query("48°52′25.68″N 2°17′42″E"), (48.8738, 2.295)),  # NFKC makes ″ two ′
+        ("48.87 N, 2.31 W", (48.87, -2.31)),
+        # Text, not coordinates: postcodes, addresses, whole numbers, decimal commas, three numbers.
+        ("75008", None),
+        ("W1 1NS", None),
+        ("N1 9GU", None),
+        ("1.5 rue de Rivoli", None),
+        ("59, 30", None),
+        ("48,87 2,31", None),
+        ("48.8738, 2.2950, 100", None),
+    ],
+)
+def test_coordinates_typed_as_text(q: str, expected: tuple[float, float] | None) -> None:
+    point = parse_coordinates(q)
+    if expected is None:
+        assert point is None
+    else:
+        assert point is not None and point == pytest.approx(expected, abs=1e-6)
+
+
+def test_coordinates_off_the_globe_name_the_parameter() -> None:
+    with pytest.raises(InvalidParameter) as exc:
+        parse_coordinates("95.0, 2.0")
+    assert exc.value.parameter == "q" and "latitude" in str(exc.value)
 
 
 def test_postcode_candidates_prefer_the_last_code() -> None:
