@@ -273,11 +273,16 @@ def _read_text(conn: Connection, text_q: str, country: str | None) -> Match | No
         rest = rest[: token.start] + " " + rest[token.end :]
     rest_segments = _segments(_CEDEX.sub(" ", rest))
     candidates = locality_candidates(rest_segments)
-    found = _place_match(conn, candidates, country, hint)
+    found = _place_match(conn, candidates, country, hint, regions=rest_segments)
     if found is not None:
         origin, used = found
-        complete = not tokens and len(rest_segments) == 1 and candidates[used] == rest_segments[0]
-        return Match(origin, complete)
+        named = candidates[used] if used < len(candidates) else None  # else a town before its region's name
+        complete = not tokens and (
+            (len(rest_segments) == 1 and named in (None, rest_segments[0]))
+            # "Paris, TX": the place and its region, both explained
+            or (len(rest_segments) == 2 and origin.precision == QUALIFIED and named in rest_segments)
+        )
+        return Match(replace(origin, precision="place centroid") if origin.precision == QUALIFIED else origin, complete)
     if rest_segments and not re.search(r"\d", rest_segments[-1]):
         origin_fuzzy = _fuzzy_place(conn, rest_segments[-1], country)
         if origin_fuzzy is not None:
@@ -418,26 +423,70 @@ def _keys(conn: Connection, candidates: Sequence[str], country: str | None) -> l
 # -- place names ---------------------------------------------------------------------------------------------
 
 
+# A place picked by its region's name or code besides its own ("Paris, TX", "Dover, Kent", "Portland Maine"):
+# _read_text reads the query as fully explained, then labels the answer a place centroid like any other.
+QUALIFIED = "place centroid (region named)"
+MAX_REGION_TOKENS = 3  # "Paris TX", "Springfield New Jersey", "Dover Kent England"
+
+
+def region_tails(segment: str) -> list[tuple[str, str]]:
+    """(town, region) readings of one segment whose last words may name the town's region or state ("Paris
+    TX", "Portland Maine"): each is taken only when a place of that name lies in a region so named."""
+    tokens = segment.split()
+    return [
+        (" ".join(tokens[:i]), " ".join(tokens[i:]))
+        for i in range(max(1, len(tokens) - MAX_REGION_TOKENS), len(tokens))
+        if any(c.isalpha() for c in " ".join(tokens[i:])) and not _street_suffix(tokens, i)
+    ]
+
+
 def _place_match(
-    conn: Connection, candidates: Sequence[str], country: str | None, hint: str | None
+    conn: Connection,
+    candidates: Sequence[str],
+    country: str | None,
+    hint: str | None,
+    regions: Sequence[str] = (),
 ) -> tuple[Origin, int] | None:
-    """The best place named by a candidate (earlier candidates first) and the candidate's index."""
-    if not candidates:
+    """The best place named by a candidate and the candidate's index (len(candidates) and beyond: a town
+    read off the end of the last of `regions`, see region_tails). A place whose region (state, county, Land,
+    or its code) another segment of `regions` names comes first ("Paris, TX" is not the French capital, nor
+    "Dover, Kent" Kent, Washington), precision QUALIFIED; then earlier candidates first."""
+    tails = region_tails(regions[-1]) if regions else []
+    names = [*candidates, *(town for town, _ in tails)]
+    if not names:
         return None
+    qualifiers = [None] * len(candidates) + [region for _, region in tails]
     ensure_places(conn)
     row = conn.execute(
         text(
             """
-            WITH wanted AS (
-                SELECT c.ord, place_key(c.name) AS key, NULL AS country
-                  FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS c (name, ord)
+            WITH typed AS (
+                SELECT c.ord, c.name, place_key(c.name) AS typed_key, place_key(c.region) AS region
+                  FROM unnest(CAST(:names AS text[]), CAST(:qualifiers AS text[])) WITH ORDINALITY
+                       AS c (name, region, ord)
+            )
+            , regions AS (
+                SELECT DISTINCT place_key(r) AS key
+                  FROM unnest(CAST(:regions AS text[])) AS r
+                 WHERE r ~ '[[:alpha:]]'
+            )
+            , wanted AS (
+                SELECT t.ord, t.typed_key, t.region, t.typed_key AS key, NULL AS country, false AS respelled
+                  FROM typed AS t
                 UNION ALL
-                SELECT c.ord, place_key(a.place_name), a.country
-                  FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS c (name, ord)
-                  JOIN place_aliases AS a ON place_key(a.alias) = place_key(c.name)
+                SELECT t.ord, t.typed_key, t.region, place_key(a.place_name), a.country, false
+                  FROM typed AS t
+                  JOIN place_aliases AS a ON place_key(a.alias) = t.typed_key
+                UNION ALL
+                -- German umlauts typed without them ("Koeln", "Muenchen", "Goettingen"): the key drops the
+                -- accent (Köln -> koln), so the e goes too; after the name as typed ("Rouen" stays Rouen).
+                SELECT t.ord, t.typed_key, t.region, place_key(regexp_replace(t.name, '([aou])e', '\\1', 'gi')),
+                       NULL, true
+                  FROM typed AS t
+                 WHERE t.name ~* '[aou]e'
             )
             , named AS (
-                SELECT w.ord, g.*
+                SELECT w.ord, w.typed_key, w.region, w.respelled, g.*
                   FROM wanted AS w
                   JOIN gazetteer_places AS g
                     ON g.place_key = w.key
@@ -445,15 +494,29 @@ def _place_match(
                  WHERE w.key <> ''
                 UNION ALL
                 -- "Frankfurt" for Frankfurt am Main (migration 0014)
-                SELECT w.ord, g.*
+                SELECT w.ord, w.typed_key, w.region, w.respelled, g.*
                   FROM wanted AS w
                   JOIN gazetteer_places AS g ON g.short_key = w.key
                  WHERE w.key <> '' AND w.country IS NULL
             )
-            SELECT g.ord, g.country, g.place_name, g.admin1, g.admin2, g.lat, g.lon, g.n_postcodes
-              FROM named AS g
-             WHERE CAST(:country AS text) IS NULL OR g.country = :country
-             ORDER BY g.ord,
+            , placed AS (
+                SELECT g.*,
+                       g.region IS NOT NULL OR EXISTS (SELECT 1
+                                 FROM regions AS r
+                                WHERE r.key <> g.typed_key
+                                  AND r.key IN (place_key(g.admin1), place_key(g.admin1_code), place_key(g.admin2)))
+                           AS qualified
+                  FROM named AS g
+                 WHERE (CAST(:country AS text) IS NULL OR g.country = :country)
+                   AND (g.region IS NULL
+                        OR g.region IN (place_key(g.admin1), place_key(g.admin1_code), place_key(g.admin2)))
+            )
+            SELECT g.ord, g.country, g.place_name, g.admin1, g.admin1_code, g.admin2, g.lat, g.lon, g.n_postcodes,
+                   g.qualified
+              FROM placed AS g
+             ORDER BY g.qualified DESC,
+                      g.ord,
+                      g.respelled,
                       EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint) DESC,
                       -- A namesake where the locator has places first: a GB-only locator's "Birmingham" is not
                       -- Alabama's (whose more postcodes, ZIPs against GB's outward codes, compare nothing).
@@ -463,11 +526,11 @@ def _place_match(
              LIMIT 1
             """
         ),
-        {"names": list(candidates), "country": country, "hint": hint},
+        {"names": names, "qualifiers": qualifiers, "regions": list(regions), "country": country, "hint": hint},
     ).first()
     if row is None:
         return None
-    return _place_origin(row, "place centroid"), int(row.ord) - 1
+    return _place_origin(row, QUALIFIED if row.qualified else "place centroid"), int(row.ord) - 1
 
 
 def _fuzzy_place(conn: Connection, name: str, country: str | None) -> Origin | None:
@@ -494,7 +557,7 @@ def _fuzzy_place(conn: Connection, name: str, country: str | None) -> Origin | N
                   JOIN gazetteer_places AS g ON g.place_key = place_key(a.place_name) AND g.country = a.country
                  WHERE place_key(a.alias) % :wanted
             )
-            SELECT n.country, n.place_name, n.admin1, n.admin2, n.lat, n.lon, n.spelled,
+            SELECT n.country, n.place_name, n.admin1, n.admin1_code, n.admin2, n.lat, n.lon, n.spelled,
                    similarity(n.spelled, :wanted) AS score
               FROM named AS n
              WHERE abs(length(n.spelled) - length(:wanted)) <= :budget  -- each missing letter is an edit
@@ -517,8 +580,12 @@ def typo_budget(key: str) -> int:
     return len(key) // 6
 
 
+# Where a town is known by its state, not its county: "Portland, ME", not "Portland, Cumberland".
+_STATE_NAMED = frozenset({"US"})
+
+
 def _place_origin(row: Any, precision: str) -> Origin:
-    area = row.admin2 or row.admin1
+    area = (row.admin1_code if row.country in _STATE_NAMED else None) or row.admin2 or row.admin1
     parts = [row.place_name] + ([area] if area and area != row.place_name else []) + [row.country]
     return Origin(
         lat=float(row.lat),
