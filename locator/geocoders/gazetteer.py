@@ -498,6 +498,12 @@ def _place_match(
                   FROM wanted AS w
                   JOIN gazetteer_places AS g ON g.short_key = w.key
                  WHERE w.key <> '' AND w.country IS NULL
+                UNION ALL
+                -- "Nizhny Novgorod" for Нижний Новгород (migration 0016)
+                SELECT t.ord, t.typed_key, t.region, true, g.*
+                  FROM typed AS t
+                  JOIN gazetteer_places AS g ON g.latin_key = latin_key(t.name)
+                 WHERE g.latin_key IS NOT NULL AND t.name !~* '[а-яё]' AND latin_key(t.name) <> ''
             )
             , placed AS (
                 SELECT g.*,
@@ -548,19 +554,24 @@ def _fuzzy_place(conn: Connection, name: str, country: str | None) -> Origin | N
         text(
             """
             WITH named AS (
-                SELECT g.*, g.place_key AS spelled
+                SELECT g.*, g.place_key AS spelled, CAST(:wanted AS text) AS typed
                   FROM gazetteer_places AS g
                  WHERE g.place_key % :wanted
                 UNION ALL
-                SELECT g.*, place_key(a.alias)
+                SELECT g.*, place_key(a.alias), :wanted
                   FROM place_aliases AS a
                   JOIN gazetteer_places AS g ON g.place_key = place_key(a.place_name) AND g.country = a.country
                  WHERE place_key(a.alias) % :wanted
+                UNION ALL
+                -- Cyrillic names spelled in Latin letters, against the query loosened alike (migration 0016)
+                SELECT g.*, g.latin_key, latin_key(:wanted)
+                  FROM gazetteer_places AS g
+                 WHERE g.latin_key IS NOT NULL AND g.latin_key % latin_key(:wanted)
             )
-            SELECT n.country, n.place_name, n.admin1, n.admin1_code, n.admin2, n.lat, n.lon, n.spelled,
-                   similarity(n.spelled, :wanted) AS score
+            SELECT n.country, n.place_name, n.admin1, n.admin1_code, n.admin2, n.lat, n.lon, n.spelled, n.typed,
+                   similarity(n.spelled, n.typed) AS score
               FROM named AS n
-             WHERE abs(length(n.spelled) - length(:wanted)) <= :budget  -- each missing letter is an edit
+             WHERE abs(length(n.spelled) - length(n.typed)) <= :budget  -- each missing letter is an edit
                AND (CAST(:country AS text) IS NULL OR n.country = :country)
              ORDER BY score DESC, n.n_postcodes DESC
              LIMIT :limit
@@ -569,7 +580,7 @@ def _fuzzy_place(conn: Connection, name: str, country: str | None) -> Origin | N
         {"wanted": wanted, "budget": budget, "country": country, "limit": FUZZY_CANDIDATES},
     ).all()
     # Optimal string alignment: a swap of neighbours is one typo ("grenbole"), not two substitutions.
-    typos = [(OSA.distance(wanted, row.spelled), rank, row) for rank, row in enumerate(rows)]
+    typos = [(OSA.distance(row.typed, row.spelled), rank, row) for rank, row in enumerate(rows)]
     close = [t for t in typos if t[0] <= budget]
     return _place_origin(min(close, key=lambda t: t[:2])[2], APPROXIMATE) if close else None
 
@@ -656,6 +667,18 @@ def refresh_places(engine: Engine) -> list[str]:
                    SET short_key = nullif(place_key(place_short_name(place_name)), '')
                  WHERE country = ANY(:c)
                    AND place_short_name(place_name) <> place_name
+                """
+            ),
+            {"c": countries},
+        )
+        # Cyrillic names spelled in Latin letters, for queries typed so (migration 0016).
+        conn.execute(
+            text(
+                """
+                UPDATE gazetteer_places
+                   SET latin_key = nullif(latin_key(place_name), '')
+                 WHERE country = ANY(:c)
+                   AND place_name ~* '[а-яё]'
                 """
             ),
             {"c": countries},

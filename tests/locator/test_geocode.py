@@ -121,6 +121,26 @@ def test_gazetteer_reads_what_customers_type(
     assert km(origin, *point) < 5, origin
 
 
+@pytest.mark.parametrize(
+    ("q", "name", "precision"),
+    [
+        # GeoNames writes Russian places in Cyrillic; customers abroad type them in Latin letters, in more than
+        # one spelling.
+        ("Nizhny Novgorod", "Нижний Новгород", "place centroid"),
+        ("Nizhniy Novgorod", "Нижний Новгород", "place centroid"),
+        ("Yekaterinburg", "Екатеринбург", "place centroid"),
+        ("Ekaterinburg", "Екатеринбург", "place centroid"),
+        ("Khabarovsk", "Хабаровск", "place centroid"),
+        ("Rostov-na-Donu", "Ростов-На-Дону", "place centroid"),
+        ("Chelyabinsk, Russia", "Челябинск", "place centroid"),
+        ("Chelyabinks", "Челябинск", "place centroid (approximate)"),  # a typo, on the Latin spelling
+    ],
+)
+def test_russian_places_typed_in_latin_letters(gazetteer: Engine, q: str, name: str, precision: str) -> None:
+    origin = locate(gazetteer, q)
+    assert (origin.label.split(",")[0], origin.country, origin.precision) == (name, "RU", precision), origin
+
+
 def test_ambiguous_names_go_to_the_hint_then_the_largest_place(gazetteer: Engine) -> None:
     # Saint-Denis exists in dozens of communes: the one with the most postcodes (Seine-Saint-Denis) wins.
     assert "Seine-Saint-Denis" in locate(gazetteer, "Saint Denis").label
