@@ -26,7 +26,7 @@ from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
 from locator.countries import timezone_at, zone_countries
-from locator.geocoders.base import Origin
+from locator.geocoders.base import Origin, precision_rank
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +191,36 @@ def lookup(conn: Connection, q: str, country: str | None) -> Match | None:
     alone = _country_named(segments[0]) if len(segments) == 1 else None
     if alone is not None and country in (None, alone):
         return _country_alone(conn, segments[0], alone)
+    if country is None:
+        outward = _outward_after_town(conn, segments)
+        if outward is not None:
+            return outward
+    split = _country_split(segments)
+    plain = _with_country(conn, segments, country)
+    if split is None:
+        return plain
+    # "London UK", "Lyon France": the country without its comma ("London UK" read as it stands is the
+    # village of Uk, Chelyabinsk). Unless the words read as part of the text place it more finely: Monaco's
+    # name is also its own places' ("98000 Monaco"), and "Ile de France" is no "Ile de" in France.
+    match = _with_country(conn, split, country)
+    if match is None or (
+        plain is not None and precision_rank(plain.origin.precision) > precision_rank(match.origin.precision)
+    ):
+        return plain
+    return match
+
+
+# The nations of the United Kingdom name GB, and are also the region of its places ("Bangor, Wales" is not
+# the one in Northern Ireland).
+_GB_NATIONS = frozenset(["england", "scotland", "wales", "northern ireland", "angleterre", "écosse"])
+
+
+def _with_country(conn: Connection, segments: list[str], country: str | None) -> Match | None:
     named = _country_named(segments[-1]) if len(segments) > 1 else None
     if named is None:
         return _read(conn, segments, country)
-    match = _read(conn, segments[:-1], country or named)
+    nation = [segments[-1]] if segments[-1].casefold() in _GB_NATIONS else []
+    match = _read(conn, segments[:-1], country or named, regions=nation)
     if segments[-1].casefold() in COUNTRY_NAMES or (match is not None and match.origin.precision != APPROXIMATE):
         return match
     # A bare code may be something else: DE is also Delaware ("Dover, DE", nowhere in Germany). When the
@@ -203,6 +229,48 @@ def lookup(conn: Connection, q: str, country: str | None) -> Match | None:
     if plain is not None and (match is None or plain.origin.precision != APPROXIMATE):
         return plain
     return match
+
+
+def _country_split(segments: list[str]) -> list[str] | None:
+    """The segments with a country named by the last words of the last one made a segment of its own
+    ("Moscow Russia" -> "Moscow", "Russia"), or None when no country ends it."""
+    tokens = segments[-1].split()
+    for n in (3, 2, 1):
+        if len(tokens) > n and _country_named(" ".join(tokens[-n:])) is not None:
+            return [*segments[:-1], " ".join(tokens[:-n]), " ".join(tokens[-n:])]
+    return None
+
+
+# A town and a British outward code, no country given ("London SW1A", "Manchester M1"): without the town's
+# check an outward code is only read as one typed alone, since "B2" in "Bâtiment B2" is no Birmingham code.
+_OUTWARD_AFTER_TOWN = re.compile(r"(.*[^\W\d_].*?)\s+([A-Z]{1,2}\d[A-Z\d]?)", re.I)
+OUTWARD_TOWN_KM = 30.0
+
+
+def _outward_after_town(conn: Connection, segments: list[str]) -> Match | None:
+    """The outward code's answer when the words before it name a British place within OUTWARD_TOWN_KM of it."""
+    m = _OUTWARD_AFTER_TOWN.fullmatch(segments[-1])
+    if m is None:
+        return None
+    match = _read(conn, segments, "GB")
+    if match is None or match.origin.precision not in ("postcode", "postcode centroid"):
+        return None
+    ensure_places(conn)
+    near = conn.execute(
+        text(
+            """
+            SELECT EXISTS (
+                SELECT 1
+                  FROM gazetteer_places AS g
+                 WHERE g.country = 'GB'
+                   AND (g.place_key = place_key(:town) OR g.short_key = place_key(:town))
+                   AND ST_DWithin(ST_MakePoint(g.lon, g.lat)::geography, ST_MakePoint(:lon, :lat)::geography,
+                                  :metres))
+            """
+        ),
+        {"town": m[1], "lat": match.origin.lat, "lon": match.origin.lon, "metres": OUTWARD_TOWN_KM * 1000},
+    ).scalar()
+    return match if near else None
 
 
 def _postal_prefix(q: str, country: str | None) -> tuple[str, str | None]:
@@ -230,14 +298,15 @@ def _country_alone(conn: Connection, name: str, country: str) -> Match | None:
     return Match(found[0], True) if found is not None else None
 
 
-def _read(conn: Connection, segments: list[str], country: str | None) -> Match | None:
-    """The reading of the query's segments once its country is known (or not)."""
+def _read(conn: Connection, segments: list[str], country: str | None, regions: Sequence[str] = ()) -> Match | None:
+    """The reading of the query's segments once its country is known (or not); `regions` may name the
+    place's region besides its own segments (see _place_match)."""
     if not segments or country not in (None, "FR"):
-        return _read_text(conn, ", ".join(segments), country)
+        return _read_text(conn, ", ".join(segments), country, regions)
     has_postcode = bool(postcode_tokens(", ".join(segments), country))
     spelled = _arrondissement(segments[-1], has_postcode)
     if spelled is None:
-        return _read_text(conn, ", ".join(segments), country)
+        return _read_text(conn, ", ".join(segments), country, regions)
     match = _read_text(conn, ", ".join([*segments[:-1], spelled]), "FR")
     if match is None or has_postcode:
         return match
@@ -259,7 +328,7 @@ def _arrondissement(segment: str, has_postcode: bool) -> str | None:
     return segment[: m.start()] + district
 
 
-def _read_text(conn: Connection, text_q: str, country: str | None) -> Match | None:
+def _read_text(conn: Connection, text_q: str, country: str | None, regions: Sequence[str] = ()) -> Match | None:
     tokens = postcode_tokens(text_q, country)
     for token in tokens:
         match = _postcode_match(conn, text_q, token, country)
@@ -273,7 +342,7 @@ def _read_text(conn: Connection, text_q: str, country: str | None) -> Match | No
         rest = rest[: token.start] + " " + rest[token.end :]
     rest_segments = _segments(_CEDEX.sub(" ", rest))
     candidates = locality_candidates(rest_segments)
-    found = _place_match(conn, candidates, country, hint, regions=rest_segments)
+    found = _place_match(conn, candidates, country, hint, regions=rest_segments, extra_regions=regions)
     if found is not None:
         origin, used = found
         named = candidates[used] if used < len(candidates) else None  # else a town before its region's name
@@ -446,6 +515,7 @@ def _place_match(
     country: str | None,
     hint: str | None,
     regions: Sequence[str] = (),
+    extra_regions: Sequence[str] = (),
 ) -> tuple[Origin, int] | None:
     """The best place named by a candidate and the candidate's index (len(candidates) and beyond: a town
     read off the end of the last of `regions`, see region_tails). A place whose region (state, county, Land,
@@ -456,37 +526,55 @@ def _place_match(
     if not names:
         return None
     qualifiers = [None] * len(candidates) + [region for _, region in tails]
+    # The segment each name was read from: a region must be named by another one ("New York" is no York in
+    # the state of New York).
+    last = len(regions) - 1
+    sources = [next((i for i, seg in enumerate(regions[:-1]) if seg == name), last) for name in candidates]
+    sources += [last] * len(tails)
     ensure_places(conn)
     row = conn.execute(
         text(
             """
             WITH typed AS (
-                SELECT c.ord, c.name, place_key(c.name) AS typed_key, place_key(c.region) AS region
-                  FROM unnest(CAST(:names AS text[]), CAST(:qualifiers AS text[])) WITH ORDINALITY
-                       AS c (name, region, ord)
+                SELECT c.ord, c.name, place_key(c.name) AS typed_key, place_key(c.region) AS region, c.source
+                  FROM unnest(CAST(:names AS text[]), CAST(:qualifiers AS text[]), CAST(:sources AS int[]))
+                       WITH ORDINALITY AS c (name, region, source, ord)
             )
             , regions AS (
-                SELECT DISTINCT place_key(r) AS key
-                  FROM unnest(CAST(:regions AS text[])) AS r
-                 WHERE r ~ '[[:alpha:]]'
+                SELECT place_key(r.name) AS key, r.idx - 1 AS source
+                  FROM unnest(CAST(:regions AS text[])) WITH ORDINALITY AS r (name, idx)
+                 WHERE r.name ~ '[[:alpha:]]'
             )
+            -- respelled: 0 the name as typed (or an alias of it), 1 a respelling of it, 2 its first words
             , wanted AS (
-                SELECT t.ord, t.typed_key, t.region, t.typed_key AS key, NULL AS country, false AS respelled
+                SELECT t.ord, t.typed_key, t.region, t.source, t.typed_key AS key, NULL AS country, 0 AS respelled
                   FROM typed AS t
                 UNION ALL
-                SELECT t.ord, t.typed_key, t.region, place_key(a.place_name), a.country, false
+                SELECT t.ord, t.typed_key, t.region, t.source, place_key(a.place_name), a.country, 0
                   FROM typed AS t
                   JOIN place_aliases AS a ON place_key(a.alias) = t.typed_key
                 UNION ALL
                 -- German umlauts typed without them ("Koeln", "Muenchen", "Goettingen"): the key drops the
                 -- accent (Köln -> koln), so the e goes too; after the name as typed ("Rouen" stays Rouen).
-                SELECT t.ord, t.typed_key, t.region, place_key(regexp_replace(t.name, '([aou])e', '\\1', 'gi')),
-                       NULL, true
+                SELECT t.ord, t.typed_key, t.region, t.source,
+                       place_key(regexp_replace(t.name, '([aou])e', '\\1', 'gi')), NULL, 1
                   FROM typed AS t
                  WHERE t.name ~* '[aou]e'
+                UNION ALL
+                -- A qualifier written out ("Frankfurt an der Oder" is GeoNames' Frankfurt (Oder))
+                SELECT t.ord, t.typed_key, t.region, t.source,
+                       place_key(regexp_replace(t.name, :link_words, ' ', 'gi')), NULL, 1
+                  FROM typed AS t
+                 WHERE t.name ~* :link_words
+                UNION ALL
+                -- An official long form GeoNames writes short ("Halle (Saale)" is its Halle; "Frankfurt
+                -- (Main)" reaches Frankfurt am Main through the short keys below)
+                SELECT t.ord, t.typed_key, t.region, t.source, place_key(place_short_name(t.name)), NULL, 2
+                  FROM typed AS t
+                 WHERE place_short_name(t.name) <> t.name
             )
             , named AS (
-                SELECT w.ord, w.typed_key, w.region, w.respelled, g.*
+                SELECT w.ord, w.typed_key, w.region, w.source, w.respelled, g.*
                   FROM wanted AS w
                   JOIN gazetteer_places AS g
                     ON g.place_key = w.key
@@ -494,13 +582,13 @@ def _place_match(
                  WHERE w.key <> ''
                 UNION ALL
                 -- "Frankfurt" for Frankfurt am Main (migration 0014)
-                SELECT w.ord, w.typed_key, w.region, w.respelled, g.*
+                SELECT w.ord, w.typed_key, w.region, w.source, w.respelled, g.*
                   FROM wanted AS w
                   JOIN gazetteer_places AS g ON g.short_key = w.key
                  WHERE w.key <> '' AND w.country IS NULL
                 UNION ALL
                 -- "Nizhny Novgorod" for Нижний Новгород (migration 0016)
-                SELECT t.ord, t.typed_key, t.region, true, g.*
+                SELECT t.ord, t.typed_key, t.region, t.source, 1, g.*
                   FROM typed AS t
                   JOIN gazetteer_places AS g ON g.latin_key = latin_key(t.name)
                  WHERE g.latin_key IS NOT NULL AND t.name !~* '[а-яё]' AND latin_key(t.name) <> ''
@@ -509,7 +597,7 @@ def _place_match(
                 SELECT g.*,
                        g.region IS NOT NULL OR EXISTS (SELECT 1
                                  FROM regions AS r
-                                WHERE r.key <> g.typed_key
+                                WHERE r.source <> g.source
                                   AND r.key IN (place_key(g.admin1), place_key(g.admin1_code), place_key(g.admin2)))
                            AS qualified
                   FROM named AS g
@@ -532,7 +620,15 @@ def _place_match(
              LIMIT 1
             """
         ),
-        {"names": names, "qualifiers": qualifiers, "regions": list(regions), "country": country, "hint": hint},
+        {
+            "names": names,
+            "qualifiers": qualifiers,
+            "sources": sources,
+            "regions": [*regions, *extra_regions],
+            "country": country,
+            "hint": hint,
+            "link_words": r"\m(am|an der|an den|im|in der|ob der|vor der)\M",
+        },
     ).first()
     if row is None:
         return None

@@ -122,6 +122,49 @@ def test_gazetteer_reads_what_customers_type(
 
 
 @pytest.mark.parametrize(
+    ("q", "label"),
+    [
+        # The country without its comma: the last word was read as the town (the village of Uk in Chelyabinsk
+        # oblast, Russia in Ohio) or nothing was found.
+        ("London UK", "London, Greater London, GB"),
+        ("Moscow Russia", "Москва, RU"),
+        ("Lyon France", "Lyon, Rhône, FR"),
+        ("Nice FR", "Nice, Alpes-Maritimes, FR"),
+        ("Munich Germany", "München, Upper Bavaria, DE"),
+        ("98000 Monaco", "98000 Monaco, MC"),  # Monaco's name is also its places': the code stays precise
+        # A town and a British outward code, no country given (the code alone, or with the whole postcode, was
+        # read already).
+        ("London SW1A", "SW1A Westminster Abbey, GB"),
+        ("Manchester M1", "M1 Manchester, GB"),
+        ("Cardiff CF10", "CF10 Cardiff, GB"),
+        # A nation of the United Kingdom is the place's region too.
+        ("Bangor, Wales", "Bangor, Gwynedd, GB"),
+        ("Edinburgh, Scotland", "Edinburgh, City of Edinburgh, GB"),
+        # Official long forms, and the short ones GeoNames does not write.
+        ("Halle (Saale)", "Halle, Sachsen-Anhalt, DE"),
+        ("Halle an der Saale", "Halle, Sachsen-Anhalt, DE"),
+        ("Frankfurt a.M.", "Frankfurt am Main, "),
+        ("Frankfurt/Main", "Frankfurt am Main, "),
+        ("Frankfurt an der Oder", "Frankfurt (Oder), "),
+        ("Freiburg i. Br.", "Freiburg im Breisgau, "),
+        ("Bad Homburg", "Bad Homburg vor der Höhe, "),
+        # The town before a region name ("New York" is not York, in the state of New York).
+        ("New York", "New York, NY, US"),
+    ],
+)
+def test_what_customers_type_around_a_town(gazetteer: Engine, q: str, label: str) -> None:
+    assert locate(gazetteer, q).label.startswith(label)
+
+
+@pytest.mark.parametrize("q", ["Bâtiment B2", "Ile de France"])
+def test_a_code_or_country_word_after_other_words_is_not_forced(gazetteer: Engine, q: str) -> None:
+    # "B2" after a word that is no British town is not Birmingham's code; "France" ending a region's name
+    # does not make "Ile de" a town to guess at.
+    with pytest.raises(NotFound):
+        locate(gazetteer, q)
+
+
+@pytest.mark.parametrize(
     ("q", "name", "precision"),
     [
         # GeoNames writes Russian places in Cyrillic; customers abroad type them in Latin letters, in more than
