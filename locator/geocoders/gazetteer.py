@@ -140,8 +140,8 @@ _STREET_WORDS = frozenset([
     "route", "rte", "faubourg", "fbg", "passage", "square", "esplanade", "gare", "parvis", "street", "road", "rd",
     "lane", "ave", "drive", "way", "court", "terrace", "crescent", "close", "row", "straße", "strasse", "str", "weg",
     "platz", "gasse", "damm", "ufer", "chaussee", "chaussée", "bahnhof", "улица", "ул", "проспект", "переулок", "шоссе",
-    "бульвар", "площадь", "набережная", "вокзал", "calle", "avenida", "plaza", "paseo", "carrer", "via", "viale",
-    "piazza", "corso",
+    "бульвар", "площадь", "набережная", "вокзал", "пр", "пр-т", "пер", "наб", "пл", "ш", "calle", "avenida",
+    "plaza", "paseo", "carrer", "via", "viale", "piazza", "corso",
 ])  # fmt: skip
 _LINK_WORDS = frozenset([
     "de", "du", "des", "d'", "la", "le", "les", "of", "am", "an", "der", "den", "im", "zum", "zur", "von", "на",
@@ -150,8 +150,9 @@ _LINK_WORDS = frozenset([
 
 def _street_suffix(tokens: Sequence[str], start: int) -> bool:
     """Whether tokens[start:] is (the end of) a street or building name rather than a town's."""
-    first, last = tokens[start].lower(), tokens[-1].lower()
-    before = tokens[start - 1].lower() if start else ""
+    # "ул.", "Blvd.": abbreviations are written with their dot
+    first, last = tokens[start].lower().rstrip("."), tokens[-1].lower().rstrip(".")
+    before = tokens[start - 1].lower().rstrip(".") if start else ""
     return (
         first in _STREET_WORDS
         or last in _STREET_WORDS
@@ -567,6 +568,14 @@ def _place_match(
                   FROM typed AS t
                  WHERE t.name ~* :link_words
                 UNION ALL
+                -- Words the name is typed with: a Russian address's locality type ("г. Москва", "пос. ..."),
+                -- the abbreviated Fort and Mount ("Ft Worth", "Mt Pleasant")
+                SELECT t.ord, t.typed_key, t.region, t.source, place_key(regexp_replace(regexp_replace(
+                           regexp_replace(t.name, :locality_type, ''), '\\mft\\M\\.?', 'fort', 'gi'),
+                           '\\mmt\\M\\.?', 'mount', 'gi')), NULL, 1
+                  FROM typed AS t
+                 WHERE t.name ~ :locality_type OR t.name ~* '\\m(ft|mt)\\M'
+                UNION ALL
                 -- An official long form GeoNames writes short ("Halle (Saale)" is its Halle; "Frankfurt
                 -- (Main)" reaches Frankfurt am Main through the short keys below)
                 SELECT t.ord, t.typed_key, t.region, t.source, place_key(place_short_name(t.name)), NULL, 2
@@ -628,6 +637,7 @@ def _place_match(
             "country": country,
             "hint": hint,
             "link_words": r"\m(am|an der|an den|im|in der|ob der|vor der)\M",
+            "locality_type": r"^\s*(г|гор|город|пос|пгт|посёлок|поселок|с|село|д|дер|деревня|ст|станица)\.?\s+",
         },
     ).first()
     if row is None:

@@ -150,6 +150,12 @@ def test_gazetteer_reads_what_customers_type(
         ("Bad Homburg", "Bad Homburg vor der Höhe, "),
         # The town before a region name ("New York" is not York, in the state of New York).
         ("New York", "New York, NY, US"),
+        # Words a name is typed with: a Russian address's locality type, Fort and Mount abbreviated.
+        ("г. Санкт-Петербург, Невский пр., д. 28", "Санкт-Петербург, RU"),
+        ("г. Москва, ул. Тверская, д. 1", "Москва, RU"),
+        ("Ft Worth, TX", "Fort Worth, TX, US"),
+        ("Ft. Lauderdale", "Fort Lauderdale, FL, US"),
+        ("Mt Pleasant, SC", "Mount Pleasant, SC, US"),
     ],
 )
 def test_what_customers_type_around_a_town(gazetteer: Engine, q: str, label: str) -> None:
