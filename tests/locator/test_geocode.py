@@ -156,6 +156,15 @@ def test_gazetteer_reads_what_customers_type(
         ("Ft Worth, TX", "Fort Worth, TX, US"),
         ("Ft. Lauderdale", "Fort Lauderdale, FL, US"),
         ("Mt Pleasant, SC", "Mount Pleasant, SC, US"),
+        # Exonyms and short names (migration 0018); an alias competes with the places of its own spelling.
+        ("NYC", "New York, NY, US"),
+        ("Philly", "Philadelphia, PA, US"),
+        ("Hanover", "Hannover, Niedersachsen, DE"),
+        ("Hanover, PA", "Hanover, PA, US"),
+        ("Marseilles", "Marseille, Bouches-du-Rhône, FR"),
+        ("Aix-la-Chapelle", "Aachen, "),
+        ("Rostov-on-Don", "Ростов-На-Дону, "),
+        ("Питер", "Санкт-Петербург, RU"),
     ],
 )
 def test_what_customers_type_around_a_town(gazetteer: Engine, q: str, label: str) -> None:
