@@ -102,6 +102,9 @@ class PostcodeToken:
     start: int
     end: int
     country: str | None
+    # The code as typed says more than the gazetteer holds: a full British postcode ("SW1A 1AA", a street or
+    # a building) of which only the outward code (a district) is known, a ZIP+4 (a block) of which the ZIP.
+    finer: bool = False
 
 
 def postcode_tokens(q: str, country: str | None) -> list[PostcodeToken]:
@@ -114,7 +117,8 @@ def postcode_tokens(q: str, country: str | None) -> list[PostcodeToken]:
         for m in reversed(list(pattern.finditer(q))):
             key = m.group(1).upper().replace(" ", "")
             if not any(t.start <= m.start() < t.end for t in found):
-                found.append(PostcodeToken(key, m.start(), m.end(), country))
+                finer = re.search(r"(\d[A-Z]{2}|-\d{4})\s*$", m.group(0), re.I) is not None
+                found.append(PostcodeToken(key, m.start(), m.end(), country, finer))
     return found
 
 
@@ -438,7 +442,7 @@ def _postcode_match(conn: Connection, q: str, token: PostcodeToken, country: str
         source="postcode" if explained else "address",
         geocoder=NAME,
         country=cc,
-        precision="postcode centroid" if shared else "postcode",
+        precision="postcode centroid" if shared or token.finer else "postcode",
     )
     return Match(origin, explained)
 
