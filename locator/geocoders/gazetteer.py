@@ -53,6 +53,7 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\s*(\d{2,3} \d{3})\s*$"),  # "75 008", "101 000" typed alone
 )
 _CEDEX = re.compile(r"\bCEDEX(?:\s*\d{1,2})?\b", re.I)
+_FRENCH_OVERSEAS = re.compile(r"97[1-8]\d{2}|98[4-9]\d{2}")  # not 980xx: Monaco's
 
 # A trailing ", France" or ", FR" names the country rather than a place; so does "France" typed alone.
 COUNTRY_NAMES: dict[str, str] = {
@@ -342,12 +343,18 @@ def _read_text(conn: Connection, text_q: str, country: str | None, regions: Sequ
     # No postcode known: the locality alone. A postcode-like token that was not found (a CEDEX code the
     # gazetteer lacks) still says in which département, Land or oblast to look: its first two digits.
     hint = next((t.key[:2] for t in tokens if t.key[:2].isdigit()), None)
+    # A French overseas code (97400 Saint-Denis, Réunion) that the gazetteer lacks (GeoNames files those under
+    # RE, GP, MQ...): a namesake in metropolitan France is 9,000 km off, so only a place of that département
+    # will do.
+    overseas = any(_FRENCH_OVERSEAS.fullmatch(t.key) for t in tokens)
     rest = text_q
     for token in sorted(tokens, key=lambda t: t.start, reverse=True):
         rest = rest[: token.start] + " " + rest[token.end :]
     rest_segments = _segments(_CEDEX.sub(" ", rest))
     candidates = locality_candidates(rest_segments)
-    found = _place_match(conn, candidates, country, hint, regions=rest_segments, extra_regions=regions)
+    found = _place_match(
+        conn, candidates, country, hint, regions=rest_segments, extra_regions=regions, hint_required=overseas
+    )
     if found is not None:
         origin, used = found
         named = candidates[used] if used < len(candidates) else None  # else a town before its region's name
@@ -357,7 +364,7 @@ def _read_text(conn: Connection, text_q: str, country: str | None, regions: Sequ
             or (len(rest_segments) == 2 and origin.precision == QUALIFIED and named in rest_segments)
         )
         return Match(replace(origin, precision="place centroid") if origin.precision == QUALIFIED else origin, complete)
-    if rest_segments and not re.search(r"\d", rest_segments[-1]):
+    if rest_segments and not overseas and not re.search(r"\d", rest_segments[-1]):
         origin_fuzzy = _fuzzy_place(conn, rest_segments[-1], country)
         if origin_fuzzy is not None:
             return Match(origin_fuzzy, False)
@@ -521,6 +528,7 @@ def _place_match(
     hint: str | None,
     regions: Sequence[str] = (),
     extra_regions: Sequence[str] = (),
+    hint_required: bool = False,
 ) -> tuple[Origin, int] | None:
     """The best place named by a candidate and the candidate's index (len(candidates) and beyond: a town
     read off the end of the last of `regions`, see region_tails). A place whose region (state, county, Land,
@@ -615,6 +623,8 @@ def _place_match(
                            AS qualified
                   FROM named AS g
                  WHERE (CAST(:country AS text) IS NULL OR g.country = :country)
+                   AND (NOT :hint_required
+                        OR EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint))
                    AND (g.region IS NULL
                         OR g.region IN (place_key(g.admin1), place_key(g.admin1_code), place_key(g.admin2)))
             )
@@ -640,6 +650,7 @@ def _place_match(
             "regions": [*regions, *extra_regions],
             "country": country,
             "hint": hint,
+            "hint_required": hint_required,
             "link_words": r"\m(am|an der|an den|im|in der|ob der|vor der)\M",
             "locality_type": r"^\s*(г|гор|город|пос|пгт|посёлок|поселок|с|село|д|дер|деревня|ст|станица)\.?\s+",
         },
