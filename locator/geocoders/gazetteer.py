@@ -364,7 +364,7 @@ def _read_text(conn: Connection, text_q: str, country: str | None, regions: Sequ
             or (len(rest_segments) == 2 and origin.precision == QUALIFIED and named in rest_segments)
         )
         return Match(replace(origin, precision="place centroid") if origin.precision == QUALIFIED else origin, complete)
-    if rest_segments and not overseas and not re.search(r"\d", rest_segments[-1]):
+    if rest_segments and not (overseas and country in (None, "FR")) and not re.search(r"\d", rest_segments[-1]):
         origin_fuzzy = _fuzzy_place(conn, rest_segments[-1], country)
         if origin_fuzzy is not None:
             return Match(origin_fuzzy, False)
@@ -624,6 +624,7 @@ def _place_match(
                   FROM named AS g
                  WHERE (CAST(:country AS text) IS NULL OR g.country = :country)
                    AND (NOT :hint_required
+                        OR g.country <> 'FR'  -- 97xxx and 98xxx are also German codes (Würzburg, Suhl)
                         OR EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint))
                    AND (g.region IS NULL
                         OR g.region IN (place_key(g.admin1), place_key(g.admin1_code), place_key(g.admin2)))

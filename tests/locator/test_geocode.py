@@ -144,6 +144,7 @@ def test_gazetteer_reads_what_customers_type(
         # Official long forms, and the short ones GeoNames does not write.
         ("Halle (Saale)", "Halle, Sachsen-Anhalt, DE"),
         ("Halle an der Saale", "Halle, Sachsen-Anhalt, DE"),
+        ("97070 Würzburg", "97070 Würzburg, DE"),  # 97xxx is also German: only French namesakes must match it
         ("Frankfurt a.M.", "Frankfurt am Main, "),
         ("Frankfurt/Main", "Frankfurt am Main, "),
         ("Frankfurt an der Oder", "Frankfurt (Oder), "),
