@@ -83,6 +83,15 @@ def test_odd_input_answers_with_the_page(base: str, query: dict[str, str], statu
     assert message in body
 
 
+def test_coordinates_typed_into_the_search_box(base: str) -> None:
+    """Coordinates pasted from a map app into the page's box are the point itself (they were "not found")."""
+    by_point = get(base + "/?" + urlencode({**PARIS, "open": "any"}), {"Accept-Language": "en"})
+    typed = get(base + "/?" + urlencode({"q": "48.8698, 2.3075", "open": "any"}), {"Accept-Language": "en"})
+    assert by_point[0] == typed[0] == 200, typed[2][:500]
+    places = [re.findall(r'<li id="([^"]+)" class="place', body) for _, _, body in (by_point, typed)]
+    assert places[0] and places[0] == places[1]
+
+
 def test_accept_language_garbage(base: str) -> None:
     garbage = "*;q=nan, ;;, xx-!!;q=0.9, fr;q=1e999, en-US;q=abc, " + "a" * 500
     status, headers, body = get(base + "/", {"Accept-Language": garbage})
