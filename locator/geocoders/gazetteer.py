@@ -517,7 +517,9 @@ def region_tails(segment: str) -> list[tuple[str, str]]:
     return [
         (" ".join(tokens[:i]), " ".join(tokens[i:]))
         for i in range(max(1, len(tokens) - MAX_REGION_TOKENS), len(tokens))
-        if any(c.isalpha() for c in " ".join(tokens[i:])) and not _street_suffix(tokens, i)
+        # No street-word check: a reading is kept only where the region names the place's own, and "LA" is
+        # Louisiana as well as a French article ("Baton Rouge LA").
+        if any(c.isalpha() for c in " ".join(tokens[i:]))
     ]
 
 
@@ -559,24 +561,26 @@ def _place_match(
                  WHERE r.name ~ '[[:alpha:]]'
             )
             -- respelled: 0 the name as typed (or an alias of it), 1 a respelling of it, 2 its first words
+            -- dropped: the words of a qualifier the name was typed with and the key left out (see below)
             , wanted AS (
-                SELECT t.ord, t.typed_key, t.region, t.source, t.typed_key AS key, NULL AS country, 0 AS respelled
+                SELECT t.ord, t.typed_key, t.region, t.source, t.typed_key AS key, NULL AS country, 0 AS respelled,
+                       CAST(NULL AS text[]) AS dropped
                   FROM typed AS t
                 UNION ALL
-                SELECT t.ord, t.typed_key, t.region, t.source, place_key(a.place_name), a.country, 0
+                SELECT t.ord, t.typed_key, t.region, t.source, place_key(a.place_name), a.country, 0, NULL
                   FROM typed AS t
                   JOIN place_aliases AS a ON place_key(a.alias) = t.typed_key
                 UNION ALL
                 -- German umlauts typed without them ("Koeln", "Muenchen", "Goettingen"): the key drops the
                 -- accent (Köln -> koln), so the e goes too; after the name as typed ("Rouen" stays Rouen).
                 SELECT t.ord, t.typed_key, t.region, t.source,
-                       place_key(regexp_replace(t.name, '([aou])e', '\\1', 'gi')), NULL, 1
+                       place_key(regexp_replace(t.name, '([aou])e', '\\1', 'gi')), NULL, 1, NULL
                   FROM typed AS t
                  WHERE t.name ~* '[aou]e'
                 UNION ALL
                 -- A qualifier written out ("Frankfurt an der Oder" is GeoNames' Frankfurt (Oder))
                 SELECT t.ord, t.typed_key, t.region, t.source,
-                       place_key(regexp_replace(t.name, :link_words, ' ', 'gi')), NULL, 1
+                       place_key(regexp_replace(t.name, :link_words, ' ', 'gi')), NULL, 1, NULL
                   FROM typed AS t
                  WHERE t.name ~* :link_words
                 UNION ALL
@@ -584,18 +588,24 @@ def _place_match(
                 -- the abbreviated Fort and Mount ("Ft Worth", "Mt Pleasant")
                 SELECT t.ord, t.typed_key, t.region, t.source, place_key(regexp_replace(regexp_replace(
                            regexp_replace(t.name, :locality_type, ''), '\\mft\\M\\.?', 'fort', 'gi'),
-                           '\\mmt\\M\\.?', 'mount', 'gi')), NULL, 1
+                           '\\mmt\\M\\.?', 'mount', 'gi')), NULL, 1, NULL
                   FROM typed AS t
                  WHERE t.name ~ :locality_type OR t.name ~* '\\m(ft|mt)\\M'
                 UNION ALL
-                -- An official long form GeoNames writes short ("Halle (Saale)" is its Halle; "Frankfurt
-                -- (Main)" reaches Frankfurt am Main through the short keys below)
-                SELECT t.ord, t.typed_key, t.region, t.source, place_key(place_short_name(t.name)), NULL, 2
+                -- An official long form written otherwise than GeoNames' ("Frankfurt (Main)", "Freiburg i. Br.",
+                -- "Frankfurt a.d. Oder"): its first words, taken only for a place whose name or regions hold
+                -- each word of the rest, as typed or abbreviated (Frankfurt (Oder) for "Oder" or "O.", not
+                -- Frankfurt am Main; not Halle (Saale) for "Halle (Westf.)")
+                SELECT t.ord, t.typed_key, t.region, t.source, place_key(place_short_name(t.name)), NULL, 2,
+                       ARRAY(SELECT w
+                               FROM regexp_split_to_table(
+                                        place_key(substr(t.name, length(place_short_name(t.name)) + 1)), ' ') AS w
+                              WHERE w <> '' AND w <> ALL (CAST(:qualifier_links AS text[])))
                   FROM typed AS t
                  WHERE place_short_name(t.name) <> t.name
             )
             , named AS (
-                SELECT w.ord, w.typed_key, w.region, w.source, w.respelled, g.*
+                SELECT w.ord, w.typed_key, w.region, w.source, w.respelled, w.dropped, g.*
                   FROM wanted AS w
                   JOIN gazetteer_places AS g
                     ON g.place_key = w.key
@@ -603,31 +613,40 @@ def _place_match(
                  WHERE w.key <> ''
                 UNION ALL
                 -- "Frankfurt" for Frankfurt am Main (migration 0014)
-                SELECT w.ord, w.typed_key, w.region, w.source, w.respelled, g.*
+                SELECT w.ord, w.typed_key, w.region, w.source, w.respelled, w.dropped, g.*
                   FROM wanted AS w
                   JOIN gazetteer_places AS g ON g.short_key = w.key
                  WHERE w.key <> '' AND w.country IS NULL
                 UNION ALL
                 -- "Nizhny Novgorod" for Нижний Новгород (migration 0016)
-                SELECT t.ord, t.typed_key, t.region, t.source, 1, g.*
+                SELECT t.ord, t.typed_key, t.region, t.source, 1, NULL, g.*
                   FROM typed AS t
                   JOIN gazetteer_places AS g ON g.latin_key = latin_key(t.name)
                  WHERE g.latin_key IS NOT NULL AND t.name !~* '[а-яё]' AND latin_key(t.name) <> ''
             )
             , placed AS (
                 SELECT g.*,
-                       g.region IS NOT NULL OR EXISTS (SELECT 1
-                                 FROM regions AS r
-                                WHERE r.source <> g.source
-                                  AND r.key IN (place_key(g.admin1), place_key(g.admin1_code), place_key(g.admin2)))
-                           AS qualified
+                       g.region IS NOT NULL OR EXISTS (
+                           SELECT 1
+                             FROM regions AS r
+                            WHERE r.source <> g.source
+                              AND region_names(r.key, g.country, g.admin1, g.admin1_code, g.admin2)) AS qualified
                   FROM named AS g
                  WHERE (CAST(:country AS text) IS NULL OR g.country = :country)
                    AND (NOT :hint_required
                         OR g.country <> 'FR'  -- 97xxx and 98xxx are also German codes (Würzburg, Suhl)
                         OR EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint))
-                   AND (g.region IS NULL
-                        OR g.region IN (place_key(g.admin1), place_key(g.admin1_code), place_key(g.admin2)))
+                   AND (g.region IS NULL OR region_names(g.region, g.country, g.admin1, g.admin1_code, g.admin2))
+                   AND (g.dropped IS NULL
+                        OR NOT EXISTS (
+                            SELECT 1
+                              FROM unnest(g.dropped) AS q (word)
+                             WHERE NOT EXISTS (
+                                 SELECT 1
+                                   FROM unnest(string_to_array(concat_ws(' ', place_key(g.place_name),
+                                                                         place_key(g.admin1), place_key(g.admin2)),
+                                                               ' ')) AS n (word)
+                                  WHERE starts_with(n.word, q.word))))
             )
             SELECT g.ord, g.country, g.place_name, g.admin1, g.admin1_code, g.admin2, g.lat, g.lon, g.n_postcodes,
                    g.qualified
@@ -653,6 +672,8 @@ def _place_match(
             "hint": hint,
             "hint_required": hint_required,
             "link_words": r"\m(am|an der|an den|im|in der|ob der|vor der)\M",
+            # "a.d.", "i.", "b.": how German names abbreviate "an der", "im", "bei"
+            "qualifier_links": ["a", "d", "i", "b", "am", "an", "der", "den", "dem", "im", "in", "ob", "bei", "vor"],
             "locality_type": r"^\s*(г|гор|город|пос|пгт|посёлок|поселок|с|село|д|дер|деревня|ст|станица)\.?\s+",
         },
     ).first()

@@ -141,10 +141,17 @@ def test_gazetteer_reads_what_customers_type(
         # A nation of the United Kingdom is the place's region too.
         ("Bangor, Wales", "Bangor, Gwynedd, GB"),
         ("Edinburgh, Scotland", "Edinburgh, City of Edinburgh, GB"),
-        # Official long forms, and the short ones GeoNames does not write.
-        ("Halle (Saale)", "Halle, Sachsen-Anhalt, DE"),
-        ("Halle an der Saale", "Halle, Sachsen-Anhalt, DE"),
         ("97070 Würzburg", "97070 Würzburg, DE"),  # 97xxx is also German: only French namesakes must match it
+        # Official long forms, and the short ones GeoNames does not write: the rest of the name must be found
+        # in the place's name or regions, as typed or abbreviated (it picked the namesake with the most
+        # postcodes: "Frankfurt a.d. Oder" was Frankfurt am Main, "Halle (Westf.)" Halle (Saale)).
+        ("Frankfurt a.d. Oder", "Frankfurt (Oder), "),
+        ("Frankfurt/O.", "Frankfurt (Oder), "),
+        ("Halle (Westf.)", "Halle, Reg.-Bez. Detmold, DE"),
+        ("Neustadt a.d. Aisch", "Neustadt an der Aisch, "),
+        ("Dillingen a.d. Donau", "Dillingen an der Donau, "),
+        ("Weil a. Rhein", "Weil am Rhein, "),
+        ("Frankfurt (Main)", "Frankfurt am Main, "),
         ("Frankfurt a.M.", "Frankfurt am Main, "),
         ("Frankfurt/Main", "Frankfurt am Main, "),
         ("Frankfurt an der Oder", "Frankfurt (Oder), "),
@@ -152,6 +159,12 @@ def test_gazetteer_reads_what_customers_type(
         ("Bad Homburg", "Bad Homburg vor der Höhe, "),
         # The town before a region name ("New York" is not York, in the state of New York).
         ("New York", "New York, NY, US"),
+        # A county outside the United States, whole or in part; American counties share English names and do
+        # not tell American towns apart ("Dover, Kent" was Dover, Delaware, in Kent County).
+        ("Dover, Kent", "Dover, Kent, GB"),
+        ("Lewes, Sussex", "Lewes, East Sussex, GB"),
+        # A state's code that is also a French article.
+        ("Baton Rouge LA", "Baton Rouge, LA, US"),
         # Words a name is typed with: a Russian address's locality type, Fort and Mount abbreviated.
         ("г. Санкт-Петербург, Невский пр., д. 28", "Санкт-Петербург, RU"),
         ("г. Москва, ул. Тверская, д. 1", "Москва, RU"),
@@ -173,7 +186,17 @@ def test_what_customers_type_around_a_town(gazetteer: Engine, q: str, label: str
     assert locate(gazetteer, q).label.startswith(label)
 
 
-@pytest.mark.parametrize("q", ["Bâtiment B2", "Ile de France", "97400 Saint-Denis", "Saint-Denis 97400"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "Bâtiment B2",
+        "Ile de France",
+        "97400 Saint-Denis",
+        "Saint-Denis 97400",
+        "Saint-Denis (Réunion)",  # the rest of the name is in no Saint-Denis of the gazetteer
+        "Hall in Tirol",  # Austria's: not Hall, East Renfrewshire
+    ],
+)
 def test_a_code_or_country_word_after_other_words_is_not_forced(gazetteer: Engine, q: str) -> None:
     # "B2" after a word that is no British town is not Birmingham's code; "France" ending a region's name
     # does not make "Ile de" a town to guess at. A French overseas code the gazetteer lacks (GeoNames files
