@@ -358,10 +358,14 @@ def _read_text(conn: Connection, text_q: str, country: str | None, regions: Sequ
     if found is not None:
         origin, used = found
         named = candidates[used] if used < len(candidates) else None  # else a town before its region's name
-        complete = not tokens and (
-            (len(rest_segments) == 1 and named in (None, rest_segments[0]))
-            # "Paris, TX": the place and its region, both explained
-            or (len(rest_segments) == 2 and origin.precision == QUALIFIED and named in rest_segments)
+        complete = (
+            not tokens
+            and origin.precision != APPROXIMATE
+            and (
+                (len(rest_segments) == 1 and named in (None, rest_segments[0]))
+                # "Paris, TX": the place and its region, both explained
+                or (len(rest_segments) == 2 and origin.precision == QUALIFIED and named in rest_segments)
+            )
         )
         return Match(replace(origin, precision="place centroid") if origin.precision == QUALIFIED else origin, complete)
     if rest_segments and not (overseas and country in (None, "FR")) and not re.search(r"\d", rest_segments[-1]):
@@ -624,6 +628,20 @@ def _place_match(
                   JOIN gazetteer_places AS g ON g.latin_key = latin_key(t.name)
                  WHERE g.latin_key IS NOT NULL AND t.name !~* '[а-яё]' AND latin_key(t.name) <> ''
             )
+            , checked AS (
+                -- verified: each dropped word is (the start of) a word of the place's name or regions
+                SELECT g.*,
+                       g.dropped IS NULL OR NOT EXISTS (
+                           SELECT 1
+                             FROM unnest(g.dropped) AS q (word)
+                            WHERE NOT EXISTS (
+                                SELECT 1
+                                  FROM unnest(string_to_array(concat_ws(' ', place_key(g.place_name),
+                                                                        place_key(g.admin1), place_key(g.admin2)),
+                                                              ' ')) AS n (word)
+                                 WHERE starts_with(n.word, q.word))) AS verified
+                  FROM named AS g
+            )
             , placed AS (
                 SELECT g.*,
                        g.region IS NOT NULL OR EXISTS (
@@ -631,29 +649,24 @@ def _place_match(
                              FROM regions AS r
                             WHERE r.source <> g.source
                               AND region_names(r.key, g.country, g.admin1, g.admin1_code, g.admin2)) AS qualified
-                  FROM named AS g
+                  FROM checked AS g
                  WHERE (CAST(:country AS text) IS NULL OR g.country = :country)
                    AND (NOT :hint_required
                         OR g.country <> 'FR'  -- 97xxx and 98xxx are also German codes (Würzburg, Suhl)
                         OR EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint))
                    AND (g.region IS NULL OR region_names(g.region, g.country, g.admin1, g.admin1_code, g.admin2))
-                   AND (g.dropped IS NULL
-                        OR NOT EXISTS (
-                            SELECT 1
-                              FROM unnest(g.dropped) AS q (word)
-                             WHERE NOT EXISTS (
-                                 SELECT 1
-                                   FROM unnest(string_to_array(concat_ws(' ', place_key(g.place_name),
-                                                                         place_key(g.admin1), place_key(g.admin2)),
-                                                               ' ')) AS n (word)
-                                  WHERE starts_with(n.word, q.word))))
+                   -- Unverified, a place whose own name carries no other qualifier, as a guess: GeoNames
+                   -- writes plain "Offenbach" for Offenbach am Main, "Halle" for Halle (Saale); not
+                   -- Frankfurt am Main for "Frankfurt a.d. Oder", nor Dillingen/Saar for "Dillingen a.d. Donau"
+                   AND (g.verified OR place_short_name(g.place_name) = g.place_name)
             )
             SELECT g.ord, g.country, g.place_name, g.admin1, g.admin1_code, g.admin2, g.lat, g.lon, g.n_postcodes,
-                   g.qualified
+                   g.qualified, g.verified
               FROM placed AS g
              ORDER BY g.qualified DESC,
                       g.ord,
                       g.respelled,
+                      g.verified DESC,
                       EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint) DESC,
                       -- A namesake where the locator has places first: a GB-only locator's "Birmingham" is not
                       -- Alabama's (whose more postcodes, ZIPs against GB's outward codes, compare nothing).
@@ -679,7 +692,8 @@ def _place_match(
     ).first()
     if row is None:
         return None
-    return _place_origin(row, QUALIFIED if row.qualified else "place centroid"), int(row.ord) - 1
+    precision = APPROXIMATE if not row.verified else QUALIFIED if row.qualified else "place centroid"
+    return _place_origin(row, precision), int(row.ord) - 1
 
 
 def _fuzzy_place(conn: Connection, name: str, country: str | None) -> Origin | None:
