@@ -539,7 +539,8 @@ def _place_match(
     """The best place named by a candidate and the candidate's index (len(candidates) and beyond: a town
     read off the end of the last of `regions`, see region_tails). A place whose region (state, county, Land,
     or its code) another segment of `regions` names comes first ("Paris, TX" is not the French capital, nor
-    "Dover, Kent" Kent, Washington), precision QUALIFIED; then earlier candidates first."""
+    "Dover, Kent" Kent, Washington), precision QUALIFIED; then earlier candidates first. A long form read by
+    its first words whose rest the place does not hold is APPROXIMATE (see the `checked` step)."""
     tails = region_tails(regions[-1]) if regions else []
     names = [*candidates, *(town for town, _ in tails)]
     if not names:
