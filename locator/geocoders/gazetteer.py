@@ -640,7 +640,9 @@ def _place_match(
                                   FROM unnest(string_to_array(concat_ws(' ', place_key(g.place_name),
                                                                         place_key(g.admin1), place_key(g.admin2)),
                                                               ' ')) AS n (word)
-                                 WHERE starts_with(n.word, q.word))) AS verified
+                                 WHERE starts_with(n.word, q.word))) AS verified,
+                       -- hinted: a postcode of the département (Land, oblast) an unknown code in the query names
+                       EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint) AS hinted
                   FROM named AS g
             )
             , placed AS (
@@ -654,7 +656,7 @@ def _place_match(
                  WHERE (CAST(:country AS text) IS NULL OR g.country = :country)
                    AND (NOT :hint_required
                         OR g.country <> 'FR'  -- 97xxx and 98xxx are also German codes (Würzburg, Suhl)
-                        OR EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint))
+                        OR g.hinted)
                    AND (g.region IS NULL OR region_names(g.region, g.country, g.admin1, g.admin1_code, g.admin2))
                    -- Unverified, a place whose own name carries no other qualifier, as a guess: GeoNames
                    -- writes plain "Offenbach" for Offenbach am Main, "Halle" for Halle (Saale); not
@@ -668,7 +670,7 @@ def _place_match(
                       g.ord,
                       g.respelled,
                       g.verified DESC,
-                      EXISTS (SELECT 1 FROM unnest(g.postcodes) AS pc WHERE left(pc, 2) = :hint) DESC,
+                      g.hinted DESC,
                       -- A namesake where the locator has places first: a GB-only locator's "Birmingham" is not
                       -- Alabama's (whose more postcodes, ZIPs against GB's outward codes, compare nothing).
                       EXISTS (SELECT 1 FROM locations AS l WHERE l.country = g.country) DESC,
