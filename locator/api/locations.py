@@ -11,7 +11,16 @@ from sqlalchemy import Engine
 
 from locator.answers import Where, geojson, locate, location_answer, nearest_answer, origin_dict
 from locator.api import dependencies as deps
-from locator.api.params import AT_DESCRIPTION, DATE_TIME, NEAREST_OPENAPI, NO_NUL, LocationId, nearest_params
+from locator.api.params import (
+    AT_DESCRIPTION,
+    DATE_TIME,
+    NEAREST_OPENAPI,
+    NO_END_IN_SIGHT,
+    NO_NUL,
+    NOT_IN_SIGHT,
+    LocationId,
+    nearest_params,
+)
 from locator.api.responses import FastJSONResponse
 from locator.geocode import MAX_QUERY_LENGTH
 from locator.search import parse_instant
@@ -79,11 +88,11 @@ class Place(BaseModel):
     open: bool
     closes_at: str | None = Field(
         description="when open, when the current opening ends (ISO-8601, the place's UTC offset); null: not open, "
-        "or no end within the next 400 days (round the clock)"
+        f"or {NO_END_IN_SIGHT}"
     )
     next_open: str | None = Field(
         description="when not open, when it next opens (ISO-8601, the place's UTC offset); null: open now, or "
-        "not within the next three years (closed for good, or the hours say 'off')"
+        f"{NOT_IN_SIGHT} (closed for good, or the hours say 'off')"
     )
     closing_soon: bool
     status_comment: str | None = Field(description="the hours' comment for the current state, e.g. 'closed for works'")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from locator.answers import Where
 from locator.geocode import MAX_QUERY_LENGTH
+from locator.hours import NEXT_OPEN_HORIZON, OPEN_END_HORIZON
 from locator.search import MAX_LIMIT, MAX_OPEN_FOR, MAX_RADIUS_KM, filter_values, parse_instant
 
 # PostgreSQL text cannot hold NUL: refuse it at the edge (a 422 naming the parameter) instead of letting the
@@ -20,6 +21,9 @@ NO_NUL = r"^[^\x00]*$"
 # The OpenAPI format of `at` parameters, which are taken as text and read by `search.parse_instant`.
 DATE_TIME: dict[str, Any] = {"format": "date-time"}
 AT_DESCRIPTION = "ISO-8601 instant with offset; default now"
+# Why an answer's "until when" or "from when" may be null: the hours engine's horizons, as the schema says them.
+NO_END_IN_SIGHT = f"no end within the next {OPEN_END_HORIZON.days} days (round the clock)"
+NOT_IN_SIGHT = f"not within the next {NEXT_OPEN_HORIZON.days // 365} years"
 # A place's id in a path, declared `{location_id:path}`: feed ids may hold '/' (ingest.validate.ID_PATTERN).
 LocationId = Annotated[str, Path(max_length=128, pattern=NO_NUL)]
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from locator.api import dependencies as deps
 from locator.api.locations import PROBLEM_RESPONSES
-from locator.api.params import AT_DESCRIPTION, DATE_TIME
+from locator.api.params import AT_DESCRIPTION, DATE_TIME, NO_END_IN_SIGHT, NOT_IN_SIGHT
 from locator.search import parse_instant
 from locator.support import contacts
 
@@ -39,12 +39,12 @@ class SupportContact(BaseModel):
     )
     status_comment: str | None = Field(description="the hours' comment for the current state, e.g. 'closed for works'")
     available_until: str | None = Field(
-        description="when available now, until when (ISO-8601, the line's UTC offset); null: no end within the "
-        "next 400 days (round the clock), or not available"
+        description="when available now, until when (ISO-8601, the line's UTC offset); null: "
+        f"{NO_END_IN_SIGHT}, or not available"
     )
     next_available: str | None = Field(
         description="when not available now, from when (ISO-8601, the line's UTC offset); null: available now, or "
-        "not within the next three years"
+        f"{NOT_IN_SIGHT}"
     )
     country: str = Field(description="ISO 3166-1 alpha-2, or * for a line serving every country")
 
