@@ -153,8 +153,12 @@ _LINK_WORDS = frozenset([
 ])  # fmt: skip
 
 
+# Words British and Irish addresses write before a county ("Co. Antrim" is no town of Antrim).
+_COUNTY_WORDS = frozenset(["county", "co"])
+
+
 def _street_suffix(tokens: Sequence[str], start: int) -> bool:
-    """Whether tokens[start:] is (the end of) a street or building name rather than a town's."""
+    """Whether tokens[start:] is (the end of) a street or building name, or a county's, rather than a town's."""
     # "ул.", "Blvd.": abbreviations are written with their dot
     first, last = tokens[start].lower().rstrip("."), tokens[-1].lower().rstrip(".")
     before = tokens[start - 1].lower().rstrip(".") if start else ""
@@ -162,6 +166,7 @@ def _street_suffix(tokens: Sequence[str], start: int) -> bool:
         first in _STREET_WORDS
         or last in _STREET_WORDS
         or before in _STREET_WORDS
+        or before in _COUNTY_WORDS
         # "Chemin de Moscou", "Frankfurt am Main" (not "am Main"); "De Panne" typed alone stays a town.
         or (start >= 1 and (first in _LINK_WORDS or (before in _LINK_WORDS and start >= 2)))
     )
@@ -358,8 +363,20 @@ def _read_text(conn: Connection, text_q: str, country: str | None, regions: Sequ
     if found is not None:
         origin, used = found
         named = candidates[used] if used < len(candidates) else None  # else a town before its region's name
+        outside = False  # the last segment names a region the place is not in
+        if not tokens and len(rest_segments) > 1 and (origin.precision != QUALIFIED or regions):
+            reading = _region_reading(conn, rest_segments[:-1], rest_segments[-1], country)
+            if reading is not None:
+                nearer, inside = reading
+                if (nearer.lat, nearer.lon) == (origin.lat, origin.lon):
+                    outside = not inside
+                # Taken when the last segment was read as a town of another country than the region's ("Richmond,
+                # Surrey" was Surrey, North Dakota), or when it was not read at all (the town's other namesake).
+                elif nearer.country != origin.country or named in rest_segments[:-1]:
+                    return Match(nearer, False)
         complete = (
             not tokens
+            and not outside
             and origin.precision != APPROXIMATE
             and (
                 (len(rest_segments) == 1 and named in (None, rest_segments[0]))
@@ -556,12 +573,12 @@ def _place_match(
         text(
             """
             WITH typed AS (
-                SELECT c.ord, c.name, place_key(c.name) AS typed_key, place_key(c.region) AS region, c.source
+                SELECT c.ord, c.name, place_key(c.name) AS typed_key, region_key(c.region) AS region, c.source
                   FROM unnest(CAST(:names AS text[]), CAST(:qualifiers AS text[]), CAST(:sources AS int[]))
                        WITH ORDINALITY AS c (name, region, source, ord)
             )
             , regions AS (
-                SELECT place_key(r.name) AS key, r.idx - 1 AS source
+                SELECT region_key(r.name) AS key, r.idx - 1 AS source
                   FROM unnest(CAST(:regions AS text[])) WITH ORDINALITY AS r (name, idx)
                  WHERE r.name ~ '[[:alpha:]]'
             )
@@ -699,6 +716,50 @@ def _place_match(
     return _place_origin(row, precision), int(row.ord) - 1
 
 
+# How far from a region's centre a town typed with it may lie: a British county's towns (Romford is ~40 km from
+# the middle of Essex) but not another part of the country.
+MAX_REGION_KM = 100
+
+
+def _region_reading(
+    conn: Connection, names: Sequence[str], region: str, country: str | None
+) -> tuple[Origin, bool] | None:
+    """The place `names` name nearest the region `region` names (gazetteer_regions, migration 0020), and
+    whether it lies in it: in it first, else the nearest within MAX_REGION_KM of its centre; None when no such
+    place or region is known.
+
+    For a region the town is not filed under: British addresses carry the postal county ("Richmond, Surrey",
+    which GeoNames files under Greater London; "Harrow, Middlesex", a county until 1965), which _place_match
+    cannot qualify the town by, so it read the region as a town ("Surrey", North Dakota)."""
+    row = conn.execute(
+        text(
+            """
+            WITH named AS (
+                SELECT r.country, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography AS centre
+                  FROM gazetteer_regions AS r
+                 WHERE (r.key = region_key(:region)
+                        OR (r.county AND string_to_array(region_key(:region), ' ') <@ string_to_array(r.key, ' ')))
+                   AND (CAST(:country AS text) IS NULL OR r.country = :country)
+                   AND :region ~ '[[:alpha:]]'
+            )
+            SELECT g.country, g.place_name, g.admin1, g.admin1_code, g.admin2, g.lat, g.lon,
+                   region_names(region_key(:region), g.country, g.admin1, g.admin1_code, g.admin2) AS inside
+              FROM named AS r
+              JOIN gazetteer_places AS g
+                ON g.country = r.country
+               AND g.place_key = ANY(ARRAY(SELECT place_key(n) FROM unnest(CAST(:names AS text[])) AS n))
+             WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(g.lon, g.lat), 4326)::geography, r.centre, :max_m)
+             ORDER BY inside DESC,
+                      ST_Distance(ST_SetSRID(ST_MakePoint(g.lon, g.lat), 4326)::geography, r.centre),
+                      g.country
+             LIMIT 1
+            """
+        ),
+        {"region": region, "names": list(names), "country": country, "max_m": MAX_REGION_KM * 1000},
+    ).first()
+    return None if row is None else (_place_origin(row, "place centroid"), bool(row.inside))
+
+
 def _fuzzy_place(conn: Connection, name: str, country: str | None) -> Origin | None:
     # Typos ("Saint-Etiene", "Toulouze", "Grenbole"): a place whose name, or alias ("Nuremburg"), is a few edits
     # from the query. Trigram similarity (and its index) only finds candidates: it also scores names that
@@ -827,6 +888,35 @@ def refresh_places(engine: Engine) -> list[str]:
                    SET short_key = nullif(place_key(place_short_name(place_name)), '')
                  WHERE country = ANY(:c)
                    AND place_short_name(place_name) <> place_name
+                """
+            ),
+            {"c": countries},
+        )
+        # Where each region lies (migration 0020): states by name and code, counties outside the US, and the
+        # former counties addresses still carry.
+        conn.execute(text("DELETE FROM gazetteer_regions WHERE country = ANY(:c)"), {"c": countries})
+        conn.execute(
+            text(
+                """
+                WITH divisions AS (
+                    SELECT country, admin1, admin1_code, admin2, count(*) AS n, sum(lat) AS lat, sum(lon) AS lon
+                      FROM gazetteer_places
+                     WHERE country = ANY(:c)
+                     GROUP BY country, admin1, admin1_code, admin2
+                )
+                INSERT INTO gazetteer_regions (country, key, county, lat, lon)
+                SELECT d.country, r.key, r.county, sum(d.lat) / sum(d.n), sum(d.lon) / sum(d.n)
+                  FROM divisions AS d
+                 CROSS JOIN LATERAL (VALUES (place_key(d.admin1), false),
+                                            (place_key(d.admin1_code), false),
+                                            (CASE WHEN d.country <> 'US' THEN place_key(d.admin2) END, true))
+                       AS r (key, county)
+                 WHERE r.key ~ '[[:alpha:]]'
+                 GROUP BY d.country, r.key, r.county
+                 UNION ALL
+                SELECT country, alias, true, lat, lon
+                  FROM region_aliases
+                 WHERE region IS NULL AND country = ANY(:c)
                 """
             ),
             {"c": countries},

@@ -283,6 +283,47 @@ def test_a_region_after_the_town_picks_the_namesake(gazetteer: Engine, q: str, l
 
 
 @pytest.mark.parametrize(
+    ("q", "label", "complete"),
+    [
+        # A British postal county that GeoNames does not file the town under, or a former one: the region was
+        # read as the town (Surrey, North Dakota; Middlesex, North Carolina; Cleveland, Ohio).
+        ("Richmond, Surrey", "Richmond, Greater London, GB", False),
+        ("12 High Street, Richmond, Surrey", "Richmond, Greater London, GB", False),
+        ("Richmond, Surrey, England", "Richmond, Greater London, GB", False),  # not the one in North Yorkshire
+        ("Richmond, North Yorkshire", "Richmond, North Yorkshire, GB", True),
+        ("Stockport, Cheshire", "Stockport, Greater Manchester, GB", False),
+        ("Harrow, Middlesex", "Harrow, Greater London, GB", False),
+        ("Middlesbrough, Cleveland", "Middlesbrough, North Yorkshire, GB", False),
+        # "County" or "Co." before the county (Durham, North Carolina; the town of Antrim).
+        ("Durham, County Durham", "Durham, GB", True),
+        ("Durham, Co. Durham", "Durham, GB", True),
+        ("Belfast, Co. Antrim", "Belfast, Northern Ireland, GB", False),
+        # Postal and AP-style abbreviations.
+        ("Watford, Herts", "Watford, Hertfordshire, GB", True),
+        ("Leeds, Yorks", "Leeds, West Yorkshire, GB", True),
+        ("Portland, Ore.", "Portland, OR, US", True),
+        ("Albany, N.Y.", "Albany, NY, US", True),
+        # A region that is also the town of its country stays the town: not a hamlet of the other name nearby.
+        ("Le Marais, Paris", "Paris, FR", False),
+    ],
+)
+def test_a_region_the_town_is_not_filed_under_still_places_it(
+    gazetteer: Engine, q: str, label: str, complete: bool
+) -> None:
+    origin = locate(gazetteer, q)
+    assert origin.label.startswith(label), origin
+    with gazetteer.connect() as conn:
+        match = lookup(conn, q, None)
+    # Near a region it is not in: a provider may still place the query better.
+    assert match is not None and match.complete == complete, match
+
+
+def test_a_british_county_without_its_town_names_no_town(gazetteer: Engine) -> None:
+    with pytest.raises(NotFound):
+        locate(gazetteer, "Co. Durham")  # was Durham, North Carolina
+
+
+@pytest.mark.parametrize(
     "q", ["55 rue du Faubourg Saint-Honoré", "Boulevard Saint-Germain", "Gare de Lyon", "Chemin de Moscou",
           "10 Downing Street", "221B Baker Street"],
 )  # fmt: skip
