@@ -19,6 +19,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from maps.assets import LEAFLET
 from maps.text import (
     COUNTRIES,
+    LANG_NAMES,
+    LANGS,
     PRODUCTS,
     address_lines,
     clean_text,
@@ -33,6 +35,7 @@ from maps.text import (
     origin_label,
     parse_iso,
     place_name,
+    plural,
     product_label,
     safe_http_url,
     service_label,
@@ -92,12 +95,12 @@ def _parse_accept_language(header: str | None) -> list[str]:
 
 
 def pick_language(accept_language: str | None, *, query_lang: str | None = None) -> str:
-    """ "fr" or "en": an explicit `?lang=` wins, else the first of them in Accept-Language, else "en"."""
-    if query_lang in ("fr", "en"):
+    """One of LANGS: an explicit `?lang=` wins, else the first of them in Accept-Language, else "en"."""
+    if query_lang in LANGS:
         return query_lang
     for tag in _parse_accept_language(accept_language):
         primary = tag.split("-")[0].lower()
-        if primary in ("fr", "en"):
+        if primary in LANGS:
             return primary
     return "en"
 
@@ -236,15 +239,23 @@ def _form_moment(raw: str) -> datetime | None:
 
 
 def _summary(lang: str, count: int, label: str, open_: str, at: datetime | None) -> str:
-    """The results status line: how many places, open when, near what."""
+    """The results status line: how many places, open when (or whose state on which day), near what."""
+    extra = {"when": when_label(at, lang)} if at is not None else {}
     if open_ == "any":
-        keys, extra = ("no_results", "results_near_one", "results_near"), {}
+        # Each place's state is the one at `at`: without the day, "Open, closes at 12:30" reads as now.
+        empty, key = "no_results", "results_near_at" if at is not None else "results_near"
     elif at is not None:
-        keys, extra = ("no_results_at", "results_at_one", "results_at"), {"when": when_label(at, lang)}
+        empty, key = "no_results_at", "results_at"
     else:
-        keys, extra = ("no_results_now", "results_now_one", "results_now"), {}
-    key = keys[0] if count == 0 else keys[1] if count == 1 else keys[2]
-    return t(lang, key, n=count, label=label, **extra)
+        empty, key = "no_results_now", "results_now"
+    return t(lang, empty if count == 0 else plural(lang, key, count), n=count, label=label, **extra)
+
+
+def radius_text(km: float, units: str, lang: str) -> str:
+    """A search radius as the visitor reads distances: "50 km", "31 mi" ("50 км" in Russian)."""
+    if units == "mi":
+        return f"{km / 1.609344:.0f} mi"
+    return f"{km:.0f} {'км' if lang == 'ru' else 'km'}"
 
 
 def _tiles_host(tiles_url: str) -> str:
@@ -265,6 +276,7 @@ def render_page(
     action: str = "/",
     choices: Mapping[str, Sequence[str]] | None = None,
     now: datetime | None = None,
+    widened_from_km: float | None = None,
 ) -> str:
     """The whole customer page as HTML.
 
@@ -272,6 +284,7 @@ def render_page(
     `answer` is the nearest API body or None before a search; `error` a message for the visitor
     (already translated by the caller, or a problem `detail`). Everything from data is autoescaped.
     `now` (default: the clock) decides whether hours are headed "Today" or with their date.
+    `widened_from_km`: nothing was found within that radius, and `answer` searched farther.
     """
     lang = norm_lang(lang)
     units = "mi" if units == "mi" else "km"
@@ -291,6 +304,8 @@ def render_page(
         summary = "" if error else t(lang, "start")
     else:
         summary = _summary(lang, len(places), label, values["open"], _form_moment(values["at"]))
+        if widened_from_km is not None and places:
+            summary = f"{t(lang, 'farther', distance=radius_text(widened_from_km, units, lang))} {summary}"
 
     # What the page script needs to draw the map: display strings computed here, once, in the
     # visitor's language, so the script does no formatting of its own.
@@ -328,8 +343,12 @@ def render_page(
         },
     }
 
-    switch_lang = t(lang, "lang_switch_code")
-    switch_query = urlencode([(k, v) for k, v in values.items() if v and k not in ("tz",)] + [("lang", switch_lang)])
+    kept = [(k, v) for k, v in values.items() if v and k not in ("tz",)]
+    languages = [
+        {"code": code, "name": LANG_NAMES[code], "href": "?" + urlencode([*kept, ("lang", code)])}
+        for code in LANGS
+        if code != lang
+    ]
 
     template = _env.get_template("page.html")
     return template.render(
@@ -344,8 +363,7 @@ def render_page(
         map_data=map_data,
         has_map=bool(map_data["places"] or map_data["origin"]),
         action=action,
-        switch_lang=switch_lang,
-        switch_href="?" + switch_query,
+        languages=languages,
         country_options=_options(opts["country"], values["country"], lambda c: country_label(c, lang)),
         product_options=_options(opts["product"], values["product"], product_label),
         service_options=_options(opts["service"], values["service"], lambda s: service_label(s, lang)),

@@ -1,4 +1,4 @@
-"""Display strings shared by the Folium map and the customer page: labels (fr/en), distances,
+"""Display strings shared by the Folium map and the customer page: labels (en/fr/ru), distances,
 opening state and today's hours, computed from one item of the nearest answer (CONTRACT.md)."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-LANGS = ("en", "fr")
+LANGS = ("en", "fr", "ru")
+# Each language's own name, for the links that switch to it.
+LANG_NAMES = {"en": "English", "fr": "Français", "ru": "Русский"}
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -38,7 +40,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "results_now_one": "1 place open now near {label}",
         "results_at": "{n} places open on {when} near {label}",
         "results_at_one": "1 place open on {when} near {label}",
-        "no_results": "No place matches near {label}. Try “Any time” or another service.",
+        "results_near_at": "{n} places near {label} (open or closed on {when})",
+        "results_near_at_one": "1 place near {label} (open or closed on {when})",
+        "farther": "Nothing within {distance}; farther away:",
+        "no_results": "No place matches near {label}. Try another product, service or type of place.",
         "no_results_now": "No place is open now near {label}. Try “Any time” or another time.",
         "no_results_at": "No place is open on {when} near {label}. Try “Any time” or another time.",
         "when": "{day} at {time}",
@@ -48,6 +53,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "show_on_map": "Show on map",
         "you_are_here": "Your search: {label}",
         "origin_guessed": "{label} (the closest name to what you typed)",
+        "origin_centre": "{label} (town centre)",
         "open_closes": "Open, closes at {time}",
         "open_closes_day": "Open, closes {day} at {time}",
         "open_24": "Open",
@@ -73,8 +79,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_q_long": "The address or postcode is too long (at most {limit} characters).",
         "err_busy": "Too many searches in a short time. Please wait a minute and try again.",
         "skip": "Skip to results",
-        "language": "Français",
-        "lang_switch_code": "fr",
+        "languages": "Other languages",
         "store": "Store",
         "service_centre": "Service centre",
         "kind_other": "Place",
@@ -111,7 +116,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "results_now_one": "1 lieu ouvert maintenant près de {label}",
         "results_at": "{n} lieux ouverts le {when} près de {label}",
         "results_at_one": "1 lieu ouvert le {when} près de {label}",
-        "no_results": "Aucun lieu ne correspond près de {label}. Essayez « À tout moment » ou un autre service.",
+        "results_near_at": "{n} lieux près de {label} (ouverts ou fermés le {when})",
+        "results_near_at_one": "1 lieu près de {label} (ouvert ou fermé le {when})",
+        "farther": "Rien à moins de {distance} ; plus loin :",
+        "no_results": "Aucun lieu ne correspond près de {label}. Essayez un autre produit, service ou type de lieu.",
         "no_results_now": (
             "Aucun lieu n’est ouvert maintenant près de {label}. Essayez « À tout moment » ou une autre heure."
         ),
@@ -125,6 +133,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "show_on_map": "Voir sur la carte",
         "you_are_here": "Votre recherche : {label}",
         "origin_guessed": "{label} (le nom le plus proche de votre saisie)",
+        "origin_centre": "{label} (centre de la localité)",
         "open_closes": "Ouvert, ferme à {time}",
         "open_closes_day": "Ouvert, ferme {day} à {time}",
         "open_24": "Ouvert",
@@ -152,8 +161,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "err_q_long": "L’adresse ou le code postal est trop long ({limit} caractères au plus).",
         "err_busy": "Trop de recherches en peu de temps. Patientez une minute puis réessayez.",
         "skip": "Aller aux résultats",
-        "language": "English",
-        "lang_switch_code": "en",
+        "languages": "Autres langues",
         "store": "Magasin",
         "service_centre": "Centre de service",
         "kind_other": "Lieu",
@@ -164,15 +172,99 @@ STRINGS: dict[str, dict[str, str]] = {
         "svc_default": "Horaires",
         "unknown_hours": "horaires inconnus",
     },
+    "ru": {
+        "title": "Найти магазин или сервисный центр",
+        "intro": "Ближайшие точки, открытые сейчас или когда вы планируете прийти.",
+        "search": "Найти",
+        "q": "Адрес или почтовый индекс",
+        "q_hint": "Например, 125009 или Москва, Тверская улица",
+        "country": "Страна",
+        "product": "Товар",
+        "service": "Услуга",
+        "kind": "Тип точки",
+        "open": "Когда",
+        "open_now": "Открыто сейчас или в указанное ниже время",
+        "open_any": "В любое время (открыто или закрыто)",
+        "at": "Дата и время",
+        "at_hint": "Необязательно; местное время там, где вы ищете.",
+        "any": "Все",
+        "use_location": "Моё местоположение",
+        "locating": "Определяем ваше местоположение…",
+        "geo_denied": "Местоположение недоступно; введите адрес или почтовый индекс.",
+        "results": "Результаты",
+        # Russian has three plural forms: 1, 21 место; 2-4, 22 места; 5-20, 25 мест (see plural()).
+        "results_near": "{label}: {n} мест поблизости",
+        "results_near_few": "{label}: {n} места поблизости",
+        "results_near_one": "{label}: {n} место поблизости",
+        "results_now": "{label}: {n} мест открыто сейчас",
+        "results_now_few": "{label}: {n} места открыты сейчас",
+        "results_now_one": "{label}: {n} место открыто сейчас",
+        "results_at": "{label}: {n} мест открыто {when}",
+        "results_at_few": "{label}: {n} места открыты {when}",
+        "results_at_one": "{label}: {n} место открыто {when}",
+        "results_near_at": "{label}: {n} мест поблизости (открыто или закрыто {when})",
+        "results_near_at_few": "{label}: {n} места поблизости (открыто или закрыто {when})",
+        "results_near_at_one": "{label}: {n} место поблизости (открыто или закрыто {when})",
+        "farther": "В радиусе {distance} ничего нет; дальше:",
+        "no_results": "{label}: поблизости ничего не найдено. Попробуйте другой товар, услугу или тип точки.",
+        "no_results_now": "{label}: поблизости сейчас ничего не открыто. Попробуйте «В любое время» или другое время.",
+        "no_results_at": "{label}: поблизости ничего не открыто {when}. Попробуйте «В любое время» или другое время.",
+        "when": "{day} в {time}",
+        "start": "Введите адрес или почтовый индекс, чтобы увидеть ближайшие точки.",
+        "map": "Карта результатов",
+        "map_note": "В списке та же информация, что и на карте.",
+        "show_on_map": "Показать на карте",
+        "you_are_here": "Ваш поиск: {label}",
+        "origin_guessed": "{label} (ближайшее название к введённому)",
+        "origin_centre": "{label} (центр населённого пункта)",
+        "open_closes": "Открыто, закрывается в {time}",
+        "open_closes_day": "Открыто, закрывается {day} в {time}",
+        "open_24": "Открыто",
+        "closing_soon": "скоро закрывается",
+        "closed_opens": "Закрыто, откроется в {time}",
+        "closed_opens_day": "Закрыто, откроется {day} в {time}",
+        "closed": "Закрыто",
+        "tomorrow": "завтра",
+        "today": "Сегодня",
+        "hours_on": "Часы работы на {day}",
+        "closed_today": "закрыто",
+        "all_day": "круглосуточно",
+        "distance": "Расстояние",
+        "phone": "Телефон",
+        "website": "Сайт",
+        "directions": "Маршрут",
+        "error": "Ошибка",
+        "err_not_found": "Адрес или индекс «{q}» не найден. Проверьте написание или выберите страну.",
+        "err_at": "Дата и время указаны неверно.",
+        "err_position": "Не удалось определить ваше местоположение; введите адрес или почтовый индекс.",
+        "err_invalid": "Некоторые параметры поиска указаны неверно ({detail}).",
+        "err_unavailable": "Поиск временно недоступен. Попробуйте ещё раз через минуту.",
+        "err_q_long": "Адрес или индекс слишком длинный (не более {limit} символов).",
+        "err_busy": "Слишком много запросов за короткое время. Подождите минуту и попробуйте снова.",
+        "skip": "К результатам",
+        "languages": "Другие языки",
+        "store": "Магазин",
+        "service_centre": "Сервисный центр",
+        "kind_other": "Точка",
+        "svc_repair": "Ремонт",
+        "svc_sales": "Продажа",
+        "svc_pickup": "Выдача заказов",
+        "svc_training": "Обучение",
+        "svc_default": "Часы работы",
+        "unknown_hours": "часы работы неизвестны",
+    },
 }
 
 DAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "fr": ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."),
+    "ru": ("пн", "вт", "ср", "чт", "пт", "сб", "вс"),
 }
 MONTHS = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     "fr": ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."),
+    # The genitive, as a date is written ("10 дек.", "3 мая")
+    "ru": ("янв.", "февр.", "марта", "апр.", "мая", "июня", "июля", "авг.", "сент.", "окт.", "нояб.", "дек."),
 }
 
 
@@ -207,8 +299,13 @@ def origin_label(origin: Mapping[str, Any], lang: str) -> str:
     Haute-Garonne, FR", and "Frankfurt" as Frankfort, Kentucky, with nothing to tell the visitor it was not
     what they typed (the precision `place centroid (approximate)` said so)."""
     label = clean_text(origin.get("label") or "")
-    if str(origin.get("precision") or "").endswith("(approximate)"):
+    precision = str(origin.get("precision") or "")
+    if precision.endswith("(approximate)"):
         return t(lang, "origin_guessed", label=label)
+    if precision == "place centroid":
+        # Distances from the middle of the town: "12 rue de la Paix, Paris" is searched from there when no
+        # geocoder finds the street, and the visitor must not take the order for the street's.
+        return t(lang, "origin_centre", label=label)
     return label
 
 
@@ -218,18 +315,30 @@ def t(lang: str, key: str, **kwargs: object) -> str:
     return text.format(**kwargs) if kwargs else text
 
 
-COUNTRIES: dict[str, tuple[str, str]] = {
-    # code: (English, French); the demo's countries and neighbours. Unknown codes show as the code.
-    "FR": ("France", "France"),
-    "BE": ("Belgium", "Belgique"),
-    "CH": ("Switzerland", "Suisse"),
-    "DE": ("Germany", "Allemagne"),
-    "GB": ("United Kingdom", "Royaume-Uni"),
-    "LI": ("Liechtenstein", "Liechtenstein"),
-    "LU": ("Luxembourg", "Luxembourg"),
-    "MC": ("Monaco", "Monaco"),
-    "RU": ("Russia", "Russie"),
-    "US": ("United States", "États-Unis"),
+def plural(lang: str, key: str, n: int) -> str:
+    """The key of `key`'s form for the count `n`: `key_one`, `key_few` (Russian's 2-4, 22-24...) or `key`
+    itself (the other counts)."""
+    if norm_lang(lang) == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return f"{key}_one"
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return f"{key}_few"
+        return key
+    return f"{key}_one" if n == 1 else key
+
+
+COUNTRIES: dict[str, dict[str, str]] = {
+    # The demo's countries and neighbours, by language (LANGS). Unknown codes show as the code.
+    "FR": {"en": "France", "fr": "France", "ru": "Франция"},
+    "BE": {"en": "Belgium", "fr": "Belgique", "ru": "Бельгия"},
+    "CH": {"en": "Switzerland", "fr": "Suisse", "ru": "Швейцария"},
+    "DE": {"en": "Germany", "fr": "Allemagne", "ru": "Германия"},
+    "GB": {"en": "United Kingdom", "fr": "Royaume-Uni", "ru": "Великобритания"},
+    "LI": {"en": "Liechtenstein", "fr": "Liechtenstein", "ru": "Лихтенштейн"},
+    "LU": {"en": "Luxembourg", "fr": "Luxembourg", "ru": "Люксембург"},
+    "MC": {"en": "Monaco", "fr": "Monaco", "ru": "Монако"},
+    "RU": {"en": "Russia", "fr": "Russie", "ru": "Россия"},
+    "US": {"en": "United States", "fr": "États-Unis", "ru": "США"},
 }
 
 PRODUCTS = {
@@ -244,7 +353,7 @@ PRODUCTS = {
 
 def country_label(code: str, lang: str) -> str:
     names = COUNTRIES.get(code.upper())
-    return names[1 if norm_lang(lang) == "fr" else 0] if names else code.upper()
+    return names[norm_lang(lang)] if names else code.upper()
 
 
 def product_label(product: str) -> str:
@@ -272,16 +381,17 @@ def service_label(service: str, lang: str) -> str:
 def format_distance(distance_m: float | None, units: str, lang: str) -> str:
     if distance_m is None:
         return ""
-    dec = "," if lang == "fr" else "."
+    dec = "," if lang in ("fr", "ru") else "."
     if units == "mi":
         miles = distance_m / 1609.344
         if miles < 0.1:
             return f"{round(distance_m / 0.3048 / 10) * 10:.0f} ft"
         return f"{miles:.1f}".replace(".", dec) + " mi"
+    metre, kilometre = ("м", "км") if lang == "ru" else ("m", "km")
     if distance_m < 1000:
         # Tens of metres: the geocoded origin is rarely better than that.
-        return f"{max(10, round(distance_m / 10) * 10):.0f} m"
-    return f"{distance_m / 1000:.1f}".replace(".", dec) + " km"
+        return f"{max(10, round(distance_m / 10) * 10):.0f} {metre}"
+    return f"{distance_m / 1000:.1f}".replace(".", dec) + f" {kilometre}"
 
 
 def parse_iso(value: object) -> datetime | None:
@@ -316,7 +426,7 @@ def _hhmm(dt: datetime) -> str:
 
 
 def date_label(day: date, lang: str) -> str:
-    """ "Mon 7 Dec" / "lun. 7 déc." """
+    """ "Mon 7 Dec" / "lun. 7 déc." / "пн 7 дек." """
     lang = norm_lang(lang)
     return f"{DAYS[lang][day.weekday()]} {day.day} {MONTHS[lang][day.month - 1]}"
 

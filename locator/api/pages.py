@@ -20,7 +20,7 @@ from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
 from locator.countries import timezone_at
 from locator.errors import Busy, InvalidParameter, LocatorError, NotFound
 from locator.geocode import MAX_QUERY_LENGTH, Origin
-from locator.search import filter_values
+from locator.search import MAX_RADIUS_KM, filter_values
 from locator.settings import Settings
 from maps.csp import map_policy, page_policy
 from maps.page import error_message, pick_language, pick_units, render_page
@@ -32,6 +32,8 @@ router = APIRouter(tags=["pages"])
 
 # The 503 problem's own pause (locator.api.errors), unless the error names one (Busy).
 RETRY_AFTER_S = 5
+# The page searches as the API does by default; with nothing that near, as far as the API allows.
+PAGE_RADIUS_KM = 50.0
 
 
 @router.get("/v1/map", response_class=HTMLResponse, responses=PROBLEM_RESPONSES, openapi_extra=NEAREST_OPENAPI)
@@ -100,8 +102,9 @@ def customer_page(
     status = 200
     headers: dict[str, str] = {}
     q = request.query_params.get("q", "").strip()
+    widened: float | None = None
     try:
-        answer = _search(engine, settings, request.query_params, q)
+        answer, widened = _search(engine, settings, request.query_params, q)
     except NotFound:
         error, status = error_message(lang, 404, q=q), 404
     except InvalidParameter as exc:
@@ -114,7 +117,10 @@ def customer_page(
         # The app's own handler would answer problem+json: a visitor's browser gets the page and a message.
         log.exception("unexpected error on the customer page")
         error, status = error_message(lang, 500), 500
-    html = _render(request, lang, answer=answer, error=error, tiles=(settings.tiles_url, settings.tiles_attribution))
+    html = _render(
+        request, lang, answer=answer, error=error, tiles=(settings.tiles_url, settings.tiles_attribution),
+        widened_from_km=widened,
+    )  # fmt: skip
     return _html(html, page_policy(settings.tiles_url), status, headers)
 
 
@@ -123,41 +129,56 @@ def _language(request: Request) -> str:
 
 
 def _render(
-    request: Request, lang: str, *, answer: dict[str, Any] | None, error: str | None, tiles: tuple[str, str] = ("", "")
+    request: Request,
+    lang: str,
+    *,
+    answer: dict[str, Any] | None,
+    error: str | None,
+    tiles: tuple[str, str] = ("", ""),
+    widened_from_km: float | None = None,
 ) -> str:
     # Echoed values are cut (a parameter as long as the URL allows is not sent back whole), and cleaned of control
     # and bidi characters: `?q=%00` was rendered as `value="\x00"`, and sent back with the next search.
     form = {k: clean_text(v[:MAX_QUERY_LENGTH]) for k, v in request.query_params.items()}
     units = pick_units(request.headers.get("accept-language"))
     return render_page(
-        lang=lang, form=form, answer=answer, error=error, units=units, tiles_url=tiles[0], tiles_attribution=tiles[1]
-    )
+        lang=lang, form=form, answer=answer, error=error, units=units, tiles_url=tiles[0], tiles_attribution=tiles[1],
+        widened_from_km=widened_from_km,
+    )  # fmt: skip
 
 
-def _search(engine: Engine, settings: Settings, params: Mapping[str, str], q: str) -> dict[str, Any] | None:
-    """The nearest answer for the form's query, or None when it asks nothing yet (no q, no position)."""
+def _search(
+    engine: Engine, settings: Settings, params: Mapping[str, str], q: str
+) -> tuple[dict[str, Any] | None, float | None]:
+    """The nearest answer for the form's query, or None when it asks nothing yet (no q, no position); and the
+    radius (km) it found nothing within, when the answer searched farther."""
     if len(q) > MAX_QUERY_LENGTH:
         # Cut and searched as such, it found nothing, or something else than what was typed.
         raise InvalidParameter("q", f"must be at most {MAX_QUERY_LENGTH} characters")
     lat, lon = _float(params, "lat"), _float(params, "lon")
     if not q and (lat is None or lon is None):
-        return None
+        return None, None
     where = Where(q=q or None, lat=None if q else lat, lon=None if q else lon, country=params.get("country") or None)
+    # Located once: a local time needs the origin's timezone, and a search farther away the same origin.
+    origin = locate(engine, where)
     at_raw = params.get("at", "").strip()
-    at, origin = None, None
+    at = None
     if at_raw:
-        # A local time needs the origin first: its timezone gives the instant.
-        origin = locate(engine, where)
         try:
             at = _local_instant(at_raw, origin)
         except (ValueError, OverflowError):
             # OverflowError: a wall-clock time near year 1 or 9999 has no UTC instant.
             raise InvalidParameter("at", "must be a date and time") from None
-    return nearest_answer(
-        engine, settings, where,
-        kinds=_one(params, "kind"), products=_one(params, "product"), services=_one(params, "service"),
-        open="any" if params.get("open") == "any" else "now", at=at, jsonld=True, origin=origin,
-    )  # fmt: skip
+    filters: dict[str, Any] = {
+        "kinds": _one(params, "kind"), "products": _one(params, "product"), "services": _one(params, "service"),
+        "open": "any" if params.get("open") == "any" else "now", "at": at, "jsonld": True, "origin": origin,
+    }  # fmt: skip
+    answer = nearest_answer(engine, settings, where, radius_km=PAGE_RADIUS_KM, **filters)
+    if answer["results"]:
+        return answer, None
+    # Nothing near (Brest's nearest shop is 300 km away): the nearest farther away rather than an empty page
+    # whose advice ("try Any time") cannot help.
+    return nearest_answer(engine, settings, where, radius_km=MAX_RADIUS_KM, **filters), PAGE_RADIUS_KM
 
 
 def rate_limited_page(scope: Scope, retry_after_s: int) -> HTMLResponse:

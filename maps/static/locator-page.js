@@ -53,6 +53,11 @@
     });
   }
 
+  // After a search the answer is a new page whose form comes first: on a phone the results start a screen
+  // further down, and a screen reader does not announce text a live region held at load. Go to the outcome.
+  var outcome = document.querySelector(".error") || document.querySelector("#results-summary[tabindex]");
+  if (outcome) outcome.focus();
+
   var mapEl = document.getElementById("map");
   if (!data || !mapEl || !window.L) return;
 

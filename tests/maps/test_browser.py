@@ -169,7 +169,13 @@ def test_customer_page_in_chromium(server: str, browser: Any, answer: dict[str, 
     requests, failures, errors = _watch(page)
     page.goto(server + "/", wait_until="networkidle")
     page.wait_for_selector("#map[data-ready=true]", timeout=10_000)
+    # A search's page takes the visitor to its outcome (a phone shows the form first; a screen reader hears
+    # the summary, which a live region present at load does not announce).
+    assert page.evaluate("document.activeElement.id") == "results-summary"
+    assert page.evaluate("document.getElementById('results-summary').getBoundingClientRect().top") < 900
     # Keyboard: Tab from the top reaches the skip link first, with a visible outline.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.click(1, 1)  # where the keyboard's next Tab starts from
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"

@@ -222,6 +222,22 @@ def test_search_at_a_chosen_time(base: str, tmp_path: Path) -> None:
         assert rec.errors == []
 
 
+def _page_text(base: str, **params: str) -> str:
+    request = urllib.request.Request(base + "/?" + urlencode(params), headers={"Accept-Language": "en-GB"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.read().decode())
+
+
+def test_nothing_near_shows_the_nearest_farther_away(base: str) -> None:
+    """Brest's nearest demo place is ~300 km away: the page said "No place matches near 29200 Brest. Try “Any
+    time”", with Any time chosen already."""
+    html = _page_text(base, q="29200", open="any")
+    assert "Nothing within 31 mi; farther away:" in html  # en-GB reads miles
+    assert html.count('<li id="place-') >= 1
+    html = _page_text(base, q="75008", open="any")
+    assert "Nothing within" not in html
+
+
 def test_search_without_javascript(base: str, tmp_path: Path) -> None:
     with chromium(tmp_path, base, locale="en-GB", java_script_enabled=False) as (ctx, rec):
         page = ctx.new_page()
@@ -247,6 +263,7 @@ def test_search_without_javascript(base: str, tmp_path: Path) -> None:
     [
         ("fr-FR", "fr", "km", ("Rechercher", "Résultats", "Aujourd’hui", "Itinéraire")),
         ("en-US", "en", "mi", ("Search", "Results", "Today", "Directions")),
+        ("ru-RU", "ru", "км", ("Найти", "Результаты", "Сегодня", "Маршрут", "English", "Français")),
     ],
 )
 def test_language_and_units_follow_the_browser(
@@ -263,8 +280,8 @@ def test_language_and_units_follow_the_browser(
         distances = page.locator("ol.places .distance").all_inner_texts()
         assert distances
         assert any(d.endswith(f" {unit}") for d in distances), distances
-        if lang == "fr":
-            assert all("," in d or d.endswith(" m") for d in distances if d.endswith(" km")), distances
+        if lang in ("fr", "ru"):
+            assert all("," in d for d in distances if d.endswith(("km", "км"))), distances
             assert " mi" not in " ".join(distances)
         else:
             assert " km" not in " ".join(distances)
@@ -286,6 +303,9 @@ def test_small_screen(base: str, tmp_path: Path) -> None:
         form, results, map_ = (page.locator(sel).bounding_box() for sel in ("form.search", "#results", "#map"))
         assert form and results and map_
         assert form["y"] < results["y"] < map_["y"]
+        # The results start a screen below the form: the page takes the visitor to them.
+        assert page.evaluate("document.activeElement.id") == "results-summary"
+        assert 0 <= page.evaluate("document.getElementById('results-summary').getBoundingClientRect().top") < 844
         screenshot(page, "e2e-page-phone-fr.png")
         assert rec.foreign() == []
 

@@ -10,6 +10,7 @@ import pytest
 
 from maps.htmlcheck import external_resources
 from maps.page import error_message, pick_language, pick_units, render_page
+from maps.text import DAYS, LANGS, MONTHS, STRINGS, plural
 
 FORM = {"q": "75008", "country": "FR", "open": "now", "product": "iphone"}
 
@@ -94,6 +95,58 @@ def test_french_page(answer: dict[str, Any]) -> None:
     assert "Fermé, ouvre demain à 09:00" in html
     assert "Centre de service" in html
     assert 'hreflang="en"' in html  # the switch to the other language
+
+
+def test_russian_page(answer: dict[str, Any]) -> None:
+    html = render_page(lang="ru", form=FORM, answer=answer, error=None, units="km")
+    assert '<html lang="ru"' in html
+    assert "Найти магазин" in html
+    assert "3 места открыты сейчас" in html
+    assert "2,5 км" in html and "590 м" in html
+    assert "Закрыто, откроется завтра в 09:00" in html
+    assert "Сервисный центр" in html
+    assert 'hreflang="en"' in html and 'hreflang="fr"' in html and 'hreflang="ru"' not in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "key"),
+    [
+        ("ru", 1, "k_one"), ("ru", 2, "k_few"), ("ru", 4, "k_few"), ("ru", 5, "k"), ("ru", 11, "k"),
+        ("ru", 12, "k"), ("ru", 21, "k_one"), ("ru", 22, "k_few"), ("ru", 111, "k"), ("ru", 0, "k"),
+        ("en", 1, "k_one"), ("en", 2, "k"), ("en", 21, "k"), ("fr", 1, "k_one"), ("fr", 3, "k"),
+    ],
+)  # fmt: skip
+def test_plural_forms(lang: str, n: int, key: str) -> None:
+    assert plural(lang, "k", n) == key
+
+
+def test_every_language_has_every_string() -> None:
+    for lang in LANGS:
+        missing = {k for k in STRINGS["en"] if not k.endswith("_one")} - set(STRINGS[lang])
+        assert not missing, (lang, missing)
+        assert len(DAYS[lang]) == 7 and len(MONTHS[lang]) == 12
+
+
+def test_a_town_centre_origin_says_so(answer: dict[str, Any]) -> None:
+    """ "12 rue de la Paix, Paris" placed at the town's centre listed the places in the centre's order, with
+    nothing to tell the visitor the street was not found."""
+    answer["origin"] = {**answer["origin"], "label": "Paris, FR", "precision": "place centroid"}
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="km")
+    assert "near Paris, FR (town centre)" in html
+
+
+def test_the_day_asked_shows_with_open_or_closed(answer: dict[str, Any]) -> None:
+    form = {**FORM, "open": "any", "at": "2026-12-10T11:00"}
+    html = render_page(lang="en", form=form, answer=answer, error=None, units="km")
+    assert "3 places near 75008 Paris" in html and "(open or closed on Thu 10 Dec at 11:00)" in html
+
+
+def test_the_title_carries_the_outcome(answer: dict[str, Any]) -> None:
+    empty = {**answer, "results": []}
+    html = render_page(lang="en", form={**FORM, "open": "any"}, answer=empty, error=None, units="km")
+    assert "<title>No place matches near" in html
+    html = render_page(lang="en", form=FORM, answer=None, error=error_message("en", 404, q="zzz"), units="km")
+    assert "<title>No address or postcode matches “zzz”" in html
 
 
 def test_miles(answer: dict[str, Any]) -> None:
@@ -181,7 +234,9 @@ def test_only_local_resources(answer: dict[str, Any]) -> None:
         ("de-DE,de;q=0.9,fr;q=0.7,en;q=0.5", "fr"),
         ("en;q=0.4,fr;q=0.6", "fr"),
         ("fr;q=0,en", "en"),
-        ("ru", "en"),
+        ("ru", "ru"),
+        ("uk-UA,uk;q=0.9,ru;q=0.8,en;q=0.5", "ru"),
+        ("de", "en"),
         ("FR-ca", "fr"),
         ("garbage;;;,", "en"),
     ],
