@@ -992,6 +992,18 @@ def _first_pass(moment: datetime, edge: datetime) -> datetime:
     return moment.replace(fold=0).astimezone(UTC)
 
 
+def _past_repeat(end: datetime) -> datetime:
+    """`end` as the end of a window to ask the library for: past the hour the clocks repeat when `end` falls in
+    its second pass. The library reads wall clocks, so it ended such a window at the first pass, up to an hour
+    early: after Dublin's clocks went back, a 24/7 window ending at the second 01:15 was empty, and a window
+    ending at 00:00 UTC in Chisinau (03:00 -> 02:00 there) let a bar closing at 02:30 run to the window's end.
+    The caller clips what comes back at `end`, in UTC."""
+    repeat = end.replace(fold=0).utcoffset() - end.utcoffset() if end.fold else None  # type: ignore[operator]
+    if not repeat or repeat <= timedelta(0):
+        return end
+    return (end.replace(tzinfo=None) + repeat).replace(tzinfo=end.tzinfo)  # the wall clock after the repeat
+
+
 def _aware_like(moment: datetime, reference: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=reference.tzinfo)
@@ -1275,15 +1287,18 @@ class Schedule:
         stop = self.local(end)
         # In the hour the clocks repeat, the library's spans may begin before `start` (read as its first pass).
         floor = cursor.astimezone(UTC)
-        # The engine is per year (holiday expansion), or per day (sun times): walk chunk by chunk.
-        while cursor < stop:
+        # The engine is per year (holiday expansion), or per day (sun times): walk chunk by chunk. Compared in
+        # UTC: Python compares two times of one ZoneInfo by wall clock, and in the hour the clocks repeat the
+        # first 01:30 "comes after" the second 01:15.
+        while cursor.astimezone(UTC) < stop.astimezone(UTC):
             engine, valid_until = self._engine_at(cursor)
-            chunk_end = min(stop, valid_until)
-            for lo, hi, name, comment in engine.raw(cursor, chunk_end):
+            chunk_end = stop if stop.astimezone(UTC) <= valid_until.astimezone(UTC) else valid_until
+            asked = _past_repeat(chunk_end)
+            for lo, hi, name, comment in engine.raw(cursor, asked):
                 if name == "closed":
                     continue
                 lo = max(_first_pass(lo, cursor), floor)
-                hi = min(_first_pass(hi, chunk_end), stop.astimezone(UTC))
+                hi = min(_first_pass(hi, asked), chunk_end.astimezone(UTC))
                 if lo >= hi:
                     continue
                 lo, hi = lo.astimezone(self._zone), hi.astimezone(self._zone)

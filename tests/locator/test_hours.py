@@ -512,6 +512,48 @@ def test_intervals_end_where_the_window_asked_for_ends_in_the_repeated_hour() ->
     ]
 
 
+def _utc_spans(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    return [(i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in schedule.intervals(start, end)]
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_a_window_ending_in_the_second_pass_of_the_repeated_hour_keeps_its_last_hour() -> None:
+    # The library reads wall clocks: a window ending at the second 01:15 (Dublin falls back 02:00 -> 01:00 on 25
+    # October 2026) ended at the first, and the loop compared the two 01:xx by wall clock (found by an audit).
+    always = hours("24/7", timezone="Europe/Dublin")
+    assert _utc_spans(always, utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 15)) == [
+        (utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 15))
+    ]
+    havana = hours("24/7", timezone="America/Havana")  # repeats 00:00-01:00
+    assert _utc_spans(havana, utc(2026, 11, 1, 4, 30), utc(2026, 11, 1, 5, 15)) == [
+        (utc(2026, 11, 1, 4, 30), utc(2026, 11, 1, 5, 15))
+    ]
+    late = hours("Mo-Su 01:15-03:00", timezone="Europe/Dublin")
+    assert _utc_spans(late, utc(2026, 10, 24, 12, 0), utc(2026, 10, 25, 1, 15)) == [
+        (utc(2026, 10, 25, 0, 15), utc(2026, 10, 25, 1, 15))
+    ]
+    # Chisinau falls back 03:00 -> 02:00 at 00:00 UTC, where a materialised day ends: a bar closing at the
+    # first 02:30 ran to the window's end, and was listed open after it closed.
+    bar = hours("Mo-Su 22:00-02:30", timezone="Europe/Chisinau")
+    assert _utc_spans(bar, utc(2026, 10, 24, 12, 0), utc(2026, 10, 25, 0, 0)) == [
+        (utc(2026, 10, 24, 19, 0), utc(2026, 10, 24, 23, 30))
+    ]
+    # And the answer does not depend on where the window is cut.
+    for cut in (utc(2026, 10, 24, 23, 15), utc(2026, 10, 25, 0, 0), utc(2026, 10, 25, 0, 45)):
+        assert _utc_spans(bar, utc(2026, 10, 24, 12, 0), cut) + _utc_spans(bar, cut, utc(2026, 10, 25, 12, 0)) == [
+            (utc(2026, 10, 24, 19, 0), min(cut, utc(2026, 10, 24, 23, 30))),
+            *([(cut, utc(2026, 10, 24, 23, 30))] if cut < utc(2026, 10, 24, 23, 30) else []),
+        ]
+    # next_open looks two days ahead at a time: from 01:00 UTC on the Friday its window ended at the second
+    # 01:00 of Sunday, and the Sunday opening at the first 01:30 came an hour late.
+    sunday = hours("Su 01:30-03:00", timezone="Europe/Dublin")
+    opens = sunday.next_open(utc(2026, 10, 23, 1, 0))
+    assert opens is not None and opens.astimezone(UTC) == utc(2026, 10, 25, 0, 30)
+
+
 def test_a_long_spell_ends_at_its_closure_whatever_the_hour_asked_from() -> None:
     # The lookahead's step ended exactly where the "inventory desk" day starts: the answer depended on the hour
     # asked from. A note on the way is no closing (see test_a_comment_change_is_no_closing); the closure is.

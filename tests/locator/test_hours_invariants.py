@@ -38,6 +38,10 @@ ZONES = (
     ("Australia/Lord_Howe", "AU", (2026,)),
     ("Pacific/Apia", "WS", (2011, 2021)),
     ("Asia/Tehran", "IR", (2021, 2022)),
+    # Clocks changing at midnight (00:00 shown twice in autumn), and falling back at 00:00 UTC, where a
+    # materialised day ends (03:00 -> 02:00 in Chisinau)
+    ("America/Havana", "CU", (2026,)),
+    ("Europe/Chisinau", "MD", (2026,)),
 )
 SPECIAL_HOURS = ("off", "10:00-14:00", "20:00-04:00", "18:00-02:00", "00:00-24:00", "09:00-12:00,14:00-18:00")
 WINDOW_BEFORE = timedelta(days=3)
