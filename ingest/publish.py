@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg.errors import LockNotAvailable, UniqueViolation
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
@@ -60,6 +60,8 @@ class IngestReport:
     current: int = 0
     # When the run began, for the audit (its row is written at the end, so the database's now() is the end).
     started_at: datetime | None = None
+    # Failed because the database did not answer (or a lock wait was given up): the feed may be fine, try again.
+    unavailable: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -221,7 +223,9 @@ def publish(
         report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
         report.outcome = "failed"
         report.message = _database_failure(report, exc)
-        report.rejected.append(Rejection(0, "", None, report.message))
+        report.unavailable = isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError)
+        if not report.unavailable:  # a row of the feed may be at fault (an id another source holds)
+            report.rejected.append(Rejection(0, "", None, report.message))
     report.rejected.sort(key=lambda r: r.row)
     with _timed(report, "audit"):
         _audit(engine, report, actor)
@@ -258,13 +262,15 @@ def _swap(
     if report.rejected and not partial:
         report.outcome = "rejected"
         report.message = (
-            f"{len(report.rejected)} row(s) rejected: nothing published (use --partial to publish the rest)"
+            f"{len(report.rejected)} row(s) rejected: nothing published (--partial, or partial=true in the admin"
+            " API, publishes the rest)"
         )
     elif report.current and len(report.removed) > REMOVAL_GUARD * report.current and not allow_removals:
         report.outcome = "refused"
         report.message = (
             f"the feed would remove {len(report.removed)} of {report.current} places of source "
-            f"{report.source!r} (more than {REMOVAL_GUARD:.0%}): refused; pass --allow-removals if intended"
+            f"{report.source!r} (more than {REMOVAL_GUARD:.0%}): refused; --allow-removals (allow_removals=true in"
+            " the admin API) if intended"
         )
     elif report.dry_run:
         report.outcome = "dry-run"

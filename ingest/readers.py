@@ -52,7 +52,8 @@ def detect_format(path: Path) -> str:
         # A spreadsheet's UTF-16 text export (an upload has no name to go by): the encoding is what to fix.
         raise not_utf8(path)
     raise FeedError(
-        f"{path.name}: cannot tell the format from the name or the content; pass --format csv|geojson|bestbuy"
+        f"{path.name}: cannot tell the format from the name or the content; name it: --format, or format= in the"
+        " admin API (csv, geojson, bestbuy)"
     )
 
 

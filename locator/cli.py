@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -417,8 +418,21 @@ def serve(
     proxies = settings.forwarded_allow_ips.strip()
     uvicorn.run(
         "locator.api:app", host=host, port=port, workers=workers, log_level="info", access_log=log,
-        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None,
+        proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None, log_config=_log_config(),
     )  # fmt: skip
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, and the app's own loggers with a time, a level and a process id: without a handler
+    of their own their lines came out bare, and two workers write to one log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["app"] = {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"}
+    config["handlers"]["app"] = {"class": "logging.StreamHandler", "formatter": "app", "stream": "ext://sys.stderr"}
+    for name in ("locator", "ingest"):
+        config["loggers"][name] = {"handlers": ["app"], "level": "INFO", "propagate": False}
+    return config
 
 
 def main() -> None:

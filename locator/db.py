@@ -214,6 +214,18 @@ def database_identity(conn: Connection) -> object:
 
 
 @lru_cache(maxsize=4)
+def outage_reason(exc: BaseException) -> str | None:
+    """One line saying why the database did not answer when `exc` is such a failure (a refused or broken
+    connection, a pool or connect timeout): an outage needs no traceback in the log. None for other errors."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if not isinstance(exc, OperationalError | InterfaceError | PoolTimeout | psycopg.OperationalError):
+        return None
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def get_engine(read: bool = False) -> Engine:
     return make_engine(get_settings(), read=read)
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from locator.db import copy_rows, unbounded
+from locator.db import copy_rows, outage_reason, unbounded
 from locator.hours import Schedule, SpecialHours, open_spells, sun_coordinates
 
 log = logging.getLogger(__name__)
@@ -136,23 +136,36 @@ def drop_expired_partitions(engine: Engine, now: datetime | None = None) -> list
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         if _moved_within(conn, RETIRE_AFTER_S):
             return dropped  # the next tick drops them
-        expired = expired_partitions(conn, now)
-        # A concurrent detach waits for every transaction older than it (a publish's, say) for up to a minute
-        # here, then the next tick tries again. It cannot run in a transaction block, so no SET LOCAL: the
-        # session's settings are reset after (the pool's connections keep the API's 2 s limits).
-        conn.exec_driver_sql("SET statement_timeout = 0")
-        conn.exec_driver_sql("SET lock_timeout = '60s'")
+        # One process at a time: the workers' timers tick together, and the second detached or dropped the
+        # tables the first had just dropped ("does not exist", "already pending detach").
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": HOUSEKEEPING_LOCK}).scalar_one():
+            return dropped
         try:
-            for row in expired:
-                name = row.relname
-                if row.attached:
-                    mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
-                    conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
-                conn.exec_driver_sql(f"DROP TABLE {name}")
-                dropped.append(name)
+            dropped = _drop_expired(conn, now)
         finally:
-            conn.exec_driver_sql("RESET statement_timeout")
-            conn.exec_driver_sql("RESET lock_timeout")
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": HOUSEKEEPING_LOCK})
+    return dropped
+
+
+def _drop_expired(conn: Connection, now: datetime | None) -> list[str]:
+    dropped: list[str] = []
+    expired = expired_partitions(conn, now)
+    # A concurrent detach waits for every transaction older than it (a publish's, say) for up to a minute
+    # here, then the next tick tries again. It cannot run in a transaction block, so no SET LOCAL: the
+    # session's settings are reset after (the pool's connections keep the API's 2 s limits).
+    conn.exec_driver_sql("SET statement_timeout = 0")
+    conn.exec_driver_sql("SET lock_timeout = '60s'")
+    try:
+        for row in expired:
+            name = row.relname
+            if row.attached:
+                mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
+                conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
+            conn.exec_driver_sql(f"DROP TABLE {name}")
+            dropped.append(name)
+    finally:
+        conn.exec_driver_sql("RESET statement_timeout")
+        conn.exec_driver_sql("RESET lock_timeout")
     return dropped
 
 
@@ -386,6 +399,7 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
 # Places per transaction of a daily move: a publish or an exception change waits for one batch at most.
 MOVE_BATCH = 20_000
 REFRESH_LOCK = 7_214_002  # pg_try_advisory_lock key: one window mover at a time across API workers and the CLI
+HOUSEKEEPING_LOCK = 7_214_003  # likewise, one process dropping the past days' tables
 
 
 def advance(engine: Engine, now: datetime | None = None, batch: int = MOVE_BATCH) -> int | None:
@@ -578,6 +592,8 @@ def refresh_if_stale(engine: Engine, now: datetime | None = None) -> bool:
     moved = bool(stale and advance(engine, moment) is not None)
     try:
         maintain_partitions(engine, moment)
-    except Exception:  # a refresh creates any day it misses, and a day left over only costs disk
-        log.warning("open-interval partition housekeeping failed; retrying on the next tick", exc_info=True)
+    except Exception as exc:  # a refresh creates any day it misses, and a day left over only costs disk
+        reason = outage_reason(exc)
+        log.warning("open-interval partition housekeeping failed%s; retrying on the next tick",
+                    f" ({reason})" if reason else "", exc_info=reason is None)  # fmt: skip
     return moved

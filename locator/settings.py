@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     # Addresses of the proxies or load balancers in front (comma-separated, or "*"), whose X-Forwarded-For
     # names the client: the rate limit then counts each client, not the proxy. Empty: no such header is
-    # believed, so a client cannot pick its own bucket.
+    # believed, so a client cannot pick its own bucket. "*" believes every peer: only where nothing but the
+    # proxy can reach the server, or any client names its own bucket with the header.
     forwarded_allow_ips: str = ""
 
     closing_soon_minutes: int = Field(default=30, ge=0, le=24 * 60)

@@ -20,7 +20,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
-from locator.api.errors import PROBLEM, ContentTooLarge
+from locator.api.errors import PROBLEM, RETRY_AFTER_S, ContentTooLarge
 from locator.api.params import NO_NUL, LocationId
 from locator.settings import Settings
 
@@ -252,6 +252,12 @@ async def ingest(
     body = report.as_dict()
     if report.outcome in ("published", "dry-run") and not report.rejected:
         return body
+    if report.unavailable:
+        # Not the feed's fault: the same 503 as every route while the database does not answer, to retry.
+        return JSONResponse(
+            {"status": 503, "title": "database unavailable", "detail": report.message, **body},
+            status_code=503, media_type=PROBLEM, headers={"Retry-After": str(RETRY_AFTER_S)},
+        )  # fmt: skip
     status = 409 if report.outcome == "refused" else 422
     if report.outcome == "published":
         status = 200  # --partial: published with rejections listed

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from locator.db import outage_reason
 from locator.errors import (
     Busy,
     DatabaseUnavailable,
@@ -45,8 +46,12 @@ def _size(n: int) -> str:
     return f"{n // mib} MiB" if n % mib == 0 else f"{n} bytes"
 
 
+# How long a 503's client should wait before it asks again (Retry-After), unless the error names its own (Busy).
+RETRY_AFTER_S = 5
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    headers = {"Retry-After": "5"} if status == 503 else None
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
     return JSONResponse(
         {"type": "about:blank", "status": status, "title": title, "detail": detail, **extra},
         status_code=status,
@@ -65,9 +70,14 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
 
 
 def install(app: FastAPI) -> None:
+    from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
     @app.exception_handler(LocatorError)
     async def locator_error(request: Request, exc: LocatorError) -> JSONResponse:
         status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
+        if status == 503:
+            log.warning("%s on %s: %s", exc.title, request.url.path, exc)  # one line: an outage is no bug
         # Both 422 shapes carry `parameter` (the first) and `errors` (each): a client reads either.
         extra: dict[str, Any] = (
             {"parameter": exc.parameter, "errors": [{"parameter": exc.parameter, "message": exc.message}]}
@@ -101,22 +111,33 @@ def install(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
+    # Handlers of their own rather than branches of the catch-all below: Starlette answers an `Exception` handler
+    # from its outermost middleware and then raises the error again, so uvicorn logged a whole traceback for
+    # each 503 of an outage (the support and admin routes let SQLAlchemy's errors through).
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable on %s: %s", request.url.path, outage_reason(exc))
+        return problem(503, "database unavailable", "the database did not answer")
+
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        # Date arithmetic past year 9999 (`at` near datetime.max plus a window): an input out of range.
+        log.warning("date out of range on %s: %s", request.url.path, exc)
+        return problem(422, "invalid parameter", "a date is outside the supported range")
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(psycopg.DataError)
+    async def refused_value(request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value the request carried (NUL in text, a number out of range): the client's
+        # mistake, not ours; logged all the same, since a parameter check is missing somewhere. (psycopg's own
+        # from the hot statements, which run on the driver: locator.db.fetch_rows.)
+        log.warning("database refused a request value on %s: %s", request.url.path, getattr(exc, "orig", exc))
+        return problem(422, "invalid parameter", "a parameter holds a value the database cannot store")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        from sqlalchemy.exc import DataError, InterfaceError, OperationalError
-        from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-        if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
-            return problem(503, "database unavailable", "the database did not answer")
-        if isinstance(exc, OverflowError):
-            # Date arithmetic past year 9999 (`at` near datetime.max plus a window): an input out of range.
-            log.warning("date out of range on %s: %s", request.url.path, exc)
-            return problem(422, "invalid parameter", "a date is outside the supported range")
-        if isinstance(exc, DataError | psycopg.DataError):
-            # The database refused a value the request carried (NUL in text, a number out of range): the
-            # client's mistake, not ours; logged all the same, since a parameter check is missing somewhere.
-            # (psycopg's own from the hot statements, which run on the driver: locator.db.fetch_rows.)
-            log.warning("database refused a request value on %s: %s", request.url.path, getattr(exc, "orig", exc))
-            return problem(422, "invalid parameter", "a parameter holds a value the database cannot store")
         log.exception("unexpected error on %s", request.url.path)
         return problem(500, "internal error", "an unexpected error occurred; it has been logged")

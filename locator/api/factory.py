@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from locator.api import admin, docs, errors, health, limits, locations, pages, support
 from locator.countries import timezone_at, zone_countries
-from locator.db import make_engine
+from locator.db import make_engine, outage_reason
 from locator.settings import Settings, get_settings
 
 log = logging.getLogger("locator.api")
@@ -90,8 +90,12 @@ async def _keep_window_fresh(engine: Engine, interval_s: int) -> None:
     while True:
         try:
             await run_in_threadpool(refresh_if_stale, engine)
-        except Exception:  # the database may be down: answers fall back to direct evaluation meanwhile
-            log.warning("open-interval refresh failed; retrying in %s s", interval_s, exc_info=True)
+        except Exception as exc:  # the database may be down: answers fall back to direct evaluation meanwhile
+            reason = outage_reason(exc)
+            if reason is not None:  # one line a tick while it is down, not a traceback per worker
+                log.warning("open-interval refresh failed (%s); retrying in %s s", reason, interval_s)
+            else:
+                log.warning("open-interval refresh failed; retrying in %s s", interval_s, exc_info=True)
         await asyncio.sleep(interval_s)
 
 

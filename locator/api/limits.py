@@ -82,7 +82,9 @@ class Guard:
             await send(message)
 
         if self.limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):
-            client = scope["client"][0] if scope.get("client") else "unknown"
+            # Cut: behind a trusted proxy the address comes from X-Forwarded-For, whose entries may be megabytes
+            # long, and each distinct one holds a bucket until the minute turns.
+            client = scope["client"][0][:MAX_CLIENT_KEY] if scope.get("client") else "unknown"
             wait = self.limiter.hit(client)
             if wait is not None:
                 retry_after = max(1, math.ceil(wait))
@@ -99,6 +101,9 @@ class Guard:
                 return
 
         await self.app(scope, receive, send_with_headers)
+
+
+MAX_CLIENT_KEY = 64  # an IPv6 address with its zone is shorter
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -15,6 +15,7 @@ from starlette.types import Scope
 
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
+from locator.api.errors import RETRY_AFTER_S
 from locator.api.locations import PROBLEM_RESPONSES
 from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
 from locator.countries import timezone_at
@@ -30,8 +31,6 @@ from maps.text import clean_text
 log = logging.getLogger("locator.api")
 router = APIRouter(tags=["pages"])
 
-# The 503 problem's own pause (locator.api.errors), unless the error names one (Busy).
-RETRY_AFTER_S = 5
 # The page searches as the API does by default; with nothing that near, as far as the API allows.
 PAGE_RADIUS_KM = 50.0
 

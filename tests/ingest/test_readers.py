@@ -381,7 +381,7 @@ def test_format_detection(tmp_path: Path, name: str, content: bytes, expected: s
 def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "image.dat"
     path.write_bytes(b"\x89PNG\r\n\x1a\n")
-    with pytest.raises(FeedError, match="pass --format"):
+    with pytest.raises(FeedError, match="name it: --format"):
         rows(path)
     with pytest.raises(FeedError, match="no such file"):
         rows(tmp_path / "absent.csv")

@@ -103,6 +103,21 @@ def test_a_day_detached_but_not_dropped_is_dropped_on_the_next_tick(scratch_db: 
         assert conn.execute(text("SELECT to_regclass(:t)"), {"t": partition_name(past)}).scalar() is None
 
 
+def test_one_process_at_a_time_drops_the_past_days(scratch_db: ScratchDatabase) -> None:
+    """Two workers' timers tick together: the second detached or dropped what the first had just dropped, and
+    logged a traceback ("does not exist", "already pending detach")."""
+    now = datetime.now(UTC)
+    past = window_for(now).start.date() - timedelta(days=1)
+    with scratch_db.engine.begin() as conn:
+        ensure_partitions(conn, [past])
+    with scratch_db.engine.connect() as other:  # another worker at it
+        assert other.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": open_intervals.HOUSEKEEPING_LOCK}).scalar()
+        assert drop_expired_partitions(scratch_db.engine, now) == []
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": open_intervals.HOUSEKEEPING_LOCK})
+        other.commit()
+    assert drop_expired_partitions(scratch_db.engine, now) == [partition_name(past)]
+
+
 def test_removed_places_take_their_intervals_and_the_days_hold_no_lock_on_locations(
     scratch_db: ScratchDatabase,
 ) -> None:
