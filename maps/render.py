@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -39,7 +40,15 @@ from maps.text import (
     today_hours,
 )
 
-__all__ = ["ExternalResourceError", "UnsafeMapError", "js_html_escape", "marker_style", "popup_html", "render_map"]
+__all__ = [
+    "ExternalResourceError",
+    "UnsafeMapError",
+    "js_html_escape",
+    "marker_style",
+    "popup_html",
+    "render_map",
+    "render_map_message",
+]
 
 # Awesome-markers colours (folium.Icon.color_options) and Font Awesome 6 icons per kind. The glyph
 # carries the kind, so a closed place can turn grey without losing it.
@@ -54,6 +63,11 @@ _CLOSED_COLOR = "gray"
 _WRAP_STYLE = "min-width:0;overflow-wrap:anywhere"
 _TOOLTIP_STYLE = "white-space:normal;max-width:20rem;overflow-wrap:anywhere"
 _CLOSING_SOON_COLOR = "orange"
+_NOTE_STYLE = (
+    "position:absolute;z-index:1000;top:.5rem;left:3.5rem;right:.5rem;margin:0;padding:.5rem .75rem;"
+    "background:#fff;border-radius:.375rem;box-shadow:0 1px 4px rgba(0,0,0,.3);font:14px/1.4 system-ui,sans-serif"
+)
+_FOLIUM_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
 
 
 class ExternalResourceError(RuntimeError):
@@ -153,8 +167,10 @@ def render_map(
     lang: str = "en",
     units: str = "km",
     now: datetime | None = None,
+    open_now: bool = False,
 ) -> str:
-    """A complete HTML document: the map of `answer` (the nearest API body).
+    """A complete HTML document: the map of `answer` (the nearest API body); `open_now`: it asked for places
+    open now (what an empty map then says).
 
     `tiles_url` is a Leaflet URL template ("https://tiles.example/{z}/{x}/{y}.png"); empty means no
     tile layer. `tiles_attribution` is operator-provided HTML shown in the corner (required by most
@@ -199,6 +215,7 @@ def render_map(
         text = t(lang, "you_are_here", label=origin_label(origin, lang))
         folium.Marker(
             location=list(origin_pt),
+            title=shorten(text),  # the focusable marker's name for screen readers, not only its hover tooltip
             icon=folium.Icon(color="red", icon="crosshairs", prefix="fa"),
             tooltip=folium.Tooltip(js_html_escape(text), style=_TOOLTIP_STYLE),
             popup=folium.Popup(f'<div style="{_WRAP_STYLE}">{js_html_escape(text)}</div>', max_width=300),
@@ -214,10 +231,19 @@ def render_map(
         tip = f"{rank}. {isolate(shorten(place_name(item)))} — {state_text(item, parse_iso(at), lang)}"
         folium.Marker(
             location=list(pt),
+            title=tip,
             icon=folium.Icon(color=color, icon=icon, prefix="fa"),
             tooltip=folium.Tooltip(js_html_escape(tip), style=_TOOLTIP_STYLE),
             popup=folium.Popup(popup_html(item, origin=origin, at=at, units=units, lang=lang, now=now), max_width=320),
         ).add_to(fmap)
+
+    if not results:
+        # Only the origin's marker on an empty map, otherwise: say why, as the page does.
+        label = origin_label(origin, lang) if origin else ""
+        note = t(lang, "no_results_now" if open_now else "no_results", label=label)
+        fmap.get_root().html.add_child(  # type: ignore[attr-defined]  # a branca Figure's body
+            folium.Element(f'<p class="locator-empty" role="status" style="{_NOTE_STYLE}">{html.escape(note)}</p>')
+        )
 
     bounds = points + ([origin_pt] if origin_pt else [])
     if len(bounds) >= 2:
@@ -231,12 +257,28 @@ def render_map(
     title = html.escape(t(lang, "map"))
     out = out.replace("<html>", f'<html lang="{lang}">', 1)
     out = out.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
+    # Folium forbids zooming the page on a phone (WCAG 1.4.4: text must scale to 200%).
+    out = _FOLIUM_VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1">', out, count=1)
     leaks = external_resources(out)
     if leaks:
         raise ExternalResourceError(f"map would load from other hosts: {leaks}")
     if len(inline_script_hashes(out)) != _folium_script_count():
         raise UnsafeMapError("the map holds inline scripts folium did not write (a value escaped its quoting)")
     return out
+
+
+def render_map_message(message: str, lang: str = "en") -> str:
+    """The document `/v1/map` answers a browser with when there is no map to draw (the place is not found, a
+    parameter is wrong, the database is down): the message in the visitor's language, where a problem+json
+    body would show as raw JSON in English."""
+    lang = norm_lang(lang)
+    title, text = html.escape(t(lang, "map")), html.escape(message)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{text} · {title}</title>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n"
+        f'<p role="alert">{text}</p>\n</main>\n</body>\n</html>\n'
+    )
 
 
 @functools.cache

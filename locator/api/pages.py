@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from locator.answers import Where, locate, nearest_answer
@@ -25,7 +27,7 @@ from locator.search import MAX_RADIUS_KM, filter_values
 from locator.settings import Settings
 from maps.csp import map_policy, page_policy
 from maps.page import error_message, pick_language, pick_units, render_page
-from maps.render import render_map
+from maps.render import render_map, render_map_message
 from maps.text import clean_text
 
 log = logging.getLogger("locator.api")
@@ -36,23 +38,50 @@ PAGE_RADIUS_KM = 50.0
 
 
 @router.get("/v1/map", response_class=HTMLResponse, responses=PROBLEM_RESPONSES, openapi_extra=NEAREST_OPENAPI)
-def map_page(
+async def map_page(
     request: Request,
-    params: Annotated[NearestParams, Depends(nearest_params)],
     engine: Annotated[Engine, Depends(deps.engine)],
     settings: Annotated[Settings, Depends(deps.settings)],
-) -> HTMLResponse:
-    """The nearest answer on a Folium map: one marker per result and one for the origin."""
+) -> Response:
+    """The nearest answer on a Folium map: one marker per result and one for the origin. A browser is answered
+    an error in HTML, in its language (problem+json for other clients, as everywhere)."""
+    lang = _language(request)
+    try:
+        params = await nearest_params(request)
+        html = await run_in_threadpool(_draw_map, engine, settings, params, lang, request)
+    except (LocatorError, RequestValidationError) as exc:
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        status, message, headers = _map_failure(exc, lang, request.query_params.get("q", ""))
+        return _html(render_map_message(message, lang), page_policy(), status, headers)
+    return _html(html, map_policy(html, settings.tiles_url))
+
+
+def _draw_map(engine: Engine, settings: Settings, params: NearestParams, lang: str, request: Request) -> str:
     answer = nearest_answer(engine, settings, params.where, **params.as_kwargs())  # type: ignore[arg-type]
-    accept = request.headers.get("accept-language")
-    html = render_map(
+    return render_map(
         answer,
         tiles_url=settings.tiles_url,
         tiles_attribution=settings.tiles_attribution,
-        lang=pick_language(accept, query_lang=request.query_params.get("lang")),
-        units=pick_units(accept),
+        lang=lang,
+        units=pick_units(request.headers.get("accept-language")),
+        open_now=params.open == "now" and params.at is None,
     )
-    return _html(html, map_policy(html, settings.tiles_url))
+
+
+def _map_failure(exc: Exception, lang: str, q: str) -> tuple[int, str, dict[str, str]]:
+    """(status, the visitor's message, headers) for an error of the map's search."""
+    if isinstance(exc, RequestValidationError):
+        first: dict[str, Any] = next(iter(exc.errors()), {})
+        parameter = ".".join(str(p) for p in first.get("loc", ()) if p != "query")
+        return 422, error_message(lang, 422, parameter=parameter, detail=parameter), {}
+    if isinstance(exc, NotFound):
+        return 404, error_message(lang, 404, q=q), {}
+    if isinstance(exc, InvalidParameter):
+        limit = MAX_QUERY_LENGTH if exc.parameter == "q" and len(q) > MAX_QUERY_LENGTH else 0
+        return 422, error_message(lang, 422, parameter=exc.parameter, detail=str(exc), limit=limit), {}
+    retry = exc.retry_after_s if isinstance(exc, Busy) else RETRY_AFTER_S
+    return 503, error_message(lang, 503), {"Retry-After": str(retry)}
 
 
 def _html(html: str, policy: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:

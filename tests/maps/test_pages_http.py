@@ -100,6 +100,26 @@ def test_accept_language_garbage(base: str) -> None:
     assert '<html lang="fr"' in body
 
 
+@pytest.mark.parametrize(
+    ("query", "status", "message"),
+    [
+        ({"q": "Xyzzyville", "open": "any"}, 404, "Aucune adresse ni aucun code postal ne correspond à « Xyzzyville »"),
+        ({**PARIS, "limit": "0"}, 422, "Certains critères de recherche ne sont pas valides (limit)"),
+        ({**PARIS, "at": "2026-12-10T11:00"}, 422, "La date et l’heure ne sont pas valides."),
+    ],
+)
+def test_the_map_answers_a_browser_in_html(base: str, query: dict[str, str], status: int, message: str) -> None:
+    """A browser opening /v1/map got raw problem+json, in English, for every error."""
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "fr"}
+    got, headers, body = get(base + "/v1/map?" + urlencode(query), browser)
+    assert got == status
+    assert headers["Content-Type"].startswith("text/html") and body.startswith("<!DOCTYPE html>")
+    assert '<html lang="fr">' in body and message in body, body
+    # Other clients get problem+json, as from every route.
+    got, headers, _ = get(base + "/v1/map?" + urlencode(query))
+    assert got == status and headers["Content-Type"].startswith("application/problem+json")
+
+
 def test_database_down(tmp_path: Path) -> None:
     dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
     server = start_server({"LOCATOR_DATABASE_URL": dead, "LOCATOR_RATE_LIMIT": "0"}, tmp_path / "uvicorn.log")
@@ -111,6 +131,8 @@ def test_database_down(tmp_path: Path) -> None:
         assert "La recherche est momentanément indisponible" in body
         # The form is still there, with what the visitor asked.
         assert 'name="lat" value="48.8698"' in body
+        status, headers, body = get(server.url + "/v1/map?" + urlencode(PARIS), {"Accept": "text/html"})
+        assert status == 503 and headers["Retry-After"] == "5" and "The search is unavailable" in body
     finally:
         stop_server(server)
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import folium
 
 from maps.htmlcheck import external_resources
-from maps.render import js_html_escape, marker_style, render_map
+from maps.render import js_html_escape, marker_style, render_map, render_map_message
 
 
 class _Links(HTMLParser):
@@ -87,8 +87,13 @@ def test_popups_and_tooltips_are_escaped(answer: dict[str, Any], hostile_name: s
     html = render_map(answer)
     assert hostile_name not in html
     assert "<script>alert(" not in html
-    assert "${alert(1)}" not in html  # would run inside folium's JS template literal
-    assert "`${" not in html
+    # The markers' title option is a JSON string (folium's tojavascript: quotes escaped, '<' as \u003c), where
+    # `${...}` is plain text; anywhere else it would run inside folium's JS template literals.
+    titles = re.findall(r'"title": "((?:[^"\\]|\\.)*)"', html)
+    assert any("`${alert(1)}`" in title for title in titles) and not any("<" in title for title in titles)
+    rest = re.sub(r'"title": "(?:[^"\\]|\\.)*"', '"title": ""', html)
+    assert "${alert(1)}" not in rest
+    assert "`${" not in rest
     assert js_html_escape(hostile_name) in html
     assert "&lt;script&gt;" in html
     assert "javascript:alert" not in html  # a non-http url is dropped, not linked
@@ -120,9 +125,27 @@ def test_marker_colours() -> None:
 
 def test_empty_answer_still_renders(answer: dict[str, Any]) -> None:
     answer["results"] = []
-    html = render_map(answer)
+    html = render_map(answer, open_now=True)
     assert len(re.findall(r"\bL\.marker\(", html)) == 1
     assert _foreign(html) == []
+    # A grey map with the search's marker alone said nothing.
+    assert 'class="locator-empty" role="status"' in html and "No place is open now near" in html
+
+
+def test_markers_are_named_and_the_page_zooms(answer: dict[str, Any]) -> None:
+    """axe on /v1/map: focusable markers without a name (their tooltip shows on hover only), and a viewport
+    that forbids zooming (WCAG 1.4.4)."""
+    html = render_map(answer)
+    assert len(re.findall(r'"title": "\d\. ', html)) == len(answer["results"])
+    assert '"title": "Your search: ' in html
+    assert "user-scalable=no" not in html and "maximum-scale" not in html
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+
+
+def test_the_message_page_has_no_map(answer: dict[str, Any]) -> None:
+    html = render_map_message("Aucune adresse ne correspond à « <x> ».", "fr")
+    assert '<html lang="fr">' in html and "« &lt;x&gt; »" in html and 'role="alert"' in html
+    assert "<script" not in html
 
 
 def test_miles(answer: dict[str, Any]) -> None:
