@@ -734,16 +734,19 @@ def _region_reading(
     row = conn.execute(
         text(
             """
-            WITH named AS (
-                SELECT r.country, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography AS centre
-                  FROM gazetteer_regions AS r
-                 WHERE (r.key = region_key(:region)
-                        OR (r.county AND string_to_array(region_key(:region), ' ') <@ string_to_array(r.key, ' ')))
+            -- The key once (MATERIALIZED): inlined, region_key() ran for each of the thousands of regions
+            WITH typed AS MATERIALIZED (
+                SELECT region_key(:region) AS key, string_to_array(region_key(:region), ' ') AS words
+            )
+            , named AS (
+                SELECT r.country, t.key, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography AS centre
+                  FROM gazetteer_regions AS r, typed AS t
+                 WHERE (r.key = t.key OR (r.county AND t.words <@ string_to_array(r.key, ' ')))
                    AND (CAST(:country AS text) IS NULL OR r.country = :country)
                    AND :region ~ '[[:alpha:]]'
             )
             SELECT g.country, g.place_name, g.admin1, g.admin1_code, g.admin2, g.lat, g.lon,
-                   region_names(region_key(:region), g.country, g.admin1, g.admin1_code, g.admin2) AS inside
+                   region_names(r.key, g.country, g.admin1, g.admin1_code, g.admin2) AS inside
               FROM named AS r
               JOIN gazetteer_places AS g
                 ON g.country = r.country
