@@ -274,8 +274,12 @@ def ingest_runs(
     engine: Annotated[Engine, Depends(deps.write_engine)],
     source: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="runs older than this run id: the next page of the trail")
+    ] = None,
+    outcome: Annotated[Literal["published", "dry-run", "rejected", "refused", "failed"] | None, Query()] = None,
 ) -> dict[str, Any]:
-    """The audit trail, newest first."""
+    """The audit trail, newest first; `before` the last id of a page gives the next page."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -284,12 +288,14 @@ def ingest_runs(
                        added, changed, removed, unchanged, rejected, warnings, actor,
                        report -> 'message' AS message
                   FROM ingest_runs
-                 WHERE CAST(:source AS text) IS NULL OR source = :source
+                 WHERE (CAST(:source AS text) IS NULL OR source = :source)
+                   AND (CAST(:before AS bigint) IS NULL OR id < :before)
+                   AND (CAST(:outcome AS text) IS NULL OR outcome = :outcome)
                  ORDER BY id DESC
                  LIMIT :limit
                 """
             ),
-            {"source": source, "limit": limit},
+            {"source": source, "limit": limit, "before": before, "outcome": outcome},
         ).mappings()
         runs = [
             {**row, "started_at": row["started_at"].isoformat(),

@@ -75,6 +75,14 @@ def test_upload_dry_run_publish_and_audit(server: Server) -> None:
     assert status == 200
     assert [r["outcome"] for r in runs["runs"]] == ["published", "dry-run"]
     assert runs["runs"][0]["actor"].startswith("api:ops-jane@") and runs["runs"][0]["file_name"] == "iceland.csv"
+    # Paged by id, and filtered by outcome (both were ignored: only the newest 500 runs could be read).
+    newest = runs["runs"][0]["id"]
+    status, _, page = call(server, f"/v1/admin/ingest-runs?source={source}&limit=1&before={newest}", headers=auth())
+    assert status == 200 and [r["outcome"] for r in page["runs"]] == ["dry-run"]
+    status, _, page = call(server, f"/v1/admin/ingest-runs?source={source}&outcome=dry-run", headers=auth())
+    assert status == 200 and [r["id"] for r in page["runs"]] == [runs["runs"][1]["id"]]
+    status, _, _ = call(server, "/v1/admin/ingest-runs?outcome=maybe", headers=auth())
+    assert status == 422
 
 
 def test_rejected_upload_is_a_problem_with_the_report(server: Server) -> None:
