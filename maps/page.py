@@ -22,6 +22,7 @@ from maps.text import (
     LANG_NAMES,
     LANGS,
     PRODUCTS,
+    TWELVE_HOUR_REGIONS,
     address_lines,
     clean_text,
     colon,
@@ -47,7 +48,7 @@ from maps.text import (
     when_label,
 )
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "error_message", "pick_language", "pick_units", "render_page"]
+__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "error_message", "pick_clock", "pick_language", "pick_units", "render_page"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -115,6 +116,17 @@ def _region(tag: str) -> str | None:
     return None
 
 
+def pick_clock(lang_or_locale: str | None) -> str:
+    """ "12h" or "24h" from a locale or a whole Accept-Language header, as pick_units decides: the most
+    preferred tag that names a region, for English (en-US, en-AU: "9:00 AM"; en-GB and other languages: 24 h)."""
+    for tag in _parse_accept_language(lang_or_locale):
+        region = _region(tag)
+        if region:
+            english = tag.split("-")[0].lower() == "en"
+            return "12h" if english and region in TWELVE_HOUR_REGIONS else "24h"
+    return "24h"
+
+
 def pick_units(lang_or_locale: str | None) -> str:
     """ "mi" or "km" from a locale ("en-US") or a whole Accept-Language header.
 
@@ -169,11 +181,12 @@ def _place_view(
     units: str,
     lang: str,
     now: datetime | None,
+    clock: str = "24h",
 ) -> dict[str, Any]:
     at_dt = parse_iso(at)
     kind = str(item.get("kind") or "")
     name = place_name(item)
-    state = state_text(item, at_dt, lang)
+    state = state_text(item, at_dt, lang, clock)
     return {
         "index": index,
         "dom_id": dom_id(item.get("id"), index),
@@ -189,7 +202,7 @@ def _place_view(
         "open": bool(item.get("open")),
         "closing_soon": bool(item.get("closing_soon")),
         "state": state,
-        "hours": today_hours(item, at_dt, lang),
+        "hours": today_hours(item, at_dt, lang, clock),
         "hours_heading": hours_heading(item, at_dt, lang, now),
         "phone": clean_text(item.get("phone") or ""),
         "tel": tel_url(item.get("phone")),
@@ -238,9 +251,9 @@ def _form_moment(raw: str) -> datetime | None:
         return None
 
 
-def _summary(lang: str, count: int, label: str, open_: str, at: datetime | None) -> str:
+def _summary(lang: str, count: int, label: str, open_: str, at: datetime | None, clock: str = "24h") -> str:
     """The results status line: how many places, open when (or whose state on which day), near what."""
-    extra = {"when": when_label(at, lang)} if at is not None else {}
+    extra = {"when": when_label(at, lang, clock)} if at is not None else {}
     if open_ == "any":
         # Each place's state is the one at `at`: without the day, "Open, closes at 12:30" reads as now.
         empty, key = "no_results", "results_near_at" if at is not None else "results_near"
@@ -277,6 +290,7 @@ def render_page(
     choices: Mapping[str, Sequence[str]] | None = None,
     now: datetime | None = None,
     widened_from_km: float | None = None,
+    clock: str = "24h",
 ) -> str:
     """The whole customer page as HTML.
 
@@ -284,7 +298,8 @@ def render_page(
     `answer` is the nearest API body or None before a search; `error` a message for the visitor
     (already translated by the caller, or a problem `detail`). Everything from data is autoescaped.
     `now` (default: the clock) decides whether hours are headed "Today" or with their date.
-    `widened_from_km`: nothing was found within that radius, and `answer` searched farther.
+    `widened_from_km`: nothing was found within that radius, and `answer` searched farther. `clock`: "12h"
+    or "24h" (pick_clock).
     """
     lang = norm_lang(lang)
     units = "mi" if units == "mi" else "km"
@@ -297,13 +312,14 @@ def render_page(
     at = answer.get("at") if answer and isinstance(answer.get("at"), str) else None
     raw_results = [r for r in (answer or {}).get("results") or [] if isinstance(r, Mapping)]
     places = [
-        _place_view(r, i, origin=origin, at=at, units=units, lang=lang, now=now) for i, r in enumerate(raw_results)
+        _place_view(r, i, origin=origin, at=at, units=units, lang=lang, now=now, clock=clock)
+        for i, r in enumerate(raw_results)
     ]
     label = origin_label(origin, lang) if origin else ""
     if answer is None:
         summary = "" if error else t(lang, "start")
     else:
-        summary = _summary(lang, len(places), label, values["open"], _form_moment(values["at"]))
+        summary = _summary(lang, len(places), label, values["open"], _form_moment(values["at"]), clock)
         if widened_from_km is not None and places:
             summary = f"{t(lang, 'farther', distance=radius_text(widened_from_km, units, lang))} {summary}"
 

@@ -104,6 +104,7 @@ def popup_html(
     units: str = "km",
     lang: str = "en",
     now: datetime | None = None,
+    clock: str = "24h",
 ) -> str:
     """The popup body for one result; every value from the data is escaped with js_html_escape.
 
@@ -118,8 +119,8 @@ def popup_html(
     dist = format_distance(item.get("distance_m"), units, lang)
     if dist:
         parts.append(f"<br>{e(t(lang, 'distance'))}{colon(lang)} {e(dist)}")
-    parts.append(f"<br><b>{e(state_text(item, at_dt, lang))}</b>")
-    hours = today_hours(item, at_dt, lang)
+    parts.append(f"<br><b>{e(state_text(item, at_dt, lang, clock))}</b>")
+    hours = today_hours(item, at_dt, lang, clock)
     if hours:
         heading = hours_heading(item, at_dt, lang, now)
         parts.append(f'<br>{e(heading)}{colon(lang)}<ul style="margin:0;padding-left:1.2em">')
@@ -168,6 +169,7 @@ def render_map(
     units: str = "km",
     now: datetime | None = None,
     open_now: bool = False,
+    clock: str = "24h",
 ) -> str:
     """A complete HTML document: the map of `answer` (the nearest API body); `open_now`: it asked for places
     open now (what an empty map then says).
@@ -228,13 +230,15 @@ def render_map(
         color, icon = marker_style(item)
         # Plain text: the name isolated by characters, so a right-to-left one leaves " — Open" in order; cut, and
         # wrapped past the popup's width, as a tooltip is one line (a 500-character name made it 8,000 px wide).
-        tip = f"{rank}. {isolate(shorten(place_name(item)))} — {state_text(item, parse_iso(at), lang)}"
+        tip = f"{rank}. {isolate(shorten(place_name(item)))} — {state_text(item, parse_iso(at), lang, clock)}"
         folium.Marker(
             location=list(pt),
             title=tip,
             icon=folium.Icon(color=color, icon=icon, prefix="fa"),
             tooltip=folium.Tooltip(js_html_escape(tip), style=_TOOLTIP_STYLE),
-            popup=folium.Popup(popup_html(item, origin=origin, at=at, units=units, lang=lang, now=now), max_width=320),
+            popup=folium.Popup(
+                popup_html(item, origin=origin, at=at, units=units, lang=lang, now=now, clock=clock), max_width=320
+            ),
         ).add_to(fmap)
 
     if not results:

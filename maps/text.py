@@ -425,6 +425,19 @@ def _hhmm(dt: datetime) -> str:
     return dt.strftime("%H:%M")
 
 
+# Where people read a 12-hour clock (shops' hours as "9:00 AM–9:00 PM"), by region; elsewhere 24 hours.
+TWELVE_HOUR_REGIONS = frozenset({"US", "CA", "AU", "NZ", "IN", "PH"})
+
+
+def clock_time(hhmm: str, clock: str = "24h") -> str:
+    """ "21:30" as the visitor reads a time: unchanged, or "9:30 PM" on a 12-hour clock ("24:00", a day's
+    end, is "12:00 AM")."""
+    if clock != "12h":
+        return hhmm
+    hours, minutes = int(hhmm[:2]), hhmm[3:5]
+    return f"{(hours % 12) or 12}:{minutes}\u202f{'AM' if hours % 24 < 12 else 'PM'}"
+
+
 def date_label(day: date, lang: str) -> str:
     """ "Mon 7 Dec" / "lun. 7 déc." / "пн 7 дек." """
     lang = norm_lang(lang)
@@ -440,12 +453,12 @@ def day_label(day: date, today: date | None, lang: str) -> str:
     return date_label(day, lang)
 
 
-def when_label(moment: datetime, lang: str) -> str:
+def when_label(moment: datetime, lang: str, clock: str = "24h") -> str:
     """ "Mon 7 Dec at 11:00" / "lun. 7 déc. à 11:00" (wall-clock time as given)."""
-    return t(lang, "when", day=date_label(moment.date(), lang), time=_hhmm(moment))
+    return t(lang, "when", day=date_label(moment.date(), lang), time=clock_time(_hhmm(moment), clock))
 
 
-def state_text(item: Mapping[str, Any], at: datetime | None, lang: str) -> str:
+def state_text(item: Mapping[str, Any], at: datetime | None, lang: str, clock: str = "24h") -> str:
     """ "Open, closes at 19:00" / "Closed, opens tomorrow at 09:00", in the place's own local time.
 
     `closes_at`/`next_open` carry the location's UTC offset (CONTRACT.md), so their wall-clock time
@@ -459,9 +472,10 @@ def state_text(item: Mapping[str, Any], at: datetime | None, lang: str) -> str:
             text = t(lang, "open_24")
         elif today is None or closes.date() == today or (at is not None and closes - at < timedelta(hours=12)):
             # Same day, or just after midnight tonight: the time alone reads naturally.
-            text = t(lang, "open_closes", time=_hhmm(closes))
+            text = t(lang, "open_closes", time=clock_time(_hhmm(closes), clock))
         else:
-            text = t(lang, "open_closes_day", day=day_label(closes.date(), today, lang), time=_hhmm(closes))
+            day = day_label(closes.date(), today, lang)
+            text = t(lang, "open_closes_day", day=day, time=clock_time(_hhmm(closes), clock))
         if item.get("closing_soon"):
             text += f" ({t(lang, 'closing_soon')})"
     else:
@@ -469,9 +483,10 @@ def state_text(item: Mapping[str, Any], at: datetime | None, lang: str) -> str:
         if opens is None:
             text = t(lang, "closed")
         elif today is not None and opens.date() == today:
-            text = t(lang, "closed_opens", time=_hhmm(opens))
+            text = t(lang, "closed_opens", time=clock_time(_hhmm(opens), clock))
         else:
-            text = t(lang, "closed_opens_day", day=day_label(opens.date(), today, lang), time=_hhmm(opens))
+            day = day_label(opens.date(), today, lang)
+            text = t(lang, "closed_opens_day", day=day, time=clock_time(_hhmm(opens), clock))
     comment = item.get("status_comment")
     comment = clean_text(comment).strip() if isinstance(comment, str) else ""
     if comment:
@@ -488,12 +503,12 @@ def hours_heading(item: Mapping[str, Any], at: datetime | None, lang: str, now: 
     return t(lang, "hours_on", day=date_label(day, lang))
 
 
-def _ranges_text(ranges: list[tuple[str, str]], lang: str) -> str:
+def _ranges_text(ranges: list[tuple[str, str]], lang: str, clock: str = "24h") -> str:
     if not ranges:
         return t(lang, "closed_today")
     if ranges == [("00:00", "24:00")]:
         return t(lang, "all_day")
-    return ", ".join(f"{a}–{b}" for a, b in ranges)
+    return ", ".join(f"{clock_time(a, clock)}–{clock_time(b, clock)}" for a, b in ranges)
 
 
 def _eval_today(expr: str, item: Mapping[str, Any], day: date) -> list[tuple[str, str]] | None:
@@ -528,7 +543,7 @@ def _eval_today(expr: str, item: Mapping[str, Any], day: date) -> list[tuple[str
         return None
 
 
-def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str) -> list[tuple[str, str]]:
+def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str, clock: str = "24h") -> list[tuple[str, str]]:
     """[(service label, "09:00–12:00, 14:00–19:00")] for the place's local day of `at`.
 
     Uses the item's `hours_today` when the API provides it (`{"<service>": [{"from": ISO, "to": ISO}]}`,
@@ -545,7 +560,7 @@ def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str) -> list
                 b = parse_iso(iv.get("to")) if isinstance(iv, Mapping) else None
                 if a and b:
                     ranges.append((_hhmm(a), "24:00" if b.date() > a.date() and _hhmm(b) == "00:00" else _hhmm(b)))
-            result.append((service_label(str(service), lang), _ranges_text(ranges, lang)))
+            result.append((service_label(str(service), lang), _ranges_text(ranges, lang, clock)))
         return result
     hours = item.get("hours")
     if not isinstance(hours, Mapping):
@@ -555,7 +570,7 @@ def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str) -> list
         if not isinstance(expr, str):
             continue
         evaluated = _eval_today(expr, item, day) if day is not None else None
-        text = _ranges_text(evaluated, lang) if evaluated is not None else clean_text(expr)
+        text = _ranges_text(evaluated, lang, clock) if evaluated is not None else clean_text(expr)
         result.append((service_label(str(service), lang), text))
     return result
 

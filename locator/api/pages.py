@@ -26,7 +26,7 @@ from locator.geocode import MAX_QUERY_LENGTH, Origin
 from locator.search import MAX_RADIUS_KM, filter_values
 from locator.settings import Settings
 from maps.csp import map_policy, page_policy
-from maps.page import error_message, pick_language, pick_units, render_page
+from maps.page import error_message, pick_clock, pick_language, pick_units, render_page
 from maps.render import render_map, render_map_message
 from maps.text import clean_text
 
@@ -66,6 +66,7 @@ def _draw_map(engine: Engine, settings: Settings, params: NearestParams, lang: s
         lang=lang,
         units=pick_units(request.headers.get("accept-language")),
         open_now=params.open == "now" and params.at is None,
+        clock=pick_clock(request.headers.get("accept-language")),
     )
 
 
@@ -168,10 +169,10 @@ def _render(
     # Echoed values are cut (a parameter as long as the URL allows is not sent back whole), and cleaned of control
     # and bidi characters: `?q=%00` was rendered as `value="\x00"`, and sent back with the next search.
     form = {k: clean_text(v[:MAX_QUERY_LENGTH]) for k, v in request.query_params.items()}
-    units = pick_units(request.headers.get("accept-language"))
+    accept = request.headers.get("accept-language")
     return render_page(
-        lang=lang, form=form, answer=answer, error=error, units=units, tiles_url=tiles[0], tiles_attribution=tiles[1],
-        widened_from_km=widened_from_km,
+        lang=lang, form=form, answer=answer, error=error, units=pick_units(accept), tiles_url=tiles[0],
+        tiles_attribution=tiles[1], widened_from_km=widened_from_km, clock=pick_clock(accept),
     )  # fmt: skip
 
 

@@ -285,6 +285,9 @@ def test_language_and_units_follow_the_browser(
             assert " mi" not in " ".join(distances)
         else:
             assert " km" not in " ".join(distances)
+        # American English reads a 12-hour clock; the others 24 hours.
+        twelve = re.search(r"\b\d{1,2}:\d\d\u202f[AP]M\b", text)
+        assert bool(twelve) == (locale == "en-US"), (locale, text[:500])
         screenshot(page, f"e2e-page-{locale}.png")
         assert rec.foreign() == []
         assert rec.errors == []

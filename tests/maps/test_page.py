@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from maps.htmlcheck import external_resources
-from maps.page import error_message, pick_language, pick_units, render_page
-from maps.text import DAYS, LANGS, MONTHS, STRINGS, plural
+from maps.page import error_message, pick_clock, pick_language, pick_units, render_page
+from maps.text import DAYS, LANGS, MONTHS, STRINGS, clock_time, plural
 
 FORM = {"q": "75008", "country": "FR", "open": "now", "product": "iphone"}
 
@@ -147,6 +147,25 @@ def test_the_title_carries_the_outcome(answer: dict[str, Any]) -> None:
     assert "<title>No place matches near" in html
     html = render_page(lang="en", form=FORM, answer=None, error=error_message("en", 404, q="zzz"), units="km")
     assert "<title>No address or postcode matches “zzz”" in html
+
+
+@pytest.mark.parametrize(
+    ("header", "clock"),
+    [("en-US", "12h"), ("en-US,en;q=0.9", "12h"), ("en-AU", "12h"), ("en-GB", "24h"), ("en", "24h"),
+     ("fr-CA", "24h"), ("es-US", "24h"), (None, "24h")],
+)  # fmt: skip
+def test_pick_clock(header: str | None, clock: str) -> None:
+    assert pick_clock(header) == clock
+
+
+def test_a_twelve_hour_clock(answer: dict[str, Any]) -> None:
+    """en-US read "closes at 21:00" and hours "10:00–12:00, 14:00–19:00": American shops write 9:00 PM."""
+    html = render_page(lang="en", form=FORM, answer=answer, error=None, units="mi", clock="12h")
+    assert "Open, closes at 9:00\u202fPM" in html
+    assert "Closed, opens tomorrow at 9:00\u202fAM" in html
+    assert "Repair: 10:00\u202fAM–12:00\u202fPM, 2:00\u202fPM–7:00\u202fPM" in html
+    assert clock_time("24:00", "12h") == "12:00\u202fAM" and clock_time("00:30", "12h") == "12:30\u202fAM"
+    assert clock_time("12:00", "12h") == "12:00\u202fPM" and clock_time("21:30") == "21:30"
 
 
 def test_miles(answer: dict[str, Any]) -> None:
