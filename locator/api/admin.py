@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
 from locator.api.errors import PROBLEM, RETRY_AFTER_S, ContentTooLarge
+from locator.api.locations import PROBLEM_CONTENT
 from locator.api.params import NO_NUL, LocationId
 from locator.settings import Settings
 
@@ -67,7 +68,25 @@ class AdminRoute(APIRoute):
 
 # Documents the scheme in the OpenAPI schema (the /docs page's Authorize button); the check is AdminRoute's.
 _bearer = HTTPBearer(auto_error=False, description="LOCATOR_ADMIN_TOKEN")
-router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=AdminRoute, dependencies=[Security(_bearer)])
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": PROBLEM_CONTENT}
+
+
+# Every admin error is problem+json, as the API's others (the schema said 422 was FastAPI's own shape).
+ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("no or a wrong bearer token"),
+    403: _problem("LOCATOR_ADMIN_TOKEN is unset: every admin call is refused"),
+    404: _problem("no such location or special hours"),
+    422: _problem("invalid parameter, or a rejected feed (the report rides along)"),
+    503: _problem("database unavailable (see Retry-After)"),
+}
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    route_class=AdminRoute,
+    dependencies=[Security(_bearer)],
+    responses=ADMIN_RESPONSES,
+)
 
 
 def _safe_name(name: str | None) -> str | None:
@@ -223,7 +242,36 @@ async def _upload_to_file(request: Request, directory: Path, limit: int) -> tupl
     return await _save_body(request, directory, limit), None
 
 
-@router.post("/ingest")
+_FEED = {"schema": {"type": "string", "format": "binary"}}
+INGEST_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "the feed file as the body, or a multipart upload's `file` field",
+        "content": {
+            "text/csv": _FEED,
+            "application/geo+json": _FEED,
+            "application/json": _FEED,
+            "application/octet-stream": _FEED,
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/ingest",
+    openapi_extra=INGEST_OPENAPI,
+    responses={
+        409: _problem("the removal guard refused the feed (allow_removals=true if intended)"),
+        413: _problem("the file is larger than LOCATOR_ADMIN_UPLOAD_MAX_BYTES"),
+    },
+)
 async def ingest(
     request: Request,
     settings: Annotated[Settings, Depends(deps.settings)],

@@ -64,6 +64,8 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
+        if error.get("type") == "json_invalid":
+            location = ["body"]  # its loc is the character where parsing stopped ("1" named no parameter)
         errors.append({"parameter": ".".join(location) or "request", "message": error.get("msg", "invalid")})
     detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors) or "invalid request"
     return detail, errors

@@ -1,19 +1,35 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
 from locator.api.errors import problem
+from locator.api.locations import PROBLEM_CONTENT
 from locator.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
 
-@router.get("/health", responses={503: {"description": "database unreachable"}})
+class Health(BaseModel):
+    status: Literal["ok", "degraded"] = Field(description="degraded: reads answer, the primary (writes) does not")
+    database: Literal["ok"]
+    locations: int = Field(description="places the read database holds")
+    primary: str | None = Field(default=None, description="with a read replica: ok, or why the primary does not answer")
+
+
+@router.get(
+    "/health",
+    response_model=None,
+    responses={
+        200: {"model": Health},
+        503: {"description": "database unreachable (see Retry-After)", "content": PROBLEM_CONTENT},
+    },
+)
 def health(
     engine: Annotated[Engine, Depends(deps.engine)],
     primary: Annotated[Engine, Depends(deps.write_engine)],

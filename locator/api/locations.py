@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import Engine
 
 from locator.answers import Where, geojson, locate, location_answer, nearest_answer, origin_dict
@@ -32,6 +32,11 @@ router = APIRouter(prefix="/v1", tags=["locations"])
 # -- response documentation ---------------------------------------------------------------------------------
 # These models document the answers in the OpenAPI schema (schemathesis checks every response against them);
 # routes still return plain dicts built in locator/answers.py, so a request pays for no second validation.
+
+
+# An instant as the answers write it (ISO-8601 with an offset): typed date-time in the schema, so that generated
+# clients read a date, not a string; built by the answers' own code, so no second validation.
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class Problem(BaseModel):
@@ -65,8 +70,8 @@ class Address(BaseModel):
 
 class Spell(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
-    from_: str = Field(alias="from", description="ISO-8601 with the place's UTC offset")
-    to: str
+    from_: Timestamp = Field(alias="from", description="ISO-8601 with the place's UTC offset")
+    to: Timestamp
 
 
 class WeekSpell(Spell):
@@ -86,11 +91,11 @@ class Place(BaseModel):
     distance_m: float | None
     timezone: str
     open: bool
-    closes_at: str | None = Field(
+    closes_at: Timestamp | None = Field(
         description="when open, when the current opening ends (ISO-8601, the place's UTC offset); null: not open, "
         f"or {NO_END_IN_SIGHT}"
     )
-    next_open: str | None = Field(
+    next_open: Timestamp | None = Field(
         description="when not open, when it next opens (ISO-8601, the place's UTC offset); null: open now, or "
         f"{NOT_IN_SIGHT} (closed for good, or the hours say 'off')"
     )
@@ -114,16 +119,16 @@ class LocationDetail(Place):
 
 class NearestAnswer(BaseModel):
     origin: OriginModel
-    at: str
+    at: Timestamp
     results: list[NearestPlace]
 
 
-_PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "q cannot be located / no such location", "content": _PROBLEM_CONTENT},
-    422: {"model": Problem, "description": "invalid parameter", "content": _PROBLEM_CONTENT},
-    429: {"model": Problem, "description": "rate limit exceeded (see Retry-After)", "content": _PROBLEM_CONTENT},
-    503: {"model": Problem, "description": "database unavailable (see Retry-After)", "content": _PROBLEM_CONTENT},
+    404: {"model": Problem, "description": "q cannot be located / no such location", "content": PROBLEM_CONTENT},
+    422: {"model": Problem, "description": "invalid parameter", "content": PROBLEM_CONTENT},
+    429: {"model": Problem, "description": "rate limit exceeded (see Retry-After)", "content": PROBLEM_CONTENT},
+    503: {"model": Problem, "description": "database unavailable (see Retry-After)", "content": PROBLEM_CONTENT},
 }
 
 # format=geojson: an RFC 7946 FeatureCollection whose properties are the JSON answer's results.
@@ -133,7 +138,7 @@ _FEATURE_COLLECTION = {
     "properties": {
         "type": {"const": "FeatureCollection"},
         "origin": {"$ref": "#/components/schemas/OriginModel"},
-        "at": {"type": "string"},
+        "at": {"type": "string", "format": "date-time"},
         "features": {
             "type": "array",
             "items": {

@@ -20,7 +20,7 @@ from locator.search import MAX_LIMIT, MAX_OPEN_FOR, MAX_RADIUS_KM, filter_values
 NO_NUL = r"^[^\x00]*$"
 # The OpenAPI format of `at` parameters, which are taken as text and read by `search.parse_instant`.
 DATE_TIME: dict[str, Any] = {"format": "date-time"}
-AT_DESCRIPTION = "ISO-8601 instant with offset; default now"
+AT_DESCRIPTION = "ISO-8601 instant with offset, between 1970 and 2100; default now"
 # Why an answer's "until when" or "from when" may be null: the hours engine's horizons, as the schema says them.
 NO_END_IN_SIGHT = f"no end within the next {OPEN_END_HORIZON.days} days (round the clock)"
 NOT_IN_SIGHT = f"not within the next {NEXT_OPEN_HORIZON.days // 365} years"
@@ -68,9 +68,19 @@ class NearestQueryParams(BaseModel):
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     country: str | None = Field(None, pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
-    kind: list[str] | None = Field(None, description="store, service_centre, ...")
-    product: list[str] | None = Field(None, description="iphone, mac, ...")
-    service: list[str] | None = Field(None, description="repair, sales, ...")
+    # The three filters combine as customers mean them: a shop or a service centre, an iPhone or a Mac, but a
+    # place with a repair desk *and* sales.
+    kind: list[str] | None = Field(
+        None, description="store, service_centre, ...; repeated or comma-separated: a place of any of them"
+    )
+    product: list[str] | None = Field(
+        None, description="iphone, mac, ...; repeated or comma-separated: a place with any of them"
+    )
+    service: list[str] | None = Field(
+        None,
+        description="repair, sales, ...; repeated or comma-separated: a place offering all of them, open (with "
+        "open=now) while all of them are",
+    )
     open: Literal["now", "any"] = Field("now", description="only places open at `at`, or any")
     # Text, read by parse_instant (documented as a date-time, which schemathesis generates).
     at: str | None = Field(None, max_length=64, description=AT_DESCRIPTION, json_schema_extra=DATE_TIME)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from locator.api import dependencies as deps
-from locator.api.locations import PROBLEM_RESPONSES
+from locator.api.locations import PROBLEM_RESPONSES, Timestamp
 from locator.api.params import AT_DESCRIPTION, DATE_TIME, NO_END_IN_SIGHT, NOT_IN_SIGHT
 from locator.search import parse_instant
 from locator.support import contacts
@@ -38,11 +38,11 @@ class SupportContact(BaseModel):
         description="unknown: the hours say neither (an open end, `unknown`, or times 'on appointment')"
     )
     status_comment: str | None = Field(description="the hours' comment for the current state, e.g. 'closed for works'")
-    available_until: str | None = Field(
+    available_until: Timestamp | None = Field(
         description="when available now, until when (ISO-8601, the line's UTC offset); null: "
         f"{NO_END_IN_SIGHT}, or not available"
     )
-    next_available: str | None = Field(
+    next_available: Timestamp | None = Field(
         description="when not available now, from when (ISO-8601, the line's UTC offset); null: available now, or "
         f"{NOT_IN_SIGHT}"
     )
@@ -51,7 +51,7 @@ class SupportContact(BaseModel):
 
 class SupportAnswer(BaseModel):
     country: str
-    at: str
+    at: Timestamp
     contacts: list[SupportContact]
 
 

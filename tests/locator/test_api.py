@@ -201,6 +201,54 @@ def test_docs_pages_run_local_scripts_only(server: Server, path: str) -> None:
             assert response.status == 200 and response.read(), src
 
 
+def test_answers_are_compressed_for_clients_that_ask(server: Server) -> None:
+    """A 100-place answer went out as ~15 kB of plain JSON to apps that accept gzip."""
+    import gzip
+
+    path = f"/v1/locations/nearest?lat=48.87&lon=2.33&open=any&limit=100&radius_km=1000&at={AT}"
+    status, headers, plain = get(server, path)
+    assert status == 200 and "content-encoding" not in {k.lower() for k in headers}
+    request = urllib.request.Request(server.url + path, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=15) as response:
+        assert response.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in response.headers["Vary"]
+        body = response.read()
+    assert json.loads(gzip.decompress(body)) == plain and len(body) < len(json.dumps(plain)) / 3
+
+
+def test_the_schema_types_what_apps_decode(server: Server) -> None:
+    """Code generators made strings of every instant, could not decode an admin error (the schema said
+    FastAPI's validation shape), nor send a feed to POST /v1/admin/ingest (no request body), and /v1/health
+    had no properties."""
+    status, _, schema = get(server, "/openapi.json")
+    assert status == 200
+    models = schema["components"]["schemas"]
+    for model, field in [("NearestAnswer", "at"), ("Spell", "from"), ("SupportContact", "next_available")]:
+        prop = models[model]["properties"][field]
+        formats = [prop.get("format")] + [branch.get("format") for branch in prop.get("anyOf", [])]
+        assert "date-time" in formats, (model, field, prop)
+    closes = models["NearestPlace"]["properties"]["closes_at"] if "closes_at" in models["NearestPlace"].get(
+        "properties", {}) else models["Place"]["properties"]["closes_at"]  # fmt: skip
+    assert {"type": "string", "format": "date-time"} in closes["anyOf"]
+    assert set(models["Health"]["properties"]) >= {"status", "database", "locations"}
+    ingest = schema["paths"]["/v1/admin/ingest"]["post"]
+    assert "text/csv" in ingest["requestBody"]["content"] and "multipart/form-data" in ingest["requestBody"]["content"]
+    for path, item in schema["paths"].items():
+        if path.startswith("/v1/admin/"):
+            for operation in item.values():
+                for code in ("401", "422", "503"):
+                    assert "application/problem+json" in operation["responses"][code]["content"], (path, code)
+
+
+def test_a_malformed_json_body_names_the_body() -> None:
+    from fastapi.exceptions import RequestValidationError
+
+    from locator.api.errors import _validation_detail
+
+    error = {"type": "json_invalid", "loc": ("body", 1), "msg": "JSON decode error", "input": {}}
+    _, errors = _validation_detail(RequestValidationError([error]))
+    assert errors == [{"parameter": "body", "message": "JSON decode error"}]  # was "1"
+
+
 def test_unknown_route_is_problem_json(server: Server) -> None:
     status, headers, body = get(server, "/v1/nothing-here")
     assert_problem(status, headers, body, 404)
