@@ -68,6 +68,8 @@ class AdminRoute(APIRoute):
 
 # Documents the scheme in the OpenAPI schema (the /docs page's Authorize button); the check is AdminRoute's.
 _bearer = HTTPBearer(auto_error=False, description="LOCATOR_ADMIN_TOKEN")
+
+
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": PROBLEM_CONTENT}
 
