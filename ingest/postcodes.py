@@ -57,40 +57,46 @@ def read_rows(text_stream: io.TextIOBase | io.TextIOWrapper, name: str) -> Itera
         lines = ((n, [*r, ""]) for n, r in enumerate(reader, start=2))
     else:
         rest = csv.reader(text_stream, delimiter="\t", quoting=csv.QUOTE_NONE)
-        head = next(csv.reader([first], delimiter="\t", quoting=csv.QUOTE_NONE))
-        lines = ((n, r) for n, r in enumerate([head, *rest], start=1))
-    for line_no, fields in lines:
-        if len(fields) < 11:
-            raise PostcodeFileError(f"{name}, line {line_no}: expected 11 or 12 columns, found {len(fields)}")
-        record = dict(zip(GEONAMES_COLUMNS, fields, strict=False))
         try:
-            lat, lon = float(record["latitude"]), float(record["longitude"])
-        except ValueError:
-            raise PostcodeFileError(
-                f"{name}, line {line_no}: latitude/longitude are not numbers "
-                f"({record['latitude']!r}, {record['longitude']!r})"
-            ) from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise PostcodeFileError(f"{name}, line {line_no}: coordinates out of range ({lat}, {lon})")
-        country = record["country_code"].strip().upper()
-        if len(country) != 2:
-            raise PostcodeFileError(f"{name}, line {line_no}: country code {country!r} is not alpha-2")
-        # A row without a code or a place cannot be found and would label points with nothing.
-        for column, label in (("zipcode", "postcode"), ("place", "place name")):
-            if not record[column].strip():
-                raise PostcodeFileError(f"{name}, line {line_no}: {label} is empty (column {column})")
-        accuracy = record.get("accuracy", "").strip()
-        yield PostcodeRow(
-            country=country,
-            postcode=record["zipcode"].strip(),
-            place_name=record["place"].strip(),
-            admin1=record["state"].strip() or None,
-            admin1_code=record["state_code"].strip() or None,
-            admin2=record["province"].strip() or None,
-            lat=lat,
-            lon=lon,
-            accuracy=int(accuracy) if accuracy.isdigit() else None,
-        )
+            head = next(csv.reader([first], delimiter="\t", quoting=csv.QUOTE_NONE))
+        except csv.Error as exc:
+            raise PostcodeFileError(f"{name}: not a GeoNames postal file ({exc})") from None
+        lines = ((n, r) for n, r in enumerate([head, *rest], start=1))
+    try:
+        for line_no, fields in lines:
+            if len(fields) < 11:
+                raise PostcodeFileError(f"{name}, line {line_no}: expected 11 or 12 columns, found {len(fields)}")
+            record = dict(zip(GEONAMES_COLUMNS, fields, strict=False))
+            try:
+                lat, lon = float(record["latitude"]), float(record["longitude"])
+            except ValueError:
+                raise PostcodeFileError(
+                    f"{name}, line {line_no}: latitude/longitude are not numbers "
+                    f"({record['latitude']!r}, {record['longitude']!r})"
+                ) from None
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise PostcodeFileError(f"{name}, line {line_no}: coordinates out of range ({lat}, {lon})")
+            country = record["country_code"].strip().upper()
+            if len(country) != 2:
+                raise PostcodeFileError(f"{name}, line {line_no}: country code {country!r} is not alpha-2")
+            # A row without a code or a place cannot be found and would label points with nothing.
+            for column, label in (("zipcode", "postcode"), ("place", "place name")):
+                if not record[column].strip():
+                    raise PostcodeFileError(f"{name}, line {line_no}: {label} is empty (column {column})")
+            accuracy = record.get("accuracy", "").strip()
+            yield PostcodeRow(
+                country=country,
+                postcode=record["zipcode"].strip(),
+                place_name=record["place"].strip(),
+                admin1=record["state"].strip() or None,
+                admin1_code=record["state_code"].strip() or None,
+                admin2=record["province"].strip() or None,
+                lat=lat,
+                lon=lon,
+                accuracy=int(accuracy) if accuracy.isdigit() else None,
+            )
+    except csv.Error as exc:  # a file of another kind (one line of 130 kB: the reader's field limit)
+        raise PostcodeFileError(f"{name}: not a GeoNames postal file ({exc})") from None
 
 
 def open_text(path: Path) -> tuple[io.TextIOWrapper, str]:

@@ -67,7 +67,14 @@ class IngestReport:
     def exit_code(self) -> int:
         return 1 if self.rejected or self.outcome in ("refused", "failed") else 0
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def rejected_rows(self) -> int:
+        """Rows rejected (a row may be rejected for several reasons, each listed)."""
+        return len({r.row for r in self.rejected})
+
+    def as_dict(self, examples: int = EXAMPLES) -> dict[str, Any]:
+        """The report (CONTRACT.md's keys and more); `examples` ids of each kind of change, 0 for all of them."""
+        shown = slice(None) if examples <= 0 else slice(examples)
         return {
             "published": self.published,
             "added": len(self.added),
@@ -75,6 +82,7 @@ class IngestReport:
             "removed": len(self.removed),
             "unchanged": self.unchanged,
             "rejected": [r.as_dict() for r in self.rejected],
+            "rejected_rows": self.rejected_rows,
             "warnings": [w.as_dict() for w in self.warnings],
             "source": self.source,
             "format": self.format,
@@ -83,9 +91,9 @@ class IngestReport:
             "message": self.message,
             "rows": self.rows,
             "examples": {
-                "added": self.added[:EXAMPLES],
-                "changed": self.changed[:EXAMPLES],
-                "removed": self.removed[:EXAMPLES],
+                "added": self.added[shown],
+                "changed": self.changed[shown],
+                "removed": self.removed[shown],
             },
             "file_sha256": self.file_sha256,
             "run_id": self.run_id,
@@ -262,7 +270,7 @@ def _swap(
     if report.rejected and not partial:
         report.outcome = "rejected"
         report.message = (
-            f"{len(report.rejected)} row(s) rejected: nothing published (--partial, or partial=true in the admin"
+            f"{report.rejected_rows} row(s) rejected: nothing published (--partial, or partial=true in the admin"
             " API, publishes the rest)"
         )
     elif report.current and len(report.removed) > REMOVAL_GUARD * report.current and not allow_removals:
@@ -532,7 +540,7 @@ def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:
                     "changed": len(report.changed),
                     "removed": len(report.removed),
                     "unchanged": report.unchanged,
-                    "rejected": len(report.rejected),
+                    "rejected": report.rejected_rows,
                     "warnings": len(report.warnings),
                     "actor": actor,
                     # The counts are columns; the lists are capped (a feed with a bad value in each of 1M rows

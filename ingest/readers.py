@@ -107,6 +107,14 @@ def is_input_column(name: str) -> bool:
     return name in INPUT_COLUMNS or name.startswith("hours:")
 
 
+def _column_name(name: str) -> str:
+    """A header's name as the contract spells it: "ID", "Opening_Hours" and "Hours:Repair" are its columns."""
+    if is_input_column(name):
+        return name
+    lowered = name.lower()
+    return lowered if is_input_column(lowered) else name
+
+
 def not_utf8(path: Path, *, rows: Callable[[int], int] | None = None) -> FeedError:
     """Name where the first undecodable byte is: a line and column a person can find in an editor.
 
@@ -142,7 +150,8 @@ class _Header:
 
     @classmethod
     def read(cls, path: Path, fields: list[str], delimiter: str) -> _Header:
-        names = [name.strip() for name in fields]
+        # Spreadsheets capitalise headers ("ID;Name;Kind"): a contract column in other letter cases is that column.
+        names = [_column_name(name.strip()) for name in fields]
         missing = [column for column in ("id", "name") if column not in names]
         if "id" in missing:
             raise FeedError(
@@ -257,6 +266,7 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
 
 
 _OSM_PROPERTY_MAP = {
+    "addr:street_address": "street",  # alltheplaces: the street line whole ("123 Main St")
     "addr:postcode": "postcode",
     "addr:city": "city",
     "addr:country": "country",

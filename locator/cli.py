@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from locator.errors import LocatorError
+from locator.db import outage_reason
+from locator.errors import DatabaseUnavailable, InvalidParameter, LocatorError
 from locator.settings import get_settings
 
 app = typer.Typer(help="Store and service-centre locator.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -87,6 +88,9 @@ def ingest_locations(
     ] = False,
     allow_removals: Annotated[bool, typer.Option("--allow-removals", help="allow removing >20% of the source")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    examples: Annotated[
+        int, typer.Option("--examples", min=0, help="ids listed per kind of change (added, changed, removed); 0: all")
+    ] = 5,
 ) -> None:
     """Validate a feed, diff it against its source, publish atomically."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -113,9 +117,9 @@ def ingest_locations(
             progress=lambda n: progress.update(task, description=f"validated {n:,} rows"),
         )
     if as_json:
-        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps(report.as_dict(examples), ensure_ascii=False, indent=2) + "\n")
     else:
-        print_report(report.as_dict())
+        print_report(report.as_dict(examples))
     raise typer.Exit(report.exit_code)
 
 
@@ -123,8 +127,9 @@ def print_report(report: dict[str, Any]) -> None:
     summary = Table(title=f"ingest {report['source']} ({report['outcome']})", show_header=True)
     for column in ("added", "changed", "removed", "unchanged", "rejected", "warnings"):
         summary.add_column(column, justify="right")
+    counts = {**report, "rejected": report["rejected_rows"]}  # rows, not reasons: a row may have several
     summary.add_row(
-        *(str(report[c]) if not isinstance(report[c], list) else str(len(report[c])) for c in (
+        *(str(counts[c]) if not isinstance(counts[c], list) else str(len(counts[c])) for c in (
             "added", "changed", "removed", "unchanged", "rejected", "warnings"))
     )  # fmt: skip
     console.print(summary)
@@ -160,10 +165,18 @@ def ingest_postcodes(
     if_missing: Annotated[bool, typer.Option("--if-missing", help="skip when the country is loaded already")] = False,
 ) -> None:
     """Load a GeoNames-style postal gazetteer."""
+    import urllib.error
+
     from ingest.postcodes import PostcodeFileError, country_of_file, download, load_file, loaded_countries
+    from locator.geocode import validate_country
 
     if (path is None) == (country is None):
         fail("give a PATH or --country CC (one of the two)", 2)
+    if country is not None:
+        try:
+            country = validate_country(country)  # "France" fetched FRANCE.zip
+        except InvalidParameter as exc:
+            fail(f"--country: {exc.message}", 2)
     wanted = country.upper() if country else (country_of_file(path) if path else None)
     if if_missing and wanted and wanted in loaded_countries(_engine()):
         console.print(f"{wanted}: postcodes already loaded")
@@ -175,6 +188,10 @@ def ingest_postcodes(
             path = download(country, target, url)
         assert path is not None
         counts = load_file(_engine(), path)
+    except urllib.error.URLError as exc:  # HTTPError too: what failed, and what to do
+        reason = getattr(exc, "reason", exc)
+        fail(f"could not download {url.format(country=(country or '').upper())}: {reason}; check the network, or "
+             "download the file yourself and give its PATH")  # fmt: skip
     except (PostcodeFileError, OSError) as exc:
         fail(str(exc))
     else:
@@ -272,6 +289,10 @@ def nearest(
             _engine(), get_settings(), where, kinds=kinds, products=products, services=services,
             open="any" if any_time else "now", at=when, open_for=open_for, limit=limit, radius_km=radius_km,
         )  # fmt: skip
+    except DatabaseUnavailable:
+        raise  # main() says why, and what to check
+    except InvalidParameter as exc:
+        fail(str(exc), 2)  # a usage error, as the options checked above (--limit 0 exited 1)
     except LocatorError as exc:
         fail(str(exc))
     if as_json:
@@ -450,6 +471,12 @@ def main() -> None:
         raise SystemExit(1) from None
     except DBAPIError as exc:
         errors.print(f"[red]error:[/red] database error: {_first_line(exc)}")
+        raise SystemExit(1) from None
+    except DatabaseUnavailable as exc:
+        # The driver's reason ("connection refused"), not the API's "did not answer in time"
+        reason = outage_reason(exc.__cause__) if exc.__cause__ is not None else None
+        errors.print(f"[red]error:[/red] the database does not answer: {reason or exc}\n"
+                     "start it with `locator db up` or check LOCATOR_DATABASE_URL")  # fmt: skip
         raise SystemExit(1) from None
     except LocatorError as exc:
         errors.print(f"[red]error:[/red] {exc}")

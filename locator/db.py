@@ -213,7 +213,6 @@ def database_identity(conn: Connection) -> object:
     return conn.info.get("database") or conn.engine
 
 
-@lru_cache(maxsize=4)
 def outage_reason(exc: BaseException) -> str | None:
     """One line saying why the database did not answer when `exc` is such a failure (a refused or broken
     connection, a pool or connect timeout): an outage needs no traceback in the log. None for other errors."""
@@ -226,6 +225,7 @@ def outage_reason(exc: BaseException) -> str | None:
     return lines[0] if lines else type(exc).__name__
 
 
+@lru_cache(maxsize=4)
 def get_engine(read: bool = False) -> Engine:
     return make_engine(get_settings(), read=read)
 
@@ -469,7 +469,8 @@ def init_schema(engine: Engine) -> list[str]:
                 applied.append(name)
     except Exception as exc:
         if _is_connection_error(exc):
-            raise DatabaseUnavailable(str(exc)) from exc
+            # PostgreSQL's own line, without SQLAlchemy's "(Background on this error at: ...)"
+            raise DatabaseUnavailable(outage_reason(exc) or type(exc).__name__) from exc
         raise
     return applied
 

@@ -107,6 +107,8 @@ def evaluate_line(line: str | bytes) -> dict[str, Any]:
         request = json.loads(line)
     except json.JSONDecodeError as exc:
         return _failed(f"not JSON: {exc}")
+    except RecursionError:
+        return _failed("JSON nested too deeply to be a request")
     if not isinstance(request, dict):
         return _failed("expected a JSON object")
     return evaluate(request)

@@ -1120,7 +1120,14 @@ def _fix_punctuation(rw: _Rewriter) -> None:
     """Spacing and separators: the structure OSM expects around selectors, times and rules."""
     rules: list[tuple[str, Callable[[re.Match[str]], str], str | None]] = [
         # "Mo-Fr: 10:00" / "24/7: closed": a colon after a selector is not OSM syntax.
-        (r"(?<=[^\W\d_]|[.\]/\d])\s*:(?=\s|[^\W\d_]|$|\")(?!\d)", lambda m: " ", "colon after selector removed"),
+        # "Mo-Fr:09:00-18:00": the colon glued to the days and the time.
+        (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)):(?=\d\d?:\d\d)", lambda m: " ", "colon after selector removed"),
+        (
+            r"(?<=[^\W\d_]|[.\]/\d])\s*:(?=\s|[^\W\d_]|$|\")(?!\d)",
+            # No space of its own before one that follows: "Oct 30: 11:00" also warned of stray whitespace.
+            lambda m: "" if m.string[m.end() : m.end() + 1].isspace() else " ",
+            "colon after selector removed",
+        ),
         # "Mo - Fr", "10:00 - 12:00": spaces around a range dash.
         # ("PH -1 day", "easter -2 days": the space before a day offset is part of the syntax.)
         (

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from locator.errors import ConfigurationError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -89,7 +91,11 @@ class Settings(BaseSettings):
         for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
-        return url
+        # Anything else would fail deep in SQLAlchemy (a missing MySQL driver, "could not parse URL"): say so.
+        name = "LOCATOR_DATABASE_READ_URL" if read and self.database_read_url else "LOCATOR_DATABASE_URL"
+        raise ConfigurationError(
+            f"{name} must be a PostgreSQL URL (postgresql://user@host:port/database), got {url.split('@')[-1]!r}"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -200,6 +200,17 @@ def test_geojson_points_and_osm_properties(tmp_path: Path) -> None:
     assert (record["lat"], record["lon"], record["country"], record["url"]) == (43.73, 7.42, "MC", "https://x.example")
 
 
+def test_alltheplaces_street_address(tmp_path: Path) -> None:
+    """alltheplaces writes the street line whole as addr:street_address: it was dropped without a word."""
+    path = write_geojson(tmp_path / "atp.geojson", [
+        feature({"type": "Point", "coordinates": [-73.98, 40.75]},
+                {"ref": "a1", "@spider": "demo", "addr:street_address": "350 Fifth Avenue", "addr:city": "New York",
+                 "addr:postcode": "10118", "addr:country": "US", "name": "Demo"}),
+    ])  # fmt: skip
+    [(_, record)] = rows(path)
+    assert record["street"] == "350 Fifth Avenue" and record["city"] == "New York"
+
+
 def test_geojson_edge_cases(tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "edges.geojson", [
         feature({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}, {"id": "poly"}),

@@ -65,6 +65,49 @@ def test_hours_eval_json_lines(scratch_db: ScratchDatabase) -> None:
     assert moselle["ok"] and moselle["intervals"] == []  # Good Friday is a holiday in Moselle
 
 
+def test_ops_errors_are_one_clear_line(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """From an audit of the CLI: each of these printed a traceback or a driver's dump."""
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
+    for args, url, expected in [
+        (("db", "init"), "mysql://x:secret@y/z", "LOCATOR_DATABASE_URL must be a PostgreSQL URL"),
+        (("db", "init"), "notaurl", "LOCATOR_DATABASE_URL must be a PostgreSQL URL"),
+        (("db", "init"), dead, "Connection refused"),
+        # Was "the database did not answer in time", with nothing to check.
+        (("nearest", "48.85,2.35"), dead, "the database does not answer: connection failed"),
+        (("ingest", "postcodes", str(ROOT / "pyproject.toml")), scratch_db.url, "pyproject.toml"),
+        (("ingest", "postcodes", "--country", "France"), scratch_db.url, "--country: must be an ISO 3166-1"),
+    ]:
+        result = locator(*args, url=url)
+        assert result.returncode in (1, 2), (args, result.stdout, result.stderr)
+        assert expected in " ".join(result.stderr.split()) and "Traceback" not in result.stderr, (args, result.stderr)
+        assert "secret" not in result.stderr and "sqlalche.me" not in result.stderr
+    # A line nested thousands deep answered with a traceback, and the lines after it were never read.
+    deep = '{"value":' + "[" * 5000 + "]" * 5000 + "}"
+    result = locator("hours", "eval", "-", url=scratch_db.url, stdin=deep + '\n{"value": "24/7"}\n')
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["error"] == "JSON nested too deeply to be a request" and second["ok"], result.stderr
+    # A usage error exits 2, as the options' own checks do.
+    assert locator("nearest", "48.85,2.35", "--limit", "0", url=scratch_db.url).returncode == 2
+
+
+def test_the_report_counts_rows_and_lists_every_change_when_asked(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    feed = tmp_path / "feed.csv"
+    # A capitalised header (a spreadsheet's) was refused whole; a row rejected for two reasons counted twice.
+    feed.write_text(
+        "ID,Name,Country,Lat,Lon,Opening_Hours\n"
+        + "".join(f"r{i},Shop {i},IS,64.1,-21.9,24/7\n" for i in range(8))
+        + "bad,,ZZ,64.1,-21.9,24/7\n",
+        encoding="utf-8",
+    )
+    result = locator("ingest", "locations", str(feed), "--source", "rows", "--dry-run", "--json", "--partial",
+                     "--examples", "0", url=scratch_db.url)  # fmt: skip
+    report = json.loads(result.stdout)
+    assert len(report["rejected"]) == 2 and report["rejected_rows"] == 1, report["rejected"]
+    assert sorted(report["examples"]["added"]) == [f"r{i}" for i in range(8)]
+    human = locator("ingest", "locations", str(feed), "--source", "rows", "--dry-run", url=scratch_db.url)
+    assert "1 row(s) rejected" in human.stdout, human.stdout
+
+
 def test_db_init_is_idempotent(scratch_db: ScratchDatabase) -> None:
     result = locator("db", "init", url=scratch_db.url)
     assert result.returncode == 0 and "no migration pending" in result.stdout
