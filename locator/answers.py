@@ -94,6 +94,7 @@ def place_dict(place: Place, state: OpenState) -> dict[str, Any]:
         "distance_m": round(place.distance_m, 1) if place.distance_m is not None else None,
         "timezone": place.timezone,
         "open": state.open,
+        "state": state.state,
         "closes_at": _iso(state.closes_at),
         "next_open": _iso(state.next_open),
         "closing_soon": state.closing_soon,

@@ -342,6 +342,8 @@ def _status(item: dict[str, Any], at: str) -> str:
             same_day = datetime.fromisoformat(at).astimezone(closes.tzinfo).date() == closes.date()
             text = f"open until {closes:%H:%M}" if same_day else f"open until {closes:%a %Y-%m-%d %H:%M}"
         return text + (" (closing soon)" if item["closing_soon"] else "")
+    if item.get("state") == "unknown":
+        return f"hours unknown now ({item['status_comment']})" if item.get("status_comment") else "hours unknown now"
     return f"closed, opens {item['next_open'][:16].replace('T', ' ')}" if item["next_open"] else "closed"
 
 

@@ -34,7 +34,7 @@ from locator.db import database_identity, fetch_rows
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
-from locator.hours import Interval, Schedule, SpecialHours, sun_coordinates
+from locator.hours import Interval, Schedule, SpecialHours, State, sun_coordinates
 from locator.open_intervals import (
     PLACE_VERSION,
     WINDOW_TTL,
@@ -214,6 +214,9 @@ class OpenState:
     next_open: datetime | None
     closing_soon: bool
     comment: str | None = None
+    # What the hours say now: "unknown" for times they leave open ("on appointment", an open end), which
+    # `open` (false) and a null `next_open` could not tell from closed for good.
+    state: State = "closed"
 
 
 def open_state(schedule: Schedule | None, at: datetime, closing_soon_minutes: int) -> OpenState:
@@ -222,8 +225,8 @@ def open_state(schedule: Schedule | None, at: datetime, closing_soon_minutes: in
     state, comment = schedule.state(at)
     if state == "open":
         closes = schedule.closes_at(at)
-        return OpenState(True, closes, None, _closing_soon(closes, at, closing_soon_minutes), comment)
-    return OpenState(False, None, schedule.next_open(at), False, comment)
+        return OpenState(True, closes, None, _closing_soon(closes, at, closing_soon_minutes), comment, "open")
+    return OpenState(False, None, schedule.next_open(at), False, comment, state)
 
 
 def _closing_soon(closes: datetime | None, at: datetime, minutes: int) -> bool:
@@ -244,9 +247,10 @@ def open_state_all(schedules: Sequence[Schedule | None], at: datetime, closing_s
         ends = [state.closes_at for state in states if state.closes_at is not None]
         closes = min(ends, key=lambda moment: moment.astimezone(UTC)) if ends else None
         soon = _closing_soon(closes, at, closing_soon_minutes)
-        return OpenState(True, closes, None, soon, next((s.comment for s in states if s.comment), None))
+        return OpenState(True, closes, None, soon, next((s.comment for s in states if s.comment), None), "open")
     comment = next((s.comment for s in states if not s.open and s.comment), None)
-    return OpenState(False, None, _next_open_together(schedules, at), False, comment)
+    together: State = "closed" if any(s.state == "closed" for s in states) else "unknown"
+    return OpenState(False, None, _next_open_together(schedules, at), False, comment, together)
 
 
 def _next_open_together(schedules: Sequence[Schedule | None], at: datetime) -> datetime | None:

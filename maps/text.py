@@ -61,6 +61,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "closed_opens": "Closed, opens at {time}",
         "closed_opens_day": "Closed, opens {day} at {time}",
         "closed": "Closed",
+        "state_unknown": "Hours not stated for now",
         "tomorrow": "tomorrow",
         "today": "Today",
         "hours_on": "Hours on {day}",
@@ -141,6 +142,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "closed_opens": "Fermé, ouvre à {time}",
         "closed_opens_day": "Fermé, ouvre {day} à {time}",
         "closed": "Fermé",
+        "state_unknown": "Horaires non précisés pour l’instant",
         "tomorrow": "demain",
         "today": "Aujourd’hui",
         "hours_on": "Horaires du {day}",
@@ -224,6 +226,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "closed_opens": "Закрыто, откроется в {time}",
         "closed_opens_day": "Закрыто, откроется {day} в {time}",
         "closed": "Закрыто",
+        "state_unknown": "Часы работы сейчас не указаны",
         "tomorrow": "завтра",
         "today": "Сегодня",
         "hours_on": "Часы работы на {day}",
@@ -466,7 +469,10 @@ def state_text(item: Mapping[str, Any], at: datetime | None, lang: str, clock: s
     a weekday within the week, else the date). The schedule's comment ("closed for works") follows.
     """
     today = place_date(item, at)
-    if item.get("open"):
+    if item.get("state") == "unknown" and not item.get("open"):
+        # "on appointment", an open end: the hours say neither open nor closed (the comment follows)
+        text = t(lang, "state_unknown")
+    elif item.get("open"):
         closes = parse_iso(item.get("closes_at"))
         if closes is None:
             text = t(lang, "open_24")

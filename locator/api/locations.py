@@ -91,6 +91,10 @@ class Place(BaseModel):
     distance_m: float | None
     timezone: str
     open: bool
+    state: Literal["open", "closed", "unknown"] = Field(
+        description="what the hours say now; unknown: times they leave open ('on appointment', an open end), "
+        "where `open` is false"
+    )
     closes_at: Timestamp | None = Field(
         description="when open, when the current opening ends (ISO-8601, the place's UTC offset); null: not open, "
         f"or {NO_END_IN_SIGHT}"

@@ -535,6 +535,23 @@ def test_a_place_asked_for_two_services_is_open_while_both_are() -> None:
     assert not search.open_state_all([pickup, None], tuesday, 30).open
 
 
+def test_hours_that_say_neither_open_nor_closed_are_unknown_not_closed() -> None:
+    """'on appointment' answered open: false, next_open: null, no comment: closed for good, to an app."""
+    paris = ZoneInfo("Europe/Paris")
+    desk = Schedule.parse('Mo-Fr 09:00-17:00 "on appointment"', timezone="Europe/Paris", country="FR")
+    state = search.open_state(desk, datetime(2026, 12, 8, 10, 0, tzinfo=paris), 30)
+    assert (state.open, state.state, state.comment) == (False, "unknown", "on appointment")
+    assert search.open_state(desk, datetime(2026, 12, 8, 20, 0, tzinfo=paris), 30).state == "closed"
+    shop = Schedule.parse("Mo-Su 08:00-20:00", timezone="Europe/Paris", country="FR")
+    both = search.open_state_all([shop, desk], datetime(2026, 12, 8, 10, 0, tzinfo=paris), 30)
+    assert both.state == "unknown" and not both.open
+    assert search.open_state(shop, datetime(2026, 12, 8, 10, 0, tzinfo=paris), 30).state == "open"
+    from maps.text import state_text
+
+    item = {"open": False, "state": "unknown", "status_comment": "on appointment", "timezone": "Europe/Paris"}
+    assert state_text(item, None, "en") == "Hours not stated for now (on appointment)"
+
+
 def test_general_hours_no_service_follows_are_shown_under_their_own_name() -> None:
     # A kiosk whose every service has hours of its own was "open" at 03:00 by its general hours, which no
     # field of the answer showed.
