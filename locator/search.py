@@ -69,7 +69,8 @@ def parse_instant(raw: str | None, parameter: str = "at") -> datetime | None:
     if any(ord(c) < 32 for c in text):  # fromisoformat lets a NUL through
         raise InvalidParameter(parameter, "must not contain control characters")
     try:
-        moment = datetime.fromisoformat(text)
+        # RFC 3339 allows a lower-case 't' and 'z' (the schema's date-time), which fromisoformat refuses.
+        moment = datetime.fromisoformat(text.upper())
     except ValueError:
         # A '+' typed into a URL arrives as a space: "10:00:00 02:00".
         hint = " (in a URL, write its '+' as %2B)" if re.search(r"\d \d\d(:?\d\d)?$", text) else ""
