@@ -370,9 +370,13 @@ def _store_record(store: Mapping[str, Any], warn: _Warn) -> dict[str, Any]:
     street = ", ".join(part for part in (_text(store.get("address")), _text(store.get("address2"))) if part)
     record["street"] = street or None
     raw_zip = store.get("zip")
-    # A ZIP read back from a spreadsheet as a number loses its leading zeros (Puerto Rico is 00xxx).
+    # A ZIP read back from a spreadsheet as a number loses its leading zeros (Puerto Rico is 00xxx); the feed
+    # itself writes 19 New England and New Jersey ZIPs as 3-4 digit text ("2128" for Boston's 02128).
     if isinstance(raw_zip, int) and not isinstance(raw_zip, bool) and 0 <= raw_zip <= 99999:
         record["postcode"] = f"{raw_zip:05d}"
+    elif isinstance(raw_zip, str) and re.fullmatch(r"\d{3,4}", raw_zip.strip()):
+        record["postcode"] = raw_zip.strip().zfill(5)
+        warn(f"ZIP {raw_zip.strip()!r} read as {record['postcode']} (its leading zeros lost)", "zip", raw_zip)
     else:
         record["postcode"] = _text(raw_zip)
     record["city"] = _text(store.get("city"))

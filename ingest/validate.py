@@ -295,6 +295,10 @@ class RowValidator:
                 self.rejected_rows.setdefault(place_id, row)
             return None
         assert place_id and name and lat is not None and lon is not None and timezone
+        postcode = self._text(record, "postcode")
+        problem = postcode_problem(postcode, country)
+        if problem:
+            self.warnings.append(Warning(row, "postcode", postcode, problem))
         kinds = sorted({kind} | ({"service_centre"} if SERVICE_CENTRE_SERVICES & set(services) else set()))
         return LocationRecord(
             id=place_id,
@@ -302,7 +306,7 @@ class RowValidator:
             kind=kind,
             kinds=kinds,
             street=self._text(record, "street"),
-            postcode=self._text(record, "postcode"),
+            postcode=postcode,
             city=self._text(record, "city"),
             region=region,
             country=country,
@@ -480,6 +484,32 @@ def _finite(number: float) -> bool:
 
 def _is_hours_column(column: str) -> bool:
     return column in _HOURS_COLUMNS or column.startswith("hours:")
+
+
+# Postcode shapes of the countries feeds most often come from: a value of another shape is published as it is,
+# with a warning (a spreadsheet drops a French code's leading zero, 02000 -> 2000, or makes a date of it).
+POSTCODE_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    country: (re.compile(pattern), shape)
+    for country, pattern, shape in [
+        ("FR", r"\d{5}", "5 digits"), ("DE", r"\d{5}", "5 digits"), ("IT", r"\d{5}", "5 digits"),
+        ("ES", r"\d{5}", "5 digits"), ("MC", r"980\d\d", "980 and 2 digits"), ("RU", r"\d{6}", "6 digits"),
+        ("US", r"\d{5}(-\d{4})?", "5 digits, or ZIP+4"), ("BE", r"\d{4}", "4 digits"), ("CH", r"\d{4}", "4 digits"),
+        ("AT", r"\d{4}", "4 digits"), ("LI", r"94\d\d", "94 and 2 digits"), ("NL", r"\d{4} ?[A-Z]{2}", "1234 AB"),
+        ("GB", r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}", "e.g. SW1A 1AA"), ("CA", r"[A-Z]\d[A-Z] ?\d[A-Z]\d", "A1A 1A1"),
+    ]
+}  # fmt: skip
+
+
+def postcode_problem(postcode: str | None, country: str | None) -> str | None:
+    """Why `postcode` is not of its country's shape (POSTCODE_SHAPES), or None (also for other countries)."""
+    if not postcode or country not in POSTCODE_SHAPES:
+        return None
+    pattern, shape = POSTCODE_SHAPES[country]
+    if pattern.fullmatch(postcode.upper()):
+        return None
+    if pattern.fullmatch("0" + postcode):
+        return f"not a {country} postcode ({shape}): a leading zero lost (0{postcode}?), as spreadsheets do"
+    return f"not a {country} postcode ({shape}); published as it is"
 
 
 def _text_limit(column: str) -> int:
