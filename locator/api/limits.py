@@ -13,8 +13,9 @@ import time
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from locator.api.errors import problem
@@ -107,6 +108,20 @@ class Guard:
 MAX_CLIENT_KEY = 64  # an IPv6 address with its zone is shorter
 
 
+class _CORS(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight (another origin, a header not allowed) answered as every
+    error of the API is, problem+json, instead of a text/plain 400."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = problem(400, "cors preflight refused", bytes(response.body).decode())
+        refused.headers.update({k: v for k, v in response.headers.items() if k.lower().startswith("access-control")})
+        refused.headers["Vary"] = response.headers.get("Vary", "Origin")
+        return refused
+
+
 class Compress:
     """gzip for the clients that ask (an app on a phone's network: a 100-place answer is ~15 kB, ~2 kB
     compressed). The others' requests go straight through: Starlette's middleware would wrap each of their
@@ -133,7 +148,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
-            CORSMiddleware,
+            _CORS,
             allow_origins=origins,
             allow_methods=["GET", "HEAD"],
             allow_headers=["Accept", "Accept-Language"],

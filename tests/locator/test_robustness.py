@@ -280,8 +280,11 @@ def test_cors_allows_configured_origins_only(limited_server: Server) -> None:
     status, headers, _ = get(limited_server.url + "/v1/health", {"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in headers
     preflight["Origin"] = "https://evil.example"
-    status, headers, _ = get(limited_server.url + "/v1/locations/nearest", preflight, method="OPTIONS")
+    status, headers, body = get(limited_server.url + "/v1/locations/nearest", preflight, method="OPTIONS")
     assert status == 400 and "access-control-allow-origin" not in headers
+    # As every error of the API: it was a text/plain "Disallowed CORS origin".
+    assert_problem(status, headers, body, 400)
+    assert body["detail"] == "Disallowed CORS origin"
 
 
 def test_no_cors_without_configured_origins(server: Server) -> None:
