@@ -161,6 +161,39 @@ def country_mismatch(country: str, timezone: str) -> str | None:
     return f"coordinates outside the stated country {country}: the point is in {timezone} ({known[1]})"
 
 
+# The zones of each US state's territory (tzdata's, by hand from the zone boundaries): a store's coordinates in
+# another state's zone ("Jonesboro, AR" at a point near Pittsburgh) are wrong, and its hours an hour off. A
+# trailing '/' matches a zone family (America/Indiana/...). Coarse as country_mismatch: neighbours in one zone
+# pass for each other.
+_CT, _ET, _MT, _PT = "America/Chicago", "America/New_York", "America/Denver", "America/Los_Angeles"
+US_STATE_ZONES: dict[str, tuple[str, ...]] = {
+    "AL": (_CT,), "AK": ("America/Anchorage", "America/Juneau", "America/Sitka", "America/Yakutat", "America/Nome",
+                         "America/Metlakatla", "America/Adak"),
+    "AZ": ("America/Phoenix", _MT), "AR": (_CT,), "CA": (_PT,), "CO": (_MT,), "CT": (_ET,), "DE": (_ET,),
+    "DC": (_ET,), "FL": (_ET, _CT), "GA": (_ET,), "HI": ("Pacific/Honolulu",), "ID": ("America/Boise", _PT),
+    # Clark, Floyd and Harrison counties, Indiana, keep Louisville's time (tzdata's zone1970.tab)
+    "IL": (_CT,), "IN": ("America/Indiana/", _CT, "America/Kentucky/Louisville"), "IA": (_CT,), "KS": (_CT, _MT),
+    "KY": (_ET, "America/Kentucky/", _CT), "LA": (_CT,), "ME": (_ET,), "MD": (_ET,), "MA": (_ET,),
+    "MI": ("America/Detroit", "America/Menominee"), "MN": (_CT,), "MS": (_CT,), "MO": (_CT,), "MT": (_MT,),
+    "NE": (_CT, _MT), "NV": (_PT, _MT, "America/Boise"), "NH": (_ET,), "NJ": (_ET,), "NM": (_MT,), "NY": (_ET,),
+    "NC": (_ET,), "ND": (_CT, "America/North_Dakota/", _MT), "OH": (_ET,), "OK": (_CT,), "OR": (_PT, "America/Boise"),
+    "PA": (_ET,), "RI": (_ET,), "SC": (_ET,), "SD": (_CT, _MT), "TN": (_CT, _ET), "TX": (_CT, _MT), "UT": (_MT,),
+    "VT": (_ET,), "VA": (_ET,), "WA": (_PT,), "WV": (_ET,), "WI": (_CT,), "WY": (_MT,), "PR": ("America/Puerto_Rico",),
+}  # fmt: skip
+
+
+def state_mismatch(country: str, region: str | None, timezone: str) -> str | None:
+    """Why a point in `timezone` (the zone at the point) is not in the US state `region` names ("AR", "US-AR"),
+    or None when it may be, or the region is no state code."""
+    if country != "US" or not region:
+        return None
+    state = region.upper().removeprefix("US-")
+    zones = US_STATE_ZONES.get(state)
+    if zones is None or any(timezone == zone or (zone.endswith("/") and timezone.startswith(zone)) for zone in zones):
+        return None
+    return f"coordinates outside the stated state {state}: the point is in {timezone}, not {', '.join(zones)}"
+
+
 Locate = Callable[[dict[str, Any]], "tuple[float, float, str] | None"]
 
 
@@ -279,6 +312,8 @@ class RowValidator:
             # so only then is it looked up again (a few microseconds).
             zone_at_point = zone_at_point or timezone_at(lat, lon)
             mismatch = country_mismatch(country, zone_at_point) if zone_at_point else None
+            if not mismatch and zone_at_point:
+                mismatch = state_mismatch(country, self._text(record, "region"), zone_at_point)
             if mismatch:
                 self.warnings.append(Warning(row, "lat", f"{lat}, {lon}", mismatch))
 

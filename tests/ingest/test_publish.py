@@ -253,6 +253,21 @@ def test_coordinates_outside_the_stated_country_are_a_warning(scratch_db: Scratc
     assert {"row": 3, "column": "lat", "value": "40.71, -74.0", "message": outside[0].message} in as_json
 
 
+def test_coordinates_outside_the_stated_us_state_are_a_warning(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Best Buy's Jonesboro, AR sits near Pittsburgh in the feed: published on New York time without a word."""
+    rows = [
+        row(1, country="US", region="AR", lat=40.4071615, lon=-79.830226),  # Pittsburgh's zone
+        row(2, country="US", region="US-AR", lat=35.8423, lon=-90.7043),  # Jonesboro itself
+        row(3, country="US", region="IN", lat=38.3275, lon=-85.7646),  # Clarksville, IN: Louisville's zone
+        row(4, country="US", region="Arkansas", lat=40.4071615, lon=-79.830226),  # a name: not checked
+    ]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "s.csv", rows), source="vendor", dry_run=True)
+    assert not report.rejected
+    outside = [(w.row, w.message) for w in report.warnings if "outside the stated state" in w.message]
+    assert outside == [(2, "coordinates outside the stated state AR: the point is in America/New_York, not "
+                           "America/Chicago")]  # fmt: skip
+
+
 def test_a_row_not_geocoded_names_the_address_tried(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     rows = [row(1, lat="", lon="", street="1 rue Nulle", postcode="00000", city="Nowhere"),
             row(2, lat="", lon="", street="", postcode="", city="")]  # fmt: skip
