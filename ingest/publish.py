@@ -144,7 +144,7 @@ def ingest_file(
         with _timed(report, "hash"):
             report.file_sha256 = file_sha256(path)
         return publish(
-            engine, _validate(rows, report, locate, progress), report,
+            engine, _validate(rows, report, locate, progress, empty_ok=allow_removals), report,
             partial=partial, allow_removals=allow_removals, actor=actor,
         )  # fmt: skip
     except (FeedError, OSError) as exc:
@@ -165,8 +165,11 @@ def _validate(
     report: IngestReport,
     locate: Callable[[dict[str, Any]], tuple[float, float, str] | None] | None,
     progress: Callable[[int], None] | None,
+    *,
+    empty_ok: bool = False,
 ) -> Iterator[LocationRecord]:
-    """Valid records as they are read; rejections and warnings land in the report once the rows run out."""
+    """Valid records as they are read; rejections and warnings land in the report once the rows run out.
+    `empty_ok`: a feed without rows retires its source (asked with allow_removals), else it is refused."""
     validator = RowValidator(locate)
     seen: dict[str, int] = {}
     rejected_rows = validator.rejected_rows  # ids of rejected rows count as seen too (row 3 rejected, row 4 dup)
@@ -191,8 +194,10 @@ def _validate(
     report.rejected.extend(validator.rejections)
     report.rejected_ids = set(validator.rejected_rows)
     report.warnings.extend(validator.warnings)
-    if report.rows == 0:
-        report.rejected.append(Rejection(0, "", None, "the feed holds no rows"))
+    if report.rows == 0 and not empty_ok:
+        # A broken export more often than a retired source: that takes saying so.
+        message = "the feed holds no rows (to remove every place of the source, publish it with --allow-removals)"
+        report.rejected.append(Rejection(0, "", None, message))
 
 
 def publish(

@@ -98,6 +98,11 @@ def ingest_locations(
     from ingest.geocoding import gazetteer_locator
     from ingest.publish import ingest_file
 
+    # Usage errors, before any run is recorded: they read as a rejected row 0 of a failed run, exit 1.
+    if format not in ("auto", "csv", "geojson", "bestbuy"):
+        fail(f"--format: {format!r} is none of auto, csv, geojson, bestbuy", 2)
+    if not path.is_file():
+        fail(f"{path}: no such file", 2)
     engine = _engine()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors, transient=True,

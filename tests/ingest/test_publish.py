@@ -130,6 +130,15 @@ def test_removal_guard(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     assert "allow-removals" in refused.message and count(scratch_db.engine, "vendor") == 10
     allowed = ingest_file(scratch_db.engine, shrunk, source="vendor", allow_removals=True)
     assert allowed.published and len(allowed.removed) == 3 and count(scratch_db.engine, "vendor") == 7
+    # A feed without rows: refused (a broken export), unless it is said to retire the source (it took
+    # --partial --allow-removals, and exited 1 all the same).
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,name,country,lat,lon,opening_hours\n", encoding="utf-8")
+    refused = ingest_file(scratch_db.engine, empty, source="vendor")
+    assert not refused.published and "--allow-removals" in refused.rejected[0].reason
+    retired = ingest_file(scratch_db.engine, empty, source="vendor", allow_removals=True)
+    assert retired.published and retired.exit_code == 0 and len(retired.removed) == 7
+    assert count(scratch_db.engine, "vendor") == 0
 
 
 def test_ids_are_unique_across_sources(scratch_db: ScratchDatabase, tmp_path: Path) -> None:

@@ -86,8 +86,14 @@ def test_ops_errors_are_one_clear_line(scratch_db: ScratchDatabase, tmp_path: Pa
     result = locator("hours", "eval", "-", url=scratch_db.url, stdin=deep + '\n{"value": "24/7"}\n')
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first["error"] == "JSON nested too deeply to be a request" and second["ok"], result.stderr
-    # A usage error exits 2, as the options' own checks do.
+    # A usage error exits 2, as the options' own checks do (not a failed run with a rejected row 0, exit 1).
     assert locator("nearest", "48.85,2.35", "--limit", "0", url=scratch_db.url).returncode == 2
+    for args in (
+        ("ingest", "locations", str(tmp_path / "nothing.csv")),
+        ("ingest", "locations", str(DEMO_CSV), "--format", "xml"),
+    ):
+        result = locator(*args, url=scratch_db.url)
+        assert result.returncode == 2 and "rejected" not in result.stdout, result.stdout
 
 
 def test_the_report_counts_rows_and_lists_every_change_when_asked(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
