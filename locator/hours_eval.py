@@ -24,7 +24,10 @@ def _instant(value: Any, name: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"{name!r} must be an ISO-8601 string")
-    moment = datetime.fromisoformat(value)
+    try:
+        moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows a lower-case 't' and 'z'
+    except ValueError as exc:  # Python's own words ("month must be in 1..12") named no field
+        raise ValueError(f"{name!r} is no ISO-8601 instant ({exc})") from None
     if moment.tzinfo is None:
         raise ValueError(f"{name!r} must carry a UTC offset")
     if not EARLIEST <= moment < LATEST:

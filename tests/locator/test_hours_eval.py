@@ -53,6 +53,8 @@ def test_coordinates_as_strings_place_the_sun() -> None:
             "'from' must lie between 1900 and 2200",
         ),
         ({"from": 1765000000}, "'from' must be an ISO-8601 string"),
+        # Python's own words, without the field they were about
+        ({"from": "2026-13-01T00:00:00Z"}, "'from' is no ISO-8601 instant (month must be in 1..12)"),
     ],
 )
 def test_lines_that_ended_the_stream_answer_on_their_own(fields: dict[str, object], error: str) -> None:
