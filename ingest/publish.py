@@ -62,6 +62,8 @@ class IngestReport:
     started_at: datetime | None = None
     # Failed because the database did not answer (or a lock wait was given up): the feed may be fine, try again.
     unavailable: bool = False
+    # The input columns that changed, for the first changed places (_changed_fields)
+    changed_fields: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -95,6 +97,8 @@ class IngestReport:
                 "changed": self.changed[shown],
                 "removed": self.removed[shown],
             },
+            # id -> the input columns that changed, for the changed places listed above
+            "changed_fields": {i: self.changed_fields[i] for i in self.changed[shown] if i in self.changed_fields},
             "file_sha256": self.file_sha256,
             "run_id": self.run_id,
         }
@@ -152,6 +156,7 @@ def ingest_file(
         message = str(exc) if isinstance(exc, FeedError) else f"{path.name}: cannot read the file ({exc.strerror})"
         report.published = False
         report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
+        report.changed_fields = {}
         report.outcome = "failed"
         report.message = message
         # The row where the file broke (a CSV line with too many fields), 0 when it is no row's fault.
@@ -234,6 +239,7 @@ def publish(
         # The staging COPY runs on psycopg itself, whose errors SQLAlchemy does not wrap.
         report.published = False
         report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
+        report.changed_fields = {}
         report.outcome = "failed"
         report.message = _database_failure(report, exc)
         report.unavailable = isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError)
@@ -271,6 +277,7 @@ def _swap(
     with _timed(report, "diff"):
         staged -= _reject_foreign_ids(conn, report)
         _diff(conn, report, staged)
+        _changed_fields(conn, report)
 
     if report.rejected and not partial:
         report.outcome = "rejected"
@@ -391,6 +398,64 @@ def _diff(conn: Connection, report: IngestReport, staged: int) -> None:
             removed.append(row.id)
     report.added, report.changed, report.removed = sorted(added), sorted(changed), sorted(removed)
     report.unchanged = staged - len(added) - len(changed)
+
+
+# How many changed places a report says the changed columns of (the first ones, by id): enough for ops to read
+# what a refresh changes, bounded for a feed that changes everything.
+CHANGED_FIELDS_MAX = 1000
+
+
+def _changed_fields(conn: Connection, report: IngestReport) -> None:
+    """Which input columns changed, for the first CHANGED_FIELDS_MAX changed places: staging against the
+    published row (a dry run listed the ids alone, and ops could not tell a new phone from new hours)."""
+    ids = report.changed[:CHANGED_FIELDS_MAX]
+    if not ids:
+        return
+    rows = conn.execute(
+        text(
+            """
+            WITH old_hours AS (
+                SELECT location_id AS id, array_agg(service ORDER BY service) AS services,
+                       array_agg(raw ORDER BY service) AS raws
+                  FROM location_hours
+                 WHERE location_id = ANY(:ids)
+                 GROUP BY location_id
+            )
+            SELECT s.id, s.hours_service, s.hours_raw, h.services AS old_services, h.raws AS old_raws,
+                   array_remove(ARRAY[
+                       CASE WHEN s.name IS DISTINCT FROM l.name THEN 'name' END,
+                       CASE WHEN s.kind IS DISTINCT FROM l.kind THEN 'kind' END,
+                       CASE WHEN s.street IS DISTINCT FROM l.street THEN 'street' END,
+                       CASE WHEN s.postcode IS DISTINCT FROM l.postcode THEN 'postcode' END,
+                       CASE WHEN s.city IS DISTINCT FROM l.city THEN 'city' END,
+                       CASE WHEN s.region IS DISTINCT FROM l.region THEN 'region' END,
+                       CASE WHEN s.country IS DISTINCT FROM l.country THEN 'country' END,
+                       CASE WHEN (s.lat, s.lon) IS DISTINCT FROM (ST_Y(l.geog::geometry), ST_X(l.geog::geometry))
+                            THEN 'lat/lon' END,
+                       CASE WHEN s.geo_precision IS DISTINCT FROM l.geo_precision THEN 'geo_precision' END,
+                       CASE WHEN s.timezone IS DISTINCT FROM l.timezone THEN 'timezone' END,
+                       CASE WHEN s.phone IS DISTINCT FROM l.phone THEN 'phone' END,
+                       CASE WHEN s.url IS DISTINCT FROM l.url THEN 'url' END,
+                       CASE WHEN s.products IS DISTINCT FROM l.products THEN 'products' END,
+                       CASE WHEN s.services IS DISTINCT FROM l.services THEN 'services' END
+                   ], NULL) AS fields
+              FROM staged_locations AS s
+              JOIN locations AS l ON l.id = s.id
+              LEFT JOIN old_hours AS h ON h.id = s.id
+             WHERE s.id = ANY(:ids)
+            """
+        ),
+        {"ids": ids},
+    )
+    for row in rows:
+        new = dict(zip(row.hours_service, row.hours_raw, strict=True))
+        old = dict(zip(row.old_services or [], row.old_raws or [], strict=True))
+        hours = [
+            "opening_hours" if service == "" else f"hours:{service}"
+            for service in sorted(new.keys() | old.keys())
+            if new.get(service) != old.get(service)
+        ]
+        report.changed_fields[row.id] = [*row.fields, *hours]
 
 
 def _write(conn: Connection, report: IngestReport) -> None:

@@ -138,9 +138,12 @@ def print_report(report: dict[str, Any]) -> None:
             "added", "changed", "removed", "unchanged", "rejected", "warnings"))
     )  # fmt: skip
     console.print(summary)
+    fields = report.get("changed_fields", {})
     for key, ids in report["examples"].items():
         if ids:
-            console.print(f"{key}: {', '.join(ids)}{' ...' if report[key] > len(ids) else ''}")
+            # A changed place with the columns that changed: "fr-par-opera (opening_hours, phone)"
+            shown = [f"{i} ({', '.join(fields[i])})" if key == "changed" and fields.get(i) else i for i in ids]
+            console.print(f"{key}: {', '.join(shown)}{' ...' if report[key] > len(ids) else ''}", highlight=False)
     for title, items, text_key in (
         ("rejected rows", report["rejected"], "reason"),
         ("warnings", report["warnings"], "message"),

@@ -307,7 +307,7 @@ def test_missing_file_is_named_not_a_traceback(scratch_db: ScratchDatabase, tmp_
         [*LOCATOR, "ingest", "locations", str(tmp_path / "nowhere.csv"), "--source", "vendor"],
         env=cli_env(scratch_db), cwd=ROOT, capture_output=True, text=True, timeout=DEADLINE,
     )  # fmt: skip
-    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
+    assert run.returncode == 2 and "Traceback" not in run.stdout + run.stderr  # a usage error, as a bad option
     assert "nowhere.csv" in run.stdout + run.stderr
 
 

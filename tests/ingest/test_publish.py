@@ -122,6 +122,15 @@ def test_dry_run_reports_and_touches_nothing(scratch_db: ScratchDatabase, tmp_pa
     assert "p0" in ids and "p20" not in ids
 
 
+def test_a_dry_run_says_which_columns_changed(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """The report listed the changed ids alone: ops could not tell a new phone number from new hours."""
+    ingest_file(scratch_db.engine, write_csv(tmp_path / "v1.csv", [row(i) for i in range(4)]), source="vendor")
+    rows = [row(0, phone="+33 1 00 00 00 00"), row(1, opening_hours="Mo-Fr 09:00-12:00"), row(2, lat=48.9), row(3)]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "v2.csv", rows), source="vendor", dry_run=True)
+    assert report.changed == ["p0", "p1", "p2"] and report.unchanged == 1
+    assert report.as_dict()["changed_fields"] == {"p0": ["phone"], "p1": ["opening_hours"], "p2": ["lat/lon"]}
+
+
 def test_removal_guard(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     ingest_file(scratch_db.engine, write_csv(tmp_path / "v1.csv", [row(i) for i in range(10)]), source="vendor")
     shrunk = write_csv(tmp_path / "v2.csv", [row(i) for i in range(7)])
