@@ -107,12 +107,13 @@ def is_input_column(name: str) -> bool:
     return name in INPUT_COLUMNS or name.startswith("hours:")
 
 
-def _column_name(name: str) -> str:
-    """A header's name as the contract spells it: "ID", "Opening_Hours" and "Hours:Repair" are its columns."""
+def _column_name(name: str, header: set[str]) -> str:
+    """A header's name as the contract spells it ("ID", "Opening_Hours" are its columns), unless `header` (every
+    name of the line) holds that spelling already."""
     if is_input_column(name):
         return name
     lowered = name.lower()
-    return lowered if is_input_column(lowered) else name
+    return lowered if is_input_column(lowered) and lowered not in header else name
 
 
 def not_utf8(path: Path, *, rows: Callable[[int], int] | None = None) -> FeedError:
@@ -150,8 +151,10 @@ class _Header:
 
     @classmethod
     def read(cls, path: Path, fields: list[str], delimiter: str) -> _Header:
-        # Spreadsheets capitalise headers ("ID;Name;Kind"): a contract column in other letter cases is that column.
-        names = [_column_name(name.strip()) for name in fields]
+        # Spreadsheets capitalise headers ("ID;Name;Kind"): a contract column in other letter cases is that column,
+        # unless the header also names it as the contract does (then "Name" beside "name" is another column).
+        written = [name.strip() for name in fields]
+        names = [_column_name(name, set(written)) for name in written]
         missing = [column for column in ("id", "name") if column not in names]
         if "id" in missing:
             raise FeedError(

@@ -48,7 +48,16 @@ from maps.text import (
     when_label,
 )
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "error_message", "pick_clock", "pick_language", "pick_units", "render_page"]
+__all__ = [
+    "STATIC_DIR",
+    "TEMPLATES_DIR",
+    "error_message",
+    "pick_clock",
+    "pick_language",
+    "pick_units",
+    "render_page",
+    "results_summary",
+]
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -116,9 +125,12 @@ def _region(tag: str) -> str | None:
     return None
 
 
-def pick_clock(lang_or_locale: str | None) -> str:
+def pick_clock(lang_or_locale: str | None, lang: str = "en") -> str:
     """ "12h" or "24h" from a locale or a whole Accept-Language header, as pick_units decides: the most
-    preferred tag that names a region, for English (en-US, en-AU: "9:00 AM"; en-GB and other languages: 24 h)."""
+    preferred tag that names a region, for English (en-US, en-AU: "9:00 AM"; en-GB and other languages: 24 h).
+    `lang`: the page's language, which `?lang=` may have chosen: a French page is on 24 hours whatever the header."""
+    if lang != "en":
+        return "24h"
     for tag in _parse_accept_language(lang_or_locale):
         region = _region(tag)
         if region:
@@ -251,8 +263,9 @@ def _form_moment(raw: str) -> datetime | None:
         return None
 
 
-def _summary(lang: str, count: int, label: str, open_: str, at: datetime | None, clock: str = "24h") -> str:
-    """The results status line: how many places, open when (or whose state on which day), near what."""
+def results_summary(lang: str, count: int, label: str, open_: str, at: datetime | None, clock: str = "24h") -> str:
+    """The results status line: how many places, open when (or whose state on which day), near what; `at` is
+    the wall-clock time asked for at the place, or None for now."""
     extra = {"when": when_label(at, lang, clock)} if at is not None else {}
     if open_ == "any":
         # Each place's state is the one at `at`: without the day, "Open, closes at 12:30" reads as now.
@@ -319,7 +332,7 @@ def render_page(
     if answer is None:
         summary = "" if error else t(lang, "start")
     else:
-        summary = _summary(lang, len(places), label, values["open"], _form_moment(values["at"]), clock)
+        summary = results_summary(lang, len(places), label, values["open"], _form_moment(values["at"]), clock)
         if widened_from_km is not None and places:
             summary = f"{t(lang, 'farther', distance=radius_text(widened_from_km, units, lang))} {summary}"
 

@@ -168,11 +168,11 @@ def render_map(
     lang: str = "en",
     units: str = "km",
     now: datetime | None = None,
-    open_now: bool = False,
+    empty_note: str = "",
     clock: str = "24h",
 ) -> str:
-    """A complete HTML document: the map of `answer` (the nearest API body); `open_now`: it asked for places
-    open now (what an empty map then says).
+    """A complete HTML document: the map of `answer` (the nearest API body); `empty_note`: what a map without
+    results says (maps.page.results_summary's words for what was asked), by default that nothing matches.
 
     `tiles_url` is a Leaflet URL template ("https://tiles.example/{z}/{x}/{y}.png"); empty means no
     tile layer. `tiles_attribution` is operator-provided HTML shown in the corner (required by most
@@ -243,8 +243,7 @@ def render_map(
 
     if not results:
         # Only the origin's marker on an empty map, otherwise: say why, as the page does.
-        label = origin_label(origin, lang) if origin else ""
-        note = t(lang, "no_results_now" if open_now else "no_results", label=label)
+        note = empty_note or t(lang, "no_results", label=origin_label(origin, lang) if origin else "")
         fmap.get_root().html.add_child(  # type: ignore[attr-defined]  # a branca Figure's body
             folium.Element(f'<p class="locator-empty" role="status" style="{_NOTE_STYLE}">{html.escape(note)}</p>')
         )

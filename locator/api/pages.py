@@ -26,9 +26,9 @@ from locator.geocode import MAX_QUERY_LENGTH, Origin
 from locator.search import MAX_RADIUS_KM, filter_values
 from locator.settings import Settings
 from maps.csp import map_policy, page_policy
-from maps.page import error_message, pick_clock, pick_language, pick_units, render_page
+from maps.page import error_message, pick_clock, pick_language, pick_units, render_page, results_summary
 from maps.render import render_map, render_map_message
-from maps.text import clean_text
+from maps.text import clean_text, origin_label
 
 log = logging.getLogger("locator.api")
 router = APIRouter(tags=["pages"])
@@ -59,14 +59,25 @@ async def map_page(
 
 def _draw_map(engine: Engine, settings: Settings, params: NearestParams, lang: str, request: Request) -> str:
     answer = nearest_answer(engine, settings, params.where, **params.as_kwargs())  # type: ignore[arg-type]
+    accept = request.headers.get("accept-language")
+    clock = pick_clock(accept, lang)
+    note = ""
+    if not answer["results"]:
+        # As the page says it: open now, open at the time asked (the place's wall clock), or matching at all
+        origin = answer["origin"]
+        at = params.at
+        if at is not None:
+            zone = timezone_at(origin["lat"], origin["lon"])
+            at = at.astimezone(ZoneInfo(zone) if zone else UTC).replace(tzinfo=None)
+        note = results_summary(lang, 0, origin_label(origin, lang), params.open, at, clock)
     return render_map(
         answer,
         tiles_url=settings.tiles_url,
         tiles_attribution=settings.tiles_attribution,
         lang=lang,
-        units=pick_units(request.headers.get("accept-language")),
-        open_now=params.open == "now" and params.at is None,
-        clock=pick_clock(request.headers.get("accept-language")),
+        units=pick_units(accept),
+        empty_note=note,
+        clock=clock,
     )
 
 
@@ -172,7 +183,7 @@ def _render(
     accept = request.headers.get("accept-language")
     return render_page(
         lang=lang, form=form, answer=answer, error=error, units=pick_units(accept), tiles_url=tiles[0],
-        tiles_attribution=tiles[1], widened_from_km=widened_from_km, clock=pick_clock(accept),
+        tiles_attribution=tiles[1], widened_from_km=widened_from_km, clock=pick_clock(accept, lang),
     )  # fmt: skip
 
 
@@ -205,8 +216,16 @@ def _search(
     answer = nearest_answer(engine, settings, where, radius_km=PAGE_RADIUS_KM, **filters)
     if answer["results"]:
         return answer, None
-    # Nothing near (Brest's nearest shop is 300 km away): the nearest farther away rather than an empty page
-    # whose advice ("try Any time") cannot help.
+    # Nothing near at all (Brest's nearest shop is 300 km away): the nearest farther away rather than an empty
+    # page whose advice ("try Any time") cannot help. Only then: closed places near (Lyon on a Sunday) are the
+    # answer's own advice, not a reason to send the visitor to Marseille.
+    if (
+        filters["open"] != "any"
+        and nearest_answer(
+            engine, settings, where, radius_km=PAGE_RADIUS_KM, limit=1, **{**filters, "open": "any", "jsonld": False}
+        )["results"]
+    ):
+        return answer, None
     return nearest_answer(engine, settings, where, radius_km=MAX_RADIUS_KM, **filters), PAGE_RADIUS_KM
 
 

@@ -69,6 +69,16 @@ def test_csv_without_an_id_header(tmp_path: Path) -> None:
         rows(path)
 
 
+def test_csv_headers_in_other_letter_cases(tmp_path: Path) -> None:
+    path = tmp_path / "caps.csv"
+    path.write_text("ID;Name;Opening_Hours\n1;A;24/7\n", encoding="utf-8")  # a spreadsheet's: was refused whole
+    assert rows(path) == [(2, {"id": "1", "name": "A", "opening_hours": "24/7"})]
+    # Beside the contract's own spelling, another case is another column (ignored, with a warning), as before.
+    path.write_text("id;name;Name\n1;A;B\n", encoding="utf-8")
+    [(_, record)] = rows(path)
+    assert (record["id"], record["name"]) == ("1", "A") and "Name" not in record
+
+
 def test_csv_not_utf8_names_line_and_byte(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("id,name\n1,Ok\n2,Caf\xe9\n".encode("latin-1"))

@@ -236,6 +236,10 @@ def test_nothing_near_shows_the_nearest_farther_away(base: str) -> None:
     assert html.count('<li id="place-') >= 1
     html = _page_text(base, q="75008", open="any")
     assert "Nothing within" not in html
+    # Closed places near are no reason to search farther: Lyon's store on a Sunday was "nothing within 31 mi",
+    # and the list went on with Marseille and Nice, where the advice to try "Any time" was the answer.
+    html = _page_text(base, q="Lyon", country="FR", at="2026-12-27T12:00", kind="store")
+    assert "Nothing within" not in html and "No place is open on Sun 27 Dec at 12:00 near Lyon" in html
 
 
 def test_search_without_javascript(base: str, tmp_path: Path) -> None:

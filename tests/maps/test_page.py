@@ -156,6 +156,7 @@ def test_the_title_carries_the_outcome(answer: dict[str, Any]) -> None:
 )  # fmt: skip
 def test_pick_clock(header: str | None, clock: str) -> None:
     assert pick_clock(header) == clock
+    assert pick_clock(header, "fr") == pick_clock(header, "ru") == "24h"  # ?lang=fr with en-US: "ouvre à 10:00"
 
 
 def test_a_twelve_hour_clock(answer: dict[str, Any]) -> None:

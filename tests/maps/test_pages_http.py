@@ -120,6 +120,14 @@ def test_the_map_answers_a_browser_in_html(base: str, query: dict[str, str], sta
     assert got == status and headers["Content-Type"].startswith("application/problem+json")
 
 
+def test_an_empty_map_says_what_was_asked(base: str) -> None:
+    """With `at`, the map said "try another product, service or type of place", where the page said nothing
+    was open at that time."""
+    query = {"q": "75008", "at": "2026-12-27T04:00:00+01:00", "kind": "store"}
+    status, _, body = get(base + "/v1/map?" + urlencode(query), {"Accept-Language": "en-GB"})
+    assert status == 200 and "No place is open on Sun 27 Dec at 04:00 near 75008 Paris" in body, body[-2000:]
+
+
 def test_database_down(tmp_path: Path) -> None:
     dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
     server = start_server({"LOCATOR_DATABASE_URL": dead, "LOCATOR_RATE_LIMIT": "0"}, tmp_path / "uvicorn.log")

@@ -125,11 +125,12 @@ def test_marker_colours() -> None:
 
 def test_empty_answer_still_renders(answer: dict[str, Any]) -> None:
     answer["results"] = []
-    html = render_map(answer, open_now=True)
+    html = render_map(answer, empty_note="No place is open now near 75008 Paris.")
     assert len(re.findall(r"\bL\.marker\(", html)) == 1
     assert _foreign(html) == []
     # A grey map with the search's marker alone said nothing.
     assert 'class="locator-empty" role="status"' in html and "No place is open now near" in html
+    assert "No place matches near" in render_map(answer)
 
 
 def test_markers_are_named_and_the_page_zooms(answer: dict[str, Any]) -> None:
