@@ -334,6 +334,10 @@ class RowValidator:
         problem = postcode_problem(postcode, country)
         if problem:
             self.warnings.append(Warning(row, "postcode", postcode, problem))
+        phone = self._text(record, "phone")
+        if phone and _SCIENTIFIC.fullmatch(phone):
+            # A spreadsheet showed the number as 3,3123E+10: its last digits are gone, the page dials nothing.
+            self.warnings.append(Warning(row, "phone", phone, "a number in scientific notation: its digits are lost"))
         kinds = sorted({kind} | ({"service_centre"} if SERVICE_CENTRE_SERVICES & set(services) else set()))
         return LocationRecord(
             id=place_id,
@@ -348,7 +352,7 @@ class RowValidator:
             lat=lat,
             lon=lon,
             timezone=timezone,
-            phone=self._text(record, "phone"),
+            phone=phone,
             url=url,
             products=products,
             services=services,
@@ -520,6 +524,8 @@ def _finite(number: float) -> bool:
 def _is_hours_column(column: str) -> bool:
     return column in _HOURS_COLUMNS or column.startswith("hours:")
 
+
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
 
 # Postcode shapes of the countries feeds most often come from: a value of another shape is published as it is,
 # with a warning (a spreadsheet drops a French code's leading zero, 02000 -> 2000, or makes a date of it).

@@ -271,6 +271,17 @@ def test_coordinates_outside_the_stated_country_are_a_warning(scratch_db: Scratc
     assert {"row": 3, "column": "lat", "value": "40.71, -74.0", "message": outside[0].message} in as_json
 
 
+def test_values_a_spreadsheet_mangled_are_a_warning(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Stored as given, without a word: a French postcode without its leading zero, a date, a phone number in
+    scientific notation (from an audit of spreadsheet exports)."""
+    rows = [row(1, postcode="2000"), row(2, postcode="01-mars"), row(3, phone="3,3123E+10"), row(4)]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "x.csv", rows), source="vendor", dry_run=True)
+    assert not report.rejected and len(report.added) == 4
+    notes = [(w.row, w.column, w.value) for w in report.warnings if w.column in ("postcode", "phone")]
+    assert notes == [(2, "postcode", "2000"), (3, "postcode", "01-mars"), (4, "phone", "3,3123E+10")]
+    assert "leading zero lost (02000?)" in report.warnings[[w.row for w in report.warnings].index(2)].message
+
+
 def test_coordinates_outside_the_stated_us_state_are_a_warning(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     """Best Buy's Jonesboro, AR sits near Pittsburgh in the feed: published on New York time without a word."""
     rows = [
