@@ -81,6 +81,9 @@ class Guard:
                 if headers.get("content-type", "").startswith("text/html"):
                     for key, value in HTML_HEADERS.items():
                         headers.setdefault(key, value)
+                allow = headers.get("allow")
+                if message["status"] == 405 and allow and "HEAD" not in allow and "GET" in allow:
+                    headers["Allow"] = f"{allow}, HEAD"  # answered as GET above, which the router never saw
             await send(message)
 
         if self.limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):

@@ -509,3 +509,6 @@ def test_head_answers_as_get_without_a_body(server: Server, path: str) -> None:
         assert response.status == 200
         assert response.read() == b""
         assert int(response.headers["content-length"]) > 0  # the GET's length, as HTTP asks
+    # And a 405 says so: its Allow named GET alone.
+    status, headers, _ = get(server.url + path, method="POST")
+    assert status == 405 and headers["allow"] == "GET, HEAD", headers
