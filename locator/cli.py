@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from locator.db import outage_reason
 from locator.errors import DatabaseUnavailable, InvalidParameter, LocatorError
 from locator.settings import get_settings
 
@@ -98,7 +97,7 @@ def ingest_locations(
     from ingest.geocoding import gazetteer_locator
     from ingest.publish import ingest_file
 
-    # Usage errors, before any run is recorded: they read as a rejected row 0 of a failed run, exit 1.
+    # Usage errors, exit 2, before any run is recorded (they were failed runs with a rejected row 0, exit 1).
     if format not in ("auto", "csv", "geojson", "bestbuy"):
         fail(f"--format: {format!r} is none of auto, csv, geojson, bestbuy", 2)
     if not path.is_file():
@@ -483,6 +482,8 @@ def main() -> None:
         errors.print(f"[red]error:[/red] database error: {_first_line(exc)}")
         raise SystemExit(1) from None
     except DatabaseUnavailable as exc:
+        from locator.db import outage_reason  # here: `hours eval` and --help need no database driver
+
         # The driver's reason ("connection refused"), not the API's "did not answer in time"
         reason = outage_reason(exc.__cause__) if exc.__cause__ is not None else None
         errors.print(f"[red]error:[/red] the database does not answer: {reason or exc}\n"
