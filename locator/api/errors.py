@@ -60,7 +60,7 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     )
 
 
-def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+def validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body")]
@@ -93,7 +93,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        detail, errors = _validation_detail(exc)
+        detail, errors = validation_detail(exc)
         first = errors[0]["parameter"] if errors else "request"
         return problem(422, "invalid parameter", detail, parameter=first, errors=errors)
 

@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
-from locator.api.errors import RETRY_AFTER_S
+from locator.api.errors import RETRY_AFTER_S, validation_detail
 from locator.api.locations import PROBLEM_RESPONSES
 from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
 from locator.countries import timezone_at
@@ -52,7 +52,7 @@ async def map_page(
     except (LocatorError, RequestValidationError) as exc:
         if "text/html" not in request.headers.get("accept", ""):
             raise
-        status, message, headers = _map_failure(exc, lang, request.query_params.get("q", ""))
+        status, message, headers = _visitor_failure(exc, lang, request.query_params.get("q", ""))
         return _html(render_map_message(message, lang), page_policy(), status, headers)
     return _html(html, map_policy(html, settings.tiles_url))
 
@@ -81,11 +81,11 @@ def _draw_map(engine: Engine, settings: Settings, params: NearestParams, lang: s
     )
 
 
-def _map_failure(exc: Exception, lang: str, q: str) -> tuple[int, str, dict[str, str]]:
-    """(status, the visitor's message, headers) for an error of the map's search."""
+def _visitor_failure(exc: Exception, lang: str, q: str) -> tuple[int, str, dict[str, str]]:
+    """(status, the visitor's message, headers) for an error of a page's search (`/` and `/v1/map`)."""
     if isinstance(exc, RequestValidationError):
-        first: dict[str, Any] = next(iter(exc.errors()), {})
-        parameter = ".".join(str(p) for p in first.get("loc", ()) if p != "query")
+        errors = validation_detail(exc)[1]
+        parameter = errors[0]["parameter"] if errors else "request"
         return 422, error_message(lang, 422, parameter=parameter, detail=parameter), {}
     if isinstance(exc, NotFound):
         return 404, error_message(lang, 404, q=q), {}
@@ -145,14 +145,8 @@ def customer_page(
     widened: float | None = None
     try:
         answer, widened = _search(engine, settings, request.query_params, q)
-    except NotFound:
-        error, status = error_message(lang, 404, q=q), 404
-    except InvalidParameter as exc:
-        limit = MAX_QUERY_LENGTH if exc.parameter == "q" and len(q) > MAX_QUERY_LENGTH else 0
-        error, status = error_message(lang, 422, parameter=exc.parameter, detail=str(exc), limit=limit), 422
     except LocatorError as exc:
-        error, status = error_message(lang, 503), 503
-        headers["Retry-After"] = str(exc.retry_after_s if isinstance(exc, Busy) else RETRY_AFTER_S)
+        status, error, headers = _visitor_failure(exc, lang, q)
     except Exception:
         # The app's own handler would answer problem+json: a visitor's browser gets the page and a message.
         log.exception("unexpected error on the customer page")

@@ -244,10 +244,10 @@ def test_the_schema_types_what_apps_decode(server: Server) -> None:
 def test_a_malformed_json_body_names_the_body() -> None:
     from fastapi.exceptions import RequestValidationError
 
-    from locator.api.errors import _validation_detail
+    from locator.api.errors import validation_detail
 
     error = {"type": "json_invalid", "loc": ("body", 1), "msg": "JSON decode error", "input": {}}
-    _, errors = _validation_detail(RequestValidationError([error]))
+    _, errors = validation_detail(RequestValidationError([error]))
     assert errors == [{"parameter": "body", "message": "JSON decode error"}]  # was "1"
 
 
