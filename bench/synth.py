@@ -43,6 +43,7 @@ CITIES = (
     ("Moskva", "RU", 55.7558, 37.6173, "101"),
 )
 
+
 def _postcode(country: str, prefix: str, n: int) -> str:
     """A postcode of the country's shape: 4-digit French codes ("7512") drew a warning on most rows once the
     ingest checked shapes, and a million warnings held 370 MB more of the benchmark's memory."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -56,12 +57,9 @@ def read_rows(text_stream: io.TextIOBase | io.TextIOWrapper, name: str) -> Itera
         reader: Iterator[list[str]] = csv.reader(text_stream)
         lines = ((n, [*r, ""]) for n, r in enumerate(reader, start=2))
     else:
-        rest = csv.reader(text_stream, delimiter="\t", quoting=csv.QUOTE_NONE)
-        try:
-            head = next(csv.reader([first], delimiter="\t", quoting=csv.QUOTE_NONE))
-        except csv.Error as exc:
-            raise PostcodeFileError(f"{name}: not a GeoNames postal file ({exc})") from None
-        lines = ((n, r) for n, r in enumerate([head, *rest], start=1))
+        # The first line read back in front: parsed with the rest, inside the one `csv.Error` guard below.
+        reader = csv.reader(itertools.chain([first], text_stream), delimiter="\t", quoting=csv.QUOTE_NONE)
+        lines = ((n, r) for n, r in enumerate(reader, start=1))
     try:
         for line_no, fields in lines:
             if len(fields) < 11:

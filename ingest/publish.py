@@ -21,12 +21,12 @@ from typing import Any
 import psycopg
 from psycopg.errors import LockNotAvailable, UniqueViolation
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
-from locator.db import copy_rows, unbounded
+from locator.db import copy_rows, outage_reason, unbounded
 from locator.special_hours import in_force_from, own_general_hours
 
 REMOVAL_GUARD = 0.20
@@ -68,6 +68,14 @@ class IngestReport:
     @property
     def exit_code(self) -> int:
         return 1 if self.rejected or self.outcome in ("refused", "failed") else 0
+
+    def fail(self, message: str) -> None:
+        """A failed run: the transaction rolled back, so nothing of the diff happened."""
+        self.published = False
+        self.added, self.changed, self.removed, self.unchanged = [], [], [], 0
+        self.changed_fields = {}
+        self.outcome = "failed"
+        self.message = message
 
     @property
     def rejected_rows(self) -> int:
@@ -154,11 +162,7 @@ def ingest_file(
     except (FeedError, OSError) as exc:
         # Raised while reading, so inside the publish transaction, which has rolled back: nothing changed.
         message = str(exc) if isinstance(exc, FeedError) else f"{path.name}: cannot read the file ({exc.strerror})"
-        report.published = False
-        report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
-        report.changed_fields = {}
-        report.outcome = "failed"
-        report.message = message
+        report.fail(message)
         # The row where the file broke (a CSV line with too many fields), 0 when it is no row's fault.
         report.rejected.append(Rejection(exc.row if isinstance(exc, FeedError) else 0, "", None, message))
         _audit(engine, report, actor)
@@ -237,12 +241,8 @@ def publish(
         # Whatever the database refused (a lock wait given up, an id another source published meanwhile, a lost
         # connection), the transaction rolled back: a failed run, in the audit like any other, not a traceback.
         # The staging COPY runs on psycopg itself, whose errors SQLAlchemy does not wrap.
-        report.published = False
-        report.added, report.changed, report.removed, report.unchanged = [], [], [], 0
-        report.changed_fields = {}
-        report.outcome = "failed"
-        report.message = _database_failure(report, exc)
-        report.unavailable = isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError)
+        report.fail(_database_failure(report, exc))
+        report.unavailable = outage_reason(exc) is not None
         if not report.unavailable:  # a row of the feed may be at fault (an id another source holds)
             report.rejected.append(Rejection(0, "", None, report.message))
     report.rejected.sort(key=lambda r: r.row)

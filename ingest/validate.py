@@ -295,6 +295,7 @@ class RowValidator:
             else self._coordinates(row, record, reject, geocode=not rejections)
         )
 
+        region = self._text(record, "region")
         timezone = self._text(record, "timezone")
         zone_at_point: str | None = None
         if timezone:
@@ -313,13 +314,12 @@ class RowValidator:
             zone_at_point = zone_at_point or timezone_at(lat, lon)
             mismatch = country_mismatch(country, zone_at_point) if zone_at_point else None
             if not mismatch and zone_at_point:
-                mismatch = state_mismatch(country, self._text(record, "region"), zone_at_point)
+                mismatch = state_mismatch(country, region, zone_at_point)
             if mismatch:
                 self.warnings.append(Warning(row, "lat", f"{lat}, {lon}", mismatch))
 
         services = _split_list(self._text(record, "services"))
         products = _split_list(self._text(record, "products"))
-        region = self._text(record, "region")
         hours: dict[str, tuple[str, str]] = {}
         if timezone and not rejections:
             hours = self._hours(row, record, services, timezone, country, region, (lat, lon), reject)

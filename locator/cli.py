@@ -96,10 +96,11 @@ def ingest_locations(
 
     from ingest.geocoding import gazetteer_locator
     from ingest.publish import ingest_file
+    from ingest.readers import FORMATS
 
     # Usage errors, exit 2, before any run is recorded (they were failed runs with a rejected row 0, exit 1).
-    if format not in ("auto", "csv", "geojson", "bestbuy"):
-        fail(f"--format: {format!r} is none of auto, csv, geojson, bestbuy", 2)
+    if format not in FORMATS:
+        fail(f"--format: {format!r} is none of {', '.join(FORMATS)}", 2)
     if not path.is_file():
         fail(f"{path}: no such file", 2)
     engine = _engine()
