@@ -210,24 +210,30 @@ class Place(PlaceFields):
 
 @dataclass(frozen=True)
 class OpenState:
-    open: bool
+    # What the hours say now: "unknown" for times they leave open ("on appointment", an open end), which
+    # `open` (false) and a null `next_open` could not tell from closed for good.
+    state: State
     closes_at: datetime | None
     next_open: datetime | None
     closing_soon: bool
     comment: str | None = None
-    # What the hours say now: "unknown" for times they leave open ("on appointment", an open end), which
-    # `open` (false) and a null `next_open` could not tell from closed for good.
-    state: State = "closed"
+
+    @property
+    def open(self) -> bool:
+        return self.state == "open"
+
+
+_NEVER = OpenState("closed", None, None, False)  # no hours for what was asked
 
 
 def open_state(schedule: Schedule | None, at: datetime, closing_soon_minutes: int) -> OpenState:
     if schedule is None:
-        return OpenState(False, None, None, False)
+        return _NEVER
     state, comment = schedule.state(at)
     if state == "open":
         closes = schedule.closes_at(at)
-        return OpenState(True, closes, None, _closing_soon(closes, at, closing_soon_minutes), comment, "open")
-    return OpenState(False, None, schedule.next_open(at), False, comment, state)
+        return OpenState("open", closes, None, _closing_soon(closes, at, closing_soon_minutes), comment)
+    return OpenState(state, None, schedule.next_open(at), False, comment)
 
 
 def _closing_soon(closes: datetime | None, at: datetime, minutes: int) -> bool:
@@ -242,16 +248,16 @@ def open_state_all(schedules: Sequence[Schedule | None], at: datetime, closing_s
     if len(schedules) == 1:
         return open_state(schedules[0], at, closing_soon_minutes)
     if any(schedule is None for schedule in schedules):
-        return OpenState(False, None, None, False)
+        return _NEVER
     states = [open_state(schedule, at, closing_soon_minutes) for schedule in schedules]
     if all(state.open for state in states):
         ends = [state.closes_at for state in states if state.closes_at is not None]
         closes = min(ends, key=lambda moment: moment.astimezone(UTC)) if ends else None
         soon = _closing_soon(closes, at, closing_soon_minutes)
-        return OpenState(True, closes, None, soon, next((s.comment for s in states if s.comment), None), "open")
+        return OpenState("open", closes, None, soon, next((s.comment for s in states if s.comment), None))
     comment = next((s.comment for s in states if not s.open and s.comment), None)
     together: State = "closed" if any(s.state == "closed" for s in states) else "unknown"
-    return OpenState(False, None, _next_open_together(schedules, at), False, comment, together)
+    return OpenState(together, None, _next_open_together(schedules, at), False, comment)
 
 
 def _next_open_together(schedules: Sequence[Schedule | None], at: datetime) -> datetime | None:
