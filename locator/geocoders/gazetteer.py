@@ -736,7 +736,7 @@ def _region_reading(
             """
             -- The key once (MATERIALIZED): inlined, region_key() ran for each of the thousands of regions
             WITH typed AS MATERIALIZED (
-                SELECT region_key(:region) AS key, string_to_array(region_key(:region), ' ') AS words
+                SELECT k.key, string_to_array(k.key, ' ') AS words FROM (SELECT region_key(:region) AS key) AS k
             )
             , named AS (
                 SELECT r.country, t.key, ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326)::geography AS centre
@@ -751,10 +751,9 @@ def _region_reading(
               JOIN gazetteer_places AS g
                 ON g.country = r.country
                AND g.place_key = ANY(ARRAY(SELECT place_key(n) FROM unnest(CAST(:names AS text[])) AS n))
-             WHERE ST_DWithin(ST_SetSRID(ST_MakePoint(g.lon, g.lat), 4326)::geography, r.centre, :max_m)
-             ORDER BY inside DESC,
-                      ST_Distance(ST_SetSRID(ST_MakePoint(g.lon, g.lat), 4326)::geography, r.centre),
-                      g.country
+             CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(g.lon, g.lat), 4326)::geography AS point) AS p
+             WHERE ST_DWithin(p.point, r.centre, :max_m)
+             ORDER BY inside DESC, ST_Distance(p.point, r.centre), g.country
              LIMIT 1
             """
         ),
