@@ -38,6 +38,7 @@ from maps.text import (
     place_name,
     plural,
     product_label,
+    radius_text,
     safe_http_url,
     service_label,
     shorten,
@@ -125,18 +126,24 @@ def _region(tag: str) -> str | None:
     return None
 
 
+def _regional_tag(lang_or_locale: str | None) -> tuple[str, str] | None:
+    """The most preferred tag that names a region, and the region: what units and clocks follow."""
+    for tag in _parse_accept_language(lang_or_locale):
+        region = _region(tag)
+        if region:
+            return tag, region
+    return None
+
+
 def pick_clock(lang_or_locale: str | None, lang: str = "en") -> str:
     """ "12h" or "24h" from a locale or a whole Accept-Language header, as pick_units decides: the most
     preferred tag that names a region, for English (en-US, en-AU: "9:00 AM"; en-GB and other languages: 24 h).
     `lang`: the page's language, which `?lang=` may have chosen: a French page is on 24 hours whatever the header."""
-    if lang != "en":
+    found = _regional_tag(lang_or_locale) if lang == "en" else None
+    if found is None:
         return "24h"
-    for tag in _parse_accept_language(lang_or_locale):
-        region = _region(tag)
-        if region:
-            english = tag.split("-")[0].lower() == "en"
-            return "12h" if english and region in TWELVE_HOUR_REGIONS else "24h"
-    return "24h"
+    tag, region = found
+    return "12h" if tag.split("-")[0].lower() == "en" and region in TWELVE_HOUR_REGIONS else "24h"
 
 
 def pick_units(lang_or_locale: str | None) -> str:
@@ -146,11 +153,8 @@ def pick_units(lang_or_locale: str | None) -> str:
     or "fr-FR" gives kilometres. Miles for US, GB, LR and MM (whatever the language: es-US reads
     road signs in miles too).
     """
-    for tag in _parse_accept_language(lang_or_locale):
-        region = _region(tag)
-        if region:
-            return "mi" if region in MILE_REGIONS else "km"
-    return "km"
+    found = _regional_tag(lang_or_locale)
+    return "mi" if found is not None and found[1] in MILE_REGIONS else "km"
 
 
 def error_message(lang: str, status: int, *, q: str = "", parameter: str = "", detail: str = "", limit: int = 0) -> str:
@@ -275,13 +279,6 @@ def results_summary(lang: str, count: int, label: str, open_: str, at: datetime 
     else:
         empty, key = "no_results_now", "results_now"
     return t(lang, empty if count == 0 else plural(lang, key, count), n=count, label=label, **extra)
-
-
-def radius_text(km: float, units: str, lang: str) -> str:
-    """A search radius as the visitor reads distances: "50 km", "31 mi" ("50 км" in Russian)."""
-    if units == "mi":
-        return f"{km / 1.609344:.0f} mi"
-    return f"{km:.0f} {'км' if lang == 'ru' else 'km'}"
 
 
 def _tiles_host(tiles_url: str) -> str:

@@ -381,20 +381,36 @@ def service_label(service: str, lang: str) -> str:
     return clean_text(service.replace("_", " ").capitalize()) if service else t(lang, "svc_default")
 
 
+METRES_PER_MILE = 1609.344
+# The metre's and the kilometre's symbols, by language (Russian writes its own).
+_METRIC_SYMBOLS = {"ru": ("м", "км")}
+
+
+def _metric(lang: str) -> tuple[str, str]:
+    return _METRIC_SYMBOLS.get(lang, ("m", "km"))
+
+
 def format_distance(distance_m: float | None, units: str, lang: str) -> str:
     if distance_m is None:
         return ""
     dec = "," if lang in ("fr", "ru") else "."
     if units == "mi":
-        miles = distance_m / 1609.344
+        miles = distance_m / METRES_PER_MILE
         if miles < 0.1:
             return f"{round(distance_m / 0.3048 / 10) * 10:.0f} ft"
         return f"{miles:.1f}".replace(".", dec) + " mi"
-    metre, kilometre = ("м", "км") if lang == "ru" else ("m", "km")
+    metre, kilometre = _metric(lang)
     if distance_m < 1000:
         # Tens of metres: the geocoded origin is rarely better than that.
         return f"{max(10, round(distance_m / 10) * 10):.0f} {metre}"
     return f"{distance_m / 1000:.1f}".replace(".", dec) + f" {kilometre}"
+
+
+def radius_text(km: float, units: str, lang: str) -> str:
+    """A search radius as the visitor reads distances, in whole units: "50 km", "31 mi" ("50 км" in Russian)."""
+    if units == "mi":
+        return f"{km * 1000 / METRES_PER_MILE:.0f} mi"
+    return f"{km:.0f} {_metric(lang)[1]}"
 
 
 def parse_iso(value: object) -> datetime | None:
