@@ -408,15 +408,53 @@ def special_add(
     console.print(f"special hours #{added['id']} added: {added['start']}..{added['end']} {added['hours']}")
 
 
+@special_app.command("add-many")
+def special_add_many(
+    start: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
+    end: Annotated[str | None, typer.Option("--to", help="last day (inclusive); default: --from")] = None,
+    hours: Annotated[str, typer.Option(help="hours on those days, e.g. '09:00-16:00', or 'off'")] = "off",
+    country: Annotated[str | None, typer.Option(help="the places of this country (alpha-2)")] = None,
+    region: Annotated[str | None, typer.Option(help="... of this region, as the feed names it")] = None,
+    source: Annotated[str | None, typer.Option(help="... of this source (feed)")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="... of this kind (repeatable: any of them)")] = None,
+    location_id: Annotated[list[str] | None, typer.Option("--id", help="... with this id (repeatable)")] = None,
+    service: Annotated[str, typer.Option(help="only this service's hours, at the places offering it")] = "",
+    comment: Annotated[str | None, typer.Option(help="shown to customers, e.g. 'Christmas Eve'")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count and check the places, write nothing")] = False,
+) -> None:
+    """The same holiday hours or closure for many places at once (one batch, all or nothing)."""
+    from datetime import date
+
+    from locator.special_hours import Places, add_to_places
+
+    places = Places(country, region, source, tuple(kind or ()), tuple(location_id or ()))
+    try:
+        first = date.fromisoformat(start)
+        last = date.fromisoformat(end) if end else first
+        added = add_to_places(_engine(), places, first, last, hours=hours, service=service, comment=comment,
+                              dry_run=dry_run)  # fmt: skip
+    except ValueError as exc:
+        fail(f"dates are YYYY-MM-DD: {exc}", 2)
+    except LocatorError as exc:
+        fail(str(exc))
+    what = f"{added['start']}..{added['end']} {added['hours']}" + (f" for {service}" if service else "")
+    shown = ", ".join(added["location_ids"][:10]) + (", ..." if added["places"] > 10 else "")
+    if dry_run:
+        console.print(f"would add {what} to {added['places']} places ({shown}); nothing written")
+    else:
+        console.print(f"special hours batch #{added['batch']} added to {added['places']} places: {what} ({shown})")
+        console.print(f"to take it back: locator hours special remove-batch {added['batch']}")
+
+
 @special_app.command("list")
 def special_list(location_id: Annotated[str, typer.Argument(help="the place's id")]) -> None:
     """The exceptions of a place."""
     from locator.special_hours import list_for
 
-    table = Table("id", "service", "from", "to", "hours", "comment")
+    table = Table("id", "service", "from", "to", "hours", "comment", "batch")
     for item in list_for(_engine(), location_id):
         table.add_row(str(item["id"]), item["service"] or "(all)", item["start"], item["end"], item["hours"],
-                      item["comment"] or "")  # fmt: skip
+                      item["comment"] or "", str(item["batch"] or ""))  # fmt: skip
     console.print(table)
 
 
@@ -430,6 +468,18 @@ def special_remove(special_id: Annotated[int, typer.Argument(help="the exception
     except LocatorError as exc:
         fail(str(exc))
     console.print(f"special hours #{special_id} removed")
+
+
+@special_app.command("remove-batch")
+def special_remove_batch(batch: Annotated[int, typer.Argument(help="the batch's number (add-many prints it)")]) -> None:
+    """Remove every exception of a batch added by add-many."""
+    from locator.special_hours import remove_batch
+
+    try:
+        places = remove_batch(_engine(), batch)
+    except LocatorError as exc:
+        fail(str(exc))
+    console.print(f"special hours batch #{batch} removed from {places} places")
 
 
 @app.command("serve")

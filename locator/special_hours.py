@@ -10,11 +10,15 @@ and a place's detail read a service's own hours when it has some (`locations.hou
 general ones, with the general exceptions only. So a service that follows the place's hours gets a copy of them
 as its own when ops add an exception for it (`add`), and keeps one when a publish takes its own hours away while
 exceptions for it are still in force (`ingest.publish`); the copy goes with its last such exception (`remove`).
+
+The same exception for many places (`add_to_places`: a country's Christmas Eve) is one transaction and one batch
+number, which `remove_batch` takes back whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 from locator import open_intervals
 from locator.errors import Busy, InvalidParameter, NotFound
+from locator.geocoders.base import validate_country
 from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, rule_count, sun_coordinates
 from locator.hours_syntax import normalize
 
@@ -62,6 +67,17 @@ def _normalise_hours(hours: str) -> str:
     return canonical
 
 
+def _check(start: date, end: date, hours: str, comment: str | None) -> str:
+    """The exception's hours as its rule will hold them, once its days and comment are checked."""
+    if end < start:
+        raise InvalidParameter("end", "must be on or after start")
+    if (end - start).days > MAX_DAYS:
+        raise InvalidParameter("end", f"an exception spans at most {MAX_DAYS} days")
+    if comment is not None and ('"' in comment or len(comment) > 200):
+        raise InvalidParameter("comment", "at most 200 characters, without double quotes")
+    return _normalise_hours(hours)
+
+
 def add(
     engine: Engine,
     location_id: str,
@@ -72,13 +88,7 @@ def add(
     service: str = "",
     comment: str | None = None,
 ) -> dict[str, Any]:
-    if end < start:
-        raise InvalidParameter("end", "must be on or after start")
-    if (end - start).days > MAX_DAYS:
-        raise InvalidParameter("end", f"an exception spans at most {MAX_DAYS} days")
-    if comment is not None and ('"' in comment or len(comment) > 200):
-        raise InvalidParameter("comment", "at most 200 characters, without double quotes")
-    rule_hours = _normalise_hours(hours)
+    rule_hours = _check(start, end, hours, comment)
     service = service.strip().lower()
     with engine.begin() as conn:
         _hold_places(conn)
@@ -123,12 +133,156 @@ def add(
             "end": end.isoformat(), "hours": rule_hours, "comment": comment}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Places:
+    """The places a batch of exceptions is for: those matching every filter given (and, for a service's
+    exception, offering it). Region and source as the feed wrote them, case aside."""
+
+    country: str | None = None
+    region: str | None = None
+    source: str | None = None
+    kinds: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+
+    def conditions(self) -> tuple[list[str], dict[str, Any]]:
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        country = validate_country(self.country.strip() if self.country else None)
+        if country:
+            where.append("l.country = :country")
+            params["country"] = country
+        if self.region:
+            where.append("lower(l.region) = lower(:region)")
+            params["region"] = self.region.strip()
+        if self.source:
+            where.append("l.source = :source")
+            params["source"] = self.source.strip()
+        if self.kinds:
+            where.append("l.kinds && CAST(:kinds AS text[])")
+            params["kinds"] = [kind.strip().lower() for kind in self.kinds]
+        if self.ids:
+            where.append("l.id = ANY(CAST(:ids AS text[]))")
+            params["ids"] = list(self.ids)
+        return where, params
+
+
+# A batch's answer lists this many of its places' ids (all of them are in `list_for` and the batch's rows).
+BATCH_EXAMPLES = 100
+
+
+def add_to_places(
+    engine: Engine,
+    places: Places,
+    start: date,
+    end: date,
+    *,
+    hours: str = "off",
+    service: str = "",
+    comment: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """The same exception for every place `places` selects (Christmas Eve's hours for a country's shops), in
+    one transaction under one batch number: all of them or, when the exception does not evaluate with one
+    place's hours, none (the error names the place). `dry_run` counts and checks without writing."""
+    rule_hours = _check(start, end, hours, comment)
+    service = service.strip().lower()
+    where, params = places.conditions()
+    if not where:
+        raise InvalidParameter("places", "name the places: a country, region, source, kind or ids")
+    if service:
+        where.append(":service = ANY(l.services || l.hours_services)")
+    special = SpecialHours(start, end, rule_hours, comment)
+    with engine.begin() as conn:
+        if not dry_run:
+            _hold_places(conn)
+        rows = conn.execute(
+            text(
+                f"""
+                SELECT l.id, l.timezone, l.country, l.region, ST_Y(l.geog::geometry) AS lat,
+                       ST_X(l.geog::geometry) AS lon, h.canonical,
+                       (:service <> '' AND NOT :service = ANY(l.hours_services)) AS follows_place
+                  FROM locations AS l
+                  JOIN location_hours AS h
+                         ON h.location_id = l.id
+                        AND h.service = CASE WHEN :service = ANY(l.hours_services) THEN :service ELSE '' END
+                 WHERE {" AND ".join(where)}
+                 ORDER BY l.id
+                   {"" if dry_run else "FOR UPDATE OF l"}
+                """
+            ),
+            {**params, "service": service},
+        ).all()
+        what = f"offering {service!r} " if service else ""
+        if not rows:
+            raise NotFound(f"no place {what}matches {_described(places)}")
+        # Ids named one by one are meant one by one: one that matches nothing is a mistake, not a filter.
+        unmatched = sorted(set(places.ids) - {row.id for row in rows})
+        if unmatched:
+            raise InvalidParameter("ids", f"no place {what}matching the other filters has id {', '.join(unmatched)}")
+        checked: set[tuple[object, ...]] = set()
+        for row in rows:  # the exception must evaluate together with each place's hours; a chain shares a few
+            coords = sun_coordinates(row.canonical, row.lat, row.lon)
+            key = (row.canonical, row.timezone, row.country, row.region, coords)
+            if key in checked:
+                continue
+            try:
+                Schedule(row.canonical, row.timezone, row.country, row.region, coords=coords,
+                         special=(special,))  # fmt: skip
+            except (HoursError, HoursSyntaxError) as exc:
+                raise InvalidParameter("hours", f"with the hours of {row.id}: {exc}") from None
+            checked.add(key)
+        ids = [row.id for row in rows]
+        batch = None
+        if not dry_run:
+            own_general_hours(conn, [(row.id, service) for row in rows if row.follows_place])
+            batch = conn.execute(text("SELECT nextval('special_hours_batch_seq')")).scalar_one()
+            conn.execute(
+                text(
+                    """
+                    INSERT INTO special_hours (location_id, service, start_date, end_date, hours, comment, batch)
+                    SELECT id, :service, :start, :end, :hours, :comment, :batch
+                      FROM unnest(CAST(:ids AS text[])) AS id
+                    """
+                ),
+                {"ids": ids, "service": service, "start": start, "end": end, "hours": rule_hours,
+                 "comment": comment, "batch": batch},
+            )  # fmt: skip
+            open_intervals.refresh(conn, ids)
+    return {"batch": batch, "places": len(ids), "location_ids": ids[:BATCH_EXAMPLES], "service": service,
+            "start": start.isoformat(), "end": end.isoformat(), "hours": rule_hours, "comment": comment,
+            "dry_run": dry_run}  # fmt: skip
+
+
+def _described(places: Places) -> str:
+    named = {"country": places.country, "region": places.region, "source": places.source,
+             "kind": ",".join(places.kinds), "ids": ",".join(places.ids)}  # fmt: skip
+    return " ".join(f"{name}={value}" for name, value in named.items() if value)
+
+
+def remove_batch(engine: Engine, batch: int) -> int:
+    """Remove every exception of a batch (`add_to_places`); the number of places it was for."""
+    with engine.begin() as conn:
+        _hold_places(conn)
+        removed = conn.execute(
+            text("DELETE FROM special_hours WHERE batch = :batch RETURNING location_id, service"), {"batch": batch}
+        ).all()
+        if not removed:
+            raise NotFound(f"no special hours in batch {batch}")
+        ids = sorted({row.location_id for row in removed})
+        # As `remove` does: a publish rewriting these places' intervals meanwhile commits first.
+        conn.execute(text("SELECT FROM locations WHERE id = ANY(CAST(:ids AS text[])) FOR UPDATE"), {"ids": ids})
+        for location_id, service in sorted({(row.location_id, row.service) for row in removed if row.service}):
+            _drop_copied_hours(conn, location_id, service)
+        open_intervals.refresh(conn, ids)
+    return len(ids)
+
+
 def list_for(engine: Engine, location_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 """
-                SELECT id, location_id, service, start_date, end_date, hours, comment
+                SELECT id, location_id, service, start_date, end_date, hours, comment, batch
                   FROM special_hours
                  WHERE location_id = :id
                  ORDER BY start_date, id
@@ -140,7 +294,7 @@ def list_for(engine: Engine, location_id: str) -> list[dict[str, Any]]:
             raise NotFound(f"no location with id {location_id!r}")  # a mistyped id, not a place without any
     return [
         {"id": r.id, "location_id": r.location_id, "service": r.service, "start": r.start_date.isoformat(),
-         "end": r.end_date.isoformat(), "hours": r.hours, "comment": r.comment}
+         "end": r.end_date.isoformat(), "hours": r.hours, "comment": r.comment, "batch": r.batch}
         for r in rows
     ]  # fmt: skip
 

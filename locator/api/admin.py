@@ -365,6 +365,45 @@ class SpecialHoursIn(BaseModel):
     comment: str | None = Field(default=None, max_length=200)
 
 
+class SpecialHoursManyIn(SpecialHoursIn):
+    """One exception for every place matching all the filters given (at least one)."""
+
+    country: str | None = Field(default=None, max_length=2, description="ISO 3166-1 alpha-2")
+    region: str | None = Field(default=None, max_length=100, pattern=NO_NUL, description="as the feed names it")
+    source: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
+    kinds: list[Annotated[str, Field(max_length=40, pattern=NO_NUL)]] = Field(
+        default=[], max_length=20, description="any of these kinds"
+    )
+    ids: list[Annotated[str, Field(max_length=200, pattern=NO_NUL)]] = Field(
+        default=[], max_length=10_000, description="these places"
+    )
+    dry_run: bool = Field(default=False, description="count and check the places, write nothing")
+
+
+@router.post("/special-hours", status_code=201)
+def special_hours_add_many(
+    engine: Annotated[Engine, Depends(deps.write_engine)], body: SpecialHoursManyIn, response: Response
+) -> dict[str, Any]:
+    """The same holiday hours or closure for many places at once (Christmas Eve for a country's shops): one
+    batch, all or nothing. The answer counts the places and lists the first 100 ids; `batch` takes it back."""
+    from locator.special_hours import Places, add_to_places
+
+    places = Places(body.country, body.region, body.source, tuple(body.kinds), tuple(body.ids))
+    added = add_to_places(engine, places, body.start, body.end or body.start, hours=body.hours,
+                          service=body.service, comment=body.comment, dry_run=body.dry_run)  # fmt: skip
+    if body.dry_run:
+        response.status_code = 200
+    return added
+
+
+@router.delete("/special-hours/batches/{batch}", status_code=204)
+def special_hours_remove_batch(engine: Annotated[Engine, Depends(deps.write_engine)], batch: int) -> None:
+    """Every exception of a batch, removed."""
+    from locator.special_hours import remove_batch
+
+    remove_batch(engine, batch)
+
+
 @router.get("/locations/{location_id:path}/special-hours")
 def special_hours_list(
     engine: Annotated[Engine, Depends(deps.write_engine)], location_id: LocationId

@@ -42,6 +42,25 @@ def test_ingest_json_report_and_exit_codes(scratch_db: ScratchDatabase, tmp_path
     assert "empty name" in rejected.stdout and "Traceback" not in rejected.stdout + rejected.stderr
 
 
+def test_special_hours_for_many_places_and_back(scratch_db: ScratchDatabase) -> None:
+    url = scratch_db.url
+    assert locator("ingest", "locations", str(DEMO_CSV), "--source", "demo", url=url).returncode == 0
+    args = ("hours", "special", "add-many", "--country", "RU", "--from", "2031-12-31", "--hours", "10:00-16:00")
+    counted = locator(*args, "--dry-run", url=url)
+    assert counted.returncode == 0 and "to 4 places" in counted.stdout and "nothing written" in counted.stdout
+    added = locator(*args, "--comment", "Новый год", url=url)
+    assert added.returncode == 0, added.stderr
+    batch = added.stdout.split("batch #")[1].split()[0]
+    listed = locator("hours", "special", "list", "ru-msk-ars-arbat", url=url)
+    assert "2031-12-31" in listed.stdout and batch in listed.stdout
+    removed = locator("hours", "special", "remove-batch", batch, url=url)
+    assert removed.returncode == 0 and "from 4 places" in removed.stdout
+    again = locator("hours", "special", "remove-batch", batch, url=url)
+    assert again.returncode == 1 and f"no special hours in batch {batch}" in again.stderr + again.stdout
+    nothing = locator("hours", "special", "add-many", "--from", "2031-12-31", url=url)
+    assert nothing.returncode == 1 and "name the places" in nothing.stderr + nothing.stdout
+
+
 def test_hours_eval_json_lines(scratch_db: ScratchDatabase) -> None:
     lines = "\n".join(
         json.dumps(x)

@@ -13,7 +13,7 @@ from ingest.publish import ingest_file
 from locator.answers import location_answer
 from locator.errors import InvalidParameter, NotFound
 from locator.search import NearestQuery, nearest
-from locator.special_hours import add, list_for, remove
+from locator.special_hours import Places, add, add_to_places, list_for, remove, remove_batch
 from tests.conftest import DEMO_CSV, ScratchDatabase, Server
 from tests.locator.test_admin_api import auth, call
 
@@ -174,3 +174,103 @@ def test_an_exception_for_a_service_that_follows_the_place(scratch_db: ScratchDa
     remove(engine, closure["id"])  # the last one: the desk follows the place's hours again
     assert _own_hours(scratch_db, place) == ({"": general}, [])
     assert all(place in ids for ids in open_ids(scratch_db, noon, services=("repair",)).values())
+
+
+def _batch_rows(db: ScratchDatabase) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM special_hours WHERE batch IS NOT NULL")).scalar_one())
+
+
+def test_a_batch_of_holiday_hours_for_a_country(scratch_db: ScratchDatabase) -> None:
+    """Christmas Eve's hours for every French place at once, taken back whole: ops at thousands of shops do not
+    add an exception 3,000 times, nor remove a mistaken one 3,000 times."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    noon, evening = (datetime.combine(day, time(hour, 0), tzinfo=PARIS) for hour in (12, 17))
+    assert all(len(ids) > 5 for ids in open_ids(scratch_db, evening).values())
+
+    counted = add_to_places(engine, Places(country="fr"), day, day, hours="09:00-15:00", dry_run=True)
+    assert counted["places"] == 17 and counted["batch"] is None and _batch_rows(scratch_db) == 0
+
+    added = add_to_places(engine, Places(country="FR"), day, day, hours="9h-15h", comment="Réveillon")
+    assert added["places"] == 17 and added["hours"] == "09:00-15:00" and "fr-par-opera" in added["location_ids"]
+    for ids in open_ids(scratch_db, evening).values():
+        assert ids == []  # the demo's Paris places are all French
+    assert all("fr-par-opera" in ids for ids in open_ids(scratch_db, noon).values())
+    assert [item["batch"] for item in list_for(engine, "fr-par-opera")] == [added["batch"]]
+    moscow = datetime.combine(day, time(17, 0), tzinfo=ZoneInfo("Europe/Moscow"))
+    query = NearestQuery(lat=55.7601, lon=37.6186, at=moscow, limit=10)
+    assert "ru-msk-tverskaya" in [p.id for p in nearest(engine, query).places]  # other countries untouched
+
+    assert remove_batch(engine, added["batch"]) == 17
+    assert all(len(ids) > 5 for ids in open_ids(scratch_db, evening).values())
+    assert list_for(engine, "fr-par-opera") == []
+    with pytest.raises(NotFound):
+        remove_batch(engine, added["batch"])
+
+
+def test_a_batch_for_a_service_closes_the_desks_alone(scratch_db: ScratchDatabase) -> None:
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    day = next_weekday(3)
+    noon = datetime.combine(day, time(12, 0), tzinfo=PARIS)
+    added = add_to_places(engine, Places(region="fr-idf"), day, day, service="repair", comment="formation")
+    # The Paris places offering repair (the Marais and Euralille shops sell only), the shops among them keeping
+    # their sales hours; the desks that followed their shop's hours got a copy of them, which goes with the batch.
+    assert "fr-par-marais" not in added["location_ids"] and "fr-par-la-defense" in added["location_ids"]
+    assert added["places"] == 6
+    for ids in open_ids(scratch_db, noon, services=("repair",)).values():
+        assert not set(ids) & set(added["location_ids"])
+    assert all("fr-par-la-defense" in ids for ids in open_ids(scratch_db, noon).values())
+    assert _own_hours(scratch_db, "fr-par-la-defense")[1] == ["repair"]
+    remove_batch(engine, added["batch"])
+    assert _own_hours(scratch_db, "fr-par-la-defense")[1] == []
+    assert all("fr-par-la-defense" in ids for ids in open_ids(scratch_db, noon, services=("repair",)).values())
+
+
+def test_invalid_batches_write_nothing(scratch_db: ScratchDatabase) -> None:
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    day = next_weekday(1)
+    with pytest.raises(InvalidParameter) as info:
+        add_to_places(engine, Places(), day, day)  # every place by accident
+    assert info.value.parameter == "places"
+    with pytest.raises(InvalidParameter) as info:
+        add_to_places(engine, Places(country="UK"), day, day)
+    assert info.value.parameter == "country"
+    with pytest.raises(NotFound, match="country=DE"):
+        add_to_places(engine, Places(country="DE"), day, day)
+    with pytest.raises(InvalidParameter, match="fr-par-marais") as info:
+        # A named place without a repair desk: the batch is refused whole, not applied to the others.
+        add_to_places(engine, Places(ids=("fr-par-opera", "fr-par-marais")), day, day, service="repair")
+    assert info.value.parameter == "ids"
+    with pytest.raises(InvalidParameter) as info:
+        add_to_places(engine, Places(country="FR"), day, day, hours="10:00-14:00; Mo off")
+    assert info.value.parameter == "hours"
+    assert _batch_rows(scratch_db) == 0
+
+
+def test_admin_special_hours_batches(server: Server) -> None:
+    day = next_weekday(6).isoformat()
+    headers = {**auth(), "Content-Type": "application/json"}
+    payload = f'{{"start": "{day}", "hours": "10:00-16:00", "country": "FR", "kinds": ["service_centre"]'
+    status, _, counted = call(server, "/v1/admin/special-hours", method="POST",
+                              body=(payload + ', "dry_run": true}').encode(), headers=headers)  # fmt: skip
+    assert status == 200 and counted["batch"] is None and counted["places"] >= 8
+    status, _, added = call(server, "/v1/admin/special-hours", method="POST", body=(payload + "}").encode(),
+                            headers=headers)  # fmt: skip
+    assert status == 201 and added["places"] == counted["places"] and added["batch"] > 0
+    status, _, listed = call(server, "/v1/admin/locations/fr-par-ars-lafayette/special-hours", headers=auth())
+    assert [s["batch"] for s in listed["special_hours"]] == [added["batch"]]
+    status, _, _ = call(server, f"/v1/admin/special-hours/batches/{added['batch']}", method="DELETE", headers=auth())
+    assert status == 204
+    status, _, missing = call(server, f"/v1/admin/special-hours/batches/{added['batch']}", method="DELETE",
+                              headers=auth())  # fmt: skip
+    assert status == 404 and missing["title"] == "not found"
+    status, _, refused = call(server, "/v1/admin/special-hours", method="POST",
+                              body=f'{{"start": "{day}"}}'.encode(), headers=headers)  # fmt: skip
+    assert status == 422 and refused["parameter"] == "places"
+    status, _, _ = call(server, "/v1/admin/special-hours", method="POST", body=(payload + "}").encode(),
+                        headers={"Content-Type": "application/json"})  # fmt: skip
+    assert status == 401
