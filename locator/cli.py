@@ -421,8 +421,12 @@ def special_add_many(
     service: Annotated[str, typer.Option(help="only this service's hours, at the places offering it")] = "",
     comment: Annotated[str | None, typer.Option(help="shown to customers, e.g. 'Christmas Eve'")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="count and check the places, write nothing")] = False,
+    include_closed: Annotated[
+        bool, typer.Option("--include-closed", help="also on days a place's own hours keep it closed")
+    ] = False,
 ) -> None:
-    """The same holiday hours or closure for many places at once (one batch, all or nothing)."""
+    """The same holiday hours or closure for many places at once (one batch, all or nothing). Days a place's
+    own hours keep it closed (works, a regional holiday) are left out unless --include-closed."""
     from datetime import date
 
     from locator.special_hours import Places, add_to_places
@@ -432,18 +436,30 @@ def special_add_many(
         first = date.fromisoformat(start)
         last = date.fromisoformat(end) if end else first
         added = add_to_places(_engine(), places, first, last, hours=hours, service=service, comment=comment,
-                              dry_run=dry_run)  # fmt: skip
+                              dry_run=dry_run, include_closed=include_closed)  # fmt: skip
     except ValueError as exc:
         fail(f"dates are YYYY-MM-DD: {exc}", 2)
     except LocatorError as exc:
         fail(str(exc))
     what = f"{added['start']}..{added['end']} {added['hours']}" + (f" for {service}" if service else "")
-    shown = ", ".join(added["location_ids"][:10]) + (", ..." if added["places"] > 10 else "")
     if dry_run:
-        console.print(f"would add {what} to {added['places']} places ({shown}); nothing written")
+        console.print(f"would add {what} to {_some(added['location_ids'], added['places'])}; nothing written")
+    elif added["batch"] is None:
+        console.print(f"nothing to add: {what}")
     else:
-        console.print(f"special hours batch #{added['batch']} added to {added['places']} places: {what} ({shown})")
+        places_text = _some(added["location_ids"], added["places"])
+        console.print(f"special hours batch #{added['batch']} added to {places_text}: {what}")
         console.print(f"to take it back: locator hours special remove-batch {added['batch']}")
+    if added["closed"]:
+        closed = _some(added["closed_ids"], added["closed"])
+        console.print(f"left out, closed on those days by their own hours: {closed} (--include-closed to open them)")
+    if added["already"]:
+        console.print(f"left out, holding this exception already: {_some(added['already_ids'], added['already'])}")
+
+
+def _some(ids: list[str], count: int, shown: int = 10) -> str:
+    listed = ", ".join(ids[:shown]) + (", ..." if count > shown else "")
+    return f"{count} place{'' if count == 1 else 's'}" + (f" ({listed})" if ids else "")
 
 
 @special_app.command("list")

@@ -537,8 +537,9 @@ def _write_spells(
     spans_cache: dict[tuple[object, ...], list[tuple[str, str]]] = {}
 
     def spans(row: Any) -> list[tuple[str, str]]:
-        extra = tuple(special.get((row.id, row.service), ())) + (
-            tuple(special.get((row.id, ""), ())) if row.service else ()
+        # As `search.Place.schedule`: the place's exceptions, then the service's own, which win on their days.
+        extra = (tuple(special.get((row.id, ""), ())) if row.service else ()) + tuple(
+            special.get((row.id, row.service), ())
         )
         coords = sun_coordinates(row.canonical, row.lat, row.lon)
         key = (row.canonical, row.timezone, row.country, row.region, extra, coords)

@@ -164,7 +164,9 @@ class Place(PlaceFields):
         canonical = self.hours.get(key)
         found = None
         if canonical is not None:
-            extra = tuple(self.special.get(key, ())) + (tuple(self.special.get(GENERAL, ())) if key else ())
+            # The place's exceptions first, the service's own after them: on a day both have, the later rule,
+            # the more specific one, wins (a closed repair desk on a day of short hours for the whole place).
+            extra = (tuple(self.special.get(GENERAL, ())) if key else ()) + tuple(self.special.get(key, ()))
             coords = sun_coordinates(canonical, self.lat, self.lon)
             found = schedule_for(canonical, self.timezone, self.country, self.region, extra, coords)
         self._schedules[key] = found

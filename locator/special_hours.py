@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from psycopg.errors import LockNotAvailable
@@ -27,12 +27,14 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from locator import open_intervals
+from locator.db import unbounded
 from locator.errors import Busy, InvalidParameter, NotFound
 from locator.geocoders.base import validate_country
 from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, rule_count, sun_coordinates
 from locator.hours_syntax import normalize
 
 MAX_DAYS = 3 * 366
+FIRST_YEAR = 1900
 # How long a change waits for a full refresh of the open intervals to finish (seconds at thousands of places,
 # minutes at a million) before it is refused as busy: an admin request should not hold a server thread longer.
 REFRESH_WAIT = "10s"
@@ -69,6 +71,9 @@ def _normalise_hours(hours: str) -> str:
 
 def _check(start: date, end: date, hours: str, comment: str | None) -> str:
     """The exception's hours as its rule will hold them, once its days and comment are checked."""
+    if start.year < FIRST_YEAR:
+        # The OSM syntax has no year before 1900: the rule would not parse, and the error would blame the hours.
+        raise InvalidParameter("start", f"must be in {FIRST_YEAR} or later")
     if end < start:
         raise InvalidParameter("end", "must be on or after start")
     if (end - start).days > MAX_DAYS:
@@ -145,6 +150,13 @@ class Places:
     ids: tuple[str, ...] = ()
 
     def conditions(self) -> tuple[list[str], dict[str, Any]]:
+        for name, value in (("country", self.country), ("region", self.region), ("source", self.source)):
+            if value is not None and not value.strip():
+                # A blank filter dropped silently would widen the batch to every country, region or source.
+                raise InvalidParameter(name, "is empty: leave it out to take the places of any")
+        for name, values in (("kinds", self.kinds), ("ids", self.ids)):
+            if any(not value.strip() for value in values):
+                raise InvalidParameter(name, "holds an empty value")
         where: list[str] = []
         params: dict[str, Any] = {}
         country = validate_country(self.country.strip() if self.country else None)
@@ -152,7 +164,11 @@ class Places:
             where.append("l.country = :country")
             params["country"] = country
         if self.region:
-            where.append("lower(l.region) = lower(:region)")
+            # Feeds write a region with its country's prefix or without (`FR-IDF`, `IDF`; `US-CA`, `CA`).
+            where.append(
+                "(lower(:region) IN (lower(l.region), lower(l.country || '-' || l.region))"
+                " OR lower(l.region) = lower(l.country || '-' || :region))"
+            )
             params["region"] = self.region.strip()
         if self.source:
             where.append("l.source = :source")
@@ -180,10 +196,16 @@ def add_to_places(
     service: str = "",
     comment: str | None = None,
     dry_run: bool = False,
+    include_closed: bool = False,
 ) -> dict[str, Any]:
     """The same exception for every place `places` selects (Christmas Eve's hours for a country's shops), in
     one transaction under one batch number: all of them or, when the exception does not evaluate with one
-    place's hours, none (the error names the place). `dry_run` counts and checks without writing."""
+    place's hours, none (the error names the place). `dry_run` counts and checks without writing.
+
+    Days a place's own hours (its exceptions included) keep it closed all day are left out of its exception
+    unless `include_closed`: short hours for Christmas Eve must not open a shop closed for works, a regional
+    holiday or its annual closure. A place that already holds the same exception is left as it is, so that a
+    retried request adds nothing twice."""
     rule_hours = _check(start, end, hours, comment)
     service = service.strip().lower()
     where, params = places.conditions()
@@ -191,66 +213,158 @@ def add_to_places(
         raise InvalidParameter("places", "name the places: a country, region, source, kind or ids")
     if service:
         where.append(":service = ANY(l.services || l.hours_services)")
-    special = SpecialHours(start, end, rule_hours, comment)
+    params["service"] = service
+    matching = " AND ".join(where)
     with engine.begin() as conn:
         if not dry_run:
+            _hold_sources(conn, matching, params)
             _hold_places(conn)
-        rows = conn.execute(
-            text(
-                f"""
-                SELECT l.id, l.timezone, l.country, l.region, ST_Y(l.geog::geometry) AS lat,
-                       ST_X(l.geog::geometry) AS lon, h.canonical,
-                       (:service <> '' AND NOT :service = ANY(l.hours_services)) AS follows_place
-                  FROM locations AS l
-                  JOIN location_hours AS h
-                         ON h.location_id = l.id
-                        AND h.service = CASE WHEN :service = ANY(l.hours_services) THEN :service ELSE '' END
-                 WHERE {" AND ".join(where)}
-                 ORDER BY l.id
-                   {"" if dry_run else "FOR UPDATE OF l"}
-                """
-            ),
-            {**params, "service": service},
-        ).all()
+        # The places' rows first, then what to read of them: a publish that changed one meanwhile has committed.
+        lock = "" if dry_run else " FOR UPDATE"
+        ids = list(
+            conn.execute(
+                text(f"SELECT l.id FROM locations AS l WHERE {matching} ORDER BY l.id{lock}"), params
+            ).scalars()
+        )
         what = f"offering {service!r} " if service else ""
-        if not rows:
+        if not ids:
             raise NotFound(f"no place {what}matches {_described(places)}")
         # Ids named one by one are meant one by one: one that matches nothing is a mistake, not a filter.
-        unmatched = sorted(set(places.ids) - {row.id for row in rows})
+        unmatched = sorted(set(places.ids) - set(ids))
         if unmatched:
             raise InvalidParameter("ids", f"no place {what}matching the other filters has id {', '.join(unmatched)}")
-        checked: set[tuple[object, ...]] = set()
-        for row in rows:  # the exception must evaluate together with each place's hours; a chain shares a few
-            coords = sun_coordinates(row.canonical, row.lat, row.lon)
-            key = (row.canonical, row.timezone, row.country, row.region, coords)
-            if key in checked:
-                continue
-            try:
-                Schedule(row.canonical, row.timezone, row.country, row.region, coords=coords,
-                         special=(special,))  # fmt: skip
-            except (HoursError, HoursSyntaxError) as exc:
-                raise InvalidParameter("hours", f"with the hours of {row.id}: {exc}") from None
-            checked.add(key)
-        ids = [row.id for row in rows]
+        plan = _plan_batch(conn, ids, service, SpecialHours(start, end, rule_hours, comment), include_closed)
+        applied = [place for place, runs in plan.items() if runs]
         batch = None
-        if not dry_run:
-            own_general_hours(conn, [(row.id, service) for row in rows if row.follows_place])
+        if applied and not dry_run:
+            own_general_hours(conn, [(place, service) for place in applied if place in plan.follows_place])
             batch = conn.execute(text("SELECT nextval('special_hours_batch_seq')")).scalar_one()
+            rows = [(place, first, last) for place in applied for first, last in plan[place]]
             conn.execute(
                 text(
                     """
                     INSERT INTO special_hours (location_id, service, start_date, end_date, hours, comment, batch)
-                    SELECT id, :service, :start, :end, :hours, :comment, :batch
-                      FROM unnest(CAST(:ids AS text[])) AS id
+                    SELECT r.id, :service, r.first, r.last, :hours, :comment, :batch
+                      FROM unnest(CAST(:ids AS text[]), CAST(:firsts AS date[]), CAST(:lasts AS date[]))
+                           AS r (id, first, last)
                     """
                 ),
-                {"ids": ids, "service": service, "start": start, "end": end, "hours": rule_hours,
-                 "comment": comment, "batch": batch},
+                {"ids": [r[0] for r in rows], "firsts": [r[1] for r in rows], "lasts": [r[2] for r in rows],
+                 "service": service, "hours": rule_hours, "comment": comment, "batch": batch},
             )  # fmt: skip
-            open_intervals.refresh(conn, ids)
-    return {"batch": batch, "places": len(ids), "location_ids": ids[:BATCH_EXAMPLES], "service": service,
-            "start": start.isoformat(), "end": end.isoformat(), "hours": rule_hours, "comment": comment,
-            "dry_run": dry_run}  # fmt: skip
+            open_intervals.refresh(conn, applied)
+    return {"batch": batch, "places": len(applied), "location_ids": applied[:BATCH_EXAMPLES],
+            "closed": len(plan.closed), "closed_ids": plan.closed[:BATCH_EXAMPLES],
+            "already": len(plan.already), "already_ids": plan.already[:BATCH_EXAMPLES],
+            "service": service, "start": start.isoformat(), "end": end.isoformat(), "hours": rule_hours,
+            "comment": comment, "dry_run": dry_run}  # fmt: skip
+
+
+class _Plan(dict[str, list[tuple[date, date]]]):
+    """The days each place's exception is for (runs of consecutive days; none: left out), and why some are
+    left out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed: list[str] = []
+        self.already: list[str] = []
+        self.follows_place: set[str] = set()
+
+
+def _plan_batch(conn: Connection, ids: list[str], service: str, special: SpecialHours, include_closed: bool) -> _Plan:
+    rows = conn.execute(
+        text(
+            """
+            SELECT l.id, l.timezone, l.country, l.region, ST_Y(l.geog::geometry) AS lat,
+                   ST_X(l.geog::geometry) AS lon, h.canonical,
+                   (:service <> '' AND NOT :service = ANY(l.hours_services)) AS follows_place
+              FROM locations AS l
+              JOIN location_hours AS h
+                     ON h.location_id = l.id
+                    AND h.service = CASE WHEN :service = ANY(l.hours_services) THEN :service ELSE '' END
+             WHERE l.id = ANY(CAST(:ids AS text[]))
+             ORDER BY l.id
+            """
+        ),
+        {"ids": ids, "service": service},
+    ).all()
+    held = open_intervals.special_hours_by_location(conn, ids, datetime.combine(special.start, time(0), UTC))
+    days = [special.start + timedelta(days=n) for n in range((special.end - special.start).days + 1)]
+    open_days: dict[tuple[object, ...], list[date]] = {}
+    checked: set[tuple[object, ...]] = set()
+    plan = _Plan()
+    for row in rows:
+        if row.follows_place:
+            plan.follows_place.add(row.id)
+        # As the search reads them: the place's exceptions, then the service's own.
+        own = tuple(held.get((row.id, ""), ())) + (tuple(held.get((row.id, service), ())) if service else ())
+        coords = sun_coordinates(row.canonical, row.lat, row.lon)
+        key = (row.canonical, row.timezone, row.country, row.region, own, coords)
+        if include_closed:
+            runs = [(special.start, special.end)]
+        else:
+            if key not in open_days:
+                schedule = open_intervals.schedule_for(
+                    row.canonical, row.timezone, row.country, row.region, own, coords
+                )
+                open_days[key] = [day for day in days if _opens_on(schedule, day)]
+            runs = _runs(open_days[key])
+        if not runs:
+            plan.closed.append(row.id)
+            plan[row.id] = []
+            continue
+        mine = held.get((row.id, service), [])
+        if all(SpecialHours(first, last, special.hours, special.comment) in mine for first, last in runs):
+            plan.already.append(row.id)
+            plan[row.id] = []
+            continue
+        for first, last in runs:  # the exception must evaluate together with each place's hours
+            check = (*key, first, last)
+            if check in checked:
+                continue
+            try:
+                Schedule(row.canonical, row.timezone, row.country, row.region, coords=coords,
+                         special=(*own, SpecialHours(first, last, special.hours, special.comment)))  # fmt: skip
+            except (HoursError, HoursSyntaxError) as exc:
+                raise InvalidParameter("hours", f"with the hours of {row.id}: {exc}") from None
+            checked.add(check)
+        plan[row.id] = runs
+    return plan
+
+
+def _opens_on(schedule: Schedule, day: date) -> bool:
+    """Open (or open on conditions: "on appointment") at some time of its local day."""
+    return bool(schedule.intervals(schedule.midnight(day), schedule.midnight(day + timedelta(days=1))))
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    runs: list[tuple[date, date]] = []
+    for day in days:
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _hold_sources(conn: Connection, matching: str, params: dict[str, Any]) -> None:
+    """The ingest locks of the sources of the places `matching` selects, in order, before any of their rows: a
+    publish takes its source's first, then locks its rows in its own order, so a batch locking rows first
+    deadlocked with it. Waits up to REFRESH_WAIT for a publish in progress."""
+    unbounded(conn)
+    sources = list(
+        conn.execute(
+            text(f"SELECT DISTINCT l.source FROM locations AS l WHERE {matching} ORDER BY 1"), params
+        ).scalars()
+    )
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{REFRESH_WAIT}'")
+    for source in sources:
+        try:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :s))"), {"s": source})
+        except OperationalError as exc:
+            if isinstance(exc.orig, LockNotAvailable):
+                raise Busy(f"a feed of source {source!r} is being published: try again when it is done") from None
+            raise
 
 
 def _described(places: Places) -> str:
@@ -261,16 +375,20 @@ def _described(places: Places) -> str:
 
 def remove_batch(engine: Engine, batch: int) -> int:
     """Remove every exception of a batch (`add_to_places`); the number of places it was for."""
+    matching = "l.id IN (SELECT location_id FROM special_hours WHERE batch = :batch)"
     with engine.begin() as conn:
+        _hold_sources(conn, matching, {"batch": batch})  # as add_to_places, for the same reason
         _hold_places(conn)
+        ids = list(
+            conn.execute(
+                text(f"SELECT l.id FROM locations AS l WHERE {matching} ORDER BY l.id FOR UPDATE"), {"batch": batch}
+            ).scalars()
+        )
         removed = conn.execute(
             text("DELETE FROM special_hours WHERE batch = :batch RETURNING location_id, service"), {"batch": batch}
         ).all()
         if not removed:
             raise NotFound(f"no special hours in batch {batch}")
-        ids = sorted({row.location_id for row in removed})
-        # As `remove` does: a publish rewriting these places' intervals meanwhile commits first.
-        conn.execute(text("SELECT FROM locations WHERE id = ANY(CAST(:ids AS text[])) FOR UPDATE"), {"ids": ids})
         for location_id, service in sorted({(row.location_id, row.service) for row in removed if row.service}):
             _drop_copied_hours(conn, location_id, service)
         open_intervals.refresh(conn, ids)

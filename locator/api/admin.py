@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import Engine, text
@@ -360,9 +360,12 @@ class SpecialHoursIn(BaseModel):
     end: date | None = None
     hours: str = Field(default="off", max_length=200, description="e.g. '10:00-14:00', or 'off'")
     service: str = Field(
-        default="", max_length=40, description="only this service's hours (one the place offers); '' for the place's"
+        default="",
+        max_length=40,
+        pattern=NO_NUL,
+        description="only this service's hours (one the place offers); '' for the place's",
     )
-    comment: str | None = Field(default=None, max_length=200)
+    comment: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
 
 
 class SpecialHoursManyIn(SpecialHoursIn):
@@ -377,21 +380,34 @@ class SpecialHoursManyIn(SpecialHoursIn):
     ids: list[Annotated[str, Field(max_length=200, pattern=NO_NUL)]] = Field(
         default=[], max_length=10_000, description="these places"
     )
-    dry_run: bool = Field(default=False, description="count and check the places, write nothing")
+    dry_run: bool = Field(default=False, description="count and check the places, write nothing (answered 200)")
+    include_closed: bool = Field(
+        default=False, description="also on the days a place's own hours keep it closed (left out by default)"
+    )
+
+    # A misspelt filter ("kind" for "kinds") ignored would widen the batch to every kind.
+    model_config = ConfigDict(extra="forbid")
 
 
-@router.post("/special-hours", status_code=201)
+@router.post(
+    "/special-hours",
+    status_code=201,
+    responses={200: {"description": "a dry run, or nothing to add (every place closed or already holding it)"}},
+)
 def special_hours_add_many(
     engine: Annotated[Engine, Depends(deps.write_engine)], body: SpecialHoursManyIn, response: Response
 ) -> dict[str, Any]:
     """The same holiday hours or closure for many places at once (Christmas Eve for a country's shops): one
-    batch, all or nothing. The answer counts the places and lists the first 100 ids; `batch` takes it back."""
+    batch, all or nothing. Days a place's own hours keep it closed are left out (`closed`) unless
+    `include_closed`; places already holding the same exception are left as they are (`already`). The answer
+    counts the places and lists the first 100 ids of each; `batch` takes it back."""
     from locator.special_hours import Places, add_to_places
 
     places = Places(body.country, body.region, body.source, tuple(body.kinds), tuple(body.ids))
     added = add_to_places(engine, places, body.start, body.end or body.start, hours=body.hours,
-                          service=body.service, comment=body.comment, dry_run=body.dry_run)  # fmt: skip
-    if body.dry_run:
+                          service=body.service, comment=body.comment, dry_run=body.dry_run,
+                          include_closed=body.include_closed)  # fmt: skip
+    if body.dry_run or added["batch"] is None:  # nothing written: no batch created
         response.status_code = 200
     return added
 
