@@ -490,14 +490,19 @@ def state_text(item: Mapping[str, Any], at: datetime | None, lang: str, clock: s
         text = t(lang, "state_unknown")
     elif item.get("open"):
         closes = parse_iso(item.get("closes_at"))
+        if closes is not None:
+            # Closing at midnight is the end of the day before: "closes Wed at 24:00", not "Thu at 00:00".
+            closing_day, closing_time = closes.date(), _hhmm(closes)
+            if closing_time == "00:00":
+                closing_day, closing_time = closing_day - timedelta(days=1), "24:00"
         if closes is None:
             text = t(lang, "open_24")
-        elif today is None or closes.date() == today or (at is not None and closes - at < timedelta(hours=12)):
+        elif today is None or closing_day == today or (at is not None and closes - at < timedelta(hours=12)):
             # Same day, or just after midnight tonight: the time alone reads naturally.
-            text = t(lang, "open_closes", time=clock_time(_hhmm(closes), clock))
+            text = t(lang, "open_closes", time=clock_time(closing_time, clock))
         else:
-            day = day_label(closes.date(), today, lang)
-            text = t(lang, "open_closes_day", day=day, time=clock_time(_hhmm(closes), clock))
+            day = day_label(closing_day, today, lang)
+            text = t(lang, "open_closes_day", day=day, time=clock_time(closing_time, clock))
         if item.get("closing_soon"):
             text += f" ({t(lang, 'closing_soon')})"
     else:

@@ -93,6 +93,13 @@ def test_state_text() -> None:
     assert state_text(late, at, "en") == "Open, closes at 01:00"
     weekend = _item(open=True, closes_at="2025-11-29T20:00:00+01:00")
     assert state_text(weekend, at, "fr") == "Ouvert, ferme sam. à 20:00"
+    # Midnight ends the day before (a 24/7 desk with short hours on Thursday closes Wednesday night).
+    midnight = _item(open=True, closes_at="2025-11-27T00:00:00+01:00")
+    assert state_text(midnight, at, "en") == "Open, closes Wed at 24:00"
+    assert state_text(midnight, at, "fr") == "Ouvert, ferme mer. à 24:00"
+    assert state_text(midnight, at, "en", clock="12h") == "Open, closes Wed at 12:00\u202fAM"
+    tonight = _item(open=True, closes_at="2025-11-25T00:00:00+01:00")
+    assert state_text(tonight, at, "en") == "Open, closes at 24:00"
     assert state_text(_item(open=True), at, "en") == "Open"
     assert state_text(_item(open=False), at, "en") == "Closed"
     later = _item(open=False, next_open="2025-11-24T23:00:00+01:00")
