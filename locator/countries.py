@@ -110,3 +110,22 @@ def zone_countries(zone: str) -> tuple[frozenset[str], str] | None:
     """The country codes a point in `zone` may be stated with (a territory's and its country's), and the zone's
     countries as the tables list them; None for a zone the tables do not know (the nautical Etc/ ones)."""
     return _countries_by_zone().get(zone)
+
+
+@lru_cache(maxsize=1)
+def _zones_by_country() -> dict[str, tuple[str, ...]]:
+    """Country code -> its own zones as zone.tab lists them (Europe/Paris for FR; DE has Berlin and Busingen)."""
+    table = tz_table("zone.tab") or ""
+    zones: dict[str, list[str]] = {}
+    for line in table.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        code, _, zone = line.split("\t")[:3]
+        zones.setdefault(code, []).append(zone)
+    return {code: tuple(names) for code, names in zones.items()}
+
+
+def country_zone(country: str) -> str | None:
+    """The country's zone when it has only one (FR: Europe/Paris), else None (RU, US, DE with Busingen)."""
+    zones = _zones_by_country().get(country.upper(), ())
+    return zones[0] if len(zones) == 1 else None

@@ -8,6 +8,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from locator.countries import country_zone, is_country, timezone_at
 from locator.hours import HoursError, HoursSyntaxError, Schedule
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,20 @@ def _number(value: Any, name: str, bound: float) -> float:
     return number
 
 
+def _timezone(given: str | None, coords: tuple[float, float] | None, country: str | None) -> tuple[str, str | None]:
+    """The zone to read the hours in, and a warning when it was not given: the point's zone, as the ingest
+    infers it, else the country's only one, else UTC (a French line without a zone read 10:00 as 11:00 Paris
+    time in winter, silently)."""
+    if given:
+        return given, None
+    if coords is not None and (zone := timezone_at(*coords)):
+        return zone, f"no timezone: {zone}, the zone at lat/lon"
+    if country and (zone := country_zone(country)):
+        return zone, f"no timezone: {zone}, {country.upper()}'s only zone"
+    where = f" ({country.upper()} has several zones)" if country and is_country(country.upper()) else ""
+    return "UTC", f"no timezone{where}: times read in UTC; give 'timezone' (e.g. Europe/Paris) or lat/lon"
+
+
 def evaluate(request: dict[str, Any]) -> dict[str, Any]:
     out = _failed(None)
     try:
@@ -77,15 +92,17 @@ def evaluate(request: dict[str, Any]) -> dict[str, Any]:
         if end - start > MAX_SPAN:
             raise ValueError(f"at most {MAX_SPAN.days} days between 'from' and 'to'")
         coords = _coordinates(request.get("lat"), request.get("lon"))
+        country = _text(request, "country")
+        timezone, zone_warning = _timezone(_text(request, "timezone"), coords, country)
         schedule = Schedule.parse(
             value,
-            timezone=_text(request, "timezone") or "UTC",
-            country=_text(request, "country"),
+            timezone=timezone,
+            country=country,
             region=_text(request, "region"),
             coords=coords,
         )
         out["normalized"] = schedule.canonical
-        out["warnings"] = list(schedule.warnings)
+        out["warnings"] = list(schedule.warnings) + ([zone_warning] if zone_warning else [])
         out["intervals"] = [
             {"from": i.start.isoformat(), "to": i.end.isoformat(), "state": i.state, "comment": i.comment}
             for i in schedule.intervals(start, end)

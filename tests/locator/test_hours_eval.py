@@ -95,3 +95,24 @@ def test_the_cli_keeps_going_past_bad_lines_and_names_a_missing_file(tmp_path: P
     missing = subprocess.run([sys.executable, "-m", "locator", "hours", "eval", str(tmp_path / "none.jsonl")],
                              capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
     assert missing.returncode == 2 and "cannot read" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("fields", "first_open", "warning"),
+    [
+        ({"timezone": "Europe/Paris"}, "2026-12-07T10:00:00+01:00", None),
+        ({"country": "FR"}, "2026-12-07T10:00:00+01:00", "Europe/Paris, FR's only zone"),
+        ({"lat": 55.75, "lon": 37.62}, "2026-12-07T10:00:00+03:00", "Europe/Moscow, the zone at lat/lon"),
+        ({"country": "RU"}, "2026-12-07T10:00:00+00:00", "RU has several zones"),
+        ({}, "2026-12-07T10:00:00+00:00", "times read in UTC"),
+    ],
+)
+def test_a_line_without_a_timezone_says_which_it_used(
+    fields: dict[str, object], first_open: str, warning: str | None
+) -> None:
+    # A French line without a zone read 10:00 as 11:00 Paris time in winter, and said nothing.
+    line = {"value": "Mo-Su 10:00-18:00", "from": "2026-12-07T00:00:00+00:00", "to": "2026-12-08T00:00:00+00:00"}
+    out = evaluate_line(json.dumps({**line, **fields}))
+    assert out["ok"] and out["intervals"][0]["from"] == first_open
+    zone_warnings = [w for w in out["warnings"] if w.startswith("no timezone")]
+    assert (zone_warnings == []) if warning is None else (len(zone_warnings) == 1 and warning in zone_warnings[0])
