@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ingest.addresses import address_query
 from ingest.readers import is_input_column
 from locator.countries import is_country, timezone_at, zone_countries
-from locator.hours import HoursError, HoursSyntaxError, Schedule, sun_coordinates
+from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
 from locator.places import PlaceFields
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,10 @@ class RowValidator:
             else self._coordinates(row, record, reject, geocode=not rejections)
         )
 
-        region = self._text(record, "region")
+        postcode = self._text(record, "postcode")
+        region, reading = department_region(country, self._text(record, "region"), postcode)
+        if reading:
+            self.warnings.append(Warning(row, "region", self._text(record, "region"), reading))
         timezone = self._text(record, "timezone")
         zone_at_point: str | None = None
         if timezone:
@@ -330,7 +333,6 @@ class RowValidator:
                 self.rejected_rows.setdefault(place_id, row)
             return None
         assert place_id and name and lat is not None and lon is not None and timezone
-        postcode = self._text(record, "postcode")
         problem = postcode_problem(postcode, country)
         if problem:
             self.warnings.append(Warning(row, "postcode", postcode, problem))
@@ -539,6 +541,27 @@ POSTCODE_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
         ("GB", r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}", "e.g. SW1A 1AA"), ("CA", r"[A-Z]\d[A-Z] ?\d[A-Z]\d", "A1A 1A1"),
     ]
 }  # fmt: skip
+
+
+# Alsace and Moselle keep holidays of their own (26 December, Good Friday) by department: a place there known by
+# its wider region (FR-GES, Grand Est) or by none got the national calendar, and was listed open on the 26th.
+_OWN_CALENDAR_DEPARTMENTS = {"57": "Moselle", "67": "Bas-Rhin", "68": "Haut-Rhin"}
+
+
+def department_region(country: str, region: str | None, postcode: str | None) -> tuple[str | None, str | None]:
+    """The region to keep for a place's holidays, and a warning when it is not the feed's: the postcode's
+    department in Alsace-Moselle where the region names no calendar of the `holidays` package."""
+    department = (postcode or "").strip()[:2]
+    if country != "FR" or department not in _OWN_CALENDAR_DEPARTMENTS or not (postcode or "").strip()[:5].isdigit():
+        return region, None
+    if resolve_region("FR", region) is not None:
+        return region, None  # FR-57, Moselle, Alsace, FR-67...: the feed's own reading holds
+    code = f"FR-{department}"
+    said = f"region {region!r}" if region else "no region"
+    return code, (
+        f"{said}: read as {code} ({_OWN_CALENDAR_DEPARTMENTS[department]}, from the postcode), whose holidays "
+        "(26 December, Good Friday) are the department's own"
+    )
 
 
 def postcode_problem(postcode: str | None, country: str | None) -> str | None:

@@ -297,6 +297,29 @@ def test_coordinates_outside_the_stated_us_state_are_a_warning(scratch_db: Scrat
                            "America/Chicago")]  # fmt: skip
 
 
+def test_alsace_moselle_takes_its_holidays_from_the_postcode(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Strasbourg known by its wider region (FR-GES) or by none had the national calendar: open on 26 December,
+    the department's own holiday. The postcode's department is kept as the region, with a warning."""
+    strasbourg = {"postcode": "67000", "city": "Strasbourg", "lat": 48.5839, "lon": 7.7455,
+                  "opening_hours": "Mo-Sa 10:00-19:00; PH off"}  # fmt: skip
+    rows = [
+        row(1, region="FR-GES", **strasbourg),
+        row(2, region="", **strasbourg),
+        row(3, region="Bas-Rhin", **strasbourg),  # a reading of its own: kept
+        row(4, region="FR-GES", postcode="51100", city="Reims", lat=49.2583, lon=4.0317),  # Grand Est, not Alsace
+    ]
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "a.csv", rows), source="vendor")
+    assert report.published and not report.rejected
+    readings = [(w.row, w.value) for w in report.warnings if w.column == "region"]
+    assert readings == [(2, "FR-GES"), (3, None)]
+    assert "read as FR-67 (Bas-Rhin" in report.warnings[[w.column for w in report.warnings].index("region")].message
+    boxing_day = datetime(2031, 12, 26, 12, tzinfo=PARIS)  # a Friday
+    states = {f"p{i}": location_answer(scratch_db.engine, Settings(), f"p{i}", boxing_day)["open"] for i in range(1, 5)}
+    assert states == {"p1": False, "p2": False, "p3": False, "p4": True}
+    regions = {f"p{i}": location_answer(scratch_db.engine, Settings(), f"p{i}")["address"]["region"] for i in (1, 2)}
+    assert regions == {"p1": "FR-67", "p2": "FR-67"}
+
+
 def test_a_row_not_geocoded_names_the_address_tried(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     rows = [row(1, lat="", lon="", street="1 rue Nulle", postcode="00000", city="Nowhere"),
             row(2, lat="", lon="", street="", postcode="", city="")]  # fmt: skip
