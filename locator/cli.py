@@ -486,6 +486,18 @@ def special_remove(special_id: Annotated[int, typer.Argument(help="the exception
     console.print(f"special hours #{special_id} removed")
 
 
+@special_app.command("batches")
+def special_batches(limit: Annotated[int, typer.Option(min=1, help="how many, newest first")] = 50) -> None:
+    """The batches of exceptions added by add-many, newest first."""
+    from locator.special_hours import batches
+
+    table = Table("batch", "places", "service", "from", "to", "hours", "comment", "added")
+    for item in batches(_engine(), limit):
+        table.add_row(str(item["batch"]), str(item["places"]), item["service"] or "(all)", item["start"], item["end"],
+                      item["hours"], item["comment"] or "", item["created_at"][:16].replace("T", " "))  # fmt: skip
+    console.print(table)
+
+
 @special_app.command("remove-batch")
 def special_remove_batch(batch: Annotated[int, typer.Argument(help="the batch's number (add-many prints it)")]) -> None:
     """Remove every exception of a batch added by add-many."""

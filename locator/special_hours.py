@@ -395,6 +395,30 @@ def remove_batch(engine: Engine, batch: int) -> int:
     return len(ids)
 
 
+def batches(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest batches (`add_to_places`) still held: what they hold and for how many places."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT batch, service, hours, comment, min(start_date) AS start, max(end_date) AS end,
+                       count(DISTINCT location_id) AS places, min(created_at) AS created_at
+                  FROM special_hours
+                 WHERE batch IS NOT NULL
+                 GROUP BY batch, service, hours, comment
+                 ORDER BY batch DESC
+                 LIMIT :limit
+                """
+            ),
+            {"limit": limit},
+        ).all()
+    return [
+        {"batch": r.batch, "places": r.places, "service": r.service, "start": r.start.isoformat(),
+         "end": r.end.isoformat(), "hours": r.hours, "comment": r.comment, "created_at": r.created_at.isoformat()}
+        for r in rows
+    ]  # fmt: skip
+
+
 def list_for(engine: Engine, location_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(

@@ -412,6 +412,16 @@ def special_hours_add_many(
     return added
 
 
+@router.get("/special-hours/batches")
+def special_hours_batches(
+    engine: Annotated[Engine, Depends(deps.write_engine)], limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> dict[str, Any]:
+    """The newest batches of exceptions still held, each with its places' count, days, hours and comment."""
+    from locator.special_hours import batches
+
+    return {"batches": batches(engine, limit)}
+
+
 @router.delete("/special-hours/batches/{batch}", status_code=204)
 def special_hours_remove_batch(engine: Annotated[Engine, Depends(deps.write_engine)], batch: int) -> None:
     """Every exception of a batch, removed."""

@@ -53,6 +53,8 @@ def test_special_hours_for_many_places_and_back(scratch_db: ScratchDatabase) -> 
     batch = added.stdout.split("batch #")[1].split()[0]
     listed = locator("hours", "special", "list", "ru-msk-ars-arbat", url=url)
     assert "2031-12-31" in listed.stdout and batch in listed.stdout
+    held = locator("hours", "special", "batches", url=url)
+    assert held.returncode == 0 and "Новый год" in held.stdout and f"│ {batch} " in held.stdout
     removed = locator("hours", "special", "remove-batch", batch, url=url)
     assert removed.returncode == 0 and "from 4 places" in removed.stdout
     again = locator("hours", "special", "remove-batch", batch, url=url)

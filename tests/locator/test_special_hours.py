@@ -13,7 +13,7 @@ from ingest.publish import ingest_file
 from locator.answers import location_answer
 from locator.errors import InvalidParameter, NotFound
 from locator.search import NearestQuery, nearest
-from locator.special_hours import Places, add, add_to_places, list_for, remove, remove_batch
+from locator.special_hours import Places, add, add_to_places, batches, list_for, remove, remove_batch
 from tests.conftest import DEMO_CSV, ScratchDatabase, Server
 from tests.locator.test_admin_api import auth, call
 
@@ -201,6 +201,10 @@ def test_a_batch_of_holiday_hours_for_a_country(scratch_db: ScratchDatabase) -> 
         assert ids == []  # the demo's Paris places are all French
     assert all("fr-par-opera" in ids for ids in open_ids(scratch_db, noon).values())
     assert [item["batch"] for item in list_for(engine, "fr-par-opera")] == [added["batch"]]
+    listed = batches(engine)
+    assert [(b["batch"], b["places"], b["hours"], b["comment"]) for b in listed] == [
+        (added["batch"], added["places"], "09:00-15:00", "Réveillon")
+    ]
     moscow = datetime.combine(day, time(17, 0), tzinfo=ZoneInfo("Europe/Moscow"))
     query = NearestQuery(lat=55.7601, lon=37.6186, at=moscow, limit=10)
     assert "ru-msk-tverskaya" in [p.id for p in nearest(engine, query).places]  # other countries untouched
@@ -210,7 +214,7 @@ def test_a_batch_of_holiday_hours_for_a_country(scratch_db: ScratchDatabase) -> 
 
     assert remove_batch(engine, added["batch"]) == added["places"]
     assert all(len(ids) > 5 for ids in open_ids(scratch_db, evening).values())
-    assert list_for(engine, "fr-par-opera") == []
+    assert list_for(engine, "fr-par-opera") == [] and batches(engine) == []
     with pytest.raises(NotFound):
         remove_batch(engine, added["batch"])
 
@@ -319,6 +323,9 @@ def test_admin_special_hours_batches(server: Server) -> None:
     assert status == 201 and added["places"] == counted["places"] and added["batch"] > 0
     status, _, listed = call(server, "/v1/admin/locations/fr-par-ars-lafayette/special-hours", headers=auth())
     assert [s["batch"] for s in listed["special_hours"]] == [added["batch"]]
+    status, _, held = call(server, "/v1/admin/special-hours/batches", headers=auth())
+    assert status == 200 and held["batches"][0]["batch"] == added["batch"]
+    assert held["batches"][0]["places"] == added["places"]
     status, _, _ = call(server, f"/v1/admin/special-hours/batches/{added['batch']}", method="DELETE", headers=auth())
     assert status == 204
     status, _, missing = call(server, f"/v1/admin/special-hours/batches/{added['batch']}", method="DELETE",
