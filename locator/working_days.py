@@ -20,6 +20,14 @@ import holidays
 from locator.hours import Schedule, SpecialHours
 
 CALENDARS = ("", "official")
+# The comments the moved days carry, in the country's language where its lines speak it (the demo's Moscow
+# line answered Russian customers "day off moved by decree"); English elsewhere.
+_COMMENTS = {
+    "": ("day off moved by decree", "working day by decree"),
+    "RU": ("выходной день (перенос)", "рабочий день (перенос)"),
+    "BY": ("выходной день (перенос)", "рабочий день (перенос)"),
+    "KZ": ("выходной день (перенос)", "рабочий день (перенос)"),
+}
 
 
 def _transfers(cal: Any, year: int) -> list[tuple[date, date]]:
@@ -55,10 +63,11 @@ def official_exceptions(schedule: Schedule, country: str | None, years: Iterable
     if not country:
         return ()
     out = []
+    off_comment, working_comment = _COMMENTS.get(country.upper(), _COMMENTS[""])
     for day_off, working in _moves(country, tuple(sorted(set(years)))):
-        out.append(SpecialHours(day_off, day_off, "off", "day off moved by decree"))
+        out.append(SpecialHours(day_off, day_off, "off", off_comment))
         if working is not None:
-            out.append(SpecialHours(working, working, _day_hours(schedule, day_off), "working day by decree"))
+            out.append(SpecialHours(working, working, _day_hours(schedule, day_off), working_comment))
     return tuple(out)
 
 

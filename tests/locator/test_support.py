@@ -259,7 +259,8 @@ def test_a_line_on_the_official_calendar_follows_the_moves_of_days_off(engine: E
     at = datetime(2026, 12, 31, 12, tzinfo=MOSCOW)
     phone = by_id(contacts(engine, "RU", at))["ru-phone"]
     assert phone["calendar"] == "official"
-    assert phone["available_now"] is False and phone["status_comment"] == "day off moved by decree"
+    # In the line's language, as its label is.
+    assert phone["available_now"] is False and phone["status_comment"] == "выходной день (перенос)"
     assert phone["next_available"] == "2027-01-11T09:00:00+03:00"  # after the New Year holidays
     saturday = by_id(contacts(engine, "RU", datetime(2027, 2, 20, 19, 59, tzinfo=MOSCOW)))["ru-phone"]
     assert saturday["available_now"] is True and saturday["available_until"] == "2027-02-20T20:00:00+03:00"
