@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
-from locator.db import copy_rows, outage_reason, unbounded
+from locator.db import copy_rows, lock_source, outage_reason, unbounded
 from locator.special_hours import in_force_from, own_general_hours
 
 REMOVAL_GUARD = 0.20
@@ -232,7 +232,7 @@ def publish(
             # A second ingest of the same source waits here, then diffs against what the first one published.
             # A big feed takes minutes, so this wait is long; the lock timeout then goes back to the usual.
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :s))"), {"s": report.source})
+            lock_source(conn, report.source)
             conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
             _swap(conn, records, report, partial=partial, allow_removals=allow_removals)
             committing = time.perf_counter()

@@ -296,9 +296,10 @@ class RowValidator:
         )
 
         postcode = self._text(record, "postcode")
-        region, reading = department_region(country, self._text(record, "region"), postcode)
+        stated_region = self._text(record, "region")
+        region, reading = department_region(country, stated_region, postcode)
         if reading:
-            self.warnings.append(Warning(row, "region", self._text(record, "region"), reading))
+            self.warnings.append(Warning(row, "region", stated_region, reading))
         timezone = self._text(record, "timezone")
         zone_at_point: str | None = None
         if timezone:
@@ -551,15 +552,17 @@ _OWN_CALENDAR_DEPARTMENTS = {"57": "Moselle", "67": "Bas-Rhin", "68": "Haut-Rhin
 def department_region(country: str, region: str | None, postcode: str | None) -> tuple[str | None, str | None]:
     """The region to keep for a place's holidays, and a warning when it is not the feed's: the postcode's
     department in Alsace-Moselle where the region names no calendar of the `holidays` package."""
-    department = (postcode or "").strip()[:2]
-    if country != "FR" or department not in _OWN_CALENDAR_DEPARTMENTS or not (postcode or "").strip()[:5].isdigit():
+    code = (postcode or "").strip()
+    department = code[:2]
+    # Five digits: "6700" is 06700 (Saint-Laurent-du-Var) without the zero a spreadsheet dropped, not Bas-Rhin.
+    if country != "FR" or department not in _OWN_CALENDAR_DEPARTMENTS or not re.fullmatch(r"\d{5}", code):
         return region, None
     if resolve_region("FR", region) is not None:
         return region, None  # FR-57, Moselle, Alsace, FR-67...: the feed's own reading holds
-    code = f"FR-{department}"
+    iso = f"FR-{department}"
     said = f"region {region!r}" if region else "no region"
-    return code, (
-        f"{said}: read as {code} ({_OWN_CALENDAR_DEPARTMENTS[department]}, from the postcode), whose holidays "
+    return iso, (
+        f"{said}: read as {iso} ({_OWN_CALENDAR_DEPARTMENTS[department]}, from the postcode), whose holidays "
         "(26 December, Good Friday) are the department's own"
     )
 

@@ -435,10 +435,11 @@ def special_add_many(
     try:
         first = date.fromisoformat(start)
         last = date.fromisoformat(end) if end else first
-        added = add_to_places(_engine(), places, first, last, hours=hours, service=service, comment=comment,
-                              dry_run=dry_run, include_closed=include_closed)  # fmt: skip
     except ValueError as exc:
         fail(f"dates are YYYY-MM-DD: {exc}", 2)
+    try:
+        added = add_to_places(_engine(), places, first, last, hours=hours, service=service, comment=comment,
+                              dry_run=dry_run, include_closed=include_closed)  # fmt: skip
     except LocatorError as exc:
         fail(str(exc))
     what = f"{added['start']}..{added['end']} {added['hours']}" + (f" for {service}" if service else "")
@@ -507,7 +508,7 @@ def special_remove_batch(batch: Annotated[int, typer.Argument(help="the batch's 
         places = remove_batch(_engine(), batch)
     except LocatorError as exc:
         fail(str(exc))
-    console.print(f"special hours batch #{batch} removed from {places} places")
+    console.print(f"special hours batch #{batch} removed from {_some([], places)}")
 
 
 @app.command("serve")

@@ -8,6 +8,7 @@ import logging
 import re
 import zoneinfo
 from collections.abc import Iterator
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,13 @@ def _zones_by_country() -> dict[str, tuple[str, ...]]:
     return {code: tuple(names) for code, names in zones.items()}
 
 
-def country_zone(country: str) -> str | None:
-    """The country's zone when it has only one (FR: Europe/Paris), else None (RU, US, DE with Busingen)."""
+def country_zone(country: str, year: int | None = None) -> str | None:
+    """The country's zone when its zones keep one clock (FR: Europe/Paris; DE: Berlin, Büsingen keeping the same
+    time), else None (RU, US, ES with the Canaries)."""
     zones = _zones_by_country().get(country.upper(), ())
-    return zones[0] if len(zones) == 1 else None
+    if not zones:
+        return None
+    year = year or datetime.now().year
+    winter, summer = datetime(year, 1, 15, 12), datetime(year, 7, 15, 12)
+    clocks = {(zoneinfo.ZoneInfo(z).utcoffset(winter), zoneinfo.ZoneInfo(z).utcoffset(summer)) for z in zones}
+    return zones[0] if len(clocks) == 1 else None

@@ -230,6 +230,11 @@ def get_engine(read: bool = False) -> Engine:
     return make_engine(get_settings(), read=read)
 
 
+def lock_source(conn: Connection, source: str) -> None:
+    """Hold a source's places until the transaction ends: one publish, or batch of exceptions, at a time."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :s))"), {"s": source})
+
+
 def unbounded(conn: Connection) -> None:
     """Lift the API's 2 s statement timeout for this transaction: loads and refreshes take as long as they take,
     and wait (up to a minute) for a concurrent ingest of the same source rather than fail."""

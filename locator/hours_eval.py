@@ -74,8 +74,8 @@ def _timezone(given: str | None, coords: tuple[float, float] | None, country: st
     if coords is not None and (zone := timezone_at(*coords)):
         return zone, f"no timezone: {zone}, the zone at lat/lon"
     if country and (zone := country_zone(country)):
-        return zone, f"no timezone: {zone}, {country.upper()}'s only zone"
-    where = f" ({country.upper()} has several zones)" if country and is_country(country.upper()) else ""
+        return zone, f"no timezone: {zone}, {country.upper()}'s clock"
+    where = f" ({country.upper()} keeps several clocks)" if country and is_country(country.upper()) else ""
     return "UTC", f"no timezone{where}: times read in UTC; give 'timezone' (e.g. Europe/Paris) or lat/lon"
 
 

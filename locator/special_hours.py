@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from locator import open_intervals
-from locator.db import unbounded
+from locator.db import lock_source, unbounded
 from locator.errors import Busy, InvalidParameter, NotFound
 from locator.geocoders.base import validate_country
 from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, rule_count, sun_coordinates
@@ -35,6 +35,7 @@ from locator.hours_syntax import normalize
 
 MAX_DAYS = 3 * 366
 FIRST_YEAR = 1900
+LAST_YEAR = 2999
 # How long a change waits for a full refresh of the open intervals to finish (seconds at thousands of places,
 # minutes at a million) before it is refused as busy: an admin request should not hold a server thread longer.
 REFRESH_WAIT = "10s"
@@ -74,6 +75,8 @@ def _check(start: date, end: date, hours: str, comment: str | None) -> str:
     if start.year < FIRST_YEAR:
         # The OSM syntax has no year before 1900: the rule would not parse, and the error would blame the hours.
         raise InvalidParameter("start", f"must be in {FIRST_YEAR} or later")
+    if end.year > LAST_YEAR:
+        raise InvalidParameter("end", f"must be in {LAST_YEAR} or earlier")
     if end < start:
         raise InvalidParameter("end", "must be on or after start")
     if (end - start).days > MAX_DAYS:
@@ -141,7 +144,8 @@ def add(
 @dataclass(frozen=True)
 class Places:
     """The places a batch of exceptions is for: those matching every filter given (and, for a service's
-    exception, offering it). Region and source as the feed wrote them, case aside."""
+    exception, offering it). The region as stored, case aside and with or without its country's prefix; the
+    source exactly."""
 
     country: str | None = None
     region: str | None = None
@@ -216,16 +220,8 @@ def add_to_places(
     params["service"] = service
     matching = " AND ".join(where)
     with engine.begin() as conn:
-        if not dry_run:
-            _hold_sources(conn, matching, params)
-            _hold_places(conn)
         # The places' rows first, then what to read of them: a publish that changed one meanwhile has committed.
-        lock = "" if dry_run else " FOR UPDATE"
-        ids = list(
-            conn.execute(
-                text(f"SELECT l.id FROM locations AS l WHERE {matching} ORDER BY l.id{lock}"), params
-            ).scalars()
-        )
+        ids = _lock_places(conn, matching, params, dry_run)
         what = f"offering {service!r} " if service else ""
         if not ids:
             raise NotFound(f"no place {what}matches {_described(places)}")
@@ -300,7 +296,9 @@ def _plan_batch(conn: Connection, ids: list[str], service: str, special: Special
         own = tuple(held.get((row.id, ""), ())) + (tuple(held.get((row.id, service), ())) if service else ())
         coords = sun_coordinates(row.canonical, row.lat, row.lon)
         key = (row.canonical, row.timezone, row.country, row.region, own, coords)
-        if include_closed:
+        if include_closed or special.hours == "off":
+            # A closure changes nothing on a day already closed: one rule for the whole span, its comment on
+            # every day of it.
             runs = [(special.start, special.end)]
         else:
             if key not in open_days:
@@ -333,8 +331,13 @@ def _plan_batch(conn: Connection, ids: list[str], service: str, special: Special
 
 
 def _opens_on(schedule: Schedule, day: date) -> bool:
-    """Open (or open on conditions: "on appointment") at some time of its local day."""
-    return bool(schedule.intervals(schedule.midnight(day), schedule.midnight(day + timedelta(days=1))))
+    """Opens (or opens on conditions: "on appointment") on its local day, or is open all of it. The end of
+    the night before does not count: a bar open Fr-Sa 20:00-02:00 is closed on Sundays."""
+    midnight, next_midnight = schedule.midnight(day), schedule.midnight(day + timedelta(days=1))
+    return any(
+        midnight <= i.start < next_midnight or (i.start < midnight and i.end >= next_midnight)
+        for i in schedule.intervals(schedule.midnight(day - timedelta(days=1)), next_midnight)
+    )
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
@@ -347,29 +350,38 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def _hold_sources(conn: Connection, matching: str, params: dict[str, Any]) -> None:
-    """The ingest locks of the sources of the places `matching` selects, in order, before any of their rows: a
-    publish takes its source's first, then locks its rows in its own order, so a batch locking rows first
-    deadlocked with it. Waits up to REFRESH_WAIT for a publish in progress."""
+def _lock_places(conn: Connection, matching: str, params: dict[str, Any], dry_run: bool = False) -> list[str]:
+    """The ids of the places `matching` selects, in order, their rows locked (not for a dry run).
+
+    The ingest locks of their sources come first, in order: a publish takes its source's, then locks its rows
+    in its own order, so a batch locking rows first deadlocked with it. A publish may add a place of another
+    source to the selection between the two: that is `Busy`, not a row locked out of order."""
+    if dry_run:
+        return list(
+            conn.execute(text(f"SELECT l.id FROM locations AS l WHERE {matching} ORDER BY l.id"), params).scalars()
+        )
     unbounded(conn)
-    sources = list(
-        conn.execute(
-            text(f"SELECT DISTINCT l.source FROM locations AS l WHERE {matching} ORDER BY 1"), params
-        ).scalars()
-    )
+    held = set(conn.execute(text(f"SELECT DISTINCT l.source FROM locations AS l WHERE {matching}"), params).scalars())
     conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{REFRESH_WAIT}'")
-    for source in sources:
+    for source in sorted(held):
         try:
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ingest:' || :s))"), {"s": source})
+            lock_source(conn, source)
         except OperationalError as exc:
             if isinstance(exc.orig, LockNotAvailable):
                 raise Busy(f"a feed of source {source!r} is being published: try again when it is done") from None
             raise
+    _hold_places(conn)
+    rows = conn.execute(
+        text(f"SELECT l.id, l.source FROM locations AS l WHERE {matching} ORDER BY l.id FOR UPDATE"), params
+    ).all()
+    if any(row.source not in held for row in rows):
+        raise Busy("a publish changed these places meanwhile: try again")
+    return [row.id for row in rows]
 
 
 def _described(places: Places) -> str:
     named = {"country": places.country, "region": places.region, "source": places.source,
-             "kind": ",".join(places.kinds), "ids": ",".join(places.ids)}  # fmt: skip
+             "kinds": ",".join(places.kinds), "ids": ",".join(places.ids)}  # fmt: skip
     return " ".join(f"{name}={value}" for name, value in named.items() if value)
 
 
@@ -377,13 +389,7 @@ def remove_batch(engine: Engine, batch: int) -> int:
     """Remove every exception of a batch (`add_to_places`); the number of places it was for."""
     matching = "l.id IN (SELECT location_id FROM special_hours WHERE batch = :batch)"
     with engine.begin() as conn:
-        _hold_sources(conn, matching, {"batch": batch})  # as add_to_places, for the same reason
-        _hold_places(conn)
-        ids = list(
-            conn.execute(
-                text(f"SELECT l.id FROM locations AS l WHERE {matching} ORDER BY l.id FOR UPDATE"), {"batch": batch}
-            ).scalars()
-        )
+        ids = _lock_places(conn, matching, {"batch": batch})
         removed = conn.execute(
             text("DELETE FROM special_hours WHERE batch = :batch RETURNING location_id, service"), {"batch": batch}
         ).all()
@@ -444,18 +450,20 @@ def list_for(engine: Engine, location_id: str) -> list[dict[str, Any]]:
 def remove(engine: Engine, special_id: int) -> None:
     with engine.begin() as conn:
         _hold_places(conn)
-        removed = conn.execute(
-            text("DELETE FROM special_hours WHERE id = :id RETURNING location_id, service"), {"id": special_id}
+        found = conn.execute(
+            text("SELECT location_id, service FROM special_hours WHERE id = :id"), {"id": special_id}
         ).first()
-        if removed is None:
+        if found is None:
             raise NotFound(f"no special hours with id {special_id}")
-        location_id = removed.location_id
-        # As `add` does: a publish rewriting the place's intervals meanwhile commits first, and this refresh
-        # then sees (and replaces) them; else both sets would stay, one still with the exception.
-        conn.execute(text("SELECT FROM locations WHERE id = :id FOR UPDATE"), {"id": location_id})
-        if removed.service:
-            _drop_copied_hours(conn, location_id, removed.service)
-        open_intervals.refresh(conn, [location_id])
+        # The place's row before the exception's, as `add` and `remove_batch` take them (the other order
+        # deadlocked with a batch's removal); and a publish rewriting the place's intervals meanwhile commits
+        # first, so that this refresh sees (and replaces) them, else both sets would stay.
+        conn.execute(text("SELECT FROM locations WHERE id = :id FOR UPDATE"), {"id": found.location_id})
+        if conn.execute(text("DELETE FROM special_hours WHERE id = :id"), {"id": special_id}).rowcount == 0:
+            raise NotFound(f"no special hours with id {special_id}")  # removed meanwhile
+        if found.service:
+            _drop_copied_hours(conn, found.location_id, found.service)
+        open_intervals.refresh(conn, [found.location_id])
 
 
 def in_force_from(now: datetime | None = None) -> date:

@@ -490,19 +490,21 @@ def state_text(item: Mapping[str, Any], at: datetime | None, lang: str, clock: s
         text = t(lang, "state_unknown")
     elif item.get("open"):
         closes = parse_iso(item.get("closes_at"))
-        if closes is not None:
-            # Closing at midnight is the end of the day before: "closes Wed at 24:00", not "Thu at 00:00".
-            closing_day, closing_time = closes.date(), _hhmm(closes)
-            if closing_time == "00:00":
-                closing_day, closing_time = closing_day - timedelta(days=1), "24:00"
         if closes is None:
             text = t(lang, "open_24")
-        elif today is None or closing_day == today or (at is not None and closes - at < timedelta(hours=12)):
-            # Same day, or just after midnight tonight: the time alone reads naturally.
-            text = t(lang, "open_closes", time=clock_time(closing_time, clock))
         else:
-            day = day_label(closing_day, today, lang)
-            text = t(lang, "open_closes_day", day=day, time=clock_time(closing_time, clock))
+            # Closing at midnight is the end of the day before: "closes Wed at 24:00" ("at midnight" on a
+            # 12-hour clock, where "12:00 AM" reads as the day's start), not "Thu at 00:00".
+            day_closing, time_closing = closes.date(), clock_time(_hhmm(closes), clock)
+            if _hhmm(closes) == "00:00":
+                day_closing, time_closing = day_closing - timedelta(days=1), clock_time("24:00", clock)
+                if clock == "12h":
+                    time_closing = "midnight"  # the 12-hour clock is English's alone here (pick_clock)
+            if today is None or day_closing == today or (at is not None and closes - at < timedelta(hours=12)):
+                # Same day, or just after midnight tonight: the time alone reads naturally.
+                text = t(lang, "open_closes", time=time_closing)
+            else:
+                text = t(lang, "open_closes_day", day=day_label(day_closing, today, lang), time=time_closing)
         if item.get("closing_soon"):
             text += f" ({t(lang, 'closing_soon')})"
     else:

@@ -307,6 +307,8 @@ def test_alsace_moselle_takes_its_holidays_from_the_postcode(scratch_db: Scratch
         row(2, region="", **strasbourg),
         row(3, region="Bas-Rhin", **strasbourg),  # a reading of its own: kept
         row(4, region="FR-GES", postcode="51100", city="Reims", lat=49.2583, lon=4.0317),  # Grand Est, not Alsace
+        # 06700 without the zero a spreadsheet dropped: Saint-Laurent-du-Var, not Bas-Rhin.
+        row(5, region="", postcode="6700", city="Saint-Laurent-du-Var", lat=43.6683, lon=7.1894),
     ]
     report = ingest_file(scratch_db.engine, write_csv(tmp_path / "a.csv", rows), source="vendor")
     assert report.published and not report.rejected
@@ -314,8 +316,8 @@ def test_alsace_moselle_takes_its_holidays_from_the_postcode(scratch_db: Scratch
     assert readings == [(2, "FR-GES"), (3, None)]
     assert "read as FR-67 (Bas-Rhin" in report.warnings[[w.column for w in report.warnings].index("region")].message
     boxing_day = datetime(2031, 12, 26, 12, tzinfo=PARIS)  # a Friday
-    states = {f"p{i}": location_answer(scratch_db.engine, Settings(), f"p{i}", boxing_day)["open"] for i in range(1, 5)}
-    assert states == {"p1": False, "p2": False, "p3": False, "p4": True}
+    states = {f"p{i}": location_answer(scratch_db.engine, Settings(), f"p{i}", boxing_day)["open"] for i in range(1, 6)}
+    assert states == {"p1": False, "p2": False, "p3": False, "p4": True, "p5": True}
     regions = {f"p{i}": location_answer(scratch_db.engine, Settings(), f"p{i}")["address"]["region"] for i in (1, 2)}
     assert regions == {"p1": "FR-67", "p2": "FR-67"}
 

@@ -101,9 +101,10 @@ def test_the_cli_keeps_going_past_bad_lines_and_names_a_missing_file(tmp_path: P
     ("fields", "first_open", "warning"),
     [
         ({"timezone": "Europe/Paris"}, "2026-12-07T10:00:00+01:00", None),
-        ({"country": "FR"}, "2026-12-07T10:00:00+01:00", "Europe/Paris, FR's only zone"),
+        ({"country": "FR"}, "2026-12-07T10:00:00+01:00", "Europe/Paris, FR's clock"),
+        ({"country": "DE"}, "2026-12-07T10:00:00+01:00", "Europe/Berlin, DE's clock"),  # Büsingen keeps it too
         ({"lat": 55.75, "lon": 37.62}, "2026-12-07T10:00:00+03:00", "Europe/Moscow, the zone at lat/lon"),
-        ({"country": "RU"}, "2026-12-07T10:00:00+00:00", "RU has several zones"),
+        ({"country": "RU"}, "2026-12-07T10:00:00+00:00", "RU keeps several clocks"),
         ({}, "2026-12-07T10:00:00+00:00", "times read in UTC"),
     ],
 )

@@ -12,8 +12,18 @@ from sqlalchemy import text
 from ingest.publish import ingest_file
 from locator.answers import location_answer
 from locator.errors import InvalidParameter, NotFound
+from locator.hours import Schedule
 from locator.search import NearestQuery, nearest
-from locator.special_hours import Places, add, add_to_places, batches, list_for, remove, remove_batch
+from locator.special_hours import (
+    Places,
+    _opens_on,
+    add,
+    add_to_places,
+    batches,
+    list_for,
+    remove,
+    remove_batch,
+)
 from tests.conftest import DEMO_CSV, ScratchDatabase, Server
 from tests.locator.test_admin_api import auth, call
 
@@ -263,6 +273,9 @@ def test_invalid_batches_write_nothing(scratch_db: ScratchDatabase) -> None:
     with pytest.raises(InvalidParameter) as info:
         add_to_places(engine, Places(country="FR"), date(1899, 12, 24), date(1899, 12, 24))
     assert info.value.parameter == "start"
+    with pytest.raises(InvalidParameter) as info:
+        add_to_places(engine, Places(country="FR"), date(9999, 12, 30), date(9999, 12, 31))
+    assert info.value.parameter == "end"
     assert _batch_rows(scratch_db) == 0
 
 
@@ -282,7 +295,8 @@ def test_a_batch_leaves_out_the_days_a_place_is_closed(scratch_db: ScratchDataba
     assert days("fr-stg-kleber") == [("2031-12-24", "2031-12-24")]
     assert days("fr-par-opera") == [("2031-12-24", "2031-12-24"), ("2031-12-26", "2031-12-26")]
     remove_batch(engine, added["batch"])
-    closed = add_to_places(engine, Places(ids=("fr-stg-kleber",)), date(2031, 12, 25), date(2031, 12, 26))
+    closed = add_to_places(engine, Places(ids=("fr-stg-kleber",)), date(2031, 12, 25), date(2031, 12, 26),
+                           hours="10:00-16:00")  # fmt: skip
     assert closed["batch"] is None and closed["closed_ids"] == ["fr-stg-kleber"] and _batch_rows(scratch_db) == 0
     forced = add_to_places(engine, places, *christmas, hours="10:00-16:00", include_closed=True)
     assert days("fr-stg-kleber") == [("2031-12-24", "2031-12-26")]
@@ -343,3 +357,26 @@ def test_admin_special_hours_batches(server: Server) -> None:
     status, _, _ = call(server, "/v1/admin/special-hours", method="POST", body=(payload + "}").encode(),
                         headers={"Content-Type": "application/json"})  # fmt: skip
     assert status == 401
+
+
+def test_a_night_before_is_no_opening_of_the_day_after() -> None:
+    """A bar open Fr-Sa 20:00-02:00 is closed on Sundays: the end of Saturday's night does not make Sunday a day
+    a batch of short hours may open it on."""
+    bar = Schedule("Fr-Sa 20:00-02:00", "Europe/Paris", "FR", None)
+    saturday, sunday = date(2031, 12, 20), date(2031, 12, 21)
+    assert _opens_on(bar, saturday) and not _opens_on(bar, sunday)
+    assert _opens_on(Schedule("24/7", "Europe/Paris", "FR", None), sunday)
+
+
+def test_a_closure_batch_is_one_rule_and_a_retry_adds_nothing(scratch_db: ScratchDatabase) -> None:
+    """A week's closure of a Tu-Sa shop is one exception (not one per open day, its comment missing on the
+    others), and sent again it is 'already' there, not 'closed'."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    week = (date(2031, 12, 1), date(2031, 12, 7))
+    first = add_to_places(engine, Places(ids=("fr-par-marais",)), *week, comment="inventaire")
+    assert first["places"] == 1 and [(i["start"], i["end"]) for i in list_for(engine, "fr-par-marais")] == [
+        ("2031-12-01", "2031-12-07")
+    ]
+    again = add_to_places(engine, Places(ids=("fr-par-marais",)), *week, comment="inventaire")
+    assert again["batch"] is None and again["already_ids"] == ["fr-par-marais"] and again["closed"] == 0

@@ -97,7 +97,7 @@ def test_state_text() -> None:
     midnight = _item(open=True, closes_at="2025-11-27T00:00:00+01:00")
     assert state_text(midnight, at, "en") == "Open, closes Wed at 24:00"
     assert state_text(midnight, at, "fr") == "Ouvert, ferme mer. à 24:00"
-    assert state_text(midnight, at, "en", clock="12h") == "Open, closes Wed at 12:00\u202fAM"
+    assert state_text(midnight, at, "en", clock="12h") == "Open, closes Wed at midnight"
     tonight = _item(open=True, closes_at="2025-11-25T00:00:00+01:00")
     assert state_text(tonight, at, "en") == "Open, closes at 24:00"
     assert state_text(_item(open=True), at, "en") == "Open"
