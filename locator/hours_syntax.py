@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import opening_hours
 
@@ -1652,7 +1653,7 @@ def normalize(raw: str, *, country: str | None = None) -> NormalizedHours:
         raise HoursSyntaxError(str(raw) if isinstance(raw, str) else repr(raw), None, "empty value")
     if _accepted(raw) and _is_canonical(raw):
         _check_semantics(raw, raw, list(range(len(raw))))
-        return NormalizedHours(raw, _night_before_holiday_warning(raw))
+        return NormalizedHours(raw, _night_warnings(raw))
     rw = _rewriter(raw, country)
     for repair in _REPAIRS:
         repair(rw)
@@ -1668,7 +1669,12 @@ def normalize(raw: str, *, country: str | None = None) -> NormalizedHours:
         raise _engine_error(raw, text, origin, error) from None
     for message in parsed.warnings:
         rw.warn(f"engine: {message}")
-    return NormalizedHours(text, tuple(rw.warnings) + _night_before_holiday_warning(text))
+    return NormalizedHours(text, tuple(rw.warnings) + _night_warnings(text))
+
+
+def _night_warnings(text: str) -> tuple[str, ...]:
+    """Nights that a later whole-day closure cuts at midnight (see the two functions below)."""
+    return _night_before_holiday_warning(text) + _night_before_closed_date_warning(text)
 
 
 _WHOLE_DAY_PH_OFF = re.compile(r'(?:^|;)\s*PH\s+(?:off|closed)\s*(?:"[^"]*"\s*)?(?=;|$)')
@@ -1691,6 +1697,39 @@ def _night_before_holiday_warning(text: str) -> tuple[str, ...]:
                 f" write 'PH {night} off'",
             )
     return ()
+
+
+_DATED_NIGHT = re.compile(rf"^({_MONTH_NAMES}) (\d\d?) (\d\d:\d\d)-(\d\d:\d\d)$")
+_DATE_OFF = re.compile(rf'^({_MONTH_NAMES}) (\d\d?) (?:off|closed)(?: "[^"]*")?$')
+
+
+def _night_before_closed_date_warning(text: str) -> tuple[str, ...]:
+    """`Dec 31 22:00-03:00; Jan 01 off`: the later rule closes the whole of 1 January, the night's end past
+    midnight included (the OSM rules, as for `PH off`), so New Year's Eve ends at 00:00. Say so, with the form
+    that keeps the night."""
+    rules = [rule.strip() for rule in text.split(";")]
+    out = []
+    for i, rule in enumerate(rules):
+        night = _DATED_NIGHT.match(rule)
+        if not night or night[4] > night[3]:
+            continue
+        month, day = MONTHS.index(night[1]) + 1, int(night[2])
+        if (month, day) == (2, 28):
+            continue  # its night ends on Feb 29 or Mar 01, by the year
+        try:
+            after = date(2001, month, day) + timedelta(days=1)
+        except ValueError:
+            continue
+        next_day = f"{MONTHS[after.month - 1]} {after.day:02d}"
+        for later in rules[i + 1 :]:
+            closed = _DATE_OFF.match(later)
+            if closed and (MONTHS.index(closed[1]) + 1, int(closed[2])) == (after.month, after.day):
+                out.append(
+                    f"'{later}' closes the whole of {next_day}: the night '{rule}' ends at midnight; to keep it,"
+                    f" give {next_day} the night's end instead ('{next_day} 00:00-{night[4]}')"
+                )
+                break
+    return tuple(out)
 
 
 def _accepted(value: str) -> bool:

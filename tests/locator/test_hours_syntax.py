@@ -432,6 +432,18 @@ def test_a_night_service_closed_whole_holidays_is_warned() -> None:
     assert normalize("Mo-Fr 09:00-18:00; PH off").warnings == ()
 
 
+def test_a_night_before_a_closed_date_is_warned() -> None:
+    # `Dec 31 22:00-03:00; Jan 01 off`: the later rule closes all of 1 January, so New Year's Eve ends at
+    # midnight, as for `PH off` (from a holiday-season audit: an ops exception kept the night, the feed did not).
+    for raw in ("Mo-Su 10:00-20:00; Dec 31 22:00-03:00; Jan 01 off", "Dec 31 22h-3h; Jan 1 fermé"):
+        warned = normalize(raw).warnings
+        assert any("the night 'Dec 31 22:00-03:00' ends at midnight" in w and "'Jan 01 00:00-03:00'" in w
+                   for w in warned), warned  # fmt: skip
+    for quiet in ("Dec 31 22:00-03:00; Jan 01 00:00-03:00", "Dec 31 10:00-18:00; Jan 01 off",
+                  "Dec 31 22:00-03:00; Jan 02 off", "Feb 28 22:00-02:00; Mar 01 off"):  # fmt: skip
+        assert not [w for w in normalize(quiet).warnings if "ends at midnight" in w], quiet
+
+
 def test_weekdays_say_that_holidays_stay_open() -> None:
     result = normalize("weekdays 09:00-20:00")
     assert result.canonical == "Mo-Fr 09:00-20:00"
