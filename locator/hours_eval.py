@@ -67,8 +67,8 @@ def _number(value: Any, name: str, bound: float) -> float:
 
 def _timezone(given: str | None, coords: tuple[float, float] | None, country: str | None) -> tuple[str, str | None]:
     """The zone to read the hours in, and a warning when it was not given: the point's zone, as the ingest
-    infers it, else the country's only one, else UTC (a French line without a zone read 10:00 as 11:00 Paris
-    time in winter, silently)."""
+    infers it, else the country's when all its zones keep one clock, else UTC (a French line without a zone
+    read 10:00 as 11:00 Paris time in winter, silently)."""
     if given:
         return given, None
     if coords is not None and (zone := timezone_at(*coords)):
