@@ -88,6 +88,15 @@ def _zone_tables() -> Iterator[str]:
     yield from tables
 
 
+def _zone_lines(table: str) -> Iterator[tuple[str, str]]:
+    """(country codes, zone name) of each line of a zone table (zone.tab: one code; zone1970.tab: several)."""
+    for line in table.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        codes, _, zone = line.split("\t")[:3]
+        yield codes, zone
+
+
 @lru_cache(maxsize=1)
 def _countries_by_zone() -> dict[str, tuple[frozenset[str], str]]:
     """Zone name -> (the country codes a point in it may be stated with, the zone's countries as listed), both
@@ -96,10 +105,7 @@ def _countries_by_zone() -> dict[str, tuple[frozenset[str], str]]:
     Read once per process (~600 zones), so a point costs one dict lookup."""
     listed: dict[str, dict[str, None]] = {}  # insertion-ordered sets: the tables' order reads best
     for table in _zone_tables():
-        for line in table.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            codes, _, zone = line.split("\t")[:3]
+        for codes, zone in _zone_lines(table):
             listed.setdefault(zone, {}).update(dict.fromkeys(codes.split(",")))
     return {
         zone: (frozenset(codes) | {_TERRITORY_OF[c] for c in codes if c in _TERRITORY_OF}, ", ".join(codes))
@@ -116,12 +122,8 @@ def zone_countries(zone: str) -> tuple[frozenset[str], str] | None:
 @lru_cache(maxsize=1)
 def _zones_by_country() -> dict[str, tuple[str, ...]]:
     """Country code -> its own zones as zone.tab lists them (Europe/Paris for FR; DE has Berlin and Busingen)."""
-    table = tz_table("zone.tab") or ""
     zones: dict[str, list[str]] = {}
-    for line in table.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        code, _, zone = line.split("\t")[:3]
+    for code, zone in _zone_lines(tz_table("zone.tab") or ""):
         zones.setdefault(code, []).append(zone)
     return {code: tuple(names) for code, names in zones.items()}
 

@@ -107,6 +107,15 @@ class SpecialHours:
         return f"{span} {hours}{comment}"
 
 
+def exceptions_for(
+    service: str, place_wide: Iterable[SpecialHours], own: Iterable[SpecialHours]
+) -> tuple[SpecialHours, ...]:
+    """The exceptions a service's hours take (`service` '': the place's hours, `own` then being the place's):
+    the place's first, the service's own after them, so that on a day both have the later rule, the more
+    specific one, wins (a closed repair desk on a day of short hours for the whole place)."""
+    return (tuple(place_wide) if service else ()) + tuple(own)
+
+
 def _osm_date(d: date) -> str:
     return f"{d.year}{_MONTHS[d.month - 1]}{d.day:02d}"
 

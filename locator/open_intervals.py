@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from locator.db import copy_rows, outage_reason, unbounded
-from locator.hours import Schedule, SpecialHours, open_spells, sun_coordinates
+from locator.hours import Schedule, SpecialHours, exceptions_for, open_spells, sun_coordinates
 
 log = logging.getLogger(__name__)
 
@@ -537,10 +537,7 @@ def _write_spells(
     spans_cache: dict[tuple[object, ...], list[tuple[str, str]]] = {}
 
     def spans(row: Any) -> list[tuple[str, str]]:
-        # As `search.Place.schedule`: the place's exceptions, then the service's own, which win on their days.
-        extra = (tuple(special.get((row.id, ""), ())) if row.service else ()) + tuple(
-            special.get((row.id, row.service), ())
-        )
+        extra = exceptions_for(row.service, special.get((row.id, ""), ()), special.get((row.id, row.service), ()))
         coords = sun_coordinates(row.canonical, row.lat, row.lon)
         key = (row.canonical, row.timezone, row.country, row.region, extra, coords)
         found = spans_cache.get(key)

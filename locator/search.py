@@ -34,7 +34,7 @@ from locator.db import database_identity, fetch_rows
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
-from locator.hours import Interval, Schedule, SpecialHours, State, sun_coordinates
+from locator.hours import Interval, Schedule, SpecialHours, State, exceptions_for, sun_coordinates
 from locator.open_intervals import (
     PLACE_VERSION,
     WINDOW_TTL,
@@ -164,9 +164,7 @@ class Place(PlaceFields):
         canonical = self.hours.get(key)
         found = None
         if canonical is not None:
-            # The place's exceptions first, the service's own after them: on a day both have, the later rule,
-            # the more specific one, wins (a closed repair desk on a day of short hours for the whole place).
-            extra = (tuple(self.special.get(GENERAL, ())) if key else ()) + tuple(self.special.get(key, ()))
+            extra = exceptions_for(key, self.special.get(GENERAL, ()), self.special.get(key, ()))
             coords = sun_coordinates(canonical, self.lat, self.lon)
             found = schedule_for(canonical, self.timezone, self.country, self.region, extra, coords)
         self._schedules[key] = found

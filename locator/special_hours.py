@@ -18,7 +18,7 @@ number, which `remove_batch` takes back whole.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -30,7 +30,15 @@ from locator import open_intervals
 from locator.db import lock_source, unbounded
 from locator.errors import Busy, InvalidParameter, NotFound
 from locator.geocoders.base import validate_country
-from locator.hours import HoursError, HoursSyntaxError, Schedule, SpecialHours, rule_count, sun_coordinates
+from locator.hours import (
+    HoursError,
+    HoursSyntaxError,
+    Schedule,
+    SpecialHours,
+    exceptions_for,
+    rule_count,
+    sun_coordinates,
+)
 from locator.hours_syntax import normalize
 
 MAX_DAYS = 3 * 366
@@ -230,12 +238,12 @@ def add_to_places(
         if unmatched:
             raise InvalidParameter("ids", f"no place {what}matching the other filters has id {', '.join(unmatched)}")
         plan = _plan_batch(conn, ids, service, SpecialHours(start, end, rule_hours, comment), include_closed)
-        applied = [place for place, runs in plan.items() if runs]
+        applied = list(plan.runs)
         batch = None
         if applied and not dry_run:
             own_general_hours(conn, [(place, service) for place in applied if place in plan.follows_place])
             batch = conn.execute(text("SELECT nextval('special_hours_batch_seq')")).scalar_one()
-            rows = [(place, first, last) for place in applied for first, last in plan[place]]
+            rows = [(place, first, last) for place, runs in plan.runs.items() for first, last in runs]
             conn.execute(
                 text(
                     """
@@ -256,15 +264,14 @@ def add_to_places(
             "comment": comment, "dry_run": dry_run}  # fmt: skip
 
 
-class _Plan(dict[str, list[tuple[date, date]]]):
-    """The days each place's exception is for (runs of consecutive days; none: left out), and why some are
-    left out."""
+@dataclass
+class _Plan:
+    """The days each place's exception is for (runs of consecutive days), and the places left out, by why."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.closed: list[str] = []
-        self.already: list[str] = []
-        self.follows_place: set[str] = set()
+    runs: dict[str, list[tuple[date, date]]] = field(default_factory=dict)
+    closed: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    follows_place: set[str] = field(default_factory=set)
 
 
 def _plan_batch(conn: Connection, ids: list[str], service: str, special: SpecialHours, include_closed: bool) -> _Plan:
@@ -292,8 +299,7 @@ def _plan_batch(conn: Connection, ids: list[str], service: str, special: Special
     for row in rows:
         if row.follows_place:
             plan.follows_place.add(row.id)
-        # As the search reads them: the place's exceptions, then the service's own.
-        own = tuple(held.get((row.id, ""), ())) + (tuple(held.get((row.id, service), ())) if service else ())
+        own = exceptions_for(service, held.get((row.id, ""), ()), held.get((row.id, service), ()))
         coords = sun_coordinates(row.canonical, row.lat, row.lon)
         key = (row.canonical, row.timezone, row.country, row.region, own, coords)
         if include_closed or special.hours == "off":
@@ -309,12 +315,10 @@ def _plan_batch(conn: Connection, ids: list[str], service: str, special: Special
             runs = _runs(open_days[key])
         if not runs:
             plan.closed.append(row.id)
-            plan[row.id] = []
             continue
         mine = held.get((row.id, service), [])
         if all(SpecialHours(first, last, special.hours, special.comment) in mine for first, last in runs):
             plan.already.append(row.id)
-            plan[row.id] = []
             continue
         for first, last in runs:  # the exception must evaluate together with each place's hours
             check = (*key, first, last)
@@ -326,7 +330,7 @@ def _plan_batch(conn: Connection, ids: list[str], service: str, special: Special
             except (HoursError, HoursSyntaxError) as exc:
                 raise InvalidParameter("hours", f"with the hours of {row.id}: {exc}") from None
             checked.add(check)
-        plan[row.id] = runs
+        plan.runs[row.id] = runs
     return plan
 
 

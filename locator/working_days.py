@@ -22,12 +22,8 @@ from locator.hours import Schedule, SpecialHours
 CALENDARS = ("", "official")
 # The comments the moved days carry, in the country's language where its lines speak it (the demo's Moscow
 # line answered Russian customers "day off moved by decree"); English elsewhere.
-_COMMENTS = {
-    "": ("day off moved by decree", "working day by decree"),
-    "RU": ("выходной день (перенос)", "рабочий день (перенос)"),
-    "BY": ("выходной день (перенос)", "рабочий день (перенос)"),
-    "KZ": ("выходной день (перенос)", "рабочий день (перенос)"),
-}
+_RUSSIAN = ("выходной день (перенос)", "рабочий день (перенос)")
+_COMMENTS = {"": ("day off moved by decree", "working day by decree"), "RU": _RUSSIAN, "BY": _RUSSIAN, "KZ": _RUSSIAN}
 
 
 def _transfers(cal: Any, year: int) -> list[tuple[date, date]]:

@@ -497,9 +497,8 @@ def state_text(item: Mapping[str, Any], at: datetime | None, lang: str, clock: s
             # 12-hour clock, where "12:00 AM" reads as the day's start), not "Thu at 00:00".
             day_closing, time_closing = closes.date(), clock_time(_hhmm(closes), clock)
             if _hhmm(closes) == "00:00":
-                day_closing, time_closing = day_closing - timedelta(days=1), clock_time("24:00", clock)
-                if clock == "12h":
-                    time_closing = "midnight"  # the 12-hour clock is English's alone here (pick_clock)
+                # The 12-hour clock is English's alone here (pick_clock).
+                day_closing, time_closing = day_closing - timedelta(days=1), "midnight" if clock == "12h" else "24:00"
             if today is None or day_closing == today or (at is not None and closes - at < timedelta(hours=12)):
                 # Same day, or just after midnight tonight: the time alone reads naturally.
                 text = t(lang, "open_closes", time=time_closing)
