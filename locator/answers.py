@@ -16,6 +16,7 @@ from locator.search import (
     NearestQuery,
     OpenState,
     Place,
+    SearchResult,
     check_instant,
     get_place,
     nearest,
@@ -24,6 +25,7 @@ from locator.search import (
     statement_connection,
     week,
 )
+from locator.search_async import AsyncReads, nearest_on_loop
 from locator.settings import Settings
 
 
@@ -170,31 +172,14 @@ def nearest_answer(
     settings: Settings,
     where: Where,
     *,
-    kinds: tuple[str, ...] = (),
-    products: tuple[str, ...] = (),
-    services: tuple[str, ...] = (),
-    open: str = "now",
-    at: datetime | None = None,
-    open_for: int = 0,
-    limit: int = 10,
-    radius_km: float = 50.0,
     now: datetime | None = None,
     jsonld: bool = False,
     origin: Origin | None = None,
+    **question: Any,
 ) -> dict[str, Any]:
-    """The nearest answer; `origin` when the caller has located `where` already (not geocoded again)."""
-    query = NearestQuery(
-        lat=where.lat if where.lat is not None else 0.0,
-        lon=where.lon if where.lon is not None else 0.0,
-        kinds=tuple(k.lower() for k in kinds),
-        products=tuple(p.lower() for p in products),
-        services=tuple(s.lower() for s in services),
-        open=open,  # type: ignore[arg-type]
-        at=at,
-        open_for=open_for,
-        limit=limit,
-        radius_km=radius_km,
-    )
+    """The nearest answer to `question` (`nearest_query`'s keyword arguments: filters, instant, limit, radius);
+    `origin` when the caller has located `where` already (not geocoded again)."""
+    query = nearest_query(where, **question)
     try:
         # One connection for the whole answer; the search and its places are one statement (one snapshot).
         with statement_connection(engine) as conn:
@@ -211,6 +196,54 @@ def nearest_answer(
     except Exception as exc:
         raise_if_unavailable(exc)
         raise
+    return _nearest_dict(origin, result, jsonld)
+
+
+async def nearest_answer_on_loop(
+    reads: AsyncReads, engine: Engine, settings: Settings, where: Where, *, now: datetime | None = None, **question: Any
+) -> dict[str, Any] | None:
+    """`nearest_answer` for a coordinate query (`question`: its keyword arguments but `jsonld` and `origin`),
+    its statements awaited on the event loop (the API's hot route, locator.search_async); None when only
+    `nearest_answer` can answer it (on a thread)."""
+    if where.lat is None or where.lon is None:
+        return None
+    result = await nearest_on_loop(
+        reads, engine, nearest_query(where, **question), now=now,
+        closing_soon_minutes=settings.closing_soon_minutes, oversample=settings.knn_oversample,
+    )  # fmt: skip
+    if result is None or result.origin is None:
+        return None
+    return _nearest_dict(result.origin, result, jsonld=False)
+
+
+def nearest_query(
+    where: Where,
+    *,
+    kinds: tuple[str, ...] = (),
+    products: tuple[str, ...] = (),
+    services: tuple[str, ...] = (),
+    open: str = "now",
+    at: datetime | None = None,
+    open_for: int = 0,
+    limit: int = 10,
+    radius_km: float = 50.0,
+) -> NearestQuery:
+    """The search's question for `where`'s coordinates (the origin's, once a typed address is located)."""
+    return NearestQuery(
+        lat=where.lat if where.lat is not None else 0.0,
+        lon=where.lon if where.lon is not None else 0.0,
+        kinds=tuple(k.lower() for k in kinds),
+        products=tuple(p.lower() for p in products),
+        services=tuple(s.lower() for s in services),
+        open=open,  # type: ignore[arg-type]
+        at=at,
+        open_for=open_for,
+        limit=limit,
+        radius_km=radius_km,
+    )
+
+
+def _nearest_dict(origin: Origin, result: SearchResult, jsonld: bool) -> dict[str, Any]:
     seen: dict[int, list[dict[str, str]]] = {}  # the places hold their schedules: an id names one throughout
     return {
         "origin": origin_dict(origin),

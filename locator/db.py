@@ -61,13 +61,7 @@ def make_engine(settings: Settings, *, read: bool = False, watchdog: bool = Fals
         pool_pre_ping=False,
         pool_timeout=settings.connect_timeout_s,
         connect_args={
-            "connect_timeout": settings.connect_timeout_s,
-            # Custom plans always: psycopg prepares a statement after five runs, and PostgreSQL may then settle
-            # on a generic plan built without the values. For the search that plan is a bitmap scan of
-            # everything open plus a sort (2.7 s at 1M places with a service filter, measured): planning each
-            # execution (~0.2 ms) is the price of plans made for the instant and the place asked about.
-            "options": f"-c statement_timeout={timeout} -c lock_timeout={timeout} -c plan_cache_mode=force_custom_plan",
-            "application_name": "locator",
+            **connect_options(settings),
             # Every statement, SQLAlchemy's and `fetch_rows`' alike, through a cursor that the watchdog follows.
             # (SQLAlchemy cursor events would do it too, but any listener puts each connection of the engine on
             # SQLAlchemy's slower path with events: ~0.1 ms of CPU per nearest answer, measured.)
@@ -83,6 +77,20 @@ def make_engine(settings: Settings, *, read: bool = False, watchdog: bool = Fals
 
         event.listen(engine, "do_connect", connect)
     return engine
+
+
+def connect_options(settings: Settings) -> dict[str, Any]:
+    """psycopg's connection options, for the engines and for the API's asyncio pool (locator.search_async)."""
+    timeout = settings.statement_timeout_ms
+    return {
+        "connect_timeout": settings.connect_timeout_s,
+        # Custom plans always: psycopg prepares a statement after five runs, and PostgreSQL may then settle on a
+        # generic plan built without the values. For the search that plan is a bitmap scan of everything open
+        # plus a sort (2.7 s at 1M places with a service filter, measured): planning each execution (~0.2 ms)
+        # is the price of plans made for the instant and the place asked about.
+        "options": f"-c statement_timeout={timeout} -c lock_timeout={timeout} -c plan_cache_mode=force_custom_plan",
+        "application_name": "locator",
+    }
 
 
 # How long new connections fail at once after one failed: about the time a request takes to reach a thread.
@@ -163,11 +171,11 @@ class Watchdog:
                 for key, (deadline, fd) in list(watchdog._inflight.items()):
                     if now >= deadline:
                         del watchdog._inflight[key]
-                        _cut(fd)
+                        cut_socket(fd)
             del watchdog
 
 
-def _cut(fd: int) -> None:
+def cut_socket(fd: int) -> None:
     try:
         # A duplicate of the descriptor: shutting it down ends the connection for libpq too, and closing the
         # duplicate leaves libpq's own descriptor to libpq.
@@ -193,14 +201,14 @@ def _watched_cursor(guard: Watchdog) -> type[psycopg.Cursor[Any]]:
 # are unique within one cluster's life, not across clusters, so a restore elsewhere behind the same URL must
 # not meet entries from before. The database's oid and its server's start time tell them apart (a physical
 # replica counts as another database: it only costs cache misses).
-_IDENTIFY_SQL = (
+IDENTIFY_SQL = (
     "SELECT oid::text || '@' || pg_postmaster_start_time()::text FROM pg_database WHERE datname = current_database()"
 )
 
 
 def _identify_database(dbapi_connection: Any, record: Any) -> None:
     with dbapi_connection.cursor() as cur:
-        cur.execute(_IDENTIFY_SQL)
+        cur.execute(IDENTIFY_SQL)
         row = cur.fetchone()
     # The connection is in a transaction now unless it autocommits: end it, as the pool hands it out idle.
     if not dbapi_connection.autocommit:

@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -490,6 +490,13 @@ def _nearest(
         with snapshot(conn):
             found = _direct_open(conn, query, params, at, oversample)
         path = "direct"
+    return result_of(query, at, soon, found, path, origin)
+
+
+def result_of(
+    query: NearestQuery, at: datetime, soon: int, found: list[Place], path: str, origin: Origin | None
+) -> SearchResult:
+    """The search's result: the places found, each with its state at `at`."""
     # A chain's places share schedules (the same cached object): each distinct one is evaluated once.
     by_schedule: dict[tuple[int, ...], OpenState] = {}
     states = []
@@ -515,7 +522,7 @@ def _materialised_knn(
     try:
         return _exact_knn(conn, knn_open_sql(query, params["day"]), params, query.limit, oversample, label_origin)
     except psycopg.errors.UndefinedTable:
-        _window_cache.pop(conn.engine, None)  # read the window row again on the next search
+        forget_window(conn.engine)
         raw = conn.connection.driver_connection
         if raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
             raise  # the caller's transaction is lost with it: nothing more can run on it
@@ -530,15 +537,28 @@ _window_cache: dict[Engine, tuple[float, Window | None]] = {}
 
 
 def _materialised_covers(conn: Connection, at: datetime, until: datetime) -> bool:
-    key = conn.engine
-    fetched = _window_cache.get(key)
+    covered = window_covers(conn.engine, at, until)
+    if covered is None:
+        _window_cache[conn.engine] = (time.monotonic(), current_window(conn))
+        covered = window_covers(conn.engine, at, until)
+    return bool(covered)
+
+
+def window_covers(engine: Engine, at: datetime, until: datetime) -> bool | None:
+    """Whether the materialised window this process trusts for `engine` covers `at` to `until`; None when
+    the window row is to be read (again) first."""
+    fetched = _window_cache.get(engine)
     if fetched is None or time.monotonic() - fetched[0] > WINDOW_TTL:
-        fetched = (time.monotonic(), current_window(conn))
-        _window_cache[key] = fetched
+        return None
     window = fetched[1]
     # `at` strictly before the end: the rows stop there (an exclusive bound), so at the end itself open=now
     # found nothing open at all, once a day (today + 8 days, 00:00 UTC).
     return window is not None and window.start + timedelta(days=1) <= at < window.end and until <= window.end
+
+
+def forget_window(engine: Engine) -> None:
+    """The day's table was gone: read the window row again on the next search."""
+    _window_cache.pop(engine, None)
 
 
 # The origin's label as both statements name it (`_exact_knn` reads it from whichever ran).
@@ -620,6 +640,11 @@ def first_candidates(limit: int, oversample: int) -> int:
     return max(limit * oversample, limit + 10)
 
 
+# What a search's steps ask for and are given back: a statement with its parameters, then its rows.
+Statement = tuple[str, dict[str, Any]]
+KnnSteps = Generator[Statement, list[Any], tuple[list[Place], Origin | None]]
+
+
 def _exact_knn(
     conn: Connection,
     candidates_sql: str,
@@ -628,6 +653,25 @@ def _exact_knn(
     oversample: int,
     label_origin: bool = False,
 ) -> tuple[list[Place], Origin | None]:
+    """`exact_knn_steps` on a connection of this thread."""
+    steps = exact_knn_steps(candidates_sql, params, limit, oversample, label_origin, database_identity(conn))
+    try:
+        statement, bound = next(steps)
+        while True:
+            statement, bound = steps.send(fetch_rows(conn, statement, bound))
+    except StopIteration as done:
+        found: tuple[list[Place], Origin | None] = done.value
+        return found
+
+
+def exact_knn_steps(
+    candidates_sql: str,
+    params: dict[str, Any],
+    limit: int,
+    oversample: int,
+    label_origin: bool,
+    database: object,
+) -> KnnSteps:
     """The true top `limit` by ellipsoidal distance within the radius, from sphere-ordered KNN candidates
     (and, with `label_origin`, the origin labelled by its nearest postcode).
 
@@ -641,15 +685,19 @@ def _exact_knn(
     runs (one snapshot by itself, joined to `locations`, so that a place is never shown without its row) and
     fills the cache. At 1M places the first statement took ~0.7-1.0 ms against ~1.0-1.4 ms when it joined
     the chosen places to `locations` for their versions (BENCHMARKS.md, API, note 22).
+
+    Steps, not calls: each statement is yielded and its rows sent back, so that one logic runs on a
+    thread's connection (`_exact_knn`) and on the event loop's (`locator.search_async`). `database` is
+    the connection's database identity (`db.database_identity`), which keys the place cache.
     """
     radius = params["radius_m"]
     by_knn = with_label(candidates_sql, label_origin)
     with_rows = with_places(candidates_sql, label_origin)
-    cache_key = (database_identity(conn), params["first_day"])
+    cache_key = (database, params["first_day"])
     k = first_candidates(limit, oversample)
     while True:
         bound = {**params, "k": k, "limit": limit}
-        rows = fetch_rows(conn, by_knn, bound)
+        rows = yield by_knn, bound
         candidates = [row for row in rows if row.id is not None]
         chosen = sorted(
             (row for row in candidates if row.distance_m <= radius), key=lambda row: (row.distance_m, row.id)
@@ -657,7 +705,7 @@ def _exact_knn(
         places = _cached_places(chosen[:limit], cache_key)
         fetched, reach = len(candidates), max((row.sphere_m for row in candidates), default=None)
         if places is None:
-            rows = fetch_rows(conn, with_rows, bound)
+            rows = yield with_rows, bound
             places = []
             for row in rows:
                 if row.id is not None:

@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     # equal, so that no request waits on the pool and no connection is opened and closed per burst. A request
     # is mostly CPU (Python under one GIL, then its statement): past a few threads a worker only adds
     # contention. At 1M places, 2 workers, 64 connections: 2 -> 818, 3 -> 913, 4 -> 884, 6 -> 761, 8 -> 840
-    # req/s, p99 falling from ~320 to ~220 ms below 6 (docs/scaling.md).
+    # req/s, p99 falling from ~320 to ~220 ms below 6 (docs/scaling.md). The coordinate searches' asyncio pool
+    # (locator.search_async) holds as many again.
     pool_size: int = Field(default=4, ge=1, le=100)
     # How often API workers check whether the materialised open intervals' window must move (a new day).
     refresh_interval_s: int = Field(default=600, ge=10)

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from locator.api import admin, docs, errors, health, limits, locations, pages, support
 from locator.countries import timezone_at, zone_countries
 from locator.db import make_engine, outage_reason
+from locator.search_async import AsyncReads
 from locator.settings import Settings, get_settings
 
 log = logging.getLogger("locator.api")
@@ -42,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.read_engine = make_engine(settings, read=True, watchdog=True)
         # The hot route's threads (dependencies.run_blocking): as many as anyio's, for the same reason.
         app.state.executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="locator-request")
+        # Its coordinate searches' connections, awaited on the loop (locator.search_async).
+        app.state.reads = AsyncReads(settings)
+        await app.state.reads.open()
         refresher = asyncio.create_task(_keep_window_fresh(app.state.engine, settings.refresh_interval_s))
         # The zone finder and the tz tables that check a coordinate query's label (~0.2 s to load): before the
         # first request, and frozen below with the rest of start-up.
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.unfreeze()
             refresher.cancel()
             app.state.executor.shutdown(wait=False, cancel_futures=True)
+            await app.state.reads.close()
             app.state.engine.dispose()
             app.state.read_engine.dispose()
 

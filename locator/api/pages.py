@@ -58,7 +58,7 @@ async def map_page(
 
 
 def _draw_map(engine: Engine, settings: Settings, params: NearestParams, lang: str, request: Request) -> str:
-    answer = nearest_answer(engine, settings, params.where, **params.as_kwargs())  # type: ignore[arg-type]
+    answer = nearest_answer(engine, settings, params.where, **params.as_kwargs())
     accept = request.headers.get("accept-language")
     clock = pick_clock(accept, lang)
     note = ""

@@ -40,7 +40,7 @@ class NearestParams:
     limit: int
     radius_km: float
 
-    def as_kwargs(self) -> dict[str, object]:
+    def as_kwargs(self) -> dict[str, Any]:
         return {
             "kinds": self.kinds,
             "products": self.products,

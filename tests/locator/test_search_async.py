@@ -1,0 +1,140 @@
+"""The nearest search on the event loop: the same answers as the thread's path, and None where only it answers."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+
+from locator import search
+from locator.answers import Where, nearest_answer, nearest_answer_on_loop
+from locator.errors import DatabaseUnavailable
+from locator.open_intervals import partition_name
+from locator.search import NearestQuery, nearest
+from locator.search_async import AsyncReads, nearest_on_loop
+from locator.settings import Settings
+from tests.conftest import ScratchDatabase
+from tests.locator.test_search import _publish_random
+
+T = TypeVar("T")
+
+
+def on_loop(settings: Settings, work: Callable[[AsyncReads], Awaitable[T]]) -> T:
+    async def run() -> T:
+        reads = AsyncReads(settings)
+        await reads.open()
+        try:
+            return await work(reads)
+        finally:
+            await reads.close()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def places(module_db: ScratchDatabase) -> ScratchDatabase:
+    _publish_random(module_db.engine, 800, seed=13)
+    return module_db
+
+
+def test_the_loop_answers_as_the_threads_do(places: ScratchDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random questions (filters, limits, open now / for a while / any, instants across the window): the loop's
+    answer is the thread's, to the last field, and the loop answered every one of them itself, with its places
+    read from the database (an empty cache) and then from the cache."""
+    engine, settings = places.engine, places.settings
+    rng = random.Random(17)
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    questions: list[tuple[Where, dict[str, Any]]] = []
+    for _ in range(80):
+        questions.append(
+            (
+                Where(lat=rng.uniform(-33.0, -17.0), lon=rng.uniform(125.0, 145.0)),
+                {
+                    "at": base + timedelta(minutes=rng.randrange(0, 5 * 24 * 60, 10)),
+                    "open": rng.choice(["now", "now", "any"]),
+                    "open_for": rng.choice([0, 0, 45]),
+                    "limit": rng.choice([1, 5, 10, 40]),
+                    "radius_km": rng.choice([50.0, 400.0, 1000.0]),
+                    "services": rng.choice([(), (), ("repair",), ("sales", "repair")]),
+                    "kinds": rng.choice([(), ("service_centre",)]),
+                    "products": rng.choice([(), ("mac",)]),
+                },
+            )
+        )
+    expected = [nearest_answer(engine, settings, where, **kwargs) for where, kwargs in questions]
+
+    async def ask(reads: AsyncReads) -> list[dict[str, Any] | None]:
+        return [await nearest_answer_on_loop(reads, engine, settings, w, **kw) for w, kw in questions]
+
+    monkeypatch.setattr(search, "PLACES", search.PlaceCache(10_000))
+    got = on_loop(settings, ask)
+    assert None not in got
+    assert got == expected
+    assert on_loop(settings, ask) == expected
+    assert sum(bool(answer["results"]) for answer in expected) > 40  # not a comparison of empty answers
+
+
+def test_what_only_the_threads_answer_is_left_to_them(places: ScratchDatabase) -> None:
+    engine, settings = places.engine, places.settings
+    at = datetime.now(UTC) + timedelta(days=1)
+    nearest(engine, NearestQuery(lat=-25.0, lon=135.0, at=at))  # this process reads the window row
+
+    async def ask(reads: AsyncReads) -> list[object]:
+        return [
+            # A typed address: geocoders may call out over HTTP.
+            await nearest_answer_on_loop(reads, engine, settings, Where(q="75008"), at=at),
+            # Past the materialised window: the direct evaluation.
+            await nearest_on_loop(reads, engine, NearestQuery(lat=-25.0, lon=135.0, at=at + timedelta(days=60))),
+            # Within it: answered here.
+            await nearest_on_loop(reads, engine, NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0)),
+        ]
+
+    address, far, near = on_loop(settings, ask)
+    assert address is None and far is None
+    assert isinstance(near, search.SearchResult) and near.path == "materialised" and near.places
+
+    search.forget_window(engine)  # a window row to read: the threads' path reads it
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at)
+    assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
+
+
+def test_a_day_table_dropped_under_a_cached_window_is_left_to_the_threads(scratch_db: ScratchDatabase) -> None:
+    engine, settings = scratch_db.engine, scratch_db.settings
+    _publish_random(engine, 60, seed=3)
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0)
+    assert nearest(engine, query).path == "materialised"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {partition_name(at.date())}")
+        conn.exec_driver_sql(f"DROP TABLE {partition_name(at.date())}")
+    assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
+    assert engine not in search._window_cache  # the threads' path reads the window row again
+
+
+def test_a_statement_held_up_past_the_timeout_is_a_503_and_the_pool_goes_on(places: ScratchDatabase) -> None:
+    """A lock held by someone else (a long ingest, a migration): the statement's own timeout ends the wait as
+    the database being unavailable, and the next question on the same pool is answered."""
+    engine = places.engine
+    settings = places.settings.model_copy(update={"statement_timeout_ms": 300, "pool_size": 1})
+    at = datetime.now(UTC) + timedelta(days=1)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at, open="any", radius_km=1000.0)
+
+    async def ask(reads: AsyncReads) -> tuple[BaseException | None, search.SearchResult | None]:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("LOCK TABLE locations IN ACCESS EXCLUSIVE MODE")
+            try:
+                await nearest_on_loop(reads, engine, query)
+            except DatabaseUnavailable as exc:
+                failure: BaseException | None = exc
+            else:
+                failure = None
+            conn.rollback()
+        return failure, await nearest_on_loop(reads, engine, query)
+
+    failure, after = on_loop(settings, ask)
+    assert isinstance(failure, DatabaseUnavailable), failure
+    assert after is not None and after.places
