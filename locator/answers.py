@@ -138,15 +138,18 @@ def _fixed_parts(place: Place) -> tuple[dict[str, Any], dict[str, Any]]:
     return found
 
 
-def hours_today(place: Place, at: datetime, seen: dict[int, list[dict[str, str]]]) -> dict[str, list[dict[str, str]]]:
+def hours_today(place: Place, at: datetime) -> dict[str, list[dict[str, str]]]:
     """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied).
-    `seen`: one answer's spells by schedule (the places of a chain share schedules, and `at` is the answer's)."""
-    out = {}
-    for service, schedule in place.shown_schedules():
-        spells = seen.get(id(schedule))
-        if spells is None:
-            spells = seen[id(schedule)] = _open_spells(schedule, schedule.local(at).date())
-        out[service] = spells
+    Kept with the place for that day (a cached place's answers share it): serialised, never changed."""
+    shown = place.shown_schedules()
+    if not shown:
+        return {}
+    day = shown[0][1].local(at).date()  # one zone for all of a place's schedules: the place's
+    kept: tuple[date, dict[str, list[dict[str, str]]]] | None = place.memo.get("today")
+    if kept is not None and kept[0] == day:
+        return kept[1]
+    out = {service: _open_spells(schedule, day) for service, schedule in shown}
+    place.memo["today"] = (day, out)
     return out
 
 
@@ -244,12 +247,11 @@ def nearest_query(
 
 
 def _nearest_dict(origin: Origin, result: SearchResult, jsonld: bool) -> dict[str, Any]:
-    seen: dict[int, list[dict[str, str]]] = {}  # the places hold their schedules: an id names one throughout
     return {
         "origin": origin_dict(origin),
         "at": result.at.astimezone(UTC).isoformat(),
         "results": [
-            {**place_dict(p, s), "hours_today": hours_today(p, result.at, seen)}
+            {**place_dict(p, s), "hours_today": hours_today(p, result.at)}
             | ({"jsonld": local_business(p, result.at)} if jsonld else {})
             for p, s in zip(result.places, result.states, strict=True)
         ],

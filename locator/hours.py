@@ -1045,6 +1045,9 @@ class Schedule:
     _days: dict[date, list[Interval]] = field(init=False, repr=False, default_factory=dict)
     # closes_at of a spell still open two days on, by the local day asked from: see `closes_at`.
     _long_spells: dict[date, datetime | None] = field(init=False, repr=False, default_factory=dict)
+    # What callers derive from the schedule and keep with it (search.open_state): it lives as long as the
+    # schedule, which a place's every version and a chain's places share.
+    memo: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -1228,16 +1231,24 @@ class Schedule:
         # spring-forward day), which the library rejects; this maps it to the real instant (03:30).
         return at.astimezone(UTC).astimezone(self._zone)
 
-    def state(self, at: datetime) -> tuple[State, str | None]:
+    def spell(self, at: datetime) -> Interval | None:
+        """The open or unknown interval of `at`'s local day that holds `at`; None when closed at `at`. Within
+        it the state, its comment and `closes_at` stay the same."""
         local = self.local(at)
         # Open and unknown time is in the memoised day (an answer asks again for each place of a chain);
-        # closed time is not kept there, and its comment ("closed for stocktaking") comes from the engine.
-        # Compared with the UTC instant: between two times of the place's ZoneInfo Python compares wall clocks,
-        # and the hour the clocks repeat in autumn would be read twice.
+        # closed time is not kept there. Compared with the UTC instant: between two times of the place's
+        # ZoneInfo Python compares wall clocks, and the hour the clocks repeat in autumn would be read twice.
         instant = local.astimezone(UTC)
         for interval in self.day(local.date()):
             if interval.start <= instant < interval.end:
-                return interval.state, interval.comment
+                return interval
+        return None
+
+    def state(self, at: datetime) -> tuple[State, str | None]:
+        spell = self.spell(at)
+        if spell is not None:
+            return spell.state, spell.comment
+        local = self.local(at)
         # Not in the day's open or unknown time: closed, with the closure's comment. Not the library's state:
         # it reads the wall clock, and in the hour the clocks repeat it said "open" at the second 01:10 of a
         # night whose spell ended at the first 01:30 (and closes_at then answered `at` itself).

@@ -535,6 +535,34 @@ def test_a_place_asked_for_two_services_is_open_while_both_are() -> None:
     assert not search.open_state_all([pickup, None], tuesday, 30).open
 
 
+@pytest.mark.parametrize(
+    "hours",
+    [
+        "Mo-Sa 09:00-18:00",
+        'Mo-Su 09:00-12:00 open "morning desk", Mo-Su 12:00-19:30 open "afternoon desk"',
+        "Mo-Su 22:00-03:00",
+        "Mo-Fr 01:00-04:00; Sa 00:00-24:00",  # the spring-forward night in Paris (29 March 2026)
+        "24/7; Mar 29 02:00-05:00 off",
+        "Mo-Fr 08:00-12:00,12:20-18:00",  # a gap shorter than the closing-soon time
+    ],
+)
+def test_a_state_kept_with_its_schedule_is_the_state_at_every_instant(hours: str) -> None:
+    """open_state keeps an open state with the schedule for the rest of its spell on the same side of
+    "closing soon": asked at random instants in random order (each time after others filled the memo), it
+    answers what a fresh schedule answers, closing-soon edges, comments, midnights and DST days included."""
+    rng = random.Random(hours)
+    kept = Schedule.parse(hours, timezone="Europe/Paris", country="FR")
+    fresh = Schedule.parse(hours, timezone="Europe/Paris", country="FR")
+    start = datetime(2026, 3, 27, 0, 0, tzinfo=UTC)
+    minutes = [rng.randrange(0, 5 * 24 * 60) for _ in range(400)] + list(range(0, 5 * 24 * 60, 5))
+    rng.shuffle(minutes)
+    for minute in minutes:
+        at = start + timedelta(minutes=minute)
+        soon = rng.choice([0, 30, 30, 45])
+        fresh.memo.clear()
+        assert search.open_state(kept, at, soon) == search.open_state(fresh, at, soon), (at, soon)
+
+
 def test_hours_that_say_neither_open_nor_closed_are_unknown_not_closed() -> None:
     """'on appointment' answered open: false, next_open: null, no comment: closed for good, to an app."""
     paris = ZoneInfo("Europe/Paris")
