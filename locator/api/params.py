@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from fastapi import Path, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from locator.answers import Where
 from locator.geocode import MAX_QUERY_LENGTH
@@ -141,3 +141,23 @@ async def nearest_params(request: Request) -> NearestParams:
         limit=query.limit,
         radius_km=query.radius_km,
     )
+
+
+# The nearest route's own parameter (locations.nearest reads its request itself).
+AnswerFormat = Literal["json", "geojson"]
+_FORMAT: TypeAdapter[AnswerFormat] = TypeAdapter(AnswerFormat)
+FORMAT_PARAMETER: dict[str, Any] = {
+    "name": "format",
+    "in": "query",
+    "required": False,
+    "schema": {**_FORMAT.json_schema(), "default": "json", "title": "Format"},
+    "description": "json, or geojson: the places as a FeatureCollection (application/geo+json)",
+}
+
+
+def answer_format(request: Request) -> AnswerFormat:
+    """`format`, checked as FastAPI checks a Literal query parameter (the same 422)."""
+    try:
+        return _FORMAT.validate_python(request.query_params.get("format", "json"))
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("query", "format")} for error in exc.errors()]) from None
