@@ -710,7 +710,6 @@ def exact_knn_steps(
     """
     radius = params["radius_m"]
     by_knn = with_label(candidates_sql, label_origin)
-    with_rows = with_places(candidates_sql, label_origin)
     cache_key = (database, params["first_day"])
     k = first_candidates(limit, oversample)
     while True:
@@ -723,7 +722,7 @@ def exact_knn_steps(
         places = _cached_places(chosen[:limit], cache_key)
         fetched, reach = len(candidates), max((row.sphere_m for row in candidates), default=None)
         if places is None:
-            rows = yield with_rows, bound
+            rows = yield with_places(candidates_sql, label_origin), bound
             places = []
             for row in rows:
                 if row.id is not None:

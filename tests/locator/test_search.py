@@ -563,6 +563,28 @@ def test_a_state_kept_with_its_schedule_is_the_state_at_every_instant(hours: str
         assert search.open_state(kept, at, soon) == search.open_state(fresh, at, soon), (at, soon)
 
 
+@pytest.mark.parametrize(
+    "hours",
+    [
+        'Mo-Fr 09:00-17:00 "on appointment"',  # never "open": the whole horizon has no open time
+        "Mo-Fr 09:00-18:00; 2026 Dec 10-2027 Mar 01 off",  # closed for works, then open again
+        "Sa 10:00-12:00; Jan-Nov off",  # December Saturdays only
+        "off",
+    ],
+)
+def test_a_walk_without_open_time_kept_with_its_schedule_gives_every_next_opening(hours: str) -> None:
+    """next_open keeps the stretch it walked without finding open time, and a later question within it walks
+    on from its end: at instants in random order, a kept schedule answers what a fresh one does."""
+    rng = random.Random(hours)
+    kept = Schedule.parse(hours, timezone="Europe/Paris", country="FR")
+    fresh = Schedule.parse(hours, timezone="Europe/Paris", country="FR")
+    start = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+    for _ in range(40):
+        at = start + timedelta(minutes=rng.randrange(0, 200 * 24 * 60))
+        fresh.memo.clear()
+        assert kept.next_open(at) == fresh.next_open(at), at
+
+
 def test_hours_that_say_neither_open_nor_closed_are_unknown_not_closed() -> None:
     """'on appointment' answered open: false, next_open: null, no comment: closed for good, to an app."""
     paris = ZoneInfo("Europe/Paris")
