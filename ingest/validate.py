@@ -11,8 +11,10 @@ import json
 import logging
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -200,8 +202,10 @@ Locate = Callable[[dict[str, Any]], "tuple[float, float, str] | None"]
 class RowValidator:
     """Validates records one by one; `locate` finds coordinates for rows without them (geocoding)."""
 
-    def __init__(self, locate: Locate | None = None) -> None:
+    def __init__(self, locate: Locate | None = None, today: date | None = None) -> None:
         self.locate = locate
+        # The first day of the year ahead in which a service's hours are checked against the place's.
+        self.today = today or datetime.now(UTC).date()
         self.rejections: list[Rejection] = []
         self.warnings: list[Warning] = []
         # id -> the first rejected row that had it: a later row with the id is a duplicate of that row, even
@@ -487,6 +491,13 @@ class RowValidator:
             for message in messages:
                 self.warnings.append(Warning(row, column, raw, message))
             out[service] = (raw, canonical)
+        checked = set()
+        for column, service, raw in sources:
+            if service in out and "" in out and out[service][1] != out[""][1] and column not in checked:
+                checked.add(column)
+                days = _open_while_place_closed(out[""][1], out[service][1], timezone, country, region, self.today)
+                if days:
+                    self.warnings.append(Warning(row, column, raw, _open_while_place_closed_message(days)))
         return out
 
 
@@ -501,6 +512,37 @@ def _parse_hours(
     except (HoursSyntaxError, HoursError) as exc:
         return "", (), str(exc)
     return schedule.canonical, schedule.warnings, None
+
+
+@lru_cache(maxsize=4096)
+def _open_while_place_closed(
+    place_hours: str, service_hours: str, timezone: str, country: str, region: str | None, first: date
+) -> tuple[date, ...]:
+    """The days of the year from `first` on which a service opens while the place's own hours keep it closed
+    all day though it opens on that weekday most weeks of the year: a holiday or a dated closure (`PH off`,
+    `Dec 25 off`, a month of works) that the service's hours leave out, so the desk shows open on Christmas
+    Day. A weekly day off the service does not share (a repair desk open on Sundays) is the feed's to decide,
+    not warned."""
+    try:
+        place = Schedule.parse(place_hours, timezone=timezone, country=country, region=region)
+        service = Schedule.parse(service_hours, timezone=timezone, country=country, region=region)
+    except (HoursSyntaxError, HoursError):
+        return ()  # sun times without a position: not checked here
+    last = first + timedelta(days=364)  # 52 weeks: each weekday 52 times
+    place_days = place.opening_days(first, last)
+    weeks_open = Counter(day.weekday() for day in place_days)
+    return tuple(
+        sorted(day for day in service.opening_days(first, last) - place_days if weeks_open[day.weekday()] >= 26)
+    )
+
+
+def _open_while_place_closed_message(days: tuple[date, ...]) -> str:
+    shown = ", ".join(f"{day:%a} {day.day} {day:%b %Y}" for day in days[:3])
+    more = f" and {len(days) - 3} more" if len(days) > 3 else ""
+    return (
+        f"open on {shown}{more}, when the place's opening_hours close all day (a holiday or a dated closure): "
+        "if this service closes then too, say so in its hours (e.g. `PH off`, `Dec 25 off`)"
+    )
 
 
 def _number(value: Any) -> float | None:

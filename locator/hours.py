@@ -1330,6 +1330,21 @@ class Schedule:
             cursor = chunk_end
         return out
 
+    def opening_days(self, first: date, last: date) -> set[date]:
+        """The local days from `first` to `last` on which it opens (or opens on conditions: "on appointment"),
+        or is open all day long. The end of the night before does not count: a bar open Fr-Sa 20:00-02:00 is
+        closed on Sundays."""
+        out: set[date] = set()
+        for interval in self.intervals(
+            self.midnight(first - timedelta(days=1)), self.midnight(last + timedelta(days=1))
+        ):
+            out.add(interval.start.date())
+            day = interval.start.date() + timedelta(days=1)
+            while day <= last and self.midnight(day + timedelta(days=1)) <= interval.end:
+                out.add(day)  # open all day long within a longer spell
+                day += timedelta(days=1)
+        return {day for day in out if first <= day <= last}
+
     def is_open(self, at: datetime, minutes: int = 0) -> bool:
         """Open at `at` and for `minutes` after it (a span crossing midnight counts as one)."""
         state, _ = self.state(at)

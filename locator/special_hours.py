@@ -335,13 +335,7 @@ def _plan_batch(conn: Connection, ids: list[str], service: str, special: Special
 
 
 def _opens_on(schedule: Schedule, day: date) -> bool:
-    """Opens (or opens on conditions: "on appointment") on its local day, or is open all of it. The end of
-    the night before does not count: a bar open Fr-Sa 20:00-02:00 is closed on Sundays."""
-    midnight, next_midnight = schedule.midnight(day), schedule.midnight(day + timedelta(days=1))
-    return any(
-        midnight <= i.start < next_midnight or (i.start < midnight and i.end >= next_midnight)
-        for i in schedule.intervals(schedule.midnight(day - timedelta(days=1)), next_midnight)
-    )
+    return day in schedule.opening_days(day, day)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:

@@ -1,0 +1,61 @@
+"""Row validation without a database: what a row's hours say against each other."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from ingest.validate import RowValidator, Warning
+
+PARIS_ROW = {"id": "a", "name": "A", "country": "FR", "lat": "48.87", "lon": "2.30", "timezone": "Europe/Paris"}
+
+
+def warnings_for(today: date, **columns: str) -> list[Warning]:
+    validator = RowValidator(today=today)
+    record: dict[str, Any] = {**PARIS_ROW, **columns}
+    assert validator.validate(2, record) is not None, validator.rejections
+    return validator.warnings
+
+
+def test_a_service_open_on_the_places_holidays_is_a_warning_that_names_the_days() -> None:
+    """The desk showed open on Christmas Day: the place's hours close it (`Dec 25 off`, `PH off`), the
+    service's own hours do not say so."""
+    (warning,) = warnings_for(
+        date(2026, 12, 7),
+        opening_hours="Mo-Su 10:00-22:00; Dec 25 off; Jan 01 off",
+        service_hours="Mo-Sa 10:00-20:00",
+        services="sales;repair;pickup",  # one warning for the column, not one per service it applies to
+    )
+    assert warning.column == "service_hours" and warning.value == "Mo-Sa 10:00-20:00"
+    assert warning.message.startswith("open on Fri 25 Dec 2026, Fri 1 Jan 2027, when the place's opening_hours")
+    (holidays,) = warnings_for(
+        date(2026, 12, 7), opening_hours="Mo-Sa 10:00-20:00; PH off", **{"hours:repair": "Mo-Sa 10:00-19:00"}
+    )
+    # Christmas, New Year, Easter Monday 2027 (29 March), and the other French holidays on a weekday.
+    assert holidays.column == "hours:repair"
+    assert holidays.message.startswith("open on Fri 25 Dec 2026, Fri 1 Jan 2027, Mon 29 Mar 2027 and 7 more")
+
+
+@pytest.mark.parametrize(
+    ("place", "service"),
+    [
+        ("Mo-Sa 10:00-20:00; PH off", "Mo-Su 10:00-13:00; PH off"),  # the desk's own Sundays: its choice
+        ("Mo-Sa 10:00-20:00; PH off", "Mo-Sa 10:00-20:00; PH off"),  # the same hours
+        ("Mo-Sa 10:00-20:00; PH off", "Mo-Fr 14:00-18:00; PH off"),  # closes on the holidays too
+        ("Mo-Fr 10:00-20:00; Sa 20:00-02:00", "Su 10:00-12:00"),  # the night's end is no opening on Sunday
+        ("Mo-Sa 10:00-20:00; 2026 Dec 20-2027 Jan 10 off", "Mo-Sa 10:00-20:00; 2026 Dec 20-2027 Jan 10 off"),
+    ],
+)
+def test_services_closed_when_the_place_is_are_not_warned(place: str, service: str) -> None:
+    assert warnings_for(date(2026, 12, 7), opening_hours=place, **{"hours:repair": service}) == []
+
+
+def test_a_closure_for_works_the_service_ignores_is_warned_once_with_its_length() -> None:
+    (warning,) = warnings_for(
+        date(2026, 12, 7),
+        opening_hours="Mo-Sa 10:00-20:00; 2027 Feb 01-2027 Feb 28 off",
+        **{"hours:repair": "Mo-Fr 14:00-18:00"},
+    )
+    assert warning.message.startswith("open on Mon 1 Feb 2027, Tue 2 Feb 2027, Wed 3 Feb 2027 and 17 more")
