@@ -1072,7 +1072,14 @@ class Schedule:
             and self._calendar[1] is None
             and not _ISO_REGION.match(self.region.strip().upper())
         ):
-            warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
+            if regional_holidays.calendar_class(self.country) is not None:
+                # The supplement lists the regions with days off of their own: Moscow has none, and is no typo.
+                warnings.append(
+                    f"no holidays of its own are known for region {self.region!r} of {self.country}: "
+                    "national holidays apply"
+                )
+            else:
+                warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")
         if "SH" in kinds and self._calendar and not _has_school_holidays(self._calendar[0]):
             warnings.append(f"school holidays (SH) of {self.country} are unknown: SH never matches")
         elif "SH" in kinds and self._calendar:
