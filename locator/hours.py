@@ -1072,7 +1072,7 @@ class Schedule:
             and self._calendar[1] is None
             and not _ISO_REGION.match(self.region.strip().upper())
         ):
-            if regional_holidays.calendar_class(self.country) is not None:
+            if regional_holidays.calendar_class(self._calendar[0]) is not None:
                 # The supplement lists the regions with days off of their own: Moscow has none, and is no typo.
                 warnings.append(
                     f"no holidays of its own are known for region {self.region!r} of {self.country}: "
