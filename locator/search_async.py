@@ -8,17 +8,21 @@ the answer is the same Python as the thread's path (`search.exact_knn_steps`, `s
 
 Everything else returns None and the caller runs the thread's path (`answers.nearest_answer`): a typed
 address (geocoders may call out over HTTP), an instant outside the window (the direct evaluation), a
-window row this process has to read (again), the day's table dropped meanwhile.
+window row this process has to read (again), the day's table dropped meanwhile, and a pool with no
+connection ready (reconnecting after an outage: the threads' engine reconnects at once).
 
 The pool does what the threads' engine does around its statements (`db.make_engine` with `watchdog`): a
 statement past the statement timeout has its socket cut from this side (a frozen server enforces none), and
-a connection found broken drains the pool, whose other connections died in the same outage.
+a connection found broken drains the pool, whose other connections died in the same outage. Searches queue
+for one of `pool_size` slots, as requests queued for the executor's threads: a slow search makes the others
+wait, never fail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,9 +30,8 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import namedtuple_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from locator.db import IDENTIFY_SQL, WATCHDOG_GRACE_S, connect_options, cut_socket, driver_sql
 from locator.search import (
@@ -50,23 +53,42 @@ from locator.settings import Settings
 log = logging.getLogger("locator.search")
 
 
-class AsyncReads:
-    """The API's public reads on the event loop: `settings`' read database (the replica when there is one),
-    `pool_size` connections per worker, as the threads' engine keeps."""
+# How long a search waits for a pooled connection before the threads' path answers it instead, and how long
+# the pool is then left alone. A worker's searches queue for one of its `pool_size` slots first (as requests
+# queued for the executor's threads), so a healthy pool has a connection ready for each slot holder: a wait
+# means the pool is reconnecting (after an outage its attempts back off), and the threads' engine, which
+# reconnects at once, answers meanwhile.
+POOL_WAIT_S = 0.1
+POOL_REST_S = 1.0
+# The pool's attempts at a lost connection back off (1, 2, 4 s ...) until they give up after this long; a
+# search waiting for a connection then starts a new attempt at once. The default, five minutes, left the pool
+# empty for minutes after the database came back.
+RECONNECT_GIVE_UP_S = 5.0
+# At most one drain per outage: requests that held connections broken by the same outage fail one after the
+# other, and each drain closed the fresh connections the one before had made.
+DRAIN_EVERY_S = 5.0
 
-    def __init__(self, settings: Settings) -> None:
-        url = make_url(settings.sqlalchemy_url(read=True)).set(drivername="postgresql")
+
+class AsyncReads:
+    """The API's public reads on the event loop, on the read engine's database (the replica when there is
+    one, the same connection parameters: several hosts, quoted passwords), `pool_size` connections per worker
+    as the threads' engine keeps."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        _, params = engine.dialect.create_connect_args(engine.url)
+        params.pop("context", None)  # SQLAlchemy's adapters, for its own connections
         self.limit_s = settings.statement_timeout_ms / 1000 + WATCHDOG_GRACE_S
         self._identity: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], str] = weakref.WeakKeyDictionary()
-        self._draining: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(settings.pool_size)
+        self._rest_until = 0.0
+        self._drained_at = -DRAIN_EVERY_S
         self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            url.render_as_string(hide_password=False),
-            kwargs={**connect_options(settings), "autocommit": True},
+            "",
+            kwargs={**params, **connect_options(settings), "autocommit": True},
             min_size=settings.pool_size,
             max_size=settings.pool_size,
-            # As the engine's pool_timeout: with the database gone a request waits this long for a connection
-            # before its 503 (a connection attempt fails after the same time).
-            timeout=settings.connect_timeout_s,
+            timeout=POOL_WAIT_S,
+            reconnect_timeout=RECONNECT_GIVE_UP_S,
             configure=self._identify,
             open=False,
             name="locator-reads",
@@ -80,26 +102,42 @@ class AsyncReads:
 
     async def _identify(self, conn: psycopg.AsyncConnection[Any]) -> None:
         # The place cache is keyed by the database a connection reads (db.database_identity): the same text
-        # here as on the engine's connections, so both paths share the cache.
-        cursor = await conn.execute(IDENTIFY_SQL)
-        row = await cursor.fetchone()
+        # here as on the engine's connections, so both paths share the cache. Cut as a search's statement is:
+        # a server frozen just after the login held one of the pool's three workers for good.
+        cut = asyncio.get_running_loop().call_later(self.limit_s, cut_socket, conn.pgconn.socket)
+        try:
+            cursor = await conn.execute(IDENTIFY_SQL)
+            row = await cursor.fetchone()
+        finally:
+            cut.cancel()
         self._identity[conn] = row[0] if row else "unknown"
 
-    async def run(self, make_steps: Callable[[object], KnnSteps]) -> tuple[list[Place], Any]:
-        """The steps `make_steps(database identity)` gives, each statement on one pooled connection."""
-        async with self.pool.connection() as conn:
-            steps = make_steps(self._identity.get(conn, "unknown"))
+    async def run(self, make_steps: Callable[[object], KnnSteps]) -> tuple[list[Place], Any] | None:
+        """The steps `make_steps(database identity)` gives, each statement on one pooled connection; None
+        when the pool has no connection ready (the caller answers on a thread)."""
+        async with self._slots:
+            if time.monotonic() < self._rest_until:
+                return None
             try:
-                statement, bound = next(steps)
-                while True:
-                    statement, bound = steps.send(await self._fetch(conn, statement, bound))
-            except StopIteration as done:
-                found: tuple[list[Place], Any] = done.value
-                return found
-            except psycopg.Error:
-                if conn.broken or conn.closed:
-                    self._drain()
-                raise
+                conn = await self.pool.getconn()
+            except PoolTimeout:
+                self._rest_until = time.monotonic() + POOL_REST_S
+                return None
+            try:
+                steps = make_steps(self._identity.get(conn, "unknown"))
+                try:
+                    statement, bound = next(steps)
+                    while True:
+                        statement, bound = steps.send(await self._fetch(conn, statement, bound))
+                except StopIteration as done:
+                    found: tuple[list[Place], Any] = done.value
+                    return found
+                except psycopg.Error:
+                    if conn.broken or conn.closed:
+                        self._drain()
+                    raise
+            finally:
+                await self.pool.putconn(conn)
 
     async def _fetch(self, conn: psycopg.AsyncConnection[Any], statement: str, params: dict[str, Any]) -> list[Any]:
         # The watchdog's cut, on the loop's clock: psycopg then fails the statement as a lost connection.
@@ -112,9 +150,17 @@ class AsyncReads:
             cut.cancel()
 
     def _drain(self) -> None:
-        if self._draining is None or self._draining.done():
-            log.warning("a pooled connection broke: reconnecting the asyncio pool")
-            self._draining = asyncio.get_running_loop().create_task(self.pool.drain())
+        if time.monotonic() - self._drained_at < DRAIN_EVERY_S:
+            return
+        self._drained_at = time.monotonic()
+        log.warning("a pooled connection broke: reconnecting the asyncio pool")
+        task = asyncio.get_running_loop().create_task(self.pool.drain())
+        task.add_done_callback(_log_failed_drain)
+
+
+def _log_failed_drain(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("draining the asyncio pool failed: %s", task.exception())
 
 
 async def nearest_on_loop(
@@ -137,7 +183,7 @@ async def nearest_on_loop(
     else:
         return None
     try:
-        found, origin = await reads.run(
+        searched = await reads.run(
             lambda database: exact_knn_steps(candidates, params, query.limit, oversample, True, database)
         )
     except psycopg.errors.UndefinedTable:
@@ -146,6 +192,7 @@ async def nearest_on_loop(
     except Exception as exc:
         raise_if_unavailable(exc)
         raise
-    if origin is None:
-        return None  # no row at all: the thread's path labels the point with a statement of its own
+    if searched is None or searched[1] is None:
+        return None  # no connection ready; or no row at all: the thread's path labels the point itself
+    found, origin = searched
     return result_of(query, at, closing_soon_minutes, found, path, origin)

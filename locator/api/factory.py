@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The hot route's threads (dependencies.run_blocking): as many as anyio's, for the same reason.
         app.state.executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="locator-request")
         # Its coordinate searches' connections, awaited on the loop (locator.search_async).
-        app.state.reads = AsyncReads(settings)
+        app.state.reads = AsyncReads(settings, app.state.read_engine)
         await app.state.reads.open()
         refresher = asyncio.create_task(_keep_window_fresh(app.state.engine, settings.refresh_interval_s))
         # The zone finder and the tz tables that check a coordinate query's label (~0.2 s to load): before the

@@ -156,6 +156,24 @@ def test_outage_gives_fast_503_and_the_server_recovers_by_itself(own_cluster: Cl
             assert body["locations"] > 0
 
 
+def test_the_nearest_route_answers_at_once_when_a_long_outage_ends(own_cluster: Cluster, outage_server: Server) -> None:
+    """An outage longer than a few reconnection attempts: the coordinate search's pool (locator.search_async)
+    backed off 1, 2, 4, 8, 16 s between attempts, and answered 503 for ~15 s after the database was back."""
+    nearest = f"{outage_server.url}/v1/locations/nearest?{PARIS}&open=any&limit=3"
+    assert get(nearest)[0] == 200
+    own_cluster.stop("immediate")
+    try:
+        assert get(nearest)[0] == 503
+        time.sleep(17)
+        assert get(nearest)[0] == 503
+    finally:
+        own_cluster.start()
+    back = time.monotonic()
+    while (status := get(nearest)[0]) != 200:
+        assert status == 503 and time.monotonic() - back < 3, "the route did not answer soon after the database"
+        time.sleep(0.2)
+
+
 def test_a_stuck_database_gives_503_within_the_statement_timeout(own_cluster: Cluster, outage_server: Server) -> None:
     """A database that accepts connections but does not answer (here: a table locked by someone else)."""
     engine = create_engine(own_cluster.url("locator").replace("postgresql://", "postgresql+psycopg://"))

@@ -12,6 +12,7 @@ import pytest
 
 from locator import search
 from locator.answers import Where, nearest_answer, nearest_answer_on_loop
+from locator.db import make_engine
 from locator.errors import DatabaseUnavailable
 from locator.open_intervals import partition_name
 from locator.search import NearestQuery, nearest
@@ -24,15 +25,20 @@ T = TypeVar("T")
 
 
 def on_loop(settings: Settings, work: Callable[[AsyncReads], Awaitable[T]]) -> T:
+    engine = make_engine(settings, read=True)
+
     async def run() -> T:
-        reads = AsyncReads(settings)
+        reads = AsyncReads(settings, engine)
         await reads.open()
         try:
             return await work(reads)
         finally:
             await reads.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +144,43 @@ def test_a_statement_held_up_past_the_timeout_is_a_503_and_the_pool_goes_on(plac
     failure, after = on_loop(settings, ask)
     assert isinstance(failure, DatabaseUnavailable), failure
     assert after is not None and after.places
+
+
+def test_searches_queue_for_the_pool_behind_a_slow_one_and_none_fails(places: ScratchDatabase) -> None:
+    """More searches than connections, the first held up by a lock for longer than a connection is waited
+    for: they queue as requests queued for the threads, and each is answered (a wait on the pool gave the
+    ones behind a 503 "the database did not answer" though it had)."""
+    engine = places.engine
+    settings = places.settings.model_copy(update={"statement_timeout_ms": 4000, "connect_timeout_s": 1, "pool_size": 1})
+    query = NearestQuery(lat=-25.0, lon=135.0, at=datetime.now(UTC), open="any", radius_km=1000.0)
+
+    async def ask(reads: AsyncReads) -> list[search.SearchResult | None]:
+        await reads.pool.wait()
+        with engine.connect() as conn:
+            conn.exec_driver_sql("LOCK TABLE locations IN ACCESS EXCLUSIVE MODE")
+            searches = [asyncio.ensure_future(nearest_on_loop(reads, engine, query)) for _ in range(4)]
+            await asyncio.sleep(1.5)
+            conn.rollback()
+        return list(await asyncio.gather(*searches))
+
+    answers = on_loop(settings, ask)
+    assert all(answer is not None and answer.places for answer in answers), answers
+
+
+def test_a_pool_without_a_connection_ready_leaves_the_search_to_the_threads(places: ScratchDatabase) -> None:
+    """A pool still reconnecting after an outage answers nothing for a moment (POOL_REST_S), at once."""
+    engine, settings = places.engine, places.settings
+    query = NearestQuery(lat=-25.0, lon=135.0, at=datetime.now(UTC), open="any", radius_km=1000.0)
+
+    async def ask(reads: AsyncReads) -> tuple[object, object, float]:
+        await reads.pool.wait()
+        taken = [await reads.pool.getconn() for _ in range(settings.pool_size)]  # none left for the search
+        first = await nearest_on_loop(reads, engine, query)
+        for conn in taken:
+            await reads.pool.putconn(conn)
+        started = asyncio.get_running_loop().time()
+        resting = await nearest_on_loop(reads, engine, query)  # the pool is left alone for a moment
+        return first, resting, asyncio.get_running_loop().time() - started
+
+    first, resting, waited = on_loop(settings, ask)
+    assert first is None and resting is None and waited < 0.05
