@@ -200,8 +200,8 @@ async def nearest(request: Request) -> Response:
     # engine and settings read from the app, not solved as dependencies (~0.1 ms of CPU a request).
     # A coordinate query is answered on the event loop (locator.search_async: no thread hop, ~0.2 ms less
     # latency a request); the others on the app's executor, not anyio's thread pool (deps.run_blocking).
+    format = answer_format(request)  # first, as FastAPI checked it before the route's own parameters
     params = await nearest_params(request)
-    format = answer_format(request)
     state = request.app.state
     answer = await nearest_answer_on_loop(
         state.reads, state.read_engine, state.settings, params.where, **params.as_kwargs()
