@@ -514,7 +514,7 @@ def _parse_hours(
     return schedule.canonical, schedule.warnings, None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def _open_while_place_closed(
     place_hours: str, service_hours: str, timezone: str, country: str, region: str | None, first: date
 ) -> tuple[date, ...]:
@@ -522,18 +522,38 @@ def _open_while_place_closed(
     all day though it opens on that weekday most weeks of the year: a holiday or a dated closure (`PH off`,
     `Dec 25 off`, a month of works) that the service's hours leave out, so the desk shows open on Christmas
     Day. A weekly day off the service does not share (a repair desk open on Sundays) is the feed's to decide,
-    not warned."""
+    not warned. The year is walked once per place's hours; a service is asked about those days alone."""
+    closed = _closed_days(place_hours, timezone, country, region, first)
+    service = _schedule(service_hours, timezone, country, region) if closed else None
+    return tuple(day for day in closed if service is not None and day in service.opening_days(day, day))
+
+
+# What makes one week of canonical hours differ from another: holidays, dates, months, years, week numbers,
+# Easter (outside quoted comments).
+_DATED = re.compile(r"\b(?:PH|SH|easter|week|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|\d{4})\b")
+
+
+@lru_cache(maxsize=4096)
+def _closed_days(place_hours: str, timezone: str, country: str, region: str | None, first: date) -> tuple[date, ...]:
+    """The days of the year from `first` the place's hours close all day though the place opens on that
+    weekday most weeks (26 of the 52)."""
+    if not _DATED.search(" ".join(place_hours.split('"')[::2])):  # the parts outside comments
+        return ()  # every week alike: no such day (and no walk of the year, ~10 ms)
+    place = _schedule(place_hours, timezone, country, region)
+    if place is None:
+        return ()
+    year = [first + timedelta(days=offset) for offset in range(364)]  # 52 weeks: each weekday 52 times
+    opens = place.opening_days(year[0], year[-1])
+    weeks_open = Counter(day.weekday() for day in opens)
+    return tuple(day for day in year if day not in opens and weeks_open[day.weekday()] >= 26)
+
+
+@lru_cache(maxsize=4096)
+def _schedule(hours: str, timezone: str, country: str, region: str | None) -> Schedule | None:
     try:
-        place = Schedule.parse(place_hours, timezone=timezone, country=country, region=region)
-        service = Schedule.parse(service_hours, timezone=timezone, country=country, region=region)
+        return Schedule.parse(hours, timezone=timezone, country=country, region=region)
     except (HoursSyntaxError, HoursError):
-        return ()  # sun times without a position: not checked here
-    last = first + timedelta(days=364)  # 52 weeks: each weekday 52 times
-    place_days = place.opening_days(first, last)
-    weeks_open = Counter(day.weekday() for day in place_days)
-    return tuple(
-        sorted(day for day in service.opening_days(first, last) - place_days if weeks_open[day.weekday()] >= 26)
-    )
+        return None  # parsed once already; a failure here is no reason to refuse the row
 
 
 def _open_while_place_closed_message(days: tuple[date, ...]) -> str:

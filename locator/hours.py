@@ -1073,10 +1073,11 @@ class Schedule:
             and not _ISO_REGION.match(self.region.strip().upper())
         ):
             if regional_holidays.calendar_class(self._calendar[0]) is not None:
-                # The supplement lists the regions with days off of their own: Moscow has none, and is no typo.
+                # The supplement lists only the regions with days off of their own: Moscow has none, and is no
+                # typo, but a misspelt Tatarstan lands here too.
                 warnings.append(
-                    f"no holidays of its own are known for region {self.region!r} of {self.country}: "
-                    "national holidays apply"
+                    f"region {self.region!r} has no holidays of its own known for {self.country} (a region "
+                    "without days off of its own, or a misspelling): national holidays apply"
                 )
             else:
                 warnings.append(f"region {self.region!r} is unknown for {self.country}: national holidays apply")

@@ -153,7 +153,7 @@ def test_moscow_gets_federal_holidays_only() -> None:
 def test_a_federal_district_is_not_a_region() -> None:
     assert resolve_region("RU", "Приволжский федеральный округ") is None
     schedule = Schedule.parse("PH", timezone="Europe/Moscow", country="RU", region="Приволжский федеральный округ")
-    assert any("no holidays of its own are known" in warning for warning in schedule.warnings)
+    assert any("has no holidays of its own known for RU" in warning for warning in schedule.warnings)
     assert ph_days(2014, "Приволжский федеральный округ") == ph_days(2014)
 
 
@@ -162,6 +162,8 @@ def test_a_region_without_days_off_of_its_own_is_not_called_unknown() -> None:
     for region in ("Москва", "Moscow", "RU-MOW"):
         schedule = Schedule.parse("Mo-Fr 09:00-18:00; PH off", timezone="Europe/Moscow", country="RU", region=region)
         assert not any("unknown" in warning for warning in schedule.warnings), schedule.warnings
+    typo = Schedule.parse("Mo-Fr 09:00-18:00; PH off", timezone="Europe/Moscow", country="RU", region="Tatarsan")
+    assert any("or a misspelling" in warning for warning in typo.warnings), typo.warnings
     germany = Schedule.parse("Mo-Fr 09:00-18:00; PH off", timezone="Europe/Berlin", country="DE", region="Bavarria")
     assert "region 'Bavarria' is unknown for DE: national holidays apply" in germany.warnings
 
