@@ -24,6 +24,7 @@ from ingest.addresses import address_query
 from ingest.readers import is_input_column
 from locator.countries import is_country, timezone_at, zone_countries
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
+from locator.open_intervals import schedule_for
 from locator.places import PlaceFields
 
 log = logging.getLogger(__name__)
@@ -524,8 +525,10 @@ def _open_while_place_closed(
     Day. A weekly day off the service does not share (a repair desk open on Sundays) is the feed's to decide,
     not warned. The year is walked once per place's hours; a service is asked about those days alone."""
     closed = _closed_days(place_hours, timezone, country, region, first)
-    service = _schedule(service_hours, timezone, country, region) if closed else None
-    return tuple(day for day in closed if service is not None and day in service.opening_days(day, day))
+    if not closed:
+        return ()
+    service = schedule_for(service_hours, timezone, country, region)
+    return tuple(day for day in closed if day in service.opening_days(day, day))
 
 
 # What makes one week of canonical hours differ from another: holidays, dates, months, years, week numbers,
@@ -539,21 +542,11 @@ def _closed_days(place_hours: str, timezone: str, country: str, region: str | No
     weekday most weeks (26 of the 52)."""
     if not _DATED.search(" ".join(place_hours.split('"')[::2])):  # the parts outside comments
         return ()  # every week alike: no such day (and no walk of the year, ~10 ms)
-    place = _schedule(place_hours, timezone, country, region)
-    if place is None:
-        return ()
+    place = schedule_for(place_hours, timezone, country, region)
     year = [first + timedelta(days=offset) for offset in range(364)]  # 52 weeks: each weekday 52 times
     opens = place.opening_days(year[0], year[-1])
     weeks_open = Counter(day.weekday() for day in opens)
     return tuple(day for day in year if day not in opens and weeks_open[day.weekday()] >= 26)
-
-
-@lru_cache(maxsize=4096)
-def _schedule(hours: str, timezone: str, country: str, region: str | None) -> Schedule | None:
-    try:
-        return Schedule.parse(hours, timezone=timezone, country=country, region=region)
-    except (HoursSyntaxError, HoursError):
-        return None  # parsed once already; a failure here is no reason to refuse the row
 
 
 def _open_while_place_closed_message(days: tuple[date, ...]) -> str:

@@ -157,11 +157,14 @@ class AsyncReads:
         Later (the pool reconnecting after the outage ended) the threads answer instead. A search that queued
         behind ones held up by a frozen server otherwise paid the threads' own timeout too: 4.8 s for its 503
         in a review's test."""
-        if time.monotonic() - self._drained_at < DRAIN_EVERY_S:
+        if self._drained_lately():
             raise DatabaseUnavailable("the database did not answer in time")
 
+    def _drained_lately(self) -> bool:
+        return time.monotonic() - self._drained_at < DRAIN_EVERY_S
+
     def _drain(self) -> None:
-        if time.monotonic() - self._drained_at < DRAIN_EVERY_S:
+        if self._drained_lately():
             return
         self._drained_at = time.monotonic()
         log.warning("a pooled connection broke: reconnecting the asyncio pool")
