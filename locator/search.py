@@ -317,6 +317,17 @@ _PLACE_COLUMNS = f"""
 # index scan that stops after k rows (0.5 ms).
 _ORIGIN = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 _EFFECTIVE_SERVICE = "CASE WHEN {s} = ANY(l.hours_services) THEN {s} ELSE '' END"
+# How many open rows a filtered query's scan reads for each candidate it asks for (`open_scan_reach_sql`).
+SCAN_PER_CANDIDATE = 50
+
+
+def _within_box(alias: str) -> str:
+    """The radius's bounding box as a condition of the KNN scan's index: the scan ends at the radius.
+
+    The box (`&&`, as `ST_DWithin` expands its argument for the index), not `ST_DWithin`, whose distance test
+    in the scan's filter let the planner trade the ordered scan for a bitmap scan of everything within the
+    radius plus a sort (800 ms at 1M places in a busy city); the exact radius is applied to the candidates."""
+    return f"{alias}.geog && _ST_Expand({_ORIGIN}, CAST(:radius_m AS float8))"
 
 
 def _place_filters(query: NearestQuery) -> list[str]:
@@ -344,14 +355,28 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     stored under every UTC day it touches, so that day's table holds every spell open at :at, and planning
     over one table instead of pruning the parent's took ~15% of the database's CPU per statement at 1M
     places (BENCHMARKS.md, API, note 26). A table dropped meanwhile is an error, not an empty answer
-    (`_nearest` then evaluates the hours directly)."""
+    (`_nearest` then evaluates the hours directly).
+
+    A query filtered on the place (kinds, products, services) reads its candidates from a scan of at most
+    :scan open rows (`_open_scan_sql`), joined to their places and filtered: the scan stays the ordered KNN
+    scan, stops after :scan rows however few pass, and `open_scan_reach_sql` says how far it got when fewer
+    than :k did (`exact_knn_steps` then scans further)."""
     table = partition_name(day)
-    conditions = [_open_during("o", query)]
+    # The place's row is joined only when a filter needs it: the plain query reads the index alone.
+    if not (query.kinds or query.products or query.services):
+        return f"""
+SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m,
+       o.version
+  FROM {table} AS o
+ WHERE {_open_during("o", query)}
+   AND {_within_box("o")}
+   AND o.service = ''
+ ORDER BY o.geog <-> {_ORIGIN}
+ LIMIT :k
+"""
+    conditions = _place_filters(query)
     if query.services:
         conditions.append(f"o.service = {_EFFECTIVE_SERVICE.format(s='CAST(:first_service AS text)')}")
-    else:
-        conditions.append("o.service = ''")
-    conditions += _place_filters(query)
     if len(query.services) > 1:
         # Every further service asked for must be open too (its own hours, or the general ones).
         conditions.append(f"""NOT EXISTS (
@@ -363,15 +388,43 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
                    WHERE o2.location_id = l.id
                      AND o2.service = {_EFFECTIVE_SERVICE.format(s="s.name")}
                      AND {_open_during("o2", query)}))""")
-    # The place's row is joined only when a filter needs it: the plain query reads the index alone.
-    needs_place = bool(query.kinds or query.products or query.services)
     return f"""
-SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m,
-       o.version
-  FROM {table} AS o{" JOIN locations AS l ON l.id = o.location_id" if needs_place else ""}
+SELECT o.location_id AS id, o.sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m, o.version
+  FROM ({_open_scan_sql(query, table)}) AS o
+  JOIN locations AS l ON l.id = o.location_id
  WHERE {(chr(10) + "   AND ").join(conditions)}
- ORDER BY o.geog <-> {_ORIGIN}
+ ORDER BY o.sphere_m
  LIMIT :k
+"""
+
+
+def _open_scan_sql(query: NearestQuery, table: str) -> str:
+    """The nearest :scan rows open at :at of the services a filtered query may read, nearest first.
+
+    The LIMIT is what keeps the plan: with the place's filters in the same query the planner, guessing that
+    few rows pass them (a CASE it cannot estimate), chose a bitmap scan of every open row in the radius's box
+    plus a sort (54k rows, 139 ms, for `service=repair` in Paris at 1M places) over the ordered scan; and
+    without a bound on the scan a filter no place near enough passes (a repair desk open at 03:00 on a
+    Saturday) walked the whole day's index (0.4-0.9 s an answer at 1M places; BENCHMARKS.md, API, note 35)."""
+    service = "o.service IN ('', CAST(:first_service AS text))" if query.services else "o.service = ''"
+    return f"""SELECT o.location_id, o.service, o.geog, o.version, o.geog <-> {_ORIGIN} AS sphere_m
+          FROM {table} AS o
+         WHERE {_open_during("o", query)}
+           AND {_within_box("o")}
+           AND {service}
+         ORDER BY o.geog <-> {_ORIGIN}
+         LIMIT :scan"""
+
+
+def open_scan_reach_sql(query: NearestQuery, day: date) -> str | None:
+    """How many rows a filtered query's scan read (`scanned`, fewer than :scan when none is left within the
+    radius's box) and the sphere distance it reached (`reach`); None for an unfiltered query, whose
+    candidates are the scan."""
+    if not (query.kinds or query.products or query.services):
+        return None
+    return f"""
+SELECT count(*) AS scanned, max(s.sphere_m) AS reach
+  FROM ({_open_scan_sql(query, partition_name(day))}) AS s
 """
 
 
@@ -538,7 +591,11 @@ def _materialised_knn(
     if not _materialised_covers(conn, at, params["until"]):
         return None
     try:
-        return _exact_knn(conn, knn_open_sql(query, params["day"]), params, query.limit, oversample, label_origin)
+        day = params["day"]
+        return _exact_knn(
+            conn, knn_open_sql(query, day), params, query.limit, oversample, label_origin,
+            open_scan_reach_sql(query, day),
+        )  # fmt: skip
     except psycopg.errors.UndefinedTable:
         forget_window(conn.engine)
         raw = conn.connection.driver_connection
@@ -670,9 +727,10 @@ def _exact_knn(
     limit: int,
     oversample: int,
     label_origin: bool = False,
+    reach_sql: str | None = None,
 ) -> tuple[list[Place], Origin | None]:
     """`exact_knn_steps` on a connection of this thread."""
-    steps = exact_knn_steps(candidates_sql, params, limit, oversample, label_origin, database_identity(conn))
+    steps = exact_knn_steps(candidates_sql, params, limit, oversample, label_origin, database_identity(conn), reach_sql)
     try:
         statement, bound = next(steps)
         while True:
@@ -689,13 +747,15 @@ def exact_knn_steps(
     oversample: int,
     label_origin: bool,
     database: object,
+    reach_sql: str | None = None,
 ) -> KnnSteps:
     """The true top `limit` by ellipsoidal distance within the radius, from sphere-ordered KNN candidates
     (and, with `label_origin`, the origin labelled by its nearest postcode).
 
-    The radius is applied to the candidates, not in their SQL: an `ST_DWithin` there lets the planner trade
-    the ordered KNN scan for a bitmap scan of everything within the radius plus a sort (800 ms at 1M places
-    in a busy city, measured), while the KNN scan stops after k rows.
+    The radius is applied to the candidates; their SQL bounds the scan by the radius's box alone
+    (`_within_box`). With `reach_sql` (a query filtered on the place, `open_scan_reach_sql`) the candidates
+    are those of the nearest :scan open rows that pass the filters: when fewer than k do, that statement
+    says how far the scan reached and whether rows were left, and the next round scans four times as far.
 
     The first statement is the candidates' KNN alone, each with the version of its place (stored with the
     materialised intervals, read from the place on the `open=any` path); when the cache holds every chosen
@@ -713,7 +773,7 @@ def exact_knn_steps(
     cache_key = (database, params["first_day"])
     k = first_candidates(limit, oversample)
     while True:
-        bound = {**params, "k": k, "limit": limit}
+        bound = {**params, "k": k, "scan": k * SCAN_PER_CANDIDATE, "limit": limit}
         rows = yield by_knn, bound
         candidates = [row for row in rows if row.id is not None]
         chosen = sorted(
@@ -736,6 +796,13 @@ def exact_knn_steps(
                                first.origin_country)
             if label_origin and first is not None else None
         )  # fmt: skip
+        if reach_sql is not None and fetched < k:
+            # Fewer than k of the scan's rows passed the filters: every row it did not read is farther than
+            # the farthest it read; when it read fewer than :scan, none is left within the radius's box.
+            (scan,) = yield reach_sql, bound
+            if scan.scanned < bound["scan"] or scan.reach is None:
+                return places, origin
+            fetched, reach = k, scan.reach
         if fetched < k or reach is None:
             return places, origin  # no more candidates anywhere
         reach = float(reach) * SPHERE_SLACK  # every place not fetched is at least this far

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -420,31 +420,75 @@ def test_nearest_matches_the_oracle(
         check(published.engine, spots, build_query(spec, scene, spots, span), span, spec.oversample, spec.label_origin)
 
 
+def _general_rows(seed: int, count: int, ring_m: float, hours: Callable[[int], str]) -> list[dict[str, str]]:
+    """`count` places of the outback's ring layout with general hours alone (`hours(i)`)."""
+    rng = random.Random(seed)
+    points: list[tuple[float, float]] = []
+    rows = [_row(rng, i, "outback", "ring", ring_m, points) for i in range(count)]
+    for i, row in enumerate(rows):
+        row.pop("hours:repair", None)
+        row.pop("service_hours", None)
+        row["opening_hours"] = hours(i)
+    return rows
+
+
+def _recorded_statements(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every statement the search's threads run from now on, with its parameters."""
+    statements: list[tuple[str, dict[str, Any]]] = []
+    real = search.fetch_rows
+
+    def recorded(conn: Any, sql: str, params: dict[str, Any]) -> list[Any]:
+        statements.append((sql, params))
+        return real(conn, sql, params)
+
+    monkeypatch.setattr(search, "fetch_rows", recorded)
+    return statements
+
+
 def test_a_ring_needs_more_than_the_first_round(published: Published, monkeypatch: pytest.MonkeyPatch) -> None:
     """Places at one ellipsoidal distance, in every direction: the sphere's nearest first candidates cannot
     prove the top N, so the candidate set must grow (on the materialised path and the direct one) and still
     give the oracle's answer."""
-    rng = random.Random(3)
-    points: list[tuple[float, float]] = []
-    rows = [_row(rng, i, "outback", "ring", 300_000, points) for i in range(160)]
-    for i, row in enumerate(rows):
-        row.pop("hours:repair", None)
-        row.pop("service_hours", None)
-        row["opening_hours"] = "24/7" if i % 3 else "Mo-Su 03:00-03:30"  # a third closed: the direct path grows
+    # A third closed: the direct path grows.
+    rows = _general_rows(3, 160, 300_000, lambda i: "24/7" if i % 3 else "Mo-Su 03:00-03:30")
     spots = publish_scene(published, rows)
     span = window(published.engine)
-    rounds: list[int] = []
-    real = search.fetch_rows
-
-    def counted(conn: Any, sql: str, params: dict[str, Any]) -> list[Any]:
-        rounds.append(int(params.get("k", 0)))
-        return real(conn, sql, params)
-
-    monkeypatch.setattr(search, "fetch_rows", counted)
+    statements = _recorded_statements(monkeypatch)
     at = datetime.combine(span.start.date() + timedelta(days=3), time(12), tzinfo=UTC)
     query = NearestQuery(lat=-25.0, lon=135.0, at=at, limit=10, radius_km=1000)
     check(published.engine, spots, query, span)
+    rounds = [int(params.get("k", 0)) for _, params in statements]
     assert max(rounds) > first_candidates(10, 2), rounds
+
+
+def test_a_filter_that_the_nearest_places_fail_scans_further(
+    published: Published, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filtered query reads a bounded scan of open rows: when the nearest hundreds of open places all fail
+    the filter (a product only far places sell), the scan reads further until it passes the radius, and the
+    answer is still the oracle's; with a radius that no passing place is inside, it ends at the radius."""
+    rows = _general_rows(5, 400, 1_000, lambda i: "24/7")
+    for i, row in enumerate(rows):
+        far = i % 40 == 0
+        row["products"] = "mac" if far else "iphone"
+        if far:  # ~200 km out, beyond the 390 nearer open places
+            row["lat"], row["lon"] = str(-25.0 + 1.8 + i / 10_000), str(135.0)
+    spots = publish_scene(published, rows)
+    span = window(published.engine)
+    statements = _recorded_statements(monkeypatch)
+    monkeypatch.setattr(search, "SCAN_PER_CANDIDATE", 4)  # rounds of tens of rows, not of a thousand
+    at = datetime.combine(span.start.date() + timedelta(days=3), time(12), tzinfo=UTC)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at, limit=5, radius_km=500, products=("mac",))
+    check(published.engine, spots, query, span)
+    found = nearest(published.engine, query)
+    assert found.places and all("mac" in place.products for place in found.places)
+    scans = [int(params.get("scan", 0)) for _, params in statements]
+    assert max(scans) > 4 * first_candidates(5, 2), scans
+    assert any("scanned" in sql for sql, _ in statements)
+    statements.clear()
+    inside = NearestQuery(lat=-25.0, lon=135.0, at=at, limit=5, radius_km=100, products=("mac",))
+    assert nearest(published.engine, inside).places == []
+    assert len(statements) <= 6, [params.get("scan") for _, params in statements]
 
 
 def test_the_direct_path_pages_through_places_at_one_point(scratch_db: ScratchDatabase) -> None:
