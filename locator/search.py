@@ -326,8 +326,11 @@ def _within_box(alias: str) -> str:
 
     The box (`&&`, as `ST_DWithin` expands its argument for the index), not `ST_DWithin`, whose distance test
     in the scan's filter let the planner trade the ordered scan for a bitmap scan of everything within the
-    radius plus a sort (800 ms at 1M places in a busy city); the exact radius is applied to the candidates."""
-    return f"{alias}.geog && _ST_Expand({_ORIGIN}, CAST(:radius_m AS float8))"
+    radius plus a sort (800 ms at 1M places in a busy city); the exact radius is applied to the candidates.
+    The box is the sphere's and the radius the ellipsoid's (a place 99.9 km due north of the equator is ~100.4
+    km away on the sphere), so it is widened by the sphere/ellipsoid slack, a margin: PostGIS's box kept that
+    place without it (tests/locator/test_search_oracle.py)."""
+    return f"{alias}.geog && _ST_Expand({_ORIGIN}, CAST(:radius_m AS float8) / {SPHERE_SLACK})"
 
 
 def _place_filters(query: NearestQuery) -> list[str]:
@@ -405,7 +408,7 @@ def _open_scan_sql(query: NearestQuery, table: str) -> str:
     few rows pass them (a CASE it cannot estimate), chose a bitmap scan of every open row in the radius's box
     plus a sort (54k rows, 139 ms, for `service=repair` in Paris at 1M places) over the ordered scan; and
     without a bound on the scan a filter no place near enough passes (a repair desk open at 03:00 on a
-    Saturday) walked the whole day's index (0.4-0.9 s an answer at 1M places; BENCHMARKS.md, API, note 35)."""
+    Saturday) walked the whole day's index (~0.4 s an answer at 1M places; BENCHMARKS.md, API, note 35)."""
     service = "o.service IN ('', CAST(:first_service AS text))" if query.services else "o.service = ''"
     return f"""SELECT o.location_id, o.service, o.geog, o.version, o.geog <-> {_ORIGIN} AS sphere_m
           FROM {table} AS o

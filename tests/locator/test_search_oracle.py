@@ -491,6 +491,26 @@ def test_a_filter_that_the_nearest_places_fail_scans_further(
     assert len(statements) <= 6, [params.get("scan") for _, params in statements]
 
 
+def test_the_radius_box_keeps_a_place_within_the_radius_on_the_ellipsoid(published: Published) -> None:
+    """Due north of a point on the equator a place 99.9 km away on the ellipsoid is ~100.4 km away on the
+    sphere, whose box bounds the scan: the box must be wide enough to keep it."""
+    geod = Geod(ellps="WGS84")
+    rows = _general_rows(7, 2, 1_000, lambda i: "24/7")
+    for row, (azimuth, metres) in zip(rows, ((0.0, 99_900.0), (180.0, 100_100.0)), strict=True):
+        lon, lat, _ = geod.fwd(135.0, 0.0, azimuth, metres)
+        row["lat"], row["lon"] = str(lat), str(lon)
+    publish_scene(published, rows)
+    span = window(published.engine)
+    at = datetime.combine(span.start.date() + timedelta(days=3), time(12), tzinfo=UTC)
+    for query in (
+        NearestQuery(lat=0.0, lon=135.0, at=at, limit=5, radius_km=100),
+        NearestQuery(lat=0.0, lon=135.0, at=at, limit=5, radius_km=100, products=tuple(PRODUCTS)),
+    ):
+        found = nearest(published.engine, query)
+        assert found.path == "materialised"
+        assert [round(place.distance_m or 0) for place in found.places] == [99_900], query
+
+
 def test_the_direct_path_pages_through_places_at_one_point(scratch_db: ScratchDatabase) -> None:
     """Regression: the direct path read its candidates page by page (LIMIT/OFFSET over the KNN order), but
     places at one distance come in no set order, and once the index held dead entries of a republished
