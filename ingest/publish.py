@@ -27,7 +27,7 @@ from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
 from locator.db import copy_rows, lock_source, outage_reason, unbounded
-from locator.special_hours import in_force_from, own_general_hours
+from locator.special_hours import extend_batches, hold_batches, in_force_from, own_general_hours
 
 REMOVAL_GUARD = 0.20
 LOCK_WAIT = "30min"
@@ -64,6 +64,8 @@ class IngestReport:
     unavailable: bool = False
     # The input columns that changed, for the first changed places (_changed_fields)
     changed_fields: dict[str, list[str]] = field(default_factory=dict)
+    # Ops' batches of exceptions the added places got (locator.special_hours.extend_batches): batch -> ids
+    batches: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -107,6 +109,8 @@ class IngestReport:
             },
             # id -> the input columns that changed, for the changed places listed above
             "changed_fields": {i: self.changed_fields[i] for i in self.changed[shown] if i in self.changed_fields},
+            # ops' batches of exceptions (by number) the added places got, with how many of them
+            "batches": {str(batch): len(ids) for batch, ids in self.batches.items()},
             "file_sha256": self.file_sha256,
             "run_id": self.run_id,
         }
@@ -229,6 +233,7 @@ def publish(
     try:
         with engine.begin() as conn:
             unbounded(conn)
+            hold_batches(conn)  # ops' batches of exceptions stay as they are until the new places have theirs
             # A second ingest of the same source waits here, then diffs against what the first one published.
             # A big feed takes minutes, so this wait is long; the lock timeout then goes back to the usual.
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
@@ -527,6 +532,7 @@ def _write(conn: Connection, report: IngestReport) -> None:
             )
         )
         _keep_hours_for_exceptions(conn, report, write=True)
+        _extend_batches(conn, report)
     with _timed(report, "open_intervals"):
         open_intervals.refresh(conn, report.added + report.changed)
     with _timed(report, "analyze"):
@@ -552,6 +558,20 @@ SELECT s.id, s.line, x.service, x.spans, x.service = ANY(s.services) AS offered,
  WHERE x.service <> ALL(s.hours_services)
  ORDER BY s.line, x.service
 """
+
+
+def _extend_batches(conn: Connection, report: IngestReport) -> None:
+    """Ops' batches of exceptions for places selected by filters (a country's Christmas Eve) reach the places
+    this feed adds that they select; a place whose hours a batch's do not evaluate with gets a warning."""
+    report.batches, failed = extend_batches(conn, report.added)
+    if failed:
+        found = conn.execute(
+            text("SELECT id, line FROM staged_locations WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": list(failed)}
+        )
+        lines: dict[str, int] = {row.id: row.line for row in found}
+        for place, why in sorted(failed.items(), key=lambda item: lines.get(item[0], 0)):
+            message = f"{place}: ops' {why}: the batch is not applied to it"
+            report.warnings.append(Warning(lines.get(place, 0), "opening_hours", None, message))
 
 
 def _keep_hours_for_exceptions(conn: Connection, report: IngestReport, *, write: bool) -> None:

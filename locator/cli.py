@@ -144,6 +144,8 @@ def print_report(report: dict[str, Any]) -> None:
             # A changed place with the columns that changed: "fr-par-opera (opening_hours, phone)"
             shown = [f"{i} ({', '.join(fields[i])})" if key == "changed" and fields.get(i) else i for i in ids]
             console.print(f"{key}: {', '.join(shown)}{' ...' if report[key] > len(ids) else ''}", highlight=False)
+    for batch, places in report.get("batches", {}).items():
+        console.print(f"ops' batch {batch} of special hours applied to {places} added place(s)", highlight=False)
     for title, items, text_key in (
         ("rejected rows", report["rejected"], "reason"),
         ("warnings", report["warnings"], "message"),

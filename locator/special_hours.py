@@ -12,7 +12,8 @@ as its own when ops add an exception for it (`add`), and keeps one when a publis
 exceptions for it are still in force (`ingest.publish`); the copy goes with its last such exception (`remove`).
 
 The same exception for many places (`add_to_places`: a country's Christmas Eve) is one transaction and one batch
-number, which `remove_batch` takes back whole.
+number, which `remove_batch` takes back whole. A batch selected by filters (not by ids) also reaches the places a
+later feed adds that it selects, while it is in force (`extend_batches`, in the publish's transaction).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic, sleep
 from typing import Any
 
 from psycopg.errors import LockNotAvailable
@@ -47,6 +49,28 @@ LAST_YEAR = 2999
 # How long a change waits for a full refresh of the open intervals to finish (seconds at thousands of places,
 # minutes at a million) before it is refused as busy: an admin request should not hold a server thread longer.
 REFRESH_WAIT = "10s"
+
+
+# pg_advisory_xact_lock key: a publish holds it shared from its start (it reads the batches' selections for the
+# places it adds), a batch's addition or removal alone; so a batch added while a feed is published reaches the
+# feed's new places either way: the publish sees its selection, or the batch sees the committed places.
+BATCH_LOCK = 7_214_005
+BATCH_WAIT_S = 10.0  # as REFRESH_WAIT: an admin request should not hold a server thread longer
+
+
+def hold_batches(conn: Connection) -> None:
+    """Call first in a publish's transaction: batches are not added or removed until it ends."""
+    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": BATCH_LOCK})
+
+
+def _own_batches(conn: Connection) -> None:
+    """BATCH_LOCK alone, trying for up to BATCH_WAIT_S rather than queueing: a waiting exclusive request would
+    hold back every publish that starts after it."""
+    deadline = monotonic() + BATCH_WAIT_S
+    while not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": BATCH_LOCK}).scalar_one():
+        if monotonic() > deadline:
+            raise Busy("a feed is being published: try again when it is done")
+        sleep(0.05)
 
 
 def _hold_places(conn: Connection) -> None:
@@ -227,7 +251,10 @@ def add_to_places(
         where.append(":service = ANY(l.services || l.hours_services)")
     params["service"] = service
     matching = " AND ".join(where)
+    selection = not places.ids
     with engine.begin() as conn:
+        if selection and not dry_run:
+            _own_batches(conn)
         # The places' rows first, then what to read of them: a publish that changed one meanwhile has committed.
         ids = _lock_places(conn, matching, params, dry_run)
         what = f"offering {service!r} " if service else ""
@@ -241,27 +268,88 @@ def add_to_places(
         applied = list(plan.runs)
         batch = None
         if applied and not dry_run:
-            own_general_hours(conn, [(place, service) for place in applied if place in plan.follows_place])
             batch = conn.execute(text("SELECT nextval('special_hours_batch_seq')")).scalar_one()
-            rows = [(place, first, last) for place, runs in plan.runs.items() for first, last in runs]
-            conn.execute(
-                text(
-                    """
-                    INSERT INTO special_hours (location_id, service, start_date, end_date, hours, comment, batch)
-                    SELECT r.id, :service, r.first, r.last, :hours, :comment, :batch
-                      FROM unnest(CAST(:ids AS text[]), CAST(:firsts AS date[]), CAST(:lasts AS date[]))
-                           AS r (id, first, last)
-                    """
-                ),
-                {"ids": [r[0] for r in rows], "firsts": [r[1] for r in rows], "lasts": [r[2] for r in rows],
-                 "service": service, "hours": rule_hours, "comment": comment, "batch": batch},
-            )  # fmt: skip
+            _write_batch(conn, plan, service, rule_hours, comment, batch)
+            if selection:
+                conn.execute(
+                    text(
+                        """
+                        INSERT INTO special_hours_batch_selections (batch, country, region, source, kinds, service,
+                                                                    start_date, end_date, hours, comment,
+                                                                    include_closed)
+                        VALUES (:batch, :country, :region, :source, CAST(:kinds AS text[]), :service, :start, :end,
+                                :hours, :comment, :include_closed)
+                        """
+                    ),
+                    {"batch": batch, "country": validate_country(places.country.strip()) if places.country else None,
+                     "region": places.region.strip() if places.region else None,
+                     "source": places.source.strip() if places.source else None,
+                     "kinds": [kind.strip().lower() for kind in places.kinds], "service": service, "start": start,
+                     "end": end, "hours": rule_hours, "comment": comment, "include_closed": include_closed},
+                )  # fmt: skip
             open_intervals.refresh(conn, applied)
     return {"batch": batch, "places": len(applied), "location_ids": applied[:BATCH_EXAMPLES],
             "closed": len(plan.closed), "closed_ids": plan.closed[:BATCH_EXAMPLES],
             "already": len(plan.already), "already_ids": plan.already[:BATCH_EXAMPLES],
             "service": service, "start": start.isoformat(), "end": end.isoformat(), "hours": rule_hours,
             "comment": comment, "dry_run": dry_run}  # fmt: skip
+
+
+def _write_batch(conn: Connection, plan: _Plan, service: str, hours: str, comment: str | None, batch: int) -> None:
+    """The batch's rows for the places `plan` keeps (their intervals are the caller's to refresh)."""
+    own_general_hours(conn, [(place, service) for place in plan.runs if place in plan.follows_place])
+    rows = [(place, first, last) for place, runs in plan.runs.items() for first, last in runs]
+    conn.execute(
+        text(
+            """
+            INSERT INTO special_hours (location_id, service, start_date, end_date, hours, comment, batch)
+            SELECT r.id, :service, r.first, r.last, :hours, :comment, :batch
+              FROM unnest(CAST(:ids AS text[]), CAST(:firsts AS date[]), CAST(:lasts AS date[])) AS r (id, first, last)
+            """
+        ),
+        {"ids": [r[0] for r in rows], "firsts": [r[1] for r in rows], "lasts": [r[2] for r in rows],
+         "service": service, "hours": hours, "comment": comment, "batch": batch},
+    )  # fmt: skip
+
+
+def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, list[str]], dict[str, str]]:
+    """The batches selected by filters and still in force, applied to the places a publish adds (`added`, their
+    rows and hours written, in the publish's transaction, which holds `hold_batches`) that they select: as
+    `add_to_places` would have, had they been there (closed days left out unless the batch included them).
+    Returns each batch's new places, and the places a batch could not be applied to (its hours do not evaluate
+    with theirs), with why. The caller refreshes the places' intervals."""
+    applied: dict[int, list[str]] = {}
+    failed: dict[str, str] = {}
+    if not added:
+        return applied, failed
+    selections = conn.execute(
+        text("SELECT * FROM special_hours_batch_selections WHERE end_date >= :in_force ORDER BY batch"),
+        {"in_force": in_force_from()},
+    ).all()
+    for sel in selections:
+        where, params = Places(sel.country, sel.region, sel.source, tuple(sel.kinds)).conditions()
+        if sel.service:
+            where.append(":service = ANY(l.services || l.hours_services)")
+        where.append("l.id = ANY(CAST(:added AS text[]))")
+        params |= {"service": sel.service, "added": list(added)}
+        ids = list(
+            conn.execute(text(f"SELECT l.id FROM locations AS l WHERE {' AND '.join(where)} ORDER BY l.id"), params)
+            .scalars()
+        )  # fmt: skip
+        special = SpecialHours(sel.start_date, sel.end_date, sel.hours, sel.comment)
+        plan = _Plan()
+        for place in ids:  # one by one: a place whose hours the batch does not evaluate with is left out alone
+            try:
+                one = _plan_batch(conn, [place], sel.service, special, sel.include_closed)
+            except InvalidParameter as exc:
+                failed[place] = f"batch {sel.batch} ({sel.start_date}..{sel.end_date} {sel.hours}): {exc}"
+                continue
+            plan.runs.update(one.runs)
+            plan.follows_place |= one.follows_place
+        if plan.runs:
+            _write_batch(conn, plan, sel.service, sel.hours, sel.comment, sel.batch)
+            applied[sel.batch] = sorted(plan.runs)
+    return applied, failed
 
 
 @dataclass
@@ -387,15 +475,20 @@ def remove_batch(engine: Engine, batch: int) -> int:
     """Remove every exception of a batch (`add_to_places`); the number of places it was for."""
     matching = "l.id IN (SELECT location_id FROM special_hours WHERE batch = :batch)"
     with engine.begin() as conn:
+        _own_batches(conn)  # no publish gives the batch to a place it adds meanwhile
         ids = _lock_places(conn, matching, {"batch": batch})
         removed = conn.execute(
             text("DELETE FROM special_hours WHERE batch = :batch RETURNING location_id, service"), {"batch": batch}
         ).all()
-        if not removed:
+        selection = conn.execute(
+            text("DELETE FROM special_hours_batch_selections WHERE batch = :batch RETURNING batch"), {"batch": batch}
+        ).all()
+        if not removed and not selection:
             raise NotFound(f"no special hours in batch {batch}")
         for location_id, service in sorted({(row.location_id, row.service) for row in removed if row.service}):
             _drop_copied_hours(conn, location_id, service)
-        open_intervals.refresh(conn, ids)
+        if ids:
+            open_intervals.refresh(conn, ids)
     return len(ids)
 
 

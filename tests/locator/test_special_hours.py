@@ -380,3 +380,48 @@ def test_a_closure_batch_is_one_rule_and_a_retry_adds_nothing(scratch_db: Scratc
     ]
     again = add_to_places(engine, Places(ids=("fr-par-marais",)), *week, comment="inventaire")
     assert again["batch"] is None and again["already_ids"] == ["fr-par-marais"] and again["closed"] == 0
+
+
+_LATER_FEED = """id,name,kind,city,region,country,lat,lon,opening_hours,services,products
+new-par-bastille,New Store Bastille,store,Paris,FR-IDF,FR,48.8532,2.3691,"Mo-Su 08:00-22:00",sales;repair,iphone
+new-par-closed,New Store Nation,store,Paris,FR-IDF,FR,48.8483,2.3959,"Mo-Su 08:00-22:00; {day} off",sales,iphone
+new-ber-mitte,New Store Mitte,store,Berlin,,DE,52.5170,13.3889,"Mo-Su 08:00-22:00",sales,iphone
+"""
+
+
+def test_a_batch_reaches_the_places_a_later_feed_adds(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Christmas Eve's hours for French shops, added as a batch before a feed brings a new French shop: the new
+    shop gets them in the feed's publish (its closed days left out as for the batch's own places), a German one
+    does not, a batch of ids named one by one stays with them, and removing the batch takes the new rows too."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    evening = datetime.combine(day, time(17, 0), tzinfo=PARIS)
+    by_country = add_to_places(engine, Places(country="FR"), day, day, hours="09:00-15:00", comment="Réveillon")
+    by_ids = add_to_places(engine, Places(ids=("fr-par-opera",)), day, day, service="repair", hours="off")
+    desks = add_to_places(engine, Places(region="FR-IDF"), day, day, service="repair", hours="10:00-12:00")
+    feed = tmp_path / "later.csv"
+    feed.write_text(_LATER_FEED.format(day=day.strftime("%b %d")))
+    report = ingest_file(engine, feed, source="later")
+    assert report.published and sorted(report.added) == ["new-ber-mitte", "new-par-bastille", "new-par-closed"]
+    assert report.batches == {by_country["batch"]: ["new-par-bastille"], desks["batch"]: ["new-par-bastille"]}
+    assert report.as_dict()["batches"] == {str(by_country["batch"]): 1, str(desks["batch"]): 1}
+    held = {(item["batch"], item["service"], item["hours"]) for item in list_for(engine, "new-par-bastille")}
+    assert held == {(by_country["batch"], "", "09:00-15:00"), (desks["batch"], "repair", "10:00-12:00")}
+    assert list_for(engine, "new-par-closed") == [] and list_for(engine, "new-ber-mitte") == []
+    assert by_ids["batch"] not in {item["batch"] for item in list_for(engine, "new-par-bastille")}
+    # Both search paths: the new shop closes at 15:00 that day, its desk at 12:00.
+    for ids in open_ids(scratch_db, evening).values():
+        assert "new-par-bastille" not in ids and "new-par-closed" not in ids
+    eleven = datetime.combine(day, time(11, 0), tzinfo=PARIS)
+    one = datetime.combine(day, time(13, 0), tzinfo=PARIS)
+    assert all("new-par-bastille" in ids for ids in open_ids(scratch_db, eleven, services=("repair",)).values())
+    assert all("new-par-bastille" not in ids for ids in open_ids(scratch_db, one, services=("repair",)).values())
+
+    again = ingest_file(engine, feed, source="later")  # nothing added: nothing applied twice
+    assert again.batches == {} and len(list_for(engine, "new-par-bastille")) == 2
+    assert remove_batch(engine, by_country["batch"]) == by_country["places"] + 1
+    assert [item["batch"] for item in list_for(engine, "new-par-bastille")] == [desks["batch"]]
+    feed.write_text(_LATER_FEED.replace("new-par-bastille", "new-par-republique").format(day=day.strftime("%b %d")))
+    after = ingest_file(engine, feed, source="later", allow_removals=True)
+    assert after.batches == {desks["batch"]: ["new-par-republique"]}  # the removed batch reaches no one
