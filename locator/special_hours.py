@@ -493,17 +493,20 @@ def remove_batch(engine: Engine, batch: int) -> int:
 
 
 def batches(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest batches (`add_to_places`) still held: what they hold and for how many places."""
+    """The newest batches (`add_to_places`) still held: what they hold and for how many places, and what a batch
+    chosen by filters selects (`selection`; None for ids named one by one), which places a feed adds later get."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
                 """
-                SELECT batch, service, hours, comment, min(start_date) AS start, max(end_date) AS end,
-                       count(DISTINCT location_id) AS places, min(created_at) AS created_at
-                  FROM special_hours
-                 WHERE batch IS NOT NULL
-                 GROUP BY batch, service, hours, comment
-                 ORDER BY batch DESC
+                SELECT h.batch, h.service, h.hours, h.comment, min(h.start_date) AS start, max(h.end_date) AS end,
+                       count(DISTINCT h.location_id) AS places, min(h.created_at) AS created_at,
+                       s.country, s.region, s.source, s.kinds, s.batch IS NOT NULL AS selected
+                  FROM special_hours AS h
+                  LEFT JOIN special_hours_batch_selections AS s ON s.batch = h.batch
+                 WHERE h.batch IS NOT NULL
+                 GROUP BY h.batch, h.service, h.hours, h.comment, s.batch
+                 ORDER BY h.batch DESC
                  LIMIT :limit
                 """
             ),
@@ -511,7 +514,9 @@ def batches(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
         ).all()
     return [
         {"batch": r.batch, "places": r.places, "service": r.service, "start": r.start.isoformat(),
-         "end": r.end.isoformat(), "hours": r.hours, "comment": r.comment, "created_at": r.created_at.isoformat()}
+         "end": r.end.isoformat(), "hours": r.hours, "comment": r.comment, "created_at": r.created_at.isoformat(),
+         "selection": {"country": r.country, "region": r.region, "source": r.source, "kinds": r.kinds}
+                      if r.selected else None}
         for r in rows
     ]  # fmt: skip
 

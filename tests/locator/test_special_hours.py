@@ -410,6 +410,10 @@ def test_a_batch_reaches_the_places_a_later_feed_adds(scratch_db: ScratchDatabas
     assert held == {(by_country["batch"], "", "09:00-15:00"), (desks["batch"], "repair", "10:00-12:00")}
     assert list_for(engine, "new-par-closed") == [] and list_for(engine, "new-ber-mitte") == []
     assert by_ids["batch"] not in {item["batch"] for item in list_for(engine, "new-par-bastille")}
+    selections = {item["batch"]: item["selection"] for item in batches(engine)}
+    assert selections[by_ids["batch"]] is None
+    assert selections[by_country["batch"]] == {"country": "FR", "region": None, "source": None, "kinds": []}
+    assert selections[desks["batch"]]["region"] == "FR-IDF"
     # Both search paths: the new shop closes at 15:00 that day, its desk at 12:00.
     for ids in open_ids(scratch_db, evening).values():
         assert "new-par-bastille" not in ids and "new-par-closed" not in ids
