@@ -317,19 +317,22 @@ _PLACE_COLUMNS = f"""
 # index scan that stops after k rows (0.5 ms).
 _ORIGIN = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 _EFFECTIVE_SERVICE = "CASE WHEN {s} = ANY(l.hours_services) THEN {s} ELSE '' END"
-# How many open rows a filtered query's scan reads for each candidate it asks for (`open_scan_reach_sql`).
+# How many open rows a filtered query's scan reads for each candidate it asks for (`knn_open_sql`).
 SCAN_PER_CANDIDATE = 50
 
 
 def _within_box(alias: str) -> str:
-    """The radius's bounding box as a condition of the KNN scan's index: the scan ends at the radius.
+    """The radius's bounding box as a condition of the unfiltered KNN scan's index: subtrees beyond the radius
+    are not read (raw KNN at 1M places busy 0.30-0.31 against 0.33-0.35 ms, alternating; BENCHMARKS.md, API,
+    note 35), and at 03:00 in a sparse place the scan ends at the radius instead of reading open places
+    farther away. Not in a filtered query's scan, where it let the planner sort the whole box (`_open_scan_sql`).
 
     The box (`&&`, as `ST_DWithin` expands its argument for the index), not `ST_DWithin`, whose distance test
     in the scan's filter let the planner trade the ordered scan for a bitmap scan of everything within the
     radius plus a sort (800 ms at 1M places in a busy city); the exact radius is applied to the candidates.
     The box is the sphere's and the radius the ellipsoid's (a place 99.9 km due north of the equator is ~100.4
-    km away on the sphere), so it is widened by the sphere/ellipsoid slack, a margin: PostGIS's box kept that
-    place without it (tests/locator/test_search_oracle.py)."""
+    km away on the sphere): it is widened by the sphere/ellipsoid slack, a margin only, as PostGIS 3.3 widens
+    its box by ~1% already (a review found no miss without it over 438k origins and bearings)."""
     return f"{alias}.geog && _ST_Expand({_ORIGIN}, CAST(:radius_m AS float8) / {SPHERE_SLACK})"
 
 
@@ -362,14 +365,14 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
 
     A query filtered on the place (kinds, products, services) reads its candidates from a scan of at most
     :scan open rows (`_open_scan_sql`), joined to their places and filtered: the scan stays the ordered KNN
-    scan, stops after :scan rows however few pass, and `open_scan_reach_sql` says how far it got when fewer
-    than :k did (`exact_knn_steps` then scans further)."""
+    scan and stops after :scan rows however few pass; its last row, `last_scanned`, comes along with its id
+    NULL unless it passes, so that `exact_knn_steps` knows how far the scan reached and scans further."""
     table = partition_name(day)
     # The place's row is joined only when a filter needs it: the plain query reads the index alone.
     if not (query.kinds or query.products or query.services):
         return f"""
 SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m,
-       o.version
+       o.version, false AS last_scanned
   FROM {table} AS o
  WHERE {_open_during("o", query)}
    AND {_within_box("o")}
@@ -391,11 +394,17 @@ SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog
                    WHERE o2.location_id = l.id
                      AND o2.service = {_EFFECTIVE_SERVICE.format(s="s.name")}
                      AND {_open_during("o2", query)}))""")
+    passes = (chr(10) + "           AND ").join(conditions)
+    # The scan's last row (the :scan-th) comes too, whether it passes or not (its id NULL when not): when fewer
+    # than :k pass, it says that the scan was cut there, and how far it reached, in the same snapshot.
     return f"""
-SELECT o.location_id AS id, o.sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m, o.version
-  FROM ({_open_scan_sql(query, table)}) AS o
+SELECT CASE WHEN f.passes THEN o.location_id END AS id, o.sphere_m,
+       ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m, o.version, o.n = :scan AS last_scanned
+  FROM (SELECT s.*, row_number() OVER (ORDER BY s.sphere_m) AS n
+          FROM ({_open_scan_sql(query, table)}) AS s) AS o
   JOIN locations AS l ON l.id = o.location_id
- WHERE {(chr(10) + "   AND ").join(conditions)}
+ CROSS JOIN LATERAL (SELECT {passes} AS passes) AS f
+ WHERE f.passes OR o.n = :scan
  ORDER BY o.sphere_m
  LIMIT :k
 """
@@ -404,31 +413,22 @@ SELECT o.location_id AS id, o.sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS 
 def _open_scan_sql(query: NearestQuery, table: str) -> str:
     """The nearest :scan rows open at :at of the services a filtered query may read, nearest first.
 
-    The LIMIT is what keeps the plan: with the place's filters in the same query the planner, guessing that
-    few rows pass them (a CASE it cannot estimate), chose a bitmap scan of every open row in the radius's box
-    plus a sort (54k rows, 139 ms, for `service=repair` in Paris at 1M places) over the ordered scan; and
-    without a bound on the scan a filter no place near enough passes (a repair desk open at 03:00 on a
-    Saturday) walked the whole day's index (~0.4 s an answer at 1M places; BENCHMARKS.md, API, note 35)."""
+    Its own LIMIT keeps the place's filters out of its plan: with them in the same query the planner, guessing
+    that few rows pass (a CASE it cannot estimate), chose a bitmap scan of every open row in the radius's box
+    plus a sort (54k rows, 139 ms, for `service=repair` in Paris at 1M places) over the ordered scan. And no
+    box here: with one, the planner read the box whole and sorted it whenever :scan exceeded the rows it
+    expected in it (a radius of 10-25 km, or a limit of 40: 20-57 ms against ~1 ms, a review's measurements);
+    without one its only other plan sorts the day's open rows, so the scan stays ordered, and the rounds end
+    when the scan reaches past the radius. A filter no place near enough passes (a repair desk open at 03:00
+    on a Saturday) had walked the whole day's index (~0.4 s an answer at 1M places; BENCHMARKS.md, API, note
+    35)."""
     service = "o.service IN ('', CAST(:first_service AS text))" if query.services else "o.service = ''"
     return f"""SELECT o.location_id, o.service, o.geog, o.version, o.geog <-> {_ORIGIN} AS sphere_m
           FROM {table} AS o
          WHERE {_open_during("o", query)}
-           AND {_within_box("o")}
            AND {service}
          ORDER BY o.geog <-> {_ORIGIN}
          LIMIT :scan"""
-
-
-def open_scan_reach_sql(query: NearestQuery, day: date) -> str | None:
-    """How many rows a filtered query's scan read (`scanned`, fewer than :scan when none is left within the
-    radius's box) and the sphere distance it reached (`reach`); None for an unfiltered query, whose
-    candidates are the scan."""
-    if not (query.kinds or query.products or query.services):
-        return None
-    return f"""
-SELECT count(*) AS scanned, max(s.sphere_m) AS reach
-  FROM ({_open_scan_sql(query, partition_name(day))}) AS s
-"""
 
 
 def knn_any_sql(query: NearestQuery) -> str:
@@ -436,7 +436,7 @@ def knn_any_sql(query: NearestQuery) -> str:
     filters = _place_filters(query)
     return f"""
 SELECT l.id, l.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(l.geog, {_ORIGIN}, true) AS distance_m,
-       {PLACE_VERSION} AS version
+       {PLACE_VERSION} AS version, false AS last_scanned
   FROM locations AS l{(chr(10) + " WHERE " + (chr(10) + "   AND ").join(filters)) if filters else ""}
  ORDER BY l.geog <-> {_ORIGIN}
  LIMIT :k
@@ -594,11 +594,7 @@ def _materialised_knn(
     if not _materialised_covers(conn, at, params["until"]):
         return None
     try:
-        day = params["day"]
-        return _exact_knn(
-            conn, knn_open_sql(query, day), params, query.limit, oversample, label_origin,
-            open_scan_reach_sql(query, day),
-        )  # fmt: skip
+        return _exact_knn(conn, knn_open_sql(query, params["day"]), params, query.limit, oversample, label_origin)
     except psycopg.errors.UndefinedTable:
         forget_window(conn.engine)
         raw = conn.connection.driver_connection
@@ -661,8 +657,9 @@ WITH candidates AS MATERIALIZED ({candidates_sql}),
         WHERE c.distance_m <= :radius_m
         ORDER BY c.distance_m, c.id COLLATE "C"  -- ties in the order Python gives a cached answer
         LIMIT :limit),
-     reached AS (SELECT count(*) AS fetched, max(sphere_m) AS sphere_m FROM candidates){label_cte}
-SELECT r.fetched, r.sphere_m AS reach, {_LABEL_COLUMNS + "," if label_origin else ""} ch.*
+     reached AS (SELECT count(*) AS fetched, max(sphere_m) AS sphere_m, bool_or(last_scanned) AS cut
+                   FROM candidates){label_cte}
+SELECT r.fetched, r.sphere_m AS reach, r.cut, {_LABEL_COLUMNS + "," if label_origin else ""} ch.*
   FROM reached AS r{chr(10) + "  LEFT JOIN label AS lb ON true" if label_origin else ""}
   LEFT JOIN chosen AS ch ON true
  ORDER BY ch.distance_m, ch.id COLLATE "C"
@@ -730,10 +727,9 @@ def _exact_knn(
     limit: int,
     oversample: int,
     label_origin: bool = False,
-    reach_sql: str | None = None,
 ) -> tuple[list[Place], Origin | None]:
     """`exact_knn_steps` on a connection of this thread."""
-    steps = exact_knn_steps(candidates_sql, params, limit, oversample, label_origin, database_identity(conn), reach_sql)
+    steps = exact_knn_steps(candidates_sql, params, limit, oversample, label_origin, database_identity(conn))
     try:
         statement, bound = next(steps)
         while True:
@@ -750,15 +746,15 @@ def exact_knn_steps(
     oversample: int,
     label_origin: bool,
     database: object,
-    reach_sql: str | None = None,
 ) -> KnnSteps:
     """The true top `limit` by ellipsoidal distance within the radius, from sphere-ordered KNN candidates
     (and, with `label_origin`, the origin labelled by its nearest postcode).
 
-    The radius is applied to the candidates; their SQL bounds the scan by the radius's box alone
-    (`_within_box`). With `reach_sql` (a query filtered on the place, `open_scan_reach_sql`) the candidates
-    are those of the nearest :scan open rows that pass the filters: when fewer than k do, that statement
-    says how far the scan reached and whether rows were left, and the next round scans four times as far.
+    The radius is applied to the candidates; their SQL bounds the unfiltered scan by the radius's box alone
+    (`_within_box`). A query filtered on the place reads the candidates among the nearest :scan open rows
+    (`knn_open_sql`): when fewer than k pass, the scan's last row (`last_scanned`, its id NULL unless it
+    passes) says how far it reached, and the next round scans four times as far; no such row, and nothing is
+    left.
 
     The first statement is the candidates' KNN alone, each with the version of its place (stored with the
     materialised intervals, read from the place on the `open=any` path); when the cache holds every chosen
@@ -778,12 +774,14 @@ def exact_knn_steps(
     while True:
         bound = {**params, "k": k, "scan": k * SCAN_PER_CANDIDATE, "limit": limit}
         rows = yield by_knn, bound
-        candidates = [row for row in rows if row.id is not None]
+        returned = [row for row in rows if row.sphere_m is not None]  # not with_label's row without candidates
+        candidates = [row for row in returned if row.id is not None]  # nor a filtered scan's last row that fails
         chosen = sorted(
             (row for row in candidates if row.distance_m <= radius), key=lambda row: (row.distance_m, row.id)
         )
         places = _cached_places(chosen[:limit], cache_key)
-        fetched, reach = len(candidates), max((row.sphere_m for row in candidates), default=None)
+        fetched, reach = len(returned), max((row.sphere_m for row in returned), default=None)
+        cut = any(row.last_scanned for row in returned)
         if places is None:
             rows = yield with_places(candidates_sql, label_origin), bound
             places = []
@@ -792,22 +790,16 @@ def exact_knn_steps(
                     place = _place(row)
                     PLACES.put((*cache_key, row.id, row.version), place)
                     places.append(_at_distance(place, row.distance_m))
-            fetched, reach = rows[0].fetched, rows[0].reach
+            fetched, reach, cut = rows[0].fetched, rows[0].reach, rows[0].cut
         first = rows[0] if rows else None
         origin = (
             coordinates_origin(params["lat"], params["lon"], first.origin_postcode, first.origin_place,
                                first.origin_country)
             if label_origin and first is not None else None
         )  # fmt: skip
-        if reach_sql is not None and fetched < k:
-            # Fewer than k of the scan's rows passed the filters: every row it did not read is farther than
-            # the farthest it read; when it read fewer than :scan, none is left within the radius's box.
-            (scan,) = yield reach_sql, bound
-            if scan.scanned < bound["scan"] or scan.reach is None:
-                return places, origin
-            fetched, reach = k, scan.reach
-        if fetched < k or reach is None:
-            return places, origin  # no more candidates anywhere
+        if (fetched < k and not cut) or reach is None:
+            # Fewer than k rows, and no scan cut short by its :scan: no more candidates anywhere.
+            return places, origin
         reach = float(reach) * SPHERE_SLACK  # every place not fetched is at least this far
         if reach > radius or (len(places) == limit and _distance(places[-1]) < reach):
             return places, origin

@@ -44,7 +44,6 @@ from locator.search import (
     forget_window,
     knn_any_sql,
     knn_open_sql,
-    open_scan_reach_sql,
     raise_if_unavailable,
     result_of,
     statement_params,
@@ -191,17 +190,15 @@ async def nearest_on_loop(
     only the thread's path can answer it. `engine` is the read engine whose window this process trusts."""
     at = query.at or now or datetime.now(UTC)
     params = statement_params(query, at)
-    reach: str | None = None
     if query.open == "any":
         candidates, path = knn_any_sql(query), "any"
     elif window_covers(engine, at, params["until"]):
         candidates, path = knn_open_sql(query, params["day"]), "materialised"
-        reach = open_scan_reach_sql(query, params["day"])
     else:
         return None
     try:
         searched = await reads.run(
-            lambda database: exact_knn_steps(candidates, params, query.limit, oversample, True, database, reach)
+            lambda database: exact_knn_steps(candidates, params, query.limit, oversample, True, database)
         )
     except psycopg.errors.UndefinedTable:
         forget_window(engine)

@@ -48,10 +48,15 @@ def places(module_db: ScratchDatabase) -> ScratchDatabase:
     return module_db
 
 
-def test_the_loop_answers_as_the_threads_do(places: ScratchDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("scan_per_candidate", [search.SCAN_PER_CANDIDATE, 1])
+def test_the_loop_answers_as_the_threads_do(
+    places: ScratchDatabase, monkeypatch: pytest.MonkeyPatch, scan_per_candidate: int
+) -> None:
     """Random questions (filters, limits, open now / for a while / any, instants across the window): the loop's
     answer is the thread's, to the last field, and the loop answered every one of them itself, with its places
-    read from the database (an empty cache) and then from the cache."""
+    read from the database (an empty cache) and then from the cache. With one scanned row per candidate, most
+    filtered questions take several rounds of a scan cut short (`search.knn_open_sql`'s last row)."""
+    monkeypatch.setattr(search, "SCAN_PER_CANDIDATE", scan_per_candidate)
     engine, settings = places.engine, places.settings
     rng = random.Random(17)
     base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)

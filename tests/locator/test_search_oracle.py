@@ -466,7 +466,8 @@ def test_a_filter_that_the_nearest_places_fail_scans_further(
 ) -> None:
     """A filtered query reads a bounded scan of open rows: when the nearest hundreds of open places all fail
     the filter (a product only far places sell), the scan reads further until it passes the radius, and the
-    answer is still the oracle's; with a radius that no passing place is inside, it ends at the radius."""
+    answer is still the oracle's; with a radius that no passing place is inside, it ends at the radius (or at the
+    last open row, whichever comes first)."""
     rows = _general_rows(5, 400, 1_000, lambda i: "24/7")
     for i, row in enumerate(rows):
         far = i % 40 == 0
@@ -484,7 +485,6 @@ def test_a_filter_that_the_nearest_places_fail_scans_further(
     assert found.places and all("mac" in place.products for place in found.places)
     scans = [int(params.get("scan", 0)) for _, params in statements]
     assert max(scans) > 4 * first_candidates(5, 2), scans
-    assert any("scanned" in sql for sql, _ in statements)
     statements.clear()
     inside = NearestQuery(lat=-25.0, lon=135.0, at=at, limit=5, radius_km=100, products=("mac",))
     assert nearest(published.engine, inside).places == []
