@@ -27,7 +27,8 @@ from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
 from locator.db import copy_rows, lock_source, outage_reason, unbounded
-from locator.special_hours import extend_batches, hold_batches, in_force_from, own_general_hours
+from locator.errors import Busy
+from locator.special_hours import extend_batches, in_force_from, own_general_hours
 
 REMOVAL_GUARD = 0.20
 LOCK_WAIT = "30min"
@@ -75,7 +76,7 @@ class IngestReport:
         """A failed run: the transaction rolled back, so nothing of the diff happened."""
         self.published = False
         self.added, self.changed, self.removed, self.unchanged = [], [], [], 0
-        self.changed_fields = {}
+        self.changed_fields, self.batches = {}, {}
         self.outcome = "failed"
         self.message = message
 
@@ -233,7 +234,6 @@ def publish(
     try:
         with engine.begin() as conn:
             unbounded(conn)
-            hold_batches(conn)  # ops' batches of exceptions stay as they are until the new places have theirs
             # A second ingest of the same source waits here, then diffs against what the first one published.
             # A big feed takes minutes, so this wait is long; the lock timeout then goes back to the usual.
             conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
@@ -242,6 +242,9 @@ def publish(
             _swap(conn, records, report, partial=partial, allow_removals=allow_removals)
             committing = time.perf_counter()
         report.timings["commit"] = time.perf_counter() - committing
+    except Busy as exc:  # a batch of ops' exceptions held its lock for minutes (special_hours.extend_batches)
+        report.fail(f"{exc}: nothing changed, run it again")
+        report.unavailable = True
     except (DBAPIError, psycopg.Error) as exc:
         # Whatever the database refused (a lock wait given up, an id another source published meanwhile, a lost
         # connection), the transaction rolled back: a failed run, in the audit like any other, not a traceback.
@@ -566,12 +569,14 @@ def _extend_batches(conn: Connection, report: IngestReport) -> None:
     report.batches, failed = extend_batches(conn, report.added)
     if failed:
         found = conn.execute(
-            text("SELECT id, line FROM staged_locations WHERE id = ANY(CAST(:ids AS text[]))"), {"ids": list(failed)}
+            text("SELECT id, line FROM staged_locations WHERE id = ANY(CAST(:ids AS text[]))"),
+            {"ids": sorted({place for place, _, _ in failed})},
         )
         lines: dict[str, int] = {row.id: row.line for row in found}
-        for place, why in sorted(failed.items(), key=lambda item: lines.get(item[0], 0)):
+        for place, service, why in sorted(failed, key=lambda item: lines.get(item[0], 0)):
+            column = f"hours:{service}" if service else "opening_hours"
             message = f"{place}: ops' {why}: the batch is not applied to it"
-            report.warnings.append(Warning(lines.get(place, 0), "opening_hours", None, message))
+            report.warnings.append(Warning(lines.get(place, 0), column, None, message))
 
 
 def _keep_hours_for_exceptions(conn: Connection, report: IngestReport, *, write: bool) -> None:

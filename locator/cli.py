@@ -494,10 +494,14 @@ def special_batches(limit: Annotated[int, typer.Option(min=1, help="how many, ne
     """The batches of exceptions added by add-many, newest first."""
     from locator.special_hours import batches
 
-    table = Table("batch", "places", "service", "from", "to", "hours", "comment", "added")
+    table = Table("batch", "places", "service", "from", "to", "hours", "comment", "added", "for (and later places)")
     for item in batches(_engine(), limit):
+        chosen = item["selection"]
+        named = (" ".join(f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in chosen.items() if v)
+                 if chosen else "ids named")  # fmt: skip
+        added = item["created_at"][:16].replace("T", " ")
         table.add_row(str(item["batch"]), str(item["places"]), item["service"] or "(all)", item["start"], item["end"],
-                      item["hours"], item["comment"] or "", item["created_at"][:16].replace("T", " "))  # fmt: skip
+                      item["hours"], item["comment"] or "", added, named)  # fmt: skip
     console.print(table)
 
 

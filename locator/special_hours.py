@@ -51,26 +51,28 @@ LAST_YEAR = 2999
 REFRESH_WAIT = "10s"
 
 
-# pg_advisory_xact_lock key: a publish holds it shared from its start (it reads the batches' selections for the
-# places it adds), a batch's addition or removal alone; so a batch added while a feed is published reaches the
-# feed's new places either way: the publish sees its selection, or the batch sees the committed places.
+# pg_advisory_xact_lock key: a publish that adds places holds it shared from reading the batches' selections
+# until it commits, a batch chosen by filters (or the removal of one) alone from before it reads its places; so a
+# batch added while a feed is published reaches the feed's new places either way: the publish sees its selection,
+# or the batch sees the committed places. Both sides try for it instead of queueing: a publish waits for it
+# holding its source's rows, which a batch may wait for, up to REFRESH_WAIT, before it gives up (`busy`).
 BATCH_LOCK = 7_214_005
 BATCH_WAIT_S = 10.0  # as REFRESH_WAIT: an admin request should not hold a server thread longer
+PUBLISH_BATCH_WAIT_S = 600.0  # a batch holds it for its own writes: a minute or two at a million places
 
 
-def hold_batches(conn: Connection) -> None:
-    """Call first in a publish's transaction: batches are not added or removed until it ends."""
-    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": BATCH_LOCK})
+def _try_batch_lock(conn: Connection, function: str, wait_s: float, busy: str) -> None:
+    deadline = monotonic() + wait_s
+    while not conn.execute(text(f"SELECT {function}(:k)"), {"k": BATCH_LOCK}).scalar_one():
+        if monotonic() > deadline:
+            raise Busy(busy)
+        sleep(0.05)
 
 
 def _own_batches(conn: Connection) -> None:
-    """BATCH_LOCK alone, trying for up to BATCH_WAIT_S rather than queueing: a waiting exclusive request would
-    hold back every publish that starts after it."""
-    deadline = monotonic() + BATCH_WAIT_S
-    while not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": BATCH_LOCK}).scalar_one():
-        if monotonic() > deadline:
-            raise Busy("a feed is being published: try again when it is done")
-        sleep(0.05)
+    """BATCH_LOCK alone, for up to BATCH_WAIT_S."""
+    _try_batch_lock(conn, "pg_try_advisory_xact_lock", BATCH_WAIT_S, "a feed is being published: try again when "
+                    "it is done")  # fmt: skip
 
 
 def _hold_places(conn: Connection) -> None:
@@ -312,16 +314,19 @@ def _write_batch(conn: Connection, plan: _Plan, service: str, hours: str, commen
     )  # fmt: skip
 
 
-def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, list[str]], dict[str, str]]:
+def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, list[str]], list[tuple[str, str, str]]]:
     """The batches selected by filters and still in force, applied to the places a publish adds (`added`, their
-    rows and hours written, in the publish's transaction, which holds `hold_batches`) that they select: as
-    `add_to_places` would have, had they been there (closed days left out unless the batch included them).
-    Returns each batch's new places, and the places a batch could not be applied to (its hours do not evaluate
-    with theirs), with why. The caller refreshes the places' intervals."""
+    rows and hours written, in the publish's transaction) that they select: as `add_to_places` would have, had
+    they been there (closed days left out unless the batch included them). Returns each batch's new places,
+    and (place, service, why) for each place a batch could not be applied to (its hours do not evaluate with
+    the batch's). The caller refreshes the places' intervals. Raises Busy when a batch being added or removed
+    holds BATCH_LOCK for longer than PUBLISH_BATCH_WAIT_S."""
     applied: dict[int, list[str]] = {}
-    failed: dict[str, str] = {}
+    failed: list[tuple[str, str, str]] = []
     if not added:
         return applied, failed
+    _try_batch_lock(conn, "pg_try_advisory_xact_lock_shared", PUBLISH_BATCH_WAIT_S,
+                    "a batch of special hours was being added or removed for too long")  # fmt: skip
     selections = conn.execute(
         text("SELECT * FROM special_hours_batch_selections WHERE end_date >= :in_force ORDER BY batch"),
         {"in_force": in_force_from()},
@@ -336,16 +341,23 @@ def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, li
             conn.execute(text(f"SELECT l.id FROM locations AS l WHERE {' AND '.join(where)} ORDER BY l.id"), params)
             .scalars()
         )  # fmt: skip
+        if not ids:
+            continue
         special = SpecialHours(sel.start_date, sel.end_date, sel.hours, sel.comment)
-        plan = _Plan()
-        for place in ids:  # one by one: a place whose hours the batch does not evaluate with is left out alone
-            try:
-                one = _plan_batch(conn, [place], sel.service, special, sel.include_closed)
-            except InvalidParameter as exc:
-                failed[place] = f"batch {sel.batch} ({sel.start_date}..{sel.end_date} {sel.hours}): {exc}"
-                continue
-            plan.runs.update(one.runs)
-            plan.follows_place |= one.follows_place
+        try:  # all at once, as add_to_places plans them (places sharing hours share their evaluation)
+            plan = _plan_batch(conn, ids, sel.service, special, sel.include_closed)
+        except (InvalidParameter, HoursError, HoursSyntaxError):
+            plan = _Plan()
+            for place in ids:  # one by one: a place whose hours the batch does not evaluate with is left out alone
+                try:
+                    one = _plan_batch(conn, [place], sel.service, special, sel.include_closed)
+                except (InvalidParameter, HoursError, HoursSyntaxError) as exc:
+                    why = getattr(exc, "message", None) or str(exc)
+                    failed.append((place, sel.service, f"batch {sel.batch} ({sel.start_date}..{sel.end_date} "
+                                                       f"{sel.hours}): {why}"))  # fmt: skip
+                    continue
+                plan.runs.update(one.runs)
+                plan.follows_place |= one.follows_place
         if plan.runs:
             _write_batch(conn, plan, sel.service, sel.hours, sel.comment, sel.batch)
             applied[sel.batch] = sorted(plan.runs)
@@ -475,7 +487,9 @@ def remove_batch(engine: Engine, batch: int) -> int:
     """Remove every exception of a batch (`add_to_places`); the number of places it was for."""
     matching = "l.id IN (SELECT location_id FROM special_hours WHERE batch = :batch)"
     with engine.begin() as conn:
-        _own_batches(conn)  # no publish gives the batch to a place it adds meanwhile
+        selected = text("SELECT 1 FROM special_hours_batch_selections WHERE batch = :batch")
+        if conn.execute(selected, {"batch": batch}).first():
+            _own_batches(conn)  # no publish gives the batch to a place it adds meanwhile
         ids = _lock_places(conn, matching, {"batch": batch})
         removed = conn.execute(
             text("DELETE FROM special_hours WHERE batch = :batch RETURNING location_id, service"), {"batch": batch}
@@ -506,7 +520,13 @@ def batches(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
                   LEFT JOIN special_hours_batch_selections AS s ON s.batch = h.batch
                  WHERE h.batch IS NOT NULL
                  GROUP BY h.batch, h.service, h.hours, h.comment, s.batch
-                 ORDER BY h.batch DESC
+                 UNION ALL
+                -- A selection whose places have all gone (a retired source) still reaches a later feed's.
+                SELECT s.batch, s.service, s.hours, s.comment, s.start_date, s.end_date, 0, s.created_at,
+                       s.country, s.region, s.source, s.kinds, true
+                  FROM special_hours_batch_selections AS s
+                 WHERE NOT EXISTS (SELECT 1 FROM special_hours AS h WHERE h.batch = s.batch)
+                 ORDER BY batch DESC
                  LIMIT :limit
                 """
             ),

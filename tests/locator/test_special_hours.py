@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import sleep
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +17,7 @@ from locator.errors import InvalidParameter, NotFound
 from locator.hours import Schedule
 from locator.search import NearestQuery, nearest
 from locator.special_hours import (
+    BATCH_LOCK,
     Places,
     _opens_on,
     add,
@@ -429,3 +432,38 @@ def test_a_batch_reaches_the_places_a_later_feed_adds(scratch_db: ScratchDatabas
     feed.write_text(_LATER_FEED.replace("new-par-bastille", "new-par-republique").format(day=day.strftime("%b %d")))
     after = ingest_file(engine, feed, source="later", allow_removals=True)
     assert after.batches == {desks["batch"]: ["new-par-republique"]}  # the removed batch reaches no one
+
+
+def test_batches_and_publishes_wait_for_each_other_without_failing(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """A publish that adds places waits for a batch being added (the batch's lock held elsewhere) and then gives
+    its new places the batch; one that adds nothing, and the removal of a batch of ids, do not wait for it. A
+    batch whose places have all gone stays listed (with none) and still reaches a later feed's."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    by_country = add_to_places(engine, Places(country="FR"), day, day, hours="09:00-15:00")
+    by_ids = add_to_places(engine, Places(ids=("fr-par-opera",)), day, day, service="repair", hours="off")
+    feed = tmp_path / "later.csv"
+    feed.write_text(_LATER_FEED.format(day=day.strftime("%b %d")))
+    holder = engine.connect()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": BATCH_LOCK})  # a batch at work elsewhere
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            publishing = pool.submit(ingest_file, engine, feed, source="later")
+            sleep(1.5)
+            assert not publishing.done()  # it waits for the batch to be done...
+            assert remove_batch(engine, by_ids["batch"]) == 1  # ...which a batch of ids does not
+            assert ingest_file(engine, DEMO_CSV, source="demo").outcome == "published"  # nor a feed adding none
+            holder.rollback()
+            report = publishing.result(timeout=60)
+    finally:
+        holder.close()
+    assert report.published and report.batches == {by_country["batch"]: ["new-par-bastille"]}
+
+    retired = tmp_path / "empty.csv"
+    retired.write_text(_LATER_FEED.splitlines()[0] + "\n")
+    for source in ("demo", "later"):  # every place of the batch gone
+        assert ingest_file(engine, retired, source=source, allow_removals=True).published
+    listed = {item["batch"]: item for item in batches(engine)}
+    assert listed[by_country["batch"]]["places"] == 0 and listed[by_country["batch"]]["selection"]["country"] == "FR"
+    assert ingest_file(engine, feed, source="later").batches == {by_country["batch"]: ["new-par-bastille"]}
