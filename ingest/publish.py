@@ -28,7 +28,7 @@ from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
 from locator.db import copy_rows, lock_source, outage_reason, unbounded
 from locator.errors import Busy
-from locator.special_hours import extend_batches, in_force_from, own_general_hours
+from locator.special_hours import batches_for_staged, extend_batches, in_force_from, own_general_hours
 
 REMOVAL_GUARD = 0.20
 LOCK_WAIT = "30min"
@@ -65,7 +65,8 @@ class IngestReport:
     unavailable: bool = False
     # The input columns that changed, for the first changed places (_changed_fields)
     changed_fields: dict[str, list[str]] = field(default_factory=dict)
-    # Ops' batches of exceptions the added places got (locator.special_hours.extend_batches): batch -> ids
+    # Ops' batches of exceptions the added places got (locator.special_hours.extend_batches): batch -> ids; in a
+    # dry run, those they would get (closed days not checked: special_hours.batches_for_staged)
     batches: dict[int, list[str]] = field(default_factory=dict)
 
     @property
@@ -304,6 +305,7 @@ def _swap(
         report.outcome = "dry-run"
         report.message = "dry run: nothing changed"
         _keep_hours_for_exceptions(conn, report, write=False)  # the warnings a publish would give
+        report.batches = batches_for_staged(conn, report.added, report.source)  # and the batches it would apply
     else:
         _write(conn, report)
         report.published = True

@@ -145,7 +145,11 @@ def print_report(report: dict[str, Any]) -> None:
             shown = [f"{i} ({', '.join(fields[i])})" if key == "changed" and fields.get(i) else i for i in ids]
             console.print(f"{key}: {', '.join(shown)}{' ...' if report[key] > len(ids) else ''}", highlight=False)
     for batch, places in report.get("batches", {}).items():
-        console.print(f"ops' batch {batch} of special hours applied to {places} added place(s)", highlight=False)
+        if report["dry_run"]:
+            console.print(f"ops' batch {batch} of special hours would apply to {places} added place(s) (those closed "
+                          "all its days left out)", highlight=False)  # fmt: skip
+        else:
+            console.print(f"ops' batch {batch} of special hours applied to {places} added place(s)", highlight=False)
     for title, items, text_key in (
         ("rejected rows", report["rejected"], "reason"),
         ("warnings", report["warnings"], "message"),

@@ -18,7 +18,7 @@ later feed adds that it selects, while it is in force (`extend_batches`, in the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic, sleep
@@ -327,22 +327,8 @@ def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, li
         return applied, failed
     _try_batch_lock(conn, "pg_try_advisory_xact_lock_shared", PUBLISH_BATCH_WAIT_S,
                     "a batch of special hours was being added or removed for too long")  # fmt: skip
-    selections = conn.execute(
-        text("SELECT * FROM special_hours_batch_selections WHERE end_date >= :in_force ORDER BY batch"),
-        {"in_force": in_force_from()},
-    ).all()
-    for sel in selections:
-        where, params = Places(sel.country, sel.region, sel.source, tuple(sel.kinds)).conditions()
-        if sel.service:
-            where.append(":service = ANY(l.services || l.hours_services)")
-        where.append("l.id = ANY(CAST(:added AS text[]))")
-        params |= {"service": sel.service, "added": list(added)}
-        ids = list(
-            conn.execute(text(f"SELECT l.id FROM locations AS l WHERE {' AND '.join(where)} ORDER BY l.id"), params)
-            .scalars()
-        )  # fmt: skip
-        if not ids:
-            continue
+    places = "(SELECT * FROM locations WHERE id = ANY(CAST(:added AS text[])))"
+    for sel, ids in _selected(conn, places, {"added": list(added)}):
         special = SpecialHours(sel.start_date, sel.end_date, sel.hours, sel.comment)
         try:  # all at once, as add_to_places plans them (places sharing hours share their evaluation)
             plan = _plan_batch(conn, ids, sel.service, special, sel.include_closed)
@@ -362,6 +348,39 @@ def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, li
             _write_batch(conn, plan, sel.service, sel.hours, sel.comment, sel.batch)
             applied[sel.batch] = sorted(plan.runs)
     return applied, failed
+
+
+def _selected(conn: Connection, places: str, params: dict[str, Any]) -> Iterator[tuple[Any, list[str]]]:
+    """Each in-force batch selection, with the ids of `places` (a subquery of rows shaped as `locations`'s, with
+    `params`) that it selects, when there are any."""
+    selections = conn.execute(
+        text("SELECT * FROM special_hours_batch_selections WHERE end_date >= :in_force ORDER BY batch"),
+        {"in_force": in_force_from()},
+    ).all()
+    for sel in selections:
+        where, bound = Places(sel.country, sel.region, sel.source, tuple(sel.kinds)).conditions()
+        if sel.service:
+            where.append(":service = ANY(l.services || l.hours_services)")
+        statement = f"SELECT l.id FROM {places} AS l WHERE {' AND '.join(where) or 'true'} ORDER BY l.id"
+        ids = list(conn.execute(text(statement), {**params, **bound, "service": sel.service}).scalars())
+        if ids:
+            yield sel, ids
+
+
+def batches_for_staged(conn: Connection, added: Sequence[str], source: str) -> dict[int, list[str]]:
+    """For a dry run: the in-force batches chosen by filters that would reach the places a feed adds (`added`,
+    still in the publish's `staged_locations` only), with those places; a publish leaves out a place closed all
+    the batch's days and one whose hours the batch does not evaluate with, which this does not check."""
+    out: dict[int, list[str]] = {}
+    if not added:
+        return out
+    staged = """(SELECT s.id, s.country, s.region, s.kinds, s.services, s.hours_services,
+                        CAST(:feed_source AS text) AS source
+                   FROM staged_locations AS s
+                  WHERE s.id = ANY(CAST(:added AS text[])))"""
+    for sel, ids in _selected(conn, staged, {"added": list(added), "feed_source": source}):
+        out[sel.batch] = ids
+    return out
 
 
 @dataclass
