@@ -528,7 +528,7 @@ def _open_while_place_closed(
     if not closed:
         return ()
     service = schedule_for(service_hours, timezone, country, region)
-    return tuple(day for day in closed if day in service.opening_days(day, day))
+    return tuple(day for day in closed if service.opens_on(day))
 
 
 # What makes one week of canonical hours differ from another: holidays, dates, months, years, week numbers,

@@ -1338,6 +1338,10 @@ class Schedule:
             cursor = chunk_end
         return out
 
+    def opens_on(self, day: date) -> bool:
+        """Whether it opens on the local `day` (`opening_days` of that day alone)."""
+        return day in self.opening_days(day, day)
+
     def opening_days(self, first: date, last: date) -> set[date]:
         """The local days from `first` to `last` on which it opens (or opens on conditions: "on appointment"),
         or is open all day long. The end of the night before does not count: a bar open Fr-Sa 20:00-02:00 is

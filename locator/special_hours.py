@@ -430,7 +430,7 @@ def _plan_batch(conn: Connection, ids: list[str], service: str, special: Special
                 schedule = open_intervals.schedule_for(
                     row.canonical, row.timezone, row.country, row.region, own, coords
                 )
-                open_days[key] = [day for day in days if _opens_on(schedule, day)]
+                open_days[key] = [day for day in days if schedule.opens_on(day)]
             runs = _runs(open_days[key])
         if not runs:
             plan.closed.append(row.id)
@@ -451,10 +451,6 @@ def _plan_batch(conn: Connection, ids: list[str], service: str, special: Special
             checked.add(check)
         plan.runs[row.id] = runs
     return plan
-
-
-def _opens_on(schedule: Schedule, day: date) -> bool:
-    return day in schedule.opening_days(day, day)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:

@@ -19,7 +19,6 @@ from locator.search import NearestQuery, nearest
 from locator.special_hours import (
     BATCH_LOCK,
     Places,
-    _opens_on,
     add,
     add_to_places,
     batches,
@@ -367,8 +366,8 @@ def test_a_night_before_is_no_opening_of_the_day_after() -> None:
     a batch of short hours may open it on."""
     bar = Schedule("Fr-Sa 20:00-02:00", "Europe/Paris", "FR", None)
     saturday, sunday = date(2031, 12, 20), date(2031, 12, 21)
-    assert _opens_on(bar, saturday) and not _opens_on(bar, sunday)
-    assert _opens_on(Schedule("24/7", "Europe/Paris", "FR", None), sunday)
+    assert bar.opens_on(saturday) and not bar.opens_on(sunday)
+    assert Schedule("24/7", "Europe/Paris", "FR", None).opens_on(sunday)
 
 
 def test_a_closure_batch_is_one_rule_and_a_retry_adds_nothing(scratch_db: ScratchDatabase) -> None:
