@@ -2,7 +2,8 @@
 
 For every place and every set of hours it has (the general hours, service '', and each service with hours of
 its own) the open spells over a rolling window are stored as `tstzrange`s beside the place's point, once per
-UTC day each spell touches, in that day's partition under a GiST index on (geog, during) (migration 0006).
+UTC day each spell touches, in that day's partition (migration 0006) under two GiST indexes on (geog, during),
+one for spells longer than 16 hours and one for the rest (migration 0023, `locator.search.LONG_SPELL`).
 Search uses them for instants inside the window and evaluates hours directly outside it, so answers never
 depend on when the last refresh ran; only speed does.
 

@@ -6,8 +6,9 @@ ellipsoid disagree by well under 1%, so the re-ranked top N is provably the true
 ellipsoidal distance is below 99% of the last candidate's sphere distance; otherwise the candidate set grows.
 
 "Open at t" is an index condition on the materialised intervals (locator/open_intervals.py: the partition of
-t's UTC day, GiST on (geog, during)) while t lies in their window, and direct evaluation of the hours outside
-it. The hot statements run through `db.fetch_rows` (psycopg directly, without SQLAlchemy's result objects).
+t's UTC day, a GiST on (geog, during) for its short spells and one for its long ones) while t lies in their
+window, and direct evaluation of the hours outside it. The hot statements run through `db.fetch_rows` (psycopg
+directly, without SQLAlchemy's result objects).
 
 An ingest that publishes in the middle of a search cannot make it see half of the old snapshot and half of
 the new: the search and its places' rows are one statement, and the direct path, which needs several, runs
@@ -322,10 +323,11 @@ SCAN_PER_CANDIDATE = 50
 
 
 def _within_box(alias: str) -> str:
-    """The radius's bounding box as a condition of the unfiltered KNN scan's index: subtrees beyond the radius
-    are not read (raw KNN at 1M places busy 0.30-0.31 against 0.33-0.35 ms, alternating; BENCHMARKS.md, API,
-    note 35), and at 03:00 in a sparse place the scan ends at the radius instead of reading open places
-    farther away. Not in a filtered query's scan, where it let the planner sort the whole box (`_open_scan_sql`).
+    """The radius's bounding box as a condition of the KNN scans' indexes: subtrees beyond the radius are not
+    read (raw KNN at 1M places busy 0.30-0.31 against 0.33-0.35 ms, alternating; BENCHMARKS.md, API, note 35),
+    and at 03:00 in a sparse place the scan ends at the radius instead of reading open places farther away.
+    In a filtered query's scan the limit is hidden from the planner, or it sorted the whole box
+    (`_open_scan_sql`).
 
     The box (`&&`, as `ST_DWithin` expands its argument for the index), not `ST_DWithin`, whose distance test
     in the scan's filter let the planner trade the ordered scan for a bitmap scan of everything within the
@@ -334,6 +336,29 @@ def _within_box(alias: str) -> str:
     km away on the sphere): it is widened by the sphere/ellipsoid slack, a margin only, as PostGIS 3.3 widens
     its box by ~1% already (a review found no miss without it over 438k origins and bearings)."""
     return f"{alias}.geog && _ST_Expand({_ORIGIN}, CAST(:radius_m AS float8) / {SPHERE_SLACK})"
+
+
+# Spells longer than 16 hours (round the clock, or open into the night) and the rest have a GiST each (migration
+# 0023), so that at 03:00 the scan of the short ones ends in the index's upper pages, whose spells do not reach
+# 03:00, instead of walking the leaves for the few long spells among them. NULL (an unbounded spell) counts as
+# long, so that every row is under exactly one of the two indexes; the text is the indexes' predicate, which the
+# planner must find in the query to use them.
+LONG_SPELL = "coalesce(upper({a}.during) - lower({a}.during) > interval '16 hours', true)"
+
+
+def _nearest_spells(columns: str, table: str, conditions: list[str], limit: str) -> str:
+    """The nearest `limit` rows of `table` meeting `conditions`, as one ordered scan of each length's index
+    merged by distance (the planner's Merge Append: each branch is read only as far as the merge needs), each
+    row with its sphere distance `sphere_m`; the caller orders by it and limits again."""
+    branches = []
+    for length in (f"NOT {LONG_SPELL}", LONG_SPELL):
+        where = (chr(10) + "           AND ").join([*conditions, length.format(a="o")])
+        branches.append(f"""(SELECT {columns}, o.geog <-> {_ORIGIN} AS sphere_m
+          FROM {table} AS o
+         WHERE {where}
+         ORDER BY o.geog <-> {_ORIGIN}
+         LIMIT {limit})""")
+    return branches[0] + chr(10) + "        UNION ALL" + chr(10) + "        " + branches[1]
 
 
 def _place_filters(query: NearestQuery) -> list[str]:
@@ -368,16 +393,18 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     scan and stops after :scan rows however few pass; its last row, `last_scanned`, comes along with its id
     NULL unless it passes, so that `exact_knn_steps` knows how far the scan reached and scans further."""
     table = partition_name(day)
-    # The place's row is joined only when a filter needs it: the plain query reads the index alone.
+    # The place's row is joined only when a filter needs it: the plain query reads the indexes alone.
     if not (query.kinds or query.products or query.services):
+        scan = _nearest_spells(
+            "o.location_id AS id, o.geog, o.version",
+            table,
+            [_open_during("o", query), _within_box("o"), "o.service = ''"],
+            ":k",
+        )
         return f"""
-SELECT o.location_id AS id, o.geog <-> {_ORIGIN} AS sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m,
-       o.version, false AS last_scanned
-  FROM {table} AS o
- WHERE {_open_during("o", query)}
-   AND {_within_box("o")}
-   AND o.service = ''
- ORDER BY o.geog <-> {_ORIGIN}
+SELECT o.id, o.sphere_m, ST_Distance(o.geog, {_ORIGIN}, true) AS distance_m, o.version, false AS last_scanned
+  FROM ({scan}) AS o
+ ORDER BY o.sphere_m
  LIMIT :k
 """
     conditions = _place_filters(query)
@@ -417,23 +444,30 @@ SELECT CASE WHEN f.passes THEN o.location_id END AS id, o.sphere_m,
 
 
 def _open_scan_sql(query: NearestQuery, table: str) -> str:
-    """The nearest :scan rows open at :at of the services a filtered query may read, nearest first.
+    """The nearest :scan rows open at :at of the services a filtered query may read, within the radius's box,
+    nearest first.
 
     Its own LIMIT keeps the place's filters out of its plan: with them in the same query the planner, guessing
     that few rows pass (a CASE it cannot estimate), chose a bitmap scan of every open row in the radius's box
-    plus a sort (54k rows, 139 ms, for `service=repair` in Paris at 1M places) over the ordered scan. And no
-    box here: with one, the planner read the box whole and sorted it whenever :scan exceeded the rows it
-    expected in it (a radius of 10-25 km, or a limit of 40: 20-57 ms against ~1 ms, a review's measurements);
-    without one its only other plan sorts the day's open rows, so the scan stays ordered, and the rounds end
-    when the scan reaches past the radius. A filter no place near enough passes (a repair desk open at 03:00
-    on a Saturday) had walked the whole day's index (~0.4 s an answer at 1M places; BENCHMARKS.md, API, note
-    35)."""
+    plus a sort (54k rows, 139 ms, for `service=repair` in Paris at 1M places) over the ordered scan. The
+    branches' limit is a subquery, a value the planner does not plan with: given :scan, it read the box whole
+    and sorted it whenever :scan exceeded the rows it expected in the box (a radius of 10-25 km, or a limit of
+    40: 20-57 ms against ~1 ms; a limit of 100 within 25 km: 84 against 13 ms). Without the box (the form
+    before migration 0023) the rounds ended when the scan passed the radius, so a filter no place near enough
+    passes (a repair desk at 03:00 on a Saturday) read :scan rows beyond it, and with the spells' two indexes
+    the short spells' branch at 03:00 walked to the nearest one open anywhere (another continent: 15 ms) before
+    the merge could begin (BENCHMARKS.md, API, notes 35 and 37)."""
     service = "o.service IN ('', CAST(:first_service AS text))" if query.services else "o.service = ''"
-    return f"""SELECT o.location_id, o.service, o.geog, o.version, o.geog <-> {_ORIGIN} AS sphere_m
-          FROM {table} AS o
-         WHERE {_open_during("o", query)}
-           AND {service}
-         ORDER BY o.geog <-> {_ORIGIN}
+    scan = _nearest_spells(
+        "o.location_id, o.service, o.geog, o.version",
+        table,
+        [_open_during("o", query), service, _within_box("o")],
+        "(SELECT CAST(:scan AS bigint))",
+    )
+    return f"""
+        SELECT s.*
+          FROM ({scan}) AS s
+         ORDER BY s.sphere_m
          LIMIT :scan"""
 
 

@@ -121,22 +121,43 @@ def test_open_filter_paths_agree(scratch_module_db: Engine, random_places: list[
         assert all(s.open for s in fast.states)
 
 
+@pytest.mark.parametrize(
+    ("services", "limit", "radius_km"),
+    [((), 10, 50.0), (("repair",), 10, 50.0), (("repair",), 100, 5.0)],
+    ids=["plain", "filtered", "filtered-limit-100-within-5km"],
+)
 def test_the_open_statement_is_an_ordered_index_scan(
-    scratch_module_db: Engine, random_places: list[dict[str, object]]
+    scratch_module_db: Engine,
+    random_places: list[dict[str, object]],
+    services: tuple[str, ...],
+    limit: int,
+    radius_km: float,
 ) -> None:
     """The KNN scan that stops after k rows, not a scan of everything open plus a sort: catch-all filters in
-    the SQL once made the planner choose the latter at 10k places (22 ms against 0.5 ms)."""
+    the SQL once made the planner choose the latter at 10k places (22 ms against 0.5 ms), and a filtered
+    query's scan of :scan rows within a small radius once did too (its limit now hidden from the planner)."""
     at = datetime.now(ZoneInfo("UTC")) + timedelta(days=1)
-    query = NearestQuery(lat=-25.0, lon=135.0, at=at)
-    params = {**statement_params(query, at), "k": first_candidates(10, 2), "limit": 10}
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at, services=services, limit=limit, radius_km=radius_km)
+    k = first_candidates(limit, 2)
+    params = {**statement_params(query, at), "k": k, "scan": k * search.SCAN_PER_CANDIDATE, "limit": limit}
     sql = with_places(knn_open_sql(query, params["day"]))
     with scratch_module_db.connect() as conn:
         plan = "\n".join(row[0] for row in conn.execute(text("EXPLAIN " + sql), params))
-    # One day's partition (migration 0006), read by its own GiST in distance order.
+    # One day's partition (migration 0006), read by its two GiSTs, short spells and long ones (migration 0023),
+    # each in distance order, merged.
     day = partition_name(statement_params(query, at)["day"])
-    assert f"Index Scan using {day}_geog_during_idx on {day} o" in plan, plan
-    assert plan.count(" on open_intervals_d") == 1, plan
-    assert "Order By: (geog <->" in plan, plan
+    with scratch_module_db.connect() as conn:
+        indexes = conn.execute(
+            text("SELECT indexrelid::regclass::text, pg_get_expr(indpred, indrelid) FROM pg_index "
+                 "WHERE indrelid = CAST(:day AS regclass) AND indpred IS NOT NULL ORDER BY 2"),
+            {"day": day},
+        ).all()  # fmt: skip
+    assert sorted(predicate.startswith("(NOT ") for _, predicate in indexes) == [False, True], indexes
+    for index, _ in indexes:
+        assert f"Index Scan using {index} on {day} o" in plan, plan
+    assert plan.count(" on open_intervals_d") == 2, plan
+    assert plan.count("Order By: (geog <->") == 2, plan
+    assert "Merge Append" in plan, plan
     assert "Bitmap Heap Scan on open_intervals" not in plan, plan
 
 
