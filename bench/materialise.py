@@ -29,15 +29,14 @@ from bench.synth import write_csv
 from locator import db, open_intervals
 from locator.settings import Settings
 
-# The two GiSTs of migration 0023, as it creates them (its statements after the DROP), one by one.
+# The two GiSTs of migration 0023, as it creates them (its CREATE INDEX statements), one by one.
+_MIGRATION_0023 = (
+    resources.files("locator.migrations").joinpath("0023_open_intervals_long_spells_apart.sql").read_text("utf-8")
+)
 _GIST_INDEXES = [
-    statement
-    for statement in resources.files("locator.migrations")
-    .joinpath("0023_open_intervals_long_spells_apart.sql")
-    .read_text(encoding="utf-8")
-    .split("DROP INDEX IF EXISTS open_intervals_geog_during_idx;", 1)[1]
-    .split(";")
-    if statement.strip()
+    statement.strip()
+    for statement in "\n".join(line for line in _MIGRATION_0023.splitlines() if not line.startswith("--")).split(";")
+    if statement.strip().startswith("CREATE INDEX")
 ]
 
 

@@ -341,15 +341,22 @@ def _within_box(alias: str) -> str:
 # Spells longer than 16 hours (round the clock, or open into the night) and the rest have a GiST each (migration
 # 0023), so that at 03:00 the scan of the short ones ends in the index's upper pages, whose spells do not reach
 # 03:00, instead of walking the leaves for the few long spells among them. NULL (an unbounded spell) counts as
-# long, so that every row is under exactly one of the two indexes; the text is the indexes' predicate, which the
-# planner must find in the query to use them.
+# long, so that every row is under exactly one of the two indexes; the bounds are Python datetimes, never
+# 'infinity' (which the subtraction would refuse). The text is the indexes' predicate, which the planner must
+# find in the query to use them (and an index predicate must be immutable: `lower + interval` is not).
 LONG_SPELL = "coalesce(upper({a}.during) - lower({a}.during) > interval '16 hours', true)"
 
 
 def _nearest_spells(columns: str, table: str, conditions: list[str], limit: str) -> str:
     """The nearest `limit` rows of `table` meeting `conditions`, as one ordered scan of each length's index
     merged by distance (the planner's Merge Append: each branch is read only as far as the merge needs), each
-    row with its sphere distance `sphere_m`; the caller orders by it and limits again."""
+    row with its sphere distance `sphere_m`; the caller orders by it and limits again.
+
+    The branches' limit is a subquery, a value the planner does not plan with (it assumes a tenth of the rows):
+    given the value, it read the whole box and sorted it whenever the limit exceeded the rows it expected in
+    the box, and it expects half the box's rows in each branch, having no statistics on the spells' length
+    (at 1M places, the unfiltered statement's later rounds, k 800 within 25 km: a bitmap scan and a sort, 52
+    ms against 6.3 ms ordered; a filtered scan of 10,000 rows within 25 km: 84 against 12.6 ms)."""
     branches = []
     for length in (f"NOT {LONG_SPELL}", LONG_SPELL):
         where = (chr(10) + "           AND ").join([*conditions, length.format(a="o")])
@@ -357,7 +364,7 @@ def _nearest_spells(columns: str, table: str, conditions: list[str], limit: str)
           FROM {table} AS o
          WHERE {where}
          ORDER BY o.geog <-> {_ORIGIN}
-         LIMIT {limit})""")
+         LIMIT (SELECT CAST({limit} AS bigint)))""")
     return branches[0] + chr(10) + "        UNION ALL" + chr(10) + "        " + branches[1]
 
 
@@ -389,9 +396,10 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     (`_nearest` then evaluates the hours directly).
 
     A query filtered on the place (kinds, products, services) reads its candidates from a scan of at most
-    :scan open rows (`_open_scan_sql`), joined to their places and filtered: the scan stays the ordered KNN
-    scan and stops after :scan rows however few pass; its last row, `last_scanned`, comes along with its id
-    NULL unless it passes, so that `exact_knn_steps` knows how far the scan reached and scans further."""
+    :scan open rows within the radius's box (`_open_scan_sql`), joined to their places and filtered: the scan
+    stays the ordered KNN scan and stops after :scan rows however few pass; its last row, `last_scanned`,
+    comes along with its id NULL unless it passes, so that `exact_knn_steps` knows how far the scan reached
+    and scans further."""
     table = partition_name(day)
     # The place's row is joined only when a filter needs it: the plain query reads the indexes alone.
     if not (query.kinds or query.products or query.services):
@@ -449,11 +457,11 @@ def _open_scan_sql(query: NearestQuery, table: str) -> str:
 
     Its own LIMIT keeps the place's filters out of its plan: with them in the same query the planner, guessing
     that few rows pass (a CASE it cannot estimate), chose a bitmap scan of every open row in the radius's box
-    plus a sort (54k rows, 139 ms, for `service=repair` in Paris at 1M places) over the ordered scan. The
-    branches' limit is a subquery, a value the planner does not plan with: given :scan, it read the box whole
-    and sorted it whenever :scan exceeded the rows it expected in the box (a radius of 10-25 km, or a limit of
-    40: 20-57 ms against ~1 ms; a limit of 100 within 25 km: 84 against 13 ms). Without the box (the form
-    before migration 0023) the rounds ended when the scan passed the radius, so a filter no place near enough
+    plus a sort (54k rows, 139 ms, for `service=repair` in Paris at 1M places) over the ordered scan. With the
+    box and :scan in sight, it read the box whole and sorted it whenever :scan exceeded the rows it expected
+    there (a radius of 10-25 km, or a limit of 40: 20-57 ms against ~1 ms), hence the hidden limit of
+    `_nearest_spells`. Without the box (the form before migration 0023) the rounds ended when the scan passed
+    the radius, so a filter no place near enough
     passes (a repair desk at 03:00 on a Saturday) read :scan rows beyond it, and with the spells' two indexes
     the short spells' branch at 03:00 walked to the nearest one open anywhere (another continent: 15 ms) before
     the merge could begin (BENCHMARKS.md, API, notes 35 and 37)."""
@@ -462,7 +470,7 @@ def _open_scan_sql(query: NearestQuery, table: str) -> str:
         "o.location_id, o.service, o.geog, o.version",
         table,
         [_open_during("o", query), service, _within_box("o")],
-        "(SELECT CAST(:scan AS bigint))",
+        ":scan",
     )
     return f"""
         SELECT s.*
@@ -790,7 +798,7 @@ def exact_knn_steps(
     """The true top `limit` by ellipsoidal distance within the radius, from sphere-ordered KNN candidates
     (and, with `label_origin`, the origin labelled by its nearest postcode).
 
-    The radius is applied to the candidates; their SQL bounds the unfiltered scan by the radius's box alone
+    The radius is applied to the candidates; their SQL bounds the scans by the radius's box alone
     (`_within_box`). A query filtered on the place reads the candidates among the nearest :scan open rows
     (`knn_open_sql`): when fewer than k pass, the scan's last row (`last_scanned`, its id NULL unless it
     passes) says how far it reached, and the next round scans four times as far; no such row, and nothing is
