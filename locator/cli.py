@@ -453,6 +453,9 @@ def special_add_many(
         console.print(f"would add {what} to {_some(added['location_ids'], added['places'])}; nothing written")
     elif added["batch"] is None:
         console.print(f"nothing to add: {what}")
+    elif not added["places"]:
+        console.print(f"special hours batch #{added['batch']} added to no place yet, all closed those days; "
+                      f"places later feeds add get it: {what}")  # fmt: skip
     else:
         places_text = _some(added["location_ids"], added["places"])
         console.print(f"special hours batch #{added['batch']} added to {places_text}: {what}")

@@ -269,9 +269,13 @@ def add_to_places(
         plan = _plan_batch(conn, ids, service, SpecialHours(start, end, rule_hours, comment), include_closed)
         applied = list(plan.runs)
         batch = None
-        if applied and not dry_run:
+        # A selection whose places are all closed those days applies to none of them yet still stands for the
+        # places later feeds add (a new shop that opens that day): kept under a batch number with no rows. One
+        # whose places hold it already (a retried request) has its batch, and nothing new is stored.
+        if (applied or (selection and not plan.already)) and not dry_run:
             batch = conn.execute(text("SELECT nextval('special_hours_batch_seq')")).scalar_one()
-            _write_batch(conn, plan, service, rule_hours, comment, batch)
+            if applied:
+                _write_batch(conn, plan, service, rule_hours, comment, batch)
             if selection:
                 conn.execute(
                     text(
@@ -289,7 +293,8 @@ def add_to_places(
                      "kinds": [kind.strip().lower() for kind in places.kinds], "service": service, "start": start,
                      "end": end, "hours": rule_hours, "comment": comment, "include_closed": include_closed},
                 )  # fmt: skip
-            open_intervals.refresh(conn, applied)
+            if applied:
+                open_intervals.refresh(conn, applied)
     return {"batch": batch, "places": len(applied), "location_ids": applied[:BATCH_EXAMPLES],
             "closed": len(plan.closed), "closed_ids": plan.closed[:BATCH_EXAMPLES],
             "already": len(plan.already), "already_ids": plan.already[:BATCH_EXAMPLES],

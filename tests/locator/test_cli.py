@@ -61,6 +61,11 @@ def test_special_hours_for_many_places_and_back(scratch_db: ScratchDatabase) -> 
     assert again.returncode == 1 and f"no special hours in batch {batch}" in again.stderr + again.stdout
     nothing = locator("hours", "special", "add-many", "--from", "2031-12-31", url=url)
     assert nothing.returncode == 1 and "name the places" in nothing.stderr + nothing.stdout
+    # Both Moscow shops are closed on New Year's Day: the batch is kept for the shops later feeds add.
+    closed = locator("hours", "special", "add-many", "--country", "RU", "--kind", "store", "--from", "2032-01-01",
+                     "--hours", "12:00-18:00", url=url)  # fmt: skip
+    assert closed.returncode == 0, closed.stderr
+    assert "added to no place yet" in closed.stdout and "closed on those days" in closed.stdout
 
 
 def test_hours_eval_json_lines(scratch_db: ScratchDatabase) -> None:

@@ -438,6 +438,34 @@ def test_a_batch_reaches_the_places_a_later_feed_adds(scratch_db: ScratchDatabas
     assert after.batches == {desks["batch"]: ["new-par-republique"]}  # the removed batch reaches no one
 
 
+def test_a_batch_whose_places_are_all_closed_still_reaches_later_ones(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A batch chosen by filters whose places are all closed that day applies to none of them, but its selection
+    stands (a batch number, listed with no places): a shop the next feed adds, open that day, gets it. A retry
+    once a place holds it stores nothing new."""
+    engine = scratch_db.engine
+    day = next_weekday(2)
+    header, bastille, closed, _ = _LATER_FEED.format(day=day.strftime("%b %d")).splitlines()
+    feed = tmp_path / "later.csv"
+    feed.write_text(f"{header}\n{closed}\n")
+    assert ingest_file(engine, feed, source="later").published
+    only_closed = add_to_places(engine, Places(source="later"), day, day, hours="09:00-15:00")
+    assert only_closed["places"] == 0 and only_closed["closed_ids"] == ["new-par-closed"]
+    assert only_closed["batch"] is not None
+    listed = {item["batch"]: item for item in batches(engine)}[only_closed["batch"]]
+    assert listed["places"] == 0 and listed["selection"]["source"] == "later"
+    feed.write_text(f"{header}\n{bastille}\n{closed}\n")
+    report = ingest_file(engine, feed, source="later")
+    assert report.batches == {only_closed["batch"]: ["new-par-bastille"]}
+    assert [(item["batch"], item["hours"]) for item in list_for(engine, "new-par-bastille")] == [
+        (only_closed["batch"], "09:00-15:00")
+    ]
+    retry = add_to_places(engine, Places(source="later"), day, day, hours="09:00-15:00")
+    assert retry["batch"] is None and retry["already_ids"] == ["new-par-bastille"]
+    assert len([item for item in batches(engine) if item["selection"]]) == 1
+
+
 def test_batches_and_publishes_wait_for_each_other_without_failing(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     """A publish that adds places waits for a batch being added (the batch's lock held elsewhere) and then gives
     its new places the batch; one that adds nothing, and the removal of a batch of ids, do not wait for it. A
