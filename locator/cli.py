@@ -453,12 +453,13 @@ def special_add_many(
         console.print(f"would add {what} to {_some(added['location_ids'], added['places'])}; nothing written")
     elif added["batch"] is None:
         console.print(f"nothing to add: {what}")
-    elif not added["places"]:
-        console.print(f"special hours batch #{added['batch']} added to no place yet, all closed those days; "
-                      f"places later feeds add get it: {what}")  # fmt: skip
     else:
-        places_text = _some(added["location_ids"], added["places"])
-        console.print(f"special hours batch #{added['batch']} added to {places_text}: {what}")
+        if added["places"]:
+            places_text = _some(added["location_ids"], added["places"])
+            console.print(f"special hours batch #{added['batch']} added to {places_text}: {what}")
+        else:
+            console.print(f"special hours batch #{added['batch']} added to no place yet, all closed those days; "
+                          f"places later feeds add get it: {what}")  # fmt: skip
         console.print(f"to take it back: locator hours special remove-batch {added['batch']}")
     if added["closed"]:
         closed = _some(added["closed_ids"], added["closed"])

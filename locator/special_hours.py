@@ -269,14 +269,16 @@ def add_to_places(
         plan = _plan_batch(conn, ids, service, SpecialHours(start, end, rule_hours, comment), include_closed)
         applied = list(plan.runs)
         batch = None
+        chosen = _selection(places, service, start, end, rule_hours, comment, include_closed) if selection else None
         # A selection whose places are all closed those days applies to none of them yet still stands for the
-        # places later feeds add (a new shop that opens that day): kept under a batch number with no rows. One
-        # whose places hold it already (a retried request) has its batch, and nothing new is stored.
-        if (applied or (selection and not plan.already)) and not dry_run:
+        # places later feeds add (a new shop that opens that day): kept under a batch number with no rows, once
+        # (a retried request finds it stored, under the batch lock, and stores nothing).
+        keep = chosen is not None and not applied and not _selection_stored(conn, chosen)
+        if (applied or keep) and not dry_run:
             batch = conn.execute(text("SELECT nextval('special_hours_batch_seq')")).scalar_one()
             if applied:
                 _write_batch(conn, plan, service, rule_hours, comment, batch)
-            if selection:
+            if chosen is not None:
                 conn.execute(
                     text(
                         """
@@ -287,12 +289,8 @@ def add_to_places(
                                 :hours, :comment, :include_closed)
                         """
                     ),
-                    {"batch": batch, "country": validate_country(places.country.strip()) if places.country else None,
-                     "region": places.region.strip() if places.region else None,
-                     "source": places.source.strip() if places.source else None,
-                     "kinds": [kind.strip().lower() for kind in places.kinds], "service": service, "start": start,
-                     "end": end, "hours": rule_hours, "comment": comment, "include_closed": include_closed},
-                )  # fmt: skip
+                    {**chosen, "batch": batch},
+                )
             if applied:
                 open_intervals.refresh(conn, applied)
     return {"batch": batch, "places": len(applied), "location_ids": applied[:BATCH_EXAMPLES],
@@ -300,6 +298,38 @@ def add_to_places(
             "already": len(plan.already), "already_ids": plan.already[:BATCH_EXAMPLES],
             "service": service, "start": start.isoformat(), "end": end.isoformat(), "hours": rule_hours,
             "comment": comment, "dry_run": dry_run}  # fmt: skip
+
+
+def _selection(
+    places: Places, service: str, start: date, end: date, hours: str, comment: str | None, include_closed: bool
+) -> dict[str, Any]:
+    """A batch's selection as `special_hours_batch_selections` holds it."""
+    return {"country": validate_country(places.country.strip()) if places.country else None,
+            "region": places.region.strip() if places.region else None,
+            "source": places.source.strip() if places.source else None,
+            "kinds": sorted(kind.strip().lower() for kind in places.kinds), "service": service, "start": start,
+            "end": end, "hours": hours, "comment": comment, "include_closed": include_closed}  # fmt: skip
+
+
+def _selection_stored(conn: Connection, chosen: dict[str, Any]) -> bool:
+    """Whether a batch with this very selection and exception is stored already."""
+    found = conn.execute(
+        text(
+            """
+            SELECT 1
+              FROM special_hours_batch_selections
+             WHERE country IS NOT DISTINCT FROM CAST(:country AS text)
+               AND region IS NOT DISTINCT FROM CAST(:region AS text)
+               AND source IS NOT DISTINCT FROM CAST(:source AS text)
+               AND kinds = CAST(:kinds AS text[]) AND service = :service
+               AND start_date = :start AND end_date = :end AND hours = :hours
+               AND comment IS NOT DISTINCT FROM CAST(:comment AS text) AND include_closed = :include_closed
+             LIMIT 1
+            """
+        ),
+        chosen,
+    )
+    return found.first() is not None
 
 
 def _write_batch(conn: Connection, plan: _Plan, service: str, hours: str, comment: str | None, batch: int) -> None:

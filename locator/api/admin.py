@@ -392,7 +392,13 @@ class SpecialHoursManyIn(SpecialHoursIn):
 @router.post(
     "/special-hours",
     status_code=201,
-    responses={200: {"description": "a dry run, or nothing to add (every place closed or already holding it)"}},
+    responses={
+        200: {
+            "description": "a dry run, or nothing to add: every place already holding it, places named by id all "
+            "closed those days, or the same selection kept already (a selection whose places are all closed is "
+            "kept for the places later feeds add: 201)"
+        }
+    },
 )
 def special_hours_add_many(
     engine: Annotated[Engine, Depends(deps.write_engine)], body: SpecialHoursManyIn, response: Response

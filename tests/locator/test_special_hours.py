@@ -442,8 +442,9 @@ def test_a_batch_whose_places_are_all_closed_still_reaches_later_ones(
     scratch_db: ScratchDatabase, tmp_path: Path
 ) -> None:
     """A batch chosen by filters whose places are all closed that day applies to none of them, but its selection
-    stands (a batch number, listed with no places): a shop the next feed adds, open that day, gets it. A retry
-    once a place holds it stores nothing new."""
+    stands (a batch number, listed with no places): a shop the next feed adds, open that day, gets it. A retry,
+    before or after, stores nothing new; a place holding the same exception from a batch of ids does not stop
+    the selection being kept."""
     engine = scratch_db.engine
     day = next_weekday(2)
     header, bastille, closed, _ = _LATER_FEED.format(day=day.strftime("%b %d")).splitlines()
@@ -455,6 +456,8 @@ def test_a_batch_whose_places_are_all_closed_still_reaches_later_ones(
     assert only_closed["batch"] is not None
     listed = {item["batch"]: item for item in batches(engine)}[only_closed["batch"]]
     assert listed["places"] == 0 and listed["selection"]["source"] == "later"
+    retried = add_to_places(engine, Places(source="later"), day, day, hours="09:00-15:00")  # before any feed
+    assert retried["batch"] is None and [item["batch"] for item in batches(engine)] == [only_closed["batch"]]
     feed.write_text(f"{header}\n{bastille}\n{closed}\n")
     report = ingest_file(engine, feed, source="later")
     assert report.batches == {only_closed["batch"]: ["new-par-bastille"]}
@@ -464,6 +467,12 @@ def test_a_batch_whose_places_are_all_closed_still_reaches_later_ones(
     retry = add_to_places(engine, Places(source="later"), day, day, hours="09:00-15:00")
     assert retry["batch"] is None and retry["already_ids"] == ["new-par-bastille"]
     assert len([item for item in batches(engine) if item["selection"]]) == 1
+    # The one open place holding it from a batch of ids, the rest closed: the selection is still kept.
+    evening = add_to_places(engine, Places(ids=("new-par-bastille",)), day, day, hours="18:00-20:00")
+    chosen = add_to_places(engine, Places(source="later"), day, day, hours="18:00-20:00")
+    assert chosen["places"] == 0 and chosen["already_ids"] == ["new-par-bastille"]
+    assert chosen["batch"] not in (None, evening["batch"])
+    assert {item["batch"]: item["selection"] for item in batches(engine)}[chosen["batch"]]["source"] == "later"
 
 
 def test_batches_and_publishes_wait_for_each_other_without_failing(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
