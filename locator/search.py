@@ -326,8 +326,7 @@ def _within_box(alias: str) -> str:
     """The radius's bounding box as a condition of the KNN scans' indexes: subtrees beyond the radius are not
     read (raw KNN at 1M places busy 0.30-0.31 against 0.33-0.35 ms, alternating; BENCHMARKS.md, API, note 35),
     and at 03:00 in a sparse place the scan ends at the radius instead of reading open places farther away.
-    In a filtered query's scan the limit is hidden from the planner, or it sorted the whole box
-    (`_open_scan_sql`).
+    The scans' limits are hidden from the planner, or it sorted the whole box (`_nearest_spells`).
 
     The box (`&&`, as `ST_DWithin` expands its argument for the index), not `ST_DWithin`, whose distance test
     in the scan's filter let the planner trade the ordered scan for a bitmap scan of everything within the
@@ -461,10 +460,10 @@ def _open_scan_sql(query: NearestQuery, table: str) -> str:
     box and :scan in sight, it read the box whole and sorted it whenever :scan exceeded the rows it expected
     there (a radius of 10-25 km, or a limit of 40: 20-57 ms against ~1 ms), hence the hidden limit of
     `_nearest_spells`. Without the box (the form before migration 0023) the rounds ended when the scan passed
-    the radius, so a filter no place near enough
-    passes (a repair desk at 03:00 on a Saturday) read :scan rows beyond it, and with the spells' two indexes
-    the short spells' branch at 03:00 walked to the nearest one open anywhere (another continent: 15 ms) before
-    the merge could begin (BENCHMARKS.md, API, notes 35 and 37)."""
+    the radius, so a filter no place near enough passes (a repair desk at 03:00 on a Saturday) read :scan rows
+    beyond it, and with the spells' two indexes the short spells' branch at 03:00 walked to the nearest one
+    open anywhere (another continent: 15 ms) before the merge could begin (BENCHMARKS.md, API, notes 35 and
+    37)."""
     service = "o.service IN ('', CAST(:first_service AS text))" if query.services else "o.service = ''"
     scan = _nearest_spells(
         "o.location_id, o.service, o.geog, o.version",
