@@ -65,8 +65,8 @@ class IngestReport:
     unavailable: bool = False
     # The input columns that changed, for the first changed places (_changed_fields)
     changed_fields: dict[str, list[str]] = field(default_factory=dict)
-    # Ops' batches of exceptions the added or changed places got (locator.special_hours.extend_batches): batch ->
-    # ids; in a dry run, those they would get (closed days not checked: special_hours.batches_for_staged)
+    # Ops' batches of exceptions the added places got (locator.special_hours.extend_batches): batch -> ids; in a
+    # dry run, those they would get (closed days not checked: special_hours.batches_for_staged)
     batches: dict[int, list[str]] = field(default_factory=dict)
 
     @property
@@ -111,7 +111,7 @@ class IngestReport:
             },
             # id -> the input columns that changed, for the changed places listed above
             "changed_fields": {i: self.changed_fields[i] for i in self.changed[shown] if i in self.changed_fields},
-            # ops' batches of exceptions (by number) the added or changed places got, with how many of them
+            # ops' batches of exceptions (by number) the added places got, with how many of them
             "batches": {str(batch): len(ids) for batch, ids in self.batches.items()},
             "file_sha256": self.file_sha256,
             "run_id": self.run_id,
@@ -305,8 +305,7 @@ def _swap(
         report.outcome = "dry-run"
         report.message = "dry run: nothing changed"
         _keep_hours_for_exceptions(conn, report, write=False)  # the warnings a publish would give
-        # ...and the batches of ops' exceptions it would apply
-        report.batches = batches_for_staged(conn, report.added, report.source, report.changed)
+        report.batches = batches_for_staged(conn, report.added, report.source)  # and the batches it would apply
     else:
         _write(conn, report)
         report.published = True
@@ -568,9 +567,8 @@ SELECT s.id, s.line, x.service, x.spans, x.service = ANY(s.services) AS offered,
 
 def _extend_batches(conn: Connection, report: IngestReport) -> None:
     """Ops' batches of exceptions for places selected by filters (a country's Christmas Eve) reach the places
-    this feed adds, or changes, that they select; a place whose hours a batch's do not evaluate with gets a
-    warning."""
-    report.batches, failed = extend_batches(conn, report.added, report.changed)
+    this feed adds that they select; a place whose hours a batch's do not evaluate with gets a warning."""
+    report.batches, failed = extend_batches(conn, report.added)
     if failed:
         found = conn.execute(
             text("SELECT id, line FROM staged_locations WHERE id = ANY(CAST(:ids AS text[]))"),

@@ -146,11 +146,10 @@ def print_report(report: dict[str, Any]) -> None:
             console.print(f"{key}: {', '.join(shown)}{' ...' if report[key] > len(ids) else ''}", highlight=False)
     for batch, places in report.get("batches", {}).items():
         if report["dry_run"]:
-            console.print(f"ops' batch {batch} of special hours would apply to {places} added or changed place(s) "
-                          "(those closed all its days left out)", highlight=False)  # fmt: skip
+            console.print(f"ops' batch {batch} of special hours would apply to {places} added place(s) (those closed "
+                          "all its days left out)", highlight=False)  # fmt: skip
         else:
-            console.print(f"ops' batch {batch} of special hours applied to {places} added or changed place(s)",
-                          highlight=False)  # fmt: skip
+            console.print(f"ops' batch {batch} of special hours applied to {places} added place(s)", highlight=False)
     for title, items, text_key in (
         ("rejected rows", report["rejected"], "reason"),
         ("warnings", report["warnings"], "message"),

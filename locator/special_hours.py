@@ -349,25 +349,21 @@ def _write_batch(conn: Connection, plan: _Plan, service: str, hours: str, commen
     )  # fmt: skip
 
 
-def extend_batches(
-    conn: Connection, added: Sequence[str], changed: Sequence[str] = ()
-) -> tuple[dict[int, list[str]], list[tuple[str, str, str]]]:
+def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, list[str]], list[tuple[str, str, str]]]:
     """The batches selected by filters and still in force, applied to the places a publish adds (`added`, their
     rows and hours written, in the publish's transaction) that they select: as `add_to_places` would have, had
-    they been there (closed days left out unless the batch included them). Also to the places it changes
-    (`changed`) that a batch now selects or now finds open (a shop moved into the region, hours that open it
-    that day) and that hold none of the batch yet: one that does keeps what it has. Returns each batch's new
-    places, and (place, service, why) for each place a batch could not be applied to (its hours do not evaluate
-    with the batch's). The caller refreshes the places' intervals. Raises Busy when a batch being added or
-    removed holds BATCH_LOCK for longer than PUBLISH_BATCH_WAIT_S."""
+    they been there (closed days left out unless the batch included them). Returns each batch's new places,
+    and (place, service, why) for each place a batch could not be applied to (its hours do not evaluate with
+    the batch's). The caller refreshes the places' intervals. Raises Busy when a batch being added or removed
+    holds BATCH_LOCK for longer than PUBLISH_BATCH_WAIT_S."""
     applied: dict[int, list[str]] = {}
     failed: list[tuple[str, str, str]] = []
-    if not added and not changed:
+    if not added:
         return applied, failed
     _try_batch_lock(conn, "pg_try_advisory_xact_lock_shared", PUBLISH_BATCH_WAIT_S,
                     "a batch of special hours was being added or removed for too long")  # fmt: skip
     places = "(SELECT * FROM locations WHERE id = ANY(CAST(:added AS text[])))"
-    for sel, ids in _selected(conn, places, {"added": [*added, *changed]}, changed):
+    for sel, ids in _selected(conn, places, {"added": list(added)}):
         special = SpecialHours(sel.start_date, sel.end_date, sel.hours, sel.comment)
         try:  # all at once, as add_to_places plans them (places sharing hours share their evaluation)
             plan = _plan_batch(conn, ids, sel.service, special, sel.include_closed)
@@ -389,11 +385,9 @@ def extend_batches(
     return applied, failed
 
 
-def _selected(
-    conn: Connection, places: str, params: dict[str, Any], changed: Sequence[str] = ()
-) -> Iterator[tuple[Any, list[str]]]:
+def _selected(conn: Connection, places: str, params: dict[str, Any]) -> Iterator[tuple[Any, list[str]]]:
     """Each in-force batch selection, with the ids of `places` (a subquery of rows shaped as `locations`'s, with
-    `params`) that it selects, when there are any; of the `changed` ones, those holding none of the batch."""
+    `params`) that it selects, when there are any."""
     selections = conn.execute(
         text("SELECT * FROM special_hours_batch_selections WHERE end_date >= :in_force ORDER BY batch"),
         {"in_force": in_force_from()},
@@ -402,32 +396,24 @@ def _selected(
         where, bound = Places(sel.country, sel.region, sel.source, tuple(sel.kinds)).conditions()
         if sel.service:
             where.append(":service = ANY(l.services || l.hours_services)")
-        if changed:
-            where.append("""NOT (l.id = ANY(CAST(:changed AS text[]))
-                          AND EXISTS (SELECT 1 FROM special_hours AS h WHERE h.location_id = l.id
-                                                                         AND h.batch = :batch))""")
         statement = f"SELECT l.id FROM {places} AS l WHERE {' AND '.join(where) or 'true'} ORDER BY l.id"
-        bound = {**params, **bound, "service": sel.service, "changed": list(changed), "batch": sel.batch}
-        ids = list(conn.execute(text(statement), bound).scalars())
+        ids = list(conn.execute(text(statement), {**params, **bound, "service": sel.service}).scalars())
         if ids:
             yield sel, ids
 
 
-def batches_for_staged(
-    conn: Connection, added: Sequence[str], source: str, changed: Sequence[str] = ()
-) -> dict[int, list[str]]:
-    """For a dry run: the in-force batches chosen by filters that would reach the places a feed adds or changes
-    (`added`, `changed`, as `extend_batches` takes them, still in the publish's `staged_locations` only), with
-    those places; a publish leaves out a place closed all the batch's days and one whose hours the batch does
-    not evaluate with, which this does not check."""
+def batches_for_staged(conn: Connection, added: Sequence[str], source: str) -> dict[int, list[str]]:
+    """For a dry run: the in-force batches chosen by filters that would reach the places a feed adds (`added`,
+    still in the publish's `staged_locations` only), with those places; a publish leaves out a place closed all
+    the batch's days and one whose hours the batch does not evaluate with, which this does not check."""
     out: dict[int, list[str]] = {}
-    if not added and not changed:
+    if not added:
         return out
     staged = """(SELECT s.id, s.country, s.region, s.kinds, s.services, s.hours_services,
                         CAST(:feed_source AS text) AS source
                    FROM staged_locations AS s
                   WHERE s.id = ANY(CAST(:added AS text[])))"""
-    for sel, ids in _selected(conn, staged, {"added": [*added, *changed], "feed_source": source}, changed):
+    for sel, ids in _selected(conn, staged, {"added": list(added), "feed_source": source}):
         out[sel.batch] = ids
     return out
 

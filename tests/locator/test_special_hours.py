@@ -475,34 +475,6 @@ def test_a_batch_whose_places_are_all_closed_still_reaches_later_ones(
     assert {item["batch"]: item["selection"] for item in batches(engine)}[chosen["batch"]]["source"] == "later"
 
 
-def test_a_batch_reaches_the_places_a_later_feed_changes_into_it(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
-    """A feed that changes a place so that a batch now selects it (moved into the country) or finds it open (a
-    shop closed that day now opens) gives it the batch; a changed place holding the batch keeps what it has."""
-    engine = scratch_db.engine
-    day = next_weekday(2)
-    first = _LATER_FEED.format(day=day.strftime("%b %d"))
-    feed = tmp_path / "later.csv"
-    feed.write_text(first)
-    assert ingest_file(engine, feed, source="later").published
-    by_country = add_to_places(engine, Places(country="FR", source="later"), day, day, hours="09:00-15:00")
-    assert by_country["location_ids"] == ["new-par-bastille"] and by_country["closed_ids"] == ["new-par-closed"]
-    feed.write_text(
-        first.replace(f"; {day.strftime('%b %d')} off", "")  # the closed shop opens that day
-        .replace("Mitte,store,Berlin,,DE,52.5170,13.3889", "Mitte,store,Paris,FR-IDF,FR,48.8600,2.3500")  # moves
-        .replace("New Store Bastille", "New Store Bastille Opéra")  # renamed, holding the batch
-    )
-    preview = ingest_file(engine, feed, source="later", dry_run=True)
-    assert preview.batches == {by_country["batch"]: ["new-ber-mitte", "new-par-closed"]}
-    report = ingest_file(engine, feed, source="later")
-    assert report.published and sorted(report.changed) == ["new-ber-mitte", "new-par-bastille", "new-par-closed"]
-    assert report.batches == {by_country["batch"]: ["new-ber-mitte", "new-par-closed"]}
-    for place in ("new-ber-mitte", "new-par-closed", "new-par-bastille"):
-        assert [(item["batch"], item["hours"]) for item in list_for(engine, place)] == [
-            (by_country["batch"], "09:00-15:00")
-        ], place
-    assert ingest_file(engine, feed, source="later").batches == {}  # nothing changed: nothing applied again
-
-
 def test_batches_and_publishes_wait_for_each_other_without_failing(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     """A publish that adds places waits for a batch being added (the batch's lock held elsewhere) and then gives
     its new places the batch; one that adds nothing, and the removal of a batch of ids, do not wait for it. A
