@@ -66,7 +66,7 @@ class IngestReport:
     # The input columns that changed, for the first changed places (_changed_fields)
     changed_fields: dict[str, list[str]] = field(default_factory=dict)
     # Ops' batches of exceptions the added places got (locator.special_hours.extend_batches): batch -> ids; in a
-    # dry run, those they would get (closed days not checked: special_hours.batches_for_staged)
+    # dry run, those they would get (special_hours.batches_for_staged)
     batches: dict[int, list[str]] = field(default_factory=dict)
 
     @property
@@ -305,7 +305,9 @@ def _swap(
         report.outcome = "dry-run"
         report.message = "dry run: nothing changed"
         _keep_hours_for_exceptions(conn, report, write=False)  # the warnings a publish would give
-        report.batches = batches_for_staged(conn, report.added, report.source)  # and the batches it would apply
+        # ...and the batches of ops' exceptions it would apply, with their warnings
+        report.batches, failed = batches_for_staged(conn, report.added, report.source)
+        _warn_unapplied(conn, report, failed)
     else:
         _write(conn, report)
         report.published = True
@@ -569,6 +571,11 @@ def _extend_batches(conn: Connection, report: IngestReport) -> None:
     """Ops' batches of exceptions for places selected by filters (a country's Christmas Eve) reach the places
     this feed adds that they select; a place whose hours a batch's do not evaluate with gets a warning."""
     report.batches, failed = extend_batches(conn, report.added)
+    _warn_unapplied(conn, report, failed)
+
+
+def _warn_unapplied(conn: Connection, report: IngestReport, failed: list[tuple[str, str, str]]) -> None:
+    """A warning naming the row of each added place a batch of ops' exceptions could not be applied to."""
     if failed:
         found = conn.execute(
             text("SELECT id, line FROM staged_locations WHERE id = ANY(CAST(:ids AS text[]))"),
@@ -577,7 +584,8 @@ def _extend_batches(conn: Connection, report: IngestReport) -> None:
         lines: dict[str, int] = {row.id: row.line for row in found}
         for place, service, why in sorted(failed, key=lambda item: lines.get(item[0], 0)):
             column = f"hours:{service}" if service else "opening_hours"
-            message = f"{place}: ops' {why}: the batch is not applied to it"
+            outcome = "would not be applied" if report.dry_run else "is not applied"
+            message = f"{place}: ops' {why}: the batch {outcome} to it"
             report.warnings.append(Warning(lines.get(place, 0), column, None, message))
 
 

@@ -364,25 +364,35 @@ def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, li
                     "a batch of special hours was being added or removed for too long")  # fmt: skip
     places = "(SELECT * FROM locations WHERE id = ANY(CAST(:added AS text[])))"
     for sel, ids in _selected(conn, places, {"added": list(added)}):
-        special = SpecialHours(sel.start_date, sel.end_date, sel.hours, sel.comment)
-        try:  # all at once, as add_to_places plans them (places sharing hours share their evaluation)
-            plan = _plan_batch(conn, ids, sel.service, special, sel.include_closed)
-        except (InvalidParameter, HoursError, HoursSyntaxError):
-            plan = _Plan()
-            for place in ids:  # one by one: a place whose hours the batch does not evaluate with is left out alone
-                try:
-                    one = _plan_batch(conn, [place], sel.service, special, sel.include_closed)
-                except (InvalidParameter, HoursError, HoursSyntaxError) as exc:
-                    why = getattr(exc, "message", None) or str(exc)
-                    failed.append((place, sel.service, f"batch {sel.batch} ({sel.start_date}..{sel.end_date} "
-                                                       f"{sel.hours}): {why}"))  # fmt: skip
-                    continue
-                plan.runs.update(one.runs)
-                plan.follows_place |= one.follows_place
+        plan = _plan_selected(conn, sel, ids, failed)
         if plan.runs:
             _write_batch(conn, plan, sel.service, sel.hours, sel.comment, sel.batch)
             applied[sel.batch] = sorted(plan.runs)
     return applied, failed
+
+
+def _plan_selected(
+    conn: Connection, sel: Any, ids: list[str], failed: list[tuple[str, str, str]], staged: bool = False
+) -> _Plan:
+    """The plan of batch selection `sel` for the places `ids` it selects (`staged`: rows of a dry run's
+    `staged_locations`); a place whose hours the batch does not evaluate with is left out and added to
+    `failed` as (place, service, why)."""
+    special = SpecialHours(sel.start_date, sel.end_date, sel.hours, sel.comment)
+    try:  # all at once, as add_to_places plans them (places sharing hours share their evaluation)
+        return _plan_batch(conn, ids, sel.service, special, sel.include_closed, staged=staged)
+    except (InvalidParameter, HoursError, HoursSyntaxError):
+        plan = _Plan()
+        for place in ids:  # one by one: a place whose hours the batch does not evaluate with is left out alone
+            try:
+                one = _plan_batch(conn, [place], sel.service, special, sel.include_closed, staged=staged)
+            except (InvalidParameter, HoursError, HoursSyntaxError) as exc:
+                why = getattr(exc, "message", None) or str(exc)
+                failed.append((place, sel.service, f"batch {sel.batch} ({sel.start_date}..{sel.end_date} "
+                                                   f"{sel.hours}): {why}"))  # fmt: skip
+                continue
+            plan.runs.update(one.runs)
+            plan.follows_place |= one.follows_place
+        return plan
 
 
 def _selected(conn: Connection, places: str, params: dict[str, Any]) -> Iterator[tuple[Any, list[str]]]:
@@ -402,20 +412,26 @@ def _selected(conn: Connection, places: str, params: dict[str, Any]) -> Iterator
             yield sel, ids
 
 
-def batches_for_staged(conn: Connection, added: Sequence[str], source: str) -> dict[int, list[str]]:
+def batches_for_staged(
+    conn: Connection, added: Sequence[str], source: str
+) -> tuple[dict[int, list[str]], list[tuple[str, str, str]]]:
     """For a dry run: the in-force batches chosen by filters that would reach the places a feed adds (`added`,
-    still in the publish's `staged_locations` only), with those places; a publish leaves out a place closed all
-    the batch's days and one whose hours the batch does not evaluate with, which this does not check."""
+    still in the publish's `staged_locations` only), with those places, planned as a publish plans them (a
+    place closed all the batch's days left out), and (place, service, why) for each place whose hours a batch
+    does not evaluate with, as `extend_batches` returns them."""
     out: dict[int, list[str]] = {}
+    failed: list[tuple[str, str, str]] = []
     if not added:
-        return out
+        return out, failed
     staged = """(SELECT s.id, s.country, s.region, s.kinds, s.services, s.hours_services,
                         CAST(:feed_source AS text) AS source
                    FROM staged_locations AS s
                   WHERE s.id = ANY(CAST(:added AS text[])))"""
     for sel, ids in _selected(conn, staged, {"added": list(added), "feed_source": source}):
-        out[sel.batch] = ids
-    return out
+        plan = _plan_selected(conn, sel, ids, failed, staged=True)
+        if plan.runs:
+            out[sel.batch] = sorted(plan.runs)
+    return out, failed
 
 
 @dataclass
@@ -428,23 +444,34 @@ class _Plan:
     follows_place: set[str] = field(default_factory=set)
 
 
-def _plan_batch(conn: Connection, ids: list[str], service: str, special: SpecialHours, include_closed: bool) -> _Plan:
-    rows = conn.execute(
-        text(
-            """
-            SELECT l.id, l.timezone, l.country, l.region, ST_Y(l.geog::geometry) AS lat,
-                   ST_X(l.geog::geometry) AS lon, h.canonical,
-                   (:service <> '' AND NOT :service = ANY(l.hours_services)) AS follows_place
-              FROM locations AS l
-              JOIN location_hours AS h
-                     ON h.location_id = l.id
-                    AND h.service = CASE WHEN :service = ANY(l.hours_services) THEN :service ELSE '' END
-             WHERE l.id = ANY(CAST(:ids AS text[]))
-             ORDER BY l.id
-            """
-        ),
-        {"ids": ids, "service": service},
-    ).all()
+# Each place's hours a batch is planned against: the service's own, else the place's.
+_PLACE_HOURS = """
+SELECT l.id, l.timezone, l.country, l.region, ST_Y(l.geog::geometry) AS lat,
+       ST_X(l.geog::geometry) AS lon, h.canonical,
+       (:service <> '' AND NOT :service = ANY(l.hours_services)) AS follows_place
+  FROM locations AS l
+  JOIN location_hours AS h
+         ON h.location_id = l.id
+        AND h.service = CASE WHEN :service = ANY(l.hours_services) THEN :service ELSE '' END
+ WHERE l.id = ANY(CAST(:ids AS text[]))
+ ORDER BY l.id
+"""
+# The same, from a dry run's staged rows (their hours ride along as arrays).
+_STAGED_HOURS = """
+SELECT s.id, s.timezone, s.country, s.region, s.lat, s.lon, h.canonical,
+       (:service <> '' AND NOT :service = ANY(s.hours_services)) AS follows_place
+  FROM staged_locations AS s
+ CROSS JOIN LATERAL unnest(s.hours_service, s.hours_canonical) AS h (service, canonical)
+ WHERE s.id = ANY(CAST(:ids AS text[]))
+   AND h.service = CASE WHEN :service = ANY(s.hours_services) THEN :service ELSE '' END
+ ORDER BY s.id
+"""
+
+
+def _plan_batch(
+    conn: Connection, ids: list[str], service: str, special: SpecialHours, include_closed: bool, staged: bool = False
+) -> _Plan:
+    rows = conn.execute(text(_STAGED_HOURS if staged else _PLACE_HOURS), {"ids": ids, "service": service}).all()
     held = open_intervals.special_hours_by_location(conn, ids, datetime.combine(special.start, time(0), UTC))
     days = [special.start + timedelta(days=n) for n in range((special.end - special.start).days + 1)]
     open_days: dict[tuple[object, ...], list[date]] = {}
