@@ -18,7 +18,7 @@ later feed adds that it selects, while it is in force (`extend_batches`, in the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic, sleep
@@ -372,19 +372,24 @@ def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, li
 
 
 def _plan_selected(
-    conn: Connection, sel: Any, ids: list[str], failed: list[tuple[str, str, str]], staged: bool = False
+    conn: Connection,
+    sel: Any,
+    ids: list[str],
+    failed: list[tuple[str, str, str]],
+    staged: bool = False,
+    pending: Mapping[tuple[str, str], list[SpecialHours]] | None = None,
 ) -> _Plan:
-    """The plan of batch selection `sel` for the places `ids` it selects (`staged`: rows of a dry run's
-    `staged_locations`); a place whose hours the batch does not evaluate with is left out and added to
+    """The plan of batch selection `sel` for the places `ids` it selects (`staged`, `pending`: a dry run's, as
+    `_plan_batch` takes them); a place whose hours the batch does not evaluate with is left out and added to
     `failed` as (place, service, why)."""
     special = SpecialHours(sel.start_date, sel.end_date, sel.hours, sel.comment)
     try:  # all at once, as add_to_places plans them (places sharing hours share their evaluation)
-        return _plan_batch(conn, ids, sel.service, special, sel.include_closed, staged=staged)
+        return _plan_batch(conn, ids, sel.service, special, sel.include_closed, staged, pending)
     except (InvalidParameter, HoursError, HoursSyntaxError):
         plan = _Plan()
         for place in ids:  # one by one: a place whose hours the batch does not evaluate with is left out alone
             try:
-                one = _plan_batch(conn, [place], sel.service, special, sel.include_closed, staged=staged)
+                one = _plan_batch(conn, [place], sel.service, special, sel.include_closed, staged, pending)
             except (InvalidParameter, HoursError, HoursSyntaxError) as exc:
                 why = getattr(exc, "message", None) or str(exc)
                 failed.append((place, sel.service, f"batch {sel.batch} ({sel.start_date}..{sel.end_date} "
@@ -427,8 +432,15 @@ def batches_for_staged(
                         CAST(:feed_source AS text) AS source
                    FROM staged_locations AS s
                   WHERE s.id = ANY(CAST(:added AS text[])))"""
+    # Each batch planned as if the ones before it were written, as the publish writes them (an earlier closure
+    # closes a desk that follows its place's hours; the same exception from two selections is held once).
+    pending: dict[tuple[str, str], list[SpecialHours]] = {}
     for sel, ids in _selected(conn, staged, {"added": list(added), "feed_source": source}):
-        plan = _plan_selected(conn, sel, ids, failed, staged=True)
+        plan = _plan_selected(conn, sel, ids, failed, True, pending)
+        for place, runs in plan.runs.items():
+            pending.setdefault((place, sel.service), []).extend(
+                SpecialHours(first, last, sel.hours, sel.comment) for first, last in runs
+            )
         if plan.runs:
             out[sel.batch] = sorted(plan.runs)
     return out, failed
@@ -469,10 +481,21 @@ SELECT s.id, s.timezone, s.country, s.region, s.lat, s.lon, h.canonical,
 
 
 def _plan_batch(
-    conn: Connection, ids: list[str], service: str, special: SpecialHours, include_closed: bool, staged: bool = False
+    conn: Connection,
+    ids: list[str],
+    service: str,
+    special: SpecialHours,
+    include_closed: bool,
+    staged: bool = False,
+    pending: Mapping[tuple[str, str], list[SpecialHours]] | None = None,
 ) -> _Plan:
+    """The plan of one exception for `ids` (`staged`: a dry run's rows, with `pending`, the exceptions the
+    batches planned before this one would have written, as the publish writes each before planning the next)."""
     rows = conn.execute(text(_STAGED_HOURS if staged else _PLACE_HOURS), {"ids": ids, "service": service}).all()
     held = open_intervals.special_hours_by_location(conn, ids, datetime.combine(special.start, time(0), UTC))
+    for place_service, items in (pending or {}).items():
+        if place_service[0] in ids:
+            held[place_service] = [*held.get(place_service, []), *items]
     days = [special.start + timedelta(days=n) for n in range((special.end - special.start).days + 1)]
     open_days: dict[tuple[object, ...], list[date]] = {}
     checked: set[tuple[object, ...]] = set()

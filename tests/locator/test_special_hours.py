@@ -474,6 +474,29 @@ def test_a_batch_whose_places_are_all_closed_still_reaches_later_ones(
     assert {item["batch"]: item["selection"] for item in batches(engine)}[chosen["batch"]]["source"] == "later"
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(("", "off"), ("repair", "10:00-12:00")), (("", "09:00-15:00"), ("", "09:00-15:00"))],
+    ids=["a-closure-then-a-desk-following-the-place", "the-same-exception-twice"],
+)
+def test_a_dry_run_previews_the_batches_the_publish_applies(
+    scratch_db: ScratchDatabase, tmp_path: Path, first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    """With two batches in force for the same day the publish plans each after writing the one before (a
+    country's closure closes a desk that follows its place's hours; the same exception from two selections is
+    held once): the dry run's preview plans them alike, and equals the publish's report."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    add_to_places(engine, Places(country="FR"), day, day, service=first[0], hours=first[1])
+    add_to_places(engine, Places(region="FR-IDF"), day, day, service=second[0], hours=second[1])
+    feed = tmp_path / "later.csv"
+    feed.write_text(_LATER_FEED.format(day=day.strftime("%b %d")))
+    preview = ingest_file(engine, feed, source="later", dry_run=True)
+    report = ingest_file(engine, feed, source="later")
+    assert report.published and preview.batches == report.batches and report.batches
+
+
 def test_batches_and_publishes_wait_for_each_other_without_failing(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     """A publish that adds places waits for a batch being added (the batch's lock held elsewhere) and then gives
     its new places the batch; one that adds nothing, and the removal of a batch of ids, do not wait for it. A
