@@ -493,9 +493,11 @@ def _plan_batch(
     batches planned before this one would have written, as the publish writes each before planning the next)."""
     rows = conn.execute(text(_STAGED_HOURS if staged else _PLACE_HOURS), {"ids": ids, "service": service}).all()
     held = open_intervals.special_hours_by_location(conn, ids, datetime.combine(special.start, time(0), UTC))
-    for place_service, items in (pending or {}).items():
-        if place_service[0] in ids:
-            held[place_service] = [*held.get(place_service, []), *items]
+    if pending:
+        wanted = set(ids)
+        for place_service, items in pending.items():
+            if place_service[0] in wanted:
+                held[place_service] = [*held.get(place_service, []), *items]
     days = [special.start + timedelta(days=n) for n in range((special.end - special.start).days + 1)]
     open_days: dict[tuple[object, ...], list[date]] = {}
     checked: set[tuple[object, ...]] = set()
