@@ -269,7 +269,7 @@ def add_to_places(
         plan = _plan_batch(conn, ids, service, SpecialHours(start, end, rule_hours, comment), include_closed)
         applied = list(plan.runs)
         batch = None
-        chosen = _selection(places, service, start, end, rule_hours, comment, include_closed) if selection else None
+        chosen = _selection(params, start, end, rule_hours, comment, include_closed) if selection else None
         # A selection whose places are all closed those days applies to none of them yet still stands for the
         # places later feeds add (a new shop that opens that day): kept under a batch number with no rows, once
         # (a retried request finds it stored, under the batch lock, and stores nothing).
@@ -278,6 +278,7 @@ def add_to_places(
             batch = conn.execute(text("SELECT nextval('special_hours_batch_seq')")).scalar_one()
             if applied:
                 _write_batch(conn, plan, service, rule_hours, comment, batch)
+                open_intervals.refresh(conn, applied)
             if chosen is not None:
                 conn.execute(
                     text(
@@ -291,8 +292,6 @@ def add_to_places(
                     ),
                     {**chosen, "batch": batch},
                 )
-            if applied:
-                open_intervals.refresh(conn, applied)
     return {"batch": batch, "places": len(applied), "location_ids": applied[:BATCH_EXAMPLES],
             "closed": len(plan.closed), "closed_ids": plan.closed[:BATCH_EXAMPLES],
             "already": len(plan.already), "already_ids": plan.already[:BATCH_EXAMPLES],
@@ -301,14 +300,13 @@ def add_to_places(
 
 
 def _selection(
-    places: Places, service: str, start: date, end: date, hours: str, comment: str | None, include_closed: bool
+    params: dict[str, Any], start: date, end: date, hours: str, comment: str | None, include_closed: bool
 ) -> dict[str, Any]:
-    """A batch's selection as `special_hours_batch_selections` holds it."""
-    return {"country": validate_country(places.country.strip()) if places.country else None,
-            "region": places.region.strip() if places.region else None,
-            "source": places.source.strip() if places.source else None,
-            "kinds": sorted(kind.strip().lower() for kind in places.kinds), "service": service, "start": start,
-            "end": end, "hours": hours, "comment": comment, "include_closed": include_closed}  # fmt: skip
+    """A batch's selection as `special_hours_batch_selections` holds it, from the filters as `Places.conditions`
+    normalised them (and the service)."""
+    return {"country": params.get("country"), "region": params.get("region"), "source": params.get("source"),
+            "kinds": sorted(params.get("kinds", [])), "service": params["service"], "start": start, "end": end,
+            "hours": hours, "comment": comment, "include_closed": include_closed}  # fmt: skip
 
 
 def _selection_stored(conn: Connection, chosen: dict[str, Any]) -> bool:
