@@ -9,8 +9,9 @@
    European cities, one per request in turn) at 1, 16 and 64 connections, for the busy instant (Saturday 14:00
    local) and the sparse one (Saturday 03:00, ~1% open); then, at one connection, the same with each filter of
    `--filters` (default `service=repair`: a repair desk, none of which is open at 03:00 on a Saturday).
-3. The raw SQL: the search's own KNN statement (locator.search.knn_open_sql) on one psycopg connection, prepared,
-   over the same origins and instants: the physical limit of the query the API is built around.
+3. The raw SQL: the search's own KNN statement (locator.search.knn_open_statement, the body of the function the
+   API calls) on one psycopg connection, prepared, over the same origins and instants: the physical limit of the
+   query the API is built around; and the whole statement the API sends.
 4. Memory: the server's processes (RSS) and PostgreSQL's (PSS, so shared buffers count once), database size.
 """
 
@@ -319,14 +320,17 @@ def raw_sql(url: str, at: datetime, rounds: int = 3, whole: bool = False) -> tup
 
 
 def psycopg_sql(at: datetime, whole: bool = False) -> str:
-    """The API's own KNN statement for an unfiltered "open at `at`" query (`whole`: the statement the API sends
-    for a coordinate query whose places are in its cache: the same candidates with their places' versions, and
-    the origin's postcode label), SQLAlchemy's :name binds as %(name)s."""
+    """The search's KNN statement for an unfiltered "open at `at`" query, as one statement naming the day's table
+    (`whole`: the statement the API sends for a coordinate query whose places are in its cache: the same
+    candidates through the function that keeps their plan, with their places' versions and the origin's
+    postcode label), SQLAlchemy's :name binds as %(name)s."""
     from locator.db import driver_sql
-    from locator.search import NearestQuery, knn_open_sql, with_label
+    from locator.search import NearestQuery, knn_open_sql, knn_open_statement, with_label
 
-    sql = knn_open_sql(NearestQuery(0.0, 0.0, at=at, limit=LIMIT), at.astimezone(UTC).date())
-    return driver_sql(with_label(sql, label_origin=True) if whole else sql)
+    query, day = NearestQuery(0.0, 0.0, at=at, limit=LIMIT), at.astimezone(UTC).date()
+    if whole:
+        return driver_sql(with_label(knn_open_sql(query, day), label_origin=True))
+    return driver_sql(knn_open_statement(query, day))
 
 
 def knn_params(lat: float, lon: float, at: datetime, k: int) -> dict[str, object]:
@@ -435,8 +439,9 @@ def render(
         "filter (`service=repair`) asks for it too: at 03:00 no repair desk is open, and the search reads every",
         "open row within its radius (50 km) before it answers with none.",
         'Raw SQL, prepared, one psycopg connection, the same origins and instants: "KNN" = the search\'s own KNN',
-        "statement alone (`locator.search.knn_open_sql`: ids, sphere and ellipsoidal distances of the first round's",
-        'candidates); "whole" = the one statement the API sends when its places are cached',
+        "statement alone (`locator.search.knn_open_statement`: ids, sphere and ellipsoidal distances of the first",
+        "round's candidates; the API calls the same query through a function that keeps its plan, migration",
+        '0024); "whole" = the one statement the API sends when its places are cached',
         "(`locator.search.with_label`: the same candidates with their places' versions, and the origin's postcode",
         "label; on a cache miss `with_places`, with the places' rows, hours and exceptions, follows it).",
         "",

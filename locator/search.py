@@ -388,17 +388,38 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     """Candidates open at :at (for :open_for minutes), nearest first, from the materialised intervals of
     :at's UTC day (`day`).
 
-    The day's partition is named, not found by the planner from `day = :day` on the parent: a spell is
-    stored under every UTC day it touches, so that day's table holds every spell open at :at, and planning
-    over one table instead of pruning the parent's took ~15% of the database's CPU per statement at 1M
-    places (BENCHMARKS.md, API, note 26). A table dropped meanwhile is an error, not an empty answer
-    (`_nearest` then evaluates the hours directly).
+    An unfiltered query open at an instant (the API's most frequent) calls migration 0024's function, which
+    keeps its plan; the others are planned for their values (`knn_open_statement`). A day's table dropped
+    meanwhile is an error either way, not an empty answer (`_nearest` then evaluates the hours directly).
 
     A query filtered on the place (kinds, products, services) reads its candidates from a scan of at most
     :scan open rows within the radius's box (`_open_scan_sql`), joined to their places and filtered: the scan
     stays the ordered KNN scan and stops after :scan rows however few pass; its last row, `last_scanned`,
     comes along with its id NULL unless it passes, so that `exact_knn_steps` knows how far the scan reached
     and scans further."""
+    if not (query.kinds or query.products or query.services or query.open_for):
+        return KNN_OPEN_FUNCTION_SQL
+    return knn_open_statement(query, day)
+
+
+# The unfiltered statement below (open at :at), the API's most frequent, through a function that keeps its
+# plan (migration 0024): it was planned for each query, ~0.16 ms of its ~0.5 ms at 1M places (BENCHMARKS.md,
+# API, note 39). The function raises the statement's error when the day's table is gone.
+KNN_OPEN_FUNCTION_SQL = """
+SELECT o.id, o.sphere_m, o.distance_m, o.version, o.last_scanned
+  FROM nearest_open_spells(CAST(:day AS date), CAST(:lat AS float8), CAST(:lon AS float8), CAST(:at AS timestamptz),
+                           CAST(:radius_m AS float8), CAST(:k AS bigint)) AS o
+"""
+
+
+def knn_open_statement(query: NearestQuery, day: date) -> str:
+    """`knn_open_sql` as a statement planned for its values (for an unfiltered query, the body of migration
+    0024's function; the benchmark's raw SQL).
+
+    The day's partition is named, not found by the planner from `day = :day` on the parent: a spell is
+    stored under every UTC day it touches, so that day's table holds every spell open at :at, and planning
+    over one table instead of pruning the parent's took ~15% of the database's CPU per statement at 1M
+    places (BENCHMARKS.md, API, note 26)."""
     table = partition_name(day)
     # The place's row is joined only when a filter needs it: the plain query reads the indexes alone.
     if not (query.kinds or query.products or query.services):

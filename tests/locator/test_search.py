@@ -23,6 +23,7 @@ from locator.search import (
     NearestQuery,
     first_candidates,
     knn_open_sql,
+    knn_open_statement,
     nearest,
     snapshot,
     statement_connection,
@@ -124,7 +125,7 @@ def test_open_filter_paths_agree(scratch_module_db: Engine, random_places: list[
 @pytest.mark.parametrize(
     ("services", "limit", "radius_km"),
     [((), 10, 50.0), (("repair",), 10, 50.0), (("repair",), 100, 5.0)],
-    ids=["plain", "filtered", "filtered-limit-100-within-5km"],
+    ids=["plain-statement", "filtered", "filtered-limit-100-within-5km"],
 )
 def test_the_open_statement_is_an_ordered_index_scan(
     scratch_module_db: Engine,
@@ -140,7 +141,7 @@ def test_the_open_statement_is_an_ordered_index_scan(
     query = NearestQuery(lat=-25.0, lon=135.0, at=at, services=services, limit=limit, radius_km=radius_km)
     k = first_candidates(limit, 2)
     params = {**statement_params(query, at), "k": k, "scan": k * search.SCAN_PER_CANDIDATE, "limit": limit}
-    sql = with_places(knn_open_sql(query, params["day"]))
+    sql = with_places(knn_open_statement(query, params["day"]))
     with scratch_module_db.connect() as conn:
         plan = "\n".join(row[0] for row in conn.execute(text("EXPLAIN " + sql), params))
     # One day's partition (migration 0006), read by its two GiSTs, short spells and long ones (migration 0023),
@@ -159,6 +160,67 @@ def test_the_open_statement_is_an_ordered_index_scan(
     assert plan.count("Order By: (geog <->") == 2, plan
     assert "Merge Append" in plan, plan
     assert "Bitmap Heap Scan on open_intervals" not in plan, plan
+
+
+def _function_plans(engine: Engine, sql: str, params: dict[str, object]) -> list[str]:
+    """The plans of the statements run inside the functions `sql` calls, as auto_explain reports them."""
+    plans: list[str] = []
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+        for setting in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
+                        "SET auto_explain.log_nested_statements = on", "SET auto_explain.log_level = notice"):
+            conn.exec_driver_sql(setting)  # fmt: skip
+        conn.execute(text(sql), params).all()
+    return [plan for plan in plans if "FROM open_intervals AS o" in plan]
+
+
+def test_the_unfiltered_function_keeps_the_ordered_scans(
+    scratch_module_db: Engine, random_places: list[dict[str, object]]
+) -> None:
+    """The unfiltered query's function (migration 0024) keeps one plan per connection: it must be the
+    statement's, the day's table read by its two GiSTs in distance order, merged, the other days pruned when
+    the plan starts; not a bitmap scan of everything open plus a sort, which a plan made without the values
+    may be (and which the function's settings rule out). Read from inside the function, on the calls after
+    the first, when the kept plan runs."""
+    at = datetime.now(UTC) + timedelta(days=1)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at)
+    sql = knn_open_sql(query, at.date())
+    assert "nearest_open_spells(" in sql
+    params = {**statement_params(query, at), "k": 20, "limit": 10}
+    three_calls = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS c{i}" for i in range(3))
+    plans = _function_plans(scratch_module_db, three_calls, params)
+    assert len(plans) == 3, plans
+    day = partition_name(at.date())
+    for plan in plans:
+        assert "Merge Append" in plan, plan
+        assert plan.count(f" on {day} ") == 2, plan
+        assert plan.count("Order By: (geog <->") == 2, plan
+        assert plan.count("Subplans Removed:") == 2, plan  # the other days, pruned as the plan starts
+        assert "Bitmap" not in plan and "Sort  (" not in plan and "Seq Scan" not in plan, plan
+
+
+def test_the_unfiltered_function_answers_as_its_statement(
+    scratch_module_db: Engine, random_places: list[dict[str, object]]
+) -> None:
+    """Migration 0024's function holds `knn_open_statement`'s query over the parent table: the same rows, for
+    random origins, instants, radii and k."""
+    rng = random.Random(23)
+    base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    compared = 0
+    with scratch_module_db.connect() as conn:
+        for _ in range(80):
+            at = base + timedelta(days=1, minutes=rng.randrange(0, 5 * 24 * 60, 7))
+            query = NearestQuery(lat=rng.uniform(-33.0, -17.0), lon=rng.uniform(125.0, 145.0), at=at,
+                                 radius_km=rng.choice([50.0, 300.0, 1000.0]))  # fmt: skip
+            params = {**statement_params(query, at), "k": rng.choice([1, 20, 80, 320])}
+            day = params["day"]
+            by_function = conn.execute(text(knn_open_sql(query, day)), params).all()
+            by_statement = conn.execute(text(knn_open_statement(query, day)), params).all()
+            assert [tuple(row) for row in by_function] == [tuple(row) for row in by_statement], (query, params)
+            compared += len(by_function)
+    assert compared > 1000
 
 
 def test_a_scan_beyond_the_rows_in_the_box_keeps_the_ordered_scans(scratch_db: ScratchDatabase) -> None:
@@ -197,22 +259,33 @@ def test_a_scan_beyond_the_rows_in_the_box_keeps_the_ordered_scans(scratch_db: S
     assert "Sort  (" not in plan, plan  # the Merge Append orders them, no Sort node
 
 
-def test_a_day_table_dropped_under_a_cached_window_is_evaluated_directly(scratch_db: ScratchDatabase) -> None:
-    """The search names the day's table; one dropped while this process still trusts its cached window row
-    (a move of several days, then the drop) gives the direct path's answer, not an error or nothing open."""
+@pytest.mark.parametrize("open_for", [0, 30], ids=["function", "statement"])
+@pytest.mark.parametrize("drop", [True, False], ids=["dropped", "detached"])
+def test_a_day_table_dropped_under_a_cached_window_is_evaluated_directly(
+    scratch_db: ScratchDatabase, open_for: int, drop: bool
+) -> None:
+    """The search reads the day's table; one dropped while this process still trusts its cached window row
+    (a move of several days, then the drop) gives the direct path's answer, not an error or nothing open:
+    also through the unfiltered query's function, which reads the parent table, and also between the
+    detach and the drop (`open_intervals.drop_expired_partitions` detaches first), when the parent no longer
+    holds the day's rows."""
     engine = scratch_db.engine
     _publish_random(engine, 60, seed=3)
     at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
-    query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0, open_for=open_for)
     before = nearest(engine, query)
     assert before.path == "materialised" and before.places
     table = partition_name(at.date())
     with engine.begin() as conn:
         conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {table}")
-        conn.exec_driver_sql(f"DROP TABLE {table}")
+        if drop:
+            conn.exec_driver_sql(f"DROP TABLE {table}")
     after = nearest(engine, query)
-    assert after.path == "direct"
     assert [p.id for p in after.places] == [p.id for p in before.places]
+    if not drop and open_for:
+        assert after.path == "materialised"  # the statement names the detached table, whose rows are still right
+        return
+    assert after.path == "direct"
     assert engine not in search._window_cache  # read again by the next search
 
 
