@@ -85,6 +85,11 @@ def partition_name(day: date) -> str:
     return f"open_intervals_d{day:%Y%m%d}"
 
 
+def day_search_function(table: str) -> str:
+    """The name of the search function of the day table `table` (migration 0025's `create_day_search`)."""
+    return f"{table}_nearest"
+
+
 def _day_tables(conn: Connection) -> list[Any]:
     """(relname, detaching, attached) of every day table, oldest day first (the names sort as their days)."""
     rows = conn.execute(text(_DAY_TABLES_SQL))
@@ -111,6 +116,8 @@ def ensure_partitions(conn: Connection, days: Iterable[date]) -> list[str]:
         # Names and bounds come from dates formatted here, never from input.
         conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE open_intervals)")
         conn.exec_driver_sql(f"ALTER TABLE open_intervals ATTACH PARTITION {name} FOR VALUES IN ('{day.isoformat()}')")
+        # The day's search function, which keeps its plan (migration 0025; locator.search.knn_open_sql).
+        conn.execute(text("SELECT create_day_search(:name)"), {"name": name})
         created.append(name)
     return created
 
@@ -163,6 +170,7 @@ def _drop_expired(conn: Connection, now: datetime | None) -> list[str]:
                 mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
                 conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
             conn.exec_driver_sql(f"DROP TABLE {name}")
+            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {day_search_function(name)}")
             dropped.append(name)
     finally:
         conn.exec_driver_sql("RESET statement_timeout")

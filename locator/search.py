@@ -41,6 +41,7 @@ from locator.open_intervals import (
     WINDOW_TTL,
     Window,
     current_window,
+    day_search_function,
     first_exception_day,
     partition_name,
     schedule_for,
@@ -388,9 +389,10 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     """Candidates open at :at (for :open_for minutes), nearest first, from the materialised intervals of
     :at's UTC day (`day`).
 
-    An unfiltered query open at an instant (the API's most frequent) calls migration 0024's function, which
-    keeps its plan; the others are planned for their values (`knn_open_statement`). A day's table dropped
-    meanwhile is an error either way, not an empty answer (`_nearest` then evaluates the hours directly).
+    An unfiltered query open at an instant (the API's most frequent) calls its day's function (migration
+    0025), which keeps its plan; the others are planned for their values (`knn_open_statement`). A day's
+    table dropped meanwhile is an error either way (`DAY_GONE`), not an empty answer (`_nearest` then evaluates
+    the hours directly).
 
     A query filtered on the place (kinds, products, services) reads its candidates from a scan of at most
     :scan open rows within the radius's box (`_open_scan_sql`), joined to their places and filtered: the scan
@@ -398,23 +400,20 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     comes along with its id NULL unless it passes, so that `exact_knn_steps` knows how far the scan reached
     and scans further."""
     if not (query.kinds or query.products or query.services or query.open_for):
-        return KNN_OPEN_FUNCTION_SQL
+        # The unfiltered statement below (open at :at), the API's most frequent, through the day's function,
+        # which keeps its plan (migration 0025): planned for each query it cost ~0.16 ms of its ~0.5 ms at 1M
+        # places (BENCHMARKS.md, API, note 39). It names the day's table as the statement does.
+        return f"""
+SELECT o.id, o.sphere_m, o.distance_m, o.version, o.last_scanned
+  FROM {day_search_function(partition_name(day))}(CAST(:lat AS float8), CAST(:lon AS float8),
+       CAST(:at AS timestamptz), CAST(:radius_m AS float8), CAST(:k AS bigint)) AS o
+"""
     return knn_open_statement(query, day)
 
 
-# The unfiltered statement below (open at :at), the API's most frequent, through a function that keeps its
-# plan (migration 0024): it was planned for each query, ~0.16 ms of its ~0.5 ms at 1M places (BENCHMARKS.md,
-# API, note 39). The function raises the statement's error when the day's table is gone.
-KNN_OPEN_FUNCTION_SQL = """
-SELECT o.id, o.sphere_m, o.distance_m, o.version, o.last_scanned
-  FROM nearest_open_spells(CAST(:day AS date), CAST(:lat AS float8), CAST(:lon AS float8), CAST(:at AS timestamptz),
-                           CAST(:radius_m AS float8), CAST(:k AS bigint)) AS o
-"""
-
-
 def knn_open_statement(query: NearestQuery, day: date) -> str:
-    """`knn_open_sql` as a statement planned for its values (for an unfiltered query, the body of migration
-    0024's function; the benchmark's raw SQL).
+    """`knn_open_sql` as a statement planned for its values (for an unfiltered query, the body of the day's
+    function, migration 0025; the benchmark's raw SQL).
 
     The day's partition is named, not found by the planner from `day = :day` on the parent: a spell is
     stored under every UTC day it touches, so that day's table holds every spell open at :at, and planning
@@ -652,6 +651,10 @@ def result_of(
     return SearchResult(at, found, states, path, origin)
 
 
+# A day's table dropped (its search function then raises undefined_table), or its function too.
+DAY_GONE = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction)
+
+
 def _materialised_knn(
     conn: Connection, query: NearestQuery, params: dict[str, Any], oversample: int, label_origin: bool
 ) -> tuple[list[Place], Origin | None] | None:
@@ -663,7 +666,7 @@ def _materialised_knn(
         return None
     try:
         return _exact_knn(conn, knn_open_sql(query, params["day"]), params, query.limit, oversample, label_origin)
-    except psycopg.errors.UndefinedTable:
+    except DAY_GONE:
         forget_window(conn.engine)
         raw = conn.connection.driver_connection
         if raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:

@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 from locator.db import IDENTIFY_SQL, WATCHDOG_GRACE_S, connect_options, cut_socket, driver_sql
 from locator.errors import DatabaseUnavailable
 from locator.search import (
+    DAY_GONE,
     KnnSteps,
     NearestQuery,
     Place,
@@ -200,7 +201,7 @@ async def nearest_on_loop(
         searched = await reads.run(
             lambda database: exact_knn_steps(candidates, params, query.limit, oversample, True, database)
         )
-    except psycopg.errors.UndefinedTable:
+    except DAY_GONE:
         forget_window(engine)
         return None
     except Exception as exc:

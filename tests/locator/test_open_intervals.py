@@ -18,6 +18,7 @@ from ingest.publish import IngestReport, ingest_file
 from locator import open_intervals, search, special_hours
 from locator.errors import Busy
 from locator.open_intervals import (
+    day_search_function,
     drop_expired_partitions,
     ensure_partitions,
     partition_name,
@@ -90,6 +91,14 @@ def test_creating_partitions_is_idempotent_and_transactional(scratch_db: Scratch
     # Every day before the window goes, whatever created it; the window's days stay.
     assert drop_expired_partitions(scratch_db.engine, now + timedelta(days=30)) == [partition_name(d) for d in today]
     assert partitions(scratch_db) == [partition_name(day) for day in ahead]
+    # Each day's search function (migration 0025) comes and goes with its table.
+    assert day_functions(scratch_db) == [day_search_function(partition_name(day)) for day in ahead]
+
+
+def day_functions(db: ScratchDatabase) -> list[str]:
+    with db.engine.connect() as conn:
+        names = conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'open\\_intervals\\_d%'"))
+        return sorted(name for (name,) in names)
 
 
 def test_a_day_detached_but_not_dropped_is_dropped_on_the_next_tick(scratch_db: ScratchDatabase) -> None:
@@ -101,6 +110,7 @@ def test_a_day_detached_but_not_dropped_is_dropped_on_the_next_tick(scratch_db: 
     assert drop_expired_partitions(scratch_db.engine, now) == [partition_name(past)]
     with scratch_db.engine.connect() as conn:
         assert conn.execute(text("SELECT to_regclass(:t)"), {"t": partition_name(past)}).scalar() is None
+    assert day_search_function(partition_name(past)) not in day_functions(scratch_db)
 
 
 def test_one_process_at_a_time_drops_the_past_days(scratch_db: ScratchDatabase) -> None:

@@ -15,7 +15,7 @@ from locator import search
 from locator.answers import Where, nearest_answer, nearest_answer_on_loop
 from locator.db import make_engine
 from locator.errors import DatabaseUnavailable
-from locator.open_intervals import partition_name
+from locator.open_intervals import day_search_function, partition_name
 from locator.search import NearestQuery, nearest
 from locator.search_async import AsyncReads, nearest_on_loop
 from locator.settings import Settings
@@ -114,7 +114,10 @@ def test_what_only_the_threads_answer_is_left_to_them(places: ScratchDatabase) -
     assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
 
 
-def test_a_day_table_dropped_under_a_cached_window_is_left_to_the_threads(scratch_db: ScratchDatabase) -> None:
+@pytest.mark.parametrize("with_function", [False, True], ids=["table", "table-and-function"])
+def test_a_day_table_dropped_under_a_cached_window_is_left_to_the_threads(
+    scratch_db: ScratchDatabase, with_function: bool
+) -> None:
     engine, settings = scratch_db.engine, scratch_db.settings
     _publish_random(engine, 60, seed=3)
     at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
@@ -123,6 +126,8 @@ def test_a_day_table_dropped_under_a_cached_window_is_left_to_the_threads(scratc
     with engine.begin() as conn:
         conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {partition_name(at.date())}")
         conn.exec_driver_sql(f"DROP TABLE {partition_name(at.date())}")
+        if with_function:
+            conn.exec_driver_sql(f"DROP FUNCTION {day_search_function(partition_name(at.date()))}")
     assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
     assert engine not in search._window_cache  # the threads' path reads the window row again
 
