@@ -86,7 +86,8 @@ def partition_name(day: date) -> str:
 
 
 def day_search_function(table: str) -> str:
-    """The name of the search function of the day table `table` (migration 0025's `create_day_search`)."""
+    """The name of the unfiltered search function of the day table `table` (`create_day_search`, migrations
+    0025 and 0026); the filtered one's is this with `_filtered` after it."""
     return f"{table}_nearest"
 
 
@@ -116,7 +117,7 @@ def ensure_partitions(conn: Connection, days: Iterable[date]) -> list[str]:
         # Names and bounds come from dates formatted here, never from input.
         conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE open_intervals)")
         conn.exec_driver_sql(f"ALTER TABLE open_intervals ATTACH PARTITION {name} FOR VALUES IN ('{day.isoformat()}')")
-        # The day's search function, which keeps its plan (migration 0025; locator.search.knn_open_sql).
+        # The day's search functions, which keep their plans (migrations 0025, 0026; locator.search.knn_open_sql).
         conn.execute(text("SELECT create_day_search(:name)"), {"name": name})
         created.append(name)
     return created
@@ -170,7 +171,8 @@ def _drop_expired(conn: Connection, now: datetime | None) -> list[str]:
                 mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
                 conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
             conn.exec_driver_sql(f"DROP TABLE {name}")
-            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {day_search_function(name)}")
+            function = day_search_function(name)
+            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}, {function}_filtered")
             dropped.append(name)
     finally:
         conn.exec_driver_sql("RESET statement_timeout")

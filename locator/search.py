@@ -389,8 +389,8 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     """Candidates open at :at (for :open_for minutes), nearest first, from the materialised intervals of
     :at's UTC day (`day`).
 
-    An unfiltered query open at an instant (the API's most frequent) calls its day's function (migration
-    0025), which keeps its plan; the others are planned for their values (`knn_open_statement`). A day's
+    A query open at an instant (the API's) calls its day's function (migrations 0025 and 0026), which keeps
+    its plan; one open for a while (`open_for`) is planned for its values (`knn_open_statement`). A day's
     table dropped meanwhile is an error either way (`DAY_GONE`), not an empty answer (`_nearest` then evaluates
     the hours directly).
 
@@ -399,21 +399,28 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     stays the ordered KNN scan and stops after :scan rows however few pass; its last row, `last_scanned`,
     comes along with its id NULL unless it passes, so that `exact_knn_steps` knows how far the scan reached
     and scans further."""
-    if not (query.kinds or query.products or query.services or query.open_for):
-        # The unfiltered statement below (open at :at), the API's most frequent, through the day's function,
-        # which keeps its plan (migration 0025): planned for each query it cost ~0.16 ms of its ~0.5 ms at 1M
-        # places (BENCHMARKS.md, API, note 39). It names the day's table as the statement does.
-        return f"""
+    if query.open_for:
+        return knn_open_statement(query, day)
+    # The statement below through the day's functions, which keep their plans (migrations 0025 and 0026):
+    # planned for each query it cost ~0.16 ms of its ~0.5 ms at 1M places unfiltered, 0.30-0.50 ms of ~1 ms
+    # filtered (BENCHMARKS.md, API, notes 39 and 40). They name the day's table as the statement does.
+    function = day_search_function(partition_name(day))
+    if not (query.kinds or query.products or query.services):
+        arguments = ""
+    else:
+        function += "_filtered"
+        arguments = (", CAST(:scan AS bigint), CAST(:kinds AS text[]), CAST(:products AS text[]),"
+                     " CAST(:services AS text[])")  # fmt: skip
+    return f"""
 SELECT o.id, o.sphere_m, o.distance_m, o.version, o.last_scanned
-  FROM {day_search_function(partition_name(day))}(CAST(:lat AS float8), CAST(:lon AS float8),
-       CAST(:at AS timestamptz), CAST(:radius_m AS float8), CAST(:k AS bigint)) AS o
+  FROM {function}(CAST(:lat AS float8), CAST(:lon AS float8), CAST(:at AS timestamptz),
+       CAST(:radius_m AS float8), CAST(:k AS bigint){arguments}) AS o
 """
-    return knn_open_statement(query, day)
 
 
 def knn_open_statement(query: NearestQuery, day: date) -> str:
-    """`knn_open_sql` as a statement planned for its values (for an unfiltered query, the body of the day's
-    function, migration 0025; the benchmark's raw SQL).
+    """`knn_open_sql` as a statement planned for its values (for a query open at an instant, the body of the
+    day's functions, migrations 0025 and 0026; the benchmark's raw SQL).
 
     The day's partition is named, not found by the planner from `day = :day` on the parent: a spell is
     stored under every UTC day it touches, so that day's table holds every spell open at :at, and planning
