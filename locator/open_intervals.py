@@ -71,6 +71,7 @@ def window_days(window: Window) -> list[date]:
 
 PARTITION_LOCK = 7_214_003  # pg_advisory_xact_lock key: one transaction at a time creates day partitions
 _PARTITION_NAME = re.compile(r"open_intervals_d\d{8}")
+_DAY_FUNCTION_NAME = re.compile(r"open_intervals_d\d{8}_nearest(_filtered)?")
 # Day tables whatever their state: attached, with a detach left pending, or detached and not yet dropped.
 _DAY_TABLES_SQL = """
 SELECT c.relname, i.inhdetachpending AS detaching, i.inhrelid IS NOT NULL AS attached
@@ -170,9 +171,9 @@ def _drop_expired(conn: Connection, now: datetime | None) -> list[str]:
             if row.attached:
                 mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
                 conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
-            conn.exec_driver_sql(f"DROP TABLE {name}")
             function = day_search_function(name)
-            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}, {function}_filtered")
+            # One statement string, one transaction: the day's table and its functions go together.
+            conn.exec_driver_sql(f"DROP TABLE {name}; DROP FUNCTION IF EXISTS {function}, {function}_filtered")
             dropped.append(name)
     finally:
         conn.exec_driver_sql("RESET statement_timeout")
@@ -186,7 +187,35 @@ def maintain_partitions(engine: Engine, now: datetime | None = None) -> list[str
     moment = now or datetime.now(UTC)
     with engine.begin() as conn:
         ensure_partitions(conn, window_days(window_for(moment + timedelta(days=1))))
+        repair_day_functions(conn)
     return drop_expired_partitions(engine, moment)
+
+
+# The day tables attached without their search functions, and the functions whose day table is gone.
+_DAY_FUNCTIONS_SQL = """
+SELECT c.relname AS name, 'missing' AS what
+  FROM pg_inherits AS i
+  JOIN pg_class AS c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'open_intervals'::regclass
+   AND NOT EXISTS (SELECT 1 FROM pg_proc AS p WHERE p.proname = c.relname || '_nearest_filtered')
+UNION ALL
+SELECT p.proname, 'orphan'
+  FROM pg_proc AS p
+ WHERE p.proname ~ '^open_intervals_d[0-9]{8}_nearest(_filtered)?$'
+   AND to_regclass(substring(p.proname FROM '^open_intervals_d[0-9]{8}')) IS NULL
+"""
+
+
+def repair_day_functions(conn: Connection) -> None:
+    """Each attached day's search functions made when missing (a day created by code older than migration
+    0025, or by hand: its searches were planned each time meanwhile), and the functions of dropped days
+    dropped (a drop interrupted between the two), in the caller's transaction; each tick runs it."""
+    for row in conn.execute(text(_DAY_FUNCTIONS_SQL)).all():
+        if row.what == "missing":
+            log.warning("day table %s had no search functions: made now", row.name)
+            conn.execute(text("SELECT create_day_search(:name)"), {"name": row.name})
+        elif _DAY_FUNCTION_NAME.fullmatch(row.name):  # names from the catalog, checked before they are written
+            conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {row.name}")
 
 
 # How long a search process trusts the window row it read (locator.search): a refresh moves the window by

@@ -17,6 +17,7 @@ them in one REPEATABLE READ snapshot.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -47,6 +48,8 @@ from locator.open_intervals import (
     schedule_for,
 )
 from locator.places import PlaceFields
+
+log = logging.getLogger(__name__)
 
 GENERAL = ""  # the service key of a place's general hours
 SPHERE_SLACK = 0.99  # ellipsoid/sphere distance ratio lower bound, with margin (true bound is ~0.995)
@@ -391,8 +394,8 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
 
     A query open at an instant (the API's) calls its day's function (migrations 0025 and 0026), which keeps
     its plan; one open for a while (`open_for`) is planned for its values (`knn_open_statement`). A day's
-    table dropped meanwhile is an error either way (`DAY_GONE`), not an empty answer (`_nearest` then evaluates
-    the hours directly).
+    table dropped meanwhile is an error either way, not an empty answer (`_nearest` then evaluates the hours
+    directly).
 
     A query filtered on the place (kinds, products, services) reads its candidates from a scan of at most
     :scan open rows within the radius's box (`_open_scan_sql`), joined to their places and filtered: the scan
@@ -658,27 +661,44 @@ def result_of(
     return SearchResult(at, found, states, path, origin)
 
 
-# A day's table dropped (its search function then raises undefined_table), or its function too.
-DAY_GONE = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction)
-
-
 def _materialised_knn(
     conn: Connection, query: NearestQuery, params: dict[str, Any], oversample: int, label_origin: bool
 ) -> tuple[list[Place], Origin | None] | None:
     """The answer from the materialised intervals, or None when they do not cover the query's instants: not
     in the window this process trusts, or the day's table gone (dropped after a move of the window while the
-    cached window row still covered it)."""
-    at = params["at"]
+    cached window row still covered it). A day whose search functions are missing (dropped with its table, or
+    a day made by older code: `open_intervals.repair_day_functions` makes them on the next tick) is read by
+    the statement they hold, planned for its values."""
+    at, day = params["at"], params["day"]
     if not _materialised_covers(conn, at, params["until"]):
         return None
     try:
-        return _exact_knn(conn, knn_open_sql(query, params["day"]), params, query.limit, oversample, label_origin)
-    except DAY_GONE:
+        try:
+            return _exact_knn(conn, knn_open_sql(query, day), params, query.limit, oversample, label_origin)
+        except psycopg.errors.UndefinedFunction:
+            _raise_if_transaction_lost(conn)
+            _warn_no_day_function(day)
+            return _exact_knn(conn, knn_open_statement(query, day), params, query.limit, oversample, label_origin)
+    except psycopg.errors.UndefinedTable:
         forget_window(conn.engine)
-        raw = conn.connection.driver_connection
-        if raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-            raise  # the caller's transaction is lost with it: nothing more can run on it
+        _raise_if_transaction_lost(conn)
         return None
+
+
+def _raise_if_transaction_lost(conn: Connection) -> None:
+    """Raise the error being handled when it aborted the caller's transaction: nothing more can run on it."""
+    raw = conn.connection.driver_connection
+    if raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+        raise
+
+
+_warned_days: set[date] = set()
+
+
+def _warn_no_day_function(day: date) -> None:
+    if day not in _warned_days:
+        _warned_days.add(day)
+        log.warning("the search functions of %s are missing: its searches are planned each time", day)
 
 
 # The window row is read at most every WINDOW_TTL seconds per process. A cached window is trusted only from a

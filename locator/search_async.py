@@ -36,7 +36,6 @@ from sqlalchemy import Engine
 from locator.db import IDENTIFY_SQL, WATCHDOG_GRACE_S, connect_options, cut_socket, driver_sql
 from locator.errors import DatabaseUnavailable
 from locator.search import (
-    DAY_GONE,
     KnnSteps,
     NearestQuery,
     Place,
@@ -201,9 +200,12 @@ async def nearest_on_loop(
         searched = await reads.run(
             lambda database: exact_knn_steps(candidates, params, query.limit, oversample, True, database)
         )
-    except DAY_GONE:
-        forget_window(engine)
-        return None
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction) as exc:
+        if path != "materialised":
+            raise
+        if isinstance(exc, psycopg.errors.UndefinedTable):
+            forget_window(engine)  # the day's table dropped: the threads' path reads the window again
+        return None  # or its search functions missing: the threads' path plans the statement instead
     except Exception as exc:
         raise_if_unavailable(exc)
         raise

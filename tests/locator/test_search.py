@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +19,7 @@ from locator.db import fetch_rows
 from locator.errors import InvalidParameter
 from locator.geocode import reverse
 from locator.hours import Schedule
-from locator.open_intervals import day_search_function, ensure_partitions, partition_name
+from locator.open_intervals import day_search_function, ensure_partitions, maintain_partitions, partition_name
 from locator.search import (
     NearestQuery,
     first_candidates,
@@ -216,6 +217,7 @@ def test_the_day_functions_keep_the_ordered_scans(
         assert len(plans) == 3, plans
         for plan in plans:
             _assert_ordered_scans(plan)
+            assert "st_makepoint($2, $1)" in plan, plan  # a plan kept for any values, not made for these
             assert plan.count(f"Index Scan using {day}_") >= 2, plan
             if filters:
                 assert "Index Scan using locations_pkey on locations l" in plan, plan
@@ -289,6 +291,16 @@ def test_a_scan_beyond_the_rows_in_the_box_keeps_the_ordered_scans(scratch_db: S
     _assert_ordered_scans(function_plan)
 
 
+def _answered_from_the_window(engine: Engine, **question: Any) -> tuple[datetime, NearestQuery, search.SearchResult]:
+    """60 random places published, and a question about them in two days' time answered from the window."""
+    _publish_random(engine, 60, seed=3)
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0, **question)
+    before = nearest(engine, query)
+    assert before.path == "materialised" and before.places
+    return at, query, before
+
+
 @pytest.mark.parametrize("open_for", [0, 30], ids=["function", "statement"])
 @pytest.mark.parametrize("gone", ["table", "table-and-function", "detached"])
 def test_a_day_table_dropped_under_a_cached_window_is_evaluated_directly(
@@ -300,11 +312,7 @@ def test_a_day_table_dropped_under_a_cached_window_is_evaluated_directly(
     `open_intervals.drop_expired_partitions` drops it. Between the detach and the drop the table's rows are
     still right, and are read."""
     engine = scratch_db.engine
-    _publish_random(engine, 60, seed=3)
-    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
-    query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0, open_for=open_for)
-    before = nearest(engine, query)
-    assert before.path == "materialised" and before.places
+    at, query, before = _answered_from_the_window(engine, open_for=open_for)
     table = partition_name(at.date())
     with engine.begin() as conn:
         conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {table}")
@@ -319,6 +327,32 @@ def test_a_day_table_dropped_under_a_cached_window_is_evaluated_directly(
         return
     assert after.path == "direct"
     assert engine not in search._window_cache  # read again by the next search
+
+
+@pytest.mark.parametrize("services", [(), ("repair",)], ids=["unfiltered", "filtered"])
+def test_a_day_without_its_functions_is_read_by_the_statement_until_a_tick_makes_them(
+    scratch_db: ScratchDatabase, services: tuple[str, ...], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A day table made without its search functions (by code older than migration 0025, or by hand) is still
+    read from the materialised intervals, by the statement they hold, with a warning; the next tick makes them,
+    and drops the functions of a day whose table is gone."""
+    engine = scratch_db.engine
+    at, query, before = _answered_from_the_window(engine, services=services)
+    function = day_search_function(partition_name(at.date()))
+    orphan = day_search_function(partition_name(at.date() - timedelta(days=400)))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP FUNCTION {function}, {function}_filtered")
+        conn.exec_driver_sql(f"CREATE FUNCTION {orphan}() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    search._warned_days.clear()  # warned once a day per process: an earlier test may have warned already
+    with caplog.at_level("WARNING", logger="locator.search"):
+        after = nearest(engine, query)
+    assert (after.path, [p.id for p in after.places]) == ("materialised", [p.id for p in before.places])
+    assert "search functions of" in caplog.text
+    assert maintain_partitions(engine) == []
+    with engine.connect() as conn:
+        names = {name for (name,) in conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'open%'"))}
+    assert {function, function + "_filtered"} <= names and orphan not in names
+    assert [p.id for p in nearest(engine, query).places] == [p.id for p in before.places]
 
 
 def test_the_direct_path_reads_one_snapshot_on_an_autocommit_connection(scratch_module_db: Engine) -> None:

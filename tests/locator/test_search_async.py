@@ -114,6 +114,20 @@ def test_what_only_the_threads_answer_is_left_to_them(places: ScratchDatabase) -
     assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
 
 
+def test_a_day_without_its_functions_is_left_to_the_threads(scratch_db: ScratchDatabase) -> None:
+    """The threads' path reads such a day by the statement (tests/locator/test_search.py); the window stays."""
+    engine, settings = scratch_db.engine, scratch_db.settings
+    _publish_random(engine, 60, seed=3)
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
+    query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0)
+    assert nearest(engine, query).path == "materialised"
+    function = day_search_function(partition_name(at.date()))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP FUNCTION {function}, {function}_filtered")
+    assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
+    assert engine in search._window_cache
+
+
 @pytest.mark.parametrize("with_function", [False, True], ids=["table", "table-and-function"])
 def test_a_day_table_dropped_under_a_cached_window_is_left_to_the_threads(
     scratch_db: ScratchDatabase, with_function: bool
@@ -129,7 +143,11 @@ def test_a_day_table_dropped_under_a_cached_window_is_left_to_the_threads(
         if with_function:
             conn.exec_driver_sql(f"DROP FUNCTION {day_search_function(partition_name(at.date()))}")
     assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
-    assert engine not in search._window_cache  # the threads' path reads the window row again
+    # The table alone gone, the window is read again; its functions gone too, the threads' path finds the
+    # table gone when it reads the day by the statement, and reads the window again then.
+    assert (engine in search._window_cache) == with_function
+    assert nearest(engine, query).path == "direct"
+    assert engine not in search._window_cache
 
 
 def test_a_statement_held_up_past_the_timeout_is_a_503_and_the_pool_goes_on(places: ScratchDatabase) -> None:
