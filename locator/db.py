@@ -87,9 +87,9 @@ def connect_options(settings: Settings) -> dict[str, Any]:
         # Custom plans always: psycopg prepares a statement after five runs, and PostgreSQL may then settle on a
         # generic plan built without the values. For the search that plan is a bitmap scan of everything open
         # plus a sort (2.7 s at 1M places with a service filter, measured): planning each execution (~0.2 ms)
-        # is the price of plans made for the instant and the place asked about. The two statements with one
-        # sensible plan keep theirs inside functions (the origin's label, the unfiltered KNN: migrations 0011
-        # and 0025).
+        # is the price of plans made for the instant and the place asked about. The statements with one
+        # sensible plan keep theirs inside functions that rule the others out (the origin's label, the KNN
+        # open at an instant, filtered or not: migrations 0011, 0025 and 0026).
         "options": f"-c statement_timeout={timeout} -c lock_timeout={timeout} -c plan_cache_mode=force_custom_plan",
         "application_name": "locator",
     }

@@ -191,28 +191,39 @@ def maintain_partitions(engine: Engine, now: datetime | None = None) -> list[str
     return drop_expired_partitions(engine, moment)
 
 
-# The day tables attached without their search functions, and the functions whose day table is gone.
+# The day tables attached without both their search functions, and the functions whose day table is gone,
+# in the schema of open_intervals (a namesake elsewhere neither hides a missing function nor is dropped).
 _DAY_FUNCTIONS_SQL = """
+WITH here AS (SELECT relnamespace AS nsp FROM pg_class WHERE oid = 'open_intervals'::regclass),
+     functions AS (SELECT p.proname FROM pg_proc AS p, here WHERE p.pronamespace = here.nsp)
 SELECT c.relname AS name, 'missing' AS what
   FROM pg_inherits AS i
   JOIN pg_class AS c ON c.oid = i.inhrelid
  WHERE i.inhparent = 'open_intervals'::regclass
-   AND NOT EXISTS (SELECT 1 FROM pg_proc AS p WHERE p.proname = c.relname || '_nearest_filtered')
+   AND (SELECT count(*) FROM functions AS f
+         WHERE f.proname IN (c.relname || '_nearest', c.relname || '_nearest_filtered')) < 2
 UNION ALL
-SELECT p.proname, 'orphan'
-  FROM pg_proc AS p
- WHERE p.proname ~ '^open_intervals_d[0-9]{8}_nearest(_filtered)?$'
-   AND to_regclass(substring(p.proname FROM '^open_intervals_d[0-9]{8}')) IS NULL
+SELECT f.proname, 'orphan'
+  FROM functions AS f, here
+ WHERE f.proname ~ '^open_intervals_d[0-9]{8}_nearest(_filtered)?$'
+   AND NOT EXISTS (SELECT 1
+                     FROM pg_class AS c
+                    WHERE c.relnamespace = here.nsp
+                      AND c.relname = substring(f.proname FROM '^open_intervals_d[0-9]{8}'))
 """
 
 
 def repair_day_functions(conn: Connection) -> None:
     """Each attached day's search functions made when missing (a day created by code older than migration
-    0025, or by hand: its searches were planned each time meanwhile), and the functions of dropped days
-    dropped (a drop interrupted between the two), in the caller's transaction; each tick runs it."""
+    0025, or by hand: its searches are planned each time meanwhile), and the functions of days whose table
+    is gone dropped, in the caller's transaction; the API's timer runs it. Under the partitions' lock, which
+    the workers' timers, ticking together, take in turn (the second then finds nothing to do)."""
+    if not conn.execute(text(_DAY_FUNCTIONS_SQL)).first():
+        return
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PARTITION_LOCK})
     for row in conn.execute(text(_DAY_FUNCTIONS_SQL)).all():
         if row.what == "missing":
-            log.warning("day table %s had no search functions: made now", row.name)
+            log.warning("day table %s lacked its search functions: made now", row.name)
             conn.execute(text("SELECT create_day_search(:name)"), {"name": row.name})
         elif _DAY_FUNCTION_NAME.fullmatch(row.name):  # names from the catalog, checked before they are written
             conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {row.name}")

@@ -316,10 +316,11 @@ _PLACE_COLUMNS = f"""
          WHERE s.location_id = l.id AND s.end_date >= CAST(:first_day AS date)) AS special
 """
 
-# The statements are built for the query's shape: a filter that is not asked for is not in the SQL at all.
-# Catch-all forms (`cardinality(:kinds) = 0 OR ...`, a CASE on every row) made the planner misjudge how many
-# rows pass, and at 10k places it chose a bitmap scan of everything open plus a sort (22 ms) over the KNN
-# index scan that stops after k rows (0.5 ms).
+# The statements planned for their values are built for the query's shape: a filter that is not asked for is
+# not in the SQL at all. Catch-all forms (`cardinality(:kinds) = 0 OR ...`, a CASE on every row) made the
+# planner misjudge how many rows pass, and at 10k places it chose a bitmap scan of everything open plus a sort
+# (22 ms) over the KNN index scan that stops after k rows (0.5 ms). The day's functions (migration 0026) use
+# catch-all forms, as one kept plan serves every shape: there the planner has no other plan to choose.
 _ORIGIN = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 _EFFECTIVE_SERVICE = "CASE WHEN {s} = ANY(l.hours_services) THEN {s} ELSE '' END"
 # How many open rows a filtered query's scan reads for each candidate it asks for (`knn_open_sql`).
@@ -676,20 +677,22 @@ def _materialised_knn(
         try:
             return _exact_knn(conn, knn_open_sql(query, day), params, query.limit, oversample, label_origin)
         except psycopg.errors.UndefinedFunction:
-            _raise_if_transaction_lost(conn)
+            if _transaction_lost(conn):
+                forget_window(conn.engine)  # perhaps the day's table is gone too: the window is read again
+                raise
             _warn_no_day_function(day)
             return _exact_knn(conn, knn_open_statement(query, day), params, query.limit, oversample, label_origin)
     except psycopg.errors.UndefinedTable:
         forget_window(conn.engine)
-        _raise_if_transaction_lost(conn)
+        if _transaction_lost(conn):
+            raise
         return None
 
 
-def _raise_if_transaction_lost(conn: Connection) -> None:
-    """Raise the error being handled when it aborted the caller's transaction: nothing more can run on it."""
+def _transaction_lost(conn: Connection) -> bool:
+    """Whether an error aborted the caller's transaction: nothing more can run on it."""
     raw = conn.connection.driver_connection
-    if raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-        raise
+    return raw is not None and raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
 
 
 _warned_days: set[date] = set()

@@ -23,6 +23,7 @@ from locator.open_intervals import (
     ensure_partitions,
     partition_name,
     refresh_if_stale,
+    repair_day_functions,
     window_days,
     window_for,
 )
@@ -102,6 +103,37 @@ def day_functions(db: ScratchDatabase) -> list[str]:
     with db.engine.connect() as conn:
         names = conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'open\\_intervals\\_d%'"))
         return sorted(name for (name,) in names)
+
+
+def test_two_timers_repair_a_day_s_functions_in_turn(scratch_db: ScratchDatabase) -> None:
+    """A day lacking one of its search functions gets both back, also when a namesake in another schema exists;
+    two workers' timers ticking together repair it in turn (the second found the first's functions being
+    made: "tuple concurrently updated", or a unique violation, and lost its tick)."""
+    day = window_for(datetime.now(UTC)).start.date() + timedelta(days=2)
+    name = day_search_function(partition_name(day))
+    with scratch_db.engine.begin() as conn:
+        ensure_partitions(conn, [day])
+        conn.exec_driver_sql(f"DROP FUNCTION {name}")
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS elsewhere")
+        conn.exec_driver_sql(f"CREATE FUNCTION elsewhere.{name}() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with scratch_db.engine.begin() as conn:
+                repair_day_functions(conn)
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    with scratch_db.engine.begin() as first:
+        repair_day_functions(first)
+        other = threading.Thread(target=second)
+        other.start()
+        time.sleep(0.5)  # the second waits for the first's lock
+        assert other.is_alive()
+    other.join(10)
+    assert not failures, failures
+    assert {name, name + "_filtered"} <= set(day_functions(scratch_db))
 
 
 def test_a_day_detached_but_not_dropped_is_dropped_on_the_next_tick(scratch_db: ScratchDatabase) -> None:

@@ -63,9 +63,14 @@ def _publish_random(engine: Engine, n: int, seed: int) -> list[dict[str, object]
             "lat": str(lat),
             "lon": str(lon),
             "opening_hours": rng.choice(HOURS),
-            "services": rng.choice(["sales", "repair", "sales;repair"]),
+            "services": rng.choice(["sales", "repair", "sales;repair", "sales;repair;pickup"]),
             "products": rng.choice(["iphone", "mac", "iphone;mac"]),
         }
+        # Own hours for some services (a repair desk, a shop floor): a search asking for a service reads them;
+        # the others, pickup among them, follow the place's.
+        for service, share in (("repair", 0.6), ("sales", 0.3)):
+            if service in str(row["services"]) and rng.random() < share:
+                row[f"hours:{service}"] = rng.choice(HOURS)
         record = validator.validate(i + 2, row)
         assert record is not None, validator.rejections
         records.append(record)
@@ -231,13 +236,15 @@ def test_the_day_functions_answer_as_their_statement(
     rng = random.Random(23)
     base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     compared = passed = 0
+    own_hours = {False: 0, True: 0}
     with scratch_module_db.connect() as conn:
         for _ in range(160):
             at = base + timedelta(days=1, minutes=rng.randrange(0, 5 * 24 * 60, 7))
             query = NearestQuery(
                 lat=rng.uniform(-33.0, -17.0), lon=rng.uniform(125.0, 145.0), at=at,
                 radius_km=rng.choice([50.0, 300.0, 1000.0]),
-                services=rng.choice([(), (), ("repair",), ("sales",), ("sales", "repair")]),
+                services=rng.choice([(), (), ("repair",), ("sales",), ("pickup",), ("sales", "repair"),
+                                     ("repair", "repair"), ("pickup", "repair", "sales")]),
                 kinds=rng.choice([(), (), ("service_centre",), ("store", "kiosk")]),
                 products=rng.choice([(), (), ("mac",), ("iphone", "ipad")]),
             )  # fmt: skip
@@ -249,7 +256,17 @@ def test_the_day_functions_answer_as_their_statement(
             assert [tuple(row) for row in by_function] == [tuple(row) for row in by_statement], (query, params)
             compared += len(by_function)
             passed += sum(row.id is not None for row in by_function)
+            if query.services:
+                for row in by_function:
+                    if row.id is not None:
+                        service = conn.execute(
+                            text(f"SELECT service FROM {partition_name(day)} WHERE location_id = :id AND during @> :at"
+                                 " AND service IN ('', :s)"), {"id": row.id, "at": at, "s": query.services[0]},
+                        ).scalars().all()  # fmt: skip
+                        own_hours[len(query.services) > 1] += query.services[0] in service
     assert compared > 2000 and passed > 1000, (compared, passed)
+    # Both halves of the service rule ran with passing rows: a service's own hours, for one service and more.
+    assert own_hours[False] > 20 and own_hours[True] > 20, own_hours
 
 
 def test_a_scan_beyond_the_rows_in_the_box_keeps_the_ordered_scans(scratch_db: ScratchDatabase) -> None:
@@ -353,6 +370,26 @@ def test_a_day_without_its_functions_is_read_by_the_statement_until_a_tick_makes
         names = {name for (name,) in conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'open%'"))}
     assert {function, function + "_filtered"} <= names and orphan not in names
     assert [p.id for p in nearest(engine, query).places] == [p.id for p in before.places]
+
+
+def test_a_day_gone_under_a_caller_s_transaction_is_an_error_and_the_window_is_read_again(
+    scratch_db: ScratchDatabase,
+) -> None:
+    """On a connection in a transaction (a library caller's), the error of a day's table and functions gone
+    aborts it: it is raised, and the window row is read again by the next search, which answers directly."""
+    engine = scratch_db.engine
+    at, query, before = _answered_from_the_window(engine)
+    table = partition_name(at.date())
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {table}")
+        conn.exec_driver_sql(f"DROP TABLE {table}; DROP FUNCTION {day_search_function(table)}")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))  # a transaction begun
+        with pytest.raises(Exception, match="does not exist"):
+            nearest(conn, query)
+    assert engine not in search._window_cache
+    after = nearest(engine, query)
+    assert (after.path, [p.id for p in after.places]) == ("direct", [p.id for p in before.places])
 
 
 def test_the_direct_path_reads_one_snapshot_on_an_autocommit_connection(scratch_module_db: Engine) -> None:
