@@ -86,10 +86,10 @@ def partition_name(day: date) -> str:
     return f"open_intervals_d{day:%Y%m%d}"
 
 
-def day_search_function(table: str) -> str:
-    """The name of the unfiltered search function of the day table `table` (`create_day_search`, migrations
-    0025 and 0026); the filtered one's is this with `_filtered` after it."""
-    return f"{table}_nearest"
+def day_search_functions(table: str) -> tuple[str, str]:
+    """The names of the day table `table`'s search functions, unfiltered and filtered (`create_day_search`,
+    migrations 0025 and 0026)."""
+    return f"{table}_nearest", f"{table}_nearest_filtered"
 
 
 def _day_tables(conn: Connection) -> list[Any]:
@@ -171,9 +171,8 @@ def _drop_expired(conn: Connection, now: datetime | None) -> list[str]:
             if row.attached:
                 mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
                 conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
-            function = day_search_function(name)
             # One statement string, one transaction: the day's table and its functions go together.
-            conn.exec_driver_sql(f"DROP TABLE {name}; DROP FUNCTION IF EXISTS {function}, {function}_filtered")
+            conn.exec_driver_sql(f"DROP TABLE {name}; DROP FUNCTION IF EXISTS {', '.join(day_search_functions(name))}")
             dropped.append(name)
     finally:
         conn.exec_driver_sql("RESET statement_timeout")

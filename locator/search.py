@@ -42,7 +42,7 @@ from locator.open_intervals import (
     WINDOW_TTL,
     Window,
     current_window,
-    day_search_function,
+    day_search_functions,
     first_exception_day,
     partition_name,
     schedule_for,
@@ -408,11 +408,11 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     # The statement below through the day's functions, which keep their plans (migrations 0025 and 0026):
     # planned for each query it cost ~0.16 ms of its ~0.5 ms at 1M places unfiltered, 0.30-0.50 ms of ~1 ms
     # filtered (BENCHMARKS.md, API, notes 39 and 40). They name the day's table as the statement does.
-    function = day_search_function(partition_name(day))
+    unfiltered, filtered = day_search_functions(partition_name(day))
     if not (query.kinds or query.products or query.services):
-        arguments = ""
+        function, arguments = unfiltered, ""
     else:
-        function += "_filtered"
+        function = filtered
         arguments = (", CAST(:scan AS bigint), CAST(:kinds AS text[]), CAST(:products AS text[]),"
                      " CAST(:services AS text[])")  # fmt: skip
     return f"""

@@ -18,7 +18,7 @@ from ingest.publish import IngestReport, ingest_file
 from locator import open_intervals, search, special_hours
 from locator.errors import Busy
 from locator.open_intervals import (
-    day_search_function,
+    day_search_functions,
     drop_expired_partitions,
     ensure_partitions,
     partition_name,
@@ -92,11 +92,9 @@ def test_creating_partitions_is_idempotent_and_transactional(scratch_db: Scratch
     # Every day before the window goes, whatever created it; the window's days stay.
     assert drop_expired_partitions(scratch_db.engine, now + timedelta(days=30)) == [partition_name(d) for d in today]
     assert partitions(scratch_db) == [partition_name(day) for day in ahead]
-    # Each day's search function (migration 0025) comes and goes with its table.
-    assert day_functions(scratch_db) == sorted(
-        name for day in ahead for name in (day_search_function(partition_name(day)),
-                                           day_search_function(partition_name(day)) + "_filtered")
-    )  # fmt: skip
+    # Each day's search functions (migrations 0025 and 0026) come and go with its table.
+    expected = sorted(name for day in ahead for name in day_search_functions(partition_name(day)))
+    assert day_functions(scratch_db) == expected
 
 
 def day_functions(db: ScratchDatabase) -> list[str]:
@@ -110,7 +108,7 @@ def test_two_timers_repair_a_day_s_functions_in_turn(scratch_db: ScratchDatabase
     two workers' timers ticking together repair it in turn (the second found the first's functions being
     made: "tuple concurrently updated", or a unique violation, and lost its tick)."""
     day = window_for(datetime.now(UTC)).start.date() + timedelta(days=2)
-    name = day_search_function(partition_name(day))
+    name, filtered = day_search_functions(partition_name(day))
     with scratch_db.engine.begin() as conn:
         ensure_partitions(conn, [day])
         conn.exec_driver_sql(f"DROP FUNCTION {name}")
@@ -133,7 +131,7 @@ def test_two_timers_repair_a_day_s_functions_in_turn(scratch_db: ScratchDatabase
         assert other.is_alive()
     other.join(10)
     assert not failures, failures
-    assert {name, name + "_filtered"} <= set(day_functions(scratch_db))
+    assert {name, filtered} <= set(day_functions(scratch_db))
 
 
 def test_a_day_detached_but_not_dropped_is_dropped_on_the_next_tick(scratch_db: ScratchDatabase) -> None:

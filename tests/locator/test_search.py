@@ -19,7 +19,7 @@ from locator.db import fetch_rows
 from locator.errors import InvalidParameter
 from locator.geocode import reverse
 from locator.hours import Schedule
-from locator.open_intervals import day_search_function, ensure_partitions, maintain_partitions, partition_name
+from locator.open_intervals import day_search_functions, ensure_partitions, maintain_partitions, partition_name
 from locator.search import (
     NearestQuery,
     first_candidates,
@@ -336,7 +336,7 @@ def test_a_day_table_dropped_under_a_cached_window_is_evaluated_directly(
         if gone != "detached":
             conn.exec_driver_sql(f"DROP TABLE {table}")
         if gone == "table-and-function":
-            conn.exec_driver_sql(f"DROP FUNCTION {day_search_function(table)}")
+            conn.exec_driver_sql(f"DROP FUNCTION {day_search_functions(table)[0]}")
     after = nearest(engine, query)
     assert [p.id for p in after.places] == [p.id for p in before.places]
     if gone == "detached":
@@ -355,10 +355,10 @@ def test_a_day_without_its_functions_is_read_by_the_statement_until_a_tick_makes
     and drops the functions of a day whose table is gone."""
     engine = scratch_db.engine
     at, query, before = _answered_from_the_window(engine, services=services)
-    function = day_search_function(partition_name(at.date()))
-    orphan = day_search_function(partition_name(at.date() - timedelta(days=400)))
+    function, filtered = day_search_functions(partition_name(at.date()))
+    orphan = day_search_functions(partition_name(at.date() - timedelta(days=400)))[0]
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP FUNCTION {function}, {function}_filtered")
+        conn.exec_driver_sql(f"DROP FUNCTION {function}, {filtered}")
         conn.exec_driver_sql(f"CREATE FUNCTION {orphan}() RETURNS int LANGUAGE sql AS 'SELECT 1'")
     search._warned_days.clear()  # warned once a day per process: an earlier test may have warned already
     with caplog.at_level("WARNING", logger="locator.search"):
@@ -368,7 +368,7 @@ def test_a_day_without_its_functions_is_read_by_the_statement_until_a_tick_makes
     assert maintain_partitions(engine) == []
     with engine.connect() as conn:
         names = {name for (name,) in conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'open%'"))}
-    assert {function, function + "_filtered"} <= names and orphan not in names
+    assert {function, filtered} <= names and orphan not in names
     assert [p.id for p in nearest(engine, query).places] == [p.id for p in before.places]
 
 
@@ -382,7 +382,7 @@ def test_a_day_gone_under_a_caller_s_transaction_is_an_error_and_the_window_is_r
     table = partition_name(at.date())
     with engine.begin() as conn:
         conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {table}")
-        conn.exec_driver_sql(f"DROP TABLE {table}; DROP FUNCTION {day_search_function(table)}")
+        conn.exec_driver_sql(f"DROP TABLE {table}; DROP FUNCTION {day_search_functions(table)[0]}")
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))  # a transaction begun
         with pytest.raises(Exception, match="does not exist"):

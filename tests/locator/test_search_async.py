@@ -15,7 +15,7 @@ from locator import search
 from locator.answers import Where, nearest_answer, nearest_answer_on_loop
 from locator.db import make_engine
 from locator.errors import DatabaseUnavailable
-from locator.open_intervals import day_search_function, partition_name
+from locator.open_intervals import day_search_functions, partition_name
 from locator.search import NearestQuery, nearest
 from locator.search_async import AsyncReads, nearest_on_loop
 from locator.settings import Settings
@@ -121,9 +121,8 @@ def test_a_day_without_its_functions_is_left_to_the_threads(scratch_db: ScratchD
     at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
     query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0)
     assert nearest(engine, query).path == "materialised"
-    function = day_search_function(partition_name(at.date()))
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP FUNCTION {function}, {function}_filtered")
+        conn.exec_driver_sql(f"DROP FUNCTION {', '.join(day_search_functions(partition_name(at.date())))}")
     assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
     assert engine in search._window_cache
 
@@ -141,7 +140,7 @@ def test_a_day_table_dropped_under_a_cached_window_is_left_to_the_threads(
         conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {partition_name(at.date())}")
         conn.exec_driver_sql(f"DROP TABLE {partition_name(at.date())}")
         if with_function:
-            conn.exec_driver_sql(f"DROP FUNCTION {day_search_function(partition_name(at.date()))}")
+            conn.exec_driver_sql(f"DROP FUNCTION {day_search_functions(partition_name(at.date()))[0]}")
     assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
     # The table alone gone, the window is read again; its functions gone too, the threads' path finds the
     # table gone when it reads the day by the statement, and reads the window again then.
