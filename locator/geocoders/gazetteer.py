@@ -199,6 +199,8 @@ def lookup(conn: Connection, q: str, country: str | None) -> Match | None:
     """The gazetteer's best reading of `q` (already validated), or None."""
     q, country = _postal_prefix(q, country)
     segments = _segments(q)
+    if not segments:  # punctuation alone (",", "..."): nothing to read, and the readers below index segments
+        return None
     alone = _country_named(segments[0]) if len(segments) == 1 else None
     if alone is not None and country in (None, alone):
         return _country_alone(conn, segments[0], alone)

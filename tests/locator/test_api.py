@@ -148,6 +148,9 @@ def test_unknown_place_is_404(server: Server) -> None:
     assert_problem(status, headers, body, 404)
     status, headers, body = get(server, "/v1/locations/no-such-place")
     assert_problem(status, headers, body, 404)
+    for path in ("/v1/locations/nearest?q=%2C", "/v1/geocode?q=...", "/v1/locations/nearest?q=%3B&country=FR"):
+        status, headers, body = get(server, path)  # punctuation alone: a 500 with a traceback it was
+        assert_problem(status, headers, body, 404)
 
 
 @pytest.mark.postcodes

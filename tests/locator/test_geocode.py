@@ -335,6 +335,14 @@ def test_a_street_name_is_not_read_as_its_last_words_town(gazetteer: Engine, q: 
         locate(gazetteer, q)
 
 
+@pytest.mark.parametrize("q", [",", ";", ".", "...", ", ,", ",,,"])
+@pytest.mark.parametrize("country", [None, "FR"])
+def test_punctuation_alone_is_not_found(gazetteer: Engine, q: str, country: str | None) -> None:
+    # Nothing left to read once the separators are stripped: an IndexError (a 500 with a traceback) it was.
+    with pytest.raises(NotFound):
+        locate(gazetteer, q, country)
+
+
 def test_the_town_after_a_street_is_still_found(gazetteer: Engine) -> None:
     assert locate(gazetteer, "rue de la Paix Paris").label.startswith("Paris")
     assert locate(gazetteer, "12 rue du Faubourg Saint-Honoré, 75008 Paris").label.startswith("75008")
