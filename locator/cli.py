@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from locator.errors import DatabaseUnavailable, InvalidParameter, LocatorError
 from locator.settings import get_settings
@@ -23,12 +24,18 @@ app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(hours_app, name="hours")
 
-console = Console()
-errors = Console(stderr=True)
+# No console markup: what they print holds feed text (a name "[red]Shop", hours "[/bold] 9-5"), which rich read
+# as its tags, printing it wrong or failing with a MarkupError after the publish. Styles are given as Text.
+console = Console(markup=False)
+errors = Console(stderr=True, markup=False)
+
+
+def error_line(message: str) -> None:
+    errors.print(Text.assemble(("error:", "red"), " ", message), highlight=False)
 
 
 def fail(message: str, code: int = 1) -> None:
-    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    error_line(message)
     raise typer.Exit(code)
 
 
@@ -313,7 +320,8 @@ def nearest(
         sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
         return
     origin = answer["origin"]
-    console.print(f"near [bold]{origin['label']}[/bold] ({origin['lat']:.5f}, {origin['lon']:.5f}) at {answer['at']}")
+    console.print(Text.assemble("near ", (origin["label"], "bold"),
+                                f" ({origin['lat']:.5f}, {origin['lon']:.5f}) at {answer['at']}"))  # fmt: skip
     table = Table(show_lines=False)
     for column in ("#", "name", "kind", "distance", "address", "status", "hours"):
         table.add_column(column, overflow="fold")
@@ -566,25 +574,25 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except OperationalError as exc:
-        errors.print(f"[red]error:[/red] the database does not answer: {_first_line(exc)}\n"
-                     "start it with `locator db up` or check LOCATOR_DATABASE_URL")  # fmt: skip
+        error_line(f"the database does not answer: {_first_line(exc)}\n"
+                   "start it with `locator db up` or check LOCATOR_DATABASE_URL")  # fmt: skip
         raise SystemExit(1) from None
     except ProgrammingError as exc:
-        errors.print(f"[red]error:[/red] {_first_line(exc)}\nthe schema may be out of date: run `locator db init`")
+        error_line(f"{_first_line(exc)}\nthe schema may be out of date: run `locator db init`")
         raise SystemExit(1) from None
     except DBAPIError as exc:
-        errors.print(f"[red]error:[/red] database error: {_first_line(exc)}")
+        error_line(f"database error: {_first_line(exc)}")
         raise SystemExit(1) from None
     except DatabaseUnavailable as exc:
         from locator.db import outage_reason  # here: `hours eval` and --help need no database driver
 
         # The driver's reason ("connection refused"), not the API's "did not answer in time"
         reason = outage_reason(exc.__cause__) if exc.__cause__ is not None else None
-        errors.print(f"[red]error:[/red] the database does not answer: {reason or exc}\n"
-                     "start it with `locator db up` or check LOCATOR_DATABASE_URL")  # fmt: skip
+        error_line(f"the database does not answer: {reason or exc}\n"
+                   "start it with `locator db up` or check LOCATOR_DATABASE_URL")  # fmt: skip
         raise SystemExit(1) from None
     except LocatorError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
+        error_line(str(exc))
         raise SystemExit(1) from None
 
 

@@ -226,6 +226,22 @@ def test_human_report_shows_a_missing_value_as_a_dash(scratch_db: ScratchDatabas
     assert "None" not in result.stdout
 
 
+def test_human_report_prints_feed_text_as_it_is(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    # Rich read "[/bold]" in a value as its closing tag: a MarkupError traceback after the publish, exit 1; and
+    # "[red]" as a style, the name printed without it.
+    feed = tmp_path / "markup.csv"
+    feed.write_text("id,name,country,lat,lon,opening_hours,[internal] notes\n"
+                    "mk1,Shop,FR,48.85,2.35,[/bold] 9-5,x\n"
+                    "mk2,[red]Shop,FR,48.85,2.35,Mo-Fr 09:00-18:00,y\n", encoding="utf-8")  # fmt: skip
+    for flags in (["--dry-run"], ["--partial"]):  # exit 1: a row was rejected (CONTRACT.md)
+        result = locator("ingest", "locations", str(feed), "--source", "mk", *flags, url=scratch_db.url)
+        assert result.returncode == 1 and not result.stderr, result.stderr
+        assert "[/bold] 9-5" in result.stdout and "added: mk2" in result.stdout, result.stdout
+        assert "[internal] notes" in result.stdout, result.stdout  # the unknown column's warning names it whole
+    result = locator("nearest", "48.85,2.35", "--at", "2026-12-08T10:00:00+01:00", url=scratch_db.url)
+    assert result.returncode == 0 and "[red]Shop" in result.stdout, result.stdout + result.stderr
+
+
 def _statuses_by_client(url: str, tmp_path: Path, proxies: str) -> list[int]:
     """`locator serve` with a limit of 2 a minute: statuses of 3 requests from one forwarded client, then 1 from
     another, all through this process (the "proxy")."""
