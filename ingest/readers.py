@@ -107,6 +107,18 @@ def is_input_column(name: str) -> bool:
     return name in INPUT_COLUMNS or name.startswith("hours:")
 
 
+def hours_service(column: str) -> str:
+    """The service an `hours:<service>` column holds hours for, as validation reads it ("hours:Repair " ->
+    "repair")."""
+    return column.split(":", 1)[1].strip().lower()
+
+
+def service_hours_key(name: str) -> str:
+    """A column's name with an `hours:` column's service as validation reads it: two names with one key are
+    one column."""
+    return f"hours:{hours_service(name)}" if name.startswith("hours:") else name
+
+
 def _column_name(name: str, header: set[str]) -> str:
     """A header's name as the contract spells it ("ID", "Opening_Hours" are its columns), unless `header` (every
     name of the line) holds that spelling already."""
@@ -163,13 +175,16 @@ class _Header:
             )
         if missing:
             raise FeedError(f"{path.name}: the header (line 1) has no 'name' column; every place needs a name")
-        for name in dict.fromkeys(names):
-            positions = [str(i + 1) for i, other in enumerate(names) if other == name]
-            if name and len(positions) > 1:
+        # "hours:repair" and "hours:Repair " are one service's hours, as validation reads them.
+        keys = [service_hours_key(name) if name else name for name in names]
+        for key in dict.fromkeys(keys):
+            positions = [i for i, other in enumerate(keys) if other == key]
+            if key and len(positions) > 1:
                 # Reading one of them would drop the other's values without a word: the file must say which.
+                spelt = " and ".join(dict.fromkeys(repr(names[i]) for i in positions))
                 raise FeedError(
-                    f"{path.name}: the header (line 1) names column {name!r} {len(positions)} times "
-                    f"(columns {', '.join(positions)}); keep one"
+                    f"{path.name}: the header (line 1) names column {spelt} {len(positions)} times "
+                    f"(columns {', '.join(str(i + 1) for i in positions)}); keep one"
                 )
         notes = [
             (1, name, None, "not a column of the contract (CONTRACT.md, 'Location input'): its values are ignored")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.addresses import address_query
-from ingest.readers import is_input_column
+from ingest.readers import hours_service, is_input_column
 from locator.countries import is_country, timezone_at, zone_countries
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
 from locator.open_intervals import schedule_for
@@ -451,14 +451,19 @@ class RowValidator:
         general = self._text(record, "opening_hours")
         if general:
             sources.append(("opening_hours", "", general))
-        own: set[str] = set()
+        own: dict[str, str] = {}  # service -> the column its hours came from
         for column in record:
             if column.startswith("hours:"):
                 value = self._text(record, column)
-                service = column.split(":", 1)[1].strip().lower()
+                service = hours_service(column)
                 if value and service:
+                    if service in own:
+                        # "hours:repair" and "hours:Repair" (GeoJSON properties; a CSV header fails whole): one of
+                        # the two would be dropped without a word.
+                        reject(column, value, f"a second column of {service!r} hours, beside {own[service]!r}")
+                        return {}
                     sources.append((column, service, value))
-                    own.add(service)
+                    own[service] = column
         desk = self._text(record, "service_hours")
         if desk:
             # `service_hours` are the service desk's: every offered service but sales that has none of its own.

@@ -146,6 +146,14 @@ def test_csv_a_column_named_twice_is_an_error(tmp_path: Path) -> None:
         rows(path)
 
 
+def test_csv_two_columns_of_one_services_hours_are_an_error(tmp_path: Path) -> None:
+    """Validation reads "hours:repair" and "hours:Repair " as the repair desk's: one value was dropped."""
+    path = tmp_path / "desk.csv"
+    path.write_text("id,name,hours:repair,hours:Repair \n1,A,Tu-Sa 10:00-18:00,Mo 08:00-09:00\n")
+    with pytest.raises(FeedError, match=r"names column 'hours:repair' and 'hours:Repair' 2 times \(columns 3, 4\)"):
+        rows(path)
+
+
 def test_csv_without_a_name_column(tmp_path: Path) -> None:
     path = tmp_path / "noname.csv"
     path.write_text("id,city\n1,Paris\n2,Lyon\n")

@@ -59,3 +59,14 @@ def test_a_closure_for_works_the_service_ignores_is_warned_once_with_its_length(
         **{"hours:repair": "Mo-Fr 14:00-18:00"},
     )
     assert warning.message.startswith("open on Mon 1 Feb 2027, Tue 2 Feb 2027, Wed 3 Feb 2027 and 17 more")
+
+
+def test_two_columns_of_one_services_hours_reject_the_row() -> None:
+    """GeoJSON properties "hours:repair" and "hours:Repair ": the second replaced the first without a word."""
+    validator = RowValidator(today=date(2026, 12, 7))
+    record: dict[str, Any] = {**PARIS_ROW, "opening_hours": "Mo-Sa 10:00-20:00", "services": "sales;repair",
+                              "hours:repair": "Tu-Sa 10:00-18:00", "hours:Repair ": "Mo 08:00-09:00"}  # fmt: skip
+    assert validator.validate(2, record) is None
+    (rejection,) = validator.rejections
+    assert (rejection.row, rejection.column, rejection.value) == (2, "hours:Repair ", "Mo 08:00-09:00")
+    assert rejection.reason == "a second column of 'repair' hours, beside 'hours:repair'"
