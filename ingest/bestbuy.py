@@ -105,9 +105,9 @@ class _Day:
 
 
 def _opening_minutes(hour: int, minute: int, closes_at_1159: bool) -> int:
-    if hour == 12 and closes_at_1159:
-        # 12-11:59 is the whole day, see the module docstring for why not noon.
-        return minute
+    if (hour, minute) == (12, 0) and closes_at_1159:
+        # 12-11:59 is the whole day, see the module docstring for why not noon; 12:30-11:59 is no such form.
+        return 0
     if hour == 0 or 6 <= hour <= 11 or 13 <= hour <= 23:
         return hour * 60 + minute
     if hour == 12:
@@ -149,7 +149,7 @@ def _parse_range(day_name: str, value: str) -> tuple[_Day, bool]:
         raise ValueError(f"{day_name}: {value!r}: {error}") from None
     if end <= start:
         raise ValueError(f"{day_name}: {value!r} closes before it opens")
-    ambiguous_whole_day = oh == 12 and closes_at_1159
+    ambiguous_whole_day = (oh, om) == (12, 0) and closes_at_1159
     return _Day((start, end)), ambiguous_whole_day
 
 

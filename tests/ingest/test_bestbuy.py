@@ -105,6 +105,14 @@ def test_12_to_1159_is_the_whole_day_with_a_warning() -> None:
     ]
 
 
+def test_12_30_to_1159_opens_at_half_past_noon() -> None:
+    # Only "12-11:59" is the whole day; rule 1 (12 is noon) holds for any other time in the 12 o'clock hour. It
+    # was read as 00:30, under a warning about "12-11:59".
+    value, warnings = convert_hours("Mon: 12:30-11:59; Tue: 10-9; Wed: 10-9; Thurs: 10-9; Fri: 10-9; Sat: 10-9; "
+                                    "Sun: 11-8")  # fmt: skip
+    assert value == "Mo 12:30-24:00; Tu-Sa 10:00-21:00; Su 11:00-20:00" and warnings == []
+
+
 def test_closing_at_1159_leaves_no_gap_before_midnight() -> None:
     value, _ = convert_hours("Mon: 8-11:59; Tue: 0-11:59")
     assert open_intervals(value) == [(datetime(2024, 7, 1, 8), datetime(2024, 7, 3, 0))]
