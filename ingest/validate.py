@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -162,6 +162,35 @@ def country_mismatch(country: str, timezone: str) -> str | None:
     if known is None or country in known[0]:
         return None
     return f"coordinates outside the stated country {country}: the point is in {timezone} ({known[1]})"
+
+
+@lru_cache(maxsize=4096)
+def zone_disagreement(stated: str, at_point: str, today: date) -> str | None:
+    """Why hours read in the `stated` timezone would be off at a point whose zone is `at_point`, or None when
+    the two keep the same time over the coming year (Europe/Brussels for a point in Paris's zone). A stated
+    zone is taken as it is: a place in Paris stated in America/New_York showed open until midnight, Paris time."""
+    first = datetime.combine(today, time(12), tzinfo=UTC)
+    theirs, ours = ZoneInfo(stated), ZoneInfo(at_point)
+    gaps = []
+    for week in range(54):  # weekly over a year: every DST rule's change shows
+        moment = first + timedelta(weeks=week)
+        offset_stated, offset_point = moment.astimezone(theirs).utcoffset(), moment.astimezone(ours).utcoffset()
+        assert offset_stated is not None and offset_point is not None
+        gaps.append(offset_stated - offset_point)
+    off = [gap for gap in gaps if gap]
+    if not off:
+        return None
+    sizes = sorted({abs(gap) for gap in off})
+    size = _duration(sizes[0]) if len(sizes) == 1 else f"{_duration(sizes[0])} to {_duration(sizes[-1])}"
+    late = max(off, key=abs) < timedelta(0)
+    when = " for part of the year" if len(off) < len(gaps) else ""
+    return (f"not the time at the coordinates ({at_point}): the hours would be read {size} "
+            f"{'late' if late else 'early'}{when}")  # fmt: skip
+
+
+def _duration(span: timedelta) -> str:
+    hours, minutes = divmod(int(span.total_seconds()) // 60, 60)
+    return " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
 
 
 # The zones of each US state's territory (tzdata's, by hand from the zone boundaries): a store's coordinates in
@@ -326,6 +355,10 @@ class RowValidator:
                 mismatch = state_mismatch(country, region, zone_at_point)
             if mismatch:
                 self.warnings.append(Warning(row, "lat", f"{lat}, {lon}", mismatch))
+            elif timezone and zone_at_point and timezone != zone_at_point:
+                other_time = zone_disagreement(timezone, zone_at_point, self.today)
+                if other_time:
+                    self.warnings.append(Warning(row, "timezone", timezone, other_time))
 
         services = _split_list(self._text(record, "services"))
         products = _split_list(self._text(record, "products"))

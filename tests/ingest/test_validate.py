@@ -70,3 +70,38 @@ def test_two_columns_of_one_services_hours_reject_the_row() -> None:
     (rejection,) = validator.rejections
     assert (rejection.row, rejection.column, rejection.value) == (2, "hours:Repair ", "Mo 08:00-09:00")
     assert rejection.reason == "a second column of 'repair' hours, beside 'hours:repair'"
+
+
+@pytest.mark.parametrize(
+    ("timezone", "point", "message"),
+    [
+        # A place in Paris stated in New York's zone showed open until midnight, Paris time, without a word.
+        ("America/New_York", ("48.85", "2.35"), "not the time at the coordinates (Europe/Paris): the hours would be "
+                                                "read 5 h to 6 h late"),
+        ("Europe/London", ("48.85", "2.35"), "not the time at the coordinates (Europe/Paris): the hours would be read "
+                                             "1 h late"),
+        ("Europe/Brussels", ("48.85", "2.35"), None),  # another name for the same time
+        ("Europe/Paris", ("48.85", "2.35"), None),
+    ],
+)  # fmt: skip
+def test_a_stated_timezone_that_is_not_the_time_at_the_point_is_a_warning(
+    timezone: str, point: tuple[str, str], message: str | None
+) -> None:
+    validator = RowValidator(today=date(2026, 12, 7))
+    record: dict[str, Any] = {**PARIS_ROW, "lat": point[0], "lon": point[1], "timezone": timezone,
+                              "opening_hours": "Mo-Fr 09:00-18:00"}  # fmt: skip
+    assert validator.validate(2, record) is not None, validator.rejections
+    found = [(w.column, w.value, w.message) for w in validator.warnings]
+    assert found == ([("timezone", timezone, message)] if message else []), found
+
+
+def test_a_stated_us_zone_off_for_part_of_the_year_is_a_warning() -> None:
+    # Phoenix keeps standard time all year: Denver's clock is an hour ahead of it in summer.
+    validator = RowValidator(today=date(2026, 12, 7))
+    record: dict[str, Any] = {"id": "p", "name": "Phoenix", "country": "US", "region": "US-AZ", "lat": "33.43",
+                              "lon": "-111.9", "timezone": "America/Denver",
+                              "opening_hours": "Mo-Fr 09:00-18:00"}  # fmt: skip
+    assert validator.validate(2, record) is not None, validator.rejections
+    (warning,) = validator.warnings
+    assert warning.message == ("not the time at the coordinates (America/Phoenix): the hours would be read 1 h early "
+                               "for part of the year")  # fmt: skip
