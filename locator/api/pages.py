@@ -119,6 +119,20 @@ def _local_instant(raw: str, origin: Origin) -> datetime:
     return moment.replace(tzinfo=ZoneInfo(name) if name else ZoneInfo("UTC")).astimezone(UTC)
 
 
+def _wall_clock(raw: str, origin: Mapping[str, Any]) -> str:
+    """An `at` with an offset (a link, a bookmark) as the page shows and sends it: the wall-clock time at the
+    searched place that it is, in the datetime-local field's form. As typed, the page said "at 10:00" for a
+    search run at 02:00 Paris time (10:00+09:00), and the field could not hold it."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    if moment.tzinfo is None:
+        return raw
+    name = timezone_at(origin["lat"], origin["lon"])
+    return moment.astimezone(ZoneInfo(name) if name else UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 def _float(form: Mapping[str, str], key: str) -> float | None:
     value = form.get(key, "").strip()
     if not value:
@@ -174,6 +188,8 @@ def _render(
     # Echoed values are cut (a parameter as long as the URL allows is not sent back whole), and cleaned of control
     # and bidi characters: `?q=%00` was rendered as `value="\x00"`, and sent back with the next search.
     form = {k: clean_text(v[:MAX_QUERY_LENGTH]) for k, v in request.query_params.items()}
+    if answer is not None and form.get("at"):
+        form["at"] = _wall_clock(form["at"], answer["origin"])
     accept = request.headers.get("accept-language")
     return render_page(
         lang=lang, form=form, answer=answer, error=error, units=pick_units(accept), tiles_url=tiles[0],

@@ -92,6 +92,17 @@ def test_coordinates_typed_into_the_search_box(base: str) -> None:
     assert places[0] and places[0] == places[1]
 
 
+def test_an_instant_with_an_offset_is_shown_as_the_places_wall_clock(base: str) -> None:
+    """A link's `at` with an offset: the search ran at 02:00 Paris time, the page said "at 10:00" and its
+    datetime-local field, unable to hold the offset, was left blank (the next search dropped the time)."""
+    query = {**PARIS, "at": "2026-12-08T10:00:00+09:00"}
+    status, headers, body = get(base + "/?" + urlencode(query), {"Accept-Language": "en"})
+    assert status == 200, body[:500]
+    assert_page(headers, body)
+    assert 'value="2026-12-08T02:00"' in body, body
+    assert "on Tue 8 Dec at 02:00" in body and "at 10:00" not in body
+
+
 def test_accept_language_garbage(base: str) -> None:
     garbage = "*;q=nan, ;;, xx-!!;q=0.9, fr;q=1e999, en-US;q=abc, " + "a" * 500
     status, headers, body = get(base + "/", {"Accept-Language": garbage})
