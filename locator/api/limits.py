@@ -93,11 +93,13 @@ class Guard:
             wait = self.limiter.hit(client)
             if wait is not None:
                 retry_after = max(1, math.ceil(wait))
-                if path == "/":
-                    # A visitor's browser would show a problem+json body as raw text: the page says it instead.
-                    from locator.api.pages import rate_limited_page  # lazy: the pages import the routers
+                if path == "/" or (path == "/v1/map" and _asks_html(scope)):
+                    # A visitor's browser would show a problem+json body as raw text: the page says it instead (the
+                    # map, as it answers a browser its other errors).
+                    from locator.api.pages import rate_limited_map, rate_limited_page  # lazy: they import routers
 
-                    await rate_limited_page(scope, retry_after)(scope, receive, send_with_headers)
+                    page = rate_limited_page if path == "/" else rate_limited_map
+                    await page(scope, retry_after)(scope, receive, send_with_headers)
                     return
                 detail = f"at most {self.per_minute} requests per minute per client"
                 response = problem(429, "too many requests", detail)
@@ -109,6 +111,10 @@ class Guard:
 
 
 MAX_CLIENT_KEY = 64  # an IPv6 address with its zone is shorter
+
+
+def _asks_html(scope: Scope) -> bool:
+    return b"text/html" in Headers(scope=scope).get("accept", "").encode()
 
 
 class _CORS(CORSMiddleware):

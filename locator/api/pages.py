@@ -249,6 +249,14 @@ def rate_limited_page(scope: Scope, retry_after_s: int) -> HTMLResponse:
     return _html(html, page_policy(), 429, {"Retry-After": str(retry_after_s)})
 
 
+def rate_limited_map(scope: Scope, retry_after_s: int) -> HTMLResponse:
+    """`/v1/map`'s answer to a browser over LOCATOR_RATE_LIMIT: the message in the visitor's language, as the
+    map answers its other errors."""
+    lang = _language(Request(scope))
+    return _html(render_map_message(error_message(lang, 429), lang), page_policy(), 429,
+                 {"Retry-After": str(retry_after_s)})  # fmt: skip
+
+
 def _one(form: Mapping[str, str], key: str) -> tuple[str, ...]:
     # The JSON API's own check: a NUL or a stray character reached the database and answered 500.
     return filter_values(key, [form[key]] if form.get(key) else None)

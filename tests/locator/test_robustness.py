@@ -269,6 +269,15 @@ def test_rate_limit_is_per_client_with_retry_after(limited_server: Server) -> No
     assert status == 429 and headers["content-type"].startswith("text/html"), (status, headers)
     assert 1 <= int(headers["retry-after"]) <= 60 and "Trop de recherches" in body
     assert "x-content-type-options" in headers and "script-src 'self'" in headers["content-security-policy"]
+    # The map a browser asks for, the same (it answers a browser its other errors in HTML); another client, JSON.
+    for _ in range(8):  # the minute may have turned
+        status, headers, body = get(limited_server.url + "/v1/map?q=75008", {"Accept": "text/html",
+                                                                             "Accept-Language": "fr"})  # fmt: skip
+        if status == 429:
+            break
+    assert status == 429 and headers["content-type"].startswith("text/html"), (status, headers, body[:300])
+    assert 1 <= int(headers["retry-after"]) <= 60 and "Trop de recherches" in body
+    assert_problem(*get(limited_server.url + "/v1/map?q=75008"), 429)
     # Health and the schema are not public data: monitors must never be rate limited.
     assert get(limited_server.url + "/v1/health")[0] == 200
     assert get(limited_server.url + "/openapi.json")[0] == 200
