@@ -98,11 +98,10 @@ def parse_coordinates(q: str, parameter: str = "q") -> tuple[float, float] | Non
         # double prime two single ones).
         for typed, ascii_mark in (("′′", '"'), ("″", '"'), ("”", '"'), ("′", "'"), ("’", "'"), ("º", "°")):
             text = text.replace(typed, ascii_mark)
-        try:
-            point = Point.from_string(text)
-        except ValueError:
+        read = _degrees(text, parameter)
+        if read is None:
             return None
-        lat, lon = point.latitude, point.longitude
+        lat, lon = read
     else:
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -110,6 +109,24 @@ def parse_coordinates(q: str, parameter: str = "q") -> tuple[float, float] | Non
             parameter, f"reads as coordinates ({lat:g}, {lon:g}): latitude must be within ±90, longitude ±180"
         )
     return lat, lon
+
+
+def _degrees(text: str, parameter: str) -> tuple[float, float] | None:
+    """(lat, lon) of degrees with hemispheres or signs as geopy reads them (`Point.from_string`'s own pattern
+    and arithmetic), before geopy's normalisation: it wrapped a longitude of 200°E to 160°W, and read
+    "-48.87S" (a sign and a hemisphere saying the same, or the opposite) as 48.87°N."""
+    match = re.match(Point.POINT_PATTERN, text.replace("''", '"'))
+    if match is None or match.end() != len(text):
+        return None
+    coordinates = []
+    for axis in ("latitude", "longitude"):
+        direction = match[f"{axis}_direction_front"] or match[f"{axis}_direction_back"]
+        parts = [match[f"{axis}_{unit}"] for unit in ("degrees", "arcminutes", "arcseconds")]
+        if direction and any(part and part.lstrip()[:1] in "+-" for part in parts):
+            raise InvalidParameter(parameter, f"gives the {axis} both a sign and a hemisphere ({direction}): "
+                                              "write one or the other")  # fmt: skip
+        coordinates.append(Point.parse_degrees(*(part or 0.0 for part in parts), direction))
+    return coordinates[0], coordinates[1]
 
 
 def validate_country(country: str | None) -> str | None:

@@ -550,6 +550,7 @@ def test_control_characters_are_a_422_not_a_500(gazetteer: Engine, q: str) -> No
         ("33°51′S 151°12′E", (-33.85, 151.2)),
         (validate_query("48°52′25.68″N 2°17′42″E"), (48.8738, 2.295)),  # NFKC makes ″ two ′
         ("48.87 N, 2.31 W", (48.87, -2.31)),
+        ("-48.87 2.31E", (-48.87, 2.31)),  # a sign on one, a hemisphere on the other: each says it once
         # Text, not coordinates: postcodes, addresses, whole numbers, decimal commas, three numbers.
         ("75008", None),
         ("W1 1NS", None),
@@ -568,10 +569,20 @@ def test_coordinates_typed_as_text(q: str, expected: tuple[float, float] | None)
         assert point is not None and point == pytest.approx(expected, abs=1e-6)
 
 
-def test_coordinates_off_the_globe_name_the_parameter() -> None:
+@pytest.mark.parametrize(
+    ("q", "message"),
+    [
+        ("95.0, 2.0", "latitude must be within ±90"),
+        ("95°N 10°E", "latitude must be within ±90"),  # geopy's own refusal: it was "not found"
+        ("48°52'N 200°E", "longitude ±180"),  # geopy wrapped it to 160°W
+        ("-48.87S 2.31E", "gives the latitude both a sign and a hemisphere (S)"),  # it was 48.87°N, in Paris
+        ("48.87N -2.31W", "gives the longitude both a sign and a hemisphere (W)"),
+    ],
+)
+def test_coordinates_off_the_globe_or_contradicting_name_the_parameter(q: str, message: str) -> None:
     with pytest.raises(InvalidParameter) as exc:
-        parse_coordinates("95.0, 2.0")
-    assert exc.value.parameter == "q" and "latitude" in str(exc.value)
+        parse_coordinates(q)
+    assert exc.value.parameter == "q" and message in str(exc.value), str(exc.value)
 
 
 def test_postcode_candidates_prefer_the_last_code() -> None:
