@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from fastapi import Path, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from locator.answers import Where
 from locator.geocode import MAX_QUERY_LENGTH
@@ -57,6 +57,9 @@ class NearestQueryParams(BaseModel):
     """The where/what/when/how-many parameters, validated as one model: FastAPI validates each separate
     parameter with its own pydantic call, ~0.05 ms of CPU per nearest request more (a canned answer, 12
     parameters)."""
+
+    # `lat=nan` was refused as "less than or equal to 90": the number is the problem, not its size.
+    model_config = ConfigDict(allow_inf_nan=False)
 
     q: str | None = Field(
         None,

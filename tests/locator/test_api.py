@@ -127,6 +127,16 @@ def test_invalid_parameters_are_422_naming_the_parameter(server: Server, query: 
     assert parameter in body["detail"]
 
 
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [("lat=nan&lon=2", "lat"), ("lat=48&lon=inf", "lon"), ("lat=48&lon=2&radius_km=NaN", "radius_km")],
+)
+def test_a_number_that_is_not_finite_is_named_as_such(server: Server, query: str, name: str) -> None:
+    status, headers, body = get(server, "/v1/locations/nearest?" + query)
+    assert_problem(status, headers, body, 422)
+    assert body["detail"].startswith(f"{name}:") and "finite number" in body["detail"], body  # not "<= 90"
+
+
 @pytest.mark.parametrize("path", ["/v1/locations/fr-par-opera?at=1765000000", "/v1/support/contacts?country=FR&at=1"])
 def test_every_at_is_an_iso_instant(server: Server, path: str) -> None:
     status, headers, body = get(server, path)
