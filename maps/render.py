@@ -259,7 +259,7 @@ def render_map(
     # branca's Figure has no lang or title; both help screen readers when the map is framed.
     title = html.escape(t(lang, "map"))
     out = out.replace("<html>", f'<html lang="{lang}">', 1)
-    out = out.replace("<head>", f"<head>\n    <title>{title}</title>", 1)
+    out = out.replace("<head>", f"<head>\n    <title>{title}</title>\n    {FAVICON_LINK}", 1)
     # Folium forbids zooming the page on a phone (WCAG 1.4.4: text must scale to 200%).
     out = _FOLIUM_VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1">', out, count=1)
     leaks = external_resources(out)
@@ -268,6 +268,11 @@ def render_map(
     if len(inline_script_hashes(out)) != _folium_script_count():
         raise UnsafeMapError("the map holds inline scripts folium did not write (a value escaped its quoting)")
     return out
+
+
+# The customer page's icon (maps/static): without a link of its own the browser asked /favicon.ico, a 404 in
+# the console of every map.
+FAVICON_LINK = '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">'
 
 
 def render_map_message(message: str, lang: str = "en") -> str:
@@ -279,7 +284,7 @@ def render_map_message(message: str, lang: str = "en") -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{text} · {title}</title>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n"
+        f"<title>{text} · {title}</title>\n{FAVICON_LINK}\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n"
         f'<p role="alert">{text}</p>\n</main>\n</body>\n</html>\n'
     )
 

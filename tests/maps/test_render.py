@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import folium
 
 from maps.htmlcheck import external_resources
+from maps.page import STATIC_DIR
 from maps.render import js_html_escape, marker_style, render_map, render_map_message
 
 
@@ -147,6 +148,13 @@ def test_the_message_page_has_no_map(answer: dict[str, Any]) -> None:
     html = render_map_message("Aucune adresse ne correspond à « <x> ».", "fr")
     assert '<html lang="fr">' in html and "« &lt;x&gt; »" in html and 'role="alert"' in html
     assert "<script" not in html
+
+
+def test_the_map_and_its_message_link_the_pages_icon(answer: dict[str, Any]) -> None:
+    # Without a link of their own the browser asked /favicon.ico: a 404 in the console of every map.
+    for html in (render_map(answer), render_map_message("Not found", "en")):
+        (href,) = re.findall(r'<link rel="icon" type="image/svg\+xml" href="/static/([^"]+)">', html)
+        assert (STATIC_DIR / href).is_file()
 
 
 def test_miles(answer: dict[str, Any]) -> None:
