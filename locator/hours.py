@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -1429,20 +1429,26 @@ class Schedule:
         return None
 
     def next_open(self, at: datetime) -> datetime | None:
-        """The next instant the place opens, when it is not open at `at`."""
-        if self.state(at)[0] == "open":
+        """The next instant the place opens, when it is not open at `at`. From a closed state an open end
+        opens too (`18:00+`: open from 18:00, the closing time not given), as does any unknown spell from a
+        time the hours name: a bar with `Mo-Sa 18:00+` showed closed at noon with no opening in sight, as if
+        closed for good. A spell unknown from midnight on (a day "on appointment") names no time."""
+        now_state = self.state(at)[0]
+        if now_state == "open":
             return None
         local = self.local(at)
         instant = local.astimezone(UTC)  # not compared by wall clock: see `state`
+        with_unknown = now_state == "closed"
         for offset in (0, 1):  # the memoised days first: most places open again today or tomorrow
             for interval in self.day(local.date() + timedelta(days=offset)):
-                if interval.state == "open" and interval.start >= instant:
+                if interval.start >= instant and self._opens(interval, with_unknown):
                     return interval.start
         horizon = at + NEXT_OPEN_HORIZON
         # A stretch already walked without open time is not walked again: hours that are never "open" (every
         # rule a comment: "on appointment") walked the whole horizon, ~30 ms, for each answer that showed them.
         start, cursor = instant, at
-        walked: tuple[datetime, datetime] | None = self.memo.get("no_open_time")  # UTC: nothing open between
+        key = "no_opening_time" if with_unknown else "no_open_time"
+        walked: tuple[datetime, datetime] | None = self.memo.get(key)  # UTC: nothing opens between
         if walked is not None and walked[0] <= instant < walked[1]:
             start, cursor = walked
         step = timedelta(days=2)  # most places open again within a day or two: look there first
@@ -1450,10 +1456,19 @@ class Schedule:
         while cursor < horizon and found is None:
             step_end = min(horizon, cursor + step)
             step = max(timedelta(days=31), step * 2)  # then a month, growing: a closure for years is rare
-            found = next((i.start for i in self.intervals(cursor, step_end) if i.state == "open"), None)
+            found = next((i.start for i in self.intervals(cursor, step_end) if self._opens(i, with_unknown)), None)
             cursor = step_end
-        self.memo["no_open_time"] = (start, (found or cursor).astimezone(UTC))
+        self.memo[key] = (start, (found or cursor).astimezone(UTC))
         return found
+
+    def _opens(self, interval: Interval, with_unknown: bool) -> bool:
+        """Whether `interval` starts an opening: open, or (`with_unknown`) unknown from a time the hours name,
+        not from midnight and not from where a range of intervals cut a spell that began before it."""
+        if interval.state == "open":
+            return True
+        if not with_unknown or interval.start.time() == time(0):
+            return False
+        return self.state(interval.start - timedelta(minutes=1))[0] != "unknown"
 
 
 def open_spells(intervals: Iterable[Interval]) -> list[tuple[datetime, datetime]]:

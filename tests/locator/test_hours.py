@@ -137,6 +137,21 @@ def test_next_open_after_a_long_closure() -> None:
     assert reopens is not None and reopens.utcoffset() == timedelta(hours=1)
 
 
+def test_an_open_end_is_the_next_opening_of_a_closed_place() -> None:
+    # `18:00+`: open from 18:00, the closing time not given (unknown). At noon the bar showed closed with no
+    # opening in sight, as a place closed for good does.
+    bar = hours("Mo-Sa 18:00+")
+    assert bar.state(paris(2026, 12, 8, 12, 0))[0] == "closed"
+    assert bar.next_open(paris(2026, 12, 8, 12, 0)) == paris(2026, 12, 8, 18, 0)
+    assert bar.next_open(paris(2026, 12, 13, 12, 0)) == paris(2026, 12, 14, 18, 0)  # Sunday: Monday's
+    assert bar.state(paris(2026, 12, 8, 19, 0))[0] == "unknown" and bar.next_open(paris(2026, 12, 8, 19, 0)) is None
+    # Times the hours name as unknown open too; a day "on appointment" names none.
+    assert hours("Mo-Fr 10:00-12:00 unknown").next_open(paris(2026, 12, 8, 13, 0)) == paris(2026, 12, 9, 10, 0)
+    assert hours('Mo-Fr "on appointment"').next_open(paris(2026, 12, 13, 12, 0)) is None
+    # Far ahead, past the memoised days: the same.
+    assert hours("Dec 24 18:00+").next_open(paris(2026, 12, 8, 12, 0)) == paris(2026, 12, 24, 18, 0)
+
+
 def test_a_closure_written_first_is_overridden_by_the_weekly_rule_after_it() -> None:
     # Later rules win (OSM specification, and opening_hours.js): the closure must come last to count.
     s = hours("2026 Nov 01-2027 Feb 28 off; Mo-Fr 09:00-18:00")

@@ -4,7 +4,7 @@ what the intervals say over a long walk, DST days and spells past midnight inclu
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -61,6 +61,11 @@ def test_memoised_answers_agree_with_a_walk_over_the_intervals(expression: str) 
             if state == "open":
                 assert opens is None
             else:
-                first = next((s.start for s in spans if s.state == "open" and s.start >= local), None)
+                # From a closed state an unknown spell from a time the hours name opens too (an open end,
+                # "10:00-19:00 'call first'"); not one from midnight, nor one continuing an unknown spell.
+                unknown_ends = {s.end for s in spans if s.state == "unknown"}
+                first = next((s.start for s in spans if s.start >= local and (
+                    s.state == "open" or (state == "closed" and s.start.time() != time(0)
+                                          and s.start not in unknown_ends))), None)  # fmt: skip
                 if first is not None:
                     assert opens == first, (expression, zone, at)
