@@ -664,8 +664,14 @@ def _fix_phrases(rw: _Rewriter) -> None:
                 return None
             note = _PHRASE_NOTES.get(label, "")
             rw.warn(f"{match.group(0).strip()!r} read as {label} ({replacement.strip()}){note}")
-            # Padding keeps the replacement from gluing to its neighbours; spacing is tidied later.
-            return "+" if replacement == "+" else f" {replacement} "
+            if replacement == "+":
+                return "+"
+            # A space keeps the replacement from gluing to a neighbour ("Mo-Su24h"); only where one is missing, as
+            # the tidying after it warns of every space it removes ("stray whitespace collapsed" for "Mo-Su 24h").
+            text, start, end = seg.text, match.start(), match.end()
+            lead = " " if start > 0 and not text[start - 1].isspace() else ""
+            trail = " " if end < len(text) and not text[end].isspace() and text[end] not in ";," else ""
+            return f"{lead}{replacement.strip()}{trail}"
 
         rw.sub(pattern, repl)
     # "17:00-+" / "17:00 +" produced by the open-end phrase.

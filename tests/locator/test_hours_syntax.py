@@ -423,6 +423,19 @@ def test_common_forms_that_were_rejected(raw: str, canonical: str) -> None:
     assert normalize(raw).canonical == canonical
 
 
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [("Mo-Su 24h", "Mo-Su 00:00-24:00"), ("Mo-Fr 24h; Sa 10:00-12:00", "Mo-Fr 00:00-24:00; Sa 10:00-12:00"),
+     ("Mo-Fr 24 hours", "Mo-Fr 00:00-24:00"), ("open 24 hours", "00:00-24:00"), ("24h", "00:00-24:00")],
+)  # fmt: skip
+def test_a_phrase_repaired_warns_of_itself_alone(raw: str, canonical: str) -> None:
+    # The replacement was padded with spaces on both sides, and the tidying after it warned of removing them:
+    # "stray whitespace collapsed", "surrounding whitespace removed", "space before ';' removed", none typed.
+    result = normalize(raw)
+    assert result.canonical == canonical
+    assert len(result.warnings) == 1 and "read as the whole day" in result.warnings[0], result.warnings
+
+
 def test_a_night_service_closed_whole_holidays_is_warned() -> None:
     # `PH off` closes the whole holiday: the night before it ends at midnight, the holiday's own night still
     # opens at 00:00 (as opening_hours.js reads the rules); `PH 22:00-06:00 off` closes the nights instead.
