@@ -156,11 +156,12 @@ def ingest_file(
     """
     report = IngestReport(source, fmt, file_name or path.name, None, dry_run, started_at=datetime.now(UTC))
     try:
+        # First: the audit of a file that cannot be read says which file it was.
+        with _timed(report, "hash"):
+            report.file_sha256 = file_sha256(path)
         # The format actually read goes in the report and the audit, not `auto`; this also checks the file.
         report.format = resolve_format(path, fmt)
         rows = read_feed(path, report.format)
-        with _timed(report, "hash"):
-            report.file_sha256 = file_sha256(path)
         return publish(
             engine, _validate(rows, report, locate, progress, empty_ok=allow_removals), report,
             partial=partial, allow_removals=allow_removals, actor=actor,

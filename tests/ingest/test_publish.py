@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import time
 from datetime import datetime, timedelta
@@ -333,6 +334,17 @@ def test_a_row_not_geocoded_names_the_address_tried(scratch_db: ScratchDatabase,
         (2, "lat", "1 rue Nulle, 00000 Nowhere"), (3, "lat", None),
     ]  # fmt: skip
     assert "no address or postcode" in report.rejected[1].reason
+
+
+def test_a_file_no_reader_reads_is_audited_with_its_hash(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    # The hash came after the format was told: the audit of "cannot tell the format" named no file.
+    path = tmp_path / "feed.dat"
+    path.write_bytes(b"hello world\n")
+    report = ingest_file(scratch_db.engine, path, source="vendor")
+    assert report.outcome == "failed" and "format" in report.message
+    with scratch_db.engine.connect() as conn:
+        audited = conn.execute(text("SELECT outcome, file_sha256 FROM ingest_runs")).one()
+    assert audited == ("failed", hashlib.sha256(b"hello world\n").hexdigest())
 
 
 def test_a_file_level_error_names_its_row(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
