@@ -176,6 +176,18 @@ def ingest_file(
         return report
 
 
+def audit_unread(
+    engine: Engine, *, source: str, fmt: str, dry_run: bool, actor: str | None, message: str
+) -> IngestReport:
+    """A run whose file never arrived whole (an admin upload past its size limit): a failed run in the audit,
+    as a file that cannot be read is; the trail holds every attempt, the refused ones too."""
+    report = IngestReport(source, fmt, None, None, dry_run, started_at=datetime.now(UTC))
+    report.fail(message)
+    report.rejected.append(Rejection(0, "", None, message))
+    _audit(engine, report, actor)
+    return report
+
+
 def _validate(
     rows: Iterable[tuple[int, Record]],
     report: IngestReport,

@@ -289,12 +289,17 @@ async def ingest(
     from starlette.concurrency import run_in_threadpool
 
     from ingest.geocoding import gazetteer_locator
-    from ingest.publish import ingest_file
+    from ingest.publish import audit_unread, ingest_file
 
     client = request.client.host if request.client else "unknown"
     actor = f"api:{x_actor or 'admin'}@{client}"
     with tempfile.TemporaryDirectory(prefix="locator-upload-") as directory:
-        path, name = await _upload_to_file(request, Path(directory), settings.admin_upload_max_bytes)
+        try:
+            path, name = await _upload_to_file(request, Path(directory), settings.admin_upload_max_bytes)
+        except ContentTooLarge as exc:
+            await run_in_threadpool(audit_unread, engine, source=source, fmt=format, dry_run=dry_run, actor=actor,
+                                    message=str(exc))  # fmt: skip
+            raise
         report = await run_in_threadpool(
             ingest_file, engine, path, source=source, fmt=format, dry_run=dry_run, partial=partial,
             allow_removals=allow_removals, actor=actor, file_name=name, locate=gazetteer_locator(engine),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import ScratchDatabase, Server, start_server, stop_server
 
@@ -292,6 +293,13 @@ def test_an_upload_past_the_limit_is_refused_as_it_arrives(database: ScratchData
             assert body["limit_bytes"] == UPLOAD_LIMIT, body
             status, body = announce_body(running, "POST", path, headers, 1 << 30)
             assert status == 413 and body["limit_bytes"] == UPLOAD_LIMIT, body
+        # Each refused upload is a failed run in the audit (none was recorded), with who sent it.
+        with database.engine.connect() as conn:
+            refused = conn.execute(
+                text("SELECT outcome, actor, report->>'message' FROM ingest_runs WHERE source = 'api-limit'")
+            ).all()
+        assert len(refused) == 4 and all(r[0] == "failed" and r[1].startswith("api:admin@") for r in refused), refused
+        assert all("LOCATOR_ADMIN_UPLOAD_MAX_BYTES" in r[2] for r in refused), refused
         at_limit = FEED.replace("is-", "limit-").encode().ljust(UPLOAD_LIMIT, b"\n")  # blank lines: two places
         status, _, report = call(running, path, method="POST", body=at_limit, headers=raw)
         assert status == 200 and report["added"] == 2, report
