@@ -109,8 +109,9 @@ def open_text(path: Path) -> tuple[io.TextIOWrapper, str]:
     return path.open(encoding="utf-8-sig", newline=""), path.name
 
 
-def load_file(engine: Engine, path: Path) -> dict[str, int]:
-    """Replace the gazetteer rows of every country in the file; returns rows loaded per country."""
+def load_file(engine: Engine, path: Path, country: str | None = None) -> dict[str, int]:
+    """Replace the gazetteer rows of every country in the file; returns rows loaded per country. `country`:
+    the one country the file must hold (a download for it): another's file loads nothing."""
     stream, name = open_text(path)
     try:
         with stream:
@@ -122,6 +123,10 @@ def load_file(engine: Engine, path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.country] = counts.get(row.country, 0) + 1
+    if country is not None and set(counts) != {country.upper()}:
+        # A mirror serving LI.zip as MC.zip replaced Liechtenstein's postcodes and left Monaco's empty.
+        held = ", ".join(sorted(counts))
+        raise PostcodeFileError(f"{name}: holds the postcodes of {held}, not of {country.upper()}: nothing loaded")
     with engine.begin() as conn:
         unbounded(conn)
         conn.execute(text("DELETE FROM postcodes WHERE country = ANY(:c)"), {"c": list(counts)})

@@ -208,12 +208,14 @@ def ingest_postcodes(
             console.print(f"downloading {url.format(country=country.upper())}")
             path = download(country, target, url)
         assert path is not None
-        counts = load_file(_engine(), path)
+        counts = load_file(_engine(), path, country)
     except urllib.error.URLError as exc:  # HTTPError too: what failed, and what to do
         reason = getattr(exc, "reason", exc)
         fail(f"could not download {url.format(country=(country or '').upper())}: {reason}; check the network, or "
              "download the file yourself and give its PATH")  # fmt: skip
     except (PostcodeFileError, OSError) as exc:
+        if country and path is not None:
+            path.unlink(missing_ok=True)  # not kept as that country's file
         fail(str(exc))
     else:
         for cc, n in sorted(counts.items()):

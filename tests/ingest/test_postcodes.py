@@ -134,6 +134,18 @@ def test_download_from_a_local_geonames(
         download("xx", tmp_path / "XX.zip", url)
 
 
+def test_a_download_holding_another_country_loads_nothing(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    # A mirror answering MC.zip with Liechtenstein's file replaced LI's postcodes and left Monaco's empty.
+    path = tmp_path / "MC.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("LI.txt", "LI\t9490\tVaduz\tLiechtenstein\t\tVaduz\t11\t\t\t47.1415\t9.5215\t4\n")
+    with pytest.raises(PostcodeFileError, match="holds the postcodes of LI, not of MC: nothing loaded"):
+        load_file(scratch_db.engine, path, "mc")
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM postcodes")).scalar_one() == 0
+    assert load_file(scratch_db.engine, path, "LI") == {"LI": 1}
+
+
 def test_postcode_key() -> None:
     assert postcode_key("67302 CEDEX") == "67302"
     assert postcode_key("sw1a 1aa") == "SW1A1AA"
