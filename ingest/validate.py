@@ -25,7 +25,7 @@ from ingest.readers import hours_service, is_input_column
 from locator.countries import is_country, timezone_at, zone_countries
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
 from locator.open_intervals import schedule_for
-from locator.places import PlaceFields
+from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ KIND_ALIASES = {
     "repair_centre": "service_centre",
 }
 # Services that make a place count as a service centre whatever its own kind (a shop with a repair desk).
-SERVICE_CENTRE_SERVICES = frozenset({"repair"})
+SERVICE_CENTRE_SERVICES = frozenset({SERVICE_CENTRE_SERVICE})
 MAX_TEXT = 500
 # Hours may be longer (dated exceptions), though OSM's own limit for a tag is 255 characters. Unbounded, a 10 MB
 # value kept the parser busy 18 s for its one row, and came back twice in the report (value and reason).
@@ -379,7 +379,7 @@ class RowValidator:
         if phone and _SCIENTIFIC.fullmatch(phone):
             # A spreadsheet showed the number as 3,3123E+10: its last digits are gone, the page dials nothing.
             self.warnings.append(Warning(row, "phone", phone, "a number in scientific notation: its digits are lost"))
-        kinds = sorted({kind} | ({"service_centre"} if SERVICE_CENTRE_SERVICES & set(services) else set()))
+        kinds = sorted({kind} | ({SERVICE_CENTRE} if SERVICE_CENTRE_SERVICES & set(services) else set()))
         return LocationRecord(
             id=place_id,
             name=name,

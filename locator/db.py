@@ -89,7 +89,7 @@ def connect_options(settings: Settings) -> dict[str, Any]:
         # plus a sort (2.7 s at 1M places with a service filter, measured): planning each execution (~0.2 ms)
         # is the price of plans made for the instant and the place asked about. The statements with one
         # sensible plan keep theirs inside functions that rule the others out (the origin's label, the KNN
-        # open at an instant, filtered or not: migrations 0011, 0025 and 0026).
+        # open at an instant, filtered or not: migrations 0011 and 0025-0027).
         "options": f"-c statement_timeout={timeout} -c lock_timeout={timeout} -c plan_cache_mode=force_custom_plan",
         "application_name": "locator",
     }

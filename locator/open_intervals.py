@@ -88,7 +88,7 @@ def partition_name(day: date) -> str:
 
 def day_search_functions(table: str) -> tuple[str, str]:
     """The names of the day table `table`'s search functions, unfiltered and filtered (`create_day_search`,
-    migrations 0025 and 0026)."""
+    migrations 0025-0027)."""
     return f"{table}_nearest", f"{table}_nearest_filtered"
 
 
@@ -118,7 +118,7 @@ def ensure_partitions(conn: Connection, days: Iterable[date]) -> list[str]:
         # Names and bounds come from dates formatted here, never from input.
         conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE open_intervals)")
         conn.exec_driver_sql(f"ALTER TABLE open_intervals ATTACH PARTITION {name} FOR VALUES IN ('{day.isoformat()}')")
-        # The day's search functions, which keep their plans (migrations 0025, 0026; locator.search.knn_open_sql).
+        # The day's search functions, which keep their plans (migrations 0025-0027; locator.search.knn_open_sql).
         conn.execute(text("SELECT create_day_search(:name)"), {"name": name})
         created.append(name)
     return created

@@ -47,7 +47,7 @@ from locator.open_intervals import (
     partition_name,
     schedule_for,
 )
-from locator.places import PlaceFields
+from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,10 @@ class NearestQuery:
         if self.open not in ("now", "any"):
             raise InvalidParameter("open", "must be 'now' or 'any'")
         check_instant(self.at)
+        if self.kinds == (SERVICE_CENTRE,) and not self.services:
+            # Service centres alone: open while their repair desk is (locator.places); a shop counts as one by
+            # its desk, and its own hours kept it "open" at 20:30 with the desk closed at 20:00.
+            object.__setattr__(self, "services", (SERVICE_CENTRE_SERVICE,))
 
 
 @dataclass
@@ -319,7 +323,7 @@ _PLACE_COLUMNS = f"""
 # The statements planned for their values are built for the query's shape: a filter that is not asked for is
 # not in the SQL at all. Catch-all forms (`cardinality(:kinds) = 0 OR ...`, a CASE on every row) made the
 # planner misjudge how many rows pass, and at 10k places it chose a bitmap scan of everything open plus a sort
-# (22 ms) over the KNN index scan that stops after k rows (0.5 ms). The day's functions (migration 0026) use
+# (22 ms) over the KNN index scan that stops after k rows (0.5 ms). The day's functions (migrations 0026, 0027) use
 # catch-all forms, as one kept plan serves every shape: there the planner has no other plan to choose.
 _ORIGIN = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
 _EFFECTIVE_SERVICE = "CASE WHEN {s} = ANY(l.hours_services) THEN {s} ELSE '' END"
@@ -379,8 +383,14 @@ def _place_filters(query: NearestQuery) -> list[str]:
     if query.products:
         out.append("l.products && CAST(:products AS text[])")
     if query.services:
-        out.append("l.services @> CAST(:services AS text[])")
+        out.append(f"{OFFERED} @> CAST(:services AS text[])")
     return out
+
+
+# The services a place offers: those its feed lists, and repair at a service centre (locator.places). The filtered
+# search function of each day (migration 0027) says the same.
+OFFERED = (f"(l.services || CASE WHEN '{SERVICE_CENTRE}' = ANY(l.kinds) THEN ARRAY['{SERVICE_CENTRE_SERVICE}'] "
+           "ELSE '{}'::text[] END)")  # fmt: skip
 
 
 def _open_during(alias: str, query: NearestQuery) -> str:
@@ -393,7 +403,7 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     """Candidates open at :at (for :open_for minutes), nearest first, from the materialised intervals of
     :at's UTC day (`day`).
 
-    A query open at an instant (the API's) calls its day's function (migrations 0025 and 0026), which keeps
+    A query open at an instant (the API's) calls its day's function (migrations 0025-0027), which keeps
     its plan; one open for a while (`open_for`) is planned for its values (`knn_open_statement`). A day's
     table dropped meanwhile is an error either way, not an empty answer (`_nearest` then evaluates the hours
     directly).
@@ -405,7 +415,7 @@ def knn_open_sql(query: NearestQuery, day: date) -> str:
     and scans further."""
     if query.open_for:
         return knn_open_statement(query, day)
-    # The statement below through the day's functions, which keep their plans (migrations 0025 and 0026):
+    # The statement below through the day's functions, which keep their plans (migrations 0025-0027):
     # planned for each query it cost ~0.16 ms of its ~0.5 ms at 1M places unfiltered, 0.30-0.50 ms of ~1 ms
     # filtered (BENCHMARKS.md, API, notes 39 and 40). They name the day's table as the statement does.
     unfiltered, filtered = day_search_functions(partition_name(day))
@@ -424,7 +434,7 @@ SELECT o.id, o.sphere_m, o.distance_m, o.version, o.last_scanned
 
 def knn_open_statement(query: NearestQuery, day: date) -> str:
     """`knn_open_sql` as a statement planned for its values (for a query open at an instant, the body of the
-    day's functions, migrations 0025 and 0026; the benchmark's raw SQL).
+    day's functions, migrations 0025-0027; the benchmark's raw SQL).
 
     The day's partition is named, not found by the planner from `day = :day` on the parent: a spell is
     stored under every UTC day it touches, so that day's table holds every spell open at :at, and planning

@@ -74,7 +74,10 @@ class NearestQueryParams(BaseModel):
     # The three filters combine as customers mean them: a shop or a service centre, an iPhone or a Mac, but a
     # place with a repair desk *and* sales.
     kind: list[str] | None = Field(
-        None, description="store, service_centre, ...; repeated or comma-separated: a place of any of them"
+        None,
+        description="store, service_centre, ...; repeated or comma-separated: a place of any of them. "
+        "service_centre alone: places where a repair is done (a shop with a repair desk too), open while their "
+        "repair desk is",
     )
     product: list[str] | None = Field(
         None, description="iphone, mac, ...; repeated or comma-separated: a place with any of them"

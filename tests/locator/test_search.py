@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from geopy.distance import geodesic
 from sqlalchemy import Engine, text
@@ -204,7 +206,7 @@ def _assert_ordered_scans(plan: str) -> None:
 def test_the_day_functions_keep_the_ordered_scans(
     scratch_module_db: Engine, random_places: list[dict[str, object]], filters: dict[str, tuple[str, ...]]
 ) -> None:
-    """The day's functions (migrations 0025 and 0026) keep one plan per connection: it must be the statement's,
+    """The day's functions (migrations 0025-0027) keep one plan per connection: it must be the statement's,
     the day's table read by its two GiSTs in distance order, merged (and, filtered, each row's place by its
     key); not a scan of everything open plus a sort, which a plan made without the values may be (2.7 s at 1M
     places, filtered). The functions' own settings rule that out: here costs that make sequential scans and
@@ -303,7 +305,7 @@ def test_a_scan_beyond_the_rows_in_the_box_keeps_the_ordered_scans(scratch_db: S
     assert plan.count("Order By: (geog <->") == 2, plan
     assert "Bitmap" not in plan, plan
     assert "Sort  (" not in plan, plan  # the Merge Append orders them, no Sort node
-    # The day's function (migration 0026), whose kept plan never sees the limit.
+    # The day's function (migrations 0026, 0027), whose kept plan never sees the limit.
     (function_plan,) = _function_plans(engine, knn_open_sql(query, day), params)
     _assert_ordered_scans(function_plan)
 
@@ -468,6 +470,34 @@ def test_filters(engine: Engine) -> None:
     assert "fr-par-opera" in [p.id for p in centres.places]
     vision = nearest(engine, NearestQuery(lat=OPERA[0], lon=OPERA[1], at=at, products=("vision",), limit=20))
     assert [p.id for p in vision.places] == ["fr-par-champs"]
+
+
+def test_service_centres_alone_are_open_while_their_repair_desk_is(engine: Engine) -> None:
+    """Opéra and Champs-Élysées are shops with a repair desk (so service centres too) whose desk closes at 20:00
+    and the shop at 21:00 or 22:00: asked for service centres at 20:30, they were listed as open. On a working
+    day in the materialised window, and outside it (direct evaluation)."""
+    day = datetime.now(PARIS).date() + timedelta(days=1)
+    while day.weekday() == 6 or day in holidays.France(years=day.year) or (day.month, day.day) == (12, 25):
+        day += timedelta(days=1)
+    for at in (datetime.combine(day, dt_time(20, 30), PARIS), datetime(2026, 12, 1, 20, 30, tzinfo=PARIS)):
+        for force_direct in (False, True):
+            def ask(at: datetime = at, force_direct: bool = force_direct, **kw: Any) -> search.SearchResult:
+                return nearest(engine, NearestQuery(lat=OPERA[0], lon=OPERA[1], at=at, limit=30, **kw),
+                               force_direct=force_direct)  # fmt: skip
+
+            centres = [p.id for p in ask(kinds=("service_centre",)).places]
+            assert "fr-par-opera" not in centres and "fr-par-champs" not in centres, (at, centres)
+            assert "fr-par-gare-nord" in centres  # a service centre open round the clock
+            shops = [p.id for p in ask().places]
+            assert "fr-par-opera" in shops and "fr-par-champs" in shops  # the shops themselves are open
+            # Any time: the desk's state, and when it opens next (10:00 the next working day).
+            anytime = ask(kinds=("service_centre",), open="any")
+            state = dict(zip([p.id for p in anytime.places], anytime.states, strict=True))["fr-par-opera"]
+            assert not state.open and state.next_open is not None and state.next_open.hour == 10, state
+    # Both kinds asked: a shop is what the customer accepts, open on its own hours.
+    both = nearest(engine, NearestQuery(lat=OPERA[0], lon=OPERA[1], at=datetime(2026, 12, 1, 20, 30, tzinfo=PARIS),
+                                        kinds=("service_centre", "store"), limit=30))  # fmt: skip
+    assert "fr-par-opera" in [p.id for p in both.places]
 
 
 def test_fewer_open_than_asked_returns_those(engine: Engine) -> None:

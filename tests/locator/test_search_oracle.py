@@ -194,7 +194,8 @@ def expected_answer(spots: Sequence[Spot], query: NearestQuery) -> list[tuple[fl
         for s in spots
         if (not query.kinds or s.kinds & set(query.kinds))
         and (not query.products or s.products & set(query.products))
-        and set(query.services) <= s.services
+        # A service centre offers repair whether the feed lists it or not (locator/places.py).
+        and set(query.services) <= s.services | ({"repair"} if "service_centre" in s.kinds else set())
         and (query.open == "any" or _open_for_all(s, query, query.at))
     ]
     if not wanted:
