@@ -690,7 +690,7 @@ def _materialised_knn(
             if _transaction_lost(conn):
                 forget_window(conn.engine)  # perhaps the day's table is gone too: the window is read again
                 raise
-            _warn_no_day_function(day)
+            warn_no_day_function(day)
             return _exact_knn(conn, knn_open_statement(query, day), params, query.limit, oversample, label_origin)
     except psycopg.errors.UndefinedTable:
         forget_window(conn.engine)
@@ -708,7 +708,7 @@ def _transaction_lost(conn: Connection) -> bool:
 _warned_days: set[date] = set()
 
 
-def _warn_no_day_function(day: date) -> None:
+def warn_no_day_function(day: date) -> None:
     if day not in _warned_days:
         _warned_days.add(day)
         log.warning("the search functions of %s are missing: its searches are planned each time", day)

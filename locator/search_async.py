@@ -44,9 +44,11 @@ from locator.search import (
     forget_window,
     knn_any_sql,
     knn_open_sql,
+    knn_open_statement,
     raise_if_unavailable,
     result_of,
     statement_params,
+    warn_no_day_function,
     window_covers,
 )
 from locator.settings import Settings
@@ -197,15 +199,25 @@ async def nearest_on_loop(
     else:
         return None
     try:
-        searched = await reads.run(
-            lambda database: exact_knn_steps(candidates, params, query.limit, oversample, True, database)
-        )
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction) as exc:
+        try:
+            searched = await reads.run(
+                lambda database: exact_knn_steps(candidates, params, query.limit, oversample, True, database)
+            )
+        except psycopg.errors.UndefinedFunction:
+            if path != "materialised":
+                raise
+            # The day's search functions missing (a day made by older code, until the next tick makes them): the
+            # statement they hold, planned for its values, as the threads' path reads it.
+            warn_no_day_function(params["day"])
+            statement = knn_open_statement(query, params["day"])
+            searched = await reads.run(
+                lambda database: exact_knn_steps(statement, params, query.limit, oversample, True, database)
+            )
+    except psycopg.errors.UndefinedTable:
         if path != "materialised":
             raise
-        if isinstance(exc, psycopg.errors.UndefinedTable):
-            forget_window(engine)  # the day's table dropped: the threads' path reads the window again
-        return None  # or its search functions missing: the threads' path plans the statement instead
+        forget_window(engine)  # the day's table dropped: the threads' path reads the window again
+        return None
     except Exception as exc:
         raise_if_unavailable(exc)
         raise

@@ -114,16 +114,22 @@ def test_what_only_the_threads_answer_is_left_to_them(places: ScratchDatabase) -
     assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
 
 
-def test_a_day_without_its_functions_is_left_to_the_threads(scratch_db: ScratchDatabase) -> None:
-    """The threads' path reads such a day by the statement (tests/locator/test_search.py); the window stays."""
+def test_a_day_without_its_functions_is_read_on_the_loop_by_the_statement(scratch_db: ScratchDatabase) -> None:
+    """As the threads' path reads such a day (tests/locator/test_search.py), filtered or not: it was handed to
+    the threads, a thread hop per request until the next tick made the functions. The window stays."""
     engine, settings = scratch_db.engine, scratch_db.settings
     _publish_random(engine, 60, seed=3)
     at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2, hours=3)
-    query = NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0)
-    assert nearest(engine, query).path == "materialised"
+    queries = [NearestQuery(lat=-25.0, lon=135.0, at=at, radius_km=1000.0, **kw)
+               for kw in ({}, {"services": ("repair",)}, {"kinds": ("store",), "products": ("mac",)})]  # fmt: skip
+    before = [nearest(engine, query) for query in queries]
+    assert all(result.path == "materialised" for result in before)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"DROP FUNCTION {', '.join(day_search_functions(partition_name(at.date())))}")
-    assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
+    for query, expected in zip(queries, before, strict=True):
+        found = on_loop(settings, lambda reads, query=query: nearest_on_loop(reads, engine, query))
+        assert isinstance(found, search.SearchResult) and found.path == "materialised"
+        assert [p.id for p in found.places] == [p.id for p in expected.places] and found.places
     assert engine in search._window_cache
 
 
@@ -142,9 +148,9 @@ def test_a_day_table_dropped_under_a_cached_window_is_left_to_the_threads(
         if with_function:
             conn.exec_driver_sql(f"DROP FUNCTION {day_search_functions(partition_name(at.date()))[0]}")
     assert on_loop(settings, lambda reads: nearest_on_loop(reads, engine, query)) is None
-    # The table alone gone, the window is read again; its functions gone too, the threads' path finds the
-    # table gone when it reads the day by the statement, and reads the window again then.
-    assert (engine in search._window_cache) == with_function
+    # The table gone, the window is read again; its functions gone too, the statement read in their place
+    # finds the table gone.
+    assert engine not in search._window_cache
     assert nearest(engine, query).path == "direct"
     assert engine not in search._window_cache
 
