@@ -33,7 +33,16 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from locator.errors import DatabaseUnavailable
 from locator.settings import Settings, get_settings
 
-MIGRATION_LOCK = 7_214_001  # pg_advisory_lock key: one `db init` at a time
+# Advisory lock keys, one per kind of work, all here: two kinds once shared a key (the window's daily move and
+# the gazetteer's rebuild each skipped its turn while the other ran; the drop of past days' tables held up every
+# transaction creating a day's table).
+MIGRATION_LOCK = 7_214_001  # one `db init` at a time
+GAZETTEER_LOCK = 7_214_002  # one rebuild of gazetteer_places at a time (locator.geocoders.gazetteer)
+PARTITION_LOCK = 7_214_003  # one transaction at a time creates day tables (locator.open_intervals)
+MATERIALISE_LOCK = 7_214_004  # writers of places shared, a full refresh alone (locator.open_intervals)
+BATCH_LOCK = 7_214_005  # one batch of exceptions chosen by filters at a time (locator.special_hours)
+WINDOW_MOVE_LOCK = 7_214_006  # one mover of the window across API workers and the CLI (locator.open_intervals)
+HOUSEKEEPING_LOCK = 7_214_007  # one process dropping the past days' tables (locator.open_intervals)
 
 
 class ClusterError(RuntimeError):

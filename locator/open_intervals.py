@@ -32,7 +32,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from locator.db import copy_rows, outage_reason, unbounded
+from locator.db import (
+    HOUSEKEEPING_LOCK,
+    MATERIALISE_LOCK,
+    PARTITION_LOCK,
+    WINDOW_MOVE_LOCK,
+    copy_rows,
+    outage_reason,
+    unbounded,
+)
 from locator.hours import Schedule, SpecialHours, exceptions_for, open_spells, sun_coordinates
 
 log = logging.getLogger(__name__)
@@ -69,7 +77,6 @@ def window_days(window: Window) -> list[date]:
 
 # -- the day partitions -------------------------------------------------------------------------------------
 
-PARTITION_LOCK = 7_214_003  # pg_advisory_xact_lock key: one transaction at a time creates day partitions
 _PARTITION_NAME = re.compile(r"open_intervals_d\d{8}")
 _DAY_FUNCTION_NAME = re.compile(r"open_intervals_d\d{8}_nearest(_filtered)?")
 # Day tables whatever their state: attached, with a detach left pending, or detached and not yet dropped.
@@ -349,8 +356,7 @@ def _cached_schedule(
 # committed, the place had its new intervals and the old ones (a closure ops had just added showed open, a
 # place was listed twice) or a removed place had intervals, until the next day's refresh. So every writer of
 # places, hours or exceptions holds this lock shared until it commits (`hold_places`), and a full refresh
-# holds it alone.
-MATERIALISE_LOCK = 7_214_004
+# holds it alone (locator.db.MATERIALISE_LOCK).
 # How long a full refresh waits for the publishes and exception changes in progress (the API's timer tries
 # again on its next tick; `locator refresh` says so).
 FULL_REFRESH_WAIT = "60s"
@@ -448,8 +454,6 @@ def refresh(conn: Connection, location_ids: Sequence[str] | None = None, now: da
 
 # Places per transaction of a daily move: a publish or an exception change waits for one batch at most.
 MOVE_BATCH = 20_000
-REFRESH_LOCK = 7_214_002  # pg_try_advisory_lock key: one window mover at a time across API workers and the CLI
-HOUSEKEEPING_LOCK = 7_214_003  # likewise, one process dropping the past days' tables
 
 
 def advance(engine: Engine, now: datetime | None = None, batch: int = MOVE_BATCH) -> int | None:
@@ -469,13 +473,13 @@ def advance(engine: Engine, now: datetime | None = None, batch: int = MOVE_BATCH
     window = window_for(now or datetime.now(UTC))
     with engine.connect() as conn:
         # A session lock, as the move spans transactions; it goes with the session, even on a crash.
-        locked = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": REFRESH_LOCK}).scalar_one()
+        locked = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": WINDOW_MOVE_LOCK}).scalar_one()
         conn.commit()
         if not locked:
             return None
         try:
             written = _advance(conn, window, now, batch)
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": REFRESH_LOCK})
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": WINDOW_MOVE_LOCK})
             conn.commit()
         except BaseException:
             conn.invalidate()  # closes the session, and so releases the lock, whatever state it is in

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from locator import open_intervals
-from locator.db import lock_source, unbounded
+from locator.db import BATCH_LOCK, lock_source, unbounded
 from locator.errors import Busy, InvalidParameter, NotFound
 from locator.geocoders.base import validate_country
 from locator.hours import (
@@ -56,7 +56,6 @@ REFRESH_WAIT = "10s"
 # batch added while a feed is published reaches the feed's new places either way: the publish sees its selection,
 # or the batch sees the committed places. Both sides try for it instead of queueing: a publish waits for it
 # holding its source's rows, which a batch may wait for, up to REFRESH_WAIT, before it gives up (`busy`).
-BATCH_LOCK = 7_214_005
 BATCH_WAIT_S = 10.0  # as REFRESH_WAIT: an admin request should not hold a server thread longer
 PUBLISH_BATCH_WAIT_S = 600.0  # a batch holds it for its own writes: a minute or two at a million places
 

@@ -26,12 +26,12 @@ from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
 from locator.countries import timezone_at, zone_countries
+from locator.db import GAZETTEER_LOCK
 from locator.geocoders.base import Origin, precision_rank
 
 log = logging.getLogger(__name__)
 
 NAME = "gazetteer"
-REFRESH_LOCK = 7_214_002  # pg_advisory_xact_lock key: one rebuild of gazetteer_places at a time
 
 # Postcode shapes per country. GB has only outward codes in the gazetteer: the inward part is matched and
 # dropped ("SW1A 1AA" -> "SW1A"). FR codes may carry CEDEX and its office number.
@@ -854,7 +854,7 @@ def refresh_places(engine: Engine) -> list[str]:
     """
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL statement_timeout = 0"))
-        if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": REFRESH_LOCK}).scalar():
+        if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": GAZETTEER_LOCK}).scalar():
             return []
         countries = list(conn.execute(text("DELETE FROM gazetteer_stale RETURNING country")).scalars())
         if not countries:

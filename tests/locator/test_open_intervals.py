@@ -465,10 +465,10 @@ def test_one_window_mover_at_a_time(scratch_db: ScratchDatabase) -> None:
     ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
     later = datetime.now(UTC) + timedelta(days=1)
     with scratch_db.engine.connect() as other:
-        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": open_intervals.REFRESH_LOCK})
+        other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": open_intervals.WINDOW_MOVE_LOCK})
         assert open_intervals.advance(scratch_db.engine, now=later) is None
         assert not refresh_if_stale(scratch_db.engine, later)
-        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": open_intervals.REFRESH_LOCK})
+        other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": open_intervals.WINDOW_MOVE_LOCK})
     assert refresh_if_stale(scratch_db.engine, later)
 
 
@@ -766,3 +766,12 @@ def test_a_place_changed_after_midnight_utc_keeps_yesterday_s_exception(
     search._window_cache.clear()
     found = search.nearest(scratch_db.engine, query)
     assert found.path == "materialised" and found.places == []
+
+
+def test_each_kind_of_work_has_a_lock_key_of_its_own() -> None:
+    # The window's mover and the gazetteer's rebuild shared one, each skipping its turn while the other ran; the
+    # drop of past days' tables and the creation of day tables shared another.
+    from locator import db
+
+    keys = {name: value for name, value in vars(db).items() if name.endswith("_LOCK") and isinstance(value, int)}
+    assert len(keys) == 7 and len(set(keys.values())) == len(keys), keys
