@@ -507,7 +507,11 @@ def test_fewer_open_than_asked_returns_those(engine: Engine) -> None:
 
 
 def test_far_future_uses_direct_evaluation(engine: Engine) -> None:
-    at = datetime(2027, 6, 1, 11, 0, tzinfo=PARIS)  # a Tuesday, outside the materialised window
+    # A working Tuesday two months ahead, outside the materialised window (a fixed date fell inside it one day).
+    day = datetime.now(PARIS).date() + timedelta(days=60)
+    while day.weekday() != 1 or day in holidays.France(years=day.year):
+        day += timedelta(days=1)
+    at = datetime.combine(day, dt_time(11, 0), PARIS)
     result = nearest(engine, NearestQuery(lat=OPERA[0], lon=OPERA[1], at=at, limit=5))
     assert result.path == "direct"
     assert result.places and all(s.open for s in result.states)

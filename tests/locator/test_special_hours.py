@@ -8,6 +8,7 @@ from pathlib import Path
 from time import sleep
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from sqlalchemy import text
 
@@ -43,8 +44,10 @@ def open_ids(db: ScratchDatabase, at: datetime, **kw: object) -> dict[str, list[
 
 
 def next_weekday(days_ahead: int) -> date:
+    """A working day: the Opéra store and its repair desk are open (`PH off`: run on 23 December 2026 the test
+    chose Christmas Day)."""
     day = datetime.now(PARIS).date() + timedelta(days=days_ahead)
-    while day.weekday() >= 5:  # a weekday: the Opéra store and its repair desk are open
+    while day.weekday() >= 5 or day in holidays.France(years=day.year):
         day += timedelta(days=1)
     return day
 
