@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,8 @@ from locator import open_intervals
 from locator.db import copy_rows, lock_source, outage_reason, unbounded
 from locator.errors import Busy
 from locator.special_hours import batches_for_staged, extend_batches, in_force_from, own_general_hours
+
+log = logging.getLogger("ingest")
 
 REMOVAL_GUARD = 0.20
 LOCK_WAIT = "30min"
@@ -669,5 +672,8 @@ def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:
                 },
             ).scalar_one()
     except Exception:
-        # The audit must not turn a published snapshot into a reported failure; the run itself stands.
+        # The audit must not turn a published snapshot into a reported failure; the run itself stands, and the
+        # log says the trail lacks it.
+        log.warning("the audit of the %s run of %s could not be written", report.outcome, report.source,
+                    exc_info=True)  # fmt: skip
         report.run_id = None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
@@ -10,7 +11,10 @@ from sqlalchemy import Engine, text
 from locator.api import dependencies as deps
 from locator.api.errors import problem
 from locator.api.locations import PROBLEM_CONTENT
+from locator.db import outage_reason
 from locator.settings import Settings
+
+log = logging.getLogger("locator.api")
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
@@ -40,6 +44,11 @@ def health(
         with engine.connect() as conn:
             count = conn.execute(text("SELECT count(*) FROM locations")).scalar_one()
     except Exception as exc:  # any failure to answer is an outage from the client's point of view
+        reason = outage_reason(exc)
+        if reason is not None:  # one line, as every request's outage is logged
+            log.warning("health: the database did not answer (%s)", reason)
+        else:  # not an outage (a table missing: `locator db init` not run?): what the server log needs to say why
+            log.error("health: the database answered with an error", exc_info=True)
         return problem(503, "database unavailable", f"the database did not answer: {type(exc).__name__}")
     body: dict[str, Any] = {"status": "ok", "database": "ok", "locations": int(count)}
     if settings.database_read_url:

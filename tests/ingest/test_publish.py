@@ -366,6 +366,18 @@ def test_a_deeply_nested_geojson_is_a_broken_file(scratch_db: ScratchDatabase, t
         assert conn.execute(text("SELECT outcome FROM ingest_runs")).scalar_one() == "failed"
 
 
+def test_an_audit_that_cannot_be_written_is_logged_and_the_run_stands(
+    scratch_db: ScratchDatabase, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It was swallowed without a word: the trail lacked the run and nothing said so.
+    with scratch_db.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE ingest_runs RENAME TO ingest_runs_away")
+    report = ingest_file(scratch_db.engine, write_csv(tmp_path / "feed.csv", [row(1)]), source="vendor")
+    assert report.outcome == "published" and report.run_id is None
+    assert any("the audit of the published run of vendor could not be written" in r.getMessage()
+               for r in caplog.records), caplog.text  # fmt: skip
+
+
 def test_a_database_error_is_a_failed_run_in_the_audit(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     # What a concurrent publish of the same id by another source looks like from here: a unique violation.
     with scratch_db.engine.begin() as conn:
