@@ -15,6 +15,7 @@ from locator.jsonld import local_business
 from locator.search import (
     NearestQuery,
     OpenState,
+    OpenWhen,
     Place,
     SearchResult,
     check_instant,
@@ -225,7 +226,7 @@ def nearest_query(
     kinds: tuple[str, ...] = (),
     products: tuple[str, ...] = (),
     services: tuple[str, ...] = (),
-    open: str = "now",
+    open: OpenWhen = "now",
     at: datetime | None = None,
     open_for: int = 0,
     limit: int = 10,
@@ -238,7 +239,7 @@ def nearest_query(
         kinds=tuple(k.lower() for k in kinds),
         products=tuple(p.lower() for p in products),
         services=tuple(s.lower() for s in services),
-        open=open,  # type: ignore[arg-type]
+        open=open,
         at=at,
         open_for=open_for,
         limit=limit,

@@ -1549,9 +1549,6 @@ def _engine_error(raw: str, text: str, origin: list[int], error: Exception) -> H
     return HoursSyntaxError(raw, position, reason)
 
 
-_START_TIME = re.compile(r"(?<![\d:])(\d{2}):(\d{2})(?=-|\+|,|;|\s|$)")
-
-
 def _check_times(raw: str, text: str, origin: list[int]) -> None:
     """Start times past 24:00 and minutes past 59 get a precise reason rather than the engine's."""
     for match in re.finditer(r"(?<![\d:\-])(\d{2}):(\d{2})(?![\d:])", text):

@@ -119,6 +119,9 @@ def filter_values(name: str, values: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+OpenWhen = Literal["now", "any"]  # open at the instant asked (and for open_for minutes), or any place
+
+
 @dataclass(frozen=True)
 class NearestQuery:
     lat: float
@@ -126,7 +129,7 @@ class NearestQuery:
     kinds: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
-    open: Literal["now", "any"] = "now"
+    open: OpenWhen = "now"
     at: datetime | None = None
     open_for: int = 0
     limit: int = 10
