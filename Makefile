@@ -58,8 +58,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# Where the server looks for them: LOCATOR_HOME's assets (locator.settings: .locator by default).
 assets: $(VENV)/.installed
-	$(BIN)/python -m maps.assets .locator/assets
+	$(BIN)/python -m maps.assets "$${LOCATOR_HOME:-.locator}/assets"
 
 db: system-deps $(VENV)/.installed
 	$(LOCATOR) db up
