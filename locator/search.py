@@ -623,14 +623,14 @@ def nearest(
 def raise_if_unavailable(exc: BaseException) -> None:
     from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError
 
-    if isinstance(exc, psycopg.errors.QueryCanceled):  # from db.fetch_rows, which SQLAlchemy does not wrap
+    # A statement timeout, from db.fetch_rows and the asyncio pool as psycopg raises it, or as SQLAlchemy wraps it
+    # (an OperationalError, which the check below would name an outage).
+    if isinstance(getattr(exc, "orig", None) or exc, psycopg.errors.QueryCanceled):
         raise DatabaseUnavailable("the query took too long") from exc
     if isinstance(exc, OperationalError | InterfaceError | TimeoutError | psycopg.OperationalError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     ):
         raise DatabaseUnavailable("the database did not answer in time") from exc
-    if isinstance(exc, DBAPIError) and "statement timeout" in str(exc):
-        raise DatabaseUnavailable("the query took too long") from exc
 
 
 def _nearest(

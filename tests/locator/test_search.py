@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
+import psycopg
 import pytest
 from geopy.distance import geodesic
 from sqlalchemy import Engine, text
@@ -18,7 +19,7 @@ from ingest.validate import RowValidator
 from locator import search
 from locator.answers import Where, nearest_answer, origin_dict
 from locator.db import fetch_rows
-from locator.errors import InvalidParameter
+from locator.errors import DatabaseUnavailable, InvalidParameter
 from locator.geocode import reverse
 from locator.hours import Schedule
 from locator.open_intervals import day_search_functions, ensure_partitions, maintain_partitions, partition_name
@@ -887,3 +888,16 @@ def test_general_hours_no_service_follows_are_shown_under_their_own_name() -> No
     # The same hours as a service's (a feed row with only `hours:pickup` takes them as its own): shown once.
     same = kiosk({"": "Mo-Su 00:00-24:00", "pickup": "Mo-Su 00:00-24:00"}, ["pickup"])
     assert same.hours_by_service() == {"pickup": "Mo-Su 00:00-24:00"}
+
+
+def test_a_statement_timeout_is_named_as_such_on_either_path() -> None:
+    # SQLAlchemy wraps psycopg's QueryCanceled in an OperationalError, which was named an outage ("did not answer
+    # in time") on the threads' path; the asyncio pool's, unwrapped, said "took too long".
+    from sqlalchemy.exc import OperationalError
+
+    canceled = psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+    for exc in (canceled, OperationalError("SELECT 1", {}, canceled)):
+        with pytest.raises(DatabaseUnavailable, match="the query took too long"):
+            search.raise_if_unavailable(exc)
+    with pytest.raises(DatabaseUnavailable, match="did not answer in time"):
+        search.raise_if_unavailable(OperationalError("SELECT 1", {}, psycopg.OperationalError("connection refused")))
