@@ -19,7 +19,7 @@ from locator.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Locate", "address_query", "chain_locator", "gazetteer_locator"]
+__all__ = ["Locate", "address_query", "chain_locator"]
 
 # (lat, lon, precision) or None when nothing matched.
 Locate = Callable[[dict[str, Any]], "tuple[float, float, str] | None"]
@@ -48,7 +48,3 @@ def chain_locator(engine: Engine, settings: Settings | None = None, chain: Chain
         return lookup(query, country) if query else None
 
     return locate
-
-
-# The name the CLI and the first tests use.
-gazetteer_locator = chain_locator

@@ -57,18 +57,20 @@ class Where:
         validate_country(self.country)
 
 
-def locate(engine: Engine, where: Where) -> Origin:
+def locate(engine: Engine, where: Where, settings: Settings | None = None) -> Origin:
+    """Where `where` is. A typed query goes through the geocoder chain `settings` configure (the process's
+    settings when None)."""
     try:
         with read_connection(engine) as conn:
-            return locate_on(conn, where)
+            return locate_on(conn, where, settings)
     except Exception as exc:
         raise_if_unavailable(exc)
         raise
 
 
-def locate_on(conn: Connection, where: Where) -> Origin:
+def locate_on(conn: Connection, where: Where, settings: Settings | None = None) -> Origin:
     if where.q:
-        return geocode(conn, where.q, where.country)
+        return geocode(conn, where.q, where.country, settings=settings)
     assert where.lat is not None and where.lon is not None
     NearestQuery(lat=where.lat, lon=where.lon)  # validates the range
     return reverse(conn, where.lat, where.lon)
@@ -188,7 +190,7 @@ def nearest_answer(
         # One connection for the whole answer; the search and its places are one statement (one snapshot).
         with statement_connection(engine) as conn:
             if origin is None and where.q:
-                origin = locate_on(conn, where)
+                origin = locate_on(conn, where, settings)
             if origin is not None:
                 query = NearestQuery(**{**query.__dict__, "lat": origin.lat, "lon": origin.lon})
             # Coordinates are labelled by the search statement itself (one round trip for the answer).

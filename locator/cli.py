@@ -101,7 +101,7 @@ def ingest_locations(
     """Validate a feed, diff it against its source, publish atomically."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ingest.geocoding import gazetteer_locator
+    from ingest.geocoding import chain_locator
     from ingest.publish import ingest_file
     from ingest.readers import FORMATS
 
@@ -125,7 +125,7 @@ def ingest_locations(
             partial=partial,
             allow_removals=allow_removals,
             actor="cli",
-            locate=gazetteer_locator(engine),
+            locate=chain_locator(engine),
             progress=lambda n: progress.update(task, description=f"validated {n:,} rows"),
         )
     if as_json:

@@ -288,7 +288,7 @@ async def ingest(
     """Validate, diff and (unless a dry run) publish a feed; the report is the CLI's `--json` report."""
     from starlette.concurrency import run_in_threadpool
 
-    from ingest.geocoding import gazetteer_locator
+    from ingest.geocoding import chain_locator
     from ingest.publish import audit_unread, ingest_file
 
     client = request.client.host if request.client else "unknown"
@@ -302,7 +302,7 @@ async def ingest(
             raise
         report = await run_in_threadpool(
             ingest_file, engine, path, source=source, fmt=format, dry_run=dry_run, partial=partial,
-            allow_removals=allow_removals, actor=actor, file_name=name, locate=gazetteer_locator(engine),
+            allow_removals=allow_removals, actor=actor, file_name=name, locate=chain_locator(engine, settings),
         )  # fmt: skip
     body = report.as_dict()
     if report.outcome in ("published", "dry-run") and not report.rejected:

@@ -258,9 +258,10 @@ def location(
 @router.get("/geocode", response_model=None, responses=_ok(OriginModel))
 def geocode(
     engine: Annotated[Engine, Depends(deps.engine)],
+    settings: Annotated[Settings, Depends(deps.settings)],
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_LENGTH, pattern=NO_NUL)],
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
 ) -> dict[str, Any]:
     """Where a postcode, address or place name is: the `origin` object of a nearest answer. Coordinates typed
     as text (`48.8738, 2.2950`) are the point itself, labelled with its nearest postcode."""
-    return origin_dict(locate(engine, Where(q=q, country=country)))
+    return origin_dict(locate(engine, Where(q=q, country=country), settings))

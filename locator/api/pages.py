@@ -210,7 +210,7 @@ def _search(
         return None, None
     where = Where(q=q or None, lat=None if q else lat, lon=None if q else lon, country=params.get("country") or None)
     # Located once: a local time needs the origin's timezone, and a search farther away the same origin.
-    origin = locate(engine, where)
+    origin = locate(engine, where, settings)
     at_raw = params.get("at", "").strip()
     at = None
     if at_raw:

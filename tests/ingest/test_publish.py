@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, text
 
-from ingest.geocoding import gazetteer_locator
+from ingest.geocoding import chain_locator
 from ingest.postcodes import load_file
 from ingest.publish import ingest_file
 from locator.answers import location_answer
@@ -218,7 +218,7 @@ def test_missing_coordinates_are_geocoded(scratch_db: ScratchDatabase, tmp_path:
             row(2, lat="", lon="", postcode="00000", city="Nowhere", country="MC")]  # fmt: skip
     report = ingest_file(
         scratch_db.engine, write_csv(tmp_path / "g.csv", rows), source="vendor", partial=True,
-        locate=gazetteer_locator(scratch_db.engine),
+        locate=chain_locator(scratch_db.engine),
     )  # fmt: skip
     assert report.added == ["p1"]
     assert [(r.row, r.column) for r in report.rejected] == [(3, "lat")]

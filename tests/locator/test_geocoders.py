@@ -420,6 +420,20 @@ def test_a_provider_answer_must_refine_the_gazetteers(monaco: Engine, fakes: Cal
     assert ask(monaco, chain, "1 Boulevard des Moulins, 98000 Monaco").geocoder == "nominatim"
 
 
+def test_the_answers_geocode_through_the_settings_they_are_given(
+    engine: Engine, fakes: Callable[..., FakeGeocoder]
+) -> None:
+    """`create_app(settings)` checked its settings' chain at start-up, then geocoded every request through the
+    environment's (get_settings)."""
+    from locator.answers import Where, locate
+
+    fake = fakes(Reply(NOMINATIM_BAKERY))
+    settings = Settings(geocoders="gazetteer,nominatim", nominatim_url=fake.url + "/", user_agent=UA)
+    assert locate(engine, Where(q="Settings Street 7"), settings).geocoder == "nominatim" and fake.count == 1
+    with pytest.raises(NotFound):  # the environment's chain: the gazetteer alone
+        locate(engine, Where(q="Settings Street 8"))
+
+
 def test_chain_configuration() -> None:
     settings = Settings(geocoders="gazetteer, nominatim,photon", nominatim_url="http://127.0.0.1:1/nominatim/",
                         photon_url="127.0.0.1:2", user_agent=UA, geocoder_timeout_s=1.5)  # fmt: skip
