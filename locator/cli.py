@@ -227,6 +227,8 @@ def ingest_support(path: Annotated[Path, typer.Argument(help="support channels C
     """Replace the support lines (phone, chat, ...) with the file's."""
     from locator.support import SupportFileError, load_channels
 
+    if not path.is_file():
+        fail(f"{path}: no such file", 2)  # as `ingest locations` says it (a traceback it was)
     try:
         count = load_channels(_engine(), path, on_warning=lambda message: errors.print(f"warning: {message}"))
     except SupportFileError as exc:
@@ -538,8 +540,9 @@ def special_remove_batch(batch: Annotated[int, typer.Argument(help="the batch's 
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    # Bounded: uvicorn took 70000 modulo 65536 (it listened on 4464, saying 70000), and -5 ended in a traceback.
+    port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes", min=1)] = 1,
     access_log: Annotated[
         bool | None, typer.Option("--access-log/--no-access-log", help="a log line per request [LOCATOR_ACCESS_LOG]")
     ] = None,

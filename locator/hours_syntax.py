@@ -31,7 +31,17 @@ class HoursSyntaxError(ValueError):
         self.position = position
         self.reason = reason
         where = f" at position {position}" if position is not None else ""
-        super().__init__(f'cannot parse opening hours{where} ("{value}"): {reason}')
+        super().__init__(f'cannot parse opening hours{where} ("{_excerpt(value, position)}"): {reason}')
+
+
+def _excerpt(value: str, position: int | None, width: int = 100) -> str:
+    """The value as an error quotes it: whole, or the part around `position` (a quote left open in a feed made
+    a value of megabytes, which every message about it repeated)."""
+    if len(value) <= width:
+        return value
+    start = max(0, min((position or 0) - width // 3, len(value) - width))
+    end = start + width
+    return f"{'…' if start else ''}{value[start:end]}{'…' if end < len(value) else ''}"
 
 
 @dataclass(frozen=True)
@@ -1081,7 +1091,7 @@ def _raise_unknown_word(raw: str, where: int, word: str) -> None:
     before = raw[:where].rstrip()
     if before.endswith(("-", ",")) and re.search(r"[^\W\d_]\.?\s*[-,]$", before):
         raise HoursSyntaxError(raw, where, f'unknown weekday "{word}"')
-    raise HoursSyntaxError(raw, where, f'unknown word "{word}"')
+    raise HoursSyntaxError(raw, where, f'unknown word "{_excerpt(word, 0, 40)}"')
 
 
 _BARE_RANGE = re.compile(

@@ -52,24 +52,72 @@ class Channel:
 
 def read_channels(path: Path, on_warning: Callable[[str], None] | None = None) -> list[Channel]:
     """The file's channels; `on_warning` hears what the hours parser repaired or cannot honour, by line (`PH`
-    on a line serving every country, which has no holidays to follow)."""
+    on a line serving every country, which has no holidays to follow), and the columns nothing reads. Every
+    problem is a SupportFileError naming the file's line (and column): the load replaces every line, so a
+    file read wrong would take the right ones away."""
+    name = path.name
+    channels: list[Channel] = []
+    lines: dict[str, list[int]] = {}
+    start = 1  # the line the row being read starts on
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise SupportFileError(f"{path.name}: line 1: missing columns {', '.join(missing)}")
-            channels = [_channel(path.name, reader.line_num, row, on_warning) for row in reader]
-    except UnicodeDecodeError as exc:
-        raise SupportFileError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+            # strict: a quote never closed is an error (it read to the end of the file as one value).
+            reader = csv.DictReader(handle, strict=True)
+            header = [column.strip() for column in reader.fieldnames or []]
+            _check_header(name, header, on_warning)
+            reader.fieldnames = header
+            start = 2
+            for row in reader:
+                channel = _channel(name, start, row, on_warning)
+                channels.append(channel)
+                lines.setdefault(channel.id, []).append(start)
+                start = reader.line_num + 1
+    except UnicodeDecodeError:
+        raise SupportFileError(f"{name}: not UTF-8 text (line {_first_undecodable_line(path)})") from None
+    except csv.Error as exc:
+        raise SupportFileError(f"{name}, line {start}: {_csv_problem(exc)}") from None
+    except OSError as exc:
+        raise SupportFileError(f"{path}: cannot read the file ({exc.strerror})") from None
     if not channels:
         # The file replaces every line: an empty one (a failed export) would take all support lines away.
-        raise SupportFileError(f"{path.name}: no support lines; nothing changed")
-    ids = [c.id for c in channels]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        raise SupportFileError(f"{name}: no support lines; nothing changed")
+    duplicates = [f"{i} (lines {', '.join(map(str, at))})" for i, at in lines.items() if len(at) > 1]
     if duplicates:
-        raise SupportFileError(f"{path.name}: duplicate id(s) {', '.join(duplicates)}")
+        raise SupportFileError(f"{name}: duplicate id(s) {'; '.join(duplicates)}")
     return channels
+
+
+def _check_header(name: str, header: list[str], on_warning: Callable[[str], None] | None) -> None:
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise SupportFileError(f"{name}: line 1: missing columns {', '.join(missing)}")
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    if twice:
+        # Read as a dict, the last of them won without a word.
+        raise SupportFileError(f"{name}: line 1: column(s) {', '.join(twice)} named twice; keep one")
+    for column in header:
+        if column not in (*COLUMNS, *OPTIONAL) and on_warning is not None:
+            # A misspelt `calender` left a Russian line without its official calendar, without a word.
+            on_warning(f"{name}: line 1: column {column!r} is not read (columns: {', '.join((*COLUMNS, *OPTIONAL))})")
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    message = str(exc)
+    if message == "unexpected end of data":
+        return "a quoted value is never closed (a missing quote?)"
+    if message.startswith("field larger than field limit"):
+        return f"a value longer than {csv.field_size_limit():,} characters (a quoted value never closed?)"
+    return f"not a readable CSV file ({message})"
+
+
+def _first_undecodable_line(path: Path) -> int:
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _channel(
@@ -90,6 +138,10 @@ def _channel(
         # PostgreSQL text cannot hold NUL: the database refused the whole file without naming the row.
         if "\x00" in (row.get(column) or ""):
             raise SupportFileError(f"{name}, line {line}, column {column}: contains a NUL byte")
+        if "\n" in (row.get(column) or ""):
+            # No value of a support line spans lines: a quote left open swallowed the lines after it.
+            raise SupportFileError(f"{name}, line {line}, column {column}: a value spanning lines (a quote never "
+                                   "closed?)")  # fmt: skip
 
     def need(column: str) -> str:
         value = (row.get(column) or "").strip()

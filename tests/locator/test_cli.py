@@ -117,9 +117,14 @@ def test_ops_errors_are_one_clear_line(scratch_db: ScratchDatabase, tmp_path: Pa
     for args in (
         ("ingest", "locations", str(tmp_path / "nothing.csv")),
         ("ingest", "locations", str(DEMO_CSV), "--format", "xml"),
+        ("ingest", "support", str(tmp_path / "nothing.csv")),  # a traceback it was, and for a directory too
+        ("ingest", "support", str(tmp_path)),
+        ("serve", "--port", "70000"),  # uvicorn listened on 70000 modulo 65536, saying 70000
+        ("serve", "--workers", "0"),
     ):
         result = locator(*args, url=scratch_db.url)
-        assert result.returncode == 2 and "rejected" not in result.stdout, result.stdout
+        assert result.returncode == 2 and "rejected" not in result.stdout, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr, result.stderr
 
 
 def test_the_report_counts_rows_and_lists_every_change_when_asked(scratch_db: ScratchDatabase, tmp_path: Path) -> None:

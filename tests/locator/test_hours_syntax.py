@@ -461,3 +461,15 @@ def test_weekdays_say_that_holidays_stay_open() -> None:
     result = normalize("weekdays 09:00-20:00")
     assert result.canonical == "Mo-Fr 09:00-20:00"
     assert any("public holidays included; add 'PH off'" in warning for warning in result.warnings)
+
+
+def test_an_error_quotes_a_long_value_around_where_it_broke() -> None:
+    # A quote left open in a feed makes a value of megabytes, which every message about it repeated whole.
+    raw = "Mo-Fr 09:00-18:00; " * 10 + "Sa 10:00-1x:00; " + "Su off; " * 2000
+    with pytest.raises(HoursSyntaxError) as error:
+        normalize(raw)
+    message = str(error.value)
+    assert len(message) < 300 and "Sa 10:00-1x:00" in message and "…" in message, message
+    with pytest.raises(HoursSyntaxError) as error:
+        normalize("x" * 5000)
+    assert len(str(error.value)) < 300

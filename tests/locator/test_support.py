@@ -283,3 +283,50 @@ def test_a_bad_calendar_names_the_column(tmp_path: Path, country: str, calendar:
     )
     with pytest.raises(SupportFileError, match=f"line 2, {message}"):
         read_channels(path)
+
+
+HEADER = "id,country,channel,label,contact,timezone,opening_hours"
+LINE = "fr-phone,FR,phone,Assistance,+33 1 00 00 00 00,Europe/Paris,Mo-Fr 09:00-18:00"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # Read as a dict, the last of two columns won without a word.
+        (f"{HEADER},opening_hours\n{LINE},24/7\n", r"line 1: column\(s\) opening_hours named twice"),
+        # A quote never closed: the line loaded; with lines after it, the error named the last one.
+        (f'{HEADER}\n{LINE[:-17]}"Mo-Fr 09:00-18:00\n', r"line 2: a quoted value is never closed"),
+        (f'{HEADER}\n{LINE[:-17]}"Mo-Fr 09:00-18:00\nb,FR,chat,Chat,x,Europe/Paris,24/7\n',
+         r"line 2: a quoted value is never closed"),
+        (f'{HEADER}\n{LINE}\n{LINE[:-17]}"Mo-Fr 09:00-18:00\nb,FR,chat,Chat,x,Europe/Paris,24/7"\n',
+         r"line 3, column opening_hours: a value spanning lines"),
+        # Where the duplicates are.
+        (f"{HEADER}\n{LINE}\nb,FR,chat,Chat,x,Europe/Paris,24/7\n{LINE}\n",
+         r"duplicate id\(s\) fr-phone \(lines 2, 4\)"),
+    ],
+)  # fmt: skip
+def test_a_support_file_read_wrong_is_refused_by_line(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "support.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SupportFileError, match=message):
+        read_channels(path)
+
+
+def test_a_support_file_that_cannot_be_read_names_why(tmp_path: Path) -> None:
+    with pytest.raises(SupportFileError, match="cannot read the file"):
+        read_channels(tmp_path)  # a directory: a traceback it was
+    with pytest.raises(SupportFileError, match="cannot read the file"):
+        read_channels(tmp_path / "missing.csv")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(f"{HEADER}\n{LINE}\n{LINE.replace('Assistance', 'Réseau')}\n".encode("latin-1"))
+    with pytest.raises(SupportFileError, match=r"not UTF-8 text \(line 3\)"):  # a byte offset of a chunk it was
+        read_channels(latin)
+
+
+def test_a_column_nothing_reads_is_a_warning(tmp_path: Path) -> None:
+    # A misspelt `calender` left a Russian line without its official calendar, without a word.
+    path = tmp_path / "support.csv"
+    path.write_text(f"{HEADER},calender\n{LINE},official\n", encoding="utf-8")
+    heard: list[str] = []
+    assert len(read_channels(path, heard.append)) == 1
+    assert any("column 'calender' is not read" in message for message in heard), heard
