@@ -415,11 +415,17 @@ _DAY = 24 * 60
 _SUN_WORDS = re.compile(r"(?<![a-z])(?:sunrise|sunset|dawn|dusk|daylight|daytime)(?![a-z])", re.IGNORECASE)
 
 
-def sun_coordinates(hours: str, lat: float | None, lon: float | None) -> tuple[float, float] | None:
-    """Where the sun events of `hours` are computed: the place, rounded to 0.01 degree (~1 km, under a tenth
-    of a minute of sun time) so that nearby places still share one schedule; None for hours without sun
-    events (they need no coordinates, and schedules are shared by everyone with the same text)."""
-    if lat is None or lon is None or not _SUN_WORDS.search(hours):
+def sun_coordinates(
+    hours: str, lat: float | None, lon: float | None, special: Iterable[SpecialHours] = ()
+) -> tuple[float, float] | None:
+    """Where the sun events of `hours` and its exceptions (`special`) are computed: the place, rounded to 0.01
+    degree (~1 km, under a tenth of a minute of sun time) so that nearby places still share one schedule; None
+    for hours without sun events (they need no coordinates, and schedules are shared by everyone with the same
+    text). An exception's `sunrise-sunset` was computed without the place's position (07:00-19:00 in Paris in
+    December, where the sun is up 08:40-16:55) when the regular hours named no sun event."""
+    if lat is None or lon is None:
+        return None
+    if not _SUN_WORDS.search(hours) and not any(_SUN_WORDS.search(s.hours) for s in special):
         return None
     return (round(lat, 2), round(lon, 2))
 

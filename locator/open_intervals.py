@@ -592,7 +592,7 @@ def _write_spells(
 
     def spans(row: Any) -> list[tuple[str, str]]:
         extra = exceptions_for(row.service, special.get((row.id, ""), ()), special.get((row.id, row.service), ()))
-        coords = sun_coordinates(row.canonical, row.lat, row.lon)
+        coords = sun_coordinates(row.canonical, row.lat, row.lon, extra)
         key = (row.canonical, row.timezone, row.country, row.region, extra, coords)
         found = spans_cache.get(key)
         if found is None:

@@ -11,6 +11,17 @@ from dataclasses import dataclass
 SERVICE_CENTRE = "service_centre"
 SERVICE_CENTRE_SERVICE = "repair"
 
+# The services a place `l` offers, in SQL: those its feed lists, and repair at a service centre. Searches filter
+# on it (the day's filtered search function, migration 0027, says the same), and ops' exceptions for a service
+# go to the places offering it: a service centre's repair desk could not be closed.
+OFFERED_SQL = (f"(l.services || CASE WHEN '{SERVICE_CENTRE}' = ANY(l.kinds) THEN ARRAY['{SERVICE_CENTRE_SERVICE}'] "
+               "ELSE '{}'::text[] END)")  # fmt: skip
+
+
+def offers(services: list[str], kinds: list[str], service: str) -> bool:
+    """Whether a place offers `service`, as OFFERED_SQL says."""
+    return service in services or (service == SERVICE_CENTRE_SERVICE and SERVICE_CENTRE in kinds)
+
 
 @dataclass
 class PlaceFields:

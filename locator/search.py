@@ -47,7 +47,7 @@ from locator.open_intervals import (
     partition_name,
     schedule_for,
 )
-from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields
+from locator.places import OFFERED_SQL, SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class Place(PlaceFields):
         found = None
         if canonical is not None:
             extra = exceptions_for(key, self.special.get(GENERAL, ()), self.special.get(key, ()))
-            coords = sun_coordinates(canonical, self.lat, self.lon)
+            coords = sun_coordinates(canonical, self.lat, self.lon, extra)
             found = schedule_for(canonical, self.timezone, self.country, self.region, extra, coords)
         self._schedules[key] = found
         return found
@@ -386,14 +386,9 @@ def _place_filters(query: NearestQuery) -> list[str]:
     if query.products:
         out.append("l.products && CAST(:products AS text[])")
     if query.services:
-        out.append(f"{OFFERED} @> CAST(:services AS text[])")
+        out.append(f"{OFFERED_SQL} @> CAST(:services AS text[])")
     return out
 
-
-# The services a place offers: those its feed lists, and repair at a service centre (locator.places). The filtered
-# search function of each day (migration 0027) says the same.
-OFFERED = (f"(l.services || CASE WHEN '{SERVICE_CENTRE}' = ANY(l.kinds) THEN ARRAY['{SERVICE_CENTRE_SERVICE}'] "
-           "ELSE '{}'::text[] END)")  # fmt: skip
 
 
 def _open_during(alias: str, query: NearestQuery) -> str:

@@ -18,6 +18,7 @@ later feed adds that it selects, while it is in force (`extend_batches`, in the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -42,6 +43,7 @@ from locator.hours import (
     sun_coordinates,
 )
 from locator.hours_syntax import normalize
+from locator.places import OFFERED_SQL, offers
 
 MAX_DAYS = 3 * 366
 FIRST_YEAR = 1900
@@ -100,7 +102,18 @@ def _normalise_hours(hours: str) -> str:
         raise InvalidParameter(
             "hours", f"one rule for the exception's days (times, or 'off'), not several: {canonical!r}"
         )
+    if not _TIMES_ONLY.match(canonical):
+        # Its days are the exception's: `Mo 10:00-12:00` for a Sunday matched no day and changed nothing, and
+        # `Dec 25 10:00-12:00` made a rule of two dates the engine refused with a dump of the place's hours.
+        raise InvalidParameter(
+            "hours", f"times for the exception's days (such as 10:00-14:00, or 'off'), without days or dates of "
+            f"their own: {canonical!r}"
+        )
     return canonical
+
+
+# What an exception's hours may start with: a time, a sun event, a state, or a comment.
+_TIMES_ONLY = re.compile(r'(\d\d:\d\d|\(?(sunrise|sunset|dawn|dusk)|off\b|closed\b|open\b|unknown\b|")')
 
 
 def _check(start: date, end: date, hours: str, comment: str | None) -> str:
@@ -135,14 +148,14 @@ def add(
         _hold_places(conn)
         place = conn.execute(
             text(
-                "SELECT timezone, country, region, services, hours_services, ST_Y(geog::geometry) AS lat,"
+                "SELECT timezone, country, region, kinds, services, hours_services, ST_Y(geog::geometry) AS lat,"
                 " ST_X(geog::geometry) AS lon FROM locations WHERE id = :id FOR UPDATE"
             ),
             {"id": location_id},
         ).first()
         if place is None:
             raise NotFound(f"no location with id {location_id!r}")
-        if service and service not in place.services and service not in place.hours_services:
+        if service and service not in place.hours_services and not offers(place.services, place.kinds, service):
             offered = ", ".join(place.services) or "none"
             raise InvalidParameter("service", f"{location_id} does not offer {service!r} (its services: {offered})")
         follows_place = bool(service) and service not in place.hours_services
@@ -152,8 +165,8 @@ def add(
         ).scalar_one()
         special = SpecialHours(start, end, rule_hours, comment)
         try:  # the exception must evaluate together with the place's hours
-            Schedule(canonical, place.timezone, place.country, place.region,
-                     coords=sun_coordinates(canonical, place.lat, place.lon), special=(special,))  # fmt: skip
+            coords = sun_coordinates(canonical, place.lat, place.lon, (special,))
+            Schedule(canonical, place.timezone, place.country, place.region, coords=coords, special=(special,))
         except (HoursError, HoursSyntaxError) as exc:
             raise InvalidParameter("hours", str(exc)) from None
         if follows_place:
@@ -249,7 +262,7 @@ def add_to_places(
     if not where:
         raise InvalidParameter("places", "name the places: a country, region, source, kind or ids")
     if service:
-        where.append(":service = ANY(l.services || l.hours_services)")
+        where.append(f"(:service = ANY(l.hours_services) OR :service = ANY({OFFERED_SQL}))")
     params["service"] = service
     matching = " AND ".join(where)
     selection = not places.ids
@@ -407,7 +420,7 @@ def _selected(conn: Connection, places: str, params: dict[str, Any]) -> Iterator
     for sel in selections:
         where, bound = Places(sel.country, sel.region, sel.source, tuple(sel.kinds)).conditions()
         if sel.service:
-            where.append(":service = ANY(l.services || l.hours_services)")
+            where.append(f"(:service = ANY(l.hours_services) OR :service = ANY({OFFERED_SQL}))")
         statement = f"SELECT l.id FROM {places} AS l WHERE {' AND '.join(where) or 'true'} ORDER BY l.id"
         ids = list(conn.execute(text(statement), {**params, **bound, "service": sel.service}).scalars())
         if ids:
@@ -503,7 +516,7 @@ def _plan_batch(
         if row.follows_place:
             plan.follows_place.add(row.id)
         own = exceptions_for(service, held.get((row.id, ""), ()), held.get((row.id, service), ()))
-        coords = sun_coordinates(row.canonical, row.lat, row.lon)
+        coords = sun_coordinates(row.canonical, row.lat, row.lon, (*own, special))
         key = (row.canonical, row.timezone, row.country, row.region, own, coords)
         if include_closed or special.hours == "off":
             # A closure changes nothing on a day already closed: one rule for the whole span, its comment on

@@ -533,3 +533,50 @@ def test_batches_and_publishes_wait_for_each_other_without_failing(scratch_db: S
     listed = {item["batch"]: item for item in batches(engine)}
     assert listed[by_country["batch"]]["places"] == 0 and listed[by_country["batch"]]["selection"]["country"] == "FR"
     assert ingest_file(engine, feed, source="later").batches == {by_country["batch"]: ["new-par-bastille"]}
+
+
+def test_a_service_centres_repair_desk_can_be_closed_though_its_feed_lists_no_repair(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """Searches read a service centre as offering repair (locator.places); its repair exception was refused
+    ("does not offer 'repair'") and batches for repair passed it by, so it showed open on the day every desk of
+    its source was closed."""
+    feed = tmp_path / "centres.csv"
+    feed.write_text("id,name,kind,country,lat,lon,opening_hours,services\n"
+                    "svc-1,Atelier,service_centre,FR,48.855,2.31,Mo-Su 09:00-19:00,pickup\n"
+                    "svc-2,Atelier 2,service_centre,FR,48.856,2.31,Mo-Su 09:00-19:00,pickup\n",
+                    encoding="utf-8")  # fmt: skip
+    assert ingest_file(scratch_db.engine, feed, source="centres").outcome == "published"
+    day = next_weekday(2)
+    noon = datetime.combine(day, time(12, 0), tzinfo=PARIS)
+    query = NearestQuery(lat=48.855, lon=2.31, at=noon, services=("repair",), limit=5)
+    assert {p.id for p in nearest(scratch_db.engine, query).places} == {"svc-1", "svc-2"}
+    add(scratch_db.engine, "svc-1", day, day, service="repair", comment="technicien absent")
+    batch = add_to_places(scratch_db.engine, Places(source="centres", ids=("svc-2",)), day, day, service="repair")
+    assert batch["location_ids"] == ["svc-2"]
+    for force_direct in (False, True):
+        assert nearest(scratch_db.engine, query, force_direct=force_direct).places == []
+    # The centre itself (no service asked) follows its hours.
+    assert len(nearest(scratch_db.engine, NearestQuery(lat=48.855, lon=2.31, at=noon, limit=5)).places) == 2
+
+
+def test_an_exceptions_sun_times_are_the_places(scratch_db: ScratchDatabase) -> None:
+    # The Opéra's regular hours name no sun event: "sunrise-sunset" on its exception day was computed at a
+    # default place, 07:00-19:00 in December in Paris, where the sun is up ~08:40-17:00.
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    day = date(2026, 12, 21)
+    add(scratch_db.engine, "fr-par-opera", day, day, hours="sunrise-sunset")
+    answer = location_answer(scratch_db.engine, scratch_db.settings, "fr-par-opera",
+                             datetime.combine(day, time(12, 0), tzinfo=PARIS))  # fmt: skip
+    (spell,) = [s for s in answer["week"]["sales"] if s["from"].startswith("2026-12-21")]  # the shop floor
+    opens, closes = datetime.fromisoformat(spell["from"]), datetime.fromisoformat(spell["to"])
+    assert time(8, 30) <= opens.time() <= time(8, 50) and time(16, 50) <= closes.time() <= time(17, 5), spell
+
+
+@pytest.mark.parametrize("hours", ["Mo 10:00-12:00", "Dec 25 10:00-12:00", "PH 10:00-12:00"])
+def test_an_exceptions_hours_have_no_days_of_their_own(scratch_db: ScratchDatabase, hours: str) -> None:
+    # Its days are the exception's: "Mo 10:00-12:00" on a Sunday matched no day and changed nothing; a date made
+    # the engine refuse the rule with a dump of the place's hours.
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    with pytest.raises(InvalidParameter, match="without days or dates of their own"):
+        add(scratch_db.engine, "fr-par-opera", date(2026, 12, 27), date(2026, 12, 27), hours=hours)
