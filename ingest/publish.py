@@ -303,6 +303,7 @@ def _swap(
         staged -= _reject_foreign_ids(conn, report)
         _diff(conn, report, staged)
         _changed_fields(conn, report)
+        _warn_removed_exceptions(conn, report)
 
     if report.rejected and not partial:
         report.outcome = "rejected"
@@ -426,6 +427,29 @@ def _diff(conn: Connection, report: IngestReport, staged: int) -> None:
             removed.append(row.id)
     report.added, report.changed, report.removed = sorted(added), sorted(changed), sorted(removed)
     report.unchanged = staged - len(added) - len(changed)
+
+
+def _warn_removed_exceptions(conn: Connection, report: IngestReport) -> None:
+    """A warning (row 0: no row of the feed) for each removed place holding ops' exceptions still in force:
+    they go with it, and the place, back in a later feed, reopened on its regular hours without a word."""
+    if not report.removed:
+        return
+    rows = conn.execute(
+        text(
+            """
+            SELECT location_id, count(*) AS n, min(start_date) AS first, max(end_date) AS last
+              FROM special_hours
+             WHERE location_id = ANY(:ids) AND end_date >= :in_force
+             GROUP BY location_id
+             ORDER BY location_id
+            """
+        ),
+        {"ids": report.removed, "in_force": in_force_from()},
+    )
+    for row in rows:
+        report.warnings.append(Warning(0, "id", row.location_id,
+                                       f"removed with {row.n} exception(s) of ops in force ({row.first}..{row.last}): "
+                                       "they are deleted with it"))  # fmt: skip
 
 
 # How many changed places a report says the changed columns of (the first ones, by id): enough for ops to read

@@ -580,3 +580,22 @@ def test_an_exceptions_hours_have_no_days_of_their_own(scratch_db: ScratchDataba
     ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
     with pytest.raises(InvalidParameter, match="without days or dates of their own"):
         add(scratch_db.engine, "fr-par-opera", date(2026, 12, 27), date(2026, 12, 27), hours=hours)
+
+
+def test_a_feed_that_drops_a_place_warns_of_the_exceptions_going_with_it(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    # They were deleted without a word (ON DELETE CASCADE): back in a later feed, the place reopened on its
+    # regular hours in the middle of its works.
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    add(scratch_db.engine, "fr-par-opera", day, day + timedelta(days=30), comment="travaux")
+    lines = DEMO_CSV.read_text(encoding="utf-8").splitlines(keepends=True)
+    without = tmp_path / "demo.csv"
+    without.write_text("".join(line for line in lines if not line.startswith("fr-par-opera,")), encoding="utf-8")
+    for dry_run in (True, False):
+        report = ingest_file(scratch_db.engine, without, source="demo", dry_run=dry_run)
+        assert report.removed == ["fr-par-opera"]
+        (warning,) = [w for w in report.warnings if w.value == "fr-par-opera"]
+        assert (warning.row, warning.column) == (0, "id")
+        assert warning.message.startswith(f"removed with 1 exception(s) of ops in force ({day}.."), warning
