@@ -33,6 +33,11 @@ STATUS: dict[type[LocatorError], int] = {
 }
 
 
+def status_for(exc: LocatorError) -> int:
+    """The HTTP status of a core error: the API's problem+json and the pages' HTML answers say the same."""
+    return next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
+
+
 class ContentTooLarge(Exception):
     """An admin upload went past LOCATOR_ADMIN_UPLOAD_MAX_BYTES: refused before the rest of it is read."""
 
@@ -77,7 +82,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LocatorError)
     async def locator_error(request: Request, exc: LocatorError) -> JSONResponse:
-        status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
+        status = status_for(exc)
         if status == 503:
             log.warning("%s on %s: %s", exc.title, request.url.path, exc)  # one line: an outage is no bug
         # Both 422 shapes carry `parameter` (the first) and `errors` (each): a client reads either.

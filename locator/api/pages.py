@@ -17,7 +17,7 @@ from starlette.types import Scope
 
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
-from locator.api.errors import RETRY_AFTER_S, validation_detail
+from locator.api.errors import RETRY_AFTER_S, status_for, validation_detail
 from locator.api.locations import PROBLEM_RESPONSES
 from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
 from locator.countries import timezone_at
@@ -87,13 +87,18 @@ def _visitor_failure(exc: Exception, lang: str, q: str) -> tuple[int, str, dict[
         errors = validation_detail(exc)[1]
         parameter = errors[0]["parameter"] if errors else "request"
         return 422, error_message(lang, 422, parameter=parameter, detail=parameter), {}
+    assert isinstance(exc, LocatorError)
+    status = status_for(exc)  # as the API answers it
     if isinstance(exc, NotFound):
-        return 404, error_message(lang, 404, q=q), {}
+        return status, error_message(lang, status, q=q), {}
     if isinstance(exc, InvalidParameter):
         limit = MAX_QUERY_LENGTH if exc.parameter == "q" and len(q) > MAX_QUERY_LENGTH else 0
-        return 422, error_message(lang, 422, parameter=exc.parameter, detail=str(exc), limit=limit), {}
+        return status, error_message(lang, status, parameter=exc.parameter, detail=str(exc), limit=limit), {}
+    if status != 503:  # not the database's or a geocoder's outage (a misconfiguration): logged as the API logs it
+        log.error("the page's search failed: %s", exc)
+        return status, error_message(lang, status), {}
     retry = exc.retry_after_s if isinstance(exc, Busy) else RETRY_AFTER_S
-    return 503, error_message(lang, 503), {"Retry-After": str(retry)}
+    return status, error_message(lang, status), {"Retry-After": str(retry)}
 
 
 def _html(html: str, policy: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:

@@ -198,3 +198,15 @@ def test_rate_limited_page_does_not_echo_control_characters() -> None:
     }
     body = bytes(rate_limited_page(scope, 1).body).decode()
     assert not CONTROLS.search(body) and 'value="7508"' in body
+
+
+def test_a_page_answers_a_core_error_with_the_apis_status() -> None:
+    """The pages mapped errors themselves: every error but 'not found' and 'invalid' was a 503 'unavailable, try
+    again', a misconfiguration too, where the API answers 500."""
+    from locator.api.pages import _visitor_failure
+    from locator.errors import Busy, ConfigurationError, DatabaseUnavailable, NotFound
+
+    assert _visitor_failure(ConfigurationError("LOCATOR_GEOCODERS: unknown geocoder"), "en", "")[::2] == (500, {})
+    assert _visitor_failure(NotFound("nothing"), "en", "x")[0] == 404
+    assert _visitor_failure(DatabaseUnavailable("down"), "en", "")[::2] == (503, {"Retry-After": "5"})
+    assert _visitor_failure(Busy("a batch"), "en", "")[::2] == (503, {"Retry-After": str(Busy.retry_after_s)})
