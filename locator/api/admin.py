@@ -20,7 +20,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
-from locator.api.errors import PROBLEM, RETRY_AFTER_S, ContentTooLarge
+from locator.api.errors import ContentTooLarge, problem
 from locator.api.locations import PROBLEM_CONTENT
 from locator.api.params import NO_NUL, LocationId
 from locator.settings import Settings
@@ -309,10 +309,7 @@ async def ingest(
         return body
     if report.unavailable:
         # Not the feed's fault: the same 503 as every route while the database does not answer, to retry.
-        return JSONResponse(
-            {"status": 503, "title": "database unavailable", "detail": report.message, **body},
-            status_code=503, media_type=PROBLEM, headers={"Retry-After": str(RETRY_AFTER_S)},
-        )  # fmt: skip
+        return problem(503, "database unavailable", report.message, **body)
     status = 409 if report.outcome == "refused" else 422
     if report.outcome == "published":
         status = 200  # --partial: published with rejections listed
@@ -320,8 +317,7 @@ async def ingest(
     title = {"refused": "removal guard", "rejected": "feed rejected", "failed": "feed unreadable"}.get(
         report.outcome, "ingest failed"
     )
-    return JSONResponse({"status": status, "title": title, "detail": report.message, **body}, status_code=status,
-                        media_type=PROBLEM)  # fmt: skip
+    return problem(status, title, report.message, **body)
 
 
 @router.get("/ingest-runs")
