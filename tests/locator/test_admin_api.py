@@ -92,6 +92,7 @@ def test_rejected_upload_is_a_problem_with_the_report(server: Server) -> None:
                                  headers={**auth(), "Content-Type": "text/csv"})  # fmt: skip
     assert status == 422 and headers["content-type"].startswith("application/problem+json")
     assert body["rejected"] == [{"row": 4, "column": "name", "value": "", "reason": "empty name"}]
+    assert (body["type"], body["status"], body["title"]) == ("about:blank", 422, "feed rejected")  # RFC 9457
     status, _, body = call(server, "/v1/admin/ingest?source=api-bad", method="POST", body=b"\xff\xfe\x00garbage",
                            headers={**auth(), "Content-Type": "text/csv"})  # fmt: skip
     assert status == 422 and "UTF-8" in body["detail"]
