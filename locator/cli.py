@@ -18,7 +18,7 @@ from locator.settings import get_settings
 
 app = typer.Typer(help="Store and service-centre locator.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: embedded cluster and schema.", no_args_is_help=True)
-ingest_app = typer.Typer(help="Load locations and postcodes.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load locations, postcodes and support lines.", no_args_is_help=True)
 hours_app = typer.Typer(help="Opening hours tools.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
@@ -78,6 +78,8 @@ def db_init() -> None:
 
     try:
         applied = init_schema(_engine())
+    except DatabaseUnavailable:
+        raise  # main() says why, and what to check (`locator db up`)
     except LocatorError as exc:
         fail(str(exc))
     console.print(f"schema up to date ({', '.join(applied) if applied else 'no migration pending'})")
@@ -193,6 +195,8 @@ def ingest_postcodes(
 
     if (path is None) == (country is None):
         fail("give a PATH or --country CC (one of the two)", 2)
+    if path is not None and not path.is_file():
+        fail(f"{path}: no such file", 2)  # as the other ingests say it
     if country is not None:
         try:
             country = validate_country(country)  # "France" fetched FRANCE.zip
@@ -421,6 +425,8 @@ def special_add(
         added = add(_engine(), location_id, first, last, hours=hours, service=service, comment=comment)
     except ValueError as exc:
         fail(f"dates are YYYY-MM-DD: {exc}", 2)
+    except InvalidParameter as exc:
+        fail(str(exc), 2)  # a usage error (--to before --from, hours that do not read), as the options' own
     except LocatorError as exc:
         fail(str(exc))
     console.print(f"special hours #{added['id']} added: {added['start']}..{added['end']} {added['hours']}")
@@ -458,6 +464,8 @@ def special_add_many(
     try:
         added = add_to_places(_engine(), places, first, last, hours=hours, service=service, comment=comment,
                               dry_run=dry_run, include_closed=include_closed)  # fmt: skip
+    except InvalidParameter as exc:
+        fail(str(exc), 2)  # no filter, a blank one, --to before --from: usage errors
     except LocatorError as exc:
         fail(str(exc))
     what = f"{added['start']}..{added['end']} {added['hours']}" + (f" for {service}" if service else "")

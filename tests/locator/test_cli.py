@@ -60,7 +60,7 @@ def test_special_hours_for_many_places_and_back(scratch_db: ScratchDatabase) -> 
     again = locator("hours", "special", "remove-batch", batch, url=url)
     assert again.returncode == 1 and f"no special hours in batch {batch}" in again.stderr + again.stdout
     nothing = locator("hours", "special", "add-many", "--from", "2031-12-31", url=url)
-    assert nothing.returncode == 1 and "name the places" in nothing.stderr + nothing.stdout
+    assert nothing.returncode == 2 and "name the places" in nothing.stderr + nothing.stdout  # usage, as options
     # Both Moscow shops are closed on New Year's Day: the batch is kept for the shops later feeds add.
     closed = locator("hours", "special", "add-many", "--country", "RU", "--kind", "store", "--from", "2032-01-01",
                      "--hours", "12:00-18:00", url=url)  # fmt: skip
@@ -98,6 +98,7 @@ def test_ops_errors_are_one_clear_line(scratch_db: ScratchDatabase, tmp_path: Pa
         (("db", "init"), "mysql://x:secret@y/z", "LOCATOR_DATABASE_URL must be a PostgreSQL URL"),
         (("db", "init"), "notaurl", "LOCATOR_DATABASE_URL must be a PostgreSQL URL"),
         (("db", "init"), dead, "Connection refused"),
+        (("db", "init"), dead, "start it with `locator db up`"),  # the hint every other command gives
         # Was "the database did not answer in time", with nothing to check.
         (("nearest", "48.85,2.35"), dead, "the database does not answer: connection failed"),
         (("ingest", "postcodes", str(ROOT / "pyproject.toml")), scratch_db.url, "pyproject.toml"),
@@ -121,6 +122,8 @@ def test_ops_errors_are_one_clear_line(scratch_db: ScratchDatabase, tmp_path: Pa
         ("ingest", "support", str(tmp_path)),
         ("serve", "--port", "70000"),  # uvicorn listened on 70000 modulo 65536, saying 70000
         ("serve", "--workers", "0"),
+        ("ingest", "postcodes", str(tmp_path / "nothing.csv")),
+        ("hours", "special", "add", "fr-par-opera", "--from", "2026-12-24", "--to", "2026-12-20"),
     ):
         result = locator(*args, url=scratch_db.url)
         assert result.returncode == 2 and "rejected" not in result.stdout, (args, result.stdout, result.stderr)
