@@ -21,6 +21,7 @@ from locator.search import (
     check_instant,
     get_place,
     nearest,
+    open_state,
     raise_if_unavailable,
     read_connection,
     statement_connection,
@@ -261,9 +262,14 @@ def _nearest_dict(origin: Origin, result: SearchResult, jsonld: bool) -> dict[st
     }
 
 
-def location_answer(engine: Engine, settings: Settings, location_id: str, at: datetime | None = None) -> dict[str, Any]:
-    from locator.search import open_state
+def location_jsonld(engine: Engine, location_id: str, at: datetime | None = None) -> dict[str, Any]:
+    """One location as schema.org JSON-LD (a LocalBusiness with its opening hours and exceptions)."""
+    check_instant(at)
+    moment = at or datetime.now(UTC)
+    return local_business(get_place(engine, location_id, moment), moment)
 
+
+def location_answer(engine: Engine, settings: Settings, location_id: str, at: datetime | None = None) -> dict[str, Any]:
     check_instant(at)
     moment = at or datetime.now(UTC)
     place = get_place(engine, location_id, moment)

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import Engine
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from locator.answers import (
     Where,
     geojson,
     locate,
     location_answer,
+    location_jsonld,
     nearest_answer,
     nearest_answer_on_loop,
     origin_dict,
@@ -244,14 +244,7 @@ def location(
     """One location with its open state and its open intervals for the next 7 days per service."""
     moment = parse_instant(at)
     if format == "jsonld":
-        from fastapi.responses import JSONResponse
-
-        from locator.jsonld import local_business
-        from locator.search import get_place
-
-        moment = moment or datetime.now(UTC)
-        return JSONResponse(local_business(get_place(engine, location_id, moment), moment),
-                            media_type="application/ld+json")  # fmt: skip
+        return JSONResponse(location_jsonld(engine, location_id, moment), media_type="application/ld+json")
     return location_answer(engine, settings, location_id, moment)
 
 
