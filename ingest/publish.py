@@ -695,9 +695,11 @@ def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:
                     ),
                 },
             ).scalar_one()
-    except Exception:
+    except Exception as exc:
         # The audit must not turn a published snapshot into a reported failure; the run itself stands, and the
-        # log says the trail lacks it.
-        log.warning("the audit of the %s run of %s could not be written", report.outcome, report.source,
-                    exc_info=True)  # fmt: skip
+        # log says the trail lacks it: one line in an outage (as every request's), the traceback otherwise.
+        reason = outage_reason(exc)
+        log.warning("the audit of the %s run of %s could not be written%s", report.outcome, report.source,
+                    f" (the database does not answer: {reason})" if reason else "",
+                    exc_info=reason is None)  # fmt: skip
         report.run_id = None
