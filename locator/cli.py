@@ -312,7 +312,7 @@ def nearest(
         services = filter_values("service", service)
         where = _where(query, country)
     except LocatorError as exc:
-        fail(str(exc), 2)
+        fail(_as_option(exc), 2)
     try:
         answer = nearest_answer(
             _engine(), get_settings(), where, kinds=kinds, products=products, services=services,
@@ -321,7 +321,7 @@ def nearest(
     except DatabaseUnavailable:
         raise  # main() says why, and what to check
     except InvalidParameter as exc:
-        fail(str(exc), 2)  # a usage error, as the options checked above (--limit 0 exited 1)
+        fail(_as_option(exc), 2)  # a usage error, as the options checked above (--limit 0 exited 1)
     except LocatorError as exc:
         fail(str(exc))
     if as_json:
@@ -340,6 +340,17 @@ def nearest(
     console.print(table)
     if not answer["results"]:
         console.print("no place matches" + (" that is open at that time" if not any_time else ""))
+
+
+def _as_option(exc: LocatorError) -> str:
+    """A parameter's error as the command line names it: `--country`, not the API's `country`."""
+    if not isinstance(exc, InvalidParameter):
+        return str(exc)
+    if exc.parameter == "q":
+        return f"QUERY: {exc.message}"
+    if exc.parameter in ("country", "kind", "product", "service", "limit", "radius_km", "open_for"):
+        return f"--{exc.parameter.replace('_', '-')}: {exc.message}"
+    return str(exc)
 
 
 def _where(query: str, country: str | None) -> Any:

@@ -115,6 +115,10 @@ def test_ops_errors_are_one_clear_line(scratch_db: ScratchDatabase, tmp_path: Pa
     assert first["error"] == "JSON nested too deeply to be a request" and second["ok"], result.stderr
     # A usage error exits 2, as the options' own checks do (not a failed run with a rejected row 0, exit 1).
     assert locator("nearest", "48.85,2.35", "--limit", "0", url=scratch_db.url).returncode == 2
+    # Named as the command line spells them (it said "country:", the API's name, beside "--at:").
+    for args, named in ((("--country", "France"), "--country:"), (("--limit", "0"), "--limit:")):
+        result = locator("nearest", "75008", *args, url=scratch_db.url)
+        assert result.returncode == 2 and f"error: {named}" in result.stderr, result.stderr
     for args in (
         ("ingest", "locations", str(tmp_path / "nothing.csv")),
         ("ingest", "locations", str(DEMO_CSV), "--format", "xml"),
