@@ -390,7 +390,6 @@ def _place_filters(query: NearestQuery) -> list[str]:
     return out
 
 
-
 def _open_during(alias: str, query: NearestQuery) -> str:
     if query.open_for:
         return f"{alias}.during @> tstzrange(CAST(:at AS timestamptz), CAST(:until AS timestamptz), '[)')"
