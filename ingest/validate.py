@@ -25,7 +25,7 @@ from ingest.readers import hours_service, is_input_column
 from locator.countries import is_country, timezone_at, zone_countries
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
 from locator.open_intervals import schedule_for
-from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields
+from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offers
 
 log = logging.getLogger(__name__)
 
@@ -182,10 +182,16 @@ def zone_disagreement(stated: str, at_point: str, today: date) -> str | None:
         return None
     sizes = sorted({abs(gap) for gap in off})
     size = _duration(sizes[0]) if len(sizes) == 1 else f"{_duration(sizes[0])} to {_duration(sizes[-1])}"
-    late = max(off, key=abs) < timedelta(0)
-    when = " for part of the year" if len(off) < len(gaps) else ""
-    return (f"not the time at the coordinates ({at_point}): the hours would be read {size} "
-            f"{'late' if late else 'early'}{when}")  # fmt: skip
+    # Late: the stated clock behind the point's (09:00 in New York is 15:00 in Paris). Zones whose summers fall
+    # in opposite halves of the year (Santiago, Halifax) are one, then the other.
+    behind = {gap < timedelta(0) for gap in off}
+    if len(behind) == 2:
+        direction = "early for part of the year and late for another"
+    else:
+        direction = "late" if behind.pop() else "early"
+        if len(off) < len(gaps):
+            direction += " for part of the year"
+    return f"not the time at the coordinates ({at_point}): the hours would be read {size} {direction}"
 
 
 def _duration(span: timedelta) -> str:
@@ -364,7 +370,11 @@ class RowValidator:
         products = _split_list(self._text(record, "products"))
         hours: dict[str, tuple[str, str]] = {}
         if timezone and not rejections:
-            hours = self._hours(row, record, services, timezone, country, region, (lat, lon), reject)
+            # A service centre's desk repairs whether the feed lists the service or not (locator.places): its
+            # `service_hours` are the repair desk's (they were dropped, "no service other than sales").
+            offered = services + ([SERVICE_CENTRE_SERVICE] if offers(services, [kind], SERVICE_CENTRE_SERVICE)
+                                  and SERVICE_CENTRE_SERVICE not in services else [])  # fmt: skip
+            hours = self._hours(row, record, offered, timezone, country, region, (lat, lon), reject)
 
         if rejections:
             self.rejections.extend(rejections)

@@ -1434,17 +1434,18 @@ class Schedule:
             cursor = window_end
         return None
 
-    def next_open(self, at: datetime) -> datetime | None:
+    def next_open(self, at: datetime, *, unknown: bool = True) -> datetime | None:
         """The next instant the place opens, when it is not open at `at`. From a closed state an open end
         opens too (`18:00+`: open from 18:00, the closing time not given), as does any unknown spell from a
         time the hours name: a bar with `Mo-Sa 18:00+` showed closed at noon with no opening in sight, as if
-        closed for good. A spell unknown from midnight on (a day "on appointment") names no time."""
+        closed for good. A spell unknown from midnight on (a day "on appointment") names no time. `unknown`
+        False: open time only (a support line "available" at 09:00 "sur rendez-vous" is not)."""
         now_state = self.state(at)[0]
         if now_state == "open":
             return None
         local = self.local(at)
         instant = local.astimezone(UTC)  # not compared by wall clock: see `state`
-        with_unknown = now_state == "closed"
+        with_unknown = unknown and now_state == "closed"
         for offset in (0, 1):  # the memoised days first: most places open again today or tomorrow
             for interval in self.day(local.date() + timedelta(days=offset)):
                 if interval.start >= instant and self._opens(interval, with_unknown):

@@ -47,7 +47,7 @@ from locator.open_intervals import (
     partition_name,
     schedule_for,
 )
-from locator.places import OFFERED_SQL, SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields
+from locator.places import OFFERED_SQL, SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offers
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ class NearestQuery:
         if self.open not in ("now", "any"):
             raise InvalidParameter("open", "must be 'now' or 'any'")
         check_instant(self.at)
-        if self.kinds == (SERVICE_CENTRE,) and not self.services:
+        if self.kinds and set(self.kinds) == {SERVICE_CENTRE} and not self.services:  # `kind=a,a` is `kind=a`
             # Service centres alone: open while their repair desk is (locator.places); a shop counts as one by
             # its desk, and its own hours kept it "open" at 20:30 with the desk closed at 20:00.
             object.__setattr__(self, "services", (SERVICE_CENTRE_SERVICE,))
@@ -189,13 +189,18 @@ class Place(PlaceFields):
         by). Memoised with the place: each answer asks for every place."""
         found: list[str] | None = self.memo.get("labels")
         if found is None:
-            own = {self.hours.get(service) for service in self.services}
-            if not self.services:
+            # What the place offers (a service centre's repair desk, listed or not: it is judged by it).
+            offered = self.services + (
+                [SERVICE_CENTRE_SERVICE] if offers([], self.kinds, SERVICE_CENTRE_SERVICE) and
+                SERVICE_CENTRE_SERVICE not in self.services else []
+            )  # fmt: skip
+            own = {self.hours.get(service) for service in offered}
+            if not offered:
                 found = ["general"]
             elif GENERAL in self.hours and None not in own and self.hours[GENERAL] not in own:
-                found = ["general", *self.services]
+                found = ["general", *offered]
             else:
-                found = list(self.services)
+                found = list(offered)
             self.memo["labels"] = found
         return found
 

@@ -7,7 +7,7 @@ Europe/Moscow: evaluated by the same hours engine as the shops, with the line's 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,24 +58,35 @@ def read_channels(path: Path, on_warning: Callable[[str], None] | None = None) -
     name = path.name
     channels: list[Channel] = []
     lines: dict[str, list[int]] = {}
-    start = 1  # the line the row being read starts on
+    # The file's line of each line the reader is given: blank lines are left out here, as the reader would skip
+    # them without counting, and a row's line is the file's (it was one less per blank line above it).
+    numbers: list[int] = []
+    read = 0  # lines the reader has taken: the next row starts at numbers[read]
+
+    def given(handle: Iterable[str]) -> Iterator[str]:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                numbers.append(number)
+                yield line
+
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             # strict: a quote never closed is an error (it read to the end of the file as one value).
-            reader = csv.DictReader(handle, strict=True)
+            reader = csv.DictReader(given(handle), strict=True)
             header = [column.strip() for column in reader.fieldnames or []]
             _check_header(name, header, on_warning)
             reader.fieldnames = header
-            start = 2
+            read = reader.line_num
             for row in reader:
+                start, read = numbers[read], reader.line_num
                 channel = _channel(name, start, row, on_warning)
                 channels.append(channel)
                 lines.setdefault(channel.id, []).append(start)
-                start = reader.line_num + 1
     except UnicodeDecodeError:
         raise SupportFileError(f"{name}: not UTF-8 text (line {_first_undecodable_line(path)})") from None
     except csv.Error as exc:
-        raise SupportFileError(f"{name}, line {start}: {_csv_problem(exc)}") from None
+        where = numbers[read] if read < len(numbers) else (numbers[-1] if numbers else 1)
+        raise SupportFileError(f"{name}, line {where}: {_csv_problem(exc)}") from None
     except OSError as exc:
         raise SupportFileError(f"{path}: cannot read the file ({exc.strerror})") from None
     if not channels:
@@ -260,7 +271,8 @@ def contacts(engine: Engine, country: str, at: datetime | None = None, product: 
         state, comment = schedule.state(moment)
         available = state == "open"
         closes = schedule.closes_at(moment) if available else None
-        upcoming = None if available else schedule.next_open(moment)
+        # When it answers: open time only, not a time the hours leave unknown ("sur rendez-vous").
+        upcoming = None if available else schedule.next_open(moment, unknown=False)
         out.append(
             {
                 "id": c.id,

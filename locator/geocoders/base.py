@@ -115,7 +115,8 @@ def _degrees(text: str, parameter: str) -> tuple[float, float] | None:
     """(lat, lon) of degrees with hemispheres or signs as geopy reads them (`Point.from_string`'s own pattern
     and arithmetic), before geopy's normalisation: it wrapped a longitude of 200°E to 160°W, and read
     "-48.87S" (a sign and a hemisphere saying the same, or the opposite) as 48.87°N."""
-    match = re.match(Point.POINT_PATTERN, text.replace("''", '"'))
+    text = text.replace("''", '"')  # seconds typed as two primes, as geopy reads them
+    match = re.match(Point.POINT_PATTERN, text)
     if match is None or match.end() != len(text):
         return None
     coordinates = []

@@ -81,6 +81,7 @@ def test_two_columns_of_one_services_hours_reject_the_row() -> None:
         ("Europe/London", ("48.85", "2.35"), "not the time at the coordinates (Europe/Paris): the hours would be read "
                                              "1 h late"),
         ("Europe/Brussels", ("48.85", "2.35"), None),  # another name for the same time
+
         ("Europe/Paris", ("48.85", "2.35"), None),
     ],
 )  # fmt: skip
@@ -105,3 +106,25 @@ def test_a_stated_us_zone_off_for_part_of_the_year_is_a_warning() -> None:
     (warning,) = validator.warnings
     assert warning.message == ("not the time at the coordinates (America/Phoenix): the hours would be read 1 h early "
                                "for part of the year")  # fmt: skip
+
+
+def test_a_service_centres_service_hours_are_its_repair_desks() -> None:
+    # A service centre repairs whether its feed lists the service or not: its desk hours were dropped ("no
+    # service other than sales to apply them to") and the desk followed the centre's longer hours.
+    validator = RowValidator(today=date(2026, 12, 7))
+    record: dict[str, Any] = {**PARIS_ROW, "kind": "service_centre", "services": "sales",
+                              "opening_hours": "Mo-Su 08:00-23:00", "service_hours": "Mo-Su 10:00-12:00"}  # fmt: skip
+    place = validator.validate(2, record)
+    assert place is not None and validator.warnings == [], validator.warnings
+    assert place.hours["repair"][1] == "Mo-Su 10:00-12:00" and place.services == ["sales"]
+
+
+def test_zones_with_summers_in_opposite_halves_of_the_year_are_early_then_late() -> None:
+    # It said one or the other, by the season of the ingest.
+    validator = RowValidator(today=date(2026, 12, 7))
+    record: dict[str, Any] = {"id": "h", "name": "Halifax", "country": "CA", "lat": "44.65", "lon": "-63.57",
+                              "timezone": "America/Santiago", "opening_hours": "Mo-Fr 09:00-18:00"}  # fmt: skip
+    assert validator.validate(2, record) is not None, validator.rejections
+    (warning,) = validator.warnings
+    assert warning.message == ("not the time at the coordinates (America/Halifax): the hours would be read 1 h early "
+                               "for part of the year and late for another")  # fmt: skip

@@ -551,6 +551,8 @@ def test_control_characters_are_a_422_not_a_500(gazetteer: Engine, q: str) -> No
         (validate_query("48°52′25.68″N 2°17′42″E"), (48.8738, 2.295)),  # NFKC makes ″ two ′
         ("48.87 N, 2.31 W", (48.87, -2.31)),
         ("-48.87 2.31E", (-48.87, 2.31)),  # a sign on one, a hemisphere on the other: each says it once
+        ("48°52'10''N 2°20'15''E", (48.869444, 2.3375)),  # seconds as two primes (a 404 for a while)
+        (validate_query("48°52’10’’N 2°20’15’’E"), (48.869444, 2.3375)),
         # Text, not coordinates: postcodes, addresses, whole numbers, decimal commas, three numbers.
         ("75008", None),
         ("W1 1NS", None),

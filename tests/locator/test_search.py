@@ -477,8 +477,10 @@ def test_service_centres_alone_are_open_while_their_repair_desk_is(engine: Engin
     """Opéra and Champs-Élysées are shops with a repair desk (so service centres too) whose desk closes at 20:00
     and the shop at 21:00 or 22:00: asked for service centres at 20:30, they were listed as open. On a working
     day in the materialised window, and outside it (direct evaluation)."""
+    # A working weekday whose next day is one too: the desk opens again at 10:00 (11:00 on Sundays).
     day = datetime.now(PARIS).date() + timedelta(days=1)
-    while day.weekday() == 6 or day in holidays.France(years=day.year) or (day.month, day.day) == (12, 25):
+    france = holidays.France(years=range(day.year, day.year + 2))
+    while day.weekday() >= 5 or day in france or day + timedelta(days=1) in france:
         day += timedelta(days=1)
     for at in (datetime.combine(day, dt_time(20, 30), PARIS), datetime(2026, 12, 1, 20, 30, tzinfo=PARIS)):
         for force_direct in (False, True):
@@ -888,6 +890,25 @@ def test_general_hours_no_service_follows_are_shown_under_their_own_name() -> No
     # The same hours as a service's (a feed row with only `hours:pickup` takes them as its own): shown once.
     same = kiosk({"": "Mo-Su 00:00-24:00", "pickup": "Mo-Su 00:00-24:00"}, ["pickup"])
     assert same.hours_by_service() == {"pickup": "Mo-Su 00:00-24:00"}
+
+
+def test_a_service_centre_shows_the_repair_desk_it_is_judged_by() -> None:
+    # Asked for by kind, a service centre is open while its repair desk is; its answer showed the general hours
+    # alone when its feed listed no repair service.
+    def centre(hours: dict[str, str], services: list[str]) -> search.Place:
+        return search.Place(
+            id="c", name="C", kind="service_centre", kinds=["service_centre"], street=None, postcode=None,
+            city=None, region=None, country="FR", lat=48.85, lon=2.35, timezone="Europe/Paris", phone=None, url=None,
+            products=[], services=services, hours=hours,
+        )  # fmt: skip
+
+    desk = centre({"": "Mo-Su 08:00-23:00", "repair": "Mo-Su 10:00-12:00"}, [])
+    assert desk.hours_by_service() == {"general": "Mo-Su 08:00-23:00", "repair": "Mo-Su 10:00-12:00"}
+    assert centre({"": "Mo-Fr 09:00-18:00"}, []).hours_by_service() == {"repair": "Mo-Fr 09:00-18:00"}
+    assert centre({"": "Mo-Fr 09:00-18:00"}, ["pickup"]).hours_by_service() == {
+        "pickup": "Mo-Fr 09:00-18:00", "repair": "Mo-Fr 09:00-18:00"}  # fmt: skip
+    # Asked for twice, the kind is asked for once: the repair desk's hours still decide.
+    assert NearestQuery(lat=0, lon=0, kinds=("service_centre", "service_centre")).services == ("repair",)
 
 
 def test_a_statement_timeout_is_named_as_such_on_either_path() -> None:

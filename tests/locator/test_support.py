@@ -250,6 +250,10 @@ def test_a_line_says_why_it_is_not_available(scratch_db: ScratchDatabase, tmp_pa
     works = lines["fr-works"]
     assert works["state"] == "closed" and works["status_comment"] == "travaux" and works["available_now"] is False
     assert works["next_available"] == "2027-03-29T09:00:00+02:00"
+    # Closed (the evening): a line "sur rendez-vous" is never available, so it names no time it will be (the
+    # start of its unknown hours was named, which the line at that time contradicted).
+    evening = by_id(contacts(scratch_db.engine, "FR", datetime(2027, 3, 25, 20, tzinfo=ZoneInfo("Europe/Paris"))))
+    assert evening["fr-rdv"]["state"] == "closed" and evening["fr-rdv"]["next_available"] is None
 
 
 def test_a_line_on_the_official_calendar_follows_the_moves_of_days_off(engine: Engine) -> None:
@@ -300,6 +304,10 @@ LINE = "fr-phone,FR,phone,Assistance,+33 1 00 00 00 00,Europe/Paris,Mo-Fr 09:00-
          r"line 2: a quoted value is never closed"),
         (f'{HEADER}\n{LINE}\n{LINE[:-17]}"Mo-Fr 09:00-18:00\nb,FR,chat,Chat,x,Europe/Paris,24/7"\n',
          r"line 3, column opening_hours: a value spanning lines"),
+        # Lines after a blank one: the reader skipped it without counting, and named the line above.
+        (f"{HEADER}\n{LINE}\n\nb,FR,chat,Chat,x,Europe/Paris,Mo-Xy 10:00\n", r"line 4, column opening_hours"),
+        (f"{HEADER}\n{LINE}\n\n{LINE}\n", r"duplicate id\(s\) fr-phone \(lines 2, 4\)"),
+        (f'{HEADER}\n\n{LINE[:-17]}"Mo-Fr 09:00-18:00\n', r"line 3: a quoted value is never closed"),
         # Where the duplicates are.
         (f"{HEADER}\n{LINE}\nb,FR,chat,Chat,x,Europe/Paris,24/7\n{LINE}\n",
          r"duplicate id\(s\) fr-phone \(lines 2, 4\)"),
