@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from locator.csvfiles import csv_problem
+
 Record = dict[str, Any]
 FORMATS = ("auto", "csv", "geojson", "bestbuy")
 
@@ -208,18 +210,6 @@ def _where(row: int, line: int) -> str:
     return f"line {line}" if row == line else f"row {row} (line {line} of the file)"
 
 
-def _csv_problem(exc: csv.Error) -> str:
-    """Python's csv messages, in the words of what to fix."""
-    message = str(exc)
-    if message == "unexpected end of data":
-        return "a quoted value in this row is never closed (a missing quote?)"
-    if message.startswith("field larger than field limit"):
-        return f"a value longer than {csv.field_size_limit():,} characters (a quoted value never closed?)"
-    if message.endswith("expected after '\"'"):
-        return 'text after the closing quote of a quoted value (a quote inside a value is written "")'
-    return f"not a readable CSV file ({message})"
-
-
 def _row_of_line(path: Path, delimiter: str, line: int) -> int:
     """The spreadsheet row holding a line of the file, for an error found by line (an undecodable byte)."""
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
@@ -280,7 +270,7 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
     except UnicodeDecodeError:
         raise not_utf8(path, rows=lambda line: _row_of_line(path, delimiter, line)) from None
     except csv.Error as exc:
-        raise FeedError(f"{path.name}, {_where(row + 1, end + 1)}: {_csv_problem(exc)}", row=row + 1) from None
+        raise FeedError(f"{path.name}, {_where(row + 1, end + 1)}: {csv_problem(exc)}", row=row + 1) from None
 
 
 _OSM_PROPERTY_MAP = {

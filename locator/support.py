@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Engine, text
 
 from locator.countries import is_country
+from locator.csvfiles import csv_problem
 from locator.db import unbounded
 from locator.errors import InvalidParameter
 from locator.geocoders.base import validate_country
@@ -86,7 +87,7 @@ def read_channels(path: Path, on_warning: Callable[[str], None] | None = None) -
         raise SupportFileError(f"{name}: not UTF-8 text (line {_first_undecodable_line(path)})") from None
     except csv.Error as exc:
         where = numbers[read] if read < len(numbers) else (numbers[-1] if numbers else 1)
-        raise SupportFileError(f"{name}, line {where}: {_csv_problem(exc)}") from None
+        raise SupportFileError(f"{name}, line {where}: {csv_problem(exc)}") from None
     except OSError as exc:
         raise SupportFileError(f"{path}: cannot read the file ({exc.strerror})") from None
     if not channels:
@@ -110,15 +111,6 @@ def _check_header(name: str, header: list[str], on_warning: Callable[[str], None
         if column not in (*COLUMNS, *OPTIONAL) and on_warning is not None:
             # A misspelt `calender` left a Russian line without its official calendar, without a word.
             on_warning(f"{name}: line 1: column {column!r} is not read (columns: {', '.join((*COLUMNS, *OPTIONAL))})")
-
-
-def _csv_problem(exc: csv.Error) -> str:
-    message = str(exc)
-    if message == "unexpected end of data":
-        return "a quoted value is never closed (a missing quote?)"
-    if message.startswith("field larger than field limit"):
-        return f"a value longer than {csv.field_size_limit():,} characters (a quoted value never closed?)"
-    return f"not a readable CSV file ({message})"
 
 
 def _first_undecodable_line(path: Path) -> int:

@@ -299,15 +299,15 @@ LINE = "fr-phone,FR,phone,Assistance,+33 1 00 00 00 00,Europe/Paris,Mo-Fr 09:00-
         # Read as a dict, the last of two columns won without a word.
         (f"{HEADER},opening_hours\n{LINE},24/7\n", r"line 1: column\(s\) opening_hours named twice"),
         # A quote never closed: the line loaded; with lines after it, the error named the last one.
-        (f'{HEADER}\n{LINE[:-17]}"Mo-Fr 09:00-18:00\n', r"line 2: a quoted value is never closed"),
+        (f'{HEADER}\n{LINE[:-17]}"Mo-Fr 09:00-18:00\n', r"line 2: a quoted value in this row is never closed"),
         (f'{HEADER}\n{LINE[:-17]}"Mo-Fr 09:00-18:00\nb,FR,chat,Chat,x,Europe/Paris,24/7\n',
-         r"line 2: a quoted value is never closed"),
+         r"line 2: a quoted value in this row is never closed"),
         (f'{HEADER}\n{LINE}\n{LINE[:-17]}"Mo-Fr 09:00-18:00\nb,FR,chat,Chat,x,Europe/Paris,24/7"\n',
          r"line 3, column opening_hours: a value spanning lines"),
         # Lines after a blank one: the reader skipped it without counting, and named the line above.
         (f"{HEADER}\n{LINE}\n\nb,FR,chat,Chat,x,Europe/Paris,Mo-Xy 10:00\n", r"line 4, column opening_hours"),
         (f"{HEADER}\n{LINE}\n\n{LINE}\n", r"duplicate id\(s\) fr-phone \(lines 2, 4\)"),
-        (f'{HEADER}\n\n{LINE[:-17]}"Mo-Fr 09:00-18:00\n', r"line 3: a quoted value is never closed"),
+        (f'{HEADER}\n\n{LINE[:-17]}"Mo-Fr 09:00-18:00\n', r"line 3: a quoted value in this row is never closed"),
         # Where the duplicates are.
         (f"{HEADER}\n{LINE}\nb,FR,chat,Chat,x,Europe/Paris,24/7\n{LINE}\n",
          r"duplicate id\(s\) fr-phone \(lines 2, 4\)"),
