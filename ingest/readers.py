@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from locator.csvfiles import csv_problem
+from locator.csvfiles import csv_problem, first_undecodable
 
 Record = dict[str, Any]
 FORMATS = ("auto", "csv", "geojson", "bestbuy")
@@ -139,20 +139,15 @@ def not_utf8(path: Path, *, rows: Callable[[int], int] | None = None) -> FeedErr
         head = handle.read(4)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             return FeedError(f"{path.name}: UTF-16 text (a spreadsheet's 'Unicode text' export); save it as UTF-8")
-        handle.seek(0)
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                byte = line[exc.start]
-                row = rows(number) if rows is not None else 0
-                where = f"line {number}" if row in (0, number) else f"row {row}, line {number}"
-                return FeedError(
-                    f"{path.name}: not UTF-8 text ({where}, column {exc.start + 1}: byte 0x{byte:02x}); "
-                    "save it as UTF-8",
-                    row=row,
-                )
-    return FeedError(f"{path.name}: not UTF-8 text; save it as UTF-8")
+    found = first_undecodable(path)
+    if found is None:
+        return FeedError(f"{path.name}: not UTF-8 text; save it as UTF-8")
+    number, column, byte = found
+    row = rows(number) if rows is not None else 0
+    where = f"line {number}" if row in (0, number) else f"row {row}, line {number}"
+    return FeedError(
+        f"{path.name}: not UTF-8 text ({where}, column {column}: byte 0x{byte:02x}); save it as UTF-8", row=row
+    )
 
 
 @dataclass(frozen=True)

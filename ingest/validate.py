@@ -25,7 +25,7 @@ from ingest.readers import hours_service, is_input_column
 from locator.countries import is_country, timezone_at, zone_countries
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
 from locator.open_intervals import schedule_for
-from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offers
+from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offered
 
 log = logging.getLogger(__name__)
 
@@ -372,9 +372,7 @@ class RowValidator:
         if timezone and not rejections:
             # A service centre's desk repairs whether the feed lists the service or not (locator.places): its
             # `service_hours` are the repair desk's (they were dropped, "no service other than sales").
-            offered = services + ([SERVICE_CENTRE_SERVICE] if offers(services, [kind], SERVICE_CENTRE_SERVICE)
-                                  and SERVICE_CENTRE_SERVICE not in services else [])  # fmt: skip
-            hours = self._hours(row, record, offered, timezone, country, region, (lat, lon), reject)
+            hours = self._hours(row, record, offered(services, [kind]), timezone, country, region, (lat, lon), reject)
 
         if rejections:
             self.rejections.extend(rejections)

@@ -4,6 +4,7 @@ fix in the file."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 
 def csv_problem(exc: csv.Error) -> str:
@@ -16,3 +17,15 @@ def csv_problem(exc: csv.Error) -> str:
     if message.endswith("expected after '\"'"):
         return 'text after the closing quote of a quoted value (a quote inside a value is written "")'
     return f"not a readable CSV file ({message})"
+
+
+def first_undecodable(path: Path) -> tuple[int, int, int] | None:
+    """Where the file stops being UTF-8: (line, column, the byte), counted from 1, as an editor shows them; None
+    when every line decodes."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, exc.start + 1, line[exc.start]
+    return None

@@ -18,9 +18,16 @@ OFFERED_SQL = (f"(l.services || CASE WHEN '{SERVICE_CENTRE}' = ANY(l.kinds) THEN
                "ELSE '{}'::text[] END)")  # fmt: skip
 
 
+def offered(services: list[str], kinds: list[str]) -> list[str]:
+    """The services a place offers, as OFFERED_SQL says: those listed, then repair at a service centre."""
+    if SERVICE_CENTRE in kinds and SERVICE_CENTRE_SERVICE not in services:
+        return [*services, SERVICE_CENTRE_SERVICE]
+    return services
+
+
 def offers(services: list[str], kinds: list[str], service: str) -> bool:
-    """Whether a place offers `service`, as OFFERED_SQL says."""
-    return service in services or (service == SERVICE_CENTRE_SERVICE and SERVICE_CENTRE in kinds)
+    """Whether a place offers `service`."""
+    return service in offered(services, kinds)
 
 
 @dataclass

@@ -47,7 +47,7 @@ from locator.open_intervals import (
     partition_name,
     schedule_for,
 )
-from locator.places import OFFERED_SQL, SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offers
+from locator.places import OFFERED_SQL, SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offered
 
 log = logging.getLogger(__name__)
 
@@ -190,17 +190,14 @@ class Place(PlaceFields):
         found: list[str] | None = self.memo.get("labels")
         if found is None:
             # What the place offers (a service centre's repair desk, listed or not: it is judged by it).
-            offered = self.services + (
-                [SERVICE_CENTRE_SERVICE] if offers([], self.kinds, SERVICE_CENTRE_SERVICE) and
-                SERVICE_CENTRE_SERVICE not in self.services else []
-            )  # fmt: skip
-            own = {self.hours.get(service) for service in offered}
-            if not offered:
+            services = offered(self.services, self.kinds)
+            own = {self.hours.get(service) for service in services}
+            if not services:
                 found = ["general"]
             elif GENERAL in self.hours and None not in own and self.hours[GENERAL] not in own:
-                found = ["general", *offered]
+                found = ["general", *services]
             else:
-                found = list(offered)
+                found = list(services)
             self.memo["labels"] = found
         return found
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Engine, text
 
 from locator.countries import is_country
-from locator.csvfiles import csv_problem
+from locator.csvfiles import csv_problem, first_undecodable
 from locator.db import unbounded
 from locator.errors import InvalidParameter
 from locator.geocoders.base import validate_country
@@ -84,7 +84,8 @@ def read_channels(path: Path, on_warning: Callable[[str], None] | None = None) -
                 channels.append(channel)
                 lines.setdefault(channel.id, []).append(start)
     except UnicodeDecodeError:
-        raise SupportFileError(f"{name}: not UTF-8 text (line {_first_undecodable_line(path)})") from None
+        found = first_undecodable(path)
+        raise SupportFileError(f"{name}: not UTF-8 text (line {found[0] if found else 0})") from None
     except csv.Error as exc:
         where = numbers[read] if read < len(numbers) else (numbers[-1] if numbers else 1)
         raise SupportFileError(f"{name}, line {where}: {csv_problem(exc)}") from None
@@ -111,16 +112,6 @@ def _check_header(name: str, header: list[str], on_warning: Callable[[str], None
         if column not in (*COLUMNS, *OPTIONAL) and on_warning is not None:
             # A misspelt `calender` left a Russian line without its official calendar, without a word.
             on_warning(f"{name}: line 1: column {column!r} is not read (columns: {', '.join((*COLUMNS, *OPTIONAL))})")
-
-
-def _first_undecodable_line(path: Path) -> int:
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 0
 
 
 def _channel(
