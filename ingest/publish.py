@@ -29,7 +29,14 @@ from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
 from locator.db import copy_rows, lock_source, outage_reason, unbounded
 from locator.errors import Busy
-from locator.special_hours import batches_for_staged, extend_batches, in_force_from, own_general_hours
+from locator.special_hours import (
+    Selected,
+    batches_for_staged,
+    extend_batches,
+    in_force_from,
+    own_general_hours,
+    selected_before,
+)
 
 log = logging.getLogger("ingest")
 
@@ -68,8 +75,9 @@ class IngestReport:
     unavailable: bool = False
     # The input columns that changed, for the first changed places (_changed_fields)
     changed_fields: dict[str, list[str]] = field(default_factory=dict)
-    # Ops' batches of exceptions the added places got (locator.special_hours.extend_batches): batch -> ids; in a
-    # dry run, those they would get (special_hours.batches_for_staged)
+    # Ops' batches of exceptions the places added or changed into their selections got
+    # (locator.special_hours.extend_batches): batch -> ids; in a dry run, those they would get
+    # (special_hours.batches_for_staged)
     batches: dict[int, list[str]] = field(default_factory=dict)
 
     @property
@@ -114,7 +122,8 @@ class IngestReport:
             },
             # id -> the input columns that changed, for the changed places listed above
             "changed_fields": {i: self.changed_fields[i] for i in self.changed[shown] if i in self.changed_fields},
-            # ops' batches of exceptions (by number) the added places got, with how many of them
+            # ops' batches of exceptions (by number) the added places (or those changed into their selections)
+            # got, with how many of them
             "batches": {str(batch): len(ids) for batch, ids in self.batches.items()},
             "file_sha256": self.file_sha256,
             "run_id": self.run_id,
@@ -323,7 +332,7 @@ def _swap(
         report.message = "dry run: nothing changed"
         _keep_hours_for_exceptions(conn, report, write=False)  # the warnings a publish would give
         # ...and the batches of ops' exceptions it would apply, with their warnings
-        report.batches, failed = batches_for_staged(conn, report.added, report.source)
+        report.batches, failed = batches_for_staged(conn, report.added, report.source, report.changed)
         _warn_unapplied(conn, report, failed)
     else:
         _write(conn, report)
@@ -520,6 +529,7 @@ def _write(conn: Connection, report: IngestReport) -> None:
         conn.execute(text("DELETE FROM locations WHERE id = ANY(:ids)"), {"ids": report.removed})
     if not report.added and not report.changed:
         return
+    before = selected_before(conn, report.changed)  # read before the changed places' new rows replace them
     with _timed(report, "upsert"):
         # What is left in staging is what the publish writes, in the Hilbert order PostGIS sorts geometry by:
         # the GiST takes neighbouring inserts, and a first load lays neighbours out on the same heap pages,
@@ -579,7 +589,7 @@ def _write(conn: Connection, report: IngestReport) -> None:
             )
         )
         _keep_hours_for_exceptions(conn, report, write=True)
-        _extend_batches(conn, report)
+        _extend_batches(conn, report, before)
     with _timed(report, "open_intervals"):
         open_intervals.refresh(conn, report.added + report.changed)
     with _timed(report, "analyze"):
@@ -607,10 +617,11 @@ SELECT s.id, s.line, x.service, x.spans, x.service = ANY(s.services) AS offered,
 """
 
 
-def _extend_batches(conn: Connection, report: IngestReport) -> None:
+def _extend_batches(conn: Connection, report: IngestReport, before: Selected) -> None:
     """Ops' batches of exceptions for places selected by filters (a country's Christmas Eve) reach the places
-    this feed adds that they select; a place whose hours a batch's do not evaluate with gets a warning."""
-    report.batches, failed = extend_batches(conn, report.added)
+    this feed adds that they select, and those it changes into their selections (`before`: the pairs selected
+    before the write); a place whose hours a batch's do not evaluate with gets a warning."""
+    report.batches, failed = extend_batches(conn, report.added, report.changed, before)
     _warn_unapplied(conn, report, failed)
 
 

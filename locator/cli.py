@@ -155,10 +155,12 @@ def print_report(report: dict[str, Any]) -> None:
             console.print(f"{key}: {', '.join(shown)}{' ...' if report[key] > len(ids) else ''}", highlight=False)
     for batch, places in report.get("batches", {}).items():
         if report["dry_run"]:
-            console.print(f"ops' batch {batch} of special hours would apply to {places} added place(s) (those closed "
-                          "all its days left out)", highlight=False)  # fmt: skip
+            console.print(f"ops' batch {batch} of special hours would apply to {places} place(s) the feed adds "
+                          "or brings into its selection (those closed all its days left out)",
+                          highlight=False)  # fmt: skip
         else:
-            console.print(f"ops' batch {batch} of special hours applied to {places} added place(s)", highlight=False)
+            console.print(f"ops' batch {batch} of special hours applied to {places} place(s) the feed added or "
+                          "brought into its selection", highlight=False)  # fmt: skip
     for title, items, text_key in (
         ("rejected rows", report["rejected"], "reason"),
         ("warnings", report["warnings"], "message"),

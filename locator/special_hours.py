@@ -13,7 +13,8 @@ exceptions for it are still in force (`ingest.publish`); the copy goes with its 
 
 The same exception for many places (`add_to_places`: a country's Christmas Eve) is one transaction and one batch
 number, which `remove_batch` takes back whole. A batch selected by filters (not by ids) also reaches the places a
-later feed adds that it selects, while it is in force (`extend_batches`, in the publish's transaction).
+later feed adds that it selects, and those a feed changes into its selection (a shop that gains a repair desk),
+while it is in force (`extend_batches`, in the publish's transaction).
 """
 
 from __future__ import annotations
@@ -359,21 +360,45 @@ def _write_batch(conn: Connection, plan: _Plan, service: str, hours: str, commen
     )  # fmt: skip
 
 
-def extend_batches(conn: Connection, added: Sequence[str]) -> tuple[dict[int, list[str]], list[tuple[str, str, str]]]:
-    """The batches selected by filters and still in force, applied to the places a publish adds (`added`, their
-    rows and hours written, in the publish's transaction) that they select: as `add_to_places` would have, had
-    they been there (closed days left out unless the batch included them). Returns each batch's new places,
-    and (place, service, why) for each place a batch could not be applied to (its hours do not evaluate with
-    the batch's). The caller refreshes the places' intervals. Raises Busy when a batch being added or removed
-    holds BATCH_LOCK for longer than PUBLISH_BATCH_WAIT_S."""
-    applied: dict[int, list[str]] = {}
-    failed: list[tuple[str, str, str]] = []
-    if not added:
-        return applied, failed
+Selected = frozenset[tuple[int, str]]
+
+
+def _share_batches(conn: Connection) -> None:
     _try_batch_lock(conn, "pg_try_advisory_xact_lock_shared", PUBLISH_BATCH_WAIT_S,
                     "a batch of special hours was being added or removed for too long")  # fmt: skip
-    places = "(SELECT * FROM locations WHERE id = ANY(CAST(:added AS text[])))"
-    for sel, ids in _selected(conn, places, {"added": list(added)}):
+
+
+def selected_before(conn: Connection, changed: Sequence[str]) -> Selected:
+    """(batch, place) for each in-force batch selection that selects each of the places `changed` as
+    `locations` holds them now: what a publish reads before it writes their new rows, so that its batches reach
+    the places the feed changes into their selections, and only those (a place a batch selected already, whose
+    exception ops took back, keeps it taken back). Takes BATCH_LOCK shared, as `extend_batches`."""
+    if not changed:
+        return frozenset()
+    _share_batches(conn)
+    places = "(SELECT * FROM locations WHERE id = ANY(CAST(:changed AS text[])))"
+    return frozenset(
+        (sel.batch, place) for sel, ids in _selected(conn, places, {"changed": list(changed)}) for place in ids
+    )
+
+
+def extend_batches(
+    conn: Connection, added: Sequence[str], changed: Sequence[str] = (), before: Selected = frozenset()
+) -> tuple[dict[int, list[str]], list[tuple[str, str, str]]]:
+    """The batches selected by filters and still in force, applied to the places a publish adds (`added`, their
+    rows and hours written, in the publish's transaction) that they select, and to the places it changes
+    (`changed`) that they select now but did not before (`before`, from `selected_before`): as `add_to_places`
+    would have, had they been there (closed days left out unless the batch included them). Returns each batch's
+    new places, and (place, service, why) for each place a batch could not be applied to (its hours do not
+    evaluate with the batch's). The caller refreshes the places' intervals. Raises Busy when a batch being added
+    or removed holds BATCH_LOCK for longer than PUBLISH_BATCH_WAIT_S."""
+    applied: dict[int, list[str]] = {}
+    failed: list[tuple[str, str, str]] = []
+    if not added and not changed:
+        return applied, failed
+    _share_batches(conn)
+    places = "(SELECT * FROM locations WHERE id = ANY(CAST(:places AS text[])))"
+    for sel, ids in _entering(conn, places, {"places": [*added, *changed]}, before):
         plan = _plan_selected(conn, sel, ids, failed)
         if plan.runs:
             _write_batch(conn, plan, sel.service, sel.hours, sel.comment, sel.batch)
@@ -410,6 +435,16 @@ def _plan_selected(
         return plan
 
 
+def _entering(
+    conn: Connection, places: str, params: dict[str, Any], before: Selected
+) -> Iterator[tuple[Any, list[str]]]:
+    """`_selected`, less the places each selection selected `before`."""
+    for sel, ids in _selected(conn, places, params):
+        entering = [place for place in ids if (sel.batch, place) not in before]
+        if entering:
+            yield sel, entering
+
+
 def _selected(conn: Connection, places: str, params: dict[str, Any]) -> Iterator[tuple[Any, list[str]]]:
     """Each in-force batch selection, with the ids of `places` (a subquery of rows shaped as `locations`'s, with
     `params`) that it selects, when there are any."""
@@ -428,24 +463,26 @@ def _selected(conn: Connection, places: str, params: dict[str, Any]) -> Iterator
 
 
 def batches_for_staged(
-    conn: Connection, added: Sequence[str], source: str
+    conn: Connection, added: Sequence[str], source: str, changed: Sequence[str] = ()
 ) -> tuple[dict[int, list[str]], list[tuple[str, str, str]]]:
     """For a dry run: the in-force batches chosen by filters that would reach the places a feed adds (`added`,
-    still in the publish's `staged_locations` only), with those places, planned as a publish plans them (a
-    place closed all the batch's days left out), and (place, service, why) for each place whose hours a batch
-    does not evaluate with, as `extend_batches` returns them."""
+    still in the publish's `staged_locations` only) or changes into their selections (`changed`, as staged
+    against `locations`), with those places, planned as a publish plans them (a place closed all the batch's
+    days left out), and (place, service, why) for each place whose hours a batch does not evaluate with, as
+    `extend_batches` returns them."""
     out: dict[int, list[str]] = {}
     failed: list[tuple[str, str, str]] = []
-    if not added:
+    if not added and not changed:
         return out, failed
+    before = selected_before(conn, changed)
     staged = """(SELECT s.id, s.country, s.region, s.kinds, s.services, s.hours_services,
                         CAST(:feed_source AS text) AS source
                    FROM staged_locations AS s
-                  WHERE s.id = ANY(CAST(:added AS text[])))"""
+                  WHERE s.id = ANY(CAST(:places AS text[])))"""
     # Each batch planned as if the ones before it were written, as the publish writes them (an earlier closure
     # closes a desk that follows its place's hours; the same exception from two selections is held once).
     pending: dict[tuple[str, str], list[SpecialHours]] = {}
-    for sel, ids in _selected(conn, staged, {"added": list(added), "feed_source": source}):
+    for sel, ids in _entering(conn, staged, {"places": [*added, *changed], "feed_source": source}, before):
         plan = _plan_selected(conn, sel, ids, failed, True, pending)
         for place, runs in plan.runs.items():
             pending.setdefault((place, sel.service), []).extend(

@@ -477,6 +477,44 @@ def test_a_batch_whose_places_are_all_closed_still_reaches_later_ones(
     assert {item["batch"]: item["selection"] for item in batches(engine)}[chosen["batch"]]["source"] == "later"
 
 
+def test_a_batch_reaches_the_places_a_feed_changes_into_its_selection(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A batch for the repair desks of French shops reaches a shop whose next feed gives it a repair desk (the
+    dry run previews it, the publish writes it, both search paths read it); a batch that selected a shop
+    already, whose exception ops took back for that shop, does not come back with the shop's next change."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    header, bastille, _, mitte = _LATER_FEED.format(day=day.strftime("%b %d")).splitlines()
+    sales_only = bastille.replace("sales;repair", "sales")
+    feed = tmp_path / "later.csv"
+    feed.write_text(f"{header}\n{sales_only}\n{mitte}\n")
+    assert ingest_file(engine, feed, source="later").published
+    desks = add_to_places(engine, Places(country="FR"), day, day, service="repair", hours="10:00-12:00")
+    shops = add_to_places(engine, Places(country="FR"), day, day, hours="09:00-15:00")
+    assert "new-par-bastille" not in desks["location_ids"] and "new-par-bastille" in shops["location_ids"]
+    taken_back = [item for item in list_for(engine, "new-par-bastille") if item["batch"] == shops["batch"]]
+    remove(engine, taken_back[0]["id"])
+
+    feed.write_text(f"{header}\n{bastille.replace('New Store', 'Store')}\n{mitte}\n")
+    preview = ingest_file(engine, feed, source="later", dry_run=True)
+    assert preview.changed == ["new-par-bastille"] and preview.batches == {desks["batch"]: ["new-par-bastille"]}
+    assert list_for(engine, "new-par-bastille") == []  # nothing written
+    report = ingest_file(engine, feed, source="later")
+    assert report.batches == {desks["batch"]: ["new-par-bastille"]}
+    held = [(item["batch"], item["service"], item["hours"]) for item in list_for(engine, "new-par-bastille")]
+    assert held == [(desks["batch"], "repair", "10:00-12:00")]
+    one = datetime.combine(day, time(13, 0), tzinfo=PARIS)
+    eleven = datetime.combine(day, time(11, 0), tzinfo=PARIS)
+    for ids in open_ids(scratch_db, one, services=("repair",)).values():
+        assert "new-par-bastille" not in ids
+    for ids in open_ids(scratch_db, eleven, services=("repair",)).values():
+        assert "new-par-bastille" in ids
+    again = ingest_file(engine, feed, source="later")  # unchanged now: nothing applied twice
+    assert again.batches == {} and len(list_for(engine, "new-par-bastille")) == 1
+
+
 @pytest.mark.parametrize(
     ("first", "second"),
     [(("", "off"), ("repair", "10:00-12:00")), (("", "09:00-15:00"), ("", "09:00-15:00"))],
