@@ -210,6 +210,14 @@ _REGION_NAMES: dict[str, dict[str, str]] = {
 _ISO_REGION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
 
 
+def _foreign_region(region: str, country: str) -> str | None:
+    """The country an ISO 3166-2 code of another country names (`DE-BY` given for a French place), else None."""
+    code = region.strip().upper()
+    if _ISO_REGION.match(code) and code[:2] != country.upper():
+        return code[:2]
+    return None
+
+
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if c.isalnum())
@@ -1071,6 +1079,9 @@ class Schedule:
             warnings.append(f"{'/'.join(sorted(kinds))} (holidays) never match: the place has no country")
         elif kinds and self._calendar is None:
             warnings.append(f"holidays of {self.country} are unknown: PH/SH never match")
+        elif kinds and self.region and (other := _foreign_region(self.region, self.country)):
+            warnings.append(f"region {self.region!r} is not in {self.country} (its code is {other}'s): "
+                            f"{self.country}'s national holidays apply")  # fmt: skip
         elif (
             kinds
             and self.region

@@ -20,19 +20,24 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
+class RequestError(ValueError):
+    """A request line this module refuses, in words naming its field. Only these and the hours' own errors are
+    the line's fault: any other exception is a bug of ours, logged and answered as one."""
+
+
 def _instant(value: Any, name: str) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise ValueError(f"{name!r} must be an ISO-8601 string")
+        raise RequestError(f"{name!r} must be an ISO-8601 string")
     try:
         moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows a lower-case 't' and 'z'
     except ValueError as exc:  # Python's own words ("month must be in 1..12") named no field
-        raise ValueError(f"{name!r} is no ISO-8601 instant ({exc})") from None
+        raise RequestError(f"{name!r} is no ISO-8601 instant ({exc})") from None
     if moment.tzinfo is None:
-        raise ValueError(f"{name!r} must carry a UTC offset")
+        raise RequestError(f"{name!r} must carry a UTC offset")
     if not EARLIEST <= moment < LATEST:
-        raise ValueError(f"{name!r} must lie between {EARLIEST.year} and {LATEST.year}")
+        raise RequestError(f"{name!r} must lie between {EARLIEST.year} and {LATEST.year}")
     return moment
 
 
@@ -41,7 +46,7 @@ def _text(request: dict[str, Any], name: str) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise ValueError(f"{name!r} must be a string")
+        raise RequestError(f"{name!r} must be a string")
     return value
 
 
@@ -51,7 +56,7 @@ def _coordinates(lat: Any, lon: Any) -> tuple[float, float] | None:
     if lat is None and lon is None:
         return None
     if lat is None or lon is None:
-        raise ValueError("'lat' and 'lon' go together")
+        raise RequestError("'lat' and 'lon' go together")
     return _number(lat, "lat", 90), _number(lon, "lon", 180)
 
 
@@ -61,7 +66,7 @@ def _number(value: Any, name: str, bound: float) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not (math.isfinite(number) and -bound <= number <= bound):
-        raise ValueError(f"{name!r} must be a number between {-bound:g} and {bound:g}")
+        raise RequestError(f"{name!r} must be a number between {-bound:g} and {bound:g}")
     return number
 
 
@@ -84,13 +89,13 @@ def evaluate(request: dict[str, Any]) -> dict[str, Any]:
     try:
         value = request.get("value")
         if not isinstance(value, str):
-            raise ValueError("'value' must be a string")
+            raise RequestError("'value' must be a string")
         start = _instant(request.get("from"), "from") or datetime.now(UTC)
         end = _instant(request.get("to"), "to") or start + DEFAULT_SPAN
         if end <= start:
-            raise ValueError("'to' must be after 'from'")
+            raise RequestError("'to' must be after 'from'")
         if end - start > MAX_SPAN:
-            raise ValueError(f"at most {MAX_SPAN.days} days between 'from' and 'to'")
+            raise RequestError(f"at most {MAX_SPAN.days} days between 'from' and 'to'")
         coords = _coordinates(request.get("lat"), request.get("lon"))
         country = _text(request, "country")
         timezone, zone_warning = _timezone(_text(request, "timezone"), coords, country)
@@ -108,7 +113,7 @@ def evaluate(request: dict[str, Any]) -> dict[str, Any]:
             for i in schedule.intervals(start, end)
         ]
         out["ok"] = True
-    except (HoursSyntaxError, HoursError, ValueError, TypeError) as exc:
+    except (HoursSyntaxError, HoursError, RequestError) as exc:
         out["error"] = str(exc)
     except Exception as exc:  # a bug of ours: this line says so, and the stream goes on
         log.exception("hours eval failed on %r", request)

@@ -79,6 +79,19 @@ def test_an_internal_error_is_the_line_s_error(monkeypatch: pytest.MonkeyPatch) 
     assert not out["ok"] and out["error"].startswith("internal error (KeyError")
 
 
+def test_a_type_error_of_ours_is_not_blamed_on_the_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the request's own faults and the hours' errors are the line's: a TypeError or ValueError raised in
+    the engine (a bug) was answered as if the line were wrong, and never logged."""
+    from locator import hours_eval
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("bad operand type")
+
+    monkeypatch.setattr(hours_eval.Schedule, "parse", broken)
+    out = evaluate_line(json.dumps({"value": "24/7"}))
+    assert out["error"] == "internal error (TypeError: bad operand type); please report it with this line"
+
+
 def test_the_cli_keeps_going_past_bad_lines_and_names_a_missing_file(tmp_path: Path) -> None:
     lines = tmp_path / "lines.jsonl"
     lines.write_bytes(

@@ -168,6 +168,16 @@ def test_a_region_without_days_off_of_its_own_is_not_called_unknown() -> None:
     assert "region 'Bavarria' is unknown for DE: national holidays apply" in germany.warnings
 
 
+def test_another_country_s_region_code_is_named_as_such() -> None:
+    """`DE-BY` on a French place is no calendar of France's: it was taken silently as none (an ISO-shaped code is
+    trusted to be a region the package files no holidays under, as FR-75 is), leaving Bavaria's Epiphany out."""
+    schedule = Schedule.parse("Mo-Fr 09:00-18:00; PH off", timezone="Europe/Paris", country="FR", region="DE-BY")
+    assert "region 'DE-BY' is not in FR (its code is DE's): FR's national holidays apply" in schedule.warnings
+    for region in ("FR-75", "fr-57", "57"):
+        own = Schedule.parse("Mo-Fr 09:00-18:00; PH off", timezone="Europe/Paris", country="FR", region=region)
+        assert not own.warnings, (region, own.warnings)
+
+
 def test_region_names_resolve_case_and_accent_insensitively() -> None:
     assert resolve_region("RU", "чечня") == "CE"
     assert resolve_region("RU", "Kabardino-Balkar Republic") == "KB"
