@@ -1079,7 +1079,7 @@ class Schedule:
             warnings.append(f"{'/'.join(sorted(kinds))} (holidays) never match: the place has no country")
         elif kinds and self._calendar is None:
             warnings.append(f"holidays of {self.country} are unknown: PH/SH never match")
-        elif kinds and self.region and (other := _foreign_region(self.region, self.country)):
+        elif kinds and self.region and self.country and (other := _foreign_region(self.region, self.country)):
             warnings.append(f"region {self.region!r} is not in {self.country} (its code is {other}'s): "
                             f"{self.country}'s national holidays apply")  # fmt: skip
         elif (
