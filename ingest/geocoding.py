@@ -4,7 +4,6 @@ self-hosted Nominatim/Photon/Pelias/BAN knows it, else its postcode or town from
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -16,8 +15,6 @@ from locator.errors import GeocoderUnavailable, LocatorError
 from locator.geocode import geocode
 from locator.geocoders.chain import Chain, chain_for
 from locator.settings import Settings, get_settings
-
-log = logging.getLogger(__name__)
 
 __all__ = ["Locate", "address_query", "chain_locator"]
 
@@ -33,9 +30,10 @@ def chain_locator(engine: Engine, settings: Settings | None = None, chain: Chain
         try:
             with engine.connect() as conn:
                 origin = geocode(conn, query, country, chain=the_chain)
-        except GeocoderUnavailable as exc:
-            log.warning("no coordinates for %r: %s", query, exc)
-            return None
+        except GeocoderUnavailable:
+            # Not "could not be located": the row may be fine and the run is worth repeating. Raised through the
+            # validation into the publish, which publishes nothing and says so (lru_cache keeps no raise).
+            raise
         except LocatorError:
             return None
         return origin.lat, origin.lon, origin.precision

@@ -28,7 +28,7 @@ from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
 from locator.db import copy_rows, lock_source, outage_reason, unbounded
-from locator.errors import Busy
+from locator.errors import Busy, GeocoderUnavailable
 from locator.special_hours import (
     Selected,
     batches_for_staged,
@@ -71,8 +71,9 @@ class IngestReport:
     current: int = 0
     # When the run began, for the audit (its row is written at the end, so the database's now() is the end).
     started_at: datetime | None = None
-    # Failed because the database did not answer (or a lock wait was given up): the feed may be fine, try again.
-    unavailable: bool = False
+    # Failed for a reason that is not the feed's: the feed may be fine, try again. What did not answer ("database
+    # unavailable": a lost connection, a lock wait given up; "geocoder unavailable"; "busy"), else empty.
+    unavailable: str = ""
     # The input columns that changed, for the first changed places (_changed_fields)
     changed_fields: dict[str, list[str]] = field(default_factory=dict)
     # Ops' batches of exceptions the places added or changed into their selections got
@@ -270,13 +271,16 @@ def publish(
         report.timings["commit"] = time.perf_counter() - committing
     except Busy as exc:  # a batch of ops' exceptions held its lock for minutes (special_hours.extend_batches)
         report.fail(f"{exc}: nothing changed, run it again")
-        report.unavailable = True
+        report.unavailable = "busy"
+    except GeocoderUnavailable as exc:  # rows without coordinates, their geocoders down: not the rows' fault
+        report.fail(f"{exc}: nothing changed, run it again when the geocoder answers")
+        report.unavailable = "geocoder unavailable"
     except (DBAPIError, psycopg.Error) as exc:
         # Whatever the database refused (a lock wait given up, an id another source published meanwhile, a lost
         # connection), the transaction rolled back: a failed run, in the audit like any other, not a traceback.
         # The staging COPY runs on psycopg itself, whose errors SQLAlchemy does not wrap.
         report.fail(_database_failure(report, exc))
-        report.unavailable = outage_reason(exc) is not None
+        report.unavailable = "database unavailable" if outage_reason(exc) is not None else ""
         if not report.unavailable:  # a row of the feed may be at fault (an id another source holds)
             report.rejected.append(Rejection(0, "", None, report.message))
     report.rejected.sort(key=lambda r: r.row)

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ingest.addresses import address_query
 from ingest.readers import hours_service, is_input_column
 from locator.countries import is_country, timezone_at, zone_countries
+from locator.errors import GeocoderUnavailable
+from locator.geocode import parse_coordinates
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
 from locator.open_intervals import schedule_for
 from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offered
@@ -446,9 +448,17 @@ class RowValidator:
                 # Rejected already: no lookup (maybe a rate-limited provider's) for it, nor its address's text
                 # (a NUL made the geocoder's query fail the whole run).
                 return None, None, ""
-            found = self.locate(record)
             # What was looked up, so that a person can see why it was not found (or what was).
             query = address_query(record) or None
+            if query and parse_coordinates(query) is not None:
+                # "0.0, 0.0" in the street column was taken as the point itself, none of lat/lon's checks made,
+                # stored as if the feed had given coordinates.
+                reject("lat", query, "coordinates written in the address columns: give them as lat and lon")
+                return None, None, ""
+            try:
+                found = self.locate(record)
+            except GeocoderUnavailable as exc:
+                raise GeocoderUnavailable(f"row {row}: {exc}") from None
             if found is None:
                 reason = "no coordinates, and the address/postcode could not be located"
                 reject("lat", query, reason if query else "no coordinates, and no address or postcode to locate")

@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from holidays import registry
+
 log = logging.getLogger(__name__)
 
 # Kosovo's code is user-assigned, so not in ISO's list, but GeoNames, CLDR and the EU use it.
@@ -53,6 +55,17 @@ def is_country(code: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
+def _alpha2_by_alpha3() -> dict[str, str]:
+    # The holidays package's country table lists each country's alpha-2 and alpha-3 codes.
+    return {entry[2]: entry[1] for entry in registry.COUNTRIES.values() if len(entry) >= 3}
+
+
+def alpha2(alpha3: str) -> str | None:
+    """`DEU` -> `DE`; None for a code that is no country's."""
+    return _alpha2_by_alpha3().get(alpha3.strip().upper())
+
+
 def _timezone_finder() -> Any:
     from timezonefinder import TimezoneFinder
 

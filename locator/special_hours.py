@@ -107,8 +107,9 @@ def _normalise_hours(hours: str) -> str:
         # Its days are the exception's: `Mo 10:00-12:00` for a Sunday matched no day and changed nothing, and
         # `Dec 25 10:00-12:00` made a rule of two dates the engine refused with a dump of the place's hours.
         raise InvalidParameter(
-            "hours", f"times for the exception's days (such as 10:00-14:00, or 'off'), without days or dates of "
-            f"their own: {canonical!r}"
+            "hours",
+            f"times for the exception's days (such as 10:00-14:00, or 'off'), without days or dates of "
+            f"their own: {canonical!r}",
         )
     return canonical
 

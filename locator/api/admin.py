@@ -308,8 +308,8 @@ async def ingest(
     if report.outcome in ("published", "dry-run") and not report.rejected:
         return body
     if report.unavailable:
-        # Not the feed's fault: the same 503 as every route while the database does not answer, to retry.
-        return problem(503, "database unavailable", report.message, **body)
+        # Not the feed's fault: the same 503 as every route while the database (or a geocoder) does not answer.
+        return problem(503, report.unavailable, report.message, **body)
     status = 409 if report.outcome == "refused" else 422
     if report.outcome == "published":
         status = 200  # --partial: published with rejections listed

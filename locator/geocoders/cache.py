@@ -68,8 +68,10 @@ def put(engine: Engine, provider: str, q: str, country: str | None, answer: Orig
                     "ttl": ttl,
                 },
             )
-    except Exception:  # the cache is an optimisation: a read-only replica or a full disk must not fail a search
-        log.warning("could not cache the %s answer for %r", provider, q, exc_info=True)
+    except Exception as exc:  # the cache is an optimisation: a full disk or an outage must not fail a search
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        reason = lines[0] if lines else type(exc).__name__
+        log.warning("could not cache the %s answer for %r: %s", provider, q, reason)
 
 
 def purge_expired(engine: Engine) -> int:

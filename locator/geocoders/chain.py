@@ -11,14 +11,16 @@ reaches a provider once per TTL whatever the number of API workers.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from geopy.distance import great_circle
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
+from locator.db import make_engine
 from locator.errors import ConfigurationError, GeocoderUnavailable, NotFound
 from locator.geocoders import cache, gazetteer
 from locator.geocoders.base import Origin, precision_rank
@@ -38,13 +40,17 @@ class Chain:
         *,
         cache_ttl: timedelta = timedelta(days=30),
         negative_ttl: timedelta = timedelta(days=1),
+        writer: Callable[[], Engine] | None = None,
     ) -> None:
+        """`writer`: the engine the answers' cache is written through, when the connections a question comes
+        on cannot write (a read replica's); by default theirs."""
         for step in steps:
             if isinstance(step, str) and step != GAZETTEER:
                 raise ValueError(f"unknown geocoder {step!r}")
         self.steps = list(steps)
         self.cache_ttl = cache_ttl
         self.negative_ttl = negative_ttl
+        self.writer = writer
 
     @property
     def names(self) -> list[str]:
@@ -56,6 +62,7 @@ class Chain:
     def geocode(self, conn: Connection, q: str, country: str | None) -> Origin:
         """Locate an already validated query (see locator.geocode.geocode)."""
         partial: Origin | None = None
+        guess = False  # the partial answer is a place read beside a postcode the gazetteer does not know
         down: list[str] = []
         for step in self.steps:
             if isinstance(step, str):
@@ -64,11 +71,14 @@ class Chain:
                     continue
                 if match.complete:
                     return match.origin
-                partial = _finer(partial, match.origin)
+                if _finer(partial, match.origin) is match.origin:
+                    partial, guess = match.origin, match.guess
                 continue
-            # The gazetteer's country when the customer gave none: "7 rue Royale, 75008 Paris" is in France,
-            # whatever Kentucky's 7 Royale Street has to say.
-            scope = country or (partial.country if partial is not None else None)
+            # The country written on the postcode ("CH-8001"), else the gazetteer's when the customer gave none:
+            # "7 rue Royale, 75008 Paris" is in France, whatever Kentucky's 7 Royale Street has to say. Not a
+            # guess's: "8001 Zürich" read as Zurich, Montana (no Swiss postcodes loaded) had the providers asked
+            # for Zürich in the US alone.
+            scope = country or gazetteer.country_written(q) or (partial.country if partial and not guess else None)
             if not step.accepts(scope):
                 continue
             try:
@@ -79,7 +89,7 @@ class Chain:
                 continue
             if origin is None:
                 continue
-            if partial is not None and _km(partial, origin) > MAX_REFINEMENT_KM:
+            if partial is not None and not guess and _km(partial, origin) > MAX_REFINEMENT_KM:
                 # A finer answer must refine the gazetteer's (a street in the postcode's area or the town),
                 # not contradict it: a namesake street elsewhere is not the customer's.
                 log.info("%s placed %r %.0f km from the gazetteer's reading: not taken", step.name, q,
@@ -106,7 +116,7 @@ class Chain:
         answer = provider.lookup(q, country)
         ttl = self.cache_ttl if answer is not None else self.negative_ttl
         if ttl > timedelta(0):
-            cache.put(conn.engine, provider.name, q, country, answer, ttl)
+            cache.put(self.writer() if self.writer else conn.engine, provider.name, q, country, answer, ttl)
         return answer
 
 
@@ -165,6 +175,9 @@ def build(settings: Settings) -> Chain:
         steps,
         cache_ttl=timedelta(seconds=settings.geocoder_cache_ttl_s),
         negative_ttl=timedelta(seconds=settings.geocoder_negative_ttl_s),
+        # The API asks on the replica's connections, which cannot write: the answers go to the primary (an engine
+        # of its own, made at the first answer), else every question reached the provider again.
+        writer=functools.cache(functools.partial(make_engine, settings)) if settings.database_read_url else None,
     )
 
 

@@ -25,7 +25,7 @@ from geopy.distance import great_circle
 from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
-from locator.countries import timezone_at, zone_countries
+from locator.countries import is_country, timezone_at, zone_countries
 from locator.db import GAZETTEER_LOCK
 from locator.geocoders.base import Origin, precision_rank
 
@@ -43,6 +43,10 @@ POSTCODE_PATTERNS: dict[str, re.Pattern[str]] = {
     "RU": re.compile(r"\b(\d{3} ?\d{3})\b"),
     "LI": re.compile(r"\b(94\d{2})\b"),
     "GB": re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)(?:\s*\d[A-Z]{2})?\b", re.I),
+    # GeoNames files the Netherlands' and Canada's codes by their first part: the four digits ("1012 AB"), the
+    # forward sortation area ("K1A 0B1").
+    "NL": re.compile(r"\b(\d{4})(?:\s?[A-Z]{2})?\b", re.I),
+    "CA": re.compile(r"\b([A-Z]\d[A-Z])(?:\s?\d[A-Z]\d)?\b", re.I),
 }
 # Without a country: any 4-6 digit code (a CEDEX or ZIP+4 suffix included), then a GB postcode, but only a
 # full one or an outward code alone ("B2" in "Bâtiment B2, Paris" is not Birmingham).
@@ -63,11 +67,14 @@ COUNTRY_NAMES: dict[str, str] = {
     "northern ireland": "GB", "angleterre": "GB", "écosse": "GB", "usa": "US", "united states": "US",
     "united states of america": "US", "états-unis": "US",
 }  # fmt: skip
-COUNTRY_CODES = frozenset(POSTCODE_PATTERNS)
+# The codes a query's last words may name its country by ("75008 Paris, FR"); not CA or NL, which end American
+# addresses as states ("Los Angeles, CA").
+COUNTRY_CODES = frozenset({"FR", "MC", "DE", "US", "RU", "LI", "GB"})
 
 # International mail puts the destination's letters before its postcode: the old European ones ("F-75008",
-# "D-80331", "FL-9490", "RUS-101000") or ISO codes ("FR-75008", "MC-98000").
-POSTAL_PREFIXES: dict[str, str] = {"F": "FR", "D": "DE", "FL": "LI", "RUS": "RU", **{cc: cc for cc in COUNTRY_CODES}}
+# "D-80331", "FL-9490", "RUS-101000") or ISO codes ("FR-75008", "MC-98000", "CH-8001": any country's).
+# (Not the other old letters: "Apt E-1204" is no Spanish postcode.)
+POSTAL_PREFIXES: dict[str, str] = {"F": "FR", "D": "DE", "FL": "LI", "RUS": "RU"}
 _POSTAL_PREFIX = re.compile(r"(?<![\w-])([A-Z]{1,3})-(?=\d)", re.I)
 
 # Paris, Lyon and Marseille are divided into arrondissements, each with its own postcode: the city's département
@@ -95,6 +102,9 @@ MAX_SUFFIX_TOKENS = 6
 class Match:
     origin: Origin
     complete: bool  # the whole query was explained (nothing like a street was left over)
+    # A place read beside a postcode the gazetteer does not know ("8001 Zürich" without Swiss postcodes: Zurich,
+    # Montana): a guess, whose country says nothing of the query's.
+    guess: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,15 +120,17 @@ class PostcodeToken:
 
 def postcode_tokens(q: str, country: str | None) -> list[PostcodeToken]:
     """Postcode-shaped tokens of the query, the most likely first (the last in the text)."""
-    patterns = [POSTCODE_PATTERNS[country]] if country in POSTCODE_PATTERNS else []
-    if country is None:
-        patterns = list(GENERIC_PATTERNS)
+    # A country without a pattern of its own (its postcodes loaded with `ingest postcodes --country`) reads
+    # codes of any shape, in that country alone: with the hint, Spain's 28001 was not looked for at all.
+    patterns = [POSTCODE_PATTERNS[country]] if country in POSTCODE_PATTERNS else list(GENERIC_PATTERNS)
     found: list[PostcodeToken] = []
     for pattern in patterns:
         for m in reversed(list(pattern.finditer(q))):
             key = m.group(1).upper().replace(" ", "")
             if not any(t.start <= m.start() < t.end for t in found):
-                finer = re.search(r"(\d[A-Z]{2}|-\d{4})\s*$", m.group(0), re.I) is not None
+                # More than the key and a CEDEX: an inward code, a ZIP+4, the Dutch letters, a Canadian LDU.
+                rest = m.string[m.start() : m.start(1)] + m.string[m.end(1) : m.end()]
+                finer = bool(_CEDEX.sub("", rest).strip(" -"))
                 found.append(PostcodeToken(key, m.start(), m.end(), country, finer))
     return found
 
@@ -286,12 +298,20 @@ def _outward_after_town(conn: Connection, segments: list[str]) -> Match | None:
     return match if near else None
 
 
+def country_written(q: str) -> str | None:
+    """The country written on the query's postcode ("CH-8001 Zürich"), whether the gazetteer holds its
+    postcodes or not, or None."""
+    return _postal_prefix(q, None)[1]
+
+
 def _postal_prefix(q: str, country: str | None) -> tuple[str, str | None]:
     """The query without the country letters written on its postcode ("F-75008"), and the country they name
     (a hint given wins, like over a trailing ", France")."""
     for m in reversed(list(_POSTAL_PREFIX.finditer(q))):
-        named = POSTAL_PREFIXES.get(m[1].upper())
-        if named is not None and country in (None, named) and POSTCODE_PATTERNS[named].match(q, m.end()):
+        letters = m[1].upper()
+        named = POSTAL_PREFIXES.get(letters) or (letters if len(letters) == 2 and is_country(letters) else None)
+        shape = POSTCODE_PATTERNS.get(named or "", GENERIC_PATTERNS[0])
+        if named is not None and country in (None, named) and shape.match(q, m.end()):
             return q[: m.start()] + q[m.end() :], named
     return q, country
 
@@ -324,7 +344,7 @@ def _read(conn: Connection, segments: list[str], country: str | None, regions: S
     if match is None or has_postcode:
         return match
     # Placed at the arrondissement's postcode, but the customer typed none: `source` says so.
-    return Match(replace(match.origin, source="address"), match.complete)
+    return replace(match, origin=replace(match.origin, source="address"))
 
 
 def _arrondissement(segment: str, has_postcode: bool) -> str | None:
@@ -386,11 +406,13 @@ def _read_text(conn: Connection, text_q: str, country: str | None, regions: Sequ
                 or (len(rest_segments) == 2 and origin.precision == QUALIFIED and named in rest_segments)
             )
         )
-        return Match(replace(origin, precision="place centroid") if origin.precision == QUALIFIED else origin, complete)
+        if origin.precision == QUALIFIED:
+            origin = replace(origin, precision="place centroid")
+        return Match(origin, complete, guess=bool(tokens))
     if rest_segments and not (overseas and country in (None, "FR")) and not re.search(r"\d", rest_segments[-1]):
         origin_fuzzy = _fuzzy_place(conn, rest_segments[-1], country)
         if origin_fuzzy is not None:
-            return Match(origin_fuzzy, False)
+            return Match(origin_fuzzy, False, guess=bool(tokens))
     return None
 
 

@@ -8,6 +8,7 @@ identifying user agent. A provider raises ProviderDown when it cannot answer; "n
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +19,11 @@ from geopy.adapters import URLLibAdapter
 from geopy.exc import (
     GeocoderAuthenticationFailure,
     GeocoderInsufficientPrivileges,
+    GeocoderParseError,
     GeocoderQueryError,
     GeocoderQuotaExceeded,
+    GeocoderRateLimited,
+    GeocoderTimedOut,
     GeopyError,
 )
 from geopy.extra.rate_limiter import RateLimiter
@@ -27,13 +31,57 @@ from geopy.geocoders import BANFrance, Nominatim, Pelias, Photon
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
+from locator.countries import alpha2
 from locator.geocoders.base import Origin, Source
 from locator.geocoders.resilience import CircuitBreaker
 
 log = logging.getLogger(__name__)
 
-# Errors that retrying cannot fix: the provider refuses us, not the moment.
+# Errors that retrying cannot fix: the provider refuses us, not the moment (a 429 is the moment: see lookup).
 _PERMANENT = (GeocoderAuthenticationFailure, GeocoderInsufficientPrivileges, GeocoderQuotaExceeded)
+# The longest a 429's Retry-After is waited for before the next attempt: a customer is waiting.
+MAX_RETRY_AFTER_S = 5.0
+# A provider's answer larger than this is no geocoding answer (a proxy's page, a runaway response).
+MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+class DeadlineAdapter(URLLibAdapter):  # type: ignore[misc]  # geopy ships no type hints
+    """urllib's timeout bounds each socket read, not the request: a server sending a byte a second held a
+    request (and its worker thread and database connection) for 50 s under a 3 s timeout. Here the body is
+    read in chunks until the request's deadline (its timeout from the start) and cut there, and an oversized
+    or undecodable body is a parse error, not an exception geopy lets through."""
+
+    _local = threading.local()  # the deadline of the request this thread is making
+
+    def get_text(self, url: str, *, timeout: float, headers: dict[str, str]) -> str:
+        self._local.deadline = time.monotonic() + timeout
+        text: str = super().get_text(url, timeout=timeout, headers=headers)
+        return text
+
+    def _decode_page(self, page: Any) -> str:
+        deadline = getattr(self._local, "deadline", None)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if deadline is not None and time.monotonic() > deadline:
+                raise GeocoderTimedOut("Service timed out (the whole answer took too long)")
+            try:
+                chunk = page.read1(65536) if hasattr(page, "read1") else page.read(65536)
+            except OSError as exc:
+                if "timed out" in str(exc):
+                    raise GeocoderTimedOut("Service timed out") from None
+                raise GeocoderParseError(f"Unable to read the response ({exc})") from None
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise GeocoderParseError(f"the answer is larger than {MAX_BODY_BYTES} bytes")
+            chunks.append(chunk)
+        encoding = page.headers.get_content_charset() or "utf-8"
+        try:
+            return b"".join(chunks).decode(encoding)
+        except (LookupError, ValueError):  # an unknown charset ("bogus") is a LookupError
+            raise GeocoderParseError(f"Unable to decode the response as {encoding!r}") from None
 
 
 class ProviderDown(Exception):
@@ -72,13 +120,13 @@ class RemoteProvider:
         self.breaker = CircuitBreaker(options.breaker_failures, options.breaker_reset)
         self._sleep = sleep
         scheme, domain = split_url(options.url)
-        # URLLibAdapter: no hidden retries below ours (requests' adapter retries connections by itself).
+        # urllib's adapter: no hidden retries below ours (requests' adapter retries connections by itself).
         self.geocoder = self._make(
             scheme=scheme,
             domain=domain,
             user_agent=options.user_agent,
             timeout=options.timeout,
-            adapter_factory=URLLibAdapter,
+            adapter_factory=DeadlineAdapter,
         )
         self._limited = RateLimiter(
             self._request, min_delay_seconds=options.min_delay, max_retries=0, swallow_exceptions=False
@@ -100,10 +148,22 @@ class RemoteProvider:
         """The provider's best answer, None when it found nothing; ProviderDown when it could not answer."""
         if not self.breaker.allow():
             raise ProviderDown(f"{self.name}: circuit open after repeated failures")
+        try:
+            return self._attempts(q, country)
+        except ProviderDown:
+            raise
+        except BaseException:
+            # Whatever escaped must still end a half-open circuit's trial: left set, it kept the circuit open for
+            # good once the provider was back.
+            self.breaker.record_failure()
+            raise
+
+    def _attempts(self, q: str, country: str | None) -> Origin | None:
         last: Exception | None = None
+        wait = 0.0
         for attempt in range(self.options.retries + 1):
             if attempt:
-                self._sleep(self.options.retry_wait * 2 ** (attempt - 1))
+                self._sleep(max(wait, self.options.retry_wait * 2 ** (attempt - 1)))
             try:
                 locations = self._limited(q, country)
                 origins = [self._origin(location, country) for location in locations]
@@ -111,6 +171,11 @@ class RemoteProvider:
                 # The provider rejected this question (400): an answer about the question, not an outage.
                 self.breaker.record_success()
                 return None
+            except GeocoderRateLimited as exc:  # 429: asked to wait, which the next attempt does (a while)
+                last = exc
+                wait = min(float(exc.retry_after or 0), MAX_RETRY_AFTER_S)
+                log.info("%s rate-limited us (attempt %d): %s", self.name, attempt + 1, exc)
+                continue
             except _PERMANENT as exc:
                 last = exc
                 break
@@ -118,9 +183,10 @@ class RemoteProvider:
                 last = exc
                 log.info("%s failed (attempt %d): %s", self.name, attempt + 1, exc)
                 continue
-            except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-                # A 200 whose JSON is not the provider's shape (a proxy's error object, an API change): geopy's
-                # parsers fail with these. The provider did not answer; asking again gets the same body.
+            except Exception as exc:
+                # A 200 whose body is not the provider's shape (a proxy's error object, an API change, JSON
+                # nested past Python's recursion limit): geopy's parsers fail with whatever Python raises. The
+                # provider did not answer; asking again gets the same body.
                 last = exc
                 break
             self.breaker.record_success()
@@ -147,15 +213,32 @@ def _origin(
     source: Source = "address",
     label: str | None = None,
 ) -> Origin:
+    lat, lon = _raw_point(location)
     return Origin(
-        lat=float(location.latitude),
-        lon=float(location.longitude),
+        lat=lat,
+        lon=lon,
         label=label or str(location.address),
         source=source,
         geocoder=name,
         country=country.upper() if country else None,
         precision=precision,
     )
+
+
+def _raw_point(location: Location) -> tuple[float, float]:
+    """The point as the provider wrote it: geopy's Point wraps a longitude of 270 to -90, a point the provider
+    never gave. ValueError (the answer is not taken) for one off the globe."""
+    raw: Any = location.raw
+    coordinates = (raw.get("geometry") or {}).get("coordinates") if isinstance(raw, dict) else None
+    if isinstance(raw, dict) and "lat" in raw and "lon" in raw:
+        lat, lon = float(raw["lat"]), float(raw["lon"])
+    elif isinstance(coordinates, list) and len(coordinates) >= 2:  # GeoJSON: lon, lat
+        lon, lat = float(coordinates[0]), float(coordinates[1])
+    else:
+        lat, lon = float(location.latitude), float(location.longitude)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # NaN fails both
+        raise ValueError(f"the answer's point ({lat}, {lon}) is off the globe")
+    return lat, lon
 
 
 class NominatimProvider(RemoteProvider):
@@ -225,9 +308,14 @@ class PeliasProvider(RemoteProvider):
         precision = {
             "address": "address", "venue": "address", "street": "street", "postalcode": "postcode",
         }.get(str(layer), "place centroid")  # fmt: skip
-        cc = props.get("country_code") or (country if props.get("country_a") else None) or country
+        # Older Pelias versions give only the alpha-3 code: a place elsewhere is elsewhere, whatever was asked.
+        cc = props.get("country_code") or alpha2(str(props.get("country_a") or ""))
         # geopy's address is Pelias' `name` ("123 Main St"); `label` is the full one.
         return _origin(location, name=self.name, precision=precision, country=cc, label=props.get("label"))
+
+
+# The BAN's relevance score (0-1) below which its answer is a guess: addok's own front end hides results under it.
+MIN_BAN_SCORE = 0.5
 
 
 class BANProvider(RemoteProvider):
@@ -244,6 +332,11 @@ class BANProvider(RemoteProvider):
 
     def _origin(self, location: Location, country: str | None) -> Origin | None:
         props: dict[str, Any] = location.raw.get("properties") or {}
+        score = props.get("score")
+        if isinstance(score, int | float) and score < MIN_BAN_SCORE:
+            # The BAN answers every question with its nearest French spelling ("Calle de Alcalá 50" -> a street
+            # in Toulouse, score 0.31): a low score is no address of the customer's.
+            return None
         precision = {"housenumber": "address", "street": "street"}.get(str(props.get("type")), "place centroid")
         return _origin(location, name=self.name, precision=precision, country="FR")
 

@@ -19,6 +19,7 @@ from ingest.geocoding import chain_locator
 from ingest.postcodes import load_file
 from ingest.publish import ingest_file
 from locator.answers import location_answer
+from locator.errors import GeocoderUnavailable
 from locator.search import NearestQuery, nearest
 from locator.settings import Settings
 from locator.special_hours import add, remove
@@ -334,6 +335,38 @@ def test_a_row_not_geocoded_names_the_address_tried(scratch_db: ScratchDatabase,
         (2, "lat", "1 rue Nulle, 00000 Nowhere"), (3, "lat", None),
     ]  # fmt: skip
     assert "no address or postcode" in report.rejected[1].reason
+
+
+def test_coordinates_written_in_the_address_are_refused(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """`0.0, 0.0` in the street column was the point itself, (0, 0) and all, stored as if given as lat/lon."""
+    rows = [row(1, lat="", lon="", street="0.0, 0.0", postcode="", city=""),
+            row(2, lat="", lon="", street="40.7128, -74.0060", postcode="", city="")]  # fmt: skip
+    report = ingest_file(
+        scratch_db.engine, write_csv(tmp_path / "g.csv", rows), source="vendor", dry_run=True,
+        locate=chain_locator(scratch_db.engine),
+    )  # fmt: skip
+    assert [(r.row, r.column, r.value) for r in report.rejected] == [
+        (2, "lat", "0.0, 0.0"), (3, "lat", "40.7128, -74.0060"),
+    ]  # fmt: skip
+    assert all("give them as lat and lon" in r.reason for r in report.rejected)
+
+
+def test_a_geocoder_outage_publishes_nothing_and_blames_no_row(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Rows without coordinates whose geocoders are down were rejected as "could not be located" (and --partial
+    published the feed without them): it is the run that failed, to repeat when the geocoder answers."""
+
+    def down(record: dict[str, Any]) -> tuple[float, float, str] | None:
+        raise GeocoderUnavailable("could not locate '1 rue Nulle': nominatim did not answer")
+
+    rows = [row(1), row(2, lat="", lon="", street="1 rue Nulle")]
+    report = ingest_file(
+        scratch_db.engine, write_csv(tmp_path / "g.csv", rows), source="vendor", partial=True, locate=down
+    )
+    assert (report.outcome, report.unavailable, report.published) == ("failed", "geocoder unavailable", False)
+    assert report.message.startswith("row 3: could not locate") and not report.rejected
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM locations")).scalar_one() == 0
+        assert conn.execute(text("SELECT outcome FROM ingest_runs")).scalar_one() == "failed"
 
 
 def test_a_file_no_reader_reads_is_audited_with_its_hash(scratch_db: ScratchDatabase, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from locator.geocode import Origin, geocode
 from locator.geocoders import cache
 from locator.geocoders.chain import Chain, build
 from locator.geocoders.providers import (
+    MAX_RETRY_AFTER_S,
     BANProvider,
     NominatimProvider,
     PeliasProvider,
@@ -78,6 +79,9 @@ class Reply:
     body: Any = None
     status: int = 200
     delay: float = 0.0
+    content_type: str = "application/json"
+    trickle: float = 0.0  # seconds between the body's bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,10 +120,17 @@ class FakeGeocoder:
                     payload = json.dumps(reply.body if reply.status == 200 else {"error": "boom"}).encode()
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(payload)))
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(payload)
+                    if not reply.trickle:
+                        self.wfile.write(payload)
+                    for byte in payload if reply.trickle else b"":
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(reply.trickle)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
                     pass
 
@@ -492,3 +503,185 @@ def test_a_cache_that_cannot_be_written_does_not_fail_the_answer(engine: Engine)
     cache.put(engine, "nominatim", "Q ", None, origin, timedelta(minutes=1))
     with engine.connect() as conn:
         assert cache.get(conn, "nominatim", "q", None) == (True, origin)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(NOMINATIM_BAKERY, content_type="application/json; charset=bogus"),  # LookupError in geopy
+        Reply(b"[" * 100_000 + b"]" * 100_000),  # RecursionError in json
+        Reply([{**NOMINATIM_BAKERY[0], "lat": "45", "lon": "270"}]),  # wrapped to -90 by geopy's Point
+    ],
+    ids=["unknown-charset", "nested-too-deep", "longitude-off-the-globe"],
+)
+def test_any_body_the_parsers_choke_on_is_an_outage(
+    engine: Engine, fakes: Callable[..., FakeGeocoder], reply: Reply
+) -> None:
+    """Exceptions geopy lets through were a 500 with a traceback on every route; a point off the globe was
+    answered as another point."""
+    broken, photon = fakes(reply), fakes(Reply(PHOTON))
+    first = NominatimProvider(options(broken))
+    origin = ask(engine, Chain([first, PhotonProvider(options(photon))]), "Berlin")
+    assert origin.geocoder == "photon" and first.breaker.state == "closed"
+    with pytest.raises(GeocoderUnavailable):
+        ask(engine, Chain([NominatimProvider(options(broken))]), "Berlin 2")
+
+
+def test_whatever_escapes_a_trial_opens_the_breaker_again(fakes: Callable[..., FakeGeocoder]) -> None:
+    """A trial call of a half-open circuit that ended in an exception nobody caught left the trial set: the
+    circuit stayed open for good, whatever the provider did after."""
+    fake = fakes(Reply(NOMINATIM_BAKERY))
+    provider = NominatimProvider(options(fake, retries=0))
+    now = [0.0]
+    provider.breaker = CircuitBreaker(1, 30.0, clock=lambda: now[0])
+    provider.breaker.record_failure()
+    now[0] = 30.0
+
+    def interrupted(q: str, country: str | None) -> list[Any]:
+        raise KeyboardInterrupt
+
+    working = provider._limited
+    provider._limited = interrupted  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):
+        provider.lookup("Gnetsch 29", None)
+    assert provider.breaker.state == "open"
+    now[0] = 60.0
+    provider._limited = working
+    assert provider.lookup("Gnetsch 29", None) is not None and provider.breaker.state == "closed"
+
+
+def test_a_trickling_answer_is_cut_at_the_timeout(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    """urllib's timeout bounds each read: a byte every 50 ms never tripped a 0.5 s timeout, and the request
+    held its thread for the whole body (50 s in a review's run with a 3 s timeout)."""
+    fake = fakes(Reply(NOMINATIM_BAKERY, trickle=0.05))
+    started = time.monotonic()
+    with pytest.raises(GeocoderUnavailable):
+        ask(engine, Chain([NominatimProvider(options(fake, timeout=0.5, retries=0))]), "Gnetsch 29")
+    assert time.monotonic() - started < 5  # the body alone takes 40 s
+
+
+def test_a_429_is_retried_after_the_wait_it_asks_for(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    waits: list[float] = []
+    fake = fakes(Reply(status=429, headers={"Retry-After": "2"}), Reply(NOMINATIM_BAKERY))
+    provider = NominatimProvider(options(fake, retries=1, retry_wait=0.1), sleep=waits.append)
+    assert ask(engine, Chain([provider]), "Gnetsch 29").geocoder == "nominatim"
+    assert fake.count == 2 and waits == [2.0]
+    many = fakes(Reply(status=429, headers={"Retry-After": "3600"}), Reply(NOMINATIM_BAKERY))
+    waits.clear()
+    provider = NominatimProvider(options(many, retries=1, retry_wait=0.1), sleep=waits.append)
+    assert ask(engine, Chain([provider]), "Gnetsch 30").geocoder == "nominatim"
+    assert waits == [MAX_RETRY_AFTER_S]  # a customer is waiting
+
+
+def test_a_pelias_answer_in_another_country_is_not_taken(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    """Older Pelias versions give the alpha-3 code alone: Berlin's Pariser Platz was taken for France because
+    France had been asked for."""
+    berlin = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [13.3777, 52.5163]},
+         "properties": {"layer": "address", "name": "Pariser Platz 1", "label": "Pariser Platz 1, Berlin, Germany",
+                        "country_a": "DEU"}},
+    ]}  # fmt: skip
+    fake = fakes(Reply(berlin))
+    with pytest.raises(NotFound):
+        ask(engine, Chain([PeliasProvider(options(fake))]), "Pariser Platz 1", "FR")
+    assert ask(engine, Chain([PeliasProvider(options(fake))]), "Pariser Platz 1").country == "DE"
+
+
+def test_a_ban_guess_is_no_address(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    """The BAN answers any question with its nearest French spelling: "Calle de Alcalá 50" was a street in
+    Toulouse."""
+    toulouse = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1.4442, 43.6047]},
+         "properties": {"label": "Rue Alsace Lorraine 31000 Toulouse", "score": 0.31, "type": "street"}},
+    ]}  # fmt: skip
+    fake = fakes(Reply(toulouse))
+    with pytest.raises(NotFound):
+        ask(engine, Chain([BANProvider(options(fake))]), "Calle de Alcalá 50")
+
+
+ZURICH = [{
+    "place_id": 2, "lat": "47.3717", "lon": "8.5387", "class": "highway", "type": "residential", "place_rank": 30,
+    "addresstype": "house", "display_name": "1, Bahnhofstrasse, Zürich, 8001, Schweiz",
+    "address": {"road": "Bahnhofstrasse", "house_number": "1", "postcode": "8001", "country_code": "ch"},
+}]  # fmt: skip
+
+
+def test_a_country_written_on_any_postcode_scopes_the_providers(
+    monaco: Engine, fakes: Callable[..., FakeGeocoder]
+) -> None:
+    """`CH-8001` names Switzerland, whose postcodes the gazetteer does not hold: the letters were dropped
+    without a word and the provider asked about the world."""
+    fake = fakes(Reply(ZURICH))
+    origin = ask(monaco, Chain(["gazetteer", NominatimProvider(options(fake))]), "Bahnhofstrasse 1, CH-8001 Zürich")
+    assert origin.country == "CH" and fake.requests[0]["query"].get("countrycodes", "").lower() == "ch"
+
+
+def test_a_town_read_beside_an_unknown_postcode_does_not_scope_the_providers(
+    monaco: Engine, fakes: Callable[..., FakeGeocoder]
+) -> None:
+    """A place found by name beside a postcode the gazetteer does not know is a guess ("8001 Zürich" was
+    Zurich, Montana, without Swiss postcodes): the providers are asked about the world, and their answer is
+    not held to the guess's 30 km."""
+    fake = fakes(Reply(ZURICH))
+    chain = Chain(["gazetteer", NominatimProvider(options(fake))])
+    origin = ask(monaco, chain, "Bahnhofstrasse 1, 8001 Monte-Carlo")
+    assert (origin.geocoder, origin.country) == ("nominatim", "CH")
+    assert "countrycodes" not in fake.requests[0]["query"]
+    # With its own postcode the town scopes the question, and a far answer is still not taken.
+    far = fakes(Reply(ZURICH))
+    chain = Chain(["gazetteer", NominatimProvider(options(far))])
+    origin = ask(monaco, chain, "Bahnhofstrasse 1, 98000 Monte-Carlo")
+    assert (origin.geocoder, origin.country) == ("gazetteer", "MC")
+    assert far.requests[0]["query"].get("countrycodes", "").lower() == "mc"
+
+
+def test_a_country_hint_finds_postcodes_of_countries_without_a_pattern(engine: Engine, tmp_path: Path) -> None:
+    """Postcodes loaded with `ingest postcodes --country NL` (or ES, CA): the hint made the gazetteer look for
+    none at all (404), and Dutch and Canadian codes written whole were not read."""
+    from ingest.postcodes import load_file
+
+    rows = [
+        ("NL", "1012", "Amsterdam", "52.3731", "4.8922"),
+        ("ES", "28001", "Madrid", "40.4250", "-3.6833"),
+        ("CA", "K1A", "Ottawa", "45.4215", "-75.6972"),
+    ]
+    path = tmp_path / "extra.txt"
+    path.write_text("".join(f"{c}\t{code}\t{town}\t\t\t\t\t\t\t{lat}\t{lon}\t4\n" for c, code, town, lat, lon in rows))
+    load_file(engine, path)
+    try:
+        gazetteer = Chain(["gazetteer"])
+        for q, country, expected in [
+            ("1012", "NL", "NL"),
+            ("1012 AB", "NL", "NL"),
+            ("1012AB", "NL", "NL"),
+            ("28001", "ES", "ES"),
+            ("K1A 0B1", "CA", "CA"),
+            ("K1A0B1", "CA", "CA"),
+            ("K1A", "CA", "CA"),
+        ]:
+            origin = ask(engine, gazetteer, q, country)
+            assert (origin.country, origin.source) == (expected, "postcode"), (q, origin)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM postcodes"))
+
+
+def test_answers_are_cached_on_the_primary_when_reads_go_to_a_replica(
+    engine: Engine, fakes: Callable[..., FakeGeocoder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API asks on the replica's connections, which cannot write: no answer was ever cached, and every
+    question went to the provider again."""
+    fake = fakes(Reply(NOMINATIM_BAKERY))
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("LOCATOR_DATABASE_URL", url)
+    monkeypatch.setenv("LOCATOR_DATABASE_READ_URL", url)
+    monkeypatch.setenv("LOCATOR_GEOCODERS", "nominatim")
+    monkeypatch.setenv("LOCATOR_NOMINATIM_URL", fake.url)
+    chain = build(Settings())
+    readonly = engine.execution_options(postgresql_readonly=True)
+    for _ in range(2):
+        with readonly.connect() as conn:
+            assert geocode(conn, "Gnetsch 29", None, chain=chain).geocoder == "nominatim"
+    assert fake.count == 1
+    assert chain.writer is not None
+    chain.writer().dispose()
