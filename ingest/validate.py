@@ -18,11 +18,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from ingest.addresses import address_query
 from ingest.readers import hours_service, is_input_column
-from locator.countries import is_country, timezone_at, zone_countries
+from locator.countries import is_country, is_zone_name, timezone_at, zone_countries
 from locator.errors import GeocoderUnavailable
 from locator.geocode import parse_coordinates
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
@@ -345,9 +345,7 @@ class RowValidator:
         timezone = self._text(record, "timezone")
         zone_at_point: str | None = None
         if timezone:
-            try:
-                ZoneInfo(timezone)
-            except (ZoneInfoNotFoundError, ValueError):
+            if not is_zone_name(timezone):
                 reject("timezone", timezone, "not an IANA timezone name such as Europe/Paris")
                 timezone = None
         elif lat is not None and lon is not None:

@@ -66,6 +66,19 @@ def alpha2(alpha3: str) -> str | None:
     return _alpha2_by_alpha3().get(alpha3.strip().upper())
 
 
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    # tzdata's names, less the two that name no place's clock ("Factory", "localtime": the hours engine cannot
+    # read them). ZoneInfo also opens paths such as posix/Europe/Paris or right/Europe/Paris, which the engine
+    # cannot read either: a feed with one failed whole, with a traceback.
+    return frozenset(zoneinfo.available_timezones()) - {"Factory", "localtime"}
+
+
+def is_zone_name(name: str) -> bool:
+    """Whether `name` is an IANA timezone name a place's hours can be read in (`Europe/Paris`)."""
+    return name in _zone_names()
+
+
 def _timezone_finder() -> Any:
     from timezonefinder import TimezoneFinder
 

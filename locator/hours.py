@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import holidays
 import opening_hours
 
 from locator import regional_holidays
+from locator.countries import is_zone_name
 from locator.hours_syntax import HoursSyntaxError, cyclic_set, normalize
 from locator.sun import sun_minutes
 
@@ -1064,10 +1065,9 @@ class Schedule:
     memo: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        try:
-            self._zone = ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise HoursError(f"unknown timezone {self.timezone!r}") from exc
+        if not is_zone_name(self.timezone):
+            raise HoursError(f"unknown timezone {self.timezone!r}")
+        self._zone = ZoneInfo(self.timezone)
         if self.country:
             self.country = self.country.upper()
         warnings = list(self.warnings)

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Engine, text
 
-from locator.countries import is_country
+from locator.countries import is_country, is_zone_name
 from locator.csvfiles import csv_problem, first_undecodable
 from locator.db import unbounded
 from locator.errors import InvalidParameter
@@ -160,13 +159,11 @@ def _channel(
     if calendar and country == "*":
         raise SupportFileError(f"{name}, line {line}, column calendar: a line serving every country has no calendar")
     timezone = need("timezone")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_zone_name(timezone):
         # Checked here, not left to Schedule, so that the error names the one column at fault.
         raise SupportFileError(
             f"{name}, line {line}, column timezone: {timezone!r} is not an IANA timezone such as Europe/Moscow"
-        ) from None
+        )
     try:
         schedule = Schedule.parse(
             need("opening_hours"), timezone=timezone, country=None if country == "*" else country, region=region

@@ -128,3 +128,15 @@ def test_zones_with_summers_in_opposite_halves_of_the_year_are_early_then_late()
     (warning,) = validator.warnings
     assert warning.message == ("not the time at the coordinates (America/Halifax): the hours would be read 1 h early "
                                "for part of the year and late for another")  # fmt: skip
+
+
+@pytest.mark.parametrize("zone", ["posix/Europe/Paris", "right/Europe/Paris", "localtime", "Factory"])
+def test_a_timezone_zoneinfo_opens_but_the_hours_cannot_read_is_the_row_s_fault(zone: str) -> None:
+    """ZoneInfo opens these (paths under the tz directory, the system's clock, tzdata's placeholder), the
+    hours engine does not: a feed with one failed whole with a TypeError's traceback (a 500 in the admin API)."""
+    validator = RowValidator(today=date(2026, 12, 7))
+    record: dict[str, Any] = {**PARIS_ROW, "timezone": zone, "opening_hours": "Mo-Fr 09:00-18:00"}
+    assert validator.validate(2, record) is None
+    assert [(r.column, r.value, r.reason) for r in validator.rejections] == [
+        ("timezone", zone, "not an IANA timezone name such as Europe/Paris")
+    ]

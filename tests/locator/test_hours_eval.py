@@ -130,3 +130,8 @@ def test_a_line_without_a_timezone_says_which_it_used(
     assert out["ok"] and out["intervals"][0]["from"] == first_open
     zone_warnings = [w for w in out["warnings"] if w.startswith("no timezone")]
     assert (zone_warnings == []) if warning is None else (len(zone_warnings) == 1 and warning in zone_warnings[0])
+
+
+def test_a_timezone_path_is_an_unknown_timezone() -> None:
+    out = evaluate_line(json.dumps({"value": "Mo-Fr 09:00-18:00", "timezone": "posix/Europe/Paris"}))
+    assert out["error"] == "unknown timezone 'posix/Europe/Paris'"
