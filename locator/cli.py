@@ -378,11 +378,15 @@ def _status(item: dict[str, Any], at: str) -> str:
         text = "open"
         if item["closes_at"]:
             from datetime import datetime
+            from zoneinfo import ZoneInfo
 
-            closes = datetime.fromisoformat(item["closes_at"])
-            # The day too when it is not the day asked about, in the place's own time: "until 00:00" read as
+            # The day too when it is not the day asked about, in the place's own zone (not the closing time's
+            # offset, which a clock change between the two makes another: 23:30 on the night the clocks go
+            # forward read as the next day, and the closing at 03:00 as the same day's): "until 00:00" read as
             # tonight for a place open until Saturday.
-            same_day = datetime.fromisoformat(at).astimezone(closes.tzinfo).date() == closes.date()
+            zone = ZoneInfo(item["timezone"])
+            closes = datetime.fromisoformat(item["closes_at"]).astimezone(zone)
+            same_day = datetime.fromisoformat(at).astimezone(zone).date() == closes.date()
             text = f"open until {closes:%H:%M}" if same_day else f"open until {closes:%a %Y-%m-%d %H:%M}"
         return text + (" (closing soon)" if item["closing_soon"] else "")
     if item.get("state") == "unknown":

@@ -9,7 +9,7 @@ schema.org documents it, opens = closes = 00:00.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from locator.search import GENERAL, Place
@@ -25,19 +25,24 @@ def _day_patterns(place: Place, start_day: date, days: int) -> dict[date, Patter
     schedule = place.schedule(GENERAL)
     if schedule is None:
         return {}
-    zone = schedule.local(datetime.now(UTC)).tzinfo
-    first = datetime.combine(start_day, time(0), tzinfo=zone)
     out: dict[date, list[tuple[str, str]]] = {start_day + timedelta(days=n): [] for n in range(days)}
-    for interval in schedule.intervals(first, first + timedelta(days=days)):
+    # Instants compared in UTC, days bounded by their first instants (Schedule.midnight): in the place's own
+    # zone Python compares wall clocks, and Santiago's spring-forward Sunday, which begins at 01:00, got an
+    # opening 00:00-01:00 the place never had.
+    first = schedule.midnight(start_day).astimezone(UTC)
+    for interval in schedule.intervals(first, schedule.midnight(start_day + timedelta(days=days))):
         if interval.state != "open":
             continue
-        cursor = interval.start
-        while cursor < interval.end:  # split spans past midnight at each local midnight
-            midnight = datetime.combine(cursor.date() + timedelta(days=1), time(0), tzinfo=cursor.tzinfo)
-            end = min(interval.end, midnight)
-            closes = "23:59:59" if end == midnight else end.strftime("%H:%M:%S")
-            if cursor.date() in out:
-                out[cursor.date()].append((cursor.strftime("%H:%M:%S"), closes))
+        cursor, stop = interval.start.astimezone(UTC), interval.end.astimezone(UTC)
+        while cursor < stop:  # split spans past midnight at each local day's start
+            day = schedule.local(cursor).date()
+            day_start = schedule.midnight(day).astimezone(UTC)
+            next_start = schedule.midnight(day + timedelta(days=1)).astimezone(UTC)
+            end = min(stop, next_start)
+            opens = "00:00:00" if cursor == day_start else schedule.local(cursor).strftime("%H:%M:%S")
+            closes = "23:59:59" if end == next_start else schedule.local(end).strftime("%H:%M:%S")
+            if day in out:
+                out[day].append((opens, closes))
             cursor = end
     return {day: tuple(spans) for day, spans in out.items()}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -444,6 +444,23 @@ def _hhmm(dt: datetime) -> str:
     return dt.strftime("%H:%M")
 
 
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a local day: 01:00 where the clocks spring forward at midnight (Santiago, Cairo)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC).astimezone(zone)
+
+
+def _day_range(a: datetime, b: datetime, zone: ZoneInfo | None) -> tuple[str, str]:
+    """A spell of the place's day as its wall clock reads: one from the day's first instant "00:00", one to
+    the next day's "24:00", also where that instant reads 01:00 (a shop open round the clock showed
+    "00:00-01:00" on the eve of Santiago's spring-forward, "01:00-24:00" on the day)."""
+    if zone is None:  # no zone to read the day in: the offsets given
+        return _hhmm(a), "24:00" if b.date() > a.date() and _hhmm(b) == "00:00" else _hhmm(b)
+    start, end = a.astimezone(zone), b.astimezone(zone)
+    opens = "00:00" if a == _day_start(start.date(), zone) else _hhmm(start)
+    closes = "24:00" if end.date() > start.date() and b == _day_start(end.date(), zone) else _hhmm(end)
+    return opens, closes
+
+
 # Where people read a 12-hour clock (shops' hours as "9:00 AM–9:00 PM"), by region; elsewhere 24 hours.
 TWELVE_HOUR_REGIONS = frozenset({"US", "CA", "AU", "NZ", "IN", "PH"})
 
@@ -583,11 +600,12 @@ def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str, clock: 
     if isinstance(precomputed, Mapping):
         for service, intervals in precomputed.items():
             ranges: list[tuple[str, str]] = []
+            zone = _zone(item.get("timezone"))
             for iv in intervals or []:
                 a = parse_iso(iv.get("from")) if isinstance(iv, Mapping) else None
                 b = parse_iso(iv.get("to")) if isinstance(iv, Mapping) else None
                 if a and b:
-                    ranges.append((_hhmm(a), "24:00" if b.date() > a.date() and _hhmm(b) == "00:00" else _hhmm(b)))
+                    ranges.append(_day_range(a, b, zone))
             result.append((service_label(str(service), lang), _ranges_text(ranges, lang, clock)))
         return result
     hours = item.get("hours")

@@ -322,7 +322,18 @@ def test_refresh_says_so_when_a_publish_holds_the_places(
 def test_the_table_names_the_day_a_place_closes_when_it_is_not_today() -> None:
     from locator.cli import _status
 
-    item = {"open": True, "closes_at": "2026-12-12T00:00:00+01:00", "closing_soon": False}
-    assert _status(item, "2026-12-07T11:00:00+00:00") == "open until Sat 2026-12-12 00:00"
-    item = {"open": True, "closes_at": "2026-12-07T19:00:00+01:00", "closing_soon": False}
-    assert _status(item, "2026-12-07T11:00:00+00:00") == "open until 19:00"
+    paris = {"open": True, "closing_soon": False, "timezone": "Europe/Paris"}
+    assert _status({**paris, "closes_at": "2026-12-12T00:00:00+01:00"}, "2026-12-07T11:00:00+00:00") == (
+        "open until Sat 2026-12-12 00:00"
+    )
+    assert _status({**paris, "closes_at": "2026-12-07T19:00:00+01:00"}, "2026-12-07T11:00:00+00:00") == (
+        "open until 19:00"
+    )
+    # The night the clocks go forward: 23:30 is Saturday in Paris, the 03:00 closing Sunday's; read in the
+    # closing time's offset (+02:00) the two were the same day. And the night they go back, the other way.
+    assert _status({**paris, "closes_at": "2027-03-28T03:00:00+02:00"}, "2027-03-27T23:30:00+01:00") == (
+        "open until Sun 2027-03-28 03:00"
+    )
+    assert _status({**paris, "closes_at": "2027-10-31T02:30:00+01:00"}, "2027-10-31T00:30:00+02:00") == (
+        "open until 02:30"
+    )

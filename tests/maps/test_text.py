@@ -177,3 +177,24 @@ def test_shorten() -> None:
     assert shorten("W" * 80) == "W" * 80
     assert shorten("W" * 500) == "W" * 79 + "…"
     assert shorten("Grand magasin " * 10, 20) == "Grand magasin Grand…"
+
+
+def test_today_hours_where_the_clocks_spring_forward_at_midnight() -> None:
+    """Santiago's clocks go from 00:00 to 01:00 on 5 September 2027: Saturday ends, and Sunday begins, at 01:00 on
+    the wall. The page showed a shop open round the clock as open 00:00-01:00 on Saturday, 01:00-24:00 on Sunday."""
+    santiago = {"timezone": "America/Santiago", "address": {"country": "CL"}}
+    saturday = {
+        "sales": [{"from": "2027-09-04T00:00:00-04:00", "to": "2027-09-05T01:00:00-03:00"}],
+        "evening": [{"from": "2027-09-04T20:00:00-04:00", "to": "2027-09-05T01:00:00-03:00"}],
+    }
+    sunday = {"sales": [{"from": "2027-09-05T01:00:00-03:00", "to": "2027-09-06T00:00:00-03:00"}]}
+    at = datetime.fromisoformat("2027-09-04T23:30:00-04:00")
+    assert today_hours({**santiago, "hours_today": saturday}, at, "en") == [
+        ("Sales", "open 24 hours"), ("Evening", "20:00–24:00"),
+    ]  # fmt: skip
+    later = datetime.fromisoformat("2027-09-05T12:00:00-03:00")
+    assert today_hours({**santiago, "hours_today": sunday}, later, "en") == [("Sales", "open 24 hours")]
+    # A spell that ends at 01:00 on a day whose clocks do not jump still reads 01:00.
+    paris = {"timezone": "Europe/Paris", "hours_today": {"sales": [
+        {"from": "2027-09-04T20:00:00+02:00", "to": "2027-09-05T01:00:00+02:00"}]}}  # fmt: skip
+    assert today_hours(paris, at, "en") == [("Sales", "20:00–01:00")]
