@@ -576,6 +576,11 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    # What each worker would find wrong at start-up, found here: with --workers 2 a bad URL printed a traceback
+    # per worker, and the supervisor exited 0.
+    settings.sqlalchemy_url()
+    settings.sqlalchemy_url(read=True)
+    (settings.home / "assets").mkdir(parents=True, exist_ok=True)
     log = settings.access_log if access_log is None else access_log
     proxies = settings.forwarded_allow_ips.strip()
     uvicorn.run(
@@ -592,17 +597,25 @@ def _log_config() -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["app"] = {"format": "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"}
     config["handlers"]["app"] = {"class": "logging.StreamHandler", "formatter": "app", "stream": "ext://sys.stderr"}
-    for name in ("locator", "ingest"):
+    # psycopg's pool reports its reconnections (an outage of the replica, the primary): bare lines without them.
+    for name in ("locator", "ingest", "psycopg"):
         config["loggers"][name] = {"handlers": ["app"], "level": "INFO", "propagate": False}
     return config
 
 
 def main() -> None:
     """Run the CLI; database and core errors end in one clear line, never a traceback."""
+    from pydantic import ValidationError
     from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
     try:
         app(standalone_mode=True)
+    except ValidationError as exc:  # a LOCATOR_ setting that is not what it must be: the setting, not pydantic's dump
+        error_line("\n".join(f"{_setting(error['loc'])}: {error['msg']}" for error in exc.errors()))
+        raise SystemExit(2) from None
+    except OSError as exc:  # LOCATOR_HOME where nothing can be written, a file that cannot be read
+        error_line(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+        raise SystemExit(1) from None
     except OperationalError as exc:
         error_line(f"the database does not answer: {_first_line(exc)}\n"
                    "start it with `locator db up` or check LOCATOR_DATABASE_URL")  # fmt: skip
@@ -624,6 +637,11 @@ def main() -> None:
     except LocatorError as exc:
         error_line(str(exc))
         raise SystemExit(1) from None
+
+
+def _setting(location: tuple[int | str, ...]) -> str:
+    """`LOCATOR_RATE_LIMIT` for the field pydantic names `rate_limit`."""
+    return "LOCATOR_" + "_".join(str(part) for part in location).upper() if location else "settings"
 
 
 def _first_line(exc: Exception) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from psycopg import pq
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, event, text
@@ -51,9 +52,9 @@ class ClusterError(RuntimeError):
 
 def make_engine(settings: Settings, *, read: bool = False, watchdog: bool = False) -> Engine:
     """The engine for `settings`' database (`read`: the read replica's, when there is one). `watchdog`: the
-    API's public reads: cut statements that outlive the statement timeout from this side too (`Watchdog`), and
-    fail new connections at once for a moment after one failed (`ConnectBreaker`); never for engines whose
-    statements may run unbounded (ingests, refreshes)."""
+    API's engines: cut statements that outlive the statement timeout from this side too (`Watchdog`; not those
+    of a transaction `unbounded` lifted the timeout of), and fail new connections at once for a moment after
+    one failed (`ConnectBreaker`)."""
     timeout = settings.statement_timeout_ms
     engine = create_engine(
         settings.sqlalchemy_url(read=read),
@@ -196,14 +197,24 @@ def cut_socket(fd: int) -> None:
         pass  # closed meanwhile: nothing left to cut
 
 
+# Connections whose transaction `unbounded` lifted the timeouts of: the watchdog leaves their statements alone
+# until that transaction ends (a load or a refresh through the API's write engine may take minutes).
+_UNBOUNDED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def _watched_cursor(guard: Watchdog) -> type[psycopg.Cursor[Any]]:
     class WatchedCursor(psycopg.Cursor[Any]):
         def execute(self, *args: Any, **kwargs: Any) -> Any:
-            guard.arm(self.connection)
+            raw = self.connection
+            if raw in _UNBOUNDED:
+                if raw.info.transaction_status == pq.TransactionStatus.INTRANS:
+                    return super().execute(*args, **kwargs)
+                _UNBOUNDED.discard(raw)  # its transaction is over: this statement starts another
+            guard.arm(raw)
             try:
                 return super().execute(*args, **kwargs)
             finally:
-                guard.disarm(self.connection)
+                guard.disarm(raw)
 
     return WatchedCursor
 
@@ -255,10 +266,12 @@ def lock_source(conn: Connection, source: str) -> None:
 
 
 def unbounded(conn: Connection) -> None:
-    """Lift the API's 2 s statement timeout for this transaction: loads and refreshes take as long as they take,
-    and wait (up to a minute) for a concurrent ingest of the same source rather than fail."""
+    """Lift the API's 2 s statement timeout for this transaction (and the watchdog's, on an engine that has
+    one): loads and refreshes take as long as they take, and wait (up to a minute) for a concurrent ingest of
+    the same source rather than fail."""
     conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
     conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+    _UNBOUNDED.add(conn.connection.dbapi_connection)
 
 
 # json/jsonb columns (a place's hours and exceptions) decoded by orjson: the stdlib decoder was ~7% of a

@@ -36,10 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Sync routes run on anyio's thread limiter: one thread per pooled connection (see locator/db.py). More
         # threads than cores only thrash the GIL; requests beyond them wait in the event loop, cheaply.
         to_thread.current_default_thread_limiter().total_tokens = settings.pool_size
-        # Two engines even without a replica: the public reads' statements are watched from this side too (a
-        # frozen database enforces no statement timeout), the writes' (ingests through the admin API, the
-        # window's refresh) may run as long as they need.
-        app.state.engine = make_engine(settings)
+        # Two engines even without a replica, both watched from this side (a frozen database enforces no
+        # statement timeout: admin calls and the health check's look at the primary hung for good) and failing
+        # new connections at once for a moment after one failed; the writes' unbounded transactions (ingests
+        # through the admin API, the window's refresh) may run as long as they need (db.unbounded).
+        app.state.engine = make_engine(settings, watchdog=True)
         app.state.read_engine = make_engine(settings, read=True, watchdog=True)
         # The hot route's threads (dependencies.run_blocking): as many as anyio's, for the same reason.
         app.state.executor = ThreadPoolExecutor(settings.pool_size, thread_name_prefix="locator-request")

@@ -18,11 +18,22 @@ log = logging.getLogger("locator.api")
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
+# The planner's count of places (each publish ends with ANALYZE), not count(*): 50-90 ms at a million places
+# on every probe of an endpoint open to anyone, without a rate limit. A table never analysed (-1) is counted.
+PLACES_SQL = """
+SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE (SELECT count(*) FROM locations) END
+  FROM pg_class AS c
+ WHERE c.oid = 'locations'::regclass
+"""
+
 
 class Health(BaseModel):
     status: Literal["ok", "degraded"] = Field(description="degraded: reads answer, the primary (writes) does not")
     database: Literal["ok"]
-    locations: int = Field(description="places the read database holds")
+    locations: int = Field(
+        description="about how many places the read database holds (the planner's count, which every publish "
+        "brings up to date)"
+    )
     primary: str | None = Field(default=None, description="with a read replica: ok, or why the primary does not answer")
 
 
@@ -42,7 +53,7 @@ def health(
     """Reads answer (the replica's count of places); with a replica, whether the primary answers too."""
     try:
         with engine.connect() as conn:
-            count = conn.execute(text("SELECT count(*) FROM locations")).scalar_one()
+            count = conn.execute(text(PLACES_SQL)).scalar_one()
     except Exception as exc:  # any failure to answer is an outage from the client's point of view
         reason = outage_reason(exc)
         if reason is not None:  # one line, as every request's outage is logged

@@ -7,6 +7,7 @@ front for exact global limits.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -33,9 +34,16 @@ HTML_HEADERS = {
 }
 
 
+# Clients counted in one minute, at most: past it (a flood from many addresses), the new ones share one count,
+# so memory stays bounded (~10 MB) and the flood is held to one client's rate.
+MAX_CLIENTS = 100_000
+OVERFLOW = "(every other client)"
+
+
 class FixedWindowLimiter:
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, max_clients: int = MAX_CLIENTS) -> None:
         self.per_minute = per_minute
+        self.max_clients = max_clients
         self._window = 0
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -47,6 +55,8 @@ class FixedWindowLimiter:
         with self._lock:
             if window != self._window:
                 self._window, self._counts = window, {}
+            if client not in self._counts and len(self._counts) >= self.max_clients:
+                client = OVERFLOW
             count = self._counts.get(client, 0) + 1
             self._counts[client] = count
         if count > self.per_minute:
@@ -89,7 +99,7 @@ class Guard:
         if self.limiter is not None and (path == "/" or path.startswith(PUBLIC_PREFIXES)):
             # Cut: behind a trusted proxy the address comes from X-Forwarded-For, whose entries may be megabytes
             # long, and each distinct one holds a bucket until the minute turns.
-            client = scope["client"][0][:MAX_CLIENT_KEY] if scope.get("client") else "unknown"
+            client = client_key(scope["client"][0]) if scope.get("client") else "unknown"
             wait = self.limiter.hit(client)
             if wait is not None:
                 retry_after = max(1, math.ceil(wait))
@@ -104,13 +114,27 @@ class Guard:
                 detail = f"at most {self.per_minute} requests per minute per client"
                 response = problem(429, "too many requests", detail)
                 response.headers["Retry-After"] = str(retry_after)
-                await response(scope, receive, send)
+                await response(scope, receive, send_with_headers)
                 return
 
         await self.app(scope, receive, send_with_headers)
 
 
 MAX_CLIENT_KEY = 64  # an IPv6 address with its zone is shorter
+
+
+def client_key(address: str) -> str:
+    """The bucket of a client address: an IPv6 client's /64 (one host holds a whole /64, 2^64 addresses to
+    rotate through, one bucket each), an IPv4 one as it is (IPv4-mapped IPv6 included)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:  # not an address (a proxy's odd X-Forwarded-For): cut, as it is
+        return address[:MAX_CLIENT_KEY]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def _asks_html(scope: Scope) -> bool:

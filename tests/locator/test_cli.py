@@ -337,3 +337,23 @@ def test_the_table_names_the_day_a_place_closes_when_it_is_not_today() -> None:
     assert _status({**paris, "closes_at": "2027-10-31T02:30:00+01:00"}, "2027-10-31T00:30:00+02:00") == (
         "open until 02:30"
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "said"),
+    [
+        ({"LOCATOR_RATE_LIMIT": "abc"}, 2, "error: LOCATOR_RATE_LIMIT: Input should be a valid integer"),
+        ({"LOCATOR_HOME": "/proc/locator-nope"}, 1, "/proc/locator-nope"),
+        ({"LOCATOR_DATABASE_URL": "mysql://x@y/z"}, 1, "LOCATOR_DATABASE_URL must be a PostgreSQL URL"),
+    ],
+    ids=["not-a-number", "home-not-writable", "not-postgresql"],
+)
+def test_serve_refuses_bad_settings_in_one_line_before_starting(env: dict[str, str], code: int, said: str) -> None:
+    """A pydantic dump of 47 lines, three tracebacks, or (with two workers and a bad URL) a traceback per worker
+    and exit 0."""
+    result = subprocess.run(
+        [sys.executable, "-m", "locator", "serve", "--workers", "2", "--port", str(free_port())],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ, **env},
+    )  # fmt: skip
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert said in " ".join(result.stderr.split()) and "Traceback" not in result.stderr, result.stderr

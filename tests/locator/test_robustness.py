@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from locator import db
 from locator.settings import Settings
@@ -205,7 +206,10 @@ def test_a_frozen_database_gives_503_and_the_server_recovers(own_cluster: Cluste
     """A database that enforces nothing (stopped processes; a host behind a network that drops packets): the
     server's statement timeout never fires, and requests on pooled connections waited forever."""
     nearest = f"{outage_server.url}/v1/locations/nearest?{PARIS}&open=any&limit=3"
+    runs = f"{outage_server.url}/v1/admin/ingest-runs"
+    admin = {"Authorization": f"Bearer {TOKEN}"}
     assert get(nearest)[0] == 200  # a pooled connection whose backend is about to freeze
+    assert get(runs, headers=admin)[0] == 200  # and one of the write engine's (the admin API's)
     processes = _cluster_processes(own_cluster)
     for pid in processes:
         os.kill(pid, signal.SIGSTOP)
@@ -214,6 +218,11 @@ def test_a_frozen_database_gives_503_and_the_server_recovers(own_cluster: Cluste
             elapsed, status, headers, body = timed_get(path)
             assert_problem(status, headers, body, 503)
             assert elapsed < OUTAGE_BOUND_S, (path, elapsed)
+        # The admin API's engine was not watched: its calls hung for good, holding the worker's threads.
+        started = time.monotonic()
+        status, headers, body = get(runs, headers=admin)
+        assert_problem(status, headers, body, 503)
+        assert time.monotonic() - started < OUTAGE_BOUND_S
         # Many at once: the worker runs 4 at a time, and each of them waited out the connect timeout in turn
         # (503s after 2, 4, 6, 8 s for 16 requests).
         answers: list[tuple[float, int, dict[str, str], Any]] = []
@@ -231,6 +240,21 @@ def test_a_frozen_database_gives_503_and_the_server_recovers(own_cluster: Cluste
     while get(nearest)[0] != 200:
         assert time.monotonic() < deadline, "the server did not recover from the frozen database"
         time.sleep(0.5)
+
+
+def test_the_watchdog_spares_unbounded_transactions_alone(database: ScratchDatabase) -> None:
+    """The API's write engine is watched now (admin calls hung on a frozen primary): a load or a refresh it runs
+    in an unbounded transaction must still take as long as it needs, and the next transaction is watched again."""
+    engine = db.make_engine(Settings(database_url=database.url, statement_timeout_ms=200), watchdog=True)
+    try:
+        with engine.begin() as conn:
+            db.unbounded(conn)
+            assert conn.execute(text("SELECT pg_sleep(1.0), 1")).one()[1] == 1  # past 0.2 s + the grace
+        with pytest.raises(OperationalError), engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # the server's limit gone, not the watchdog's
+            conn.execute(text("SELECT pg_sleep(1.0)"))
+    finally:
+        engine.dispose()
 
 
 # -- rate limiting, CORS, security headers ---------------------------------------------------------------------
@@ -258,6 +282,7 @@ def test_rate_limit_is_per_client_with_retry_after(limited_server: Server) -> No
         if status == 429:
             assert_problem(status, headers, body, 429)
             assert 1 <= int(headers["retry-after"]) <= 60
+            assert headers["x-content-type-options"] == "nosniff"  # as every answer (it was sent around them)
     # A fixed one-minute window: 5 allowed, then refused (unless the minute turned over mid-loop).
     assert statuses.count(429) >= 2, statuses
     assert statuses[0] == 200
@@ -297,6 +322,25 @@ def test_a_client_address_is_cut_before_it_keys_a_bucket() -> None:
     scope = {"type": "http", "method": "GET", "path": "/v1/locations/nearest", "client": ("1." * 1_000_000, 1)}
     asyncio.run(Guard(app, limiter, 5)(scope, None, None))  # type: ignore[arg-type]
     assert [len(key) for key in limiter._counts] == [MAX_CLIENT_KEY]
+
+
+def test_an_ipv6_client_is_counted_by_its_64_and_a_flood_of_clients_shares_one_count() -> None:
+    """One host holds a whole /64: 12 addresses of it got 12 buckets of 5, and any number of distinct clients in a
+    minute held memory without a bound."""
+    from locator.api.limits import OVERFLOW, FixedWindowLimiter, client_key
+
+    assert client_key("2001:db8:1:2::7") == client_key("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::7") != client_key("2001:db8:1:2::7")
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7" and client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("fe80::1%eth0") == "fe80::/64" and client_key("not an address") == "not an address"
+    limiter = FixedWindowLimiter(5)
+    results = [limiter.hit(client_key(f"2001:db8:1:2::{i}"), now=30.0) for i in range(1, 13)]
+    assert results[:5] == [None] * 5 and all(wait is not None for wait in results[5:])
+    small = FixedWindowLimiter(2, max_clients=3)
+    assert [small.hit(f"10.0.0.{i}", now=30.0) for i in range(3)] == [None] * 3
+    assert [small.hit(f"10.0.1.{i}", now=30.0) is None for i in range(4)] == [True, True, False, False]
+    assert set(small._counts) == {"10.0.0.0", "10.0.0.1", "10.0.0.2", OVERFLOW}
+    assert small.hit("10.0.0.9", now=90.0) is None and len(small._counts) == 1  # the next minute starts afresh
 
 
 def test_cors_allows_configured_origins_only(limited_server: Server) -> None:
