@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from psycopg import pq
 from psycopg.rows import namedtuple_row
 from psycopg.types.json import set_json_loads
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 
 from locator.errors import DatabaseUnavailable
 from locator.settings import Settings, get_settings
@@ -79,6 +81,7 @@ def make_engine(settings: Settings, *, read: bool = False, watchdog: bool = Fals
         },
     )
     event.listen(engine, "connect", _identify_database)
+    event.listen(engine, "checkout", _drop_if_said_goodbye)
     if watchdog:
         breaker = ConnectBreaker(BREAKER_COOLDOWN_S)
 
@@ -236,6 +239,24 @@ def _identify_database(dbapi_connection: Any, record: Any) -> None:
     if not dbapi_connection.autocommit:
         dbapi_connection.rollback()
     record.info["database"] = row[0] if row else None
+
+
+def said_goodbye(fd: int) -> bool:
+    """Whether an idle connection's socket has something to read. The server sends an idle connection nothing
+    but its goodbye (a restart's "terminating connection", an end of file): one poll, about a microsecond, finds
+    a connection the database dropped before a request sends it a statement. Without it, the first request on
+    each pooled connection after a restart of the database got a 503 from a database that was up."""
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # closed meanwhile
+        return True
+
+
+def _drop_if_said_goodbye(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    if dbapi_connection.closed or said_goodbye(dbapi_connection.pgconn.socket):
+        raise DisconnectionError("the database closed this pooled connection")  # the pool connects anew
 
 
 def database_identity(conn: Connection) -> object:

@@ -33,7 +33,7 @@ from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
-from locator.db import IDENTIFY_SQL, WATCHDOG_GRACE_S, connect_options, cut_socket, driver_sql
+from locator.db import IDENTIFY_SQL, WATCHDOG_GRACE_S, connect_options, cut_socket, driver_sql, said_goodbye
 from locator.errors import DatabaseUnavailable
 from locator.search import (
     KnnSteps,
@@ -93,6 +93,7 @@ class AsyncReads:
             timeout=POOL_WAIT_S,
             reconnect_timeout=RECONNECT_GIVE_UP_S,
             configure=self._identify,
+            check=_check,
             open=False,
             name="locator-reads",
         )
@@ -172,6 +173,13 @@ class AsyncReads:
         log.warning("a pooled connection broke: reconnecting the asyncio pool")
         task = asyncio.get_running_loop().create_task(self.pool.drain())
         task.add_done_callback(_log_failed_drain)
+
+
+async def _check(conn: psycopg.AsyncConnection[Any]) -> None:
+    """A pooled connection the database dropped (a restart) is replaced before a search is sent on it, as the
+    threads' engine replaces one (db.said_goodbye)."""
+    if conn.closed or said_goodbye(conn.pgconn.socket):
+        raise psycopg.OperationalError("the database closed this pooled connection")
 
 
 def _log_failed_drain(task: asyncio.Task[None]) -> None:

@@ -157,6 +157,25 @@ def test_outage_gives_fast_503_and_the_server_recovers_by_itself(own_cluster: Cl
             assert body["locations"] > 0
 
 
+def test_a_restarted_database_answers_the_first_requests(own_cluster: Cluster, outage_server: Server) -> None:
+    """A restart of the database (a minor upgrade, a config change) drops every pooled connection; the first
+    request on each of them, sent to a database that was up again, got a 503."""
+    paths = [f"/v1/locations/nearest?{PARIS}&open=any&limit=3", "/v1/locations/fr-par-opera", "/v1/health",
+             "/v1/support/contacts?country=FR"]  # fmt: skip
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+    for _ in range(3):  # connections in every pool of the worker: the loop's, the reads' and the writes' engines
+        for path in paths:
+            assert get(outage_server.url + path)[0] == 200, path
+        assert get(outage_server.url + "/v1/admin/ingest-runs", admin)[0] == 200
+    own_cluster.stop("fast")
+    own_cluster.start()
+    own_cluster.wait_ready()
+    for path in paths:
+        status, _, body = get(outage_server.url + path)
+        assert status == 200, (path, body)
+    assert get(outage_server.url + "/v1/admin/ingest-runs", admin)[0] == 200
+
+
 def test_the_nearest_route_answers_at_once_when_a_long_outage_ends(own_cluster: Cluster, outage_server: Server) -> None:
     """An outage longer than a few reconnection attempts: the coordinate search's pool (locator.search_async)
     backed off 1, 2, 4, 8, 16 s between attempts, and answered 503 for ~15 s after the database was back."""
