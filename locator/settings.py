@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     tiles_url: str = ""
     tiles_attribution: str = ""
     rate_limit: int = Field(default=120, ge=0)
+    # Wrong admin tokens a client may send a minute (per worker) before its admin calls are refused until the
+    # minute turns, a right token too: the token cannot be guessed at the server's speed. 0: no limit.
+    admin_failed_logins: int = Field(default=10, ge=0)
     # Comma-separated origins allowed to call the public API from a browser (e.g. the marketing site's map).
     cors_origins: str = ""
     # Addresses of the proxies or load balancers in front (comma-separated, or "*"), whose X-Forwarded-For
@@ -79,6 +82,11 @@ class Settings(BaseSettings):
     # One log line per request from uvicorn. Off by default, as in gunicorn: the proxy or load balancer in
     # front logs requests already, and the line costs each request ~0.05 ms of a worker's CPU (BENCHMARKS.md).
     access_log: bool = False
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """LOCATOR_CORS_ORIGINS, comma-separated, as a list."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def embedded(self) -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import hmac
+import math
 import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import date
@@ -21,6 +23,7 @@ from sqlalchemy import Engine, text
 
 from locator.api import dependencies as deps
 from locator.api.errors import ContentTooLarge, problem
+from locator.api.limits import FixedWindowLimiter, client_key
 from locator.api.locations import PROBLEM_CONTENT
 from locator.api.params import NO_NUL, LocationId
 from locator.settings import Settings
@@ -34,6 +37,12 @@ BODY_NAME = "request-body"
 # A multipart body holds boundaries and part headers besides the file (and perhaps a browser form's small
 # fields): this much more than the file's limit is read of it before it is refused.
 MULTIPART_ALLOWANCE = 64 * 1024
+
+
+@functools.cache
+def _failed_logins(per_minute: int) -> FixedWindowLimiter | None:
+    """The count of wrong admin tokens by client (LOCATOR_ADMIN_FAILED_LOGINS), one per process."""
+    return FixedWindowLimiter(per_minute) if per_minute > 0 else None
 
 
 def check_admin(settings: Settings, authorization: str | None) -> None:
@@ -60,7 +69,19 @@ class AdminRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            check_admin(await deps.settings(request), request.headers.get("authorization"))
+            settings = await deps.settings(request)
+            limiter = _failed_logins(settings.admin_failed_logins)
+            client = client_key(request.client.host) if request.client else "unknown"
+            # Checked before the token: a right guess must not get through either.
+            if limiter is not None and (wait := limiter.exceeded(client)) is not None:
+                raise HTTPException(429, f"more than {limiter.per_minute} wrong tokens this minute",
+                                    headers={"Retry-After": str(max(1, math.ceil(wait)))})  # fmt: skip
+            try:
+                check_admin(settings, request.headers.get("authorization"))
+            except HTTPException as exc:
+                if exc.status_code == 401 and limiter is not None:
+                    limiter.hit(client)
+                raise
             return await handler(request)
 
         return guarded
@@ -80,6 +101,7 @@ ADMIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _problem("LOCATOR_ADMIN_TOKEN is unset: every admin call is refused"),
     404: _problem("no such location or special hours"),
     422: _problem("invalid parameter, or a rejected feed (the report rides along)"),
+    429: _problem("more wrong tokens from this client this minute than LOCATOR_ADMIN_FAILED_LOGINS (see Retry-After)"),
     503: _problem("database unavailable (see Retry-After)"),
 }
 router = APIRouter(

@@ -147,4 +147,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", request.url.path)
-        return problem(500, "internal error", "an unexpected error occurred; it has been logged")
+        response = problem(500, "internal error", "an unexpected error occurred; it has been logged")
+        # Starlette answers this one from its outermost middleware, outside ours: the headers they give every
+        # answer are given here (without CORS's, a page on an allowed origin saw a network error, not this).
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        origin = request.headers.get("origin")
+        settings = getattr(request.app.state, "settings", None)
+        if origin and settings is not None and origin in settings.cors_origin_list:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return response

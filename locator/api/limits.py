@@ -63,6 +63,13 @@ class FixedWindowLimiter:
             return 60 - (moment % 60)
         return None
 
+    def exceeded(self, client: str, now: float | None = None) -> float | None:
+        """`hit`'s answer for one more, without counting it: None while `client` has some of this minute left."""
+        moment = time.time() if now is None else now
+        with self._lock:
+            counted = self._counts.get(client, 0) if int(moment // 60) == self._window else 0
+        return 60 - (moment % 60) if counted >= self.per_minute else None
+
 
 class Guard:
     """Rate limit on the public paths and security headers on HTML, as plain ASGI middleware: Starlette's
@@ -178,7 +185,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(Guard, limiter=limiter, per_minute=settings.rate_limit)
     app.add_middleware(Compress)
 
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    origins = settings.cors_origin_list
     if origins:
         app.add_middleware(
             _CORS,

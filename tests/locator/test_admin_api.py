@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -46,6 +47,26 @@ def test_admin_requires_the_token(server: Server) -> None:
     assert status == 401
     status, _, _ = call(server, "/v1/admin/ingest?source=x", method="POST", body=b"id\n", headers=auth("nope"))
     assert status == 401
+
+
+def test_wrong_tokens_lock_the_client_out_for_the_minute(database: ScratchDatabase, tmp_path: Path) -> None:
+    """The token could be guessed at the server's speed: after LOCATOR_ADMIN_FAILED_LOGINS wrong ones a minute,
+    the client's admin calls are refused, a right token's too (else a right guess would still get through)."""
+    running = start_server(
+        {"LOCATOR_DATABASE_URL": database.url, "LOCATOR_ADMIN_TOKEN": TOKEN, "LOCATOR_ADMIN_FAILED_LOGINS": "3"},
+        tmp_path / "u.log",
+    )
+    try:
+        assert call(running, "/v1/admin/ingest-runs", headers=auth())[0] == 200  # right tokens count for nothing
+        if time.time() % 60 > 45:  # the count is per clock minute: start with most of one ahead
+            time.sleep(61 - time.time() % 60)
+        statuses = [call(running, "/v1/admin/ingest-runs", headers=auth(f"guess-{i}"))[0] for i in range(3)]
+        assert statuses == [401, 401, 401]
+        status, headers, body = call(running, "/v1/admin/ingest-runs", headers=auth())
+        assert status == 429 and 1 <= int(headers["retry-after"]) <= 60, (status, body)
+        assert headers["content-type"].startswith("application/problem+json") and "wrong tokens" in body["detail"]
+    finally:
+        stop_server(running)
 
 
 def test_admin_refuses_everything_while_the_token_is_unset(database: ScratchDatabase, tmp_path: Path) -> None:

@@ -381,6 +381,40 @@ def test_cors_allows_configured_origins_only(limited_server: Server) -> None:
     assert body["detail"] == "Disallowed CORS origin"
 
 
+def test_an_internal_error_carries_the_headers_of_every_answer() -> None:
+    """Starlette answers an unexpected error from outside our middleware: the 500 had no nosniff, and no CORS
+    header, so a page on an allowed origin saw a network error instead of the problem."""
+    import asyncio
+
+    from locator.api.factory import create_app
+
+    settings = Settings(cors_origins=SHOP, rate_limit=0)
+    app = create_app(settings)
+    app.state.settings = settings
+
+    @app.get("/v1/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/v1/boom", "raw_path": b"/v1/boom",
+             "query_string": b"", "headers": [(b"origin", SHOP.encode()), (b"host", b"x")], "client": ("1.2.3.4", 1),
+             "server": ("x", 80), "scheme": "http", "root_path": "", "http_version": "1.1", "app": app}  # fmt: skip
+    with pytest.raises(RuntimeError):  # Starlette raises it again to the server, after answering
+        asyncio.run(app(scope, receive, send))
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    assert start["status"] == 500 and headers["x-content-type-options"] == "nosniff"
+    assert headers["access-control-allow-origin"] == SHOP
+
+
 def test_no_cors_without_configured_origins(server: Server) -> None:
     _, headers, _ = get(server.url + "/v1/health", {"Origin": SHOP})
     assert "access-control-allow-origin" not in headers
