@@ -254,8 +254,16 @@ def said_goodbye(fd: int) -> bool:
         return True
 
 
+def connection_said_goodbye(raw: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
+    """`said_goodbye` for a psycopg connection, closed or broken ones included."""
+    try:
+        return raw.closed or said_goodbye(raw.pgconn.socket)
+    except psycopg.Error:  # libpq has no socket for it any more
+        return True
+
+
 def _drop_if_said_goodbye(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    if dbapi_connection.closed or said_goodbye(dbapi_connection.pgconn.socket):
+    if connection_said_goodbye(dbapi_connection):
         raise DisconnectionError("the database closed this pooled connection")  # the pool connects anew
 
 

@@ -33,7 +33,7 @@ from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
-from locator.db import IDENTIFY_SQL, WATCHDOG_GRACE_S, connect_options, cut_socket, driver_sql, said_goodbye
+from locator.db import IDENTIFY_SQL, WATCHDOG_GRACE_S, connect_options, connection_said_goodbye, cut_socket, driver_sql
 from locator.errors import DatabaseUnavailable
 from locator.search import (
     KnnSteps,
@@ -178,7 +178,7 @@ class AsyncReads:
 async def _check(conn: psycopg.AsyncConnection[Any]) -> None:
     """A pooled connection the database dropped (a restart) is replaced before a search is sent on it, as the
     threads' engine replaces one (db.said_goodbye)."""
-    if conn.closed or said_goodbye(conn.pgconn.socket):
+    if connection_said_goodbye(conn):
         raise psycopg.OperationalError("the database closed this pooled connection")
 
 
