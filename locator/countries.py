@@ -55,7 +55,6 @@ def is_country(code: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def _alpha2_by_alpha3() -> dict[str, str]:
     # The holidays package's country table lists each country's alpha-2 and alpha-3 codes.
     return {entry[2]: entry[1] for entry in registry.COUNTRIES.values() if len(entry) >= 3}
@@ -79,6 +78,7 @@ def is_zone_name(name: str) -> bool:
     return name in _zone_names()
 
 
+@lru_cache(maxsize=1)
 def _timezone_finder() -> Any:
     from timezonefinder import TimezoneFinder
 
