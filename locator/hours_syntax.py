@@ -950,7 +950,15 @@ def _translate_word(word: str, text: str, match: re.Match[str], language: str) -
         return f"{glued.group(1)} {glued.group(2)}", "holiday and weekday"
     if key in _AMBIGUOUS_DAYS:
         options = _AMBIGUOUS_DAYS[key]
-        return options.get(language, options["de"]), "weekday"
+        chosen = options.get(language, options["de"])
+        # "Di-Sa" in Alsace or Luxembourg: the French reading, Sunday to Saturday, is every day, which nobody
+        # writes as a range; Tuesday to Saturday, the German one, is what it says (and "Do" alike in Spanish).
+        following = re.match(r"\s*(?:-|au|à|a|bis|hasta)\s*([^\W\d_]+)", text[match.end() :], re.IGNORECASE)
+        if following and chosen != options["de"]:
+            last = _WEEKDAY_WORDS.get(following.group(1).rstrip(".").lower())
+            if last is not None and (WEEKDAYS.index(last) - WEEKDAYS.index(chosen)) % 7 == 6:
+                return options["de"], "weekday"
+        return chosen, "weekday"
     if key == "mar":
         # Tuesday in French/Spanish when it sits among day names ("lun-mar"), March otherwise.
         near = (_prev_word(text, match.start()), _next_word(text, match.end()))
@@ -1118,11 +1126,37 @@ def _fix_bare_hours(rw: _Rewriter) -> None:
         times = [_as_time(x) for x in (a, b)]
         if None in times:
             return None
+        later = _later_bare_end(rw, seg, match, times[0] or "", b)
+        if later is not None:
+            result = f"{times[0]}-{later}{match['plus']}"
+            rw.warn(f"bare end hour in {match.group(0).strip()!r} read as {later} ({_LATER_WHY[later == '24:00']})")
+            return result
         result = f"{times[0]}-{times[1]}{match['plus']}"
         rw.warn(f"hours without minutes {match.group(0).strip()!r} read as {result}")
         return result
 
     rw.sub(_BARE_RANGE, repl)
+
+
+_TWELVE_HOUR_MARK = re.compile(r"\d\s*[ap]\.?\s?m\b", re.IGNORECASE)
+_LATER_WHY = {False: "the same hour twice, or a 12-hour clock start, means the later one", True: "midnight"}
+
+
+def _later_bare_end(rw: _Rewriter, seg: _Segment, match: re.Match[str], start: str, end: str) -> str | None:
+    """The end a person meant by a bare hour after a start written in full: ``10am-10``, ``8:00-8`` and
+    ``12-12`` (the same hour at both ends: read as written, open round the clock) are 10:00-22:00, 08:00-20:00
+    and 12:00-24:00; after a 12-hour clock start, ``9am-5`` and ``5pm-12`` are 09:00-17:00 and 17:00-24:00
+    (read as written, the end came the next morning; ``5pm-2`` stays a night). None: the end as written."""
+    if ":" in end or int(end) > 12:
+        return None
+    start_hour, end_hour = int(start[:2]), int(end)
+    later = end_hour + 12 if end_hour < 12 else 24
+    if end_hour == start_hour:
+        return f"{later:02d}:00"
+    written = rw.raw[seg.origin[match.start("a")] : seg.origin[match.start("b")]]
+    if _TWELVE_HOUR_MARK.search(written) and end_hour < start_hour < later:
+        return f"{later:02d}:00"
+    return None
 
 
 def _as_time(token: str) -> str | None:
@@ -1426,6 +1460,66 @@ def _fix_day_list_order(rw: _Rewriter) -> None:
     rw.sub(_DAY_LIST, repl)
 
 
+_SELECTOR_WORD = r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
+_LINE_GAP = re.compile(r" +")
+_RULE_BODY = re.compile(r"\d\d:\d\d|\b(?:off|closed|open|unknown)\b|24/7")
+_RULE_START = re.compile(rf"(?:{_SELECTOR_WORD}|\d{{4}}\b|easter\b)")
+
+
+def _fix_line_rules(rw: _Rewriter) -> None:
+    """A line break after a rule's times (or its state) and before days, holidays or dates of their own starts
+    the next rule: ``Holidays closed⏎Mon-Fri 9am-6pm`` are two rules. Read as a space, the state moved to the end
+    of everything that followed (``PH Mo-Fr 09:00-18:00 closed``: open on holidays alone). A break inside a
+    rule (``Lundi au vendredi :⏎9h-18h``) stays a space."""
+
+    def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        span = seg.origin[match.start() : match.end()]
+        if not any(rw.raw[i] in "\n\r" for i in span if i < len(rw.raw)):
+            return None
+        rule = seg.text[: match.start()].rsplit(";", 1)[-1]
+        if not _RULE_BODY.search(rule) or not _RULE_START.match(seg.text, match.end()):
+            return None
+        rw.warn("line break read as ';' between rules")
+        return "; "
+
+    rw.sub(_LINE_GAP, repl)
+    if "line break read as ';' between rules" in rw.warnings:
+        _closures_last(rw)
+
+
+# A rule that closes days, holidays or dates, without times: `PH off`, `Dec 25,Dec 26 closed`, `PH,Su off`.
+_CLOSURE_SELECTOR = rf"(?:{_SELECTOR_WORD}|\d{{4}}\b|\d\d\b)"
+_CLOSURE_RULE = re.compile(rf"{_CLOSURE_SELECTOR}(?:[ ,-]+{_CLOSURE_SELECTOR})* (?:off|closed)")
+
+
+def _closures_last(rw: _Rewriter) -> None:
+    """Lines read as rules, in the order written: "Holidays closed⏎Mon-Fri 9-18" puts the closure first, and a
+    later rule overrides an earlier one (the OSM rules), so the weekday rule opened the holidays that fall on a
+    weekday. The person meant the holidays closed: such a closure (of holidays, dates or days) goes after the
+    rules it would lose to."""
+    code = [seg for seg in rw.segments if not seg.comment]
+    if len(code) != 1 or len(rw.segments) != 1:
+        return  # comments ride with their rules: left in the order written
+    seg = code[0]
+    rules: list[tuple[str, list[int]]] = []
+    start = 0
+    for match in re.finditer(r"; ", seg.text + "; "):
+        rules.append((seg.text[start : match.start()], seg.origin[start : match.start()]))
+        start = match.end()
+    closures = [rule for rule in rules if _CLOSURE_RULE.fullmatch(rule[0])]
+    if not closures or all(rule in closures for rule in rules[rules.index(closures[-1]) :]):
+        return  # none, or none with a rule after it
+    ordered = [rule for rule in rules if rule not in closures] + closures
+    rw.warn("closure moved after the rules written below it, which would override it")
+    seg.text = "; ".join(text for text, _ in ordered)
+    origin: list[int] = []
+    for k, (_, where) in enumerate(ordered):
+        if k:
+            origin.extend([where[0] if where else 0] * 2)
+        origin.extend(where)
+    seg.origin = origin
+
+
 _STATE_FIRST = re.compile(
     r"(?:(?<=^)|(?<=; ))(?P<lead>(?:(?!\d\d:\d\d|(?:off|closed|open|unknown)\b)[^;|\"\s]+ )*)"
     r"(?P<state>off|closed|open|unknown) (?P<rest>[^;|\"]*?\d\d:\d\d[^;|\"]*?)(?=\s*(?:;|\|\||$|\"))"
@@ -1457,21 +1551,65 @@ def _fix_holiday_lists(rw: _Rewriter) -> None:
     rw.sub(_UNJOINED_HOLIDAYS, repl)
 
 
-_SELECTOR_WORD = r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b"
 _UNSEPARATED_RULE = re.compile(
     rf"(?:(?<=\d\d:\d\d)|(?<=\d\d:\d\d\+)) (?={_SELECTOR_WORD}[^;\"|:]*?(?: \d\d:\d\d| (?:off|closed|open|unknown)\b))"
 )
 
 
+_COMMA_RULE = re.compile(
+    rf"(?:(?<=\d\d:\d\d)|(?<=\d\d:\d\d\+)), (?={_SELECTOR_WORD}[^;\"|:]*?(?: \d\d:\d\d| (?:off|closed|open|unknown)\b))"
+)
+
+
+_RULE_SPLIT = re.compile(rf"; |, (?={_SELECTOR_WORD})")
+_DAYS_AND_TIMES = re.compile(
+    r"(?P<days>[A-Z][a-z](?:[-,][A-Z][a-z])*) (?P<times>\d\d:\d\d-\d\d:\d\d(?:,\d\d:\d\d-\d\d:\d\d)*)"
+)
+
+
+def _redundant_addition(before: str, after: str) -> bool:
+    """Whether `after`, read as OSM's additional rule, would add nothing to `before`: days of its own within
+    the earlier rule's, and times within its times (``Mo-Su 08:00-22:00, Su 10:00-18:00``). Written so, it can
+    only mean to replace them. Not when the earlier rule's nights run into the next day, which an additional
+    rule keeps and a replacing one cuts at midnight (``Su-Tu 11:00-01:00, We-Th 11:00-03:00``), nor for
+    rules of other days or other times (``Mo-Fr 09:00-12:00, Mo,Tu 15:00-18:00``: an addition)."""
+    first, second = _DAYS_AND_TIMES.fullmatch(before), _DAYS_AND_TIMES.fullmatch(after)
+    if first is None or second is None:
+        return False
+    days = cyclic_set(first["days"], WEEKDAYS), cyclic_set(second["days"], WEEKDAYS)
+    if not days[0] or not days[1] or not days[1] <= days[0]:
+        return False
+
+    def spans(times: str) -> list[tuple[int, int]]:
+        return [(int(t[0:2]) * 60 + int(t[3:5]), int(t[6:8]) * 60 + int(t[9:11])) for t in times.split(",")]
+
+    earlier, later = spans(first["times"]), spans(second["times"])
+    if any(end <= start or end > 24 * 60 for start, end in earlier + later):
+        return False  # nights: see above
+    return all(any(a <= start and end <= b for a, b in earlier) for start, end in later)
+
+
 def _fix_rule_separators(rw: _Rewriter) -> None:
     """``Mo-Fr 10:00-18:00 Sa 10:00-14:00``: days after the times, with times or a state of their own, start
-    the next rule; the ``;`` between them was left out."""
+    the next rule; the ``;`` between them was left out. ``Daily 8am-10pm, Sunday 10am-6pm``: a comma there is
+    how people separate lines, not OSM's additional rule (which adds to the rules before it: Sunday open from
+    08:00 to 22:00): the next rule, which overrides the days it names."""
 
     def repl(match: re.Match[str], seg: _Segment) -> str:
         rw.warn("missing ';' between rules added")
         return "; "
 
+    def comma(match: re.Match[str], seg: _Segment) -> str | None:
+        before = _RULE_SPLIT.split(seg.text[: match.start()])[-1]
+        after = _RULE_SPLIT.split(seg.text[match.end() :])[0]
+        if not _redundant_addition(before, after):
+            return None
+        rw.warn("',' between rules read as ';' (a later rule replaces the hours of the days it names)")
+        return "; "
+
     rw.sub(_UNSEPARATED_RULE, repl)
+    if any(_COMMA_RULE.search(seg.text) for seg in rw.segments if not seg.comment) and not _accepted(rw.raw):
+        rw.sub(_COMMA_RULE, comma)  # (a value valid as OSM means its commas: `Mo-Fr 10:00-12:00, Fr 14:00-16:00`)
 
 
 def _fix_comment_spacing(rw: _Rewriter) -> None:
@@ -1525,6 +1663,7 @@ _REPAIRS: tuple[Callable[[_Rewriter], None], ...] = (
     _fix_selector_order,
     _fix_order,
     _fix_day_list_order,
+    _fix_line_rules,
     _fix_state_order,
     _fix_holiday_lists,
     _fix_rule_separators,

@@ -473,3 +473,52 @@ def test_an_error_quotes_a_long_value_around_where_it_broke() -> None:
     with pytest.raises(HoursSyntaxError) as error:
         normalize("x" * 5000)
     assert len(str(error.value)) < 300
+
+
+@pytest.mark.parametrize(
+    ("raw", "country", "canonical"),
+    [
+        # Lines are rules; a closure written first goes after the rules that would override it.
+        ("Holidays closed\nMon-Fri 9am-6pm\nSat 10am-2pm", None, "Mo-Fr 09:00-18:00; Sa 10:00-14:00; PH closed"),
+        ("Feiertage geschlossen\nMo-Fr 9-18 Uhr\nSa 10-12 Uhr", "DE", "Mo-Fr 09:00-18:00; Sa 10:00-12:00; PH off"),
+        ("Dec 25 closed\nMo-Fr 9-18", None, "Mo-Fr 09:00-18:00; Dec 25 closed"),
+        ("Monday: Closed\nTuesday: 9AM–5PM", None, "Tu 09:00-17:00; Mo closed"),
+        ("Mo-Fr 9-18\nSa 10-12\nSu closed", None, "Mo-Fr 09:00-18:00; Sa 10:00-12:00; Su closed"),
+        ("Lundi au vendredi :\n9h-18h", "FR", "Mo-Fr 09:00-18:00"),  # a break inside a rule is a space
+        # A comma before a rule that could only replace the one before it (an addition would add nothing).
+        ("Daily 8am-10pm, Sunday 10am-6pm", None, "Mo-Su 08:00-22:00; Su 10:00-18:00"),
+        ("Tous les jours 9h-19h, dimanche 10h-13h", "FR", "Mo-Su 09:00-19:00; Su 10:00-13:00"),
+        ("Mo-Fr 10-12, Fr 14-16", None, "Mo-Fr 10:00-12:00, Fr 14:00-16:00"),  # other times: an addition
+        ("Mo-Fr 10:00-12:00, Fr 10:00-11:00", None, "Mo-Fr 10:00-12:00, Fr 10:00-11:00"),  # valid OSM as written
+        # A bare end hour after a start written in full, or on a 12-hour clock.
+        ("Mo-Su 12-12", None, "Mo-Su 12:00-24:00"),
+        ("Mo-Fr 10am-10", None, "Mo-Fr 10:00-22:00"),
+        ("Mo-Fr 8:00-8", None, "Mo-Fr 08:00-20:00"),
+        ("Mo-Fr 9am-5", None, "Mo-Fr 09:00-17:00"),
+        ("Fr-Sa 5pm-12", None, "Fr-Sa 17:00-24:00"),
+        ("Fr-Sa 5pm-2", None, "Fr-Sa 17:00-02:00"),  # a night stays a night
+        ("Mo-Fr 10am-12", None, "Mo-Fr 10:00-12:00"),
+        # "Di" before "Sa": Tuesday (German), not Sunday (French), which would make the range every day.
+        ("Di-Sa 10-18", "FR", "Tu-Sa 10:00-18:00"),
+        ("Di-Sa 10-18", "LU", "Tu-Sa 10:00-18:00"),
+        ("Di 10-12", "FR", "Su 10:00-12:00"),
+        ("Lu-Di 10-18", "FR", "Mo-Su 10:00-18:00"),
+    ],
+)
+def test_what_a_person_meant_by_sloppy_hours(raw: str, country: str | None, canonical: str) -> None:
+    """Values that were accepted meaning something else (a review of the normaliser): open on holidays alone,
+    Sunday open from 08:00, 10am-10 round the clock, 9am-5 until five in the morning, Di-Sa every day."""
+    result = normalize(raw, country=country)
+    assert result.canonical == canonical, result.warnings
+    assert result.warnings or result.canonical == raw  # every repair says so
+
+
+def test_a_closed_holiday_written_first_stays_closed_on_a_weekday() -> None:
+    from datetime import datetime
+
+    from locator.hours import Schedule
+
+    schedule = Schedule.parse("Holidays closed\nMon-Fri 9am-6pm\nSat 10am-2pm", timezone="Europe/Paris", country="FR")
+    assert not schedule.is_open(datetime.fromisoformat("2026-05-08T12:00:00+02:00"))  # Victory Day, a Friday
+    assert schedule.is_open(datetime.fromisoformat("2026-05-07T12:00:00+02:00"))
+    assert schedule.is_open(datetime.fromisoformat("2026-05-09T12:00:00+02:00"))  # Saturday
