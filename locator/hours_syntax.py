@@ -350,9 +350,9 @@ _PHRASES: tuple[tuple[str, str, str], ...] = (
     (r"open\s*-?\s*end|late", "+", "open end"),
     (r"always\s+(?:closed|off)", "off", "always closed"),
     (r"(?:always\s+open|nonstop\s+ge[öo]ffnet|non-stop)", "24/7", "24/7"),
-    (r"(?:12\s+)?midnight", "00:00", "midnight"),
+    (r"(?:12\s+)?midnight|minuit", "00:00", "midnight"),
     (r"daylight|daytime", "sunrise-sunset", "daylight"),
-    (r"(?:12\s+)?(?:noon|midday)|mittag", "12:00", "noon"),
+    (r"(?:12\s+)?(?:noon|midday)|mittag|(?<!après-)(?<!apres-)midi", "12:00", "noon"),  # not "après-midi"
 )
 
 # Characters feeds put between the two ends of a range.  The wave dash U+301C (and its look-alikes U+FF5E,
@@ -684,8 +684,15 @@ def _fix_phrases(rw: _Rewriter) -> None:
             return f"{lead}{replacement.strip()}{trail}"
 
         rw.sub(pattern, repl)
-    # "17:00-+" / "17:00 +" produced by the open-end phrase.
-    rw.sub(re.compile(r"(?<=\d)\s*(?:-|\s)\s*\+"), lambda m, s: "+")
+    # "17:00-+" / "17:00 +" produced by the open-end phrase, or written so, at the end of a rule. Before days
+    # or times, a "+" is an "and" (_fix_punctuation): "10:00-18:00 + So 12:00-16:00" was an open end.
+
+    def open_end(match: re.Match[str], seg: _Segment) -> str:
+        if not any("open end" in warning for warning in rw.warnings):
+            rw.warn("'+' after a time read as an open end")
+        return "+"
+
+    rw.sub(re.compile(r"(?<=\d)\s*(?:-|\s)\s*\+(?!\s*[^\W_])"), open_end)
 
 
 _AMPM = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?", re.IGNORECASE)
@@ -1213,6 +1220,21 @@ def _fix_punctuation(rw: _Rewriter) -> None:
             lambda m: ",",
             "'/' between time ranges read as ','",
         ),
+        # "Sa/So", "Mo/We/Fr": a list of days written with slashes.
+        (
+            r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH))\s*/\s*(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH)\b)",
+            lambda m: ",",
+            "'/' between days read as ','",
+        ),
+        # "10:00-18:00 + So 12:00-16:00", "9-12 + 14-18": a "+" between rules or ranges is an "and".
+        (
+            r"(?<=\d\d:\d\d)\s+\+\s+(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)",
+            lambda m: "; ",
+            "'+' between rules read as ';'",
+        ),
+        (r"(?<=\d\d:\d\d)\s+\+\s+(?=\d\d:\d\d-)", lambda m: ",", "'+' between time ranges read as ','"),
+        # "Mo-Fr 9-18 | Sa 10-17": one "|" (not OSM's "||", a fallback rule) between rules.
+        (r"(?<!\|)\s*\|\s*(?!\|)", lambda m: "; ", "'|' between rules read as ';'"),
         # "Mo12:00": a day selector glued to a time.
         (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))(?=\d)", lambda m: " ", "space added between day and time"),
         (r"(?<=\bSH)(?=Mo|Tu|We|Th|Fr|Sa|Su)", lambda m: " ", "space added between SH and day"),

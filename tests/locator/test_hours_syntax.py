@@ -503,6 +503,16 @@ def test_an_error_quotes_a_long_value_around_where_it_broke() -> None:
         ("Di-Sa 10-18", "LU", "Tu-Sa 10:00-18:00"),
         ("Di 10-12", "FR", "Su 10:00-12:00"),
         ("Lu-Di 10-18", "FR", "Mo-Su 10:00-18:00"),
+        # "+" as "and" (it was an open end), one "|" between rules, days listed with "/", midi and minuit.
+        ("Mo-Sa 10:00-18:00 + So 12:00-16:00", "DE", "Mo-Sa 10:00-18:00; Su 12:00-16:00"),
+        ("Mo-Fr 9-12 + 14-18", None, "Mo-Fr 09:00-12:00,14:00-18:00"),
+        ("Mo-Fr 10:00-18:00 +", None, "Mo-Fr 10:00-18:00+"),
+        ("Mon - Sat: 10:00 AM - 9:00 PM | Sun: 11:00 AM - 6:00 PM", None, "Mo-Sa 10:00-21:00; Su 11:00-18:00"),
+        ("Mo-Fr 09:00-18:00 || PH off", None, "Mo-Fr 09:00-18:00 || PH off"),
+        ("Sa/So 10-16", "DE", "Sa,Su 10:00-16:00"),
+        ("sam/dim 10h-16h", "FR", "Sa,Su 10:00-16:00"),
+        ("Lu-Ve 9h-midi, 14h-18h", "FR", "Mo-Fr 09:00-12:00,14:00-18:00"),
+        ("Fr-Sa 18h-minuit", "FR", "Fr-Sa 18:00-00:00"),
     ],
 )
 def test_what_a_person_meant_by_sloppy_hours(raw: str, country: str | None, canonical: str) -> None:
