@@ -532,6 +532,8 @@ def _write(conn: Connection, report: IngestReport) -> None:
     if report.removed:
         conn.execute(text("DELETE FROM locations WHERE id = ANY(:ids)"), {"ids": report.removed})
     if not report.added and not report.changed:
+        with _timed(report, "analyze"):  # the planner's count of places, which health reports, as after any publish
+            conn.exec_driver_sql("ANALYZE locations, open_intervals")
         return
     before = selected_before(conn, report.changed)  # read before the changed places' new rows replace them
     with _timed(report, "upsert"):

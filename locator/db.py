@@ -18,7 +18,8 @@ import subprocess
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -203,12 +204,28 @@ def cut_socket(fd: int) -> None:
 # Connections whose transaction `unbounded` lifted the timeouts of: the watchdog leaves their statements alone
 # until that transaction ends (a load or a refresh through the API's write engine may take minutes).
 _UNBOUNDED: weakref.WeakSet[Any] = weakref.WeakSet()
+# Connections inside `unwatched`: the statements a session runs without a transaction (a concurrent detach).
+_UNWATCHED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@contextmanager
+def unwatched(conn: Connection) -> Iterator[None]:
+    """The watchdog leaves this connection's statements alone inside the block: for statements that cannot run
+    in a transaction (`unbounded` lifts the limits of one), whose session lifts the statement timeout itself."""
+    raw = conn.connection.dbapi_connection
+    _UNWATCHED.add(raw)
+    try:
+        yield
+    finally:
+        _UNWATCHED.discard(raw)
 
 
 def _watched_cursor(guard: Watchdog) -> type[psycopg.Cursor[Any]]:
     class WatchedCursor(psycopg.Cursor[Any]):
         def execute(self, *args: Any, **kwargs: Any) -> Any:
             raw = self.connection
+            if raw in _UNWATCHED:
+                return super().execute(*args, **kwargs)
             if raw in _UNBOUNDED:
                 if raw.info.transaction_status == pq.TransactionStatus.INTRANS:
                     return super().execute(*args, **kwargs)

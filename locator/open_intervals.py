@@ -40,6 +40,7 @@ from locator.db import (
     copy_rows,
     outage_reason,
     unbounded,
+    unwatched,
 )
 from locator.hours import Schedule, SpecialHours, exceptions_for, open_spells, sun_coordinates
 
@@ -173,14 +174,16 @@ def _drop_expired(conn: Connection, now: datetime | None) -> list[str]:
     conn.exec_driver_sql("SET statement_timeout = 0")
     conn.exec_driver_sql("SET lock_timeout = '60s'")
     try:
-        for row in expired:
-            name = row.relname
-            if row.attached:
-                mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
-                conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
-            # One statement string, one transaction: the day's table and its functions go together.
-            conn.exec_driver_sql(f"DROP TABLE {name}; DROP FUNCTION IF EXISTS {', '.join(day_search_functions(name))}")
-            dropped.append(name)
+        with unwatched(conn):  # (the API's engine watches its statements from its side too: db.Watchdog)
+            for row in expired:
+                name = row.relname
+                if row.attached:
+                    mode = "FINALIZE" if row.detaching else "CONCURRENTLY"
+                    conn.exec_driver_sql(f"ALTER TABLE open_intervals DETACH PARTITION {name} {mode}")
+                # One statement string, one transaction: the day's table and its functions go together.
+                functions = ", ".join(day_search_functions(name))
+                conn.exec_driver_sql(f"DROP TABLE {name}; DROP FUNCTION IF EXISTS {functions}")
+                dropped.append(name)
     finally:
         conn.exec_driver_sql("RESET statement_timeout")
         conn.exec_driver_sql("RESET lock_timeout")

@@ -153,7 +153,10 @@ def install(app: FastAPI) -> None:
         response.headers["X-Content-Type-Options"] = "nosniff"
         origin = request.headers.get("origin")
         settings = getattr(request.app.state, "settings", None)
-        if origin and settings is not None and origin in settings.cors_origin_list:
+        allowed = settings.cors_origin_list if settings is not None else []
+        if origin and "*" in allowed:
+            response.headers["Access-Control-Allow-Origin"] = "*"  # as Starlette's CORS answers then
+        elif origin and origin in allowed:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
         return response

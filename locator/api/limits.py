@@ -67,7 +67,12 @@ class FixedWindowLimiter:
         """`hit`'s answer for one more, without counting it: None while `client` has some of this minute left."""
         moment = time.time() if now is None else now
         with self._lock:
-            counted = self._counts.get(client, 0) if int(moment // 60) == self._window else 0
+            if int(moment // 60) != self._window:
+                counted = 0
+            elif client not in self._counts and len(self._counts) >= self.max_clients:
+                counted = self._counts.get(OVERFLOW, 0)  # where `hit` counts it: a full table is no way round
+            else:
+                counted = self._counts.get(client, 0)
         return 60 - (moment % 60) if counted >= self.per_minute else None
 
 

@@ -95,7 +95,8 @@ class Chain:
                 log.info("%s placed %r %.0f km from the gazetteer's reading: not taken", step.name, q,
                          _km(partial, origin))  # fmt: skip
                 continue
-            if partial is None or precision_rank(origin.precision) > precision_rank(partial.precision):
+            finer = precision_rank(origin.precision) - (precision_rank(partial.precision) if partial else -1)
+            if finer > 0 or (guess and finer == 0):  # a guess yields to an answer as fine as itself
                 return origin
         if partial is not None:
             return partial
@@ -177,7 +178,10 @@ def build(settings: Settings) -> Chain:
         negative_ttl=timedelta(seconds=settings.geocoder_negative_ttl_s),
         # The API asks on the replica's connections, which cannot write: the answers go to the primary (an engine
         # of its own, made at the first answer), else every question reached the provider again.
-        writer=functools.cache(functools.partial(make_engine, settings)) if settings.database_read_url else None,
+        # Watched as the API's engines are: a frozen primary held the request that cached an answer for good.
+        writer=functools.cache(functools.partial(make_engine, settings, watchdog=True))
+        if settings.database_read_url
+        else None,
     )
 
 

@@ -25,7 +25,7 @@ from geopy.distance import great_circle
 from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
-from locator.countries import is_country, timezone_at, zone_countries
+from locator.countries import timezone_at, zone_countries
 from locator.db import GAZETTEER_LOCK
 from locator.geocoders.base import Origin, precision_rank
 
@@ -74,7 +74,13 @@ COUNTRY_CODES = frozenset({"FR", "MC", "DE", "US", "RU", "LI", "GB"})
 # International mail puts the destination's letters before its postcode: the old European ones ("F-75008",
 # "D-80331", "FL-9490", "RUS-101000") or ISO codes ("FR-75008", "MC-98000", "CH-8001": any country's).
 # (Not the other old letters: "Apt E-1204" is no Spanish postcode.)
-POSTAL_PREFIXES: dict[str, str] = {"F": "FR", "D": "DE", "FL": "LI", "RUS": "RU"}
+POSTAL_PREFIXES: dict[str, str] = {"F": "FR", "D": "DE", "FL": "LI", "RUS": "RU", **{cc: cc for cc in COUNTRY_CODES}}
+# ISO codes written on the postcodes of countries whose postcodes the gazetteer may not hold, at the start of a
+# segment: the European ones (none of them a US state's code: "Atlanta, GA-30303" is no Gabonese address).
+ISO_PREFIXES = frozenset(
+    ["AT", "BE", "BG", "CH", "CZ", "DK", "EE", "ES", "FI", "GR", "HR", "HU", "IE", "IS", "IT", "LT", "LU", "LV",
+     "NL", "NO", "PL", "PT", "RO", "SE", "SI", "SK"]
+)  # fmt: skip
 _POSTAL_PREFIX = re.compile(r"(?<![\w-])([A-Z]{1,3})-(?=\d)", re.I)
 
 # Paris, Lyon and Marseille are divided into arrondissements, each with its own postcode: the city's département
@@ -309,7 +315,10 @@ def _postal_prefix(q: str, country: str | None) -> tuple[str, str | None]:
     (a hint given wins, like over a trailing ", France")."""
     for m in reversed(list(_POSTAL_PREFIX.finditer(q))):
         letters = m[1].upper()
-        named = POSTAL_PREFIXES.get(letters) or (letters if len(letters) == 2 and is_country(letters) else None)
+        named = POSTAL_PREFIXES.get(letters)
+        before = q[: m.start()].rstrip()
+        if named is None and letters in ISO_PREFIXES and (not before or before.endswith(",")):
+            named = letters  # "Bahnhofstrasse 1, CH-8001 Zürich"; not "Unit AT-1204", inside a segment
         shape = POSTCODE_PATTERNS.get(named or "", GENERIC_PATTERNS[0])
         if named is not None and country in (None, named) and shape.match(q, m.end()):
             return q[: m.start()] + q[m.end() :], named

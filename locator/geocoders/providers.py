@@ -11,6 +11,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +47,12 @@ MAX_RETRY_AFTER_S = 5.0
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
+# Provider requests in flight at once per process, on threads of their own (DeadlineAdapter), and how long past
+# its deadline one is waited for (its body's own check cuts it at the deadline).
+_FETCHES = ThreadPoolExecutor(8, thread_name_prefix="geocoder-http")
+DEADLINE_SLACK_S = 0.05
+
+
 class DeadlineAdapter(URLLibAdapter):  # type: ignore[misc]  # geopy ships no type hints
     """urllib's timeout bounds each socket read, not the request: a server sending a byte a second held a
     request (and its worker thread and database connection) for 50 s under a 3 s timeout. Here the body is
@@ -54,9 +62,22 @@ class DeadlineAdapter(URLLibAdapter):  # type: ignore[misc]  # geopy ships no ty
     _local = threading.local()  # the deadline of the request this thread is making
 
     def get_text(self, url: str, *, timeout: float, headers: dict[str, str]) -> str:
-        self._local.deadline = time.monotonic() + timeout
-        text: str = super().get_text(url, timeout=timeout, headers=headers)
-        return text
+        deadline = time.monotonic() + timeout
+
+        def fetch() -> str:
+            self._local.deadline = deadline
+            text: str = URLLibAdapter.get_text(self, url, timeout=timeout, headers=headers)
+            return text
+
+        # On a thread of its own, waited for until the deadline: a server trickling its header lines (each
+        # within the per-read timeout) held the request in urllib for as long as it liked. The thread is left
+        # to its socket's timeouts; the pool's size bounds how many a misbehaving provider can hold.
+        future = _FETCHES.submit(fetch)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()) + DEADLINE_SLACK_S)
+        except FuturesTimeout:
+            future.cancel()
+            raise GeocoderTimedOut("Service timed out (the whole answer took too long)") from None
 
     def _decode_page(self, page: Any) -> str:
         deadline = getattr(self._local, "deadline", None)

@@ -369,6 +369,19 @@ def test_a_geocoder_outage_publishes_nothing_and_blames_no_row(scratch_db: Scrat
         assert conn.execute(text("SELECT outcome FROM ingest_runs")).scalar_one() == "failed"
 
 
+def test_a_publish_that_only_removes_places_updates_the_planner_s_count(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """Health reports the planner's count of places: a feed that only dropped places left it as it was."""
+    ingest_file(scratch_db.engine, write_csv(tmp_path / "all.csv", [row(i) for i in range(10)]), source="vendor")
+    fewer = ingest_file(scratch_db.engine, write_csv(tmp_path / "fewer.csv", [row(i) for i in range(9)]),
+                        source="vendor")  # fmt: skip
+    assert fewer.published and fewer.removed and not fewer.added and not fewer.changed
+    with scratch_db.engine.connect() as conn:
+        planned = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'locations'::regclass")).scalar()
+        assert planned == conn.execute(text("SELECT count(*) FROM locations")).scalar_one() == 9
+
+
 def test_a_file_no_reader_reads_is_audited_with_its_hash(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     # The hash came after the format was told: the audit of "cannot tell the format" named no file.
     path = tmp_path / "feed.dat"

@@ -81,6 +81,7 @@ class Reply:
     delay: float = 0.0
     content_type: str = "application/json"
     trickle: float = 0.0  # seconds between the body's bytes
+    header_trickle: float = 0.0  # seconds between header lines (this many extra lines are sent: 40)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -124,6 +125,10 @@ class FakeGeocoder:
                     self.send_header("Content-Length", str(len(payload)))
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
+                    for n in range(40 if reply.header_trickle else 0):
+                        self.send_header(f"X-Slow-{n}", "x")
+                        self.flush_headers()  # one line at a time
+                        time.sleep(reply.header_trickle)
                     self.end_headers()
                     if not reply.trickle:
                         self.wfile.write(payload)
@@ -560,6 +565,15 @@ def test_a_trickling_answer_is_cut_at_the_timeout(engine: Engine, fakes: Callabl
     assert time.monotonic() - started < 5  # the body alone takes 40 s
 
 
+def test_trickling_header_lines_are_cut_at_the_timeout(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    """Each header line within the per-read timeout: urllib waited for all of them (12 s under a 0.5 s timeout)."""
+    fake = fakes(Reply(NOMINATIM_BAKERY, header_trickle=0.2))
+    started = time.monotonic()
+    with pytest.raises(GeocoderUnavailable):
+        ask(engine, Chain([NominatimProvider(options(fake, timeout=0.5, retries=0))]), "Gnetsch 31")
+    assert time.monotonic() - started < 3  # the headers alone take 8 s
+
+
 def test_a_429_is_retried_after_the_wait_it_asks_for(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
     waits: list[float] = []
     fake = fakes(Reply(status=429, headers={"Retry-After": "2"}), Reply(NOMINATIM_BAKERY))
@@ -685,3 +699,25 @@ def test_answers_are_cached_on_the_primary_when_reads_go_to_a_replica(
     assert fake.count == 1
     assert chain.writer is not None
     chain.writer().dispose()
+
+
+MONTE_CARLO_TOWN = [{**ZURICH[0], "place_rank": 16, "type": "city", "addresstype": "city",
+                     "display_name": "Zürich, Schweiz", "address": {"city": "Zürich", "country_code": "ch"}}]  # fmt: skip
+
+
+def test_a_guess_yields_to_an_answer_as_fine_as_itself(monaco: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    """A town read beside an unknown postcode is a guess: the provider's town, no finer but not a guess, wins
+    (the guess won the tie, the very case the guess was made for)."""
+    fake = fakes(Reply(MONTE_CARLO_TOWN))
+    origin = ask(monaco, Chain(["gazetteer", NominatimProvider(options(fake))]), "8001 Monte-Carlo")
+    assert (origin.geocoder, origin.country, origin.precision) == ("nominatim", "CH", "place centroid")
+
+
+@pytest.mark.parametrize("q", ["Atlanta, GA-30303", "Springfield, IL-62701", "Unit AT-1204, Vienna"])
+def test_a_state_code_or_a_unit_is_no_country_on_a_postcode(
+    engine: Engine, fakes: Callable[..., FakeGeocoder], q: str
+) -> None:
+    """Any ISO code before digits scoped the providers: Atlanta's ZIP was asked about in Gabon."""
+    fake = fakes(Reply(ZURICH))
+    ask(engine, Chain(["gazetteer", NominatimProvider(options(fake))]), q)
+    assert "countrycodes" not in fake.requests[0]["query"], fake.requests[0]
