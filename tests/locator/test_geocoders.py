@@ -701,8 +701,10 @@ def test_answers_are_cached_on_the_primary_when_reads_go_to_a_replica(
     chain.writer().dispose()
 
 
-MONTE_CARLO_TOWN = [{**ZURICH[0], "place_rank": 16, "type": "city", "addresstype": "city",
-                     "display_name": "Zürich, Schweiz", "address": {"city": "Zürich", "country_code": "ch"}}]  # fmt: skip
+MONTE_CARLO_TOWN = [{
+    **ZURICH[0], "place_rank": 16, "type": "city", "addresstype": "city", "display_name": "Zürich, Schweiz",
+    "address": {"city": "Zürich", "country_code": "ch"},
+}]  # fmt: skip
 
 
 def test_a_guess_yields_to_an_answer_as_fine_as_itself(monaco: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
