@@ -169,6 +169,8 @@ _OFF_WORDS = frozenset(
         "cerrado",
         "cerrada",
         "закрыто",
+        "выходной",
+        "выходные",
         "closed",
     ]
 )
@@ -220,7 +222,7 @@ _RANGE_WORDS = frozenset(
 )
 _JOIN_WORDS = frozenset(["and", "und", "et", "y", "e", "&"])
 # Connective words that carry no meaning once the structure is rebuilt ("von 9 bis 18 Uhr").
-_FILLER_WORDS = frozenset(["uhr", "von", "from", "de", "du", "des", "le", "les", "am", "an", "um", "on", "at"])
+_FILLER_WORDS = frozenset(["uhr", "von", "from", "de", "du", "des", "le", "les", "am", "an", "um", "on", "at", "с"])
 _ALWAYS_WORDS = frozenset(["always", "nonstop", "anytime", "круглосуточно"])
 _EVERY_DAY_WORDS = frozenset(["daily", "everyday", "täglich", "taeglich", "tägl", "ежедневно"])
 
@@ -325,7 +327,8 @@ _PHRASES: tuple[tuple[str, str, str], ...] = (
         r"(?:open\s+)?24\s*h(?:ours|rs)?\s*/\s*24\s*h?|24\s*/\s*24|(?:open\s+)?24\s*hours|all\s+day"
         r"|00?\s*-\s*24(?!\s*:)"
         # "Mo-Su 24h" alone: not the end of a range ("8h-24h") nor the start of one.
-        r"|(?<![-\d:.]\s)(?<![-\d:.])24\s?h(?!\s*[-\u2013])",
+        r"|(?<![-\d:.]\s)(?<![-\d:.])(?<!\bà\s)(?<!\ba\s)(?<!\bbis\s)(?<!\bto\s)(?<!\btill\s)(?<!\buntil\s)"
+        r"(?<!\bhasta\s)(?<!\bдо\s)24\s?h(?!\s*[-\u2013])",
         "00:00-24:00",
         "the whole day",
     ),
@@ -665,7 +668,16 @@ def _fix_prefix(rw: _Rewriter) -> None:
 _PHRASE_NOTES = {"working days": ": public holidays included; add 'PH off' to close on them"}
 
 
+_NO_BREAK = re.compile(r"(?<=[\dhH])\s*,?\s+non-?stop\b\.?", re.IGNORECASE)
+
+
 def _fix_phrases(rw: _Rewriter) -> None:
+    def no_break(match: re.Match[str], seg: _Segment) -> str:
+        # "9h-18h non-stop": without a lunch break, not round the clock.
+        rw.warn(f"{match.group(0).strip()!r} after times read as 'without a break' (the times as written)")
+        return ""
+
+    rw.sub(_NO_BREAK, no_break)
     for source, replacement, label in _PHRASES:
         pattern = re.compile(rf"(?<![\w/])(?:{source})(?![\w/])", re.IGNORECASE)
 
@@ -765,13 +777,23 @@ def _fix_afternoon_hours(rw: _Rewriter) -> None:
     rw.sub(_EQUAL_ENDS, equal)
 
 
+# A morning start before "12 am": "8:30-12 am" is a morning (read as 00:00, the shop was open until midnight).
+_MORNING_START = re.compile(rf"(?<![\d:.])(?P<h>\d{{1,2}})(?:[:.h]\d\d)?{_RANGE_JOIN}$", re.IGNORECASE)
+
+
 def _fix_ampm(rw: _Rewriter) -> None:
     def repl(match: re.Match[str], seg: _Segment) -> str | None:
         hour, minute = int(match["h"]), int(match["m"] or 0)
         if not 1 <= hour <= 12 or minute > 59:
             return None
         pm = match["ap"].lower() == "p"
+        if not pm and match.group(0)[-1] != "." and _is_day(_next_word(seg.text, match.end())):
+            return None  # German "am Samstag" ("on Saturday"), not a.m.: a filler word, later
         hour24 = (hour % 12) + (12 if pm else 0)
+        start = _MORNING_START.search(seg.text[: match.start()])
+        if not pm and hour == 12 and start is not None and 1 <= int(start["h"]) < 12:
+            rw.warn(f"{match.group(0).strip()!r} ending a morning read as noon (12:00), not midnight")
+            return f"12:{minute:02d}"
         result = f"{hour24:02d}:{minute:02d}"
         rw.warn(f"12-hour clock {match.group(0).strip()!r} read as {result}")
         return result
@@ -1116,9 +1138,12 @@ _DATE_CONTEXT = frozenset(MONTHS) | {"week"}
 
 
 def _in_date_context(text: str, start: int) -> bool:
-    """True when the numbers before ``start`` continue a month/week selector ("Dec 11,15-17")."""
-    match = re.search(r"([^\W\d_]+)[\d\s,.\-]*$", text[:start])
-    return bool(match) and match is not None and match.group(1) in _DATE_CONTEXT
+    """True when the numbers before ``start`` continue a month/week selector ("Dec 11,15-17"); not after a
+    month's whole day and a space ("Dec 24 9-12": the hours of Christmas Eve)."""
+    match = re.search(r"([^\W\d_]+)([\d\s,.\-]*)$", text[:start])
+    if match is None or match.group(1) not in _DATE_CONTEXT:
+        return False
+    return not (match.group(1) in MONTHS and re.fullmatch(r"\s*\d{1,2}\s+", match.group(2)))
 
 
 def _fix_bare_hours(rw: _Rewriter) -> None:
@@ -1548,15 +1573,26 @@ _STATE_FIRST = re.compile(
 )
 
 
+_CLOSED_BEFORE_DAYS = re.compile(
+    r"(?P<sep>(?<=\d\d:\d\d), |(?<=^)|(?<=; ))(?P<state>off|closed) "
+    r"(?P<days>(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)(?:[,-](?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))*)(?=\s*(?:;|\|\||$))"
+)
+
+
 def _fix_state_order(rw: _Rewriter) -> None:
     """``off 14:00-16:00`` / ``open We 10:00`` / ``We open 10:00-16:00``: the state belongs after the
-    selectors, times included."""
+    selectors, times included. ``closed Sundays``, ``Fermé le lundi``: a rule of its own, days first."""
 
     def repl(match: re.Match[str], seg: _Segment) -> str:
         rw.warn(f"state {match['state']!r} moved after the selectors")
         return f"{match['lead']}{match['rest'].strip()} {match['state']}"
 
+    def closed_days(match: re.Match[str], seg: _Segment) -> str:
+        rw.warn(f"state {match['state']!r} moved after the days it closes")
+        return f"{'; ' if match['sep'] else ''}{match['days']} {match['state']}"
+
     rw.sub(_STATE_FIRST, repl)
+    rw.sub(_CLOSED_BEFORE_DAYS, closed_days)
 
 
 # (A holiday's offset is one day at most: see _check_semantics.)

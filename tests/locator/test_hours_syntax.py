@@ -513,6 +513,18 @@ def test_an_error_quotes_a_long_value_around_where_it_broke() -> None:
         ("sam/dim 10h-16h", "FR", "Sa,Su 10:00-16:00"),
         ("Lu-Ve 9h-midi, 14h-18h", "FR", "Mo-Fr 09:00-12:00,14:00-18:00"),
         ("Fr-Sa 18h-minuit", "FR", "Fr-Sa 18:00-00:00"),
+        # "12 am" ending a morning is noon (it was midnight); German "am" before a day is "on".
+        ("Mo-Fr 8:30-12 am, 1-5 pm", None, "Mo-Fr 08:30-12:00,13:00-17:00"),
+        ("Mo-Fr 8-12 am Samstag 9-12", "DE", "Mo-Fr 08:00-12:00; Sa 09:00-12:00"),
+        ("Mo-Fr 10pm-12am", None, "Mo-Fr 22:00-00:00"),
+        # Common forms that were refused.
+        ("Mon-Sat 10-18, closed Sundays", None, "Mo-Sa 10:00-18:00; Su closed"),
+        ("Fermé le lundi", "FR", "Mo off"),
+        ("Mo-Sa 18h à 24h", "FR", "Mo-Sa 18:00-24:00"),
+        ("Dec 24 9-12", None, "Dec 24 09:00-12:00"),
+        ("Пн-Пт с 9 до 18", "RU", "Mo-Fr 09:00-18:00"),
+        ("Сб-Вс: выходной", "RU", "Sa-Su off"),
+        ("Mo-Fr 9h-18h non-stop", "FR", "Mo-Fr 09:00-18:00"),
     ],
 )
 def test_what_a_person_meant_by_sloppy_hours(raw: str, country: str | None, canonical: str) -> None:
