@@ -1554,8 +1554,8 @@ def _closures_last(rw: _Rewriter) -> None:
         rules.append((seg.text[start : match.start()], seg.origin[start : match.start()]))
         start = match.end()
     closures = [rule for rule in rules if _CLOSURE_RULE.fullmatch(rule[0])]
-    if not closures or all(rule in closures for rule in rules[rules.index(closures[-1]) :]):
-        return  # none, or none with a rule after it
+    if not closures or all(rule in closures for rule in rules[rules.index(closures[0]) :]):
+        return  # none, or no other rule after the first
     ordered = [rule for rule in rules if rule not in closures] + closures
     rw.warn("closure moved after the rules written below it, which would override it")
     seg.text = "; ".join(text for text, _ in ordered)

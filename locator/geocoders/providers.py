@@ -335,7 +335,7 @@ class PeliasProvider(RemoteProvider):
         return _origin(location, name=self.name, precision=precision, country=cc, label=props.get("label"))
 
 
-# The BAN's relevance score (0-1) below which its answer is a guess: addok's own front end hides results under it.
+# The BAN's relevance score (0-1) below which its answer is taken for a guess, not the address asked about.
 MIN_BAN_SCORE = 0.5
 
 

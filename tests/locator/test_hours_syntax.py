@@ -482,6 +482,7 @@ def test_an_error_quotes_a_long_value_around_where_it_broke() -> None:
         ("Holidays closed\nMon-Fri 9am-6pm\nSat 10am-2pm", None, "Mo-Fr 09:00-18:00; Sa 10:00-14:00; PH closed"),
         ("Feiertage geschlossen\nMo-Fr 9-18 Uhr\nSa 10-12 Uhr", "DE", "Mo-Fr 09:00-18:00; Sa 10:00-12:00; PH off"),
         ("Dec 25 closed\nMo-Fr 9-18", None, "Mo-Fr 09:00-18:00; Dec 25 closed"),
+        ("PH closed\nMo-Fr 9-18\nDec 24 off", None, "Mo-Fr 09:00-18:00; PH closed; Dec 24 off"),
         ("Monday: Closed\nTuesday: 9AM–5PM", None, "Tu 09:00-17:00; Mo closed"),
         ("Mo-Fr 9-18\nSa 10-12\nSu closed", None, "Mo-Fr 09:00-18:00; Sa 10:00-12:00; Su closed"),
         ("Lundi au vendredi :\n9h-18h", "FR", "Mo-Fr 09:00-18:00"),  # a break inside a rule is a space
