@@ -668,6 +668,11 @@ def _fix_prefix(rw: _Rewriter) -> None:
 _PHRASE_NOTES = {"working days": ": public holidays included; add 'PH off' to close on them"}
 
 
+# The end of a range as written before the tidying ("18:00", "9-12", "10h-18h", "9am-5pm"): a "+" after one is no
+# open end when more follows.
+_RANGE_END = re.compile(
+    r"\d(?:[:.h]\d\d)?\s*(?:[ap]\.?m\.?)?\s*(?:-|to|bis|à|a)\s*\d{1,2}(?:[:.h]\d\d)?\s*(?:[ap]\.?m\.?|h)?$", re.I
+)
 _NO_BREAK = re.compile(r"(?<=[\dhH])\s*,?\s+non-?stop\b\.?", re.IGNORECASE)
 
 
@@ -699,12 +704,15 @@ def _fix_phrases(rw: _Rewriter) -> None:
     # "17:00-+" / "17:00 +" produced by the open-end phrase, or written so, at the end of a rule. Before days
     # or times, a "+" is an "and" (_fix_punctuation): "10:00-18:00 + So 12:00-16:00" was an open end.
 
-    def open_end(match: re.Match[str], seg: _Segment) -> str:
+    def open_end(match: re.Match[str], seg: _Segment) -> str | None:
+        followed = re.match(r"\s*[^\W_]", seg.text[match.end() :]) is not None
+        if followed and _RANGE_END.search(seg.text[: match.start()]):
+            return None  # after a whole range and before more: an "and" (_fix_punctuation)
         if not any("open end" in warning for warning in rw.warnings):
             rw.warn("'+' after a time read as an open end")
         return "+"
 
-    rw.sub(re.compile(r"(?<=\d)\s*(?:-|\s)\s*\+(?!\s*[^\W_])"), open_end)
+    rw.sub(re.compile(r"(?<=\d)\s*(?:-|\s)\s*\+"), open_end)
 
 
 _AMPM = re.compile(r"(?<![\d:.])(?P<h>\d{1,2})(?:[:.h](?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?", re.IGNORECASE)
@@ -777,6 +785,11 @@ def _fix_afternoon_hours(rw: _Rewriter) -> None:
     rw.sub(_EQUAL_ENDS, equal)
 
 
+# Day names only German has ("Sa", "Mo", "Fr" are English too: "11am-2am, Sat" is a night, in English).
+_GERMAN_DAYS = frozenset(
+    ["montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonnabend", "sonntag", "di", "mi", "do",
+     "so", "montags", "dienstags", "mittwochs", "donnerstags", "freitags", "samstags", "sonntags"]
+)  # fmt: skip
 # A morning start before "12 am": "8:30-12 am" is a morning (read as 00:00, the shop was open until midnight).
 _MORNING_START = re.compile(rf"(?<![\d:.])(?P<h>\d{{1,2}})(?:[:.h]\d\d)?{_RANGE_JOIN}$", re.IGNORECASE)
 
@@ -787,7 +800,11 @@ def _fix_ampm(rw: _Rewriter) -> None:
         if not 1 <= hour <= 12 or minute > 59:
             return None
         pm = match["ap"].lower() == "p"
-        if not pm and match.group(0)[-1] != "." and _is_day(_next_word(seg.text, match.end())):
+        if (
+            not pm
+            and _next_word(seg.text, match.end()) in _GERMAN_DAYS
+            and not _MORNING_START.search(seg.text[: match.start()])
+        ):
             return None  # German "am Samstag" ("on Saturday"), not a.m.: a filler word, later
         hour24 = (hour % 12) + (12 if pm else 0)
         start = _MORNING_START.search(seg.text[: match.start()])
@@ -1179,7 +1196,7 @@ def _later_bare_end(rw: _Rewriter, seg: _Segment, match: re.Match[str], start: s
     ``12-12`` (the same hour at both ends: read as written, open round the clock) are 10:00-22:00, 08:00-20:00
     and 12:00-24:00; after a 12-hour clock start, ``9am-5`` and ``5pm-12`` are 09:00-17:00 and 17:00-24:00
     (read as written, the end came the next morning; ``5pm-2`` stays a night). None: the end as written."""
-    if ":" in end or int(end) > 12:
+    if ":" in end or not 1 <= int(end) <= 12:  # (0-0 is round the clock, as written)
         return None
     start_hour, end_hour = int(start[:2]), int(end)
     later = end_hour + 12 if end_hour < 12 else 24
@@ -1259,7 +1276,13 @@ def _fix_punctuation(rw: _Rewriter) -> None:
         ),
         (r"(?<=\d\d:\d\d)\s+\+\s+(?=\d\d:\d\d-)", lambda m: ",", "'+' between time ranges read as ','"),
         # "Mo-Fr 9-18 | Sa 10-17": one "|" (not OSM's "||", a fallback rule) between rules.
-        (r"(?<!\|)\s*\|\s*(?!\|)", lambda m: "; ", "'|' between rules read as ';'"),
+        (r"(?<=\d\d:\d\d)\s*(?<!\|)\|(?!\|)\s*(?=\d\d:\d\d)", lambda m: ",", "'|' between time ranges read as ','"),
+        (
+            r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH))\s*(?<!\|)\|(?!\|)\s*(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH)\b)",
+            lambda m: ",",
+            "'|' between days read as ','",
+        ),
+        (r"(?<!\|)\s*(?<!\|)\|(?!\|)\s*(?!\|)", lambda m: "; ", "'|' between rules read as ';'"),
         # "Mo12:00": a day selector glued to a time.
         (r"(?<=\b(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))(?=\d)", lambda m: " ", "space added between day and time"),
         (r"(?<=\bSH)(?=Mo|Tu|We|Th|Fr|Sa|Su)", lambda m: " ", "space added between SH and day"),
@@ -1526,6 +1549,8 @@ def _fix_line_rules(rw: _Rewriter) -> None:
         rule = seg.text[: match.start()].rsplit(";", 1)[-1]
         if not _RULE_BODY.search(rule) or not _RULE_START.match(seg.text, match.end()):
             return None
+        if re.search(r"[,;|+]$", rule):  # the line ends with its own separator ("Mo-Fr 9-18,⏎Sa 10-14")
+            return None
         rw.warn("line break read as ';' between rules")
         return "; "
 
@@ -1556,6 +1581,8 @@ def _closures_last(rw: _Rewriter) -> None:
     closures = [rule for rule in rules if _CLOSURE_RULE.fullmatch(rule[0])]
     if not closures or all(rule in closures for rule in rules[rules.index(closures[0]) :]):
         return  # none, or no other rule after the first
+    if not all(rule in closures or _DAYS_AND_TIMES.fullmatch(rule[0]) for rule in rules):
+        return  # a later rule of dates or holidays may be the closure's exception ("Su off⏎Dec Su 12:00-17:00")
     ordered = [rule for rule in rules if rule not in closures] + closures
     rw.warn("closure moved after the rules written below it, which would override it")
     seg.text = "; ".join(text for text, _ in ordered)

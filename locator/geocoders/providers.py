@@ -11,8 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,9 +45,9 @@ MAX_RETRY_AFTER_S = 5.0
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 
-# Provider requests in flight at once per process, on threads of their own (DeadlineAdapter), and how long past
-# its deadline one is waited for (its body's own check cuts it at the deadline).
-_FETCHES = ThreadPoolExecutor(8, thread_name_prefix="geocoder-http")
+# Requests in flight at once per provider and process, each on a daemon thread of its own (DeadlineAdapter), and
+# how long past its deadline one is waited for (its body's own check cuts it at the deadline).
+FETCHES_PER_PROVIDER = 8
 DEADLINE_SLACK_S = 0.05
 
 
@@ -61,23 +59,38 @@ class DeadlineAdapter(URLLibAdapter):  # type: ignore[misc]  # geopy ships no ty
 
     _local = threading.local()  # the deadline of the request this thread is making
 
+    def __init__(self, *, proxies: Any, ssl_context: Any) -> None:
+        super().__init__(proxies=proxies, ssl_context=ssl_context)
+        # Per provider (geopy makes an adapter per geocoder): one provider's stuck requests leave the others'.
+        self._slots = threading.BoundedSemaphore(FETCHES_PER_PROVIDER)
+
     def get_text(self, url: str, *, timeout: float, headers: dict[str, str]) -> str:
         deadline = time.monotonic() + timeout
+        if not self._slots.acquire(timeout=timeout):
+            raise GeocoderTimedOut("Service timed out (every request to it is still waiting for an answer)")
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
 
-        def fetch() -> str:
+        def fetch() -> None:
             self._local.deadline = deadline
-            text: str = URLLibAdapter.get_text(self, url, timeout=timeout, headers=headers)
-            return text
+            try:
+                outcome["text"] = URLLibAdapter.get_text(self, url, timeout=timeout, headers=headers)
+            except BaseException as exc:  # handed to the waiting request
+                outcome["error"] = exc
+            finally:
+                self._slots.release()
+                done.set()
 
-        # On a thread of its own, waited for until the deadline: a server trickling its header lines (each
-        # within the per-read timeout) held the request in urllib for as long as it liked. The thread is left
-        # to its socket's timeouts; the pool's size bounds how many a misbehaving provider can hold.
-        future = _FETCHES.submit(fetch)
-        try:
-            return future.result(timeout=max(0.0, deadline - time.monotonic()) + DEADLINE_SLACK_S)
-        except FuturesTimeout:
-            future.cancel()
-            raise GeocoderTimedOut("Service timed out (the whole answer took too long)") from None
+        # On a daemon thread, waited for until the deadline: a server trickling its header lines (each within
+        # the per-read timeout) held the request in urllib for as long as it liked. The thread is left to its
+        # socket's timeouts (a daemon: it holds no exit up); the slots bound how many one provider can hold.
+        threading.Thread(target=fetch, name="geocoder-http", daemon=True).start()
+        if not done.wait(max(0.0, deadline - time.monotonic()) + DEADLINE_SLACK_S):
+            raise GeocoderTimedOut("Service timed out (the whole answer took too long)")
+        if "error" in outcome:
+            raise outcome["error"]
+        text: str = outcome["text"]
+        return text
 
     def _decode_page(self, page: Any) -> str:
         deadline = getattr(self._local, "deadline", None)

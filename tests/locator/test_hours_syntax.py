@@ -526,6 +526,17 @@ def test_an_error_quotes_a_long_value_around_where_it_broke() -> None:
         ("Пн-Пт с 9 до 18", "RU", "Mo-Fr 09:00-18:00"),
         ("Сб-Вс: выходной", "RU", "Sa-Su off"),
         ("Mo-Fr 9h-18h non-stop", "FR", "Mo-Fr 09:00-18:00"),
+        # What a review of the repairs above found them getting wrong, read right (and as before them).
+        ("Mon-Fri 11am-2am, Sat-Sun 10am-3am", None, "Mo-Fr 11:00-02:00, Sa-Su 10:00-03:00"),  # English "am"
+        ("Mon-Thu 11am-12am, Fri-Sat 11am-2am", None, "Mo-Th 11:00-00:00, Fr-Sa 11:00-02:00"),
+        ("Mo-Fr 9-12 | 14-18", None, "Mo-Fr 09:00-12:00,14:00-18:00"),  # "|" between ranges, between days
+        ("Mo | Mi | Fr 9-18", "DE", "Mo,We,Fr 09:00-18:00"),
+        ("Su off\nDec Su 12:00-17:00", "DE", "Su off; Dec Su 12:00-17:00"),  # a later exception stays later
+        ("Mo-Fr 09:00-18:00\nSa off\nDec Sa 10:00-14:00", None, "Mo-Fr 09:00-18:00; Sa off; Dec Sa 10:00-14:00"),
+        ("Mon-Fri 9am-6pm,\nSat 10am-2pm", None, "Mo-Fr 09:00-18:00, Sa 10:00-14:00"),  # a line's own separator
+        ("Mo-Su 0-0", None, "Mo-Su 00:00-00:00"),
+        ("Mo-Fr 22:00 + Sa 20:00 +", None, "Mo-Fr 22:00+; Sa 20:00+"),  # "+" after a lone start: an open end
+        ("Fr 18:00 + PH off", None, "Fr 18:00+; PH off"),
     ],
 )
 def test_what_a_person_meant_by_sloppy_hours(raw: str, country: str | None, canonical: str) -> None:
