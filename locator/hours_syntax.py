@@ -1568,7 +1568,8 @@ def _closures_last(rw: _Rewriter) -> None:
     """Lines read as rules, in the order written: "Holidays closed⏎Mon-Fri 9-18" puts the closure first, and a
     later rule overrides an earlier one (the OSM rules), so the weekday rule opened the holidays that fall on a
     weekday. The person meant the holidays closed: such a closure (of holidays, dates or days) goes after the
-    rules it would lose to."""
+    weekday rules it would lose to; not when other rules of dates or holidays follow, which may be its
+    exceptions."""
     code = [seg for seg in rw.segments if not seg.comment]
     if len(code) != 1 or len(rw.segments) != 1:
         return  # comments ride with their rules: left in the order written
