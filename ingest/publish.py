@@ -531,10 +531,18 @@ def _write(conn: Connection, report: IngestReport) -> None:
     open_intervals.hold_places(conn, LOCK_WAIT)
     if report.removed:
         conn.execute(text("DELETE FROM locations WHERE id = ANY(:ids)"), {"ids": report.removed})
-    if not report.added and not report.changed:
-        with _timed(report, "analyze"):  # the planner's count of places, which health reports, as after any publish
-            conn.exec_driver_sql("ANALYZE locations, open_intervals")
-        return
+    if report.added or report.changed:
+        _write_places(conn, report)
+    with _timed(report, "analyze"):
+        # The planner's statistics describe the snapshot being published, from its first query on: with an
+        # empty table's statistics after a first load, it estimated one open interval and chose a scan of every
+        # open one plus a sort over the KNN scan. Autovacuum would catch up only a minute or more later. (After
+        # removals alone too: health reports the planner's count of places.)
+        conn.exec_driver_sql("ANALYZE locations, location_hours, open_intervals")
+
+
+def _write_places(conn: Connection, report: IngestReport) -> None:
+    """The added and changed places' rows, hours, batches of ops' exceptions and open intervals."""
     before = selected_before(conn, report.changed)  # read before the changed places' new rows replace them
     with _timed(report, "upsert"):
         # What is left in staging is what the publish writes, in the Hilbert order PostGIS sorts geometry by:
@@ -598,11 +606,6 @@ def _write(conn: Connection, report: IngestReport) -> None:
         _extend_batches(conn, report, before)
     with _timed(report, "open_intervals"):
         open_intervals.refresh(conn, report.added + report.changed)
-    with _timed(report, "analyze"):
-        # The planner's statistics describe the snapshot being published, from its first query on: with an
-        # empty table's statistics after a first load, it estimated one open interval and chose a scan of every
-        # open one plus a sort over the KNN scan. Autovacuum would catch up only a minute or more later.
-        conn.exec_driver_sql("ANALYZE locations, location_hours, open_intervals")
 
 
 # The changed places' services that lose their own hours in this feed (they follow the place's) while ops'

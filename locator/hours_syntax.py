@@ -1542,7 +1542,10 @@ def _fix_line_rules(rw: _Rewriter) -> None:
     of everything that followed (``PH Mo-Fr 09:00-18:00 closed``: open on holidays alone). A break inside a
     rule (``Lundi au vendredi :⏎9h-18h``) stays a space."""
 
+    split = False
+
     def repl(match: re.Match[str], seg: _Segment) -> str | None:
+        nonlocal split
         span = seg.origin[match.start() : match.end()]
         if not any(rw.raw[i] in "\n\r" for i in span if i < len(rw.raw)):
             return None
@@ -1552,10 +1555,11 @@ def _fix_line_rules(rw: _Rewriter) -> None:
         if re.search(r"[,;|+]$", rule):  # the line ends with its own separator ("Mo-Fr 9-18,⏎Sa 10-14")
             return None
         rw.warn("line break read as ';' between rules")
+        split = True
         return "; "
 
     rw.sub(_LINE_GAP, repl)
-    if "line break read as ';' between rules" in rw.warnings:
+    if split:
         _closures_last(rw)
 
 
