@@ -683,6 +683,7 @@ def _fix_phrases(rw: _Rewriter) -> None:
         return ""
 
     rw.sub(_NO_BREAK, no_break)
+    phrased_open_end = False  # "late" and "open end" say so in their own warning
     for source, replacement, label in _PHRASES:
         pattern = re.compile(rf"(?<![\w/])(?:{source})(?![\w/])", re.IGNORECASE)
 
@@ -692,6 +693,8 @@ def _fix_phrases(rw: _Rewriter) -> None:
             note = _PHRASE_NOTES.get(label, "")
             rw.warn(f"{match.group(0).strip()!r} read as {label} ({replacement.strip()}){note}")
             if replacement == "+":
+                nonlocal phrased_open_end
+                phrased_open_end = True
                 return "+"
             # A space keeps the replacement from gluing to a neighbour ("Mo-Su24h"); only where one is missing, as
             # the tidying after it warns of every space it removes ("stray whitespace collapsed" for "Mo-Su 24h").
@@ -708,7 +711,7 @@ def _fix_phrases(rw: _Rewriter) -> None:
         followed = re.match(r"\s*[^\W_]", seg.text[match.end() :]) is not None
         if followed and _RANGE_END.search(seg.text[: match.start()]):
             return None  # after a whole range and before more: an "and" (_fix_punctuation)
-        if not any("open end" in warning for warning in rw.warnings):
+        if not phrased_open_end:
             rw.warn("'+' after a time read as an open end")
         return "+"
 
