@@ -36,6 +36,7 @@ from locator.special_hours import (
     in_force_from,
     own_general_hours,
     selected_before,
+    share_batches,
 )
 
 log = logging.getLogger("ingest")
@@ -543,7 +544,9 @@ def _write(conn: Connection, report: IngestReport) -> None:
 
 def _write_places(conn: Connection, report: IngestReport) -> None:
     """The added and changed places' rows, hours, batches of ops' exceptions and open intervals."""
-    before = selected_before(conn, report.changed)  # read before the changed places' new rows replace them
+    if report.changed:  # their selections read before the changed places' new rows replace them
+        share_batches(conn)
+    before = selected_before(conn, report.changed)
     with _timed(report, "upsert"):
         # What is left in staging is what the publish writes, in the Hilbert order PostGIS sorts geometry by:
         # the GiST takes neighbouring inserts, and a first load lays neighbours out on the same heap pages,

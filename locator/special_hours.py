@@ -364,7 +364,8 @@ def _write_batch(conn: Connection, plan: _Plan, service: str, hours: str, commen
 Selected = frozenset[tuple[int, str]]
 
 
-def _share_batches(conn: Connection) -> None:
+def share_batches(conn: Connection) -> None:
+    """BATCH_LOCK shared until the transaction ends, as a publish that writes places holds it (see above)."""
     _try_batch_lock(conn, "pg_try_advisory_xact_lock_shared", PUBLISH_BATCH_WAIT_S,
                     "a batch of special hours was being added or removed for too long")  # fmt: skip
 
@@ -373,10 +374,10 @@ def selected_before(conn: Connection, changed: Sequence[str]) -> Selected:
     """(batch, place) for each in-force batch selection that selects each of the places `changed` as
     `locations` holds them now: what a publish reads before it writes their new rows, so that its batches reach
     the places the feed changes into their selections, and only those (a place a batch selected already, whose
-    exception ops took back, keeps it taken back). Takes BATCH_LOCK shared, as `extend_batches`."""
+    exception ops took back, keeps it taken back). A publish calls it holding BATCH_LOCK shared
+    (`share_batches`), as `extend_batches` takes it; a dry run reads the selections as they stand."""
     if not changed:
         return frozenset()
-    _share_batches(conn)
     places = "(SELECT * FROM locations WHERE id = ANY(CAST(:changed AS text[])))"
     return frozenset(
         (sel.batch, place) for sel, ids in _selected(conn, places, {"changed": list(changed)}) for place in ids
@@ -397,7 +398,7 @@ def extend_batches(
     failed: list[tuple[str, str, str]] = []
     if not added and not changed:
         return applied, failed
-    _share_batches(conn)
+    share_batches(conn)
     places = "(SELECT * FROM locations WHERE id = ANY(CAST(:places AS text[])))"
     for sel, ids in _entering(conn, places, {"places": [*added, *changed]}, before):
         plan = _plan_selected(conn, sel, ids, failed)
