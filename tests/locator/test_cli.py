@@ -194,7 +194,8 @@ def test_refresh_after_days_says_the_days_left_go_later(scratch_db: ScratchDatab
 
 
 def _served_log(url: str, tmp_path: Path, *flags: str) -> str:
-    """What `locator serve` prints while answering two requests."""
+    """What `locator serve` prints while answering two requests: a health check and a search (on the loop's
+    pool)."""
     port = free_port()
     log = tmp_path / f"serve{len(flags)}.log"
     with log.open("wb") as handle:
@@ -207,8 +208,8 @@ def _served_log(url: str, tmp_path: Path, *flags: str) -> str:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    for _ in range(2):
-                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2) as response:
+                    for path in ("/v1/health", "/v1/locations/nearest?lat=48.85&lon=2.35"):
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
                             assert response.status == 200
                     break
                 except OSError:
@@ -223,8 +224,10 @@ def _served_log(url: str, tmp_path: Path, *flags: str) -> str:
 def test_serve_logs_requests_only_when_asked(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     quiet = _served_log(scratch_db.url, tmp_path)
     assert "Uvicorn running" in quiet and "GET /v1/health" not in quiet
+    # psycopg's pool says at INFO that it lent and took back a connection: two lines per search were written
+    assert "psycopg" not in quiet, quiet
     logged = _served_log(scratch_db.url, tmp_path, "--access-log")
-    assert logged.count("GET /v1/health") == 2
+    assert logged.count("GET /v1/health") == 1 and logged.count("GET /v1/locations/nearest") == 1
 
 
 def test_human_report_shows_a_missing_value_as_a_dash(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
