@@ -275,11 +275,24 @@ def _raw_point(location: Location) -> tuple[float, float]:
     return lat, lon
 
 
+class ErrorObject(Exception):
+    """A 200 answer whose body is an error object (a proxy's, an overloaded server's): not an answer."""
+
+
+class _Nominatim(Nominatim):  # type: ignore[misc]  # geopy ships no types
+    def _parse_json(self, places: Any, exactly_one: bool) -> Any:
+        # geopy raises the question's fault (GeocoderQueryError, as for a 400) for any error object, so a
+        # "Bandwidth limit exceeded" answered with 200 was cached as "no such address" for the cache's lifetime.
+        if isinstance(places, dict) and "error" in places:
+            raise ErrorObject(f"error object in a 200 answer: {str(places['error'])[:200]}")
+        return super()._parse_json(places, exactly_one)
+
+
 class NominatimProvider(RemoteProvider):
     name = "nominatim"
 
     def _make(self, **kwargs: Any) -> Geocoder:
-        return Nominatim(**kwargs)
+        return _Nominatim(**kwargs)
 
     def _request(self, q: str, country: str | None) -> list[Location]:
         found = self.geocoder.geocode(q, exactly_one=True, addressdetails=True, country_codes=country)

@@ -274,6 +274,7 @@ def test_a_timeout_passes_to_the_next_provider(engine: Engine, fakes: Callable[.
         [{"lat": "abc", "lon": "1"}],
         [{"place_id": 1}],
         "maintenance",
+        {"error": "Bandwidth limit exceeded"},  # sent with a 200: geopy called it a 400 (the question's fault)
     ],
 )
 def test_garbage_passes_to_the_next_provider(engine: Engine, fakes: Callable[..., FakeGeocoder], garbage: Any) -> None:
