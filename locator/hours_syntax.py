@@ -1614,9 +1614,31 @@ _CLOSED_BEFORE_DAYS = re.compile(
 )
 
 
+# `Fermé le lundi, du mardi au samedi 9h-18h`, by now `off Mo,Tu-Sa 09:00-18:00`: days closed, then a rule.
+_CLOSED_DAYS_THEN_TIMES = re.compile(
+    r"(?:(?<=^)|(?<=; ))(?P<state>off|closed) "
+    r"(?P<days>(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)(?:[,-](?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH))+)(?= \d\d:\d\d)"
+)
+
+
 def _fix_state_order(rw: _Rewriter) -> None:
     """``off 14:00-16:00`` / ``open We 10:00`` / ``We open 10:00-16:00``: the state belongs after the
     selectors, times included. ``closed Sundays``, ``Fermé le lundi``: a rule of its own, days first."""
+
+    split = False
+
+    def closure_first(match: re.Match[str], seg: _Segment) -> str | None:
+        # The first comma the person wrote with a space after it ends the closed days: read as one rule, the
+        # state went past the times ("Mo,Tu-Sa 09:00-18:00 off", closed all week). "closed Mo,Tu 12:00-13:00"
+        # (no space) stays a closure at those times.
+        for at in range(match.start("days"), match.end("days")):
+            raw_at = seg.origin[at]
+            if seg.text[at] == "," and rw.raw[raw_at : raw_at + 1] == "," and rw.raw[raw_at + 1 : raw_at + 2].isspace():
+                nonlocal split
+                split = True
+                rw.warn(f"state {match['state']!r} moved after the days it closes; ',' after them read as ';'")
+                return f"{seg.text[match.start('days') : at]} {match['state']}; {seg.text[at + 1 : match.end('days')]}"
+        return None
 
     def repl(match: re.Match[str], seg: _Segment) -> str:
         rw.warn(f"state {match['state']!r} moved after the selectors")
@@ -1626,6 +1648,9 @@ def _fix_state_order(rw: _Rewriter) -> None:
         rw.warn(f"state {match['state']!r} moved after the days it closes")
         return f"{'; ' if match['sep'] else ''}{match['days']} {match['state']}"
 
+    rw.sub(_CLOSED_DAYS_THEN_TIMES, closure_first)
+    if split:
+        _closures_last(rw)  # "Fermé le lundi, tous les jours 9h-18h": the every-day rule would reopen Monday
     rw.sub(_STATE_FIRST, repl)
     rw.sub(_CLOSED_BEFORE_DAYS, closed_days)
 

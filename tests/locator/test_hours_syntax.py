@@ -537,6 +537,12 @@ def test_an_error_quotes_a_long_value_around_where_it_broke() -> None:
         ("Mo-Su 0-0", None, "Mo-Su 00:00-00:00"),
         ("Mo-Fr 22:00 + Sa 20:00 +", None, "Mo-Fr 22:00+; Sa 20:00+"),  # "+" after a lone start: an open end
         ("Fr 18:00 + PH off", None, "Fr 18:00+; PH off"),
+        # Days closed, a comma, then a rule: closed all week when read as one rule (the state moved to its end).
+        ("Fermé le lundi, du mardi au samedi 9h-18h", "FR", "Tu-Sa 09:00-18:00; Mo off"),
+        ("Fermé le lundi, tous les jours 9h-18h", "FR", "Mo-Su 09:00-18:00; Mo off"),
+        ("Fermé lundi et mardi, mercredi au dimanche 10h-19h", "FR", "We-Su 10:00-19:00; Mo,Tu off"),
+        ("Closed Mon, Tue-Sat 9-18, Sun 10-12", None, "Mo closed; Tu-Sa 09:00-18:00, Su 10:00-12:00"),
+        ("off Mo,Tu 10:00-12:00", None, "Mo,Tu 10:00-12:00 off"),  # no space after the comma: one closure
     ],
 )
 def test_what_a_person_meant_by_sloppy_hours(raw: str, country: str | None, canonical: str) -> None:
