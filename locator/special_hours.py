@@ -19,11 +19,13 @@ while it is in force (`extend_batches`, in the publish's transaction).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic, sleep
+from types import SimpleNamespace
 from typing import Any
 
 from psycopg.errors import LockNotAvailable
@@ -45,6 +47,8 @@ from locator.hours import (
 )
 from locator.hours_syntax import normalize
 from locator.places import OFFERED_SQL, offers
+
+log = logging.getLogger(__name__)
 
 MAX_DAYS = 3 * 366
 FIRST_YEAR = 1900
@@ -715,13 +719,20 @@ def list_for(engine: Engine, location_id: str) -> list[dict[str, Any]]:
 
 
 def remove(engine: Engine, special_id: int) -> None:
+    """Remove one exception. A place's own (not a batch's) gives the place, on its days, the batches chosen by
+    filters that left the place out while it kept it closed: short hours for the 24th reach a shop whose
+    closure for works ops take back. A batch's row removed from one place stays removed."""
     with engine.begin() as conn:
         _hold_places(conn)
         found = conn.execute(
-            text("SELECT location_id, service FROM special_hours WHERE id = :id"), {"id": special_id}
+            text("SELECT location_id, service, start_date, end_date, batch FROM special_hours WHERE id = :id"),
+            {"id": special_id},
         ).first()
         if found is None:
             raise NotFound(f"no special hours with id {special_id}")
+        if found.batch is None:  # before the place's row, as a batch takes it
+            busy = "a batch of special hours is being added or removed: try again when it is done"
+            _try_batch_lock(conn, "pg_try_advisory_xact_lock_shared", BATCH_WAIT_S, busy)
         # The place's row before the exception's, as `add` and `remove_batch` take them (the other order
         # deadlocked with a batch's removal); and a publish rewriting the place's intervals meanwhile commits
         # first, so that this refresh sees (and replaces) them, else both sets would stay.
@@ -730,7 +741,27 @@ def remove(engine: Engine, special_id: int) -> None:
             raise NotFound(f"no special hours with id {special_id}")  # removed meanwhile
         if found.service:
             _drop_copied_hours(conn, found.location_id, found.service)
+        if found.batch is None:
+            _batches_after_removal(conn, found.location_id, found.start_date, found.end_date)
         open_intervals.refresh(conn, [found.location_id])
+
+
+def _batches_after_removal(conn: Connection, location_id: str, start: date, end: date) -> None:
+    """The stored batch selections that select the place, planned again for the days of its exception just
+    removed (`remove`): the days it may have left the place closed, which those batches then left out. Batches
+    that include closed days, and closures, were applied whatever the place's days were: nothing to add."""
+    failed: list[tuple[str, str, str]] = []
+    place = "(SELECT * FROM locations WHERE id = :place)"
+    for sel, ids in _selected(conn, place, {"place": location_id}):
+        first, last = max(sel.start_date, start), min(sel.end_date, end)
+        if sel.include_closed or sel.hours == "off" or first > last:
+            continue
+        days = SimpleNamespace(**{**sel._mapping, "start_date": first, "end_date": last})
+        plan = _plan_selected(conn, days, ids, failed)
+        if plan.runs:
+            _write_batch(conn, plan, sel.service, sel.hours, sel.comment, sel.batch)
+    for _, _, why in failed:
+        log.warning("%s: %s", location_id, why)
 
 
 def in_force_from(now: datetime | None = None) -> date:

@@ -637,3 +637,31 @@ def test_a_feed_that_drops_a_place_warns_of_the_exceptions_going_with_it(
         (warning,) = [w for w in report.warnings if w.value == "fr-par-opera"]
         assert (warning.row, warning.column) == (0, "id")
         assert warning.message.startswith(f"removed with 1 exception(s) of ops in force ({day}.."), warning
+
+
+def test_a_closure_taken_back_gives_the_place_the_batches_it_kept_out(scratch_db: ScratchDatabase) -> None:
+    """Short hours for France's shops on a day the Opéra was closed for works left it out; when ops take the
+    closure back, the Opéra follows the short hours, not its regular ones (open at 17:00 though the country's
+    shops closed at 12:00). A batch's row ops remove from one place stays removed."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    monday, tuesday, wednesday = date(2031, 3, 10), date(2031, 3, 11), date(2031, 3, 12)
+    works = add(engine, "fr-par-opera", monday, wednesday, comment="works")
+    short = add_to_places(engine, Places(country="FR"), tuesday, tuesday, hours="09:00-12:00", comment="inventory")
+    assert "fr-par-opera" in short["closed_ids"] or "fr-par-opera" not in short["location_ids"]
+
+    def opera(hour: int) -> bool:
+        answer = location_answer(engine, scratch_db.settings, "fr-par-opera",
+                                 datetime.combine(tuesday, time(hour), PARIS))  # fmt: skip
+        return bool(answer["open"])
+
+    assert not opera(10)
+    remove(engine, works["id"])
+    assert opera(10) and not opera(17)
+    held = [item for item in list_for(engine, "fr-par-opera") if item["batch"] == short["batch"]]
+    assert [(item["start"], item["end"], item["hours"]) for item in held] == [
+        ("2031-03-11", "2031-03-11", "09:00-12:00")
+    ]
+    remove(engine, held[0]["id"])  # ops take the batch's row back from this place: it stays back
+    assert opera(17) and not [item for item in list_for(engine, "fr-par-opera") if item["batch"]]
+    remove_batch(engine, short["batch"])
