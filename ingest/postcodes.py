@@ -10,11 +10,12 @@ import io
 import itertools
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from locator.db import copy_rows, unbounded
 
@@ -109,15 +110,25 @@ def open_text(path: Path) -> tuple[io.TextIOWrapper, str]:
     return path.open(encoding="utf-8-sig", newline=""), path.name
 
 
-def load_file(engine: Engine, path: Path, country: str | None = None) -> dict[str, int]:
+# A country's reload may hold at most this share fewer postcodes than the gazetteer (as a feed its places).
+MAX_SHRINK = 0.2
+
+
+def load_file(
+    engine: Engine, path: Path, country: str | None = None, *, allow_removals: bool = False
+) -> dict[str, int]:
     """Replace the gazetteer rows of every country in the file; returns rows loaded per country. `country`:
-    the one country the file must hold (a download for it): another's file loads nothing."""
-    stream, name = open_text(path)
+    the one country the file must hold (a download for it): another's file loads nothing. A file holding more
+    than MAX_SHRINK fewer postcodes for a country than are loaded (a truncated download, a sample) loads
+    nothing unless `allow_removals`."""
     try:
+        stream, name = open_text(path)
         with stream:
             rows = list(read_rows(stream, name))
     except UnicodeDecodeError as exc:
-        raise PostcodeFileError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+        raise PostcodeFileError(f"{path.name}: not UTF-8 text (byte {exc.start})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a truncated or corrupted download
+        raise PostcodeFileError(f"{path.name}: a damaged zip file ({exc})") from None
     if not rows:
         raise PostcodeFileError(f"{name}: no rows")
     counts: dict[str, int] = {}
@@ -129,6 +140,8 @@ def load_file(engine: Engine, path: Path, country: str | None = None) -> dict[st
         raise PostcodeFileError(f"{name}: holds the postcodes of {held}, not of {country.upper()}: nothing loaded")
     with engine.begin() as conn:
         unbounded(conn)
+        if not allow_removals:
+            _refuse_shrinking(conn, name, counts)
         conn.execute(text("DELETE FROM postcodes WHERE country = ANY(:c)"), {"c": list(counts)})
         copy_rows(
             conn,
@@ -147,6 +160,17 @@ def load_file(engine: Engine, path: Path, country: str | None = None) -> dict[st
     return counts
 
 
+def _refuse_shrinking(conn: Connection, name: str, counts: dict[str, int]) -> None:
+    statement = text("SELECT country, count(*) FROM postcodes WHERE country = ANY(:c) GROUP BY country")
+    held: dict[str, int] = {row[0]: row[1] for row in conn.execute(statement, {"c": list(counts)})}
+    for country, loaded in sorted(held.items()):
+        if counts[country] < loaded * (1 - MAX_SHRINK):
+            raise PostcodeFileError(
+                f"{name}: {counts[country]:,} postcodes of {country} against {loaded:,} loaded, more than "
+                f"{MAX_SHRINK:.0%} fewer (a truncated file?): nothing loaded; --allow-removals loads it anyway"
+            )
+
+
 def loaded_countries(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         return {row[0] for row in conn.execute(text("SELECT DISTINCT country FROM postcodes"))}
@@ -158,7 +182,7 @@ def country_of_file(path: Path) -> str | None:
         stream, name = open_text(path)
         with stream:
             first = next(read_rows(stream, name), None)
-    except (PostcodeFileError, OSError, UnicodeDecodeError):
+    except (PostcodeFileError, OSError, UnicodeDecodeError, zipfile.BadZipFile, zlib.error, EOFError):
         return None
     return first.country if first else None
 

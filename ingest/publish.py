@@ -168,7 +168,9 @@ def ingest_file(
     Rows stream from the file through validation into the publish transaction's staging tables: only ids (for
     the duplicate check) and the report stay in memory, whatever the size of the file.
     """
-    report = IngestReport(source, fmt, file_name or path.name, None, dry_run, started_at=datetime.now(UTC))
+    # A file name that is not UTF-8 (bytes Python keeps as surrogates) could not be written to the audit.
+    shown = file_name or path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    report = IngestReport(source, fmt, shown, None, dry_run, started_at=datetime.now(UTC))
     try:
         # First: the audit of a file that cannot be read says which file it was.
         with _timed(report, "hash"):
@@ -188,6 +190,9 @@ def ingest_file(
         report.rejected.append(Rejection(exc.row if isinstance(exc, FeedError) else 0, "", None, message))
         _audit(engine, report, actor)
         return report
+    except Exception as exc:
+        _audit_fault(engine, report, actor, exc)
+        raise
 
 
 def audit_unread(
@@ -284,6 +289,11 @@ def publish(
         report.unavailable = "database unavailable" if outage_reason(exc) is not None else ""
         if not report.unavailable:  # a row of the feed may be at fault (an id another source holds)
             report.rejected.append(Rejection(0, "", None, report.message))
+    except (FeedError, OSError):
+        raise  # the file broke while read (rows stream into the transaction): ingest_file's to report
+    except Exception as exc:
+        _audit_fault(engine, report, actor, exc)
+        raise
     report.rejected.sort(key=lambda r: r.row)
     with _timed(report, "audit"):
         _audit(engine, report, actor)
@@ -678,6 +688,14 @@ def _keep_hours_for_exceptions(conn: Connection, report: IngestReport, *, write:
             report.warnings.append(Warning(row.line, "services", ";".join(row.services), message))
     if write:
         own_general_hours(conn, kept)
+
+
+def _audit_fault(engine: Engine, report: IngestReport, actor: str | None, exc: Exception) -> None:
+    """A run ended by a fault of this program (not of the feed, the database or a geocoder) is in the audit
+    too, once, as failed: the trail holds every attempt. The caller raises it on (a traceback, a 500)."""
+    if report.run_id is None:
+        report.fail(f"internal error ({type(exc).__name__}): nothing changed")
+        _audit(engine, report, actor)
 
 
 def _audit(engine: Engine, report: IngestReport, actor: str | None) -> None:

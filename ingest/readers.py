@@ -488,14 +488,16 @@ def point_of(geometry: Any) -> tuple[Any, Any] | str:
     centroid or a line's middle may be a street away from the door (or outside an L-shaped building). A feature
     with a null geometry takes lat/lon properties, or is geocoded.
     """
-    kind = geometry.get("type") if isinstance(geometry, dict) else geometry
+    if not isinstance(geometry, dict):  # "geometry": "Point" was a traceback (a 500 in the admin API)
+        return f"the geometry must be a GeoJSON object such as {{\"type\": \"Point\", ...}}, not {_shown(geometry)}"
+    kind = geometry.get("type")
     if kind != "Point":
         return (
             f"geometry type {_shown(kind)} is not a Point: give the place's position as a Point (its entrance), "
             "or a null geometry with lat and lon properties"
         )
     coordinates = geometry.get("coordinates")
-    if not isinstance(coordinates, list) or len(coordinates) < 2:
+    if not isinstance(coordinates, list) or len(coordinates) < 2 or coordinates[0] is None or coordinates[1] is None:
         # Read as "no coordinates", it would be geocoded from its address without a word.
         return f"a Point's coordinates must be [longitude, latitude], not {_shown(coordinates)}"
     return coordinates[0], coordinates[1]

@@ -188,6 +188,9 @@ def ingest_postcodes(
         str, typer.Option(help="download URL template")
     ] = "https://download.geonames.org/export/zip/{country}.zip",
     if_missing: Annotated[bool, typer.Option("--if-missing", help="skip when the country is loaded already")] = False,
+    allow_removals: Annotated[
+        bool, typer.Option("--allow-removals", help="load a file holding over 20% fewer postcodes than are loaded")
+    ] = False,
 ) -> None:
     """Load a GeoNames-style postal gazetteer."""
     import urllib.error
@@ -214,7 +217,7 @@ def ingest_postcodes(
             console.print(f"downloading {url.format(country=country.upper())}")
             path = download(country, target, url)
         assert path is not None
-        counts = load_file(_engine(), path, country)
+        counts = load_file(_engine(), path, country, allow_removals=allow_removals)
     except urllib.error.URLError as exc:  # HTTPError too: what failed, and what to do
         reason = getattr(exc, "reason", exc)
         fail(f"could not download {url.format(country=(country or '').upper())}: {reason}; check the network, or "

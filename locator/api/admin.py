@@ -318,9 +318,10 @@ async def ingest(
     with tempfile.TemporaryDirectory(prefix="locator-upload-") as directory:
         try:
             path, name = await _upload_to_file(request, Path(directory), settings.admin_upload_max_bytes)
-        except ContentTooLarge as exc:
+        except (ContentTooLarge, HTTPException) as exc:  # no file arrived whole: a failed run, as every attempt is
+            message = str(exc.detail) if isinstance(exc, HTTPException) else str(exc)
             await run_in_threadpool(audit_unread, engine, source=source, fmt=format, dry_run=dry_run, actor=actor,
-                                    message=str(exc))  # fmt: skip
+                                    message=message)  # fmt: skip
             raise
         report = await run_in_threadpool(
             ingest_file, engine, path, source=source, fmt=format, dry_run=dry_run, partial=partial,

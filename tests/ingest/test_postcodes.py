@@ -31,13 +31,34 @@ def test_tab_separated_original(scratch_db: ScratchDatabase, tmp_path: Path) -> 
 
 
 def test_reloading_a_country_replaces_it(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """A reload of far fewer postcodes (a truncated file: France's 51,611 became 3, and its postcode searches
+    404s) is refused unless removals are allowed."""
     path = tmp_path / "FR.txt"
     path.write_text(TSV, encoding="utf-8")
     load_file(scratch_db.engine, path)
     path.write_text(TSV.splitlines(keepends=True)[0], encoding="utf-8")
-    load_file(scratch_db.engine, path)
+    with pytest.raises(PostcodeFileError, match="1 postcodes of FR against 2 loaded, more than 20% fewer"):
+        load_file(scratch_db.engine, path)
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM postcodes")).scalar_one() == 2
+    assert load_file(scratch_db.engine, path, allow_removals=True) == {"FR": 1}
     with scratch_db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM postcodes")).scalar_one() == 1
+    path.write_text(TSV, encoding="utf-8")
+    assert load_file(scratch_db.engine, path) == {"FR": 2}  # more is no removal
+
+
+def test_a_damaged_zip_is_a_clear_error(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """A corrupted download was a zlib traceback."""
+    path = tmp_path / "LI.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("LI.txt", "LI\t9490\tVaduz\tLiechtenstein\t\tVaduz\t11\t\t\t47.1415\t9.5215\t4\n" * 50)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"LI.txt") + len(b"LI.txt")  # the member's compressed bytes follow its local header
+    data[start + 5 : start + 25] = b"\xff" * 20
+    path.write_bytes(bytes(data))
+    with pytest.raises(PostcodeFileError, match=r"LI\.zip: a damaged zip file"):
+        load_file(scratch_db.engine, path)
 
 
 def test_csv_variant_from_shared_data(scratch_db: ScratchDatabase) -> None:

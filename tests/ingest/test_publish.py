@@ -424,6 +424,31 @@ def test_an_audit_that_cannot_be_written_is_logged_and_the_run_stands(
                for r in caplog.records), caplog.text  # fmt: skip
 
 
+@pytest.mark.parametrize("where", ["reading", "validating"])
+def test_a_fault_of_the_program_is_a_failed_run_in_the_audit_once(
+    scratch_db: ScratchDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A bug (here forced) raised past the audit: no trace of the run in the trail, which holds every attempt."""
+    import ingest.publish
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ingest.publish, "read_feed" if where == "reading" else "RowValidator", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        ingest_file(scratch_db.engine, write_csv(tmp_path / "f.csv", [row(1)]), source="vendor", actor="t")
+    assert count(scratch_db.engine, "vendor") == 0
+    with scratch_db.engine.connect() as conn:
+        runs = conn.execute(text("SELECT outcome, actor, report ->> 'message' FROM ingest_runs")).all()
+    assert runs == [("failed", "t", "internal error (RuntimeError): nothing changed")]
+
+
+def test_a_file_name_that_is_not_utf8_is_audited(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "feed.csv", [row(1)]).rename(tmp_path / "caf\udce9.csv")  # b"caf\xe9.csv"
+    report = ingest_file(scratch_db.engine, path, source="vendor", dry_run=True)
+    assert report.run_id is not None and report.file_name == "caf\ufffd.csv"
+
+
 def test_a_database_error_is_a_failed_run_in_the_audit(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     # What a concurrent publish of the same id by another source looks like from here: a unique violation.
     with scratch_db.engine.begin() as conn:

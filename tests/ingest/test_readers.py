@@ -245,13 +245,21 @@ def test_geojson_edge_cases(tmp_path: Path) -> None:
     assert records[5] == {"_error": "'properties' is not a JSON object"}
 
 
-@pytest.mark.parametrize("coordinates", [None, [], [2.0], {"lon": 2.0, "lat": 48.0}, "2.0 48.0"])
+@pytest.mark.parametrize("coordinates", [None, [], [2.0], {"lon": 2.0, "lat": 48.0}, "2.0 48.0", [None, None]])
 def test_geojson_a_point_without_a_position_is_a_geometry_error(tmp_path: Path, coordinates: Any) -> None:
     """Read as no coordinates, the place was geocoded from its address without a word."""
     geometry = {"type": "Point"} if coordinates is None else {"type": "Point", "coordinates": coordinates}
     path = write_geojson(tmp_path / "points.geojson", [feature(geometry, {"id": "p", "street": "1 rue X"})])
     [(_, record)] = rows(path)
     assert "must be [longitude, latitude]" in record["_geometry_error"] and "lat" not in record
+
+
+@pytest.mark.parametrize("geometry", ["Point", 7, ["Point"]])
+def test_geojson_a_geometry_that_is_no_object_is_a_geometry_error(tmp_path: Path, geometry: Any) -> None:
+    """`"geometry": "Point"` was an AttributeError: a traceback, a 500 from the admin API, no audit row."""
+    path = write_geojson(tmp_path / "points.geojson", [feature(geometry, {"id": "p", "street": "1 rue X"})])
+    [(_, record)] = rows(path)
+    assert "must be a GeoJSON object" in record["_geometry_error"] and "lat" not in record
 
 
 def test_geojson_altitude_is_left_out(tmp_path: Path) -> None:

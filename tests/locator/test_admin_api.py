@@ -332,9 +332,10 @@ def test_an_upload_past_the_limit_is_refused_as_it_arrives(database: ScratchData
         stop_server(running)
 
 
-def test_multipart_edge_cases_answer_as_before(server: Server) -> None:
+def test_multipart_edge_cases_answer_as_before(server: Server, database: ScratchDatabase) -> None:
     """The streaming multipart reader keeps the form parser's answers: no `file` field, a text field named
-    `file`, a broken body; and refuses an ambiguous body with two files."""
+    `file`, a broken body; and refuses an ambiguous body with two files. Each refusal is a failed run in the
+    audit (none was), as an empty raw body is."""
     path = "/v1/admin/ingest?source=api-form&dry_run=true"
     form = {**auth(), "Content-Type": "multipart/form-data; boundary=b"}
     text_field = b'--b\r\nContent-Disposition: form-data; name="file"\r\n\r\nid,name\r\n--b--\r\n'
@@ -352,6 +353,14 @@ def test_multipart_edge_cases_answer_as_before(server: Server) -> None:
     two = one + multipart_head("b.csv", "b") + FEED.encode() + b"\r\n--b--\r\n"
     status, _, answer = call(server, path, method="POST", body=two, headers=form)
     assert status == 422 and "more than one 'file'" in answer["detail"], answer
+    status, _, answer = call(server, path, method="POST", body=b"", headers={**auth(), "Content-Type": "text/csv"})
+    assert status == 422 and "empty" in answer["detail"], answer
+    with database.engine.connect() as conn:
+        runs = conn.execute(
+            text("SELECT outcome, report->>'message' FROM ingest_runs WHERE source = 'api-form' ORDER BY id")
+        ).all()
+    assert [outcome for outcome, _ in runs] == ["failed"] * 6, runs
+    assert "boundary" in runs[3][1] and "empty" in runs[5][1], runs
 
 
 def test_the_bearer_header_as_clients_send_it(server: Server, database: ScratchDatabase, tmp_path: Path) -> None:
