@@ -74,15 +74,33 @@ class ExternalResourceError(RuntimeError):
     """The rendered map would load a script, stylesheet, image or font from another host."""
 
 
+def html_text(value: object) -> str:
+    """HTML-escape `value` for anything folium renders, braces included.
+
+    branca renders each element's template, then compiles what came out as a Jinja template of its own and
+    renders that again (`Element(script(self, kwargs))`): a `{{ ... }}` in a feed's value ran on the server
+    (a name could call `os.popen`), and an unbalanced `{{` failed the whole map. `&#123;` is inert to Jinja
+    and a `{` once the browser parses the HTML."""
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def js_html_escape(value: object) -> str:
-    """HTML-escape `value` for folium popups and tooltips.
+    """HTML-escape `value` for folium popups and tooltips (`html_text`).
 
     Folium puts popup/tooltip HTML inside a JavaScript template literal (`$(`...`)`), where a
     backtick ends the string and `${...}` runs code, and `\\` starts an escape. Turning those into
     character references keeps them inert in JavaScript and unchanged once the browser parses HTML.
     """
-    text = html.escape(str(value), quote=True)
-    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    return html_text(value).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def plain_title(value: str) -> str:
+    """A marker's `title` (plain text, written into folium's script as JSON): an invisible word joiner after
+    a `{` that opens `{{`, `{%` or `{#`, so that none reaches branca's second Jinja pass (see `html_text`)."""
+    return _JINJA_OPENER.sub("{\u2060", value)
+
+
+_JINJA_OPENER = re.compile(r"\{(?=[{%#])")
 
 
 def marker_style(item: Mapping[str, Any]) -> tuple[str, str]:
@@ -217,7 +235,8 @@ def render_map(
         text = t(lang, "you_are_here", label=origin_label(origin, lang))
         folium.Marker(
             location=list(origin_pt),
-            title=shorten(text),  # the focusable marker's name for screen readers, not only its hover tooltip
+            # The focusable marker's name for screen readers, not only its hover tooltip.
+            title=plain_title(shorten(text)),
             icon=folium.Icon(color="red", icon="crosshairs", prefix="fa"),
             tooltip=folium.Tooltip(js_html_escape(text), style=_TOOLTIP_STYLE),
             popup=folium.Popup(f'<div style="{_WRAP_STYLE}">{js_html_escape(text)}</div>', max_width=300),
@@ -233,7 +252,7 @@ def render_map(
         tip = f"{rank}. {isolate(shorten(place_name(item)))} — {state_text(item, parse_iso(at), lang, clock)}"
         folium.Marker(
             location=list(pt),
-            title=tip,
+            title=plain_title(tip),
             icon=folium.Icon(color=color, icon=icon, prefix="fa"),
             tooltip=folium.Tooltip(js_html_escape(tip), style=_TOOLTIP_STYLE),
             popup=folium.Popup(
@@ -245,7 +264,7 @@ def render_map(
         # Only the origin's marker on an empty map, otherwise: say why, as the page does.
         note = empty_note or t(lang, "no_results", label=origin_label(origin, lang) if origin else "")
         fmap.get_root().html.add_child(  # type: ignore[attr-defined]  # a branca Figure's body
-            folium.Element(f'<p class="locator-empty" role="status" style="{_NOTE_STYLE}">{html.escape(note)}</p>')
+            folium.Element(f'<p class="locator-empty" role="status" style="{_NOTE_STYLE}">{html_text(note)}</p>')
         )
 
     bounds = points + ([origin_pt] if origin_pt else [])

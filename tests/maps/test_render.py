@@ -100,6 +100,25 @@ def test_popups_and_tooltips_are_escaped(answer: dict[str, Any], hostile_name: s
     assert "javascript:alert" not in html  # a non-http url is dropped, not linked
 
 
+def test_template_syntax_in_a_value_is_shown_not_run(answer: dict[str, Any]) -> None:
+    """branca compiles each marker's rendered script as a Jinja template and renders it again: a feed's
+    `{{ ... }}` ran on the server (`os.popen` from a shop's name), and an unbalanced `{{` failed the map."""
+    answer["results"][0]["name"] = "Shop {{ 7*7 }} {{ cycler.__init__.__globals__.os.getpid() }}"
+    answer["results"][1]["name"] = "Kiosk {{ broken {% if %} {# note"
+    answer["results"][1]["address"]["street"] = "{%raw%} 1 rue {{x}}"
+    answer["origin"]["label"] = "{{ 6*7 }} Paris"
+    html = render_map(answer)
+    assert "Shop 49" not in html and " 42 Paris" not in html
+    assert "Shop &#123;&#123; 7*7 &#125;&#125;" in html and "Kiosk &#123;&#123; broken &#123;% if %&#125;" in html
+    assert "&#123;%raw%&#125; 1 rue &#123;&#123;x&#125;&#125;" in html
+    titles = re.findall(r'"title": "((?:[^"\\]|\\.)*)"', html)
+    assert any(title.startswith("1. ") and "Shop {\\u2060{ 7*7 }}" in title for title in titles), titles
+    assert len(titles) == len(answer["results"]) + 1, titles
+    assert all("{{" not in title and "{%" not in title and "{#" not in title for title in titles), titles
+    empty = render_map({**answer, "results": []}, empty_note="nothing near {{ 6*7 }} {{")
+    assert "nothing near &#123;&#123; 6*7 &#125;&#125; &#123;&#123;" in empty
+
+
 def test_popup_content(answer: dict[str, Any]) -> None:
     html = render_map(answer, lang="en")
     assert "Open, closes at 21:00" in html
