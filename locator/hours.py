@@ -658,6 +658,8 @@ def _expand_holidays(
         # `We,Fr PH`: the holidays that fall on those weekdays.
         wanted = _weekday_set(before.pop())
         dates = {d for d in dates if d.weekday() in wanted}
+    # `Dec Su,PH`, `2027 Su,PH`: the year or month selects the weekdays too (left out, Sunday opened all year).
+    ranges = " ".join(before)
     while before:
         token = before[-1]
         year = _YEAR.match(token)
@@ -681,8 +683,9 @@ def _expand_holidays(
     # Joined by `;` unless the rule was an additional one: `Mo-Sa 10:00-21:00; Su,PH 11:00-18:00` joined by
     # `,` made the holidays an additional rule, which overrides nothing: a weekday holiday kept 10:00-21:00.
     other_rule = _Rule(
-        " ".join(p for p in (",".join(others), rest) if p), rule.modifier, rule.comment, "," if additional else ";"
-    )
+        " ".join(p for p in (ranges, ",".join(others), rest) if p), rule.modifier, rule.comment,
+        "," if additional else ";",
+    )  # fmt: skip
     return [other_rule, date_rule]
 
 

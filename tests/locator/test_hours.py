@@ -615,6 +615,24 @@ def test_sunday_and_holiday_hours_replace_the_weekday_hours_on_a_weekday_holiday
                                   (f"{holiday:%m-%d} 10:00", f"{holiday:%m-%d} 21:00")]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("value", "inside", "outside"),
+    [
+        # December's Sundays and holidays: the Sunday part was every Sunday of the year.
+        ("Mo-Sa 10:00-19:00; Dec Su,PH 11:00-18:00", (2027, 12, 5, 12), (2027, 6, 6, 12)),
+        ("Mo-Sa 10:00-19:00; 2027 Su,PH 11:00-18:00", (2027, 6, 6, 12), (2026, 12, 13, 12)),
+    ],
+)
+def test_a_year_or_month_before_a_day_and_holiday_list_selects_the_days_too(
+    value: str, inside: tuple[int, ...], outside: tuple[int, ...]
+) -> None:
+    s = hours(value, country="FR")
+    assert s.is_open(paris(*inside)) and not s.is_open(paris(*outside))
+    closed = hours("Mo-Su 10:00-19:00; Jan-Feb Su,PH off", country="FR")
+    assert not closed.is_open(paris(2027, 1, 3, 12)) and closed.is_open(paris(2027, 6, 6, 12))
+    assert not closed.is_open(paris(2027, 1, 1, 12)) and closed.is_open(paris(2027, 7, 14, 12))  # holidays alike
+
+
 def test_a_comment_change_is_no_closing() -> None:
     # A 24/7 shop with a commented exception tomorrow "closed at midnight": closing soon, and out of open_for
     # answers. Plain values with two comments the same.
