@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from ingest.addresses import address_query
 from ingest.readers import hours_service, is_input_column
-from locator.countries import is_country, is_zone_name, timezone_at, zone_countries
+from locator.countries import is_country, is_zone_name, timezone_at, zone_countries, zone_country
 from locator.errors import GeocoderUnavailable
 from locator.geocode import parse_coordinates
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
@@ -324,7 +324,9 @@ class RowValidator:
             self.warnings.append(Warning(row, "kind", record.get("kind"), f"read as {kind!r}"))
 
         country = (self._text(record, "country") or "").upper()
-        if not re.fullmatch(r"[A-Z]{2}", country):
+        if not country:
+            pass  # read from the coordinates below, if any: OSM features seldom carry addr:country
+        elif not re.fullmatch(r"[A-Z]{2}", country):
             reject("country", record.get("country"), "country must be an ISO 3166-1 alpha-2 code such as FR")
         elif not is_country(country):
             reject("country", record.get("country"), "not an assigned ISO 3166-1 alpha-2 code (GB, not UK)")
@@ -334,8 +336,16 @@ class RowValidator:
         lat, lon, precision = (
             (None, None, "")
             if "_geometry_error" in record
-            else self._coordinates(row, record, reject, geocode=not rejections)
+            else self._coordinates(row, record, reject, geocode=not rejections and bool(country))
         )
+        if not country:
+            zone = timezone_at(lat, lon) if lat is not None and lon is not None else None
+            country = (zone_country(zone) if zone else None) or ""
+            if country:
+                inferred = f"no country given: {country}, the country of the point's timezone ({zone})"
+                self.warnings.append(Warning(row, "country", None, inferred))
+            else:
+                reject("country", record.get("country"), "country must be an ISO 3166-1 alpha-2 code such as FR")
 
         postcode = self._text(record, "postcode")
         stated_region = self._text(record, "region")

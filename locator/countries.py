@@ -154,6 +154,17 @@ def _zones_by_country() -> dict[str, tuple[str, ...]]:
     return {code: tuple(names) for code, names in zones.items()}
 
 
+@lru_cache(maxsize=1)
+def _country_by_zone() -> dict[str, str]:
+    return {zone: code for code, zone in _zone_lines(tz_table("zone.tab") or "")}
+
+
+def zone_country(zone: str) -> str | None:
+    """The one country whose own zone `zone` is in zone.tab (Europe/Paris: FR, Europe/Monaco: MC); None for a
+    zone the table does not list (the nautical Etc/ ones)."""
+    return _country_by_zone().get(zone)
+
+
 def country_zone(country: str, year: int | None = None) -> str | None:
     """The country's zone when its zones keep one clock (FR: Europe/Paris; DE: Berlin, Büsingen keeping the same
     time), else None (RU, US, ES with the Canaries)."""
