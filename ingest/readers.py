@@ -164,6 +164,13 @@ class _Header:
         # unless the header also names it as the contract does (then "Name" beside "name" is another column).
         written = [name.strip() for name in fields]
         names = [_column_name(name, set(written)) for name in written]
+        aliases: list[tuple[int, str, Any, str]] = []
+        for i, name in enumerate(names):
+            alias = COORDINATE_ALIASES.get(name.lower())
+            if alias and alias not in names:
+                # Ignored, the rows were geocoded to their postcodes' centroids instead, published without a word.
+                names[i] = alias
+                aliases.append((1, name, None, f"read as the contract's {alias!r} column"))
         missing = [column for column in ("id", "name") if column not in names]
         if "id" in missing:
             raise FeedError(
@@ -183,7 +190,7 @@ class _Header:
                     f"{path.name}: the header (line 1) names column {spelt} {len(positions)} times "
                     f"(columns {', '.join(str(i + 1) for i in positions)}); keep one"
                 )
-        notes = [
+        notes = aliases + [
             (1, name, None, "not a column of the contract (CONTRACT.md, 'Location input'): its values are ignored")
             for name in names
             if name and not is_input_column(name)
@@ -268,7 +275,11 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
         raise FeedError(f"{path.name}, {_where(row + 1, end + 1)}: {csv_problem(exc)}", row=row + 1) from None
 
 
+# Names feeds give the coordinates, read as the contract's columns when the feed has none of those.
+COORDINATE_ALIASES = {"latitude": "lat", "longitude": "lon", "lng": "lon", "long": "lon"}
+
 _OSM_PROPERTY_MAP = {
+    **COORDINATE_ALIASES,
     "addr:street_address": "street",  # alltheplaces: the street line whole ("123 Main St")
     "addr:postcode": "postcode",
     "addr:city": "city",

@@ -312,6 +312,8 @@ class RowValidator:
             reject("id", record.get("id"), "missing id")
         elif not ID_PATTERN.match(place_id):
             reject("id", place_id, "ids are 1-128 letters, digits and . _ : - / starting with a letter or digit")
+        elif place_id == "nearest":  # /v1/locations/nearest is the search: the place could never be fetched
+            reject("id", place_id, "'nearest' is a path of the API (/v1/locations/nearest): give the place another id")
         name = self._text(record, "name")
         if not name:
             reject("name", record.get("name"), "empty name")

@@ -79,6 +79,23 @@ def test_csv_headers_in_other_letter_cases(tmp_path: Path) -> None:
     assert (record["id"], record["name"]) == ("1", "A") and "Name" not in record
 
 
+def test_csv_coordinates_under_other_names(tmp_path: Path) -> None:
+    """`latitude`/`longitude` were ignored with a note each: every row was geocoded to its postcode's centroid
+    and published. `Lat,Lng` rejected every row's lon as missing."""
+    path = tmp_path / "a.csv"
+    path.write_text("id,name,latitude,longitude\nA,a,48.86,2.34\n", encoding="utf-8")
+    [(_, record)] = rows(path)
+    assert (record["lat"], record["lon"]) == ("48.86", "2.34")
+    assert [note[1:] for note in record["_warnings"]] == [
+        ("latitude", None, "read as the contract's 'lat' column"),
+        ("longitude", None, "read as the contract's 'lon' column"),
+    ]
+    path.write_text("id,name,Lat,Lng\nA,a,48.86,2.34\n", encoding="utf-8")
+    assert [(record["lat"], record["lon"]) for _, record in rows(path)] == [("48.86", "2.34")]
+    path.write_text("id,name,lat,lon,latitude\nA,a,48.86,2.34,1\n", encoding="utf-8")  # the contract's win
+    assert [(record["lat"], record["lon"]) for _, record in rows(path)] == [("48.86", "2.34")]
+
+
 def test_csv_not_utf8_names_line_and_byte(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("id,name\n1,Ok\n2,Caf\xe9\n".encode("latin-1"))

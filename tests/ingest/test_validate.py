@@ -157,3 +157,11 @@ def test_a_row_without_a_country_takes_its_points_with_a_warning() -> None:
     without_point = validator.validate(5, {"id": "n", "name": "Nowhere", "street": "1 rue X"})
     assert at_sea is None and without_point is None
     assert [r.row for r in validator.rejections if r.column == "country"] == [4, 5]
+
+
+def test_the_id_nearest_is_the_apis_own() -> None:
+    """GET /v1/locations/nearest is the search: a place with that id was published and never fetched by id."""
+    validator = RowValidator(today=date(2026, 12, 7))
+    assert validator.validate(2, {**PARIS_ROW, "id": "nearest", "opening_hours": "24/7"}) is None
+    assert [(r.column, r.value) for r in validator.rejections] == [("id", "nearest")]
+    assert validator.validate(3, {**PARIS_ROW, "id": "nearest-1", "opening_hours": "24/7"}) is not None
