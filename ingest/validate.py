@@ -378,8 +378,8 @@ class RowValidator:
                 if other_time:
                     self.warnings.append(Warning(row, "timezone", timezone, other_time))
 
-        services = _split_list(self._text(record, "services"))
-        products = _split_list(self._text(record, "products"))
+        services = self._list(row, record, "services")
+        products = self._list(row, record, "products")
         hours: dict[str, tuple[str, str]] = {}
         if timezone and not rejections:
             # A service centre's desk repairs whether the feed lists the service or not (locator.places): its
@@ -421,6 +421,15 @@ class RowValidator:
             geo_precision=precision,
             row=row,
         ).finalise()
+
+    def _list(self, row: int, record: dict[str, Any], column: str) -> list[str]:
+        value = self._text(record, column)
+        if not value:
+            return []
+        words, renamed = _split_cached(value)
+        for written, word in renamed:
+            self.warnings.append(Warning(row, column, written, f"read as {word!r}, a word the API's filters name"))
+        return list(words)
 
     def _url(self, row: int, record: dict[str, Any], reject: Callable[[str, Any, str], None]) -> str | None:
         """The place's website, an absolute http(s) URL: it goes into the apps' answers, the page's links and
@@ -791,11 +800,22 @@ def _json_kind(value: Any) -> str:
     return repr(value) if isinstance(value, float) else type(value).__name__
 
 
-def _split_list(value: str | None) -> list[str]:
-    return list(_split_cached(value)) if value else []
-
-
 @lru_cache(maxsize=4096)
-def _split_cached(value: str) -> tuple[str, ...]:
-    """Feeds repeat a few product and service lists across all their rows."""
-    return tuple(sorted({part.strip().lower() for part in re.split(r"[;,|]", value) if part.strip()}))
+def _split_cached(value: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """A product or service list as the API's filters name its values (`locator.search.filter_values`: a word
+    of letters, digits, '_' and '-'), and (written, read as) for each value that needed more than its case
+    changed. Feeds repeat a few lists across all their rows."""
+    words: set[str] = set()
+    renamed: list[tuple[str, str]] = []
+    for part in re.split(r"[;,|]", value):
+        written = part.strip()
+        word = _NOT_A_FILTER_WORD.sub("-", written.lower()).strip("-")
+        if not word:
+            continue
+        if word != written.lower():
+            renamed.append((written, word))  # "Apple Watch" stored as is, no filter could ever name it
+        words.add(word)
+    return tuple(sorted(words)), tuple(renamed)
+
+
+_NOT_A_FILTER_WORD = re.compile(r"[^\w-]+")

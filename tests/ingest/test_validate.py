@@ -165,3 +165,18 @@ def test_the_id_nearest_is_the_apis_own() -> None:
     assert validator.validate(2, {**PARIS_ROW, "id": "nearest", "opening_hours": "24/7"}) is None
     assert [(r.column, r.value) for r in validator.rejections] == [("id", "nearest")]
     assert validator.validate(3, {**PARIS_ROW, "id": "nearest-1", "opening_hours": "24/7"}) is not None
+
+
+def test_products_and_services_are_words_the_filters_can_name() -> None:
+    """`Apple Watch` was stored as 'apple watch', which `product=` refuses (422) and `apple_watch` never
+    matches: the place could not be found by what it sells."""
+    validator = RowValidator(today=date(2026, 12, 7))
+    record = validator.validate(
+        2, {**PARIS_ROW, "opening_hours": "24/7", "products": "Apple Watch;i-Pad; iPhone", "services": "Screen repair"}
+    )
+    assert record is not None
+    assert (record.products, record.services) == (["apple-watch", "i-pad", "iphone"], ["screen-repair"])
+    assert [(w.column, w.value, w.message) for w in validator.warnings] == [
+        ("services", "Screen repair", "read as 'screen-repair', a word the API's filters name"),
+        ("products", "Apple Watch", "read as 'apple-watch', a word the API's filters name"),
+    ]
