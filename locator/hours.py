@@ -860,6 +860,16 @@ def _nights_around(
     return out
 
 
+def _special_rules(special: SpecialHours, sep: str, tag: bool) -> list[_Rule]:
+    """An exception's rule read as the value's own rules are (`_prepare`): a note without a state is unknown
+    (`10:00-14:00 "sur rendez-vous"`), an open end is unknown past its start (`18:00+`). Taken as written,
+    both were plainly open, the open end until midnight (closing soon at 23:45, a closing time nobody gave)."""
+    rule = _explicit(_Rule.parse(special.as_rule(), sep), tag)
+    if rule.comment and not rule.modifier:
+        rule = _Rule(rule.body, "unknown", rule.comment, rule.sep)
+    return _rewrite_open_end(rule) if "+" in rule.body else [rule]
+
+
 def _explicit(rule: _Rule, tag: bool) -> _Rule:
     """A closing rule marked so that no `||` fallback reopens what it closes (`tag`: the value has some)."""
     if not tag or rule.modifier not in ("off", "closed"):
@@ -1129,7 +1139,7 @@ class Schedule:
                 self._groups[0].extend(_Rule.parse(rule, ";") for rule in before)
                 # The night restated as an additional rule (`,`): a normal rule with times would replace the
                 # exception's own hours that day.
-                self._groups[0].append(_explicit(_Rule.parse(special.as_rule(), "," if after else ";"), fallbacks))
+                self._groups[0].extend(_special_rules(special, "," if after else ";", fallbacks))
                 self._groups[0].extend(
                     _Rule.parse(rule, "," if n < len(after) - 1 else ";") for n, rule in enumerate(after)
                 )

@@ -633,6 +633,25 @@ def test_a_year_or_month_before_a_day_and_holiday_list_selects_the_days_too(
     assert not closed.is_open(paris(2027, 1, 1, 12)) and closed.is_open(paris(2027, 7, 14, 12))  # holidays alike
 
 
+def test_an_exceptions_open_end_and_note_read_as_the_values_own() -> None:
+    """`18:00+` as an exception was open until midnight (closing soon at 23:45, a closing time nobody gave), and
+    `10:00-14:00 "sur rendez-vous"` plainly open: in the regular hours both are unknown."""
+    day = date(2026, 12, 12)
+    late = hours("Mo-Sa 10:00-19:00", special=(SpecialHours(day, day, "18:00+", "late opening"),))
+    assert [(i.start, i.end, i.state) for i in late.intervals(paris(2026, 12, 12), paris(2026, 12, 14))] == [
+        (paris(2026, 12, 12, 18), paris(2026, 12, 13, 4), "unknown")
+    ]
+    assert late.closes_at(paris(2026, 12, 12, 23, 45)) is None and not late.is_open(paris(2026, 12, 12, 23, 45))
+    note = hours("Mo-Sa 10:00-19:00", special=(SpecialHours(day, day, '10:00-14:00 "sur rendez-vous"'),))
+    assert [(i.state, i.comment) for i in note.intervals(paris(2026, 12, 12), paris(2026, 12, 13))] == [
+        ("unknown", "sur rendez-vous")
+    ]
+    short = hours("Mo-Sa 10:00-19:00", special=(SpecialHours(day, day, "10:00-14:00", "short hours"),))
+    assert [(i.state, i.comment) for i in short.intervals(paris(2026, 12, 12), paris(2026, 12, 13))] == [
+        ("open", "short hours")  # an ops comment on plain hours is no note: holiday hours are meant as open
+    ]
+
+
 def test_a_comment_change_is_no_closing() -> None:
     # A 24/7 shop with a commented exception tomorrow "closed at midnight": closing soon, and out of open_for
     # answers. Plain values with two comments the same.
