@@ -117,6 +117,68 @@ def exceptions_for(
     return (tuple(place_wide) if service else ()) + tuple(own)
 
 
+def within_own_hours(
+    regular: Schedule, place_wide: Iterable[SpecialHours], coords: tuple[float, float] | None = None
+) -> tuple[SpecialHours, ...]:
+    """The place's exceptions as a service with hours of its own (`regular`) takes them: a closure closes it,
+    and hours bound its own on those days, day by day (open where both are; unknown where either is). Taken as
+    they are, a shop's Sunday opening opened its repair desk, which never opens on Sundays, and a late night
+    kept the desk open until 23:00."""
+    out: list[SpecialHours] = []
+    zone = ZoneInfo(regular.timezone)
+    for special in place_wide:
+        if special.hours.strip().lower() in ("", "off", "closed"):
+            out.append(special)
+            continue
+        start = datetime.combine(special.start, time(0), zone)
+        end = datetime.combine(special.end + timedelta(days=1), time(0), zone)
+        theirs = Schedule(regular.canonical, regular.timezone, regular.country, regular.region,
+                          coords=coords or regular.coords, special=(special,)).intervals(start, end)  # fmt: skip
+        own = regular.intervals(start, end)
+        both = [
+            Interval(max(a.start, b.start), min(a.end, b.end), "unknown" if "unknown" in (a.state, b.state) else "open")
+            for a in theirs
+            for b in own
+            if max(a.start, b.start) < min(a.end, b.end)
+        ]
+        days, plain = _by_local_day(both, zone), _by_local_day(own, zone)
+        runs: list[SpecialHours] = []
+        day = special.start
+        while day <= special.end:
+            spans = days.get(day, [])
+            if spans == plain.get(day, []):
+                day += timedelta(days=1)
+                continue  # the service's own hours already (the desk closed on the shop's Sunday opening)
+            hours = ",".join(f"{a.astimezone(zone):%H:%M}-{_wall_end(b, zone)}" for a, b, _ in spans) or "off"
+            if any(state == "unknown" for _, _, state in spans):
+                hours += " unknown"
+            if runs and runs[-1].hours == hours and runs[-1].end + timedelta(days=1) == day:
+                runs[-1] = SpecialHours(runs[-1].start, day, hours, special.comment)
+            else:
+                runs.append(SpecialHours(day, day, hours, special.comment))
+            day += timedelta(days=1)
+        out.extend(runs)
+    return tuple(out)
+
+
+def _by_local_day(intervals: Iterable[Interval], zone: ZoneInfo) -> dict[date, list[tuple[datetime, datetime, str]]]:
+    """(start, end, state) of `intervals` cut at local midnights, by local day."""
+    days: dict[date, list[tuple[datetime, datetime, str]]] = {}
+    for item in intervals:
+        first = item.start
+        while first < item.end:
+            local = first.astimezone(zone)
+            midnight = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+            days.setdefault(local.date(), []).append((first, min(item.end, midnight), item.state))
+            first = min(item.end, midnight)
+    return days
+
+
+def _wall_end(end: datetime, zone: ZoneInfo) -> str:
+    local = end.astimezone(zone)
+    return "24:00" if local.time() == time(0) else f"{local:%H:%M}"
+
+
 def _osm_date(d: date) -> str:
     return f"{d.year}{_MONTHS[d.month - 1]}{d.day:02d}"
 

@@ -42,7 +42,7 @@ from locator.db import (
     unbounded,
     unwatched,
 )
-from locator.hours import Schedule, SpecialHours, exceptions_for, open_spells, sun_coordinates
+from locator.hours import Schedule, SpecialHours, exceptions_for, open_spells, sun_coordinates, within_own_hours
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +334,47 @@ def schedule_for(
 _SCHEDULES: dict[tuple[object, ...], Schedule] = {}
 
 
+def service_exceptions(
+    service: str,
+    canonical: str,
+    general: str | None,
+    place_wide: Sequence[SpecialHours],
+    own: Sequence[SpecialHours],
+    timezone: str,
+    country: str | None,
+    region: str | None,
+    lat: float | None,
+    lon: float | None,
+) -> tuple[SpecialHours, ...]:
+    """The exceptions of a service's hours (`canonical`; the place's, `general`, for service ''): the place's
+    bounded by the service's own hours where it has hours of its own (`locator.hours.within_own_hours`); a
+    copy of the place's hours, kept for the service's own exceptions, is the place's and takes them as they
+    are. Then the service's own (`locator.hours.exceptions_for`)."""
+    wide = tuple(place_wide)
+    if service and general is not None and canonical != general and any(not _closure(item) for item in wide):
+        coords = sun_coordinates(canonical, lat, lon, wide)
+        wide = within_own_hours(schedule_for(canonical, timezone, country, region, (), coords), wide, coords)
+    return exceptions_for(service, wide, own)
+
+
+def _closure(special: SpecialHours) -> bool:
+    return special.hours.strip().lower() in ("", "off", "closed")
+
+
+def _general_hours(conn: Connection, special: dict[tuple[str, str], list[SpecialHours]]) -> dict[str, str]:
+    """The general hours of the places holding place-wide exceptions with hours, which their services with hours
+    of their own take bounded (`service_exceptions`): a few places, read in one statement."""
+    wide = (place for (place, service), items in special.items() if not service and not all(map(_closure, items)))
+    ids = sorted(set(wide))
+    if not ids:
+        return {}
+    rows = conn.execute(
+        text("SELECT location_id, canonical FROM location_hours WHERE service = '' AND location_id = ANY(:ids)"),
+        {"ids": ids},
+    )
+    return {row.location_id: row.canonical for row in rows}
+
+
 def _cached_schedule(
     canonical: str,
     timezone: str,
@@ -592,9 +633,13 @@ def _write_spells(
     # and the index leads with the day (see migration 0005). The spells of each distinct (hours, timezone,
     # country, region, exceptions) are evaluated and formatted once: a chain's places share a handful.
     spans_cache: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+    general = _general_hours(conn, special)
 
     def spans(row: Any) -> list[tuple[str, str]]:
-        extra = exceptions_for(row.service, special.get((row.id, ""), ()), special.get((row.id, row.service), ()))
+        extra = service_exceptions(
+            row.service, row.canonical, general.get(row.id), special.get((row.id, ""), ()),
+            special.get((row.id, row.service), ()), row.timezone, row.country, row.region, row.lat, row.lon,
+        )  # fmt: skip
         coords = sun_coordinates(row.canonical, row.lat, row.lon, extra)
         key = (row.canonical, row.timezone, row.country, row.region, extra, coords)
         found = spans_cache.get(key)

@@ -36,7 +36,7 @@ from locator.db import database_identity, fetch_rows
 from locator.errors import DatabaseUnavailable, InvalidParameter, NotFound
 from locator.geocoders.base import Origin
 from locator.geocoders.gazetteer import NEAREST_POSTCODE_SQL, coordinates_origin
-from locator.hours import Interval, Schedule, SpecialHours, State, exceptions_for, sun_coordinates
+from locator.hours import Interval, Schedule, SpecialHours, State, sun_coordinates
 from locator.open_intervals import (
     PLACE_VERSION,
     WINDOW_TTL,
@@ -46,6 +46,7 @@ from locator.open_intervals import (
     first_exception_day,
     partition_name,
     schedule_for,
+    service_exceptions,
 )
 from locator.places import OFFERED_SQL, SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offered
 
@@ -176,7 +177,10 @@ class Place(PlaceFields):
         canonical = self.hours.get(key)
         found = None
         if canonical is not None:
-            extra = exceptions_for(key, self.special.get(GENERAL, ()), self.special.get(key, ()))
+            extra = service_exceptions(
+                key, canonical, self.hours.get(GENERAL), self.special.get(GENERAL, ()), self.special.get(key, ()),
+                self.timezone, self.country, self.region, self.lat, self.lon,
+            )  # fmt: skip
             coords = sun_coordinates(canonical, self.lat, self.lon, extra)
             found = schedule_for(canonical, self.timezone, self.country, self.region, extra, coords)
         self._schedules[key] = found

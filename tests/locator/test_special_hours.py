@@ -665,3 +665,35 @@ def test_a_closure_taken_back_gives_the_place_the_batches_it_kept_out(scratch_db
     remove(engine, held[0]["id"])  # ops take the batch's row back from this place: it stays back
     assert opera(17) and not [item for item in list_for(engine, "fr-par-opera") if item["batch"]]
     remove_batch(engine, short["batch"])
+
+
+def test_the_places_exception_bounds_a_desk_with_hours_of_its_own(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """The shop opens on a Sunday, and has short hours on a Monday: its repair desk (Mo-Fr 10:00-18:00) stays
+    closed that Sunday and opens 10:00-12:00 that Monday. The desk was opened on the Sunday (11:00-18:00) and
+    at 09:30 on the Monday, by both search paths."""
+    feed = tmp_path / "desk.csv"
+    feed.write_text(
+        "id,name,country,lat,lon,services,opening_hours,service_hours\n"
+        f"t-desk,Desk,FR,{OPERA[0]},{OPERA[1]},sales;repair,Mo-Sa 09:00-20:00,Mo-Fr 10:00-18:00\n",
+        encoding="utf-8",
+    )
+    ingest_file(scratch_db.engine, feed, source="desk")
+    today = datetime.now(PARIS).date()
+    sunday = today + timedelta(days=(6 - today.weekday()) % 7 or 7)
+    monday = sunday + timedelta(days=1)
+    add(scratch_db.engine, "t-desk", sunday, sunday, hours="11:00-18:00", comment="Christmas Sunday")
+    add(scratch_db.engine, "t-desk", monday, monday, hours="09:00-12:00", comment="short hours")
+
+    def at(day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, time(hour, minute), tzinfo=PARIS)
+
+    for moment, shop, desk in ((at(sunday, 12), True, False), (at(monday, 9, 30), True, False),
+                               (at(monday, 11), True, True), (at(monday, 13), False, False)):  # fmt: skip
+        for path, ids in open_ids(scratch_db, moment).items():
+            assert ("t-desk" in ids) == shop, (moment, path)
+        for path, ids in open_ids(scratch_db, moment, services=("repair",)).items():
+            assert ("t-desk" in ids) == desk, (moment, path)
+    week = location_answer(scratch_db.engine, scratch_db.settings, "t-desk", at(sunday, 0))["week"]
+    assert [(i["from"][11:16], i["to"][11:16]) for i in week["repair"] if i["from"].startswith(str(monday))] == [
+        ("10:00", "12:00")
+    ]
