@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic, sleep
@@ -43,6 +43,7 @@ from locator.db import (
     unwatched,
 )
 from locator.hours import Schedule, SpecialHours, exceptions_for, open_spells, sun_coordinates, within_own_hours
+from locator.places import offered
 
 log = logging.getLogger(__name__)
 
@@ -345,11 +346,15 @@ def service_exceptions(
     region: str | None,
     lat: float | None,
     lon: float | None,
+    sole: Sequence[SpecialHours] = (),
 ) -> tuple[SpecialHours, ...]:
     """The exceptions of a service's hours (`canonical`; the place's, `general`, for service ''): the place's
     bounded by the service's own hours where it has hours of its own (`locator.hours.within_own_hours`); a
     copy of the place's hours, kept for the service's own exceptions, is the place's and takes them as they
-    are. Then the service's own (`locator.hours.exceptions_for`)."""
+    are. Then the service's own (`locator.hours.exceptions_for`). For service '', `sole`: the exceptions of
+    the one service the place offers when its hours are the place's (`sole_service`)."""
+    if not service:
+        return exceptions_for(service, (), (*own, *sole))
     wide = tuple(place_wide)
     if service and general is not None and canonical != general and any(not _closure(item) for item in wide):
         coords = sun_coordinates(canonical, lat, lon, wide)
@@ -357,8 +362,39 @@ def service_exceptions(
     return exceptions_for(service, wide, own)
 
 
+def sole_service(services: list[str], kinds: list[str], hours: Mapping[str, str]) -> str | None:
+    """The one service a place offers when its hours are the place's (`hours`: service -> canonical, '' the
+    place's): the desk of a service centre that is nothing else. Its exceptions are the place's too, which an
+    answer's `open` follows: a service centre whose repair desk ops closed for a training day was open."""
+    services = offered(services, kinds)
+    if len(services) != 1 or hours.get(services[0], hours.get("")) != hours.get(""):
+        return None
+    return services[0]
+
+
 def _closure(special: SpecialHours) -> bool:
     return special.hours.strip().lower() in ("", "off", "closed")
+
+
+def _sole_services(conn: Connection, special: dict[tuple[str, str], list[SpecialHours]]) -> dict[str, str]:
+    """`sole_service` of each place holding exceptions for a service: a few places, read in one statement."""
+    ids = sorted({place for place, service in special if service})
+    if not ids:
+        return {}
+    rows = conn.execute(
+        text(
+            """
+            SELECT l.id, l.services, l.kinds,
+                   (SELECT jsonb_object_agg(h.service, h.canonical) FROM location_hours AS h
+                     WHERE h.location_id = l.id) AS hours
+              FROM locations AS l
+             WHERE l.id = ANY(:ids)
+            """
+        ),
+        {"ids": ids},
+    )
+    found = {row.id: sole_service(row.services, row.kinds, row.hours or {}) for row in rows}
+    return {place: service for place, service in found.items() if service}
 
 
 def _general_hours(conn: Connection, special: dict[tuple[str, str], list[SpecialHours]]) -> dict[str, str]:
@@ -633,12 +669,13 @@ def _write_spells(
     # and the index leads with the day (see migration 0005). The spells of each distinct (hours, timezone,
     # country, region, exceptions) are evaluated and formatted once: a chain's places share a handful.
     spans_cache: dict[tuple[object, ...], list[tuple[str, str]]] = {}
-    general = _general_hours(conn, special)
+    general, sole = _general_hours(conn, special), _sole_services(conn, special)
 
     def spans(row: Any) -> list[tuple[str, str]]:
         extra = service_exceptions(
             row.service, row.canonical, general.get(row.id), special.get((row.id, ""), ()),
             special.get((row.id, row.service), ()), row.timezone, row.country, row.region, row.lat, row.lon,
+            special.get((row.id, sole[row.id]), ()) if row.id in sole else (),
         )  # fmt: skip
         coords = sun_coordinates(row.canonical, row.lat, row.lon, extra)
         key = (row.canonical, row.timezone, row.country, row.region, extra, coords)

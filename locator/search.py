@@ -47,6 +47,7 @@ from locator.open_intervals import (
     partition_name,
     schedule_for,
     service_exceptions,
+    sole_service,
 )
 from locator.places import OFFERED_SQL, SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offered
 
@@ -177,9 +178,11 @@ class Place(PlaceFields):
         canonical = self.hours.get(key)
         found = None
         if canonical is not None:
+            sole = sole_service(self.services, self.kinds, self.hours) if key == GENERAL else None
             extra = service_exceptions(
                 key, canonical, self.hours.get(GENERAL), self.special.get(GENERAL, ()), self.special.get(key, ()),
                 self.timezone, self.country, self.region, self.lat, self.lon,
+                self.special.get(sole, ()) if sole else (),
             )  # fmt: skip
             coords = sun_coordinates(canonical, self.lat, self.lon, extra)
             found = schedule_for(canonical, self.timezone, self.country, self.region, extra, coords)

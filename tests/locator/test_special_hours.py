@@ -697,3 +697,30 @@ def test_the_places_exception_bounds_a_desk_with_hours_of_its_own(scratch_db: Sc
     assert [(i["from"][11:16], i["to"][11:16]) for i in week["repair"] if i["from"].startswith(str(monday))] == [
         ("10:00", "12:00")
     ]
+
+
+def test_the_one_service_a_place_offers_takes_its_exceptions_for_the_place(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A service centre that is nothing else, its repair desk closed for a training day, was answered open
+    (its `open` follows the place's hours) beside repair hours saying closed; the same for a kiosk's sales."""
+    feed = tmp_path / "sole.csv"
+    feed.write_text(
+        "id,name,kind,country,lat,lon,services,opening_hours\n"
+        f"t-sc,Centre,service_centre,FR,{OPERA[0]},{OPERA[1]},,Mo-Fr 09:00-17:00\n"
+        f"t-kiosk,Kiosk,kiosk,FR,{OPERA[0]},{OPERA[1]},sales,Mo-Fr 09:00-17:00\n"
+        f"t-both,Both,store,FR,{OPERA[0]},{OPERA[1]},sales;repair,Mo-Fr 09:00-17:00\n",
+        encoding="utf-8",
+    )
+    ingest_file(scratch_db.engine, feed, source="sole")
+    day = next_weekday(2)
+    noon = datetime.combine(day, time(12), tzinfo=PARIS)
+    add(scratch_db.engine, "t-sc", day, day, service="repair", comment="training day")
+    add(scratch_db.engine, "t-kiosk", day, day, service="sales", comment="inventory")
+    add(scratch_db.engine, "t-both", day, day, service="repair", comment="training day")
+    for path, ids in open_ids(scratch_db, noon).items():
+        assert "t-sc" not in ids and "t-kiosk" not in ids and "t-both" in ids, (path, ids)  # both: sales is open
+    for path, ids in open_ids(scratch_db, noon, services=("repair",)).items():
+        assert "t-sc" not in ids and "t-both" not in ids, (path, ids)
+    centre = location_answer(scratch_db.engine, scratch_db.settings, "t-sc", noon)
+    assert centre["open"] is False and centre["status_comment"] == "training day", centre
