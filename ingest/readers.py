@@ -459,9 +459,16 @@ def feature_record(feature: Any) -> Record:
             continue  # the readers' own notes go by these names (see ingest/validate.py): never a feed's
         if target not in record or key == target:
             record[target] = value
-    if "street" not in record and properties.get("addr:street"):
-        number = properties.get("addr:housenumber")
-        record["street"] = f"{number} {properties['addr:street']}" if number else properties["addr:street"]
+    street, number = properties.get("addr:street"), properties.get("addr:housenumber")
+    if "street" not in record and street:
+        # Joined only from text: an object, a list or true was written into the street as Python's repr.
+        text_number = isinstance(number, (int, str)) and not isinstance(number, bool)
+        if isinstance(street, str) and number and text_number:
+            record["street"] = f"{number} {street}"
+        else:
+            record["street"] = street  # validation refuses what is not text, by name
+            if isinstance(street, str) and number and not text_number:
+                record.setdefault("_warnings", []).append(("street", number, "addr:housenumber is not text: left out"))
     if not record.get("id") and feature.get("id") is not None:
         record["id"] = str(feature["id"])
     if not record.get("name") and properties.get("brand"):

@@ -526,6 +526,8 @@ class RowValidator:
             if column.startswith("hours:"):
                 value = self._text(record, column)
                 service = hours_service(column)
+                if value and not service:  # "hours:" names no service: its hours went nowhere, without a word
+                    self.warnings.append(Warning(row, column, value, "no service named after 'hours:': ignored"))
                 if value and service:
                     if service in own:
                         # "hours:repair" and "hours:Repair" (GeoJSON properties; a CSV header fails whole): one of

@@ -279,6 +279,18 @@ def test_geojson_a_geometry_that_is_no_object_is_a_geometry_error(tmp_path: Path
     assert "must be a GeoJSON object" in record["_geometry_error"] and "lat" not in record
 
 
+def test_geojson_a_house_number_that_is_not_text_is_left_out_of_the_street(tmp_path: Path) -> None:
+    """`{"x": 1}`, true and 3.0 were joined into the street as Python wrote them: "3.0 Rue X"."""
+    numbers: list[Any] = [{"x": 1}, True, 3.0, "3", 3]
+    path = write_geojson(tmp_path / "n.geojson", [
+        feature(None, {"id": str(i), "addr:street": "Rue X", "addr:housenumber": n}) for i, n in enumerate(numbers)
+    ])  # fmt: skip
+    streets = [record["street"] for _, record in rows(path)]
+    assert streets == ["Rue X", "Rue X", "Rue X", "3 Rue X", "3 Rue X"]
+    notes = [record.get("_warnings") for _, record in rows(path)]
+    assert notes[:3] == [[("street", n, "addr:housenumber is not text: left out")] for n in numbers[:3]]
+
+
 def test_geojson_altitude_is_left_out(tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "3d.geojson", [feature({"type": "Point", "coordinates": [2.0, 48.0, 35.5]}, {})])
     assert rows(path) == [(1, {"lon": 2.0, "lat": 48.0})]

@@ -180,3 +180,11 @@ def test_products_and_services_are_words_the_filters_can_name() -> None:
         ("services", "Screen repair", "read as 'screen-repair', a word the API's filters name"),
         ("products", "Apple Watch", "read as 'apple-watch', a word the API's filters name"),
     ]
+
+
+def test_an_hours_column_naming_no_service_is_a_warning() -> None:
+    validator = RowValidator(today=date(2026, 12, 7))
+    assert validator.validate(2, {**PARIS_ROW, "opening_hours": "24/7", "hours:": "Mo-Fr 10:00-12:00"}) is not None
+    assert [(w.column, w.message) for w in validator.warnings] == [
+        ("hours:", "no service named after 'hours:': ignored")
+    ]
