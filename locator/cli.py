@@ -232,14 +232,20 @@ def ingest_postcodes(
 
 
 @ingest_app.command("support")
-def ingest_support(path: Annotated[Path, typer.Argument(help="support channels CSV (see data/support.csv)")]) -> None:
+def ingest_support(
+    path: Annotated[Path, typer.Argument(help="support channels CSV (see data/support.csv)")],
+    allow_removals: Annotated[
+        bool, typer.Option("--allow-removals", help="load a file holding over 20% fewer channels than are loaded")
+    ] = False,
+) -> None:
     """Replace the support lines (phone, chat, ...) with the file's."""
     from locator.support import SupportFileError, load_channels
 
     if not path.is_file():
         fail(f"{path}: no such file", 2)  # as `ingest locations` says it (a traceback it was)
     try:
-        count = load_channels(_engine(), path, on_warning=lambda message: errors.print(f"warning: {message}"))
+        count = load_channels(_engine(), path, on_warning=lambda message: errors.print(f"warning: {message}"),
+                              allow_removals=allow_removals)  # fmt: skip
     except SupportFileError as exc:
         fail(str(exc))
     console.print(f"{count} support channels loaded")

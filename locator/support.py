@@ -193,8 +193,16 @@ def _list(value: str | None) -> list[str]:
     return sorted({v.strip().lower() for v in (value or "").split(";") if v.strip()})
 
 
-def load_channels(engine: Engine, path: Path, on_warning: Callable[[str], None] | None = None) -> int:
-    """Replace the whole table with the file's channels (one transaction)."""
+# A file may hold at most this share fewer channels than are loaded (as a feed its places, a gazetteer its postcodes).
+MAX_REMOVALS = 0.2
+
+
+def load_channels(
+    engine: Engine, path: Path, on_warning: Callable[[str], None] | None = None, *, allow_removals: bool = False
+) -> int:
+    """Replace the whole table with the file's channels (one transaction). A file holding more than
+    MAX_REMOVALS fewer channels than are loaded (a truncated export: one line replaced every country's) loads
+    nothing unless `allow_removals`."""
     channels = read_channels(path, on_warning)
     with engine.begin() as conn:
         unbounded(conn)
@@ -202,6 +210,12 @@ def load_channels(engine: Engine, path: Path, on_warning: Callable[[str], None] 
         # commit, and only then takes the snapshot its DELETE sees. Without it, that DELETE missed the rows
         # this one inserted and its own inserts failed on the primary key.
         conn.execute(text("LOCK TABLE support_channels IN SHARE ROW EXCLUSIVE MODE"))
+        loaded = conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one()
+        if not allow_removals and len(channels) < loaded * (1 - MAX_REMOVALS):
+            raise SupportFileError(
+                f"{path.name}: {len(channels)} channels against {loaded} loaded, more than {MAX_REMOVALS:.0%} fewer "
+                "(a truncated file?): nothing loaded; --allow-removals loads it anyway"
+            )
         conn.execute(text("DELETE FROM support_channels"))
         for c in channels:
             conn.execute(

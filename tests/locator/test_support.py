@@ -338,3 +338,18 @@ def test_a_column_nothing_reads_is_a_warning(tmp_path: Path) -> None:
     heard: list[str] = []
     assert len(read_channels(path, heard.append)) == 1
     assert any("column 'calender' is not read" in message for message in heard), heard
+
+
+def test_a_file_with_far_fewer_lines_is_refused_unless_removals_are_allowed(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A one-line file replaced every country's support lines, exit 0."""
+    demo = ROOT / "data" / "support.csv"
+    assert load_channels(scratch_db.engine, demo) == 8
+    short = tmp_path / "support.csv"
+    short.write_text("\n".join(demo.read_text(encoding="utf-8").splitlines()[:2]) + "\n", encoding="utf-8")
+    with pytest.raises(SupportFileError, match="1 channels against 8 loaded, more than 20% fewer"):
+        load_channels(scratch_db.engine, short)
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one() == 8
+    assert load_channels(scratch_db.engine, short, allow_removals=True) == 1
