@@ -903,7 +903,10 @@ def _nights_around(
         after: list[str] = []
         own_night: list[str] = []
         if regular is not None:
-            before.append(f"{_osm_date(special.end + timedelta(days=1))} 00:00-{_hhmm(latest)} off")
+            if special.end + timedelta(days=1) not in covered:
+                # A day after with an exception of its own is that exception's: cut here, one added earlier for it
+                # lost its first hours (00:00-03:00 of a day ops opened round the clock).
+                before.append(f"{_osm_date(special.end + timedelta(days=1))} 00:00-{_hhmm(latest)} off")
             eve = special.start - timedelta(days=1)
             if eve not in covered:
                 midnight = regular.midnight(special.start)

@@ -652,6 +652,18 @@ def test_an_exceptions_open_end_and_note_read_as_the_values_own() -> None:
     ]
 
 
+def test_two_exceptions_on_adjacent_days_read_the_same_whichever_came_first() -> None:
+    """A bar closed on Saturday 12 and open round the clock on Sunday 13: added Sunday first, the closure's cut
+    of the regular night (`Dec13 00:00-03:00 off`) came after Sunday's own rule and closed it until 03:00."""
+    sunday = SpecialHours(date(2026, 12, 13), date(2026, 12, 13), "00:00-24:00")
+    saturday = SpecialHours(date(2026, 12, 12), date(2026, 12, 12), "off")
+    for special in ((sunday, saturday), (saturday, sunday)):
+        bar = hours("Mo-Th 18:00-24:00; Fr,Sa 18:00-03:00", special=special)
+        assert spans(bar, paris(2026, 12, 11), paris(2026, 12, 15)) == [
+            ("12-11 18:00", "12-12 03:00"), ("12-13 00:00", "12-14 00:00"), ("12-14 18:00", "12-15 00:00")
+        ], special
+
+
 def test_a_comment_change_is_no_closing() -> None:
     # A 24/7 shop with a commented exception tomorrow "closed at midnight": closing soon, and out of open_for
     # answers. Plain values with two comments the same.
