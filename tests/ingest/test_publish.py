@@ -844,3 +844,14 @@ def test_a_service_no_longer_offered_warns_of_its_exceptions(scratch_db: Scratch
     assert "p1" in report.warnings[0].message and "'repair'" in report.warnings[0].message
     assert f"({span})" in report.warnings[0].message
     assert _hours(engine) == ({"": "Mo-Sa 10:00-19:00"}, [])
+
+
+def test_ids_that_differ_only_in_case_are_two_places_with_a_warning(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "f.csv", [row(1, id="S1"), row(2, id="s1"), row(3)])
+    report = ingest_file(scratch_db.engine, path, source="vendor", dry_run=True)
+    assert len(report.added) == 3 and not report.rejected
+    assert [(w.row, w.column, w.value, w.message) for w in report.warnings if w.column == "id"] == [
+        (3, "id", "s1", "row 2's id is 'S1': two places whose ids differ only in case (a typo?)")
+    ]
