@@ -1628,16 +1628,20 @@ def _fix_state_order(rw: _Rewriter) -> None:
     split = False
 
     def closure_first(match: re.Match[str], seg: _Segment) -> str | None:
-        # The first comma the person wrote with a space after it ends the closed days: read as one rule, the
-        # state went past the times ("Mo,Tu-Sa 09:00-18:00 off", closed all week). "closed Mo,Tu 12:00-13:00"
-        # (no space) stays a closure at those times.
-        for at in range(match.start("days"), match.end("days")):
+        # A comma the person wrote with a space after it, before a range of days, ends the closed days: read as
+        # one rule, the state went past the times ("Mo,Tu-Sa 09:00-18:00 off", closed all week). Without a range
+        # after it, the days are one closure at those times: "Fermé lundi, jeudi 12h-14h" (lunch on two days),
+        # "closed Mo,Tu 12:00-13:00".
+        for at in range(match.end("days") - 1, match.start("days") - 1, -1):
             raw_at = seg.origin[at]
             if seg.text[at] == "," and rw.raw[raw_at : raw_at + 1] == "," and rw.raw[raw_at + 1 : raw_at + 2].isspace():
+                rest = seg.text[at + 1 : match.end("days")]
+                if "-" not in rest:
+                    return None
                 nonlocal split
                 split = True
                 rw.warn(f"state {match['state']!r} moved after the days it closes; ',' after them read as ';'")
-                return f"{seg.text[match.start('days') : at]} {match['state']}; {seg.text[at + 1 : match.end('days')]}"
+                return f"{seg.text[match.start('days') : at]} {match['state']}; {rest}"
         return None
 
     def repl(match: re.Match[str], seg: _Segment) -> str:

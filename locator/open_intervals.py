@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from time import monotonic, sleep
 from typing import Any
 
@@ -357,9 +358,23 @@ def service_exceptions(
         return exceptions_for(service, (), (*own, *sole))
     wide = tuple(place_wide)
     if service and general is not None and canonical != general and any(not _closure(item) for item in wide):
-        coords = sun_coordinates(canonical, lat, lon, wide)
-        wide = within_own_hours(schedule_for(canonical, timezone, country, region, (), coords), wide, coords)
+        wide = _bounded(canonical, wide, timezone, country, region, sun_coordinates(canonical, lat, lon, wide))
     return exceptions_for(service, wide, own)
+
+
+@lru_cache(maxsize=4096)
+def _bounded(
+    canonical: str,
+    wide: tuple[SpecialHours, ...],
+    timezone: str,
+    country: str | None,
+    region: str | None,
+    coords: tuple[float, float] | None,
+) -> tuple[SpecialHours, ...]:
+    """`within_own_hours` once per distinct desk hours and exceptions: a batch gives a chain's thousands of desks
+    the same ones, and each evaluation is ~0.5 ms a day of exception (a refresh of 5,000 desks under a month's
+    batch took 32 s instead of 3)."""
+    return within_own_hours(schedule_for(canonical, timezone, country, region, (), coords), wide, coords)
 
 
 def sole_service(services: list[str], kinds: list[str], hours: Mapping[str, str]) -> str | None:

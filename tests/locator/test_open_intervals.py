@@ -775,3 +775,16 @@ def test_each_kind_of_work_has_a_lock_key_of_its_own() -> None:
 
     keys = {name: value for name, value in vars(db).items() if name.endswith("_LOCK") and isinstance(value, int)}
     assert len(keys) == 7 and len(set(keys.values())) == len(keys), keys
+
+
+def test_desks_sharing_hours_and_exceptions_share_their_bounded_exceptions() -> None:
+    """A month's batch bounded per desk (~0.5 ms a day of it) made a refresh of 5,000 desks 32 s instead of 3."""
+    from locator.hours import SpecialHours
+    from locator.open_intervals import _bounded, service_exceptions
+
+    batch = (SpecialHours(date(2031, 12, 1), date(2031, 12, 31), "10:00-17:00", "December"),)
+    args = ("Mo-Sa 09:00-19:00", batch, (), "Europe/Paris", "FR", None, 48.8, 2.3)
+    first = service_exceptions("repair", "Mo-Fr 10:00-18:00", *args)
+    hits = _bounded.cache_info().hits
+    assert service_exceptions("repair", "Mo-Fr 10:00-18:00", *args[:6], 43.3, 5.4) == first  # another place
+    assert _bounded.cache_info().hits == hits + 1
