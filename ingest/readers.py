@@ -109,10 +109,19 @@ def is_input_column(name: str) -> bool:
     return name in INPUT_COLUMNS or name.startswith("hours:")
 
 
+def filter_word(text: str) -> str:
+    """A product or service as the API's filters name it (`locator.search.filter_values`: a word of letters,
+    digits, '_' and '-'): "Apple Watch" -> "apple-watch"."""
+    return _NOT_A_FILTER_WORD.sub("-", text.strip().lower()).strip("-")
+
+
+_NOT_A_FILTER_WORD = re.compile(r"[^\w-]+")
+
+
 def hours_service(column: str) -> str:
     """The service an `hours:<service>` column holds hours for, as validation reads it ("hours:Repair " ->
-    "repair")."""
-    return column.split(":", 1)[1].strip().lower()
+    "repair", "hours:Express Repair" -> "express-repair", as the service is listed)."""
+    return filter_word(column.split(":", 1)[1])
 
 
 def service_hours_key(name: str) -> str:

@@ -176,10 +176,13 @@ def test_products_and_services_are_words_the_filters_can_name() -> None:
     )
     assert record is not None
     assert (record.products, record.services) == (["apple-watch", "i-pad", "iphone"], ["screen-repair"])
+    said = " (said for its first row only)"
     assert [(w.column, w.value, w.message) for w in validator.warnings] == [
-        ("services", "Screen repair", "read as 'screen-repair', a word the API's filters name"),
-        ("products", "Apple Watch", "read as 'apple-watch', a word the API's filters name"),
+        ("services", "Screen repair", "read as 'screen-repair', a word the API's filters name" + said),
+        ("products", "Apple Watch", "read as 'apple-watch', a word the API's filters name" + said),
     ]
+    assert validator.validate(3, {**PARIS_ROW, "id": "b", "opening_hours": "24/7", "products": "Apple Watch"})
+    assert len(validator.warnings) == 2  # once per feed, not per row
 
 
 def test_an_hours_column_naming_no_service_is_a_warning() -> None:
@@ -188,3 +191,13 @@ def test_an_hours_column_naming_no_service_is_a_warning() -> None:
     assert [(w.column, w.message) for w in validator.warnings] == [
         ("hours:", "no service named after 'hours:': ignored")
     ]
+
+
+def test_a_services_hours_column_names_it_as_its_list_does() -> None:
+    """`services=Express Repair` was stored as 'express-repair' and its `hours:Express Repair` as
+    'express repair': the service followed the place's hours, its own never read."""
+    validator = RowValidator(today=date(2026, 12, 7))
+    record = validator.validate(2, {**PARIS_ROW, "opening_hours": "Mo-Su 10:00-20:00", "services": "Express Repair",
+                                    "hours:Express Repair": "Mo-Fr 10:00-12:00"})  # fmt: skip
+    assert record is not None and record.services == ["express-repair"]
+    assert record.hours["express-repair"][1] == "Mo-Fr 10:00-12:00"
