@@ -288,7 +288,6 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
 COORDINATE_ALIASES = {"latitude": "lat", "longitude": "lon", "lng": "lon", "long": "lon"}
 
 _OSM_PROPERTY_MAP = {
-    **COORDINATE_ALIASES,
     "addr:street_address": "street",  # alltheplaces: the street line whole ("123 Main St")
     "addr:postcode": "postcode",
     "addr:city": "city",
@@ -483,6 +482,11 @@ def feature_record(feature: Any) -> Record:
     if not record.get("name") and properties.get("brand"):
         record["name"] = properties["brand"]
     geometry = feature.get("geometry")
+    if geometry is None and "lat" not in properties and "lon" not in properties:
+        # A feature without a geometry may name its coordinates otherwise; with one, the geometry is the place's.
+        for alias, column in COORDINATE_ALIASES.items():
+            if properties.get(alias) not in (None, "") and column not in record:
+                record[column] = properties[alias]
     if geometry is not None:
         position = point_of(geometry)
         if isinstance(position, str):

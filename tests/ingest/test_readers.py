@@ -291,6 +291,18 @@ def test_geojson_a_house_number_that_is_not_text_is_left_out_of_the_street(tmp_p
     assert notes[:3] == [[("street", n, "addr:housenumber is not text: left out")] for n in numbers[:3]]
 
 
+def test_geojson_coordinates_under_other_names_only_without_a_geometry(tmp_path: Path) -> None:
+    """`"latitude": null` beside a Point discarded the geometry: the place was geocoded to its postcode."""
+    point = {"type": "Point", "coordinates": [2.3336, 48.8716]}
+    path = write_geojson(tmp_path / "a.geojson", [
+        feature(point, {"id": "a", "latitude": None, "longitude": "", "long": "yes"}),
+        feature(None, {"id": "b", "latitude": 48.1, "lng": 2.1}),
+    ])  # fmt: skip
+    records = dict(rows(path))
+    assert (records[1]["lat"], records[1]["lon"]) == (48.8716, 2.3336)
+    assert (records[2]["lat"], records[2]["lon"]) == (48.1, 2.1)
+
+
 def test_geojson_altitude_is_left_out(tmp_path: Path) -> None:
     path = write_geojson(tmp_path / "3d.geojson", [feature({"type": "Point", "coordinates": [2.0, 48.0, 35.5]}, {})])
     assert rows(path) == [(1, {"lon": 2.0, "lat": 48.0})]
