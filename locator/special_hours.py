@@ -725,7 +725,10 @@ def remove(engine: Engine, special_id: int) -> None:
     with engine.begin() as conn:
         _hold_places(conn)
         found = conn.execute(
-            text("SELECT location_id, service, start_date, end_date, batch FROM special_hours WHERE id = :id"),
+            text(
+                "SELECT location_id, service, start_date, end_date, batch, created_at FROM special_hours"
+                " WHERE id = :id"
+            ),
             {"id": special_id},
         ).first()
         if found is None:
@@ -742,24 +745,37 @@ def remove(engine: Engine, special_id: int) -> None:
         if found.service:
             _drop_copied_hours(conn, found.location_id, found.service)
         if found.batch is None:
-            _batches_after_removal(conn, found.location_id, found.start_date, found.end_date)
+            _batches_after_removal(conn, found.location_id, found.start_date, found.end_date, found.created_at)
         open_intervals.refresh(conn, [found.location_id])
 
 
-def _batches_after_removal(conn: Connection, location_id: str, start: date, end: date) -> None:
-    """The stored batch selections that select the place, planned again for the days of its exception just
-    removed (`remove`): the days it may have left the place closed, which those batches then left out. Batches
-    that include closed days, and closures, were applied whatever the place's days were: nothing to add."""
+def _batches_after_removal(conn: Connection, location_id: str, start: date, end: date, since: datetime) -> None:
+    """The stored batch selections added while the place's exception just removed (`remove`) stood (`since`
+    its creation) that select the place, planned again for that exception's days: the days it may have kept
+    the place closed, which those batches then left out. Days the place holds the batch's exception already
+    are left as they are, and a batch added before the exception is not touched (ops may have taken its
+    exception back from the place). Batches that include closed days, and closures, were applied whatever the
+    place's days were: nothing to add."""
     failed: list[tuple[str, str, str]] = []
     place = "(SELECT * FROM locations WHERE id = :place)"
     for sel, ids in _selected(conn, place, {"place": location_id}):
         first, last = max(sel.start_date, start), min(sel.end_date, end)
-        if sel.include_closed or sel.hours == "off" or first > last:
+        if sel.include_closed or sel.hours == "off" or first > last or sel.created_at <= since:
             continue
-        days = SimpleNamespace(**{**sel._mapping, "start_date": first, "end_date": last})
-        plan = _plan_selected(conn, days, ids, failed)
-        if plan.runs:
-            _write_batch(conn, plan, sel.service, sel.hours, sel.comment, sel.batch)
+        held = conn.execute(
+            text(
+                "SELECT start_date, end_date FROM special_hours"
+                " WHERE location_id = :place AND batch = :batch AND service = :service"
+            ),
+            {"place": location_id, "batch": sel.batch, "service": sel.service},
+        ).all()
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        free = [day for day in days if not any(a <= day <= b for a, b in held)]
+        for run_first, run_last in _runs(free):
+            part = SimpleNamespace(**{**sel._mapping, "start_date": run_first, "end_date": run_last})
+            plan = _plan_selected(conn, part, ids, failed)
+            if plan.runs:
+                _write_batch(conn, plan, sel.service, sel.hours, sel.comment, sel.batch)
     for _, _, why in failed:
         log.warning("%s: %s", location_id, why)
 

@@ -724,3 +724,26 @@ def test_the_one_service_a_place_offers_takes_its_exceptions_for_the_place(
         assert "t-sc" not in ids and "t-both" not in ids, (path, ids)
     centre = location_answer(scratch_db.engine, scratch_db.settings, "t-sc", noon)
     assert centre["open"] is False and centre["status_comment"] == "training day", centre
+
+
+def test_taking_back_a_closure_adds_no_batch_twice_and_none_taken_back(scratch_db: ScratchDatabase) -> None:
+    """A closure added after a batch and then removed gave the place the batch's days again: a second row for a
+    day its first row held already, or the batch's exception ops had taken back from the place."""
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    week = (date(2031, 3, 10), date(2031, 3, 12))  # Monday to Wednesday
+    short = add_to_places(engine, Places(country="FR"), *week, hours="09:00-12:00", comment="inventory")
+
+    def batch_days() -> list[tuple[str, str]]:
+        return [(i["start"], i["end"]) for i in list_for(engine, "fr-par-opera") if i["batch"] == short["batch"]]
+
+    assert batch_days() == [("2031-03-10", "2031-03-12")]
+    closure = add(engine, "fr-par-opera", week[0] + timedelta(days=1), week[0] + timedelta(days=1))
+    remove(engine, closure["id"])
+    assert batch_days() == [("2031-03-10", "2031-03-12")]  # no second row for the Tuesday
+    taken_back = next(i for i in list_for(engine, "fr-par-opera") if i["batch"] == short["batch"])
+    remove(engine, taken_back["id"])
+    closure = add(engine, "fr-par-opera", *week)
+    remove(engine, closure["id"])
+    assert batch_days() == []  # taken back, it stays back
+    remove_batch(engine, short["batch"])
