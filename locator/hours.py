@@ -149,8 +149,14 @@ def within_own_hours(
             if spans == plain.get(day, []):
                 day += timedelta(days=1)
                 continue  # the service's own hours already (the desk closed on the shop's Sunday opening)
-            hours = ",".join(f"{a.astimezone(zone):%H:%M}-{_wall_end(b, zone)}" for a, b, _ in spans) or "off"
-            if any(state == "unknown" for _, _, state in spans):
+            # One rule a day holds one state: a day open in part and unknown in part (the shop's late opening
+            # `09:00-18:00+` over a desk open until 20:00) keeps the open part, and the rest is closed. Unknown
+            # over the whole day, it made the desk unknown at noon too, and out of every "open now" answer.
+            known = [(a, b) for a, b, state in spans if state == "open"]
+            unknown = not known and bool(spans)
+            hours = ",".join(f"{a.astimezone(zone):%H:%M}-{_wall_end(b, zone)}" for a, b, _ in spans if unknown or
+                             (a, b) in known) or "off"  # fmt: skip
+            if unknown:
                 hours += " unknown"
             if runs and runs[-1].hours == hours and runs[-1].end + timedelta(days=1) == day:
                 runs[-1] = SpecialHours(runs[-1].start, day, hours, special.comment)

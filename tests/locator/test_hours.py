@@ -664,6 +664,18 @@ def test_two_exceptions_on_adjacent_days_read_the_same_whichever_came_first() ->
         ], special
 
 
+def test_a_desk_under_a_late_opening_with_an_open_end_is_open_where_both_are() -> None:
+    """The shop's `09:00-18:00+` over a desk open 10:00-20:00 made the desk unknown all day (closed at noon)."""
+    from locator.hours import within_own_hours
+
+    desk = hours("Mo-Sa 10:00-20:00")
+    day = date(2026, 12, 12)
+    assert within_own_hours(desk, (SpecialHours(day, day, "09:00-18:00+"),)) == (SpecialHours(day, day, "10:00-18:00"),)
+    assert within_own_hours(desk, (SpecialHours(day, day, '09:00-12:00 "sur rendez-vous"'),)) == (
+        SpecialHours(day, day, "10:00-12:00 unknown"),
+    )
+
+
 def test_a_comment_change_is_no_closing() -> None:
     # A 24/7 shop with a commented exception tomorrow "closed at midnight": closing soon, and out of open_for
     # answers. Plain values with two comments the same.
