@@ -41,7 +41,6 @@ from locator.hours import (
     HoursSyntaxError,
     Schedule,
     SpecialHours,
-    exceptions_for,
     rule_count,
     sun_coordinates,
 )
@@ -512,18 +511,21 @@ class _Plan:
 # Each place's hours a batch is planned against: the service's own, else the place's.
 _PLACE_HOURS = """
 SELECT l.id, l.timezone, l.country, l.region, ST_Y(l.geog::geometry) AS lat,
-       ST_X(l.geog::geometry) AS lon, h.canonical,
+       ST_X(l.geog::geometry) AS lon, h.canonical, g.canonical AS general,
        (:service <> '' AND NOT :service = ANY(l.hours_services)) AS follows_place
   FROM locations AS l
   JOIN location_hours AS h
          ON h.location_id = l.id
         AND h.service = CASE WHEN :service = ANY(l.hours_services) THEN :service ELSE '' END
+  LEFT JOIN location_hours AS g ON g.location_id = l.id AND g.service = ''
  WHERE l.id = ANY(CAST(:ids AS text[]))
  ORDER BY l.id
 """
 # The same, from a dry run's staged rows (their hours ride along as arrays).
 _STAGED_HOURS = """
 SELECT s.id, s.timezone, s.country, s.region, s.lat, s.lon, h.canonical,
+       (SELECT g.canonical FROM unnest(s.hours_service, s.hours_canonical) AS g (service, canonical)
+         WHERE g.service = '') AS general,
        (:service <> '' AND NOT :service = ANY(s.hours_services)) AS follows_place
   FROM staged_locations AS s
  CROSS JOIN LATERAL unnest(s.hours_service, s.hours_canonical) AS h (service, canonical)
@@ -558,7 +560,10 @@ def _plan_batch(
     for row in rows:
         if row.follows_place:
             plan.follows_place.add(row.id)
-        own = exceptions_for(service, held.get((row.id, ""), ()), held.get((row.id, service), ()))
+        own = open_intervals.service_exceptions(
+            service, row.canonical, row.general, held.get((row.id, ""), ()), held.get((row.id, service), ()),
+            row.timezone, row.country, row.region, row.lat, row.lon,
+        )  # fmt: skip
         coords = sun_coordinates(row.canonical, row.lat, row.lon, (*own, special))
         key = (row.canonical, row.timezone, row.country, row.region, own, coords)
         if include_closed or special.hours == "off":

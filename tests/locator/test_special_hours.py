@@ -747,3 +747,20 @@ def test_taking_back_a_closure_adds_no_batch_twice_and_none_taken_back(scratch_d
     remove(engine, closure["id"])
     assert batch_days() == []  # taken back, it stays back
     remove_batch(engine, short["batch"])
+
+
+def test_a_batch_for_a_desk_plans_against_the_desks_bounded_days(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Under the shop's Sunday opening the desk (closed on Sundays) stays closed: a batch of desk hours that
+    Sunday leaves it out as closed. It was planned with the shop's opening, and opened the desk 10:00-12:00."""
+    feed = tmp_path / "desk.csv"
+    feed.write_text(
+        "id,name,country,lat,lon,services,opening_hours,service_hours\n"
+        f"t-desk,Desk,FR,{OPERA[0]},{OPERA[1]},sales;repair,Mo-Sa 09:00-20:00,Mo-Fr 10:00-18:00\n",
+        encoding="utf-8",
+    )
+    ingest_file(scratch_db.engine, feed, source="desk")
+    sunday = date(2031, 3, 9)
+    add(scratch_db.engine, "t-desk", sunday, sunday, hours="11:00-18:00", comment="Sunday opening")
+    planned = add_to_places(scratch_db.engine, Places(ids=("t-desk",)), sunday, sunday, hours="10:00-12:00",
+                            service="repair", dry_run=True)  # fmt: skip
+    assert planned["places"] == 0 and planned["closed_ids"] == ["t-desk"], planned
