@@ -131,7 +131,8 @@ def within_own_hours(
             out.append(special)
             continue
         start = datetime.combine(special.start, time(0), zone)
-        end = datetime.combine(special.end + timedelta(days=1), time(0), zone)
+        # A day past the last: its night (the desk's 18:00-03:00 under the shop's 10:00-01:00) is its own.
+        end = datetime.combine(special.end + timedelta(days=2), time(0), zone)
         theirs = Schedule(regular.canonical, regular.timezone, regular.country, regular.region,
                           coords=coords or regular.coords, special=(special,)).intervals(start, end)  # fmt: skip
         own = regular.intervals(start, end)
@@ -141,7 +142,7 @@ def within_own_hours(
             for b in own
             if max(a.start, b.start) < min(a.end, b.end)
         ]
-        days, plain = _by_local_day(both, zone), _by_local_day(own, zone)
+        days, plain = _by_local_day(both, zone, special.end), _by_local_day(own, zone, special.end)
         runs: list[SpecialHours] = []
         day = special.start
         while day <= special.end:
@@ -167,15 +168,20 @@ def within_own_hours(
     return tuple(out)
 
 
-def _by_local_day(intervals: Iterable[Interval], zone: ZoneInfo) -> dict[date, list[tuple[datetime, datetime, str]]]:
-    """(start, end, state) of `intervals` cut at local midnights, by local day."""
+def _by_local_day(
+    intervals: Iterable[Interval], zone: ZoneInfo, last: date
+) -> dict[date, list[tuple[datetime, datetime, str]]]:
+    """(start, end, state) of `intervals` cut at local midnights, by local day; a span of day `last` that runs
+    past its midnight is not cut (a range past midnight, `18:00-01:00`: the night is that day's)."""
     days: dict[date, list[tuple[datetime, datetime, str]]] = {}
     for item in intervals:
         first = item.start
         while first < item.end:
-            local = first.astimezone(zone)
-            midnight = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
-            days.setdefault(local.date(), []).append((first, min(item.end, midnight), item.state))
+            local = first.astimezone(zone).date()
+            midnight = datetime.combine(local + timedelta(days=1), time(0), zone)
+            if local == last:
+                midnight = min(item.end, midnight + timedelta(days=1))  # a night, not a second day
+            days.setdefault(local, []).append((first, min(item.end, midnight), item.state))
             first = min(item.end, midnight)
     return days
 

@@ -676,6 +676,19 @@ def test_a_desk_under_a_late_opening_with_an_open_end_is_open_where_both_are() -
     )
 
 
+def test_a_night_desk_under_a_place_closing_after_midnight_closes_with_it() -> None:
+    """The desk's 18:00-03:00 under the shop's Christmas Eve 10:00-01:00: its night past the exception's last
+    midnight was not bounded, open until 03:00."""
+    from locator.hours import within_own_hours
+
+    desk = hours("Mo-Su 18:00-03:00")
+    eve = date(2026, 12, 24)
+    bounded = hours("Mo-Su 18:00-03:00", special=within_own_hours(desk, (SpecialHours(eve, eve, "10:00-01:00"),)))
+    assert spans(bounded, paris(2026, 12, 24, 12), paris(2026, 12, 26)) == [
+        ("12-24 18:00", "12-25 01:00"), ("12-25 18:00", "12-26 00:00")
+    ]
+
+
 def test_a_comment_change_is_no_closing() -> None:
     # A 24/7 shop with a commented exception tomorrow "closed at midnight": closing soon, and out of open_for
     # answers. Plain values with two comments the same.
