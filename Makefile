@@ -67,14 +67,15 @@ db: system-deps $(VENV)/.installed
 	$(LOCATOR) db init
 
 # Demo data: postcodes for the demo's countries (local GeoNames files when ../shared is there, else downloaded),
-# the demo locations and support lines. Re-running publishes nothing new (the diff is empty).
+# the demo locations and support lines (the demo's lines replace any others: --allow-removals). Re-running
+# publishes nothing new (the diff is empty).
 data: db
 	@for cc in $(DEMO_COUNTRIES); do \
 	  if [ -f "$(GEONAMES)/zipcodes.$$cc.csv" ]; then $(LOCATOR) ingest postcodes "$(GEONAMES)/zipcodes.$$cc.csv" --if-missing; \
 	  else $(LOCATOR) ingest postcodes --country $$cc --if-missing; fi || exit 1; \
 	done
 	$(LOCATOR) ingest locations data/locations.csv --source demo
-	$(LOCATOR) ingest support data/support.csv
+	$(LOCATOR) ingest support data/support.csv --allow-removals
 	$(LOCATOR) refresh
 
 run: data assets

@@ -100,6 +100,10 @@ def read_rows(text_stream: io.TextIOBase | io.TextIOWrapper, name: str) -> Itera
 
 def open_text(path: Path) -> tuple[io.TextIOWrapper, str]:
     """A text stream over a .txt/.csv file or the country member of a GeoNames zip."""
+    with path.open("rb") as head:
+        magic = head.read(2)
+    if magic == b"PK" and not zipfile.is_zipfile(path):  # a zip cut short: its directory, at the end, is gone
+        raise PostcodeFileError(f"{path.name}: a damaged zip file (truncated?)")
     if zipfile.is_zipfile(path):
         archive = zipfile.ZipFile(path)
         members = [m for m in archive.namelist() if m.endswith((".txt", ".csv")) and m != "readme.txt"]

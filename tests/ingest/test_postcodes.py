@@ -59,6 +59,9 @@ def test_a_damaged_zip_is_a_clear_error(scratch_db: ScratchDatabase, tmp_path: P
     path.write_bytes(bytes(data))
     with pytest.raises(PostcodeFileError, match=r"LI\.zip: a damaged zip file"):
         load_file(scratch_db.engine, path)
+    path.write_bytes(bytes(data[: len(data) // 2]))  # cut short: read as text, it was "not UTF-8 text"
+    with pytest.raises(PostcodeFileError, match=r"LI\.zip: a damaged zip file \(truncated\?\)"):
+        load_file(scratch_db.engine, path)
 
 
 def test_csv_variant_from_shared_data(scratch_db: ScratchDatabase) -> None:
