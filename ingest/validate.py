@@ -349,8 +349,12 @@ class RowValidator:
             if country:
                 inferred = f"no country given: {country}, the country of the point's timezone ({zone})"
                 self.warnings.append(Warning(row, "country", None, inferred))
+            elif zone:
+                reject("country", record.get("country"), f"no country given, and the point's timezone ({zone}) is "
+                       "no country's: give an ISO 3166-1 alpha-2 code such as FR")  # fmt: skip
             else:
-                reject("country", record.get("country"), "country must be an ISO 3166-1 alpha-2 code such as FR")
+                reject("country", record.get("country"), "no country given, and no point to read one from: give an "
+                       "ISO 3166-1 alpha-2 code such as FR")  # fmt: skip
 
         postcode = self._text(record, "postcode")
         stated_region = self._text(record, "region")

@@ -121,9 +121,10 @@ def within_own_hours(
     regular: Schedule, place_wide: Iterable[SpecialHours], coords: tuple[float, float] | None = None
 ) -> tuple[SpecialHours, ...]:
     """The place's exceptions as a service with hours of its own (`regular`) takes them: a closure closes it,
-    and hours bound its own on those days, day by day (open where both are; unknown where either is). Taken as
-    they are, a shop's Sunday opening opened its repair desk, which never opens on Sundays, and a late night
-    kept the desk open until 23:00."""
+    and hours bound its own on those days, day by day, the last day's night included (open where both are; a
+    day unknown where either is stays unknown, or keeps its open part when it has one). Days the bound leaves
+    as they were are left out. Taken as they are, a shop's Sunday opening opened its repair desk, which never
+    opens on Sundays, and a late night kept the desk open until 23:00."""
     out: list[SpecialHours] = []
     zone = ZoneInfo(regular.timezone)
     for special in place_wide:

@@ -357,7 +357,7 @@ def service_exceptions(
     if not service:
         return exceptions_for(service, (), (*own, *sole))
     wide = tuple(place_wide)
-    if service and general is not None and canonical != general and any(not _closure(item) for item in wide):
+    if general is not None and canonical != general and any(not _closure(item) for item in wide):
         wide = _bounded(canonical, wide, timezone, country, region, sun_coordinates(canonical, lat, lon, wide))
     return exceptions_for(service, wide, own)
 
