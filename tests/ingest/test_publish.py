@@ -849,9 +849,12 @@ def test_a_service_no_longer_offered_warns_of_its_exceptions(scratch_db: Scratch
 def test_ids_that_differ_only_in_case_are_two_places_with_a_warning(
     scratch_db: ScratchDatabase, tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "f.csv", [row(1, id="S1"), row(2, id="s1"), row(3)])
+    ids = ["S1", "s1", "p3", "t4", "T4", "Ab", "aB", "Cc"]
+    path = write_csv(tmp_path / "f.csv", [row(n, id=place) for n, place in enumerate(ids, start=1)])
     report = ingest_file(scratch_db.engine, path, source="vendor", dry_run=True)
-    assert len(report.added) == 3 and not report.rejected
-    assert [(w.row, w.column, w.value, w.message) for w in report.warnings if w.column == "id"] == [
-        (3, "id", "s1", "row 2's id is 'S1': two places whose ids differ only in case (a typo?)")
-    ]
+    assert len(report.added) == len(ids) and not report.rejected
+    why = "two places whose ids differ only in case (a typo?)"
+    assert [(w.row, w.value, w.message) for w in report.warnings if w.column == "id"] == [
+        (3, "s1", f"row 2's id is 'S1': {why}"), (6, "T4", f"row 5's id is 't4': {why}"),
+        (8, "aB", f"row 7's id is 'Ab': {why}"),
+    ]  # fmt: skip
