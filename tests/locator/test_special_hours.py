@@ -667,17 +667,22 @@ def test_a_closure_taken_back_gives_the_place_the_batches_it_kept_out(scratch_db
     remove_batch(engine, short["batch"])
 
 
-def test_the_places_exception_bounds_a_desk_with_hours_of_its_own(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
-    """The shop opens on a Sunday, and has short hours on a Monday: its repair desk (Mo-Fr 10:00-18:00) stays
-    closed that Sunday and opens 10:00-12:00 that Monday. The desk was opened on the Sunday (11:00-18:00) and
-    at 09:30 on the Monday, by both search paths."""
+def _shop_with_a_desk(db: ScratchDatabase, tmp_path: Path) -> None:
+    """`t-desk` at the Opéra: a shop open Mo-Sa 09:00-20:00 whose repair desk opens Mo-Fr 10:00-18:00."""
     feed = tmp_path / "desk.csv"
     feed.write_text(
         "id,name,country,lat,lon,services,opening_hours,service_hours\n"
         f"t-desk,Desk,FR,{OPERA[0]},{OPERA[1]},sales;repair,Mo-Sa 09:00-20:00,Mo-Fr 10:00-18:00\n",
         encoding="utf-8",
     )
-    ingest_file(scratch_db.engine, feed, source="desk")
+    ingest_file(db.engine, feed, source="desk")
+
+
+def test_the_places_exception_bounds_a_desk_with_hours_of_its_own(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """The shop opens on a Sunday, and has short hours on a Monday: its repair desk (Mo-Fr 10:00-18:00) stays
+    closed that Sunday and opens 10:00-12:00 that Monday. The desk was opened on the Sunday (11:00-18:00) and
+    at 09:30 on the Monday, by both search paths."""
+    _shop_with_a_desk(scratch_db, tmp_path)
     today = datetime.now(PARIS).date()
     sunday = today + timedelta(days=(6 - today.weekday()) % 7 or 7)
     monday = sunday + timedelta(days=1)
@@ -752,13 +757,7 @@ def test_taking_back_a_closure_adds_no_batch_twice_and_none_taken_back(scratch_d
 def test_a_batch_for_a_desk_plans_against_the_desks_bounded_days(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     """Under the shop's Sunday opening the desk (closed on Sundays) stays closed: a batch of desk hours that
     Sunday leaves it out as closed. It was planned with the shop's opening, and opened the desk 10:00-12:00."""
-    feed = tmp_path / "desk.csv"
-    feed.write_text(
-        "id,name,country,lat,lon,services,opening_hours,service_hours\n"
-        f"t-desk,Desk,FR,{OPERA[0]},{OPERA[1]},sales;repair,Mo-Sa 09:00-20:00,Mo-Fr 10:00-18:00\n",
-        encoding="utf-8",
-    )
-    ingest_file(scratch_db.engine, feed, source="desk")
+    _shop_with_a_desk(scratch_db, tmp_path)
     sunday = date(2031, 3, 9)
     add(scratch_db.engine, "t-desk", sunday, sunday, hours="11:00-18:00", comment="Sunday opening")
     planned = add_to_places(scratch_db.engine, Places(ids=("t-desk",)), sunday, sunday, hours="10:00-12:00",
