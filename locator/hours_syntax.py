@@ -1632,17 +1632,16 @@ def _fix_state_order(rw: _Rewriter) -> None:
         # one rule, the state went past the times ("Mo,Tu-Sa 09:00-18:00 off", closed all week). Without a range
         # after it, the days are one closure at those times: "Fermé lundi, jeudi 12h-14h" (lunch on two days),
         # "closed Mo,Tu 12:00-13:00".
-        for at in range(match.end("days") - 1, match.start("days") - 1, -1):
-            raw_at = seg.origin[at]
-            if seg.text[at] == "," and rw.raw[raw_at : raw_at + 1] == "," and rw.raw[raw_at + 1 : raw_at + 2].isspace():
-                rest = seg.text[at + 1 : match.end("days")]
-                if "-" not in rest:
-                    return None
-                nonlocal split
-                split = True
-                rw.warn(f"state {match['state']!r} moved after the days it closes; ',' after them read as ';'")
-                return f"{seg.text[match.start('days') : at]} {match['state']}; {rest}"
-        return None
+        # The days as written (a list reordered by an earlier repair, "Sun, PH" as "PH,Su", points at its start).
+        written = rw.raw[seg.origin[match.start("days")] : seg.origin[match.end("days")]]
+        at = seg.text.rfind(",", match.start("days"), match.end("days"))
+        rest = seg.text[at + 1 : match.end("days")]
+        if not re.search(r",\s", written) or "-" not in rest:
+            return None
+        nonlocal split
+        split = True
+        rw.warn(f"state {match['state']!r} moved after the days it closes; ',' after them read as ';'")
+        return f"{seg.text[match.start('days') : at]} {match['state']}; {rest}"
 
     def repl(match: re.Match[str], seg: _Segment) -> str:
         rw.warn(f"state {match['state']!r} moved after the selectors")

@@ -544,6 +544,8 @@ def test_an_error_quotes_a_long_value_around_where_it_broke() -> None:
         ("Closed Mon, Tue-Sat 9-18, Sun 10-12", None, "Mo closed; Tu-Sa 09:00-18:00, Su 10:00-12:00"),
         ("off Mo,Tu 10:00-12:00", None, "Mo,Tu 10:00-12:00 off"),  # no space after the comma: one closure
         ("closed Sat, Sun, Mon-Fri 9am-5pm", None, "Mo-Fr 09:00-17:00; Sa,Su closed"),  # the comma before a range
+        ("closed Sun, PH, Mon-Sat 9-17", None, "Mo-Sa 09:00-17:00; PH,Su closed"),  # a list reordered before
+        ("closed Sunday and holidays, Monday-Saturday 9-17", None, "Mo-Sa 09:00-17:00; PH,Su closed"),
         # No range after the comma: one closure at those times (a lunch closure on two days).
         ("Mo-Sa 09:00-19:00; Fermé lundi, jeudi 12h-14h", "FR", "Mo-Sa 09:00-19:00; Mo,Th 12:00-14:00 off"),
         ("closed Mo, Tu 12:00-13:00", None, "Mo,Tu 12:00-13:00 closed"),
