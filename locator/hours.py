@@ -143,7 +143,9 @@ def within_own_hours(
             for b in own
             if max(a.start, b.start) < min(a.end, b.end)
         ]
-        days, plain = _by_local_day(both, zone, special.end), _by_local_day(own, zone, special.end)
+        days, plain = _by_local_day(both, zone), _by_local_day(own, zone)
+        _join_nights(days, special.start, special.end, zone)
+        _join_nights(plain, special.start, special.end, zone)
         runs: list[SpecialHours] = []
         day = special.start
         while day <= special.end:
@@ -169,22 +171,35 @@ def within_own_hours(
     return tuple(out)
 
 
-def _by_local_day(
-    intervals: Iterable[Interval], zone: ZoneInfo, last: date
-) -> dict[date, list[tuple[datetime, datetime, str]]]:
-    """(start, end, state) of `intervals` cut at local midnights, by local day; a span of day `last` that runs
-    past its midnight is not cut (a range past midnight, `18:00-01:00`: the night is that day's)."""
+def _by_local_day(intervals: Iterable[Interval], zone: ZoneInfo) -> dict[date, list[tuple[datetime, datetime, str]]]:
+    """(start, end, state) of `intervals` cut at local midnights, by local day."""
     days: dict[date, list[tuple[datetime, datetime, str]]] = {}
     for item in intervals:
         first = item.start
         while first < item.end:
             local = first.astimezone(zone).date()
             midnight = datetime.combine(local + timedelta(days=1), time(0), zone)
-            if local == last:
-                midnight = min(item.end, midnight + timedelta(days=1))  # a night, not a second day
             days.setdefault(local, []).append((first, min(item.end, midnight), item.state))
             first = min(item.end, midnight)
     return days
+
+
+def _join_nights(
+    days: dict[date, list[tuple[datetime, datetime, str]]], first: date, last: date, zone: ZoneInfo
+) -> None:
+    """A span of each day from `first` to `last` that runs on past its midnight into the next morning takes that
+    morning's part back (`18:00-01:00`: the night is the day's, as the OSM rules read a range past midnight).
+    Cut at midnight, a desk's 18:00-03:00 under the shop's 10:00-01:00 read as its own evening that day, and its
+    regular night ran on until 03:00."""
+    day = first
+    while day <= last:
+        spans, after = days.get(day), days.get(day + timedelta(days=1))
+        if spans and after and spans[-1][1] == after[0][0] and spans[-1][2] == after[0][2]:
+            noon = datetime.combine(day + timedelta(days=1), time(12), zone)
+            if after[0][1] <= noon:  # a night, not the next day's own opening
+                spans[-1] = (spans[-1][0], after[0][1], spans[-1][2])
+                days[day + timedelta(days=1)] = after[1:]
+        day += timedelta(days=1)
 
 
 def _wall_end(end: datetime, zone: ZoneInfo) -> str:

@@ -687,6 +687,12 @@ def test_a_night_desk_under_a_place_closing_after_midnight_closes_with_it() -> N
     assert spans(bounded, paris(2026, 12, 24, 12), paris(2026, 12, 26)) == [
         ("12-24 18:00", "12-25 01:00"), ("12-25 18:00", "12-26 00:00")
     ]
+    # Over three days, every night is bounded (the first day's was cut at midnight and read as the desk's own).
+    three = within_own_hours(desk, (SpecialHours(eve, eve + timedelta(days=2), "10:00-01:00"),))
+    bounded = hours("Mo-Su 18:00-03:00", special=three)
+    assert spans(bounded, paris(2026, 12, 24, 12), paris(2026, 12, 27, 12)) == [
+        ("12-24 18:00", "12-25 01:00"), ("12-25 18:00", "12-26 01:00"), ("12-26 18:00", "12-27 01:00")
+    ]
 
 
 def test_a_comment_change_is_no_closing() -> None:
