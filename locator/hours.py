@@ -121,7 +121,7 @@ def within_own_hours(
     regular: Schedule, place_wide: Iterable[SpecialHours], coords: tuple[float, float] | None = None
 ) -> tuple[SpecialHours, ...]:
     """The place's exceptions as a service with hours of its own (`regular`) takes them: a closure closes it,
-    and hours bound its own on those days, day by day, the last day's night included (open where both are; a
+    and hours bound its own on those days, day by day, each day's night included (open where both are; a
     day unknown where either is stays unknown, or keeps its open part when it has one). Days the bound leaves
     as they were are left out. Taken as they are, a shop's Sunday opening opened its repair desk, which never
     opens on Sundays, and a late night kept the desk open until 23:00."""
@@ -158,8 +158,8 @@ def within_own_hours(
             # over the whole day, it made the desk unknown at noon too, and out of every "open now" answer.
             known = [(a, b) for a, b, state in spans if state == "open"]
             unknown = not known and bool(spans)
-            hours = ",".join(f"{a.astimezone(zone):%H:%M}-{_wall_end(b, zone)}" for a, b, _ in spans if unknown or
-                             (a, b) in known) or "off"  # fmt: skip
+            hours = ",".join(f"{a.astimezone(zone):%H:%M}-{_wall_end(a, b, zone)}" for a, b, _ in spans if unknown
+                             or (a, b) in known) or "off"  # fmt: skip
             if unknown:
                 hours += " unknown"
             if runs and runs[-1].hours == hours and runs[-1].end + timedelta(days=1) == day:
@@ -202,9 +202,12 @@ def _join_nights(
         day += timedelta(days=1)
 
 
-def _wall_end(end: datetime, zone: ZoneInfo) -> str:
-    local = end.astimezone(zone)
-    return "24:00" if local.time() == time(0) else f"{local:%H:%M}"
+def _wall_end(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """A span's end as the day's rule writes it: past its midnight in extended hours (`25:00`), so that a span
+    from 00:00 into the next morning is not read as an hour of the same day."""
+    local, day = end.astimezone(zone), start.astimezone(zone).date()
+    hours = (local.date() - day).days * 24 + local.hour
+    return f"{hours:02d}:{local:%M}"
 
 
 def _osm_date(d: date) -> str:
