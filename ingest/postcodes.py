@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
-from locator.db import copy_rows, unbounded
+from locator.db import REMOVAL_GUARD, copy_rows, unbounded
 
 # The GeoNames tab-separated layout (readme.txt of download.geonames.org/export/zip).
 GEONAMES_COLUMNS = (
@@ -114,16 +114,12 @@ def open_text(path: Path) -> tuple[io.TextIOWrapper, str]:
     return path.open(encoding="utf-8-sig", newline=""), path.name
 
 
-# A country's reload may hold at most this share fewer postcodes than the gazetteer (as a feed its places).
-MAX_SHRINK = 0.2
-
-
 def load_file(
     engine: Engine, path: Path, country: str | None = None, *, allow_removals: bool = False
 ) -> dict[str, int]:
     """Replace the gazetteer rows of every country in the file; returns rows loaded per country. `country`:
     the one country the file must hold (a download for it): another's file loads nothing. A file holding more
-    than MAX_SHRINK fewer postcodes for a country than are loaded (a truncated download, a sample) loads
+    than REMOVAL_GUARD fewer postcodes for a country than are loaded (a truncated download, a sample) loads
     nothing unless `allow_removals`."""
     try:
         stream, name = open_text(path)
@@ -168,10 +164,10 @@ def _refuse_shrinking(conn: Connection, name: str, counts: dict[str, int]) -> No
     statement = text("SELECT country, count(*) FROM postcodes WHERE country = ANY(:c) GROUP BY country")
     held: dict[str, int] = {row[0]: row[1] for row in conn.execute(statement, {"c": list(counts)})}
     for country, loaded in sorted(held.items()):
-        if counts[country] < loaded * (1 - MAX_SHRINK):
+        if counts[country] < loaded * (1 - REMOVAL_GUARD):
             raise PostcodeFileError(
                 f"{name}: {counts[country]:,} postcodes of {country} against {loaded:,} loaded, more than "
-                f"{MAX_SHRINK:.0%} fewer (a truncated file?): nothing loaded; --allow-removals loads it anyway"
+                f"{REMOVAL_GUARD:.0%} fewer (a truncated file?): nothing loaded; --allow-removals loads it anyway"
             )
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from ingest.readers import FeedError, Record, read_feed, resolve_format
 from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
-from locator.db import copy_rows, lock_source, outage_reason, unbounded
+from locator.db import REMOVAL_GUARD, copy_rows, lock_source, outage_reason, unbounded
 from locator.errors import Busy, GeocoderUnavailable
 from locator.special_hours import (
     Selected,
@@ -41,7 +41,6 @@ from locator.special_hours import (
 
 log = logging.getLogger("ingest")
 
-REMOVAL_GUARD = 0.20
 LOCK_WAIT = "30min"
 EXAMPLES = 5
 

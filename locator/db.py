@@ -48,6 +48,10 @@ BATCH_LOCK = 7_214_005  # one batch of exceptions chosen by filters at a time (l
 WINDOW_MOVE_LOCK = 7_214_006  # one mover of the window across API workers and the CLI (locator.open_intervals)
 HOUSEKEEPING_LOCK = 7_214_007  # one process dropping the past days' tables (locator.open_intervals)
 
+# A load that replaces what the database holds (a source's places, a country's postcodes, the support lines) may
+# hold at most this share fewer rows than it replaces unless asked: a truncated file is refused, not published.
+REMOVAL_GUARD = 0.20
+
 
 class ClusterError(RuntimeError):
     """The embedded cluster cannot be set up or started; the message says what to do."""

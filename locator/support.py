@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from locator.countries import is_country, is_zone_name
 from locator.csvfiles import csv_problem, first_undecodable
-from locator.db import unbounded
+from locator.db import REMOVAL_GUARD, unbounded
 from locator.errors import InvalidParameter
 from locator.geocoders.base import validate_country
 from locator.hours import HoursError, HoursSyntaxError, Schedule
@@ -193,15 +193,11 @@ def _list(value: str | None) -> list[str]:
     return sorted({v.strip().lower() for v in (value or "").split(";") if v.strip()})
 
 
-# A file may hold at most this share fewer channels than are loaded (as a feed its places, a gazetteer its postcodes).
-MAX_REMOVALS = 0.2
-
-
 def load_channels(
     engine: Engine, path: Path, on_warning: Callable[[str], None] | None = None, *, allow_removals: bool = False
 ) -> int:
     """Replace the whole table with the file's channels (one transaction). A file holding more than
-    MAX_REMOVALS fewer channels than are loaded (a truncated export: one line replaced every country's) loads
+    REMOVAL_GUARD fewer channels than are loaded (a truncated export: one line replaced every country's) loads
     nothing unless `allow_removals`."""
     channels = read_channels(path, on_warning)
     with engine.begin() as conn:
@@ -211,9 +207,9 @@ def load_channels(
         # this one inserted and its own inserts failed on the primary key.
         conn.execute(text("LOCK TABLE support_channels IN SHARE ROW EXCLUSIVE MODE"))
         loaded = conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one()
-        if not allow_removals and len(channels) < loaded * (1 - MAX_REMOVALS):
+        if not allow_removals and len(channels) < loaded * (1 - REMOVAL_GUARD):
             raise SupportFileError(
-                f"{path.name}: {len(channels)} channels against {loaded} loaded, more than {MAX_REMOVALS:.0%} fewer "
+                f"{path.name}: {len(channels)} channels against {loaded} loaded, more than {REMOVAL_GUARD:.0%} fewer "
                 "(a truncated file?): nothing loaded; --allow-removals loads it anyway"
             )
         conn.execute(text("DELETE FROM support_channels"))
