@@ -96,6 +96,11 @@ class SpecialHours:
     hours: str = "off"
     comment: str | None = None
 
+    @property
+    def closes(self) -> bool:
+        """A closure: the days closed all day, whatever hours they had."""
+        return self.hours.strip().lower() in ("", "off", "closed")
+
     def as_rule(self) -> str:
         span = _osm_date(self.start)
         if self.end != self.start:
@@ -128,7 +133,7 @@ def within_own_hours(
     out: list[SpecialHours] = []
     zone = ZoneInfo(regular.timezone)
     for special in place_wide:
-        if special.hours.strip().lower() in ("", "off", "closed"):
+        if special.closes:
             out.append(special)
             continue
         start = datetime.combine(special.start, time(0), zone)

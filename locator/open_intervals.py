@@ -357,7 +357,7 @@ def service_exceptions(
     if not service:
         return exceptions_for(service, (), (*own, *sole))
     wide = tuple(place_wide)
-    if general is not None and canonical != general and any(not _closure(item) for item in wide):
+    if general is not None and canonical != general and any(not item.closes for item in wide):
         wide = _bounded(canonical, wide, timezone, country, region, sun_coordinates(canonical, lat, lon, wide))
     return exceptions_for(service, wide, own)
 
@@ -387,15 +387,15 @@ def sole_service(services: list[str], kinds: list[str], hours: Mapping[str, str]
     return services[0]
 
 
-def _closure(special: SpecialHours) -> bool:
-    return special.hours.strip().lower() in ("", "off", "closed")
-
-
-def _sole_services(conn: Connection, special: dict[tuple[str, str], list[SpecialHours]]) -> dict[str, str]:
-    """`sole_service` of each place holding exceptions for a service: a few places, read in one statement."""
-    ids = sorted({place for place, service in special if service})
+def _general_and_sole(
+    conn: Connection, special: dict[tuple[str, str], list[SpecialHours]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """For the places holding exceptions for a service or place-wide ones with hours (a few, read in one
+    statement): their general hours, which their services with hours of their own take bounded
+    (`service_exceptions`), and their `sole_service`, whose exceptions are the place's."""
+    ids = sorted({place for (place, service), items in special.items() if service or not all(i.closes for i in items)})
     if not ids:
-        return {}
+        return {}, {}
     rows = conn.execute(
         text(
             """
@@ -407,23 +407,10 @@ def _sole_services(conn: Connection, special: dict[tuple[str, str], list[Special
             """
         ),
         {"ids": ids},
-    )
-    found = {row.id: sole_service(row.services, row.kinds, row.hours or {}) for row in rows}
-    return {place: service for place, service in found.items() if service}
-
-
-def _general_hours(conn: Connection, special: dict[tuple[str, str], list[SpecialHours]]) -> dict[str, str]:
-    """The general hours of the places holding place-wide exceptions with hours, which their services with hours
-    of their own take bounded (`service_exceptions`): a few places, read in one statement."""
-    wide = (place for (place, service), items in special.items() if not service and not all(map(_closure, items)))
-    ids = sorted(set(wide))
-    if not ids:
-        return {}
-    rows = conn.execute(
-        text("SELECT location_id, canonical FROM location_hours WHERE service = '' AND location_id = ANY(:ids)"),
-        {"ids": ids},
-    )
-    return {row.location_id: row.canonical for row in rows}
+    ).all()
+    general = {row.id: row.hours[""] for row in rows if row.hours and "" in row.hours}
+    sole = {row.id: sole_service(row.services, row.kinds, row.hours or {}) for row in rows}
+    return general, {place: service for place, service in sole.items() if service}
 
 
 def _cached_schedule(
@@ -684,7 +671,7 @@ def _write_spells(
     # and the index leads with the day (see migration 0005). The spells of each distinct (hours, timezone,
     # country, region, exceptions) are evaluated and formatted once: a chain's places share a handful.
     spans_cache: dict[tuple[object, ...], list[tuple[str, str]]] = {}
-    general, sole = _general_hours(conn, special), _sole_services(conn, special)
+    general, sole = _general_and_sole(conn, special)
 
     def spans(row: Any) -> list[tuple[str, str]]:
         extra = service_exceptions(
