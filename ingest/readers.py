@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from locator.csvfiles import csv_problem, first_undecodable
+from locator.csvfiles import csv_problem, delimiter_of, first_undecodable
+from locator.places import filter_word
 
 Record = dict[str, Any]
 FORMATS = ("auto", "csv", "geojson", "bestbuy")
@@ -91,7 +92,6 @@ def read_feed(path: Path, fmt: str = "auto") -> Iterator[tuple[int, Record]]:
     return bestbuy()
 
 
-DELIMITERS = (",", ";", "\t", "|")
 # The contract's input columns (CONTRACT.md, "Location input"), besides the per-service `hours:<service>` ones.
 INPUT_COLUMNS = frozenset(
     {
@@ -107,15 +107,6 @@ FIELD_LIMIT = 16 << 20
 
 def is_input_column(name: str) -> bool:
     return name in INPUT_COLUMNS or name.startswith("hours:")
-
-
-def filter_word(text: str) -> str:
-    """A product or service as the API's filters name it (`locator.search.filter_values`: a word of letters,
-    digits, '_' and '-'): "Apple Watch" -> "apple-watch"."""
-    return _NOT_A_FILTER_WORD.sub("-", text.strip().lower()).strip("-")
-
-
-_NOT_A_FILTER_WORD = re.compile(r"[^\w-]+")
 
 
 def hours_service(column: str) -> str:
@@ -252,7 +243,7 @@ def read_csv(path: Path) -> Iterator[tuple[int, Record]]:
     row = end = 0  # the last record read and its last line: a broken record is the next row, from the next line
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            delimiter = max(DELIMITERS, key=handle.readline().count)
+            delimiter = delimiter_of(handle.readline())
             handle.seek(0)
             # Strict: a quote never closed would otherwise swallow every row after it into one value.
             reader = csv.reader(handle, delimiter=delimiter, strict=True)

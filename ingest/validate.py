@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from ingest.addresses import address_query
-from ingest.readers import filter_word, hours_service, is_input_column
+from ingest.readers import hours_service, is_input_column
 from locator.countries import is_country, is_zone_name, timezone_at, zone_countries, zone_country
 from locator.errors import GeocoderUnavailable
 from locator.geocode import parse_coordinates
 from locator.hours import HoursError, HoursSyntaxError, Schedule, resolve_region, sun_coordinates
 from locator.open_intervals import schedule_for
-from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, offered
+from locator.places import SERVICE_CENTRE, SERVICE_CENTRE_SERVICE, PlaceFields, filter_words, offered
 
 log = logging.getLogger(__name__)
 
@@ -433,7 +433,7 @@ class RowValidator:
         value = self._text(record, column)
         if not value:
             return []
-        words, renamed = _split_cached(value)
+        words, renamed = filter_words(value)
         for written, word in renamed:
             if (column, written) not in self._renamed:
                 self._renamed.add((column, written))
@@ -812,20 +812,4 @@ def _json_kind(value: Any) -> str:
     return repr(value) if isinstance(value, float) else type(value).__name__
 
 
-@lru_cache(maxsize=4096)
-def _split_cached(value: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """A product or service list as the API's filters name its values (`locator.search.filter_values`: a word
-    of letters, digits, '_' and '-'), and (written, read as) for each value that needed more than its case
-    changed. Feeds repeat a few lists across all their rows."""
-    words: set[str] = set()
-    renamed: list[tuple[str, str]] = []
-    for part in re.split(r"[;,|]", value):
-        written = part.strip()
-        word = filter_word(written)
-        if not word:
-            continue
-        if word != written.lower():
-            renamed.append((written, word))  # "Apple Watch" stored as is, no filter could ever name it
-        words.add(word)
-    return tuple(sorted(words)), tuple(renamed)
 

@@ -235,7 +235,8 @@ def ingest_postcodes(
 def ingest_support(
     path: Annotated[Path, typer.Argument(help="support channels CSV (see data/support.csv)")],
     allow_removals: Annotated[
-        bool, typer.Option("--allow-removals", help="load a file holding over 20% fewer channels than are loaded")
+        bool,
+        typer.Option("--allow-removals", help="load a file that removes over 20% of the lines loaded, or every line"),
     ] = False,
 ) -> None:
     """Replace the support lines (phone, chat, ...) with the file's."""

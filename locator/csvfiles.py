@@ -6,6 +6,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def delimiter_of(header_line: str) -> str:
+    """The delimiter of a CSV file: its header line's commonest (a spreadsheet's export in a French or German
+    locale uses `;`)."""
+    return max(DELIMITERS, key=header_line.count)
+
 
 def csv_problem(exc: csv.Error) -> str:
     """Python's csv messages, in the words of what to fix."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # A service centre is a place where a customer gets a repair: a shop with a repair desk counts as one (ingest),
 # and one asked for by kind alone is open while its repair desk is (locator.search.NearestQuery), so that
@@ -48,3 +50,30 @@ class PlaceFields:
     url: str | None
     products: list[str]
     services: list[str]
+
+
+def filter_word(text: str) -> str:
+    """A product or service as the API's filters name it (`locator.search.filter_values`: a word of letters,
+    digits, '_' and '-'): "Apple Watch" -> "apple-watch"."""
+    return _NOT_A_FILTER_WORD.sub("-", text.strip().lower()).strip("-")
+
+
+_NOT_A_FILTER_WORD = re.compile(r"[^\w-]+")
+
+
+@lru_cache(maxsize=4096)
+def filter_words(value: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """A product or service list (`;`, `,` or `|` between values) as the API's filters name its values, and
+    (written, read as) for each value that needed more than its case changed. Feeds repeat a few lists across
+    all their rows."""
+    words: set[str] = set()
+    renamed: list[tuple[str, str]] = []
+    for part in re.split(r"[;,|]", value):
+        written = part.strip()
+        word = filter_word(written)
+        if not word:
+            continue
+        if word != written.lower():
+            renamed.append((written, word))  # "Apple Watch" stored as is, no filter could ever name it
+        words.add(word)
+    return tuple(sorted(words)), tuple(renamed)

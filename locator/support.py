@@ -7,7 +7,8 @@ Europe/Moscow: evaluated by the same hours engine as the shops, with the line's 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,13 +17,14 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from locator.countries import is_country, is_zone_name
-from locator.csvfiles import csv_problem, first_undecodable
+from locator.csvfiles import csv_problem, delimiter_of, first_undecodable
 from locator.db import REMOVAL_GUARD, unbounded
 from locator.errors import InvalidParameter
 from locator.geocoders.base import validate_country
 from locator.hours import HoursError, HoursSyntaxError, Schedule
 from locator.open_intervals import schedule_for
-from locator.search import check_instant
+from locator.places import filter_words
+from locator.search import check_instant, filter_values
 from locator.working_days import CALENDARS, official_exceptions
 
 CHANNELS = ("phone", "chat", "email", "messaging", "callback")
@@ -71,14 +73,20 @@ def read_channels(path: Path, on_warning: Callable[[str], None] | None = None) -
 
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
+            # The delimiter is the header line's commonest, as a location feed's (a spreadsheet's `;` export).
+            delimiter = delimiter_of(next((line for line in handle if line.strip()), ""))
+            handle.seek(0)
             # strict: a quote never closed is an error (it read to the end of the file as one value).
-            reader = csv.DictReader(given(handle), strict=True)
-            header = [column.strip() for column in reader.fieldnames or []]
+            reader = csv.DictReader(given(handle), delimiter=delimiter, strict=True)
+            # Read as a location feed's header is: `ID`, `Country` are the columns.
+            header = [column.strip().lower() for column in reader.fieldnames or []]
             _check_header(name, header, on_warning)
             reader.fieldnames = header
             read = reader.line_num
             for row in reader:
                 start, read = numbers[read], reader.line_num
+                if not any(_text(value) for value in row.values()):
+                    continue  # a spreadsheet's empty row (",,,,"), as a location feed's
                 channel = _channel(name, start, row, on_warning)
                 channels.append(channel)
                 lines.setdefault(channel.id, []).append(start)
@@ -90,13 +98,15 @@ def read_channels(path: Path, on_warning: Callable[[str], None] | None = None) -
         raise SupportFileError(f"{name}, line {where}: {csv_problem(exc)}") from None
     except OSError as exc:
         raise SupportFileError(f"{path}: cannot read the file ({exc.strerror})") from None
-    if not channels:
-        # The file replaces every line: an empty one (a failed export) would take all support lines away.
-        raise SupportFileError(f"{name}: no support lines; nothing changed")
     duplicates = [f"{i} (lines {', '.join(map(str, at))})" for i, at in lines.items() if len(at) > 1]
     if duplicates:
         raise SupportFileError(f"{name}: duplicate id(s) {'; '.join(duplicates)}")
     return channels
+
+
+def _text(value: str | list[str] | None) -> str:
+    """A value as DictReader gives it, as text: the values past the header's columns come as a list."""
+    return "".join(value).strip() if isinstance(value, list) else (value or "").strip()
 
 
 def _check_header(name: str, header: list[str], on_warning: Callable[[str], None] | None) -> None:
@@ -179,8 +189,8 @@ def _channel(
         channel=channel,
         label=need("label"),
         contact=need("contact"),
-        languages=_list(row.get("languages")),
-        products=_list(row.get("products")),
+        languages=_languages(row.get("languages")),
+        products=_products(name, line, row.get("products"), on_warning),
         timezone=schedule.timezone,
         region=region,
         hours_raw=need("opening_hours"),
@@ -189,16 +199,26 @@ def _channel(
     )
 
 
-def _list(value: str | None) -> list[str]:
-    return sorted({v.strip().lower() for v in (value or "").split(";") if v.strip()})
+def _languages(value: str | None) -> list[str]:
+    return sorted({v.strip().lower() for v in re.split(r"[;,|]", value or "") if v.strip()})
+
+
+def _products(name: str, line: int, value: str | None, on_warning: Callable[[str], None] | None) -> list[str]:
+    """The line's products as the `product` filter names them, as a location feed's: `Apple Watch` is
+    `apple-watch` (said), and `iphone, mac` two products."""
+    words, renamed = filter_words(value or "")
+    if renamed and on_warning is not None:
+        read_as = ", ".join(f"{written!r} as {word!r}" for written, word in renamed)
+        on_warning(f"{name}, line {line}, column products: read {read_as} (products are filtered on by such words)")
+    return list(words)
 
 
 def load_channels(
     engine: Engine, path: Path, on_warning: Callable[[str], None] | None = None, *, allow_removals: bool = False
 ) -> int:
-    """Replace the whole table with the file's channels (one transaction). A file holding more than
-    REMOVAL_GUARD fewer channels than are loaded (a truncated export: one line replaced every country's) loads
-    nothing unless `allow_removals`."""
+    """Replace the whole table with the file's channels (one transaction). A file that would take away more
+    than REMOVAL_GUARD of the lines loaded (a truncated export, one country's file given for all, every id
+    renamed), or every line (an empty file), loads nothing unless `allow_removals`."""
     channels = read_channels(path, on_warning)
     with engine.begin() as conn:
         unbounded(conn)
@@ -206,11 +226,27 @@ def load_channels(
         # commit, and only then takes the snapshot its DELETE sees. Without it, that DELETE missed the rows
         # this one inserted and its own inserts failed on the primary key.
         conn.execute(text("LOCK TABLE support_channels IN SHARE ROW EXCLUSIVE MODE"))
-        loaded = conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one()
-        if not allow_removals and len(channels) < loaded * (1 - REMOVAL_GUARD):
+        loaded, removed, some = conn.execute(
+            text(
+                """
+                SELECT count(*), count(*) FILTER (WHERE NOT id = ANY(CAST(:ids AS text[]))),
+                       (array_agg(id ORDER BY id) FILTER (WHERE NOT id = ANY(CAST(:ids AS text[]))))[1:5]
+                  FROM support_channels
+                """
+            ),
+            {"ids": [c.id for c in channels]},
+        ).one()
+        if not allow_removals and not channels and loaded:
             raise SupportFileError(
-                f"{path.name}: {len(channels)} channels against {loaded} loaded, more than {REMOVAL_GUARD:.0%} fewer "
-                "(a truncated file?): nothing loaded; --allow-removals loads it anyway"
+                f"{path.name}: no support lines; nothing changed (--allow-removals removes every line)"
+            )
+        # Lines removed, not lines counted: a file of one country's lines (as many as every country's) took
+        # the others' away.
+        if not allow_removals and removed > loaded * REMOVAL_GUARD:
+            raise SupportFileError(
+                f"{path.name}: would remove {removed} of the {loaded} support lines loaded (more than "
+                f"{REMOVAL_GUARD:.0%}; {', '.join(some)}{' ...' if removed > len(some) else ''}): nothing loaded; "
+                "--allow-removals loads it anyway"
             )
         conn.execute(text("DELETE FROM support_channels"))
         for c in channels:
@@ -228,7 +264,12 @@ def load_channels(
     return len(channels)
 
 
-def contacts(engine: Engine, country: str, at: datetime | None = None, product: str | None = None) -> dict[str, Any]:
+def contacts(
+    engine: Engine, country: str, at: datetime | None = None, product: str | Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The country's support lines (and those serving every country), with their availability at `at`; with
+    `product` (repeated or comma-separated, as the nearest search reads it), the lines for any of them."""
+    products = filter_values("product", [product] if isinstance(product, str) else product)
     checked = validate_country(country)  # the searches' own check of a country hint
     if checked is None:
         raise InvalidParameter("country", "required: an ISO 3166-1 alpha-2 code such as FR")
@@ -241,11 +282,12 @@ def contacts(engine: Engine, country: str, at: datetime | None = None, product: 
                 """
                 SELECT * FROM support_channels
                  WHERE country IN (:country, '*')
-                   AND (CAST(:product AS text) IS NULL OR cardinality(products) = 0 OR :product = ANY(products))
+                   AND (cardinality(CAST(:products AS text[])) = 0 OR cardinality(products) = 0
+                        OR products && CAST(:products AS text[]))
                  ORDER BY country = '*', channel, id
                 """
             ),
-            {"country": country, "product": product.lower() if product else None},
+            {"country": country, "products": list(products)},
         ).mappings()
         channels = [Channel(**{k: row[k] for k in Channel.__dataclass_fields__}) for row in rows]
     out = []

@@ -68,17 +68,27 @@ def official_exceptions(schedule: Schedule, country: str | None, years: Iterable
 
 
 def _day_hours(schedule: Schedule, day: date) -> str:
-    """The open times of `day` by the line's own hours, as an exception's hours ('off' when none)."""
+    """The open times of `day` by the line's own hours, as an exception's hours ('off' when none). A night that
+    runs on past midnight keeps its end in extended hours (`22:00-30:00`): the working Saturday of a night line
+    is its whole night, not one cut at 24:00. One that runs through the next day too (round the clock) ends at
+    24:00: the next day's own hours say the rest."""
     midnight = schedule.midnight(day)
     next_midnight = schedule.midnight(day + timedelta(days=1))
+    day_after = schedule.midnight(day + timedelta(days=2))
     spans = []
-    for interval in schedule.day(day):
-        if interval.state != "open":
+    for interval in schedule.intervals(midnight, day_after):
+        if interval.state != "open" or interval.start >= next_midnight:
             continue
         start = max(interval.start, midnight)
-        end = min(interval.end, next_midnight)
-        spans.append(f"{_clock(start)}-{'24:00' if end >= next_midnight else _clock(end)}")
+        end = interval.end if next_midnight < interval.end < day_after else min(interval.end, next_midnight)
+        spans.append(f"{_clock(start)}-{_wall_end(end, day)}")
     return ",".join(spans) or "off"
+
+
+def _wall_end(end: datetime, day: date) -> str:
+    """A span's end as `day`'s rule writes it: 24:00 at the next midnight, past it in extended hours."""
+    hours = (end.date() - day).days * 24 + end.hour
+    return f"{hours:02d}:{end.minute:02d}"
 
 
 def _clock(moment: datetime) -> str:

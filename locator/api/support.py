@@ -55,13 +55,21 @@ class SupportAnswer(BaseModel):
     contacts: list[SupportContact]
 
 
-@router.get("/contacts", response_model=None, responses={200: {"model": SupportAnswer}, **PROBLEM_RESPONSES})
+# No 404: a country without lines has an empty list.
+@router.get(
+    "/contacts",
+    response_model=None,
+    responses={200: {"model": SupportAnswer}, **{k: v for k, v in PROBLEM_RESPONSES.items() if k != 404}},
+)
 def support_contacts(
     engine: Annotated[Engine, Depends(deps.engine)],
     # No pattern: `validate_country` (in `contacts`) says what is wrong in words, not as a regular expression.
     country: Annotated[str, Query(max_length=64, description="ISO 3166-1 alpha-2")],
     at: Annotated[str | None, Query(max_length=64, description=AT_DESCRIPTION, json_schema_extra=DATE_TIME)] = None,
-    product: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_-]*$")] = None,
+    product: Annotated[
+        list[str] | None,
+        Query(description="iphone, mac, ...; repeated or comma-separated: the lines for any of them"),
+    ] = None,
 ) -> dict[str, Any]:
     """Support lines for a country (and those serving every country) with availability now and next."""
     return contacts(engine, country, parse_instant(at), product)

@@ -205,17 +205,20 @@ def test_the_openapi_schema_documents_the_answer(engine: Engine) -> None:
         assert set(contact["required"]) == set(line), line
 
 
-def test_an_empty_file_takes_no_line_away(engine: Engine, tmp_path: Path) -> None:
+def test_an_empty_file_takes_no_line_away(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Unless ops say so: then it removes every line, as an empty location feed retires its source."""
     from locator.support import COLUMNS
 
+    load_channels(scratch_db.engine, ROOT / "data" / "support.csv")
     empty = tmp_path / "support.csv"
     empty.write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
-    with engine.connect() as conn:
-        before = conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one()
-    with pytest.raises(SupportFileError, match="no support lines"):
-        load_channels(engine, empty)
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one() == before > 0
+    with pytest.raises(SupportFileError, match="no support lines; nothing changed"):
+        load_channels(scratch_db.engine, empty)
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one() == 8
+    assert load_channels(scratch_db.engine, empty, allow_removals=True) == 0
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one() == 0
 
 
 def test_hours_the_line_cannot_honour_are_warned_by_line(tmp_path: Path) -> None:
@@ -348,8 +351,97 @@ def test_a_file_with_far_fewer_lines_is_refused_unless_removals_are_allowed(
     assert load_channels(scratch_db.engine, demo) == 8
     short = tmp_path / "support.csv"
     short.write_text("\n".join(demo.read_text(encoding="utf-8").splitlines()[:2]) + "\n", encoding="utf-8")
-    with pytest.raises(SupportFileError, match="1 channels against 8 loaded, more than 20% fewer"):
+    with pytest.raises(SupportFileError, match="would remove 7 of the 8 support lines loaded"):
         load_channels(scratch_db.engine, short)
     with scratch_db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM support_channels")).scalar_one() == 8
     assert load_channels(scratch_db.engine, short, allow_removals=True) == 1
+
+
+def test_the_removal_guard_counts_the_lines_removed_not_the_lines_left(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A file of one country's lines, as many as every country's, replaced every other country's lines: the
+    guard compared the counts alone. So did a file whose ids were all renamed."""
+    demo = ROOT / "data" / "support.csv"
+    load_channels(scratch_db.engine, demo)
+    header = demo.read_text(encoding="utf-8").splitlines()[0]
+    russian = "ru-phone-{n},RU,phone,Ligne {n},+7 800 000 00 0{n},ru,,Europe/Moscow,,Mo-Fr 09:00-18:00,"
+    only_ru = tmp_path / "support.csv"
+    only_ru.write_text("\n".join([header, *(russian.format(n=n) for n in range(9))]) + "\n", encoding="utf-8")
+    with pytest.raises(SupportFileError, match=r"would remove 8 of the 8 support lines loaded .*fr-chat"):
+        load_channels(scratch_db.engine, only_ru)
+    with scratch_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM support_channels WHERE country = 'FR'")).scalar_one() == 4
+    # One line of eight taken away is within the guard.
+    lines = demo.read_text(encoding="utf-8").splitlines()
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    assert load_channels(scratch_db.engine, fewer) == 7
+
+
+def test_products_and_languages_are_read_as_a_location_feed_reads_them(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """`iphone, mac` was one product no filter could name, and `Apple Watch` was kept with its space: a line
+    for iPhone customers was hidden from them. The filter takes what the nearest search's takes."""
+    path = tmp_path / "support.csv"
+    path.write_text(
+        "id,country,channel,label,contact,languages,products,timezone,region,opening_hours\n"
+        'fr-a,FR,phone,A,+33 1,"fr, en","iphone, mac",Europe/Paris,,24/7\n'
+        "fr-b,FR,phone,B,+33 2,fr|en,Apple Watch;AirPods Pro;Écouteurs,Europe/Paris,,24/7\n",
+        encoding="utf-8",
+    )
+    heard: list[str] = []
+    load_channels(scratch_db.engine, path, heard.append)
+    assert any("line 3, column products: read 'Apple Watch' as 'apple-watch'" in m for m in heard), heard
+    lines = by_id(contacts(scratch_db.engine, "FR"))
+    assert lines["fr-a"]["products"] == ["iphone", "mac"] and lines["fr-a"]["languages"] == ["en", "fr"]
+    assert lines["fr-b"]["products"] == ["airpods-pro", "apple-watch", "écouteurs"]
+    assert lines["fr-b"]["languages"] == ["en", "fr"]
+    for product, expected in [("iphone", {"fr-a"}), ("apple-watch", {"fr-b"}), ("Écouteurs", {"fr-b"}),
+                              ("mac,airpods-pro", {"fr-a", "fr-b"}), ("ipad", set())]:  # fmt: skip
+        assert set(by_id(contacts(scratch_db.engine, "FR", product=product))) == expected, product
+    with pytest.raises(InvalidParameter, match="product"):
+        contacts(scratch_db.engine, "FR", product="apple watch")
+
+
+def test_the_endpoint_reads_products_as_the_nearest_search_does(server: Server) -> None:
+    status, _, body = get(server, "/v1/support/contacts?country=FR&product=mac&product=ipad")
+    assert status == 200 and "fr-phone-business" in by_id(body)
+    status, _, body = get(server, "/v1/support/contacts?country=FR&product=%C3%A9couteurs")
+    assert status == 200
+    status, _, body = get(server, "/v1/support/contacts?country=FR&product=a%20b")
+    assert status == 422 and "product" in body["detail"]
+
+
+def test_a_spreadsheet_export_is_read_as_a_location_feed_is(tmp_path: Path) -> None:
+    """A header in capitals, `;` between values and a spreadsheet's trailing empty rows: 'missing columns'
+    for a file holding every one, and 'column country: empty' for the rows past the last line."""
+    path = tmp_path / "support.csv"
+    path.write_text(
+        "ID;Country;Channel;Label;Contact;Timezone;Opening_Hours\n"
+        "fr-phone;FR;phone;Ligne;+33 1;Europe/Paris;Mo-Fr 09:00-18:00\n"
+        ";;;;;;\n;;;;;;\n",
+        encoding="utf-8",
+    )
+    [line] = read_channels(path)
+    assert (line.id, line.country, line.hours) == ("fr-phone", "FR", "Mo-Fr 09:00-18:00")
+
+
+def test_a_night_line_keeps_its_whole_night_on_a_working_saturday(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Saturday 20 Feb 2027 works as Monday 22 Feb: a line open Mo-Fr 22:00-06:00 closed at Saturday's
+    midnight, not at 06:00 on Sunday as it does every weekday night."""
+    path = tmp_path / "support.csv"
+    path.write_text(
+        "id,country,channel,label,contact,timezone,opening_hours,calendar\n"
+        "ru-night,RU,phone,Ночь,+7 1,Europe/Moscow,Mo-Fr 22:00-06:00,official\n",
+        encoding="utf-8",
+    )
+    load_channels(scratch_db.engine, path)
+    saturday = by_id(contacts(scratch_db.engine, "RU", datetime(2027, 2, 20, 23, tzinfo=MOSCOW)))["ru-night"]
+    assert saturday["available_now"] is True and saturday["available_until"] == "2027-02-21T06:00:00+03:00"
+    sunday = by_id(contacts(scratch_db.engine, "RU", datetime(2027, 2, 21, 1, tzinfo=MOSCOW)))["ru-night"]
+    assert sunday["available_now"] is True
+    monday = by_id(contacts(scratch_db.engine, "RU", datetime(2027, 2, 22, 23, tzinfo=MOSCOW)))["ru-night"]
+    assert monday["available_now"] is False and monday["next_available"] == "2027-02-23T22:00:00+03:00"
