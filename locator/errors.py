@@ -44,6 +44,11 @@ class DatabaseUnavailable(LocatorError):
 
 
 class GeocoderUnavailable(LocatorError):
-    """Every configured geocoder failed (as opposed to answering that nothing matched)."""
+    """Every configured geocoder failed (as opposed to answering that nothing matched); `retry_after_s`: how
+    long a provider asked to be left alone (its 429's Retry-After), if longer than the usual wait."""
 
     title = "geocoder unavailable"
+
+    def __init__(self, message: str, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -55,6 +55,13 @@ def _size(n: int) -> str:
 RETRY_AFTER_S = 5
 
 
+def retry_after(exc: Exception) -> int:
+    """A 503's Retry-After: the error's own wait when it names one (a full refresh under way, a geocoder that
+    rate-limited us for minutes), else RETRY_AFTER_S."""
+    own = exc.retry_after_s if isinstance(exc, Busy | GeocoderUnavailable) else None
+    return max(own or 0, RETRY_AFTER_S)
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
     return JSONResponse(
@@ -92,8 +99,8 @@ def install(app: FastAPI) -> None:
             else {}
         )
         response = problem(status, exc.title, str(exc), **extra)
-        if isinstance(exc, Busy):
-            response.headers["Retry-After"] = str(exc.retry_after_s)
+        if status == 503:
+            response.headers["Retry-After"] = str(retry_after(exc))
         return response
 
     @app.exception_handler(RequestValidationError)

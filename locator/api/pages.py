@@ -17,11 +17,11 @@ from starlette.types import Scope
 
 from locator.answers import Where, locate, nearest_answer
 from locator.api import dependencies as deps
-from locator.api.errors import RETRY_AFTER_S, status_for, validation_detail
+from locator.api.errors import retry_after, status_for, validation_detail
 from locator.api.locations import PROBLEM_RESPONSES
 from locator.api.params import NEAREST_OPENAPI, NearestParams, nearest_params
 from locator.countries import timezone_at
-from locator.errors import Busy, InvalidParameter, LocatorError, NotFound
+from locator.errors import InvalidParameter, LocatorError, NotFound
 from locator.geocode import MAX_QUERY_LENGTH, Origin
 from locator.search import MAX_RADIUS_KM, filter_values
 from locator.settings import Settings
@@ -97,8 +97,7 @@ def _visitor_failure(exc: Exception, lang: str, q: str) -> tuple[int, str, dict[
     if status != 503:  # not the database's or a geocoder's outage (a misconfiguration): logged as the API logs it
         log.error("the page's search failed: %s", exc)
         return status, error_message(lang, status), {}
-    retry = exc.retry_after_s if isinstance(exc, Busy) else RETRY_AFTER_S
-    return status, error_message(lang, status), {"Retry-After": str(retry)}
+    return status, error_message(lang, status), {"Retry-After": str(retry_after(exc))}
 
 
 def _html(html: str, policy: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -64,6 +65,7 @@ class Chain:
         partial: Origin | None = None
         guess = False  # the partial answer is a place read beside a postcode the gazetteer does not know
         down: list[str] = []
+        wait: float | None = None  # the longest a provider that is down asked us to wait
         for step in self.steps:
             if isinstance(step, str):
                 match = gazetteer.lookup(conn, q, country)
@@ -86,6 +88,8 @@ class Chain:
             except ProviderDown as exc:
                 log.warning("geocoder down: %s", exc)
                 down.append(step.name)
+                if exc.retry_after_s:
+                    wait = max(wait or 0.0, exc.retry_after_s)
                 continue
             if origin is None:
                 continue
@@ -103,7 +107,8 @@ class Chain:
         where = f" in {country}" if country else ""
         if down:
             raise GeocoderUnavailable(
-                f"could not locate {q!r}{where}: the gazetteer has no match and {', '.join(down)} did not answer"
+                f"could not locate {q!r}{where}: the gazetteer has no match and {', '.join(down)} did not answer",
+                math.ceil(wait) if wait else None,
             )
         if country and GAZETTEER in self.steps and not gazetteer.covers(conn, country):
             # Not "nothing matches": the customer's town may well exist, the locator just cannot read it.

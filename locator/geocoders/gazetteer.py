@@ -25,7 +25,7 @@ from geopy.distance import great_circle
 from rapidfuzz.distance import OSA
 from sqlalchemy import Connection, Engine, text
 
-from locator.countries import timezone_at, zone_countries
+from locator.countries import timezone_at, tz_table, zone_countries
 from locator.db import GAZETTEER_LOCK
 from locator.geocoders.base import Origin, precision_rank
 
@@ -50,8 +50,12 @@ POSTCODE_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 # Without a country: any 4-6 digit code (a CEDEX or ZIP+4 suffix included), then a GB postcode, but only a
 # full one or an outward code alone ("B2" in "Bâtiment B2, Paris" is not Birmingham).
+DIGITS_PATTERN = re.compile(r"\b(\d{4,6})(?:\s*CEDEX(?:\s*\d{1,2})?|-\d{4})?\b", re.I)
 GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\b(\d{4,6})(?:\s*CEDEX(?:\s*\d{1,2})?|-\d{4})?\b", re.I),
+    # Dutch and Canadian codes whole ("1012AB" has no word break after its digits; "K1A 0B1").
+    re.compile(r"\b(\d{4})\s?[A-Z]{2}\b", re.I),
+    re.compile(r"\b([A-Z]\d[A-Z])\s?\d[A-Z]\d\b", re.I),
+    DIGITS_PATTERN,
     re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s*\d[A-Z]{2}\b", re.I),
     re.compile(r"^\s*([A-Z]{1,2}\d[A-Z\d]?)\s*$", re.I),
     re.compile(r"^\s*(\d{2,3} \d{3})\s*$"),  # "75 008", "101 000" typed alone
@@ -67,6 +71,38 @@ COUNTRY_NAMES: dict[str, str] = {
     "northern ireland": "GB", "angleterre": "GB", "écosse": "GB", "usa": "US", "united states": "US",
     "united states of america": "US", "états-unis": "US",
 }  # fmt: skip
+# Territories the gazetteer reads as part of their country (GeoNames files some apart, the post does not):
+# "97400 Saint-Denis, Réunion" is a French address. And the US state that shares a country's name.
+_NOT_FOREIGN = frozenset({"RE", "GP", "MQ", "GF", "YT", "PM", "BL", "MF", "NC", "PF", "WF", "TF", "PR", "GU", "VI",
+                          "AS", "MP", "UM"})  # fmt: skip
+_STATE_NAMES = frozenset({"georgia"})
+
+
+def _world_country_names() -> dict[str, str]:
+    """Every country's English name (the tz database's iso3166.tab: "Italy", "Korea (South)" as "korea
+    (south)" and "south korea"), read as a country at a query's end: "Rome, Italy" was Italy, Texas, "Dublin,
+    Ireland" a farm in Orkney, and the providers were asked in those countries alone."""
+    table = tz_table("iso3166.tab") or ""
+    rows = [line.split("\t")[:2] for line in table.splitlines() if line and not line.startswith("#")]
+    bases = [re.sub(r" \(.*\)$", "", name) for _, name in rows]
+    names: dict[str, str] = {}
+    for (code, name), base in zip(rows, bases, strict=True):
+        if code in _NOT_FOREIGN:
+            continue
+        spellings = {name, name.replace("&", "and")}
+        if bases.count(base) == 1:
+            spellings.add(base)  # "Myanmar (Burma)" -> "Myanmar"; not "Korea", two countries' name
+        qualified = re.fullmatch(r"(.+?) \((.+)\)", name)
+        if qualified and qualified[2][0].isupper() and " " not in qualified[2] and "." not in qualified[2]:
+            spellings.add(f"{qualified[2]} {qualified[1]}")  # "Korea (South)" -> "South Korea"
+        for spelling in spellings:
+            folded = spelling.casefold()
+            if folded not in _STATE_NAMES:
+                names.setdefault(folded, code)
+    return names
+
+
+COUNTRY_NAMES.update({name: code for name, code in _world_country_names().items() if name not in COUNTRY_NAMES})
 # The codes a query's last words may name its country by ("75008 Paris, FR"); not CA or NL, which end American
 # addresses as states ("Los Angeles, CA").
 COUNTRY_CODES = frozenset({"FR", "MC", "DE", "US", "RU", "LI", "GB"})
@@ -122,6 +158,9 @@ class PostcodeToken:
     # The code as typed says more than the gazetteer holds: a full British postcode ("SW1A 1AA", a street or
     # a building) of which only the outward code (a district) is known, a ZIP+4 (a block) of which the ZIP.
     finer: bool = False
+    # The whole code as typed, when it says more than `key` ("SW1A1AA", "1012AB", "K1A0B1"): looked up first,
+    # for a gazetteer loaded from GeoNames' full-code files (GB_full, NL_full, CA_full) holds those.
+    full: str | None = None
 
 
 def postcode_tokens(q: str, country: str | None) -> list[PostcodeToken]:
@@ -137,7 +176,9 @@ def postcode_tokens(q: str, country: str | None) -> list[PostcodeToken]:
                 # More than the key and a CEDEX: an inward code, a ZIP+4, the Dutch letters, a Canadian LDU.
                 rest = m.string[m.start() : m.start(1)] + m.string[m.end(1) : m.end()]
                 finer = bool(_CEDEX.sub("", rest).strip(" -"))
-                found.append(PostcodeToken(key, m.start(), m.end(), country, finer))
+                whole = _CEDEX.sub("", m.group(0)).upper().replace(" ", "")
+                full = whole if finer and "-" not in whole else None  # not a ZIP+4: no file holds those
+                found.append(PostcodeToken(key, m.start(), m.end(), country, finer, full))
     return found
 
 
@@ -305,9 +346,17 @@ def _outward_after_town(conn: Connection, segments: list[str]) -> Match | None:
 
 
 def country_written(q: str) -> str | None:
-    """The country written on the query's postcode ("CH-8001 Zürich"), whether the gazetteer holds its
-    postcodes or not, or None."""
-    return _postal_prefix(q, None)[1]
+    """The country written on the query's postcode ("CH-8001 Zürich") or named by its last words ("Rome,
+    Italy", "Toronto Canada"), whether the gazetteer holds its postcodes or not, or None."""
+    q, named = _postal_prefix(q, None)
+    if named is not None:
+        return named
+    segments = _segments(q)
+    if not segments:
+        return None
+    segments = _country_split(segments) or segments
+    last = segments[-1].casefold()
+    return COUNTRY_NAMES[last] if len(segments) > 1 and last in COUNTRY_NAMES else None
 
 
 def _postal_prefix(q: str, country: str | None) -> tuple[str, str | None]:
@@ -319,7 +368,7 @@ def _postal_prefix(q: str, country: str | None) -> tuple[str, str | None]:
         before = q[: m.start()].rstrip()
         if named is None and letters in ISO_PREFIXES and (not before or before.endswith(",")):
             named = letters  # "Bahnhofstrasse 1, CH-8001 Zürich"; not "Unit AT-1204", inside a segment
-        shape = POSTCODE_PATTERNS.get(named or "", GENERIC_PATTERNS[0])
+        shape = POSTCODE_PATTERNS.get(named or "", DIGITS_PATTERN)
         if named is not None and country in (None, named) and shape.match(q, m.end()):
             return q[: m.start()] + q[m.end() :], named
     return q, country
@@ -417,12 +466,23 @@ def _read_text(conn: Connection, text_q: str, country: str | None, regions: Sequ
         )
         if origin.precision == QUALIFIED:
             origin = replace(origin, precision="place centroid")
+        if _postcode_elsewhere(text_q, tokens, origin):
+            return None
         return Match(origin, complete, guess=bool(tokens))
     if rest_segments and not (overseas and country in (None, "FR")) and not re.search(r"\d", rest_segments[-1]):
         origin_fuzzy = _fuzzy_place(conn, rest_segments[-1], country)
-        if origin_fuzzy is not None:
-            return Match(origin_fuzzy, False, guess=bool(tokens))
+        if origin_fuzzy is not None and not _postcode_elsewhere(text_q, tokens, origin_fuzzy):
+            # A spelling the gazetteer corrected is a guess: its country says nothing of the query's ("Zürich"
+            # read as Юрич in Russia had the providers asked in Russia alone, and their Zürich refused).
+            return Match(origin_fuzzy, False, guess=True)
     return None
+
+
+def _postcode_elsewhere(q: str, tokens: Sequence[PostcodeToken], origin: Origin) -> bool:
+    """Whether the query's postcode cannot be one of the place's country: "H2X 1Y4, Montréal" (a Canadian
+    code the gazetteer lacks) is not Montréal in the Yonne, 5,800 km off."""
+    shape = POSTCODE_PATTERNS.get(origin.country or "")
+    return bool(tokens) and shape is not None and not any(shape.search(q[t.start : t.end]) for t in tokens)
 
 
 # -- postcodes -----------------------------------------------------------------------------------------------
@@ -436,6 +496,10 @@ def _postcode_match(conn: Connection, q: str, token: PostcodeToken, country: str
     # regexp keeps only the code itself; several countries may share a code (75008 is Paris and a Texas ZIP):
     # without a hint, the country with the most locations in the database wins, then the most rows. Counted up
     # to LOCATIONS_COUNTED on the country index (migration 0013): a full count took 0.3-1.4 s at 1M places.
+    if token.full is not None:
+        whole = _postcode_match(conn, q, replace(token, key=token.full, finer=False, full=None), country)
+        if whole is not None:
+            return whole
     rows = conn.execute(
         text(
             f"""
@@ -469,6 +533,8 @@ def _postcode_match(conn: Connection, q: str, token: PostcodeToken, country: str
         return group, None
 
     wants_cedex = "CEDEX" in q[token.start : token.end].upper()
+    # A ZIP+4 ("10115-1234") is American, whichever country has more places under its first five digits.
+    zip4 = re.search(r"\d{5}-\d{4}", q[token.start : token.end]) is not None
     by_country: dict[str, list[Any]] = {}
     for row in rows:
         by_country.setdefault(row.country, []).append(row)
@@ -477,6 +543,7 @@ def _postcode_match(conn: Connection, q: str, token: PostcodeToken, country: str
         by_country,
         key=lambda c: (
             readings[c][1] is not None,
+            zip4 and c == "US",
             any(("CEDEX" in r.postcode.upper()) == wants_cedex for r in by_country[c]),
             by_country[c][0].locations,
             len(by_country[c]),

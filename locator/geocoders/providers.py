@@ -119,7 +119,12 @@ class DeadlineAdapter(URLLibAdapter):  # type: ignore[misc]  # geopy ships no ty
 
 
 class ProviderDown(Exception):
-    """The provider did not answer (timeout, connection refused, 5xx after retries, circuit open)."""
+    """The provider did not answer (timeout, connection refused, 5xx after retries, circuit open);
+    `retry_after_s`: how long it asked to be left alone, when it did (a 429's Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,9 @@ class RemoteProvider:
     def lookup(self, q: str, country: str | None) -> Origin | None:
         """The provider's best answer, None when it found nothing; ProviderDown when it could not answer."""
         if not self.breaker.allow():
+            resting = self.breaker.resting_for()
+            if resting:
+                raise ProviderDown(f"{self.name}: asked us to wait {resting:.0f} s more", resting)
             raise ProviderDown(f"{self.name}: circuit open after repeated failures")
         try:
             return self._attempts(q, country)
@@ -207,8 +215,14 @@ class RemoteProvider:
                 return None
             except GeocoderRateLimited as exc:  # 429: asked to wait, which the next attempt does (a while)
                 last = exc
-                wait = min(float(exc.retry_after or 0), MAX_RETRY_AFTER_S)
+                asked = float(exc.retry_after or 0)
                 log.info("%s rate-limited us (attempt %d): %s", self.name, attempt + 1, exc)
+                if asked > MAX_RETRY_AFTER_S:
+                    # Longer than a customer waits: not asked again until then (an attempt after 5 s was refused
+                    # again, the customer's 503 came 5 s late, and its Retry-After said 5 s, not the 120 asked).
+                    self.breaker.rest(asked)
+                    raise ProviderDown(f"{self.name}: rate-limited us for {asked:.0f} s", asked) from None
+                wait = asked
                 continue
             except _PERMANENT as exc:
                 last = exc
@@ -279,6 +293,36 @@ class ErrorObject(Exception):
     """A 200 answer whose body is an error object (a proxy's, an overloaded server's): not an answer."""
 
 
+# A country or a state (region, province) is not a place: its centroid is no origin of a nearest search, which
+# would answer "the nearest to the middle of France" as if the customer stood there. The gazetteer answers "not
+# found" for a country named alone; a provider's such answer is not taken either. Nominatim's address ranks:
+# 4 a country, 5-9 a state or region; Photon's and Pelias' kinds of the same.
+_REGIONS = frozenset({"country", "state", "region", "province", "macroregion", "dependency", "continent", "empire",
+                      "ocean", "marinearea", "territory"})  # fmt: skip
+_NOMINATIM_REGION_RANK = 10
+
+
+def _features_or_error(body: Any) -> None:
+    """A GeoJSON answer (Photon, the BAN) whose body holds no features list is an error object a server sent
+    with a 200 (`{"error": ...}`, `{"message": "maintenance"}`): an outage, not "no such address" (geopy read
+    it as none found, and the cache kept that for a day)."""
+    if not isinstance(body, dict) or not isinstance(body.get("features"), list):
+        shown = str(body.get("error") or body.get("message") or body) if isinstance(body, dict) else str(body)
+        raise ErrorObject(f"error object in a 200 answer: {shown[:200]}")
+
+
+class _Photon(Photon):  # type: ignore[misc]  # geopy ships no types
+    def _parse_json(self, resources: Any, exactly_one: bool = True) -> Any:
+        _features_or_error(resources)
+        return super()._parse_json(resources, exactly_one)
+
+
+class _BANFrance(BANFrance):  # type: ignore[misc]  # geopy ships no types
+    def _parse_json(self, response: Any, exactly_one: bool) -> Any:
+        _features_or_error(response)
+        return super()._parse_json(response, exactly_one)
+
+
 class _Nominatim(Nominatim):  # type: ignore[misc]  # geopy ships no types
     def _parse_json(self, places: Any, exactly_one: bool) -> Any:
         # geopy raises the question's fault (GeocoderQueryError, as for a 400) for any error object, so a
@@ -310,6 +354,8 @@ class NominatimProvider(RemoteProvider):
             precision = "street"
         else:
             precision = "place centroid"
+        if raw.get("addresstype") in _REGIONS or (raw.get("place_rank") is not None and rank < _NOMINATIM_REGION_RANK):
+            return None  # a country or a state: no point to measure distances from (see _REGIONS)
         cc = (raw.get("address") or {}).get("country_code") or country
         return _origin(
             location, name=self.name, precision=precision, country=cc, source="postcode" if is_postcode else "address"
@@ -320,7 +366,7 @@ class PhotonProvider(RemoteProvider):
     name = "photon"
 
     def _make(self, **kwargs: Any) -> Geocoder:
-        return Photon(**kwargs)
+        return _Photon(**kwargs)
 
     def _request(self, q: str, country: str | None) -> list[Location]:
         # Photon has no country filter: ask for a few answers and keep the first in the country.
@@ -329,6 +375,8 @@ class PhotonProvider(RemoteProvider):
     def _origin(self, location: Location, country: str | None) -> Origin | None:
         props: dict[str, Any] = location.raw.get("properties") or {}
         kind = props.get("type") or props.get("osm_key")
+        if kind in _REGIONS or props.get("osm_value") in _REGIONS:
+            return None  # a country or a state (see _REGIONS)
         if props.get("housenumber") or kind == "house":
             precision = "address"
         elif kind in ("street", "highway"):
@@ -352,6 +400,8 @@ class PeliasProvider(RemoteProvider):
     def _origin(self, location: Location, country: str | None) -> Origin | None:
         props: dict[str, Any] = location.raw.get("properties") or {}
         layer = props.get("layer")
+        if layer in _REGIONS:
+            return None  # a country or a state (see _REGIONS)
         precision = {
             "address": "address", "venue": "address", "street": "street", "postalcode": "postcode",
         }.get(str(layer), "place centroid")  # fmt: skip
@@ -372,7 +422,7 @@ class BANProvider(RemoteProvider):
     countries = frozenset({"FR"})
 
     def _make(self, **kwargs: Any) -> Geocoder:
-        return BANFrance(**kwargs)
+        return _BANFrance(**kwargs)
 
     def _request(self, q: str, country: str | None) -> list[Location]:
         return _as_list(self.geocoder.geocode(q, exactly_one=True))

@@ -26,6 +26,7 @@ class CircuitBreaker:
         self._consecutive = 0
         self._opened_at: float | None = None
         self._trial = False
+        self._rest_until = 0.0  # a provider that asked to be left alone (429 Retry-After) is, until then
 
     @property
     def state(self) -> State:
@@ -42,6 +43,8 @@ class CircuitBreaker:
     def allow(self) -> bool:
         """Whether a call may go out now (in half-open state, only one at a time)."""
         with self._lock:
+            if self._clock() < self._rest_until:
+                return False
             state = self._state()
             if state == "closed":
                 return True
@@ -62,3 +65,13 @@ class CircuitBreaker:
             if self._trial or self._consecutive >= self.failures:
                 self._opened_at = self._clock()
             self._trial = False
+
+    def rest(self, seconds: float) -> None:
+        """No call for `seconds`: the provider said so (a 429 with its Retry-After)."""
+        with self._lock:
+            self._rest_until = max(self._rest_until, self._clock() + seconds)
+
+    def resting_for(self) -> float:
+        """Seconds left of a rest the provider asked for, 0 when none."""
+        with self._lock:
+            return max(0.0, self._rest_until - self._clock())

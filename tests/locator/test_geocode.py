@@ -750,3 +750,52 @@ def test_a_city_code_is_placed_at_its_district_not_the_city_centre(engine: Engin
         origin = geocode(conn, "75008", "FR")
     assert geodesic((origin.lat, origin.lon), (48.8763, 2.3183)).meters < 100
     assert origin.precision == "postcode"
+
+
+@pytest.mark.parametrize(
+    "q", ["Rome, Italy", "Dublin, Ireland", "Toronto, Canada", "Madrid Spain", "Brussels, Belgium", "Canada"]
+)
+def test_a_country_the_gazetteer_does_not_hold_is_read_as_a_country(gazetteer: Engine, q: str) -> None:
+    """Not as a town: "Rome, Italy" was Italy, Texas, "Dublin, Ireland" a farm of Orkney, "Canada" a village of
+    Hampshire, thousands of km from where the customer is."""
+    with pytest.raises(NotFound):
+        locate(gazetteer, q)
+
+
+def test_a_us_state_named_like_a_country_stays_the_state(gazetteer: Engine) -> None:
+    assert locate(gazetteer, "Atlanta, Georgia").country == "US"
+
+
+@pytest.mark.parametrize(
+    ("rows", "q", "expected"),
+    [
+        # GeoNames' full-code files (GB_full): the inward code was dropped and never matched.
+        (["GB,SW1A 1AA,Westminster,England,ENG,,,,,51.5010,-0.1416"], "SW1A 1AA", (51.5010, -0.1416)),
+        (["GB,SW1A 1AA,Westminster,England,ENG,,,,,51.5010,-0.1416"], "10 Downing Street, London SW1A 1AA",
+         (51.5010, -0.1416)),
+        # A Dutch code without its space, a whole Canadian one: 404 unless country= was given.
+        (["NL,1012,Amsterdam,Noord-Holland,07,,,,,52.3731,4.8922"], "1012AB", (52.3731, 4.8922)),
+        (["CA,K1A,Ottawa,Ontario,ON,,,,,45.4166,-75.7000"], "K1A 0B1", (45.4166, -75.7000)),
+        # A ZIP+4 is American, whichever country has more places under its five digits.
+        (["DE,10115,Berlin,Berlin,BE,,,,,52.5323,13.3846", "DE,10115,Berlin Mitte,Berlin,BE,,,,,52.5323,13.3846",
+          "US,10115,New York,New York,NY,,,,,40.8109,-73.9638"], "10115-1234", (40.8109, -73.9638)),
+    ],
+)  # fmt: skip
+def test_postcodes_typed_whole_are_found_without_a_country(
+    scratch_db: ScratchDatabase, tmp_path: Path, rows: list[str], q: str, expected: tuple[float, float]
+) -> None:
+    from ingest.postcodes import load_file
+
+    header = "country_code,zipcode,place,state,state_code,province,province_code,community,community_code,"
+    path = tmp_path / "codes.csv"
+    path.write_text(header + "latitude,longitude\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    load_file(scratch_db.engine, path, allow_removals=True)
+    origin = locate(scratch_db.engine, q)
+    assert km(origin, *expected) < 1, origin
+
+
+def test_a_postcode_of_another_shape_does_not_take_a_namesake_town(gazetteer: Engine) -> None:
+    """"H2X 1Y4, Montréal" (no Canadian codes loaded) was Montréal in the Yonne, 5,800 km off."""
+    with pytest.raises(NotFound):
+        locate(gazetteer, "H2X 1Y4, Montréal")
+    assert locate(gazetteer, "75999 Paris").country == "FR"  # a French code the gazetteer lacks: still Paris

@@ -583,11 +583,26 @@ def test_a_429_is_retried_after_the_wait_it_asks_for(engine: Engine, fakes: Call
     provider = NominatimProvider(options(fake, retries=1, retry_wait=0.1), sleep=waits.append)
     assert ask(engine, Chain([provider]), "Gnetsch 29").geocoder == "nominatim"
     assert fake.count == 2 and waits == [2.0]
+
+def test_a_429_asking_for_longer_than_a_customer_waits_rests_the_provider(
+    engine: Engine, fakes: Callable[..., FakeGeocoder]
+) -> None:
+    """A 429 asking for an hour was asked again after 5 s (refused again, the customer's 503 five seconds late),
+    and the 503 said Retry-After: 5. Now the provider is left alone for the hour it asked, and the 503 says so."""
+    waits: list[float] = []
     many = fakes(Reply(status=429, headers={"Retry-After": "3600"}), Reply(NOMINATIM_BAKERY))
-    waits.clear()
     provider = NominatimProvider(options(many, retries=1, retry_wait=0.1), sleep=waits.append)
-    assert ask(engine, Chain([provider]), "Gnetsch 30").geocoder == "nominatim"
-    assert waits == [MAX_RETRY_AFTER_S]  # a customer is waiting
+    with pytest.raises(GeocoderUnavailable) as caught:
+        ask(engine, Chain([provider]), "Gnetsch 30")
+    assert many.count == 1 and waits == [] and caught.value.retry_after_s == 3600
+    with pytest.raises(GeocoderUnavailable) as again:
+        ask(engine, Chain([provider]), "Gnetsch 31")
+    assert many.count == 1 and again.value.retry_after_s is not None and again.value.retry_after_s > 3500
+    assert MAX_RETRY_AFTER_S < 3600
+    # The API's and the page's 503 say how long (locator.api.errors.retry_after).
+    from locator.api.errors import RETRY_AFTER_S, retry_after
+
+    assert retry_after(caught.value) == 3600 and retry_after(GeocoderUnavailable("down")) == RETRY_AFTER_S
 
 
 def test_a_pelias_answer_in_another_country_is_not_taken(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
@@ -726,3 +741,88 @@ def test_a_state_code_or_a_unit_is_no_country_on_a_postcode(
     fake = fakes(Reply(ZURICH))
     ask(engine, Chain(["gazetteer", NominatimProvider(options(fake))]), q)
     assert "countrycodes" not in fake.requests[0]["query"], fake.requests[0]
+
+
+ROME = [{
+    "place_id": 3, "lat": "41.8933", "lon": "12.4829", "class": "place", "type": "city", "place_rank": 16,
+    "addresstype": "city", "display_name": "Roma, Lazio, Italia",
+    "address": {"city": "Roma", "state": "Lazio", "country": "Italia", "country_code": "it"},
+}]  # fmt: skip
+ZURICH_CITY = [{
+    "place_id": 4, "lat": "47.3744", "lon": "8.5410", "class": "place", "type": "city", "place_rank": 16,
+    "addresstype": "city", "display_name": "Zürich, Schweiz",
+    "address": {"city": "Zürich", "country": "Schweiz", "country_code": "ch"},
+}]  # fmt: skip
+FRANCE = [{
+    "place_id": 5, "lat": "46.6034", "lon": "1.8883", "class": "boundary", "type": "administrative",
+    "place_rank": 4, "addresstype": "country", "display_name": "France",
+    "address": {"country": "France", "country_code": "fr"},
+}]  # fmt: skip
+
+
+def test_a_country_named_at_the_end_scopes_the_providers(engine: Engine, fakes: Callable[..., FakeGeocoder]) -> None:
+    """"Rome, Italy" was read as Italy, Texas (or a town of the gazetteer's countries), the provider asked in that
+    country alone, and its Rome refused as too far from the misreading."""
+    fake = fakes(Reply(ROME))
+    origin = ask(engine, Chain(["gazetteer", NominatimProvider(options(fake))]), "Rome, Italy")
+    assert (origin.geocoder, origin.country) == ("nominatim", "IT")
+    assert fake.requests[0]["query"].get("countrycodes", "").lower() == "it"
+
+
+def test_a_spelling_the_gazetteer_corrected_does_not_scope_the_providers(
+    engine: Engine, fakes: Callable[..., FakeGeocoder]
+) -> None:
+    """"Zürich" (no Swiss places loaded) was corrected to Юрич in Russia: the provider was asked in Russia alone
+    and its Zürich refused."""
+    fake = fakes(Reply(ZURICH_CITY))
+    origin = ask(engine, Chain(["gazetteer", NominatimProvider(options(fake))]), "Zürich")
+    assert (origin.geocoder, origin.country) == ("nominatim", "CH")
+    assert "countrycodes" not in fake.requests[0]["query"]
+
+
+PHOTON_FRANCE = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1.8883, 46.6034]},
+     "properties": {"osm_key": "place", "osm_value": "country", "type": "country", "name": "France",
+                    "countrycode": "FR"}},
+]}  # fmt: skip
+PELIAS_REGION = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [2.5, 48.7]},
+     "properties": {"layer": "region", "name": "Île-de-France", "label": "Île-de-France, France",
+                    "country_code": "FR"}},
+]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("make", "reply"),
+    [(NominatimProvider, FRANCE), (PhotonProvider, PHOTON_FRANCE), (PeliasProvider, PELIAS_REGION)],
+)
+def test_a_country_or_a_state_is_no_place(
+    engine: Engine, fakes: Callable[..., FakeGeocoder], make: type[RemoteProvider], reply: Any
+) -> None:
+    """A provider's answer for "France" was taken as a point (the middle of France), and the nearest search
+    answered from it."""
+    fake = fakes(Reply(reply))
+    with pytest.raises(NotFound):
+        ask(engine, Chain([make(options(fake))]), "Somewhere Else")
+
+
+@pytest.mark.parametrize(
+    ("make", "body"),
+    [
+        (BANProvider, {"error": "Service overloaded"}),
+        (BANProvider, {"message": "maintenance"}),
+        (BANProvider, {"type": "FeatureCollection"}),
+        (PhotonProvider, {"message": "maintenance"}),
+    ],
+)
+def test_an_error_object_in_a_200_is_an_outage_and_not_cached(
+    engine: Engine, fakes: Callable[..., FakeGeocoder], make: type[RemoteProvider], body: Any
+) -> None:
+    """The BAN's (and Photon's) error objects answered with a 200 were read as "no such address" and cached for
+    a day."""
+    fake = fakes(Reply(body))
+    q = "55 rue du Faubourg Saint-Honoré, Paris"
+    with pytest.raises(GeocoderUnavailable):
+        ask(engine, Chain([make(options(fake, retries=0))]), q, "FR")
+    with engine.connect() as conn:
+        assert cache.get(conn, make.name, q, "FR") == (False, None)
