@@ -456,7 +456,8 @@ def special_add(
         fail(str(exc), 2)  # a usage error (--to before --from, hours that do not read), as the options' own
     except LocatorError as exc:
         fail(str(exc))
-    console.print(f"special hours #{added['id']} added: {added['start']}..{added['end']} {added['hours']}")
+    held = "added" if added["created"] else "already held (the same exception), as"
+    console.print(f"special hours #{added['id']} {held}: {added['start']}..{added['end']} {added['hours']}")
 
 
 @special_app.command("add-many")

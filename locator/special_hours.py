@@ -94,9 +94,15 @@ def _normalise_hours(hours: str) -> str:
     if value.lower() in ("off", "closed", "fermé", "ferme"):
         return "off"
     try:
-        canonical = normalize(value).canonical
+        normalised = normalize(value)
     except HoursSyntaxError as exc:
         raise InvalidParameter("hours", str(exc)) from None
+    ambiguous = [w for w in normalised.warnings if w.startswith("ambiguous")]
+    if ambiguous:
+        # Typed by hand for one day, with nobody to read a warning: `9-5` saved as 09:00-05:00 opened the shop
+        # all night on Christmas Eve. A feed's hours are read with the warning; an exception's are refused.
+        raise InvalidParameter("hours", f"{ambiguous[0]}: write the times in full, such as 09:00-17:00")
+    canonical = normalised.canonical
     if canonical == "24/7":
         # On its own days: open all day ("2024Dec24 24/7" is no rule the engine reads).
         return "00:00-24:00"
@@ -134,7 +140,11 @@ def _check(start: date, end: date, hours: str, comment: str | None) -> str:
         raise InvalidParameter("end", f"an exception spans at most {MAX_DAYS} days")
     if comment is not None and ('"' in comment or len(comment) > 200):
         raise InvalidParameter("comment", "at most 200 characters, without double quotes")
-    return _normalise_hours(hours)
+    rule_hours = _normalise_hours(hours)
+    if comment and '"' in rule_hours:
+        # Else the engine refused the rule with a dump of the place's whole hours.
+        raise InvalidParameter("hours", "holds a note of its own and a comment is given too: give the note once")
+    return rule_hours
 
 
 def add(
@@ -148,7 +158,7 @@ def add(
     comment: str | None = None,
 ) -> dict[str, Any]:
     rule_hours = _check(start, end, hours, comment)
-    service = service.strip().lower()
+    service = _service(service)
     with engine.begin() as conn:
         _hold_places(conn)
         place = conn.execute(
@@ -174,6 +184,22 @@ def add(
             Schedule(canonical, place.timezone, place.country, place.region, coords=coords, special=(special,))
         except (HoursError, HoursSyntaxError) as exc:
             raise InvalidParameter("hours", str(exc)) from None
+        same = conn.execute(
+            text(
+                """
+                SELECT id FROM special_hours
+                 WHERE location_id = :id AND service = :service AND start_date = :start AND end_date = :end
+                   AND hours = :hours AND comment IS NOT DISTINCT FROM CAST(:comment AS text) AND batch IS NULL
+                """
+            ),
+            {"id": location_id, "service": service, "start": start, "end": end, "hours": rule_hours,
+             "comment": comment},
+        ).scalar()  # fmt: skip
+        if same is not None:
+            # The same exception sent again (a client's retry): the one held, not a second one that taking the
+            # first back (by the id the client was given) would leave in force.
+            return {"id": same, "location_id": location_id, "service": service, "start": start.isoformat(),
+                    "end": end.isoformat(), "hours": rule_hours, "comment": comment, "created": False}  # fmt: skip
         if follows_place:
             own_general_hours(conn, [(location_id, service)])
         special_id = conn.execute(
@@ -189,7 +215,15 @@ def add(
         ).scalar_one()  # fmt: skip
         open_intervals.refresh(conn, [location_id])
     return {"id": special_id, "location_id": location_id, "service": service, "start": start.isoformat(),
-            "end": end.isoformat(), "hours": rule_hours, "comment": comment}  # fmt: skip
+            "end": end.isoformat(), "hours": rule_hours, "comment": comment, "created": True}  # fmt: skip
+
+
+def _service(service: str) -> str:
+    """The service an exception is for ('' for the whole place); a blank one is refused, not read as the whole
+    place (`service: " "` closed every desk)."""
+    if service and not service.strip():
+        raise InvalidParameter("service", "is blank: leave it out for the whole place")
+    return service.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -219,6 +253,13 @@ class Places:
             where.append("l.country = :country")
             params["country"] = country
         if self.region:
+            if not country and "-" not in self.region.strip():
+                # `CA` is California, Cádiz and Cagliari: without its country the selection took all three, and
+                # kept taking the places later feeds add there.
+                raise InvalidParameter(
+                    "region", f"{self.region.strip()!r} names a region of several countries: give the country too "
+                    "or the ISO 3166-2 code (such as US-CA)"
+                )
             # Feeds write a region with its country's prefix or without (`FR-IDF`, `IDF`; `US-CA`, `CA`).
             where.append(
                 "(lower(:region) IN (lower(l.region), lower(l.country || '-' || l.region))"
@@ -262,7 +303,7 @@ def add_to_places(
     holiday or its annual closure. A place that already holds the same exception is left as it is, so that a
     retried request adds nothing twice."""
     rule_hours = _check(start, end, hours, comment)
-    service = service.strip().lower()
+    service = _service(service)
     where, params = places.conditions()
     if not where:
         raise InvalidParameter("places", "name the places: a country, region, source, kind or ids")
@@ -272,10 +313,8 @@ def add_to_places(
     matching = " AND ".join(where)
     selection = not places.ids
     with engine.begin() as conn:
-        if selection and not dry_run:
-            _own_batches(conn)
         # The places' rows first, then what to read of them: a publish that changed one meanwhile has committed.
-        ids = _lock_places(conn, matching, params, dry_run)
+        ids = _lock_places(conn, matching, params, dry_run, own_batches=selection)
         what = f"offering {service!r} " if service else ""
         if not ids:
             raise NotFound(f"no place {what}matches {_described(places)}")
@@ -608,8 +647,13 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
     return runs
 
 
-def _lock_places(conn: Connection, matching: str, params: dict[str, Any], dry_run: bool = False) -> list[str]:
-    """The ids of the places `matching` selects, in order, their rows locked (not for a dry run).
+def _lock_places(
+    conn: Connection, matching: str, params: dict[str, Any], dry_run: bool = False, *, own_batches: bool = False
+) -> list[str]:
+    """The ids of the places `matching` selects, in order, their rows locked (not for a dry run); with
+    `own_batches`, BATCH_LOCK alone too, taken once the sources' locks are held: a publish takes its source's
+    lock, then (adding places) BATCH_LOCK shared, so a batch holding BATCH_LOCK while it waited for the source
+    failed after its 10 s every time, and held the publish up as long.
 
     The ingest locks of their sources come first, in order: a publish takes its source's, then locks its rows
     in its own order, so a batch locking rows first deadlocked with it. A publish may add a place of another
@@ -628,6 +672,8 @@ def _lock_places(conn: Connection, matching: str, params: dict[str, Any], dry_ru
             if isinstance(exc.orig, LockNotAvailable):
                 raise Busy(f"a feed of source {source!r} is being published: try again when it is done") from None
             raise
+    if own_batches:
+        _own_batches(conn)
     _hold_places(conn)
     rows = conn.execute(
         text(f"SELECT l.id, l.source FROM locations AS l WHERE {matching} ORDER BY l.id FOR UPDATE"), params
@@ -648,9 +694,9 @@ def remove_batch(engine: Engine, batch: int) -> int:
     matching = "l.id IN (SELECT location_id FROM special_hours WHERE batch = :batch)"
     with engine.begin() as conn:
         selected = text("SELECT 1 FROM special_hours_batch_selections WHERE batch = :batch")
-        if conn.execute(selected, {"batch": batch}).first():
-            _own_batches(conn)  # no publish gives the batch to a place it adds meanwhile
-        ids = _lock_places(conn, matching, {"batch": batch})
+        # A selection's batch: no publish gives it to a place it adds meanwhile.
+        own = conn.execute(selected, {"batch": batch}).first() is not None
+        ids = _lock_places(conn, matching, {"batch": batch}, own_batches=own)
         removed = conn.execute(
             text("DELETE FROM special_hours WHERE batch = :batch RETURNING location_id, service"), {"batch": batch}
         ).all()

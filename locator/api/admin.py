@@ -469,15 +469,26 @@ def special_hours_list(
     return {"special_hours": list_for(engine, location_id)}
 
 
-@router.post("/locations/{location_id:path}/special-hours", status_code=201)
+@router.post(
+    "/locations/{location_id:path}/special-hours",
+    status_code=201,
+    responses={200: {"description": "the same exception was held already: that one"}},
+)
 def special_hours_add(
-    engine: Annotated[Engine, Depends(deps.write_engine)], location_id: LocationId, body: SpecialHoursIn
+    engine: Annotated[Engine, Depends(deps.write_engine)],
+    location_id: LocationId,
+    body: SpecialHoursIn,
+    response: Response,
 ) -> dict[str, Any]:
-    """Holiday hours or a closure for some days; overrides the feed's hours on those days."""
+    """Holiday hours or a closure for some days; overrides the feed's hours on those days. The same exception
+    sent again is the one held (200, `created: false`), not a second one."""
     from locator.special_hours import add
 
-    return add(engine, location_id, body.start, body.end or body.start, hours=body.hours, service=body.service,
-               comment=body.comment)  # fmt: skip
+    added = add(engine, location_id, body.start, body.end or body.start, hours=body.hours, service=body.service,
+                comment=body.comment)  # fmt: skip
+    if not added["created"]:
+        response.status_code = 200
+    return added
 
 
 @router.delete("/special-hours/{special_id}", status_code=204)

@@ -115,6 +115,9 @@ def test_admin_special_hours_endpoints(server: Server) -> None:
     status, _, created = call(server, "/v1/admin/locations/fr-lil-euralille/special-hours", method="POST",
                               body=payload, headers={**auth(), "Content-Type": "application/json"})  # fmt: skip
     assert status == 201 and created["end"] == day
+    status, _, again = call(server, "/v1/admin/locations/fr-lil-euralille/special-hours", method="POST",
+                            body=payload, headers={**auth(), "Content-Type": "application/json"})  # fmt: skip
+    assert status == 200 and again["id"] == created["id"] and again["created"] is False  # a retry: the one held
     status, _, listed = call(server, "/v1/admin/locations/fr-lil-euralille/special-hours", headers=auth())
     assert status == 200 and [s["id"] for s in listed["special_hours"]] == [created["id"]]
     status, _, body = call(server, f"/v1/locations/fr-lil-euralille?at={day}T12:00:00%2B01:00")
@@ -763,3 +766,74 @@ def test_a_batch_for_a_desk_plans_against_the_desks_bounded_days(scratch_db: Scr
     planned = add_to_places(scratch_db.engine, Places(ids=("t-desk",)), sunday, sunday, hours="10:00-12:00",
                             service="repair", dry_run=True)  # fmt: skip
     assert planned["places"] == 0 and planned["closed_ids"] == ["t-desk"], planned
+
+
+def test_hours_typed_by_hand_that_could_mean_the_afternoon_are_refused(scratch_db: ScratchDatabase) -> None:
+    """`9-5` was saved as 09:00-05:00, without the warning a feed gets: the shop open all night."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    day = next_weekday(1)
+    for hours in ("9-5", "10-2"):
+        with pytest.raises(InvalidParameter, match="ambiguous single-digit end hour .* write the times in full"):
+            add(scratch_db.engine, "fr-par-opera", day, day, hours=hours)
+    assert add(scratch_db.engine, "fr-par-opera", day, day, hours="9h-17h")["hours"] == "09:00-17:00"
+
+
+def test_the_same_exception_sent_twice_is_held_once(scratch_db: ScratchDatabase) -> None:
+    """A client's retry stored a second row; taking back the id it was given left the place closed."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    first = add(scratch_db.engine, "fr-par-marais", day, day, comment="inventaire")
+    again = add(scratch_db.engine, "fr-par-marais", day, day, comment="inventaire")
+    assert (first["created"], again["created"], again["id"]) == (True, False, first["id"])
+    remove(scratch_db.engine, first["id"])
+    assert list_for(scratch_db.engine, "fr-par-marais") == []
+    other = add(scratch_db.engine, "fr-par-marais", day, day, comment="autre")  # another comment: another one
+    assert other["created"] and other["id"] != first["id"]
+
+
+def test_a_blank_service_and_a_note_given_twice_are_refused_by_name(scratch_db: ScratchDatabase) -> None:
+    """`service: " "` closed the whole place; hours with a note of their own and a comment too were refused
+    with a dump of the place's hours."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    day = next_weekday(1)
+    with pytest.raises(InvalidParameter) as info:
+        add(scratch_db.engine, "fr-par-opera", day, day, service=" ")
+    assert info.value.parameter == "service"
+    with pytest.raises(InvalidParameter, match="a note of its own and a comment") as info:
+        add(scratch_db.engine, "fr-par-opera", day, day, hours='10:00-14:00 "inv"', comment="abc")
+    assert info.value.parameter == "hours" and "Mo-" not in str(info.value)
+
+
+def test_a_region_without_its_country_is_refused(scratch_db: ScratchDatabase) -> None:
+    """`CA` took California, Cádiz and Cagliari, and kept taking the places later feeds add there."""
+    ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
+    day = next_weekday(1)
+    with pytest.raises(InvalidParameter, match="names a region of several countries") as info:
+        add_to_places(scratch_db.engine, Places(region="IDF"), day, day, dry_run=True)
+    assert info.value.parameter == "region"
+    assert add_to_places(scratch_db.engine, Places(region="IDF", country="FR"), day, day, dry_run=True)["places"]
+    assert add_to_places(scratch_db.engine, Places(region="FR-IDF"), day, day, dry_run=True)["places"]
+
+
+def test_a_batch_waits_for_a_publish_of_its_places_without_holding_it_up(scratch_db: ScratchDatabase) -> None:
+    """A batch took its lock, then waited for the source a publish held; the publish then waited for the batch's
+    lock: the batch failed after its 10 s every time, and the publish was held up as long."""
+    from locator.db import lock_source
+
+    engine = scratch_db.engine
+    ingest_file(engine, DEMO_CSV, source="demo")
+    day = next_weekday(2)
+    holder = engine.connect()
+    lock_source(holder, "demo")  # a publish of the batch's places at work
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            adding = pool.submit(add_to_places, engine, Places(source="demo"), day, day, hours="09:00-15:00")
+            sleep(1.5)
+            assert not adding.done()
+            # The publish, adding places, takes the batch lock shared: free, as the batch waits without it.
+            got = holder.execute(text("SELECT pg_try_advisory_xact_lock_shared(:k)"), {"k": BATCH_LOCK}).scalar_one()
+            assert got
+            holder.rollback()
+            assert adding.result(timeout=30)["batch"] is not None
+    finally:
+        holder.close()
