@@ -773,7 +773,7 @@ def test_hours_typed_by_hand_that_could_mean_the_afternoon_are_refused(scratch_d
     ingest_file(scratch_db.engine, DEMO_CSV, source="demo")
     day = next_weekday(1)
     for hours in ("9-5", "10-2"):
-        with pytest.raises(InvalidParameter, match="ambiguous single-digit end hour .* write the times in full"):
+        with pytest.raises(InvalidParameter, match=r"ambiguous single-digit end hour .* write the times in full"):
             add(scratch_db.engine, "fr-par-opera", day, day, hours=hours)
     assert add(scratch_db.engine, "fr-par-opera", day, day, hours="9h-17h")["hours"] == "09:00-17:00"
 
