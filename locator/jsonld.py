@@ -1,9 +1,10 @@
 """schema.org JSON-LD for a place, generated from the same hours model as every other answer.
 
 `openingHoursSpecification` is the regular week: for each weekday, the pattern it has most often over the next
-eight weeks. Every day of the next 60 whose hours differ from its weekday's pattern (a public holiday, holiday
-hours, a closure) becomes a `specialOpeningHoursSpecification` for that date; a closed day is written the way
-schema.org documents it, opens = closes = 00:00.
+eight weeks by the feed's hours (ops' exceptions left out: a closure of five weeks or more made "closed" the
+regular week). Every day of the next 60 whose hours, exceptions included, differ from its weekday's pattern (a
+public holiday, holiday hours, a closure) becomes a `specialOpeningHoursSpecification` for that date; a closed
+day is written the way schema.org documents it, opens = closes = 00:00.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from locator.hours import Schedule, sun_coordinates
+from locator.open_intervals import schedule_for
 from locator.search import GENERAL, Place
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -21,8 +24,7 @@ SPECIAL_DAYS = 60
 Pattern = tuple[tuple[str, str], ...]  # ((opens, closes), ...) on one local day
 
 
-def _day_patterns(place: Place, start_day: date, days: int) -> dict[date, Pattern]:
-    schedule = place.schedule(GENERAL)
+def _day_patterns(schedule: Schedule | None, start_day: date, days: int) -> dict[date, Pattern]:
     if schedule is None:
         return {}
     out: dict[date, list[tuple[str, str]]] = {start_day + timedelta(days=n): [] for n in range(days)}
@@ -51,10 +53,17 @@ def local_business(place: Place, at: datetime | None = None) -> dict[str, Any]:
     moment = at or datetime.now(UTC)
     schedule = place.schedule(GENERAL)
     today = schedule.local(moment).date() if schedule else moment.date()
-    patterns = _day_patterns(place, today, max(PATTERN_WEEKS * 7, SPECIAL_DAYS))
+    patterns = _day_patterns(schedule, today, SPECIAL_DAYS)
+    canonical = place.hours.get(GENERAL)
+    feed = (
+        schedule_for(canonical, place.timezone, place.country, place.region,
+                     coords=sun_coordinates(canonical, place.lat, place.lon, ()))
+        if canonical is not None else None
+    )  # fmt: skip
+    weeks = _day_patterns(feed, today, PATTERN_WEEKS * 7)
     regular: dict[int, Pattern] = {}
     for weekday in range(7):
-        seen = Counter(p for d, p in patterns.items() if d.weekday() == weekday)
+        seen = Counter(p for d, p in weeks.items() if d.weekday() == weekday)
         regular[weekday] = seen.most_common(1)[0][0] if seen else ()
     specification = [
         {"@type": "OpeningHoursSpecification", "dayOfWeek": f"https://schema.org/{DAYS[weekday]}",

@@ -39,3 +39,22 @@ def test_a_night_past_midnight_is_split_at_the_day_s_start() -> None:
     by_day = {spec["dayOfWeek"].rsplit("/", 1)[1]: (spec["opens"], spec["closes"])
               for spec in body["openingHoursSpecification"]}  # fmt: skip
     assert by_day == {"Friday": ("22:00:00", "23:59:59"), "Saturday": ("00:00:00", "02:00:00")}
+
+
+def test_a_long_closure_leaves_the_regular_week_regular() -> None:
+    """A closure of seven weeks (ops' exception) made "closed" the most common pattern of every weekday: the
+    regular hours vanished from the JSON-LD, and the open days after the closure were listed as special days."""
+    from datetime import date
+
+    from locator.hours import SpecialHours
+
+    shop = place("Mo-Sa 10:00-19:00", "Europe/Paris", "FR", 48.85, 2.35)
+    shop.special = {"": [SpecialHours(date(2026, 12, 14), date(2027, 1, 31), "off", "travaux")]}
+    body = local_business(shop, datetime.fromisoformat("2026-12-10T12:00:00+01:00"))
+    week = {spec["dayOfWeek"].rsplit("/", 1)[1]: (spec["opens"], spec["closes"])
+            for spec in body["openingHoursSpecification"]}  # fmt: skip
+    assert week == {day: ("10:00:00", "19:00:00") for day in
+                    ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")}  # fmt: skip
+    special = {spec["validFrom"]: (spec["opens"], spec["closes"]) for spec in body["specialOpeningHoursSpecification"]}
+    assert special["2026-12-14"] == ("00:00:00", "00:00:00") and "2027-02-01" not in special
+    assert "2026-12-11" not in special  # open as every Friday
