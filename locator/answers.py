@@ -142,36 +142,55 @@ def _fixed_parts(place: Place) -> tuple[dict[str, Any], dict[str, Any]]:
     return found
 
 
-def hours_today(place: Place, at: datetime) -> dict[str, list[dict[str, str]]]:
+Spells = dict[str, list[dict[str, str]]]
+
+
+def hours_today(place: Place, at: datetime) -> Spells:
     """Each shown service's open intervals on the place's local day of `at` (holidays and exceptions applied).
     Kept with the place for that day (a cached place's answers share it): serialised, never changed."""
+    return _today(place, at)[0]
+
+
+def unknown_today(place: Place, at: datetime) -> Spells:
+    """The services whose hours leave some time of that day unknown (an open end, "on appointment"), with those
+    intervals: without them a day of unknown hours read as closed all day on the page and the map."""
+    return _today(place, at)[1]
+
+
+def _today(place: Place, at: datetime) -> tuple[Spells, Spells]:
     shown = place.shown_schedules()
     if not shown:
-        return {}
+        return {}, {}
     day = shown[0][1].local(at).date()  # one zone for all of a place's schedules: the place's
-    kept: tuple[date, dict[str, list[dict[str, str]]]] | None = place.memo.get("today")
+    kept: tuple[date, tuple[Spells, Spells]] | None = place.memo.get("today")
     if kept is not None and kept[0] == day:
         return kept[1]
-    out = {service: _open_spells(schedule, day) for service, schedule in shown}
+    spells = {service: _spells(schedule, day) for service, schedule in shown}
+    out = ({service: found[0] for service, found in spells.items()},
+           {service: found[1] for service, found in spells.items() if found[1]})  # fmt: skip
     place.memo["today"] = (day, out)
     return out
 
 
 # A chain's places share schedule objects (cached in locator.open_intervals), so an answer formats each
 # distinct schedule's day once; the entries are small and the memo is bounded.
-_SPELLS: dict[tuple[int, date], tuple[Schedule, list[dict[str, str]]]] = {}
+_SPELLS: dict[tuple[int, date], tuple[Schedule, list[dict[str, str]], list[dict[str, str]]]] = {}
 
 
-def _open_spells(schedule: Schedule, day: date) -> list[dict[str, str]]:
+def _spells(schedule: Schedule, day: date) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(open, unknown) intervals of the day."""
     key = (id(schedule), day)
     found = _SPELLS.get(key)
     if found is None or found[0] is not schedule:  # an id can be reused once its schedule is gone
         if len(_SPELLS) > 10_000:
             _SPELLS.clear()
-        spells = [{"from": i.start.isoformat(), "to": i.end.isoformat()} for i in schedule.day(day)
-                  if i.state == "open"]  # fmt: skip
-        found = _SPELLS[key] = (schedule, spells)
-    return found[1]  # shared between answers: serialised, never changed
+        intervals = schedule.day(day)
+        found = _SPELLS[key] = (
+            schedule,
+            [{"from": i.start.isoformat(), "to": i.end.isoformat()} for i in intervals if i.state == "open"],
+            [{"from": i.start.isoformat(), "to": i.end.isoformat()} for i in intervals if i.state == "unknown"],
+        )
+    return found[1], found[2]  # shared between answers: serialised, never changed
 
 
 def nearest_answer(
@@ -255,7 +274,8 @@ def _nearest_dict(origin: Origin, result: SearchResult, jsonld: bool) -> dict[st
         "origin": origin_dict(origin),
         "at": result.at.astimezone(UTC).isoformat(),
         "results": [
-            {**place_dict(p, s), "hours_today": hours_today(p, result.at)}
+            {**place_dict(p, s), "hours_today": hours_today(p, result.at),
+             "unknown_today": unknown_today(p, result.at)}
             | ({"jsonld": local_business(p, result.at)} if jsonld else {})
             for p, s in zip(result.places, result.states, strict=True)
         ],

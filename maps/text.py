@@ -548,6 +548,17 @@ def hours_heading(item: Mapping[str, Any], at: datetime | None, lang: str, now: 
     return t(lang, "hours_on", day=date_label(day, lang))
 
 
+def _ranges(intervals: object, zone: ZoneInfo | None) -> list[tuple[str, str]]:
+    """An answer's intervals (`[{"from": ISO, "to": ISO}]`) as (HH:MM, HH:MM) on the place's day."""
+    ranges: list[tuple[str, str]] = []
+    for iv in intervals if isinstance(intervals, list) else []:
+        a = parse_iso(iv.get("from")) if isinstance(iv, Mapping) else None
+        b = parse_iso(iv.get("to")) if isinstance(iv, Mapping) else None
+        if a and b:
+            ranges.append(_day_range(a, b, zone))
+    return ranges
+
+
 def _ranges_text(ranges: list[tuple[str, str]], lang: str, clock: str = "24h") -> str:
     if not ranges:
         return t(lang, "closed_today")
@@ -598,15 +609,19 @@ def today_hours(item: Mapping[str, Any], at: datetime | None, lang: str, clock: 
     result: list[tuple[str, str]] = []
     precomputed = item.get("hours_today")
     if isinstance(precomputed, Mapping):
+        zone = _zone(item.get("timezone"))
+        unknown = item.get("unknown_today")
+        unknown = unknown if isinstance(unknown, Mapping) else {}
         for service, intervals in precomputed.items():
-            ranges: list[tuple[str, str]] = []
-            zone = _zone(item.get("timezone"))
-            for iv in intervals or []:
-                a = parse_iso(iv.get("from")) if isinstance(iv, Mapping) else None
-                b = parse_iso(iv.get("to")) if isinstance(iv, Mapping) else None
-                if a and b:
-                    ranges.append(_day_range(a, b, zone))
-            result.append((service_label(str(service), lang), _ranges_text(ranges, lang, clock)))
+            ranges = _ranges(intervals, zone)
+            # Time the hours leave unknown (an open end, "on appointment") is not closed time: said as such.
+            vague = _ranges(unknown.get(service), zone)
+            text = _ranges_text(ranges, lang, clock) if ranges or not vague else ""
+            if vague:
+                said = ", ".join(f"{clock_time(a, clock)}–{clock_time(b, clock)}" for a, b in vague)
+                text = f"{text}, " if text else ""
+                text += f"{said} ({t(lang, 'unknown_hours')})"
+            result.append((service_label(str(service), lang), text))
         return result
     hours = item.get("hours")
     if not isinstance(hours, Mapping):

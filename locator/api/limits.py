@@ -31,6 +31,8 @@ HTML_HEADERS = {
     # Framing, plugins, <base> and form targets only: each of our pages sends a policy of its own with what it
     # runs (maps.csp, locator.api.docs); this is for any other HTML, such as an error page.
     "Content-Security-Policy": "frame-ancestors 'self'; object-src 'none'; base-uri 'self'; form-action 'self'",
+    # The pages say what is open now: a cache may keep one only to ask whether it still holds.
+    "Cache-Control": "no-cache",
 }
 
 
@@ -103,6 +105,9 @@ class Guard:
                 if headers.get("content-type", "").startswith("text/html"):
                     for key, value in HTML_HEADERS.items():
                         headers.setdefault(key, value)
+                if path == "/v1/map":
+                    # HTML for a browser, problem+json for other clients, at one URL: a cache must tell them apart.
+                    headers.add_vary_header("Accept")
                 allow = headers.get("allow")
                 if message["status"] == 405 and allow and "HEAD" not in allow and "GET" in allow:
                     headers["Allow"] = f"{allow}, HEAD"  # answered as GET above, which the router never saw

@@ -127,7 +127,11 @@ class Place(BaseModel):
 
 
 class NearestPlace(Place):
-    hours_today: dict[str, list[Spell]]
+    hours_today: dict[str, list[Spell]] = Field(description="each service's open intervals on the place's local day")
+    unknown_today: dict[str, list[Spell]] = Field(
+        description="the services whose hours leave some of that day unknown (an open end, 'on appointment'), "
+        "with those intervals; empty for most places"
+    )
 
 
 class LocationDetail(Place):

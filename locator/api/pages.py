@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.types import Scope
 
 from locator.answers import Where, locate, nearest_answer
@@ -192,6 +193,9 @@ def _render(
     # Echoed values are cut (a parameter as long as the URL allows is not sent back whole), and cleaned of control
     # and bidi characters: `?q=%00` was rendered as `value="\x00"`, and sent back with the next search.
     form = {k: clean_text(v[:MAX_QUERY_LENGTH]) for k, v in request.query_params.items()}
+    for key in _REPEATABLE:  # the form sends every value again, as one comma-separated one
+        if len(request.query_params.getlist(key)) > 1:
+            form[key] = clean_text(",".join(request.query_params.getlist(key))[:MAX_QUERY_LENGTH])
     if answer is not None and form.get("at"):
         form["at"] = _wall_clock(form["at"], answer["origin"])
     accept = request.headers.get("accept-language")
@@ -202,7 +206,7 @@ def _render(
 
 
 def _search(
-    engine: Engine, settings: Settings, params: Mapping[str, str], q: str
+    engine: Engine, settings: Settings, params: QueryParams, q: str
 ) -> tuple[dict[str, Any] | None, float | None]:
     """The nearest answer for the form's query, or None when it asks nothing yet (no q, no position); and the
     radius (km) it found nothing within, when the answer searched farther."""
@@ -261,6 +265,11 @@ def rate_limited_map(scope: Scope, retry_after_s: int) -> HTMLResponse:
                  {"Retry-After": str(retry_after_s)})  # fmt: skip
 
 
-def _one(form: Mapping[str, str], key: str) -> tuple[str, ...]:
-    # The JSON API's own check: a NUL or a stray character reached the database and answered 500.
-    return filter_values(key, [form[key]] if form.get(key) else None)
+# Filters a link may repeat (`kind=kiosk&kind=service_centre`), as the JSON API reads them.
+_REPEATABLE = ("kind", "product", "service")
+
+
+def _one(params: QueryParams, key: str) -> tuple[str, ...]:
+    # The JSON API's own check: a NUL or a stray character reached the database and answered 500. Every value
+    # given: the last one alone answered fewer places than the API, without a word.
+    return filter_values(key, [value for value in params.getlist(key) if value] or None)

@@ -126,9 +126,11 @@ def test_the_map_answers_a_browser_in_html(base: str, query: dict[str, str], sta
     assert got == status
     assert headers["Content-Type"].startswith("text/html") and body.startswith("<!DOCTYPE html>")
     assert '<html lang="fr">' in body and message in body, body
-    # Other clients get problem+json, as from every route.
+    assert "Accept" in [v.strip() for v in headers["Vary"].split(",")] and headers["Cache-Control"] == "no-cache"
+    # Other clients get problem+json, as from every route; one URL, two bodies: a cache is told so.
     got, headers, _ = get(base + "/v1/map?" + urlencode(query))
     assert got == status and headers["Content-Type"].startswith("application/problem+json")
+    assert "Accept" in [v.strip() for v in (headers["Vary"] or "").split(",")]
 
 
 def test_an_empty_map_says_what_was_asked(base: str) -> None:
@@ -210,3 +212,20 @@ def test_a_page_answers_a_core_error_with_the_apis_status() -> None:
     assert _visitor_failure(NotFound("nothing"), "en", "x")[0] == 404
     assert _visitor_failure(DatabaseUnavailable("down"), "en", "")[::2] == (503, {"Retry-After": "5"})
     assert _visitor_failure(Busy("a batch"), "en", "")[::2] == (503, {"Retry-After": str(Busy.retry_after_s)})
+
+
+def test_repeated_filters_on_the_page_are_all_read(base: str) -> None:
+    """`kind=kiosk&kind=service_centre` on the page searched the last value alone (fewer places than the JSON
+    API gave for the same link) and showed that one selected."""
+    import json
+
+    query = [("lat", PARIS["lat"]), ("lon", PARIS["lon"]), ("open", "any"), ("kind", "store"),
+             ("kind", "service_centre")]  # fmt: skip
+    status, _, body = get(base + "/?" + urlencode(query))
+    assert status == 200
+    _, _, api = get(base + "/v1/locations/nearest?" + urlencode(query))
+    ids = [place["id"] for place in json.loads(api)["results"]]
+    kinds = {place["kind"] for place in json.loads(api)["results"]}
+    assert kinds == {"store", "service_centre"}, kinds  # the link asks for both, and both are near
+    assert all(f'data-id="{i}"' in body or i in body for i in ids)
+    assert 'value="store,service_centre" selected' in body

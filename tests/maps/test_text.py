@@ -198,3 +198,18 @@ def test_today_hours_where_the_clocks_spring_forward_at_midnight() -> None:
     paris = {"timezone": "Europe/Paris", "hours_today": {"sales": [
         {"from": "2027-09-04T20:00:00+02:00", "to": "2027-09-05T01:00:00+02:00"}]}}  # fmt: skip
     assert today_hours(paris, at, "en") == [("Sales", "20:00–01:00")]
+
+
+def test_a_day_of_unknown_hours_is_not_shown_closed() -> None:
+    """An open end (`Mo-Su 17:00+`) or hours "on appointment" left `hours_today` empty: the list and the popup
+    said "Today: Sales: closed" under a line saying the hours were not stated."""
+    paris = {"timezone": "Europe/Paris"}
+    at = datetime.fromisoformat("2026-12-12T12:00:00+01:00")
+    open_end = {**paris, "hours_today": {"sales": []},
+                "unknown_today": {"sales": [{"from": "2026-12-12T17:00:00+01:00", "to": "2026-12-13T00:00:00+01:00"}]}}
+    assert today_hours(open_end, at, "en") == [("Sales", "17:00–24:00 (hours unknown)")]
+    morning = {"from": "2026-12-12T09:00:00+01:00", "to": "2026-12-12T12:00:00+01:00"}
+    afternoon = {"from": "2026-12-12T14:00:00+01:00", "to": "2026-12-12T18:00:00+01:00"}
+    both = {**paris, "hours_today": {"repair": [morning]}, "unknown_today": {"repair": [afternoon]}}
+    assert today_hours(both, at, "fr") == [("Réparation", "09:00–12:00, 14:00–18:00 (horaires inconnus)")]
+    assert today_hours({**paris, "hours_today": {"sales": []}}, at, "en") == [("Sales", "closed")]
