@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from ingest.readers import FeedError, Record, read_feed, resolve_format
-from ingest.validate import LocationRecord, Rejection, RowValidator, Warning
+from ingest.validate import Locate, LocationRecord, Rejection, RowValidator, Warning
 from locator import open_intervals
 from locator.db import REMOVAL_GUARD, copy_rows, lock_source, outage_reason, unbounded
 from locator.errors import Busy, GeocoderUnavailable
@@ -159,7 +159,7 @@ def ingest_file(
     allow_removals: bool = False,
     actor: str | None = None,
     file_name: str | None = None,
-    locate: Callable[[dict[str, Any]], tuple[float, float, str] | None] | None = None,
+    locate: Locate | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Read, validate, diff and publish a feed file; a file that cannot be read is a `failed` run, not a raise.
@@ -209,7 +209,7 @@ def audit_unread(
 def _validate(
     rows: Iterable[tuple[int, Record]],
     report: IngestReport,
-    locate: Callable[[dict[str, Any]], tuple[float, float, str] | None] | None,
+    locate: Locate | None,
     progress: Callable[[int], None] | None,
     *,
     empty_ok: bool = False,

@@ -234,7 +234,10 @@ def state_mismatch(country: str, region: str | None, timezone: str) -> str | Non
     return f"coordinates outside the stated state {state}: the point is in {timezone}, not {', '.join(zones)}"
 
 
-Locate = Callable[[dict[str, Any]], "tuple[float, float, str] | None"]
+# (lat, lon, precision, the providers that did not answer) of a row without coordinates, or None when nothing
+# matched (ingest.geocoding.chain_locator).
+Located = tuple[float, float, str, tuple[str, ...]]
+Locate = Callable[[dict[str, Any]], "Located | None"]
 
 
 class RowValidator:
@@ -492,8 +495,13 @@ class RowValidator:
                 reason = "no coordinates, and the address/postcode could not be located"
                 reject("lat", query, reason if query else "no coordinates, and no address or postcode to locate")
                 return None, None, ""
-            lat, lon, precision = found
-            self.warnings.append(Warning(row, "lat", query, f"coordinates geocoded ({precision})"))
+            lat, lon, precision, down = found
+            said = f"coordinates geocoded ({precision})"
+            if down:
+                # Placed by the gazetteer alone (a postcode's centroid) because a provider was down, not because
+                # it knew no better: said, so that ops run the feed again once it is back.
+                said += f": {', '.join(down)} did not answer, so not finer; run the ingest again to place it better"
+            self.warnings.append(Warning(row, "lat", query, said))
             return lat, lon, precision
         coords: list[float] = []
         for column, value in (("lat", raw_lat), ("lon", raw_lon)):

@@ -45,19 +45,21 @@ def geocode(
     *,
     chain: Chain | None = None,
     settings: Settings | None = None,
+    down: list[str] | None = None,
 ) -> Origin:
     """Locate a postcode, a place name or an address; NotFound (404) when nothing matches,
     GeocoderUnavailable (503) when nothing matched locally and every provider asked was down. Coordinates
     typed as text ("48.8738, 2.2950") are the point itself, labelled as `reverse` labels it.
 
-    `chain` defaults to the one LOCATOR_GEOCODERS configures (`settings`, else the process settings).
+    `chain` defaults to the one LOCATOR_GEOCODERS configures (`settings`, else the process settings); `down`,
+    when given, receives the providers that did not answer.
     """
     q = validate_query(q)
     country = validate_country(country)
     point = parse_coordinates(q)
     if point is not None:
         return reverse(conn, *point)
-    return (chain or chain_for(settings or get_settings())).geocode(conn, q, country)
+    return (chain or chain_for(settings or get_settings())).geocode(conn, q, country, down)
 
 
 def reverse(conn: Connection, lat: float, lon: float) -> Origin:

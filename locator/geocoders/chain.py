@@ -60,11 +60,12 @@ class Chain:
     def provider(self, name: str) -> RemoteProvider:
         return next(s for s in self.steps if isinstance(s, RemoteProvider) and s.name == name)
 
-    def geocode(self, conn: Connection, q: str, country: str | None) -> Origin:
-        """Locate an already validated query (see locator.geocode.geocode)."""
+    def geocode(self, conn: Connection, q: str, country: str | None, down: list[str] | None = None) -> Origin:
+        """Locate an already validated query (see locator.geocode.geocode); `down`, when given, receives the
+        providers that did not answer (a partial answer, a postcode's centroid, may be all they left)."""
         partial: Origin | None = None
         guess = False  # the partial answer is a place read beside a postcode the gazetteer does not know
-        down: list[str] = []
+        down = [] if down is None else down
         wait: float | None = None  # the longest a provider that is down asked us to wait
         for step in self.steps:
             if isinstance(step, str):

@@ -228,6 +228,31 @@ def test_missing_coordinates_are_geocoded(scratch_db: ScratchDatabase, tmp_path:
     assert "postcode" in precision
 
 
+def test_a_row_placed_at_its_postcode_because_a_provider_was_down_says_so(
+    scratch_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """A provider down during an ingest left its rows at their postcodes' centroids with the warning of a row
+    no provider knew better: ops could not tell that a run later would place them at their addresses."""
+    from locator.geocoders.chain import Chain
+    from locator.geocoders.providers import NominatimProvider, ProviderOptions
+    from tests.conftest import free_port
+
+    gazetteer = SHARED_DATA / "geonames-postcodes" / "zipcodes.mc.csv"
+    if not gazetteer.exists():
+        pytest.skip(f"{gazetteer} is absent")
+    load_file(scratch_db.engine, gazetteer)
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: the provider is down
+    provider = NominatimProvider(ProviderOptions(url=closed, user_agent="tests", timeout=1.0, retries=0))
+    rows = [row(1, lat="", lon="", street="12 Boulevard des Moulins", postcode="98000", city="Monaco", country="MC")]
+    report = ingest_file(
+        scratch_db.engine, write_csv(tmp_path / "g.csv", rows), source="vendor", dry_run=True,
+        locate=chain_locator(scratch_db.engine, chain=Chain(["gazetteer", provider])),
+    )  # fmt: skip
+    assert not report.rejected and report.added == ["p1"]
+    [said] = [w.message for w in report.warnings if w.column == "lat"]
+    assert said.startswith("coordinates geocoded (postcode") and "nominatim did not answer" in said, said
+
+
 def test_every_run_is_audited(scratch_db: ScratchDatabase, tmp_path: Path) -> None:
     feed = write_csv(tmp_path / "feed.csv", [row(i) for i in range(3)])
     ingest_file(scratch_db.engine, feed, source="vendor", dry_run=True, actor="tester")
@@ -355,7 +380,7 @@ def test_a_geocoder_outage_publishes_nothing_and_blames_no_row(scratch_db: Scrat
     """Rows without coordinates whose geocoders are down were rejected as "could not be located" (and --partial
     published the feed without them): it is the run that failed, to repeat when the geocoder answers."""
 
-    def down(record: dict[str, Any]) -> tuple[float, float, str] | None:
+    def down(record: dict[str, Any]) -> tuple[float, float, str, tuple[str, ...]] | None:
         raise GeocoderUnavailable("could not locate '1 rue Nulle': nominatim did not answer")
 
     rows = [row(1), row(2, lat="", lon="", street="1 rue Nulle")]
@@ -652,9 +677,9 @@ def test_a_rejected_row_is_not_geocoded(scratch_db: ScratchDatabase, tmp_path: P
     """A lookup (maybe a rate-limited provider's) for a row that cannot be published is wasted."""
     looked_up: list[str] = []
 
-    def locate(record: dict[str, Any]) -> tuple[float, float, str]:
+    def locate(record: dict[str, Any]) -> tuple[float, float, str, tuple[str, ...]]:
         looked_up.append(record["id"])
-        return 48.85, 2.35, "postcode"
+        return 48.85, 2.35, "postcode", ()
 
     rows = [row(1, lat="", lon=""), row(2, lat="", lon="", kind="spaceport")]
     report = ingest_file(
