@@ -42,9 +42,11 @@ class Chain:
         cache_ttl: timedelta = timedelta(days=30),
         negative_ttl: timedelta = timedelta(days=1),
         writer: Callable[[], Engine] | None = None,
+        max_asking: int = 2,
     ) -> None:
         """`writer`: the engine the answers' cache is written through, when the connections a question comes
-        on cannot write (a read replica's); by default theirs."""
+        on cannot write (a read replica's); by default theirs. `max_asking`: questions waiting on providers at
+        once (see PROVIDER_SLOT_WAIT_S)."""
         for step in steps:
             if isinstance(step, str) and step != GAZETTEER:
                 raise ValueError(f"unknown geocoder {step!r}")
@@ -52,6 +54,8 @@ class Chain:
         self.cache_ttl = cache_ttl
         self.negative_ttl = negative_ttl
         self.writer = writer
+        self._asking_limit = max(1, max_asking)
+        self._asking = threading.BoundedSemaphore(self._asking_limit)
 
     @property
     def names(self) -> list[str]:
@@ -120,12 +124,23 @@ class Chain:
         hit, answer = cache.get(conn, provider.name, q, country)
         if hit:
             return answer
-        answer = provider.lookup(q, country)
+        if not self._asking.acquire(timeout=PROVIDER_SLOT_WAIT_S):
+            raise ProviderDown(f"{provider.name}: {self._asking_limit} questions already waiting on the providers")
+        try:
+            answer = provider.lookup(q, country)
+        finally:
+            self._asking.release()
         ttl = self.cache_ttl if answer is not None else self.negative_ttl
         if ttl > timedelta(0):
             cache.put(self.writer() if self.writer else conn.engine, provider.name, q, country, answer, ttl)
         return answer
 
+
+# A slow provider (under its timeout, or before its circuit opens) holds each question's thread and connection
+# for seconds: with every API thread waiting on it, a postcode the gazetteer answers alone waited 6 s behind them.
+# At most `max_asking` questions wait on the providers at once (half the API's threads, `build`); one more waits
+# this long for a turn, then is answered as if the providers were down (the gazetteer's partial answer, or 503).
+PROVIDER_SLOT_WAIT_S = 0.5
 
 # How far a provider's finer answer may lie from the gazetteer's postcode or place centroid: a postcode area or a
 # town (Paris's arrondissements and communes of 20-30 km across), not another region.
@@ -188,6 +203,7 @@ def build(settings: Settings) -> Chain:
         writer=functools.cache(functools.partial(make_engine, settings, watchdog=True))
         if settings.database_read_url
         else None,
+        max_asking=settings.pool_size // 2,
     )
 
 
@@ -200,7 +216,7 @@ def chain_for(settings: Settings) -> Chain:
     key = tuple(
         getattr(settings, f)
         for f in sorted(Settings.model_fields)
-        if f.startswith("geocoder") or f.endswith(("_url", "_api_key")) or f == "user_agent"
+        if f.startswith("geocoder") or f.endswith(("_url", "_api_key")) or f in ("user_agent", "pool_size")
     )
     with _chains_lock:
         if key not in _chains:

@@ -826,3 +826,30 @@ def test_an_error_object_in_a_200_is_an_outage_and_not_cached(
         ask(engine, Chain([make(options(fake, retries=0))]), q, "FR")
     with engine.connect() as conn:
         assert cache.get(conn, make.name, q, "FR") == (False, None)
+
+
+def test_a_slow_provider_holds_at_most_its_share_of_the_threads(
+    monaco: Engine, fakes: Callable[..., FakeGeocoder]
+) -> None:
+    """With every API thread waiting on a slow provider (under its timeout), a postcode the gazetteer answers
+    alone waited seconds behind them. Questions waiting on the providers are capped (half the threads): one
+    more is answered without them, at once, as when they are down."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake = fakes(Reply(NOMINATIM_MONACO_STREET, delay=4.0))
+    chain = Chain(["gazetteer", NominatimProvider(options(fake, timeout=6.0, retries=0))], max_asking=1)
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(ask, monaco, chain, "1 Boulevard des Moulins, 98000 Monaco")
+        deadline = time.monotonic() + 5
+        while fake.count == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert fake.count == 1  # the first question is with the provider
+        other = ask(monaco, chain, "3 Avenue de la Costa, 98000 Monaco")  # no turn: the gazetteer's postcode
+        assert (other.geocoder, other.precision) == ("gazetteer", "postcode") and not waiting.done()
+        assert fake.count == 1
+        assert waiting.result(timeout=10).geocoder == "nominatim"
+
+
+def test_the_api_chain_lets_half_its_threads_wait_on_providers() -> None:
+    settings = Settings(geocoders="gazetteer,nominatim", nominatim_url="http://127.0.0.1:9", pool_size=6)
+    assert build(settings)._asking_limit == 3
